@@ -1,0 +1,44 @@
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace fireflies {
+
+/// What a pulse does to a firefly that is still refractory (phase below `refractory * period`).
+enum class refractory_mode {
+    drop,  ///< ignored: the classic pulse-coupled oscillator; the grid synchronises (default)
+    queue, ///< held and applied, each as +nudge, when the refractory period ends (the seed's code)
+};
+
+/// How workers report to the hub.
+enum class telemetry_mode {
+    events,  ///< every flash goes to the hub as an event (needed for --record-flashes, the view)
+    summary, ///< workers pre-reduce each sample; O(P) data per sample at the hub
+};
+
+/// Every setting of a run, as the user gave it (seconds, cells). Defaults are the seed's.
+/// `config::parse` fills it from the command line and `--config FILE`; `config::validate`
+/// checks it; `config::to_toml` writes it back in a form `--config` reads again.
+struct run_config {
+    // grid and model
+    std::int64_t width = 30;   ///< cells
+    std::int64_t height = 30;  ///< cells
+    double duration = 300.0;   ///< simulated seconds
+    double period = 5.0;       ///< seconds, T
+    double nudge = 0.2;        ///< seconds of phase added by one pulse, e
+    double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
+    refractory_mode mode = refractory_mode::drop;
+    double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0
+    double jitter = 0.1;       ///< seconds; phase after a flash is U(0, jitter)
+    double sample_every = 0.5; ///< seconds of simulated time between samples
+    std::uint64_t seed = 1;
+    bool partitioned = false;  ///< cut the links between blocks (the seed's islands)
+
+    // output and telemetry
+    std::string output;        ///< empty: fireflies-YYYYmmdd-HHMMSS-<pid>.h5 in the cwd
+    bool force = false;        ///< overwrite an existing --output
+    bool progress = false;     ///< progress line even when stderr is a terminal
+    telemetry_mode telemetry = telemetry_mode::events;
+};
+
+} // namespace fireflies
