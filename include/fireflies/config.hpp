@@ -39,6 +39,9 @@ struct run_config {
     bool force = false;        ///< overwrite an existing --output
     bool progress = false;     ///< progress line even when stderr is a terminal
     telemetry_mode telemetry = telemetry_mode::events;
+
+    /// Field by field; `config::from_toml(config::to_toml(c)) == c` holds for every valid `c`.
+    bool operator==(const run_config&) const = default;
 };
 
 } // namespace fireflies

@@ -1,0 +1,120 @@
+#pragma once
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <queue>
+#include <vector>
+
+#include "fireflies/config.hpp"
+#include "fireflies/decomposition.hpp"
+#include "fireflies/firefly.hpp"
+#include "fireflies/order_parameter.hpp"
+#include "fireflies/report.hpp"
+#include "fireflies/worker_link.hpp"
+
+namespace fireflies {
+
+/// How a block runs its fireflies.
+enum class engine_kind {
+    coroutine, ///< each firefly a C++20 coroutine resumed by the scheduler (the program)
+    flat,      ///< the same event loop calling the same rules directly (benchmark reference)
+};
+
+struct firefly_task;
+class frame_arena;
+
+/// One worker's block of fireflies and its event loop over simulated time (conservative
+/// parallel discrete-event simulation in epochs of length d, the pulse delay: every pulse that
+/// arrives during epoch k was emitted during epoch k - 1, so it is known when epoch k starts).
+///
+/// Within an epoch, events run in time order; for one firefly, pulses at a time come before its
+/// own timer at that time. Cost per event: O(1) amortised for timers in later epochs (a ring of
+/// per-epoch buckets), O(log m) within an epoch (m = timers due in it).
+class block_simulation {
+  public:
+    block_simulation(const run_config& config, const decomposition& d, int worker,
+                     engine_kind engine = engine_kind::coroutine);
+    ~block_simulation();
+    block_simulation(const block_simulation&) = delete;
+    block_simulation& operator=(const block_simulation&) = delete;
+
+    /// Runs to the end of the simulated duration, or until the link asks to stop.
+    void run(worker_link& link);
+
+    const block& cells() const noexcept { return block_; }
+    const std::vector<firefly>& fireflies() const noexcept { return state_; }
+    std::uint64_t global_id(std::uint32_t local) const noexcept;
+    std::size_t frame_bytes() const noexcept;
+
+    // Called by the fireflies' coroutines (and by the flat engine directly).
+    enum class wake : std::uint8_t { pulse, timer };
+    struct event {
+        wake kind;
+        tick_t t;
+    };
+    void react(std::uint32_t local, event ev);
+    struct next_event_awaiter {
+        block_simulation* sim;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<>) const noexcept {}
+        event await_resume() const noexcept { return sim->wake_; }
+    };
+    next_event_awaiter flash_or_pulse() noexcept { return {this}; }
+
+  private:
+    using timer_entry = std::pair<tick_t, std::uint32_t>;
+    using min_heap = std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>>;
+
+    void dispatch(std::uint32_t local, event ev);
+    void schedule(std::uint32_t local, tick_t t);
+    void begin_epoch(std::int64_t k);
+    void deliver(const flash_event& source, tick_t arrival);
+    void emit_flash(std::uint32_t local, tick_t t);
+    void process_until(tick_t end, worker_link& link);
+    void emit_sample(worker_link& link);
+    void send_flashes(worker_link& link, report_header h);
+    void exchange_halo(worker_link& link);
+    void finish(worker_link& link, bool interrupted, tick_t through);
+    std::int64_t coupled_neighbours(std::uint64_t source) const;
+    template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
+
+    // configuration
+    run_config config_;
+    const decomposition& decomposition_;
+    int worker_;
+    block block_;
+    firefly_rules rules_;
+    engine_kind engine_;
+    tick_t duration_, sample_, epoch_;
+    std::int64_t width_, height_;
+    std::vector<int> neighbours_;
+
+    // fireflies
+    std::vector<firefly> state_;
+    std::vector<tick_t> last_flash_;      // -1 before the first flash
+    flash_order flash_order_;
+    std::unique_ptr<frame_arena> arena_;
+    std::vector<std::coroutine_handle<>> tasks_;
+    event wake_{wake::timer, 0};
+
+    // timers: the current epoch's heap, a ring of later epochs' buckets, a far heap beyond it
+    std::int64_t epoch_index_ = 0;
+    tick_t epoch_end_ = 0;
+    min_heap now_;
+    std::vector<std::vector<std::uint32_t>> ring_;
+    min_heap far_;
+
+    // pulses: flashes whose pulses arrive this epoch (sorted), and this epoch's own flashes
+    std::vector<flash_event> arriving_;
+    std::vector<flash_event> flashes_;         // this epoch's flashes, time order
+    std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode)
+    std::vector<std::vector<flash_event>> outgoing_;
+
+    // samples and totals
+    std::int64_t next_sample_ = 0;
+    bool stop_check_due_ = false;
+    report_header totals_;
+    std::int64_t flashes_since_report_ = 0;
+};
+
+} // namespace fireflies

@@ -1,0 +1,94 @@
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <vector>
+
+#include "fireflies/config.hpp"
+#include "fireflies/decomposition.hpp"
+#include "fireflies/order_parameter.hpp"
+#include "fireflies/report.hpp"
+
+namespace fireflies {
+
+/// One row of the time series, as the hub assembles it from every worker's reports.
+struct sample {
+    std::int64_t index = 0;
+    tick_t t = 0;               ///< simulated time, ticks
+    double R = 0;               ///< the seed's order parameter (time since last flash)
+    double R_state = 0;         ///< order parameter of the true phases
+    std::int64_t flashes = 0;   ///< flashes in (previous sample, t]
+    double pulse = 0;           ///< flashes so far / N
+    std::vector<double> block_R;       ///< per worker, the seed's R of its block
+    std::vector<double> block_R_state; ///< per worker, R of its block's true phases
+};
+
+/// Totals of a run, checked at the end: nothing may be lost between workers and hub.
+struct run_totals {
+    std::int64_t flashes_emitted = 0;  ///< by the workers
+    std::int64_t flashes_received = 0; ///< by the hub (counted flash by flash in events mode)
+    std::int64_t pulses_sent = 0;
+    std::int64_t pulses_delivered = 0;
+    std::int64_t pulses_in_flight = 0;
+    std::int64_t samples = 0;
+    std::int64_t order_mismatches = 0; ///< samples where the hub's R sum differed from the workers'
+    bool interrupted = false;
+    tick_t reached = 0;                ///< simulated time every worker reached
+    std::vector<report_header> finals; ///< each worker's final report (timers, memory)
+
+    bool flashes_balance() const noexcept { return flashes_emitted == flashes_received; }
+    bool pulses_balance() const noexcept { return pulses_sent == pulses_delivered + pulses_in_flight; }
+};
+
+/// The telemetry hub (rank 0): takes every worker's reports in any interleaving, and turns them
+/// into samples in order. Sums are integers, so a sample is bitwise the same whatever the
+/// arrival order and the decomposition. No MPI here: the caller feeds it.
+class hub {
+  public:
+    /// Receives what the hub produces; both calls happen in simulated-time order.
+    class observer {
+      public:
+        virtual ~observer() = default;
+        virtual void on_sample(const sample&) {}
+        virtual void on_flash(const flash_event&) {}
+    };
+
+    hub(const run_config& config, const decomposition& d, observer& out);
+
+    /// One report from a worker, in that worker's sending order.
+    void absorb(const report_header& header, std::span<const flash_event> events);
+
+    /// Reports held because they are ahead of the slowest worker (flow control: the transport
+    /// stops receiving from a worker while this is large).
+    std::size_t held(int worker) const { return queues_.at(static_cast<std::size_t>(worker)).size(); }
+    bool done() const noexcept { return done_; }
+    const run_totals& totals() const noexcept { return totals_; }
+    std::int64_t next_sample() const noexcept { return next_sample_; }
+
+  private:
+    struct held_report {
+        report_header header;
+        std::vector<flash_event> events;
+        bool applied = false;
+    };
+    void take(const report_header& header, std::span<const flash_event> events);
+    void apply(held_report& r);
+    void advance(std::size_t worker);
+    void emit_ready();
+
+    run_config config_;
+    std::int64_t cells_;
+    tick_t period_, sample_;
+    std::vector<std::int64_t> block_cells_;
+    observer& out_;
+    std::vector<std::deque<held_report>> queues_;
+    std::vector<tick_t> last_flash_; // per firefly, events telemetry only
+    flash_order flash_order_;
+    std::int64_t interval_flashes_ = 0;
+    std::int64_t flashes_so_far_ = 0;
+    std::int64_t next_sample_ = 0;
+    bool done_ = false;
+    run_totals totals_;
+};
+
+} // namespace fireflies

@@ -1,0 +1,59 @@
+#pragma once
+#include <cstdint>
+
+#include "fireflies/order_parameter.hpp"
+#include "fireflies/time.hpp"
+
+namespace fireflies {
+
+/// One flash: firefly `agent` (global id y * width + x) flashed at `t`.
+struct flash_event {
+    tick_t t = 0;
+    std::uint64_t agent = 0;
+    friend bool operator==(const flash_event&, const flash_event&) = default;
+    friend bool operator<(const flash_event& a, const flash_event& b) noexcept {
+        return a.t < b.t || (a.t == b.t && a.agent < b.agent);
+    }
+};
+
+/// What a worker sends the hub: this header, then `events` flash events (events telemetry),
+/// in time order. A worker's reports arrive in order; each covers the flashes after the previous
+/// one up to `through`.
+enum class report_kind : std::int32_t {
+    flashes = 0, ///< only flashes (the worker's buffer filled up between samples)
+    sample = 1,  ///< the worker reached sample `sample`: partial sums for it are filled in
+    final = 2,   ///< the worker stopped; the totals are filled in
+};
+
+/// Per-rank time spent, in seconds of wall time, summed over the run.
+struct phase_timers {
+    double simulate = 0; ///< the event loop: pulses, timers, samples
+    double exchange = 0; ///< packing and sending halo flashes, unpacking received ones
+    double wait = 0;     ///< blocked on neighbours (halo) or on the stop consensus
+    double report = 0;   ///< building and sending reports to the hub (incl. back-pressure)
+    double pace = 0;     ///< sleeping to hold --speed
+};
+
+struct report_header {
+    std::int32_t worker = 0;
+    report_kind kind = report_kind::flashes;
+    tick_t through = 0;        ///< every flash of this worker with t <= through has been reported
+    std::int64_t sample = -1;  ///< sample index (kind == sample)
+    phasor_sum state;          ///< sum of exp(i 2 pi phi / T) over the block at the sample time
+    phasor_sum flash_sum;      ///< the seed's R sum over the block's fireflies that have flashed
+    std::int64_t flashed = 0;  ///< the block's fireflies that have flashed at least once
+    std::int64_t flashes = 0;  ///< flashes since the previous report
+    std::int64_t events = 0;   ///< flash events after the header (0 in summary telemetry)
+    // Totals, kind == final.
+    std::int64_t flashes_total = 0;    ///< flashes emitted by this worker
+    std::int64_t pulses_sent = 0;      ///< pulses its flashes sent (one per coupled neighbour)
+    std::int64_t pulses_delivered = 0; ///< pulses it applied to its own fireflies
+    std::int64_t pulses_in_flight = 0; ///< pulses to its fireflies not yet arrived at the end
+    std::int64_t epochs = 0;
+    std::int32_t interrupted = 0;      ///< 1 when stopped early (signal)
+    std::int32_t reserved = 0;
+    phase_timers timers;
+    double peak_rss_mib = 0;
+};
+
+} // namespace fireflies

@@ -1,0 +1,31 @@
+#pragma once
+#include <span>
+#include <vector>
+
+#include "fireflies/report.hpp"
+
+namespace fireflies {
+
+/// Everything a worker's simulation needs from the outside world, and nothing more: the model
+/// code never sees an MPI communicator (src/comm implements this over MPI; the one-process run
+/// implements it with plain calls).
+class worker_link {
+  public:
+    virtual ~worker_link() = default;
+
+    /// End of an epoch: send `outgoing[n]` (the flashes of border fireflies) to neighbour
+    /// `neighbours[n]` and append every neighbour's flashes of the same epoch to `incoming`.
+    virtual void exchange(const std::vector<int>& neighbours,
+                          const std::vector<std::vector<flash_event>>& outgoing,
+                          std::vector<flash_event>& incoming) = 0;
+
+    /// Hand a report to the hub. Blocks while too many earlier reports are still unreceived
+    /// (bounded memory, nothing dropped). The buffers may be reused when it returns.
+    virtual void send_report(const report_header& header, std::span<const flash_event> events) = 0;
+
+    /// Asked by every worker at the same epoch boundaries (after each sample): true on all of
+    /// them if any rank was asked to stop (SIGINT, SIGTERM, SIGUSR1, or the hub).
+    virtual bool stop_requested() = 0;
+};
+
+} // namespace fireflies

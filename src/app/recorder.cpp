@@ -1,0 +1,202 @@
+#include "app/recorder.hpp"
+
+#include <unistd.h>
+
+#include <cinttypes>
+#include <ctime>
+
+#include "fireflies/version.hpp"
+#include "runtime/resources.hpp"
+
+namespace fireflies {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::string utc_now_iso8601() {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+const char* mode_name(refractory_mode m) { return m == refractory_mode::drop ? "drop" : "queue"; }
+
+std::string with_commas(std::int64_t v) {
+    std::string digits = std::to_string(v < 0 ? -v : v), out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return v < 0 ? "-" + out : out;
+}
+
+} // namespace
+
+recorder::recorder(const run_config& config, const decomposition& d, facts f)
+    : config_(config), decomposition_(d), facts_(std::move(f)) {
+    start_ = last_flush_ = last_progress_ = clock::now();
+    show_progress_ = config.progress || !isatty(STDERR_FILENO);
+
+    file_ = std::make_unique<output::run_file>(facts_.output, config.force);
+    auto& file = *file_;
+    file.set_attribute("/", "fireflies_version", std::string(version()));
+    file.set_attribute("/", "git_revision", std::string(git_revision()));
+    file.set_attribute("/", "config", facts_.config_toml);
+    file.set_attribute("/", "mpi_size", std::int64_t{facts_.ranks});
+    file.set_attribute("/", "workers", std::int64_t{d.workers()});
+    file.set_attribute("/", "process_grid", d.describe());
+    file.set_attribute("/", "seed", std::uint64_t{config.seed});
+    file.set_attribute("/", "created", utc_now_iso8601());
+    file.set_attribute("/", "width", std::int64_t{config.width});
+    file.set_attribute("/", "height", std::int64_t{config.height});
+    file.set_attribute("/", "period", config.period);
+    file.set_attribute("/", "refractory_mode", std::string(mode_name(config.mode)));
+    file.set_attribute("/", "partitioned", std::int64_t{config.partitioned ? 1 : 0});
+    file.set_attribute("/", "status", std::string("running"));
+
+    std::vector<std::int64_t> geometry, ranks;
+    for (int w = 0; w < d.workers(); ++w) {
+        const block& b = d.block_of(w);
+        geometry.insert(geometry.end(), {b.x0, b.y0, b.width, b.height});
+        ranks.push_back(facts_.ranks == 1 ? 0 : w + 1);
+    }
+    const auto nb = static_cast<std::uint64_t>(d.workers());
+    file.write_dataset("/blocks/geometry", geometry, {nb, 4}, "cells",
+                       "each worker's block: x0, y0, width, height (columns [x0, x0+width), rows [y0, y0+height))");
+    file.write_dataset("/blocks/rank", ranks, {nb}, "1", "MPI rank that simulated each block");
+    series_ = std::make_unique<output::timeseries>(file);
+    block_R_ = &file.create_series("/blocks/R", output::element_type::f64, {nb}, "1",
+                                   "order parameter of each block, computed the seed's way (as /timeseries/R)", 256);
+    block_R_state_ = &file.create_series("/blocks/R_state", output::element_type::f64, {nb}, "1",
+                                         "order parameter of each block's true phases (as /timeseries/R_state)", 256);
+    file.start_swmr();
+}
+
+recorder::~recorder() = default;
+
+const std::filesystem::path& recorder::path_being_written() const { return file_->path_being_written(); }
+
+void recorder::banner(std::FILE* to) const {
+    const std::int64_t cells = config_.width * config_.height;
+    std::fprintf(to, "fireflies %s (git %s)\n", std::string(version()).c_str(), std::string(git_revision()).c_str());
+    if (facts_.ranks == 1)
+        std::fprintf(to, "  ranks     1 (hub and one worker in one process)\n");
+    else
+        std::fprintf(to, "  ranks     %d = hub (rank 0) + %d workers, process grid %s\n", facts_.ranks,
+                     decomposition_.workers(), decomposition_.describe().c_str());
+    std::fprintf(to, "  grid      %" PRId64 " x %" PRId64 " = %s fireflies, torus, %s\n", config_.width, config_.height,
+                 with_commas(cells).c_str(),
+                 config_.partitioned ? "partitioned (no pulses cross a block boundary)" : "coupled across ranks");
+    std::fprintf(to, "  model     period %g s, nudge %g s, refractory %g of the period (%s mode), delay %g s\n",
+                 config_.period, config_.nudge, config_.refractory, mode_name(config_.mode), config_.delay);
+    std::fprintf(to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s\n",
+                 config_.duration, config_.sample_every, config_.seed,
+                 config_.telemetry == telemetry_mode::events ? "events" : "summary");
+    std::fprintf(to, "  output    %s\n", facts_.output.c_str());
+    if (file_->path_being_written() != facts_.output)
+        std::fprintf(to, "            (written as %s, renamed at the end)\n", file_->path_being_written().c_str());
+    std::fflush(to);
+}
+
+void recorder::on_sample(const sample& s) {
+    series_->append(output::sample_row{to_seconds(s.t), s.R, s.R_state, s.flashes, s.pulse});
+    block_R_->append(std::span<const double>(s.block_R));
+    block_R_state_->append(std::span<const double>(s.block_R_state));
+    last_ = s;
+    flashes_ += s.flashes;
+    tick();
+}
+
+void recorder::tick() {
+    const auto now = clock::now();
+    if (now - last_flush_ > std::chrono::seconds(1)) {
+        file_->flush();
+        last_flush_ = now;
+    }
+    if (show_progress_ && now - last_progress_ > std::chrono::seconds(3)) {
+        progress_line(false);
+        last_progress_ = now;
+    }
+}
+
+void recorder::progress_line(bool) {
+    const double wall = std::chrono::duration<double>(clock::now() - start_).count();
+    const double t = to_seconds(last_.t);
+    const double pct = config_.duration > 0 ? 100.0 * t / config_.duration : 100.0;
+    std::fprintf(stderr, "fireflies: t=%.1f/%.0f s (%.1f%%) R=%.3f R_state=%.3f flashes/s=%.3g wall=%.1f s\n", t,
+                 config_.duration, pct, last_.R, last_.R_state, wall > 0 ? static_cast<double>(flashes_) / wall : 0.0,
+                 wall);
+    std::fflush(stderr);
+}
+
+int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
+    const double wall = std::chrono::duration<double>(clock::now() - start_).count();
+    const bool balanced = totals.flashes_balance() && totals.pulses_balance() && totals.order_mismatches == 0;
+    const std::string status = totals.interrupted ? "interrupted" : "complete";
+    const double reached = to_seconds(totals.reached);
+    const double firefly_seconds = reached * static_cast<double>(config_.width * config_.height);
+
+    file_->finish([&](output::finisher& f) {
+        f.set_attribute("/", "status", status);
+        f.set_attribute("/", "simulated_time", reached);
+        f.set_attribute("/", "wall_time", wall);
+        f.set_attribute("/", "samples", std::int64_t{totals.samples});
+        f.set_attribute("/", "flashes_emitted", std::int64_t{totals.flashes_emitted});
+        f.set_attribute("/", "flashes_received", std::int64_t{totals.flashes_received});
+        f.set_attribute("/", "pulses_sent", std::int64_t{totals.pulses_sent});
+        f.set_attribute("/", "pulses_delivered", std::int64_t{totals.pulses_delivered});
+        f.set_attribute("/", "pulses_in_flight", std::int64_t{totals.pulses_in_flight});
+        f.set_attribute("/", "order_mismatches", std::int64_t{totals.order_mismatches});
+        f.set_attribute("/", "invariants_hold", std::int64_t{balanced ? 1 : 0});
+        // Per-rank timers (rank 0 first, then the workers), as NEST and arbor report them.
+        std::vector<double> sim, exch, wait, rep, pace, rss;
+        std::vector<std::int64_t> ranks, epochs;
+        sim.push_back(0); exch.push_back(0); wait.push_back(0); pace.push_back(0);
+        rep.push_back(hub_busy_seconds);
+        rss.push_back(peak_resident_mib());
+        ranks.push_back(0);
+        epochs.push_back(0);
+        for (std::size_t w = 0; w < totals.finals.size(); ++w) {
+            const auto& h = totals.finals[w];
+            sim.push_back(h.timers.simulate);
+            exch.push_back(h.timers.exchange);
+            wait.push_back(h.timers.wait);
+            rep.push_back(h.timers.report);
+            pace.push_back(h.timers.pace);
+            rss.push_back(h.peak_rss_mib);
+            ranks.push_back(facts_.ranks == 1 ? 0 : static_cast<std::int64_t>(w) + 1);
+            epochs.push_back(h.epochs);
+        }
+        f.write_dataset("/perf/rank", ranks, "1", "MPI rank of each row: the hub first, then the workers");
+        f.write_dataset("/perf/simulate", sim, "s", "wall time in the event loop (pulses, timers, samples)");
+        f.write_dataset("/perf/exchange", exch, "s", "wall time exchanging halo flashes with neighbour ranks, waits included");
+        f.write_dataset("/perf/wait", wait, "s", "wall time waiting for the stop consensus");
+        f.write_dataset("/perf/hub", rep, "s",
+                        "row 0: wall time the hub spent absorbing reports; workers: time handing reports to the hub");
+        f.write_dataset("/perf/pace", pace, "s", "wall time sleeping to hold --speed");
+        f.write_dataset("/perf/peak_rss", rss, "MiB", "peak resident memory of each rank");
+        f.write_dataset("/perf/epochs", epochs, "1", "epochs simulated by each worker");
+    });
+
+    if (show_progress_) progress_line(true);
+    std::printf("fireflies: done status=%s wall=%.3fs simulated=%gs rate=%.3g firefly-s/s flashes=%" PRId64
+                " R=%.4f R_state=%.4f output=%s\n",
+                status.c_str(), wall, reached, wall > 0 ? firefly_seconds / wall : 0.0, totals.flashes_emitted,
+                last_.R, last_.R_state, facts_.output.c_str());
+    std::fflush(stdout);
+    if (!balanced) {
+        std::fprintf(stderr,
+                     "fireflies: error: invariants broken: flashes emitted %" PRId64 " received %" PRId64
+                     ", pulses sent %" PRId64 " delivered %" PRId64 " in flight %" PRId64 ", R mismatches %" PRId64 "\n",
+                     totals.flashes_emitted, totals.flashes_received, totals.pulses_sent, totals.pulses_delivered,
+                     totals.pulses_in_flight, totals.order_mismatches);
+        return 6;
+    }
+    return 0;
+}
+
+} // namespace fireflies

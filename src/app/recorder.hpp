@@ -1,0 +1,50 @@
+#pragma once
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "fireflies/hub.hpp"
+#include "fireflies/output.hpp"
+
+namespace fireflies {
+
+/// What rank 0 tells the user and the file about a run: the start banner, the samples as they
+/// come (HDF5 series, progress line), the totals and the end summary.
+class recorder final : public hub::observer {
+  public:
+    struct facts {
+        int ranks = 1;
+        std::string config_toml;
+        std::filesystem::path output;
+    };
+    recorder(const run_config& config, const decomposition& d, facts f);
+    ~recorder() override;
+
+    void banner(std::FILE* to) const;
+    void on_sample(const sample& s) override;
+    /// Wall-clock housekeeping between reports: progress line, periodic flush.
+    void tick();
+    /// Completes the file with the totals and prints the summary; returns the exit code.
+    int finish(const run_totals& totals, double hub_busy_seconds);
+
+    const std::filesystem::path& path_being_written() const;
+
+  private:
+    void progress_line(bool final);
+
+    run_config config_;
+    const decomposition& decomposition_;
+    facts facts_;
+    std::unique_ptr<output::run_file> file_;
+    std::unique_ptr<output::timeseries> series_;
+    output::series* block_R_ = nullptr;
+    output::series* block_R_state_ = nullptr;
+    std::chrono::steady_clock::time_point start_, last_flush_, last_progress_;
+    bool show_progress_ = false;
+    sample last_{};
+    std::int64_t flashes_ = 0;
+};
+
+} // namespace fireflies

@@ -1,0 +1,255 @@
+#include "comm/mpi.hpp"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <boost/mpi/collectives.hpp>
+#include <boost/mpi/communicator.hpp>
+#include <boost/mpi/environment.hpp>
+#include <cstring>
+#include <thread>
+
+#include "fireflies/error.hpp"
+#include "runtime/signals.hpp"
+
+namespace fireflies::comm {
+
+namespace {
+
+constexpr int tag_halo = 11;
+constexpr int tag_report = 12;
+constexpr int tag_control = 13;
+
+void check(int rc, const char* call) {
+    if (rc == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING];
+    int n = 0;
+    MPI_Error_string(rc, text, &n);
+    throw mpi_error(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(n)));
+}
+
+// Waits for `ready()` without burning the core: a few quick polls, then sleeps that grow to
+// `longest`. Open MPI's blocking calls spin; on a shared or oversubscribed node that steals the
+// core from the ranks doing the work.
+template <class Ready>
+void wait_gently(Ready&& ready, std::chrono::microseconds longest = std::chrono::microseconds(200)) {
+    std::chrono::microseconds nap(2);
+    for (int polls = 0; !ready(); ++polls) {
+        if (polls < 32) continue;
+        if (polls < 64) {
+            std::this_thread::yield();
+            continue;
+        }
+        std::this_thread::sleep_for(nap);
+        nap = std::min(nap * 2, longest);
+    }
+}
+
+constexpr std::size_t header_slots = (sizeof(report_header) + sizeof(flash_event) - 1) / sizeof(flash_event);
+
+class mpi_worker_link final : public worker_link {
+  public:
+    mpi_worker_link(MPI_Comm world, MPI_Comm workers, int reports_in_flight)
+        : world_(world), workers_(workers), slots_(static_cast<std::size_t>(reports_in_flight)) {}
+
+    ~mpi_worker_link() override {
+        // Every report must be received before MPI ends; the hub receives them all.
+        for (auto& s : slots_)
+            if (s.request != MPI_REQUEST_NULL) MPI_Wait(&s.request, MPI_STATUS_IGNORE);
+        if (workers_ != MPI_COMM_NULL) MPI_Comm_free(&workers_);
+    }
+
+    void exchange(const std::vector<int>& neighbours, const std::vector<std::vector<flash_event>>& outgoing,
+                  std::vector<flash_event>& incoming) override {
+        const std::size_t n = neighbours.size();
+        sends_.assign(n, MPI_REQUEST_NULL);
+        for (std::size_t i = 0; i < n; ++i)
+            check(MPI_Isend(outgoing[i].data(), static_cast<int>(outgoing[i].size() * sizeof(flash_event)),
+                            MPI_BYTE, neighbours[i] + 1, tag_halo, world_, &sends_[i]),
+                  "MPI_Isend(halo)");
+        std::vector<char> received(n, 0);
+        std::size_t left = n;
+        wait_gently([&] {
+            for (std::size_t i = 0; i < n; ++i) {
+                if (received[i]) continue;
+                int flag = 0;
+                MPI_Message msg;
+                MPI_Status st;
+                check(MPI_Improbe(neighbours[i] + 1, tag_halo, world_, &flag, &msg, &st), "MPI_Improbe(halo)");
+                if (!flag) continue;
+                int bytes = 0;
+                check(MPI_Get_count(&st, MPI_BYTE, &bytes), "MPI_Get_count(halo)");
+                const std::size_t at = incoming.size();
+                incoming.resize(at + static_cast<std::size_t>(bytes) / sizeof(flash_event));
+                check(MPI_Mrecv(incoming.data() + at, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE), "MPI_Mrecv(halo)");
+                received[i] = 1;
+                --left;
+            }
+            return left == 0;
+        });
+        wait_gently([&] {
+            int done = 0;
+            check(MPI_Testall(static_cast<int>(n), sends_.data(), &done, MPI_STATUSES_IGNORE), "MPI_Testall(halo)");
+            return done != 0;
+        });
+    }
+
+    void send_report(const report_header& header, std::span<const flash_event> events) override {
+        slot& s = slots_[next_slot_];
+        next_slot_ = (next_slot_ + 1) % slots_.size();
+        if (s.request != MPI_REQUEST_NULL)
+            wait_gently([&] {
+                int done = 0;
+                check(MPI_Test(&s.request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
+                return done != 0;
+            });
+        s.buffer.resize(header_slots + events.size());
+        std::memcpy(s.buffer.data(), &header, sizeof header);
+        std::copy(events.begin(), events.end(), s.buffer.begin() + header_slots);
+        // Synchronous mode: a send completes only once the hub has taken it, so at most
+        // `slots_` reports of this worker are ever outstanding.
+        check(MPI_Issend(s.buffer.data(), static_cast<int>(s.buffer.size() * sizeof(flash_event)), MPI_BYTE, 0,
+                         tag_report, world_, &s.request),
+              "MPI_Issend(report)");
+    }
+
+    bool stop_requested() override {
+        int flag = 0;
+        check(MPI_Iprobe(0, tag_control, world_, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe(control)");
+        if (flag) {
+            int sig = 0;
+            check(MPI_Recv(&sig, 1, MPI_INT, 0, tag_control, world_, MPI_STATUS_IGNORE), "MPI_Recv(control)");
+            if (!stop_signal()) request_stop(sig);
+        }
+        int local = stop_signal() != 0 ? 1 : 0, global = 0;
+        MPI_Request r;
+        check(MPI_Iallreduce(&local, &global, 1, MPI_INT, MPI_MAX, workers_, &r), "MPI_Iallreduce(stop)");
+        wait_gently([&] {
+            int done = 0;
+            check(MPI_Test(&r, &done, MPI_STATUS_IGNORE), "MPI_Test(stop)");
+            return done != 0;
+        });
+        return global != 0;
+    }
+
+  private:
+    struct slot {
+        std::vector<flash_event> buffer;
+        MPI_Request request = MPI_REQUEST_NULL;
+    };
+    MPI_Comm world_;
+    MPI_Comm workers_;
+    std::vector<slot> slots_;
+    std::size_t next_slot_ = 0;
+    std::vector<MPI_Request> sends_;
+};
+
+} // namespace
+
+struct session::impl {
+    boost::mpi::environment env;
+    boost::mpi::communicator world;
+    impl(int& argc, char**& argv) : env(argc, argv, boost::mpi::threading::single, false) {}
+};
+
+session::session(int& argc, char**& argv) : impl_(std::make_unique<impl>(argc, argv)) {
+    rank_ = impl_->world.rank();
+    size_ = impl_->world.size();
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+}
+
+session::~session() = default;
+
+std::string session::processor_name() const { return boost::mpi::environment::processor_name(); }
+
+void session::broadcast(std::string& text) const { boost::mpi::broadcast(impl_->world, text, 0); }
+void session::broadcast(long long& value) const { boost::mpi::broadcast(impl_->world, value, 0); }
+
+long long session::sum(long long v) const {
+    return boost::mpi::all_reduce(impl_->world, v, std::plus<long long>());
+}
+double session::max(double v) const {
+    return boost::mpi::all_reduce(impl_->world, v, boost::mpi::maximum<double>());
+}
+
+void session::abort(int code) const {
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::_Exit(code);
+}
+
+std::unique_ptr<worker_link> session::make_worker_link(int reports_in_flight) const {
+    if (rank_ == 0) throw error("the hub (rank 0) has no worker link");
+    MPI_Comm workers = MPI_COMM_NULL;
+    check(MPI_Comm_split(MPI_COMM_WORLD, 0, rank_, &workers), "MPI_Comm_split");
+    return std::make_unique<mpi_worker_link>(MPI_COMM_WORLD, workers, reports_in_flight);
+}
+
+struct hub_transport::impl {
+    int workers;
+    std::size_t max_held;
+    std::vector<flash_event> buffer;
+    std::vector<MPI_Request> stops;
+    std::vector<int> stop_value;
+    std::chrono::microseconds nap{10};
+};
+
+hub_transport::hub_transport(const session& s, int workers, std::size_t max_held)
+    : impl_(std::make_unique<impl>(impl{workers, max_held, {}, {}, {}, {}})) {
+    // The hub does not take part in the workers' communicator, but MPI_Comm_split is collective.
+    MPI_Comm none = MPI_COMM_NULL;
+    if (s.rank() == 0) check(MPI_Comm_split(MPI_COMM_WORLD, MPI_UNDEFINED, 0, &none), "MPI_Comm_split");
+}
+
+hub_transport::~hub_transport() {
+    for (auto& r : impl_->stops)
+        if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
+}
+
+int hub_transport::poll(hub& h) {
+    int taken = 0;
+    for (;;) {
+        bool all_eligible = true;
+        for (int w = 0; w < impl_->workers && all_eligible; ++w) all_eligible = h.held(w) < impl_->max_held;
+        int flag = 0;
+        MPI_Message msg;
+        MPI_Status st;
+        if (all_eligible) {
+            check(MPI_Improbe(MPI_ANY_SOURCE, tag_report, MPI_COMM_WORLD, &flag, &msg, &st), "MPI_Improbe(report)");
+        } else {
+            for (int w = 0; w < impl_->workers && !flag; ++w)
+                if (h.held(w) < impl_->max_held)
+                    check(MPI_Improbe(w + 1, tag_report, MPI_COMM_WORLD, &flag, &msg, &st), "MPI_Improbe(report)");
+        }
+        if (!flag) return taken;
+        int bytes = 0;
+        check(MPI_Get_count(&st, MPI_BYTE, &bytes), "MPI_Get_count(report)");
+        impl_->buffer.resize((static_cast<std::size_t>(bytes) + sizeof(flash_event) - 1) / sizeof(flash_event));
+        check(MPI_Mrecv(impl_->buffer.data(), bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE), "MPI_Mrecv(report)");
+        if (static_cast<std::size_t>(bytes) < header_slots * sizeof(flash_event))
+            throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " is too short");
+        report_header header;
+        std::memcpy(&header, impl_->buffer.data(), sizeof header);
+        if (header.worker != st.MPI_SOURCE - 1)
+            throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " names another worker");
+        h.absorb(header, std::span<const flash_event>(impl_->buffer).subspan(header_slots));
+        impl_->nap = std::chrono::microseconds(10);
+        ++taken;
+    }
+}
+
+void hub_transport::idle(std::chrono::microseconds longest) {
+    std::this_thread::sleep_for(impl_->nap);
+    impl_->nap = std::min(impl_->nap * 2, longest);
+}
+
+void hub_transport::request_stop() {
+    if (!impl_->stops.empty()) return;
+    impl_->stop_value.assign(static_cast<std::size_t>(impl_->workers), stop_signal() ? stop_signal() : 15);
+    impl_->stops.assign(static_cast<std::size_t>(impl_->workers), MPI_REQUEST_NULL);
+    for (int w = 0; w < impl_->workers; ++w)
+        check(MPI_Isend(&impl_->stop_value[static_cast<std::size_t>(w)], 1, MPI_INT, w + 1, tag_control,
+                        MPI_COMM_WORLD, &impl_->stops[static_cast<std::size_t>(w)]),
+              "MPI_Isend(control)");
+}
+
+} // namespace fireflies::comm

@@ -1,0 +1,64 @@
+#pragma once
+// The only room of src/ that talks MPI. The rest of the program sees worker_link, the hub
+// transport below and a few collective helpers.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fireflies/hub.hpp"
+#include "fireflies/worker_link.hpp"
+
+namespace fireflies::comm {
+
+/// MPI lifetime (one per process, made first thing in main) and the world's collectives.
+class session {
+  public:
+    session(int& argc, char**& argv);
+    ~session();
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+
+    int rank() const noexcept { return rank_; }
+    int size() const noexcept { return size_; }
+    std::string processor_name() const;
+
+    /// Rank 0's string to every rank.
+    void broadcast(std::string& text) const;
+    /// Rank 0's integer to every rank.
+    void broadcast(long long& value) const;
+    /// Sum / max over all ranks.
+    long long sum(long long v) const;
+    double max(double v) const;
+    /// Ends every rank at once with `code` (for errors after the run started).
+    [[noreturn]] void abort(int code) const;
+
+    /// A worker's view of the world (ranks 1..P-1 are workers 0..P-2).
+    std::unique_ptr<worker_link> make_worker_link(int reports_in_flight = 4) const;
+
+  private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+    int rank_ = 0, size_ = 1;
+};
+
+/// Rank 0's side of the reports: receives them without spinning on a core and hands them to the
+/// hub, receiving from a worker only while the hub holds few of its reports (bounded memory).
+class hub_transport {
+  public:
+    hub_transport(const session& s, int workers, std::size_t max_held = 8);
+    ~hub_transport();
+
+    /// Receives and absorbs every report ready now; returns how many.
+    int poll(hub& h);
+    /// Sleeps until a report may be ready (at most `longest`), backing off when idle.
+    void idle(std::chrono::microseconds longest);
+    /// Tells every worker to stop at the next sample boundary (once).
+    void request_stop();
+
+  private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace fireflies::comm

@@ -1,0 +1,296 @@
+#include "config/settings.hpp"
+
+#include "fireflies/time.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <system_error>
+
+namespace fireflies::config {
+namespace {
+
+// ---- limits -------------------------------------------------------------------------------
+
+/// Each side fits an `int`: MPI process grids and counts are ints.
+constexpr std::int64_t max_side = std::numeric_limits<std::int32_t>::max();
+/// W*H at most 2^53, so that the cell count (the order parameter's N) is exact in a double.
+constexpr std::int64_t max_cells = std::int64_t{1} << 53;
+/// Simulated time is int64 nanoseconds (up to 9.2e9 s); 1e9 s leaves room for sums of times.
+constexpr double max_seconds = 1e9;
+/// The time resolution: one tick.
+constexpr double resolution = 1.0 / ticks_per_second;
+
+// ---- reading text -------------------------------------------------------------------------
+
+std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+/// TOML and people write "+5"; from_chars does not take the sign.
+std::string_view drop_plus(std::string_view text) {
+    if (text.size() > 1 && text[0] == '+' && text[1] != '-' && text[1] != '+')
+        text.remove_prefix(1);
+    return text;
+}
+
+template <class Int> std::string parse_int(std::string_view text, Int& out) {
+    const auto t = drop_plus(text);
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+    if (ec == std::errc::result_out_of_range && end == t.data() + t.size())
+        return quoted(text) + " is out of range";
+    if (ec != std::errc{} || end != t.data() + t.size() || t.empty())
+        return quoted(text) + " is not an integer";
+    return {};
+}
+
+std::string parse_double(std::string_view text, double& out) {
+    const auto t = drop_plus(text);
+    double x = 0;
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
+    if (ec == std::errc::result_out_of_range && end == t.data() + t.size())
+        return quoted(text) + " is out of range";
+    if (ec != std::errc{} || end != t.data() + t.size() || t.empty())
+        return quoted(text) + " is not a number";
+    if (!std::isfinite(x)) return quoted(text) + " is not a finite number";
+    out = x;
+    return {};
+}
+
+template <std::int64_t run_config::*field>
+std::string read_count(run_config& c, std::string_view text) {
+    return parse_int(text, c.*field);
+}
+template <std::int64_t run_config::*field> std::string write_count(const run_config& c) {
+    return std::to_string(c.*field);
+}
+
+std::string read_seed(run_config& c, std::string_view text) {
+    if (text.starts_with('-'))
+        return quoted(text) + " is not an integer in [0, " +
+               std::to_string(std::numeric_limits<std::uint64_t>::max()) + "]";
+    return parse_int(text, c.seed);
+}
+std::string write_seed(const run_config& c) { return std::to_string(c.seed); }
+
+template <double run_config::*field> std::string read_double(run_config& c, std::string_view text) {
+    return parse_double(text, c.*field);
+}
+template <double run_config::*field> std::string write_double(const run_config& c) {
+    return toml::float_literal(c.*field);
+}
+
+template <bool run_config::*field> std::string read_flag(run_config& c, std::string_view text) {
+    if (text == "true") {
+        c.*field = true;
+    } else if (text == "false") {
+        c.*field = false;
+    } else {
+        return quoted(text) + " is not true or false";
+    }
+    return {};
+}
+template <bool run_config::*field> std::string write_flag(const run_config& c) {
+    return c.*field ? "true" : "false";
+}
+
+std::string read_mode(run_config& c, std::string_view text) {
+    if (text == "drop") {
+        c.mode = refractory_mode::drop;
+    } else if (text == "queue") {
+        c.mode = refractory_mode::queue;
+    } else {
+        return quoted(text) + " must be one of: drop, queue";
+    }
+    return {};
+}
+std::string write_mode(const run_config& c) {
+    return c.mode == refractory_mode::drop ? "\"drop\"" : "\"queue\"";
+}
+
+std::string read_telemetry(run_config& c, std::string_view text) {
+    if (text == "events") {
+        c.telemetry = telemetry_mode::events;
+    } else if (text == "summary") {
+        c.telemetry = telemetry_mode::summary;
+    } else {
+        return quoted(text) + " must be one of: events, summary";
+    }
+    return {};
+}
+std::string write_telemetry(const run_config& c) {
+    return c.telemetry == telemetry_mode::events ? "\"events\"" : "\"summary\"";
+}
+
+std::string read_output(run_config& c, std::string_view text) {
+    c.output = std::string(text);
+    return {};
+}
+std::string write_output(const run_config& c) { return toml::quote(c.output); }
+
+// ---- the table ----------------------------------------------------------------------------
+
+// clang-format off
+constexpr std::array table{
+    // Model
+    setting{"width", "Model", "CELLS", "cells",
+            "grid width; the grid is a torus, each firefly has 8 neighbours", "",
+            value_kind::count, read_count<&run_config::width>, write_count<&run_config::width>},
+    setting{"height", "Model", "CELLS", "cells", "grid height", "",
+            value_kind::count, read_count<&run_config::height>, write_count<&run_config::height>},
+    setting{"period", "Model", "SECONDS", "seconds",
+            "flash period T: the phase grows at rate 1 and the firefly flashes when it reaches T",
+            "", value_kind::seconds, read_double<&run_config::period>,
+            write_double<&run_config::period>},
+    setting{"nudge", "Model", "SECONDS", "seconds of phase",
+            "phase a pulse adds to a firefly that is not refractory (e); below the period", "",
+            value_kind::seconds, read_double<&run_config::nudge>,
+            write_double<&run_config::nudge>},
+    setting{"refractory", "Model", "FRACTION", "fraction of the period, in [0, 1)",
+            "refractory length Rf = refractory * period, counted from the phase reset", "",
+            value_kind::number, read_double<&run_config::refractory>,
+            write_double<&run_config::refractory>},
+    setting{"refractory-mode", "Model", "drop|queue", "drop | queue",
+            "what a refractory firefly does with a pulse: drop ignores it (the grid synchronises), "
+            "queue applies it when the refractory period ends (what the seed's code did)",
+            "", value_kind::choice, read_mode, write_mode},
+    setting{"delay", "Model", "SECONDS", "seconds",
+            "propagation delay d from a flash to its neighbours' pulses; at least 1 ns", "",
+            value_kind::seconds, read_double<&run_config::delay>,
+            write_double<&run_config::delay>},
+    setting{"jitter", "Model", "SECONDS", "seconds",
+            "the phase after a flash is uniform in [0, jitter); below the period", "",
+            value_kind::seconds, read_double<&run_config::jitter>,
+            write_double<&run_config::jitter>},
+    setting{"partitioned", "Model", "", "true | false",
+            "cut the links between ranks' blocks: pulses never cross a block boundary (the "
+            "seed's islands)", "",
+            value_kind::flag, read_flag<&run_config::partitioned>,
+            write_flag<&run_config::partitioned>},
+    // Run
+    setting{"duration", "Run", "SECONDS", "seconds of simulated time",
+            "simulated time to run; 0 gives only the t = 0 sample", "",
+            value_kind::seconds, read_double<&run_config::duration>,
+            write_double<&run_config::duration>},
+    setting{"sample-every", "Run", "SECONDS", "seconds of simulated time",
+            "interval between order-parameter samples (0.5 s is the seed's 2 Hz)", "",
+            value_kind::seconds, read_double<&run_config::sample_every>,
+            write_double<&run_config::sample_every>},
+    setting{"seed", "Run", "UINT64", "integer in [0, 2^64)",
+            "random seed; the same seed gives the same run for any number of ranks", "",
+            value_kind::seed, read_seed, write_seed},
+    setting{"telemetry", "Run", "events|summary", "events | summary",
+            "what workers send the hub: every flash (events) or per-sample partial sums (summary)",
+            "", value_kind::choice, read_telemetry, write_telemetry},
+    // Output
+    setting{"output", "Output", "PATH", "path; empty: the default name",
+            "HDF5 file to write", "fireflies-YYYYmmdd-HHMMSS-<pid>.h5 in the current directory",
+            value_kind::path, read_output, write_output, 'o'},
+    setting{"force", "Output", "", "true | false", "overwrite --output if it exists", "",
+            value_kind::flag, read_flag<&run_config::force>, write_flag<&run_config::force>},
+    setting{"progress", "Output", "", "true | false",
+            "show a progress line on stderr while the run goes", "",
+            value_kind::flag, read_flag<&run_config::progress>,
+            write_flag<&run_config::progress>},
+};
+// clang-format on
+
+// ---- range rules --------------------------------------------------------------------------
+
+std::string too_long(double x) {
+    return show(x) + " s is more than 1e9 s (simulated time is kept in int64 nanoseconds)";
+}
+
+std::optional<std::string> cells(std::int64_t n) {
+    if (n < 1) return std::to_string(n) + " must be at least 1 cell";
+    if (n > max_side) return std::to_string(n) + " is more than " + std::to_string(max_side) + " cells";
+    return std::nullopt;
+}
+
+/// A length of time that must be positive and at least one tick.
+std::optional<std::string> positive_time(double x) {
+    if (!std::isfinite(x)) return show(x) + " is not a finite number";
+    if (!(x > 0)) return show(x) + " is not a positive number of seconds";
+    if (x < resolution) return show(x) + " s is below the time resolution of 1 ns";
+    if (x > max_seconds) return too_long(x);
+    return std::nullopt;
+}
+
+std::optional<std::string> non_negative_time(double x) {
+    if (!std::isfinite(x)) return show(x) + " is not a finite number";
+    if (x < 0) return show(x) + " is not a non-negative number of seconds";
+    if (x > max_seconds) return too_long(x);
+    return std::nullopt;
+}
+
+/// nudge and jitter: non-negative and below the period, also once both are rounded to ticks.
+std::optional<std::string> below_period(double x, double period) {
+    if (auto why = non_negative_time(x)) return why;
+    if (x >= period)
+        return show(x) + " must be less than the period (" + show(period) + " s)";
+    if (to_ticks(x) >= to_ticks(period))
+        return show(x) + " rounds to the period (" + show(period) + " s) at the 1 ns resolution";
+    return std::nullopt;
+}
+
+} // namespace
+
+std::span<const setting> settings() { return table; }
+
+const setting* find_setting(std::string_view name) {
+    for (const auto& s : table)
+        if (s.name == name) return &s;
+    return nullptr;
+}
+
+bool accepts(value_kind kind, toml::value_type type) {
+    using t = toml::value_type;
+    switch (kind) {
+    case value_kind::count:
+    case value_kind::seed: return type == t::integer;
+    case value_kind::seconds:
+    case value_kind::number: return type == t::integer || type == t::floating;
+    case value_kind::choice:
+    case value_kind::path: return type == t::string;
+    case value_kind::flag: return type == t::boolean;
+    }
+    return false;
+}
+
+std::optional<problem> find_problem(const run_config& c) {
+    // Each value on its own, in table order.
+    if (auto why = cells(c.width)) return problem{"width", *why};
+    if (auto why = cells(c.height)) return problem{"height", *why};
+    if (auto why = positive_time(c.period)) return problem{"period", *why};
+    if (auto why = below_period(c.nudge, c.period)) return problem{"nudge", *why};
+    if (!std::isfinite(c.refractory))
+        return problem{"refractory", show(c.refractory) + " is not a finite number"};
+    if (!(c.refractory >= 0 && c.refractory < 1))
+        return problem{"refractory", show(c.refractory) + " must be in [0, 1)"};
+    if (to_ticks(c.refractory * c.period) >= to_ticks(c.period))
+        return problem{"refractory", show(c.refractory) + " makes the refractory period (" +
+                                         show(c.refractory * c.period) +
+                                         " s) round to the whole period at the 1 ns resolution"};
+    if (auto why = positive_time(c.delay)) return problem{"delay", *why};
+    if (auto why = below_period(c.jitter, c.period)) return problem{"jitter", *why};
+    if (auto why = non_negative_time(c.duration)) return problem{"duration", *why};
+    if (auto why = positive_time(c.sample_every)) return problem{"sample-every", *why};
+    if (c.mode != refractory_mode::drop && c.mode != refractory_mode::queue)
+        return problem{"refractory-mode", "is not drop or queue"};
+    if (c.telemetry != telemetry_mode::events && c.telemetry != telemetry_mode::summary)
+        return problem{"telemetry", "is not events or summary"};
+    // Both sides are at most 2^31 - 1, so the product cannot overflow.
+    if (c.width * c.height > max_cells)
+        return problem{"width", std::to_string(c.width) + " x " + std::to_string(c.height) + " = " +
+                                    std::to_string(c.width * c.height) +
+                                    " cells is more than 2^53 (" + std::to_string(max_cells) + ")"};
+    return std::nullopt;
+}
+
+std::string show(double x) {
+    char buf[64];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+    return ec == std::errc{} ? std::string(buf, end) : std::string("?");
+}
+
+} // namespace fireflies::config

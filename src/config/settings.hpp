@@ -1,0 +1,66 @@
+#pragma once
+// The table of settings: every field of `run_config` that a user can set, once, with its option
+// name (which is also its config-file key), its help line, its units, how to read it from text
+// and how to write it as TOML. The command line, the config file, `--help` and `to_toml` all
+// walk this one table, so they cannot disagree about names, units or defaults.
+#include "config/toml.hpp"
+#include "fireflies/config.hpp"
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace fireflies::config {
+
+/// What a setting's value is; decides which TOML types the file may use for it.
+enum class value_kind {
+    count,   ///< int64 >= 1 (cells); TOML integer
+    seed,    ///< uint64; TOML integer (all 64 bits, beyond TOML's int64)
+    seconds, ///< finite double; TOML integer or float
+    number,  ///< finite double without units (a fraction); TOML integer or float
+    choice,  ///< one of a few words; TOML string
+    path,    ///< any text; TOML string
+    flag,    ///< on/off; TOML boolean, a bare `--name` on the command line
+};
+
+/// One user-settable field of `run_config`.
+struct setting {
+    std::string_view name;       ///< `--name` on the command line and `name = ...` in the file
+    std::string_view group;      ///< section of --help and of to_toml: Model, Run or Output
+    std::string_view value_name; ///< placeholder in --help: CELLS, SECONDS, drop|queue, ...
+    std::string_view units;      ///< `# units` comment in to_toml, and in --help
+    std::string_view help;       ///< what it does, for --help
+    std::string_view default_note; ///< --help's default when the value alone says too little
+    value_kind kind;
+    /// Parses `text` (command-line spelling; the file's value as written) into `c`. Returns ""
+    /// or why `text` is not even a value of the right type ("'abc' is not an integer").
+    std::string (*read)(run_config& c, std::string_view text);
+    /// The value in `c` as a TOML literal that `read` turns back into exactly that value.
+    std::string (*write)(const run_config& c);
+    char short_name = '\0'; ///< `-o` for --output; '\0' when there is none
+};
+
+/// Every setting, in --help and to_toml order (Model, then Run, then Output).
+std::span<const setting> settings();
+
+/// The setting called `name` (no dashes), or nullptr.
+const setting* find_setting(std::string_view name);
+
+/// Whether a value the file wrote as `type` may be given to a setting of kind `kind`.
+bool accepts(value_kind kind, toml::value_type type);
+
+/// What is wrong with a run_config: which setting to blame, and why.
+struct problem {
+    std::string_view name; ///< a setting name
+    std::string reason;    ///< "0 is not a positive number of seconds"
+};
+
+/// The first problem with `c`: each value on its own range first, in table order, then the
+/// rules that tie values together (nudge and jitter below the period, cells that fit).
+std::optional<problem> find_problem(const run_config& c);
+
+/// Shortest text that reads back to `x` ("0.2", "1e-12"), for messages.
+std::string show(double x);
+
+} // namespace fireflies::config

@@ -1,0 +1,119 @@
+#include "fireflies/hub.hpp"
+
+#include <algorithm>
+
+#include "fireflies/error.hpp"
+
+namespace fireflies {
+
+hub::hub(const run_config& config, const decomposition& d, observer& out)
+    : config_(config), cells_(config.width * config.height), period_(to_ticks(config.period)),
+      sample_(to_ticks(config.sample_every)), out_(out),
+      queues_(static_cast<std::size_t>(d.workers())), flash_order_(period_) {
+    for (const block& b : d.blocks()) block_cells_.push_back(b.cells());
+    if (config.telemetry == telemetry_mode::events) last_flash_.assign(static_cast<std::size_t>(cells_), -1);
+    totals_.finals.resize(queues_.size());
+}
+
+void hub::absorb(const report_header& header, std::span<const flash_event> events) {
+    const auto w = static_cast<std::size_t>(header.worker);
+    if (w >= queues_.size() || static_cast<std::int64_t>(events.size()) != header.events)
+        throw error("hub: malformed report from worker " + std::to_string(header.worker));
+    auto& q = queues_[w];
+    q.push_back({header, {}, false});
+    // A report at the front is applied at once (its events need not be copied); one behind a
+    // sample that waits for the other workers is held with its events.
+    if (q.size() == 1) {
+        take(q.front().header, events);
+        q.front().applied = true;
+        if (header.kind == report_kind::flashes) q.pop_front();
+    } else {
+        q.back().events.assign(events.begin(), events.end());
+    }
+    emit_ready();
+}
+
+void hub::take(const report_header& header, std::span<const flash_event> events) {
+    for (const flash_event& ev : events) {
+        const auto a = static_cast<std::size_t>(ev.agent);
+        flash_order_.flash(ev.t, last_flash_[a]);
+        last_flash_[a] = ev.t;
+        out_.on_flash(ev);
+    }
+    totals_.flashes_received += static_cast<std::int64_t>(events.size());
+    interval_flashes_ += header.flashes;
+}
+
+void hub::apply(held_report& r) {
+    take(r.header, r.events);
+    r.events = {};
+    r.applied = true;
+}
+
+void hub::advance(std::size_t w) {
+    auto& q = queues_[w];
+    while (!q.empty() && !q.front().applied) {
+        apply(q.front());
+        if (q.front().header.kind != report_kind::flashes) break;
+        q.pop_front();
+    }
+}
+
+void hub::emit_ready() {
+    const bool summary = config_.telemetry == telemetry_mode::summary;
+    for (;;) {
+        bool all_final = true;
+        for (const auto& q : queues_) {
+            if (q.empty() || !q.front().applied) return;
+            all_final = all_final && q.front().header.kind == report_kind::final;
+        }
+        if (all_final) break;
+        sample s;
+        s.index = next_sample_;
+        s.t = next_sample_ * sample_;
+        phasor_sum state, flashes;
+        std::int64_t flashed = 0;
+        for (std::size_t w = 0; w < queues_.size(); ++w) {
+            const report_header& h = queues_[w].front().header;
+            if (h.kind != report_kind::sample || h.sample != next_sample_)
+                throw error("hub: worker " + std::to_string(w) + " skipped sample " +
+                            std::to_string(next_sample_));
+            state += h.state;
+            flashes += h.flash_sum;
+            flashed += h.flashed;
+            s.block_R.push_back(h.flash_sum.order(block_cells_[w]));
+            s.block_R_state.push_back(h.state.order(block_cells_[w]));
+        }
+        if (!summary && (flashes != flash_order_.sum() || flashed != flash_order_.flashed()))
+            ++totals_.order_mismatches;
+        flashes_so_far_ += interval_flashes_;
+        s.R = summary ? flashes.order(cells_) : flash_order_.sum().order(cells_);
+        s.R_state = state.order(cells_);
+        s.flashes = interval_flashes_;
+        s.pulse = static_cast<double>(flashes_so_far_) / static_cast<double>(cells_);
+        interval_flashes_ = 0;
+        ++next_sample_;
+        ++totals_.samples;
+        out_.on_sample(s);
+        for (std::size_t w = 0; w < queues_.size(); ++w) {
+            queues_[w].pop_front();
+            advance(w);
+        }
+    }
+    // Every worker has sent its final report.
+    done_ = true;
+    totals_.reached = queues_.empty() ? 0 : queues_[0].front().header.through;
+    for (std::size_t w = 0; w < queues_.size(); ++w) {
+        const report_header& h = queues_[w].front().header;
+        totals_.flashes_emitted += h.flashes_total;
+        totals_.pulses_sent += h.pulses_sent;
+        totals_.pulses_delivered += h.pulses_delivered;
+        totals_.pulses_in_flight += h.pulses_in_flight;
+        totals_.interrupted = totals_.interrupted || h.interrupted;
+        totals_.reached = std::min(totals_.reached, h.through);
+        totals_.finals[w] = h;
+    }
+    if (summary) totals_.flashes_received = flashes_so_far_ + interval_flashes_;
+}
+
+} // namespace fireflies

@@ -1,0 +1,1 @@
+target_sources(fireflies_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/hub.cpp)

@@ -1,0 +1,2 @@
+target_sources(fireflies_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/firefly.cpp
+                                      ${CMAKE_CURRENT_LIST_DIR}/order_parameter.cpp)

@@ -1,0 +1,28 @@
+#include "runtime/resources.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+namespace fireflies {
+
+namespace {
+double status_field_mib(const char* field) noexcept {
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    double kib = 0;
+    const std::size_t n = std::strlen(field);
+    while (std::fgets(line, sizeof line, f))
+        if (std::strncmp(line, field, n) == 0) {
+            std::sscanf(line + n, " %lf", &kib);
+            break;
+        }
+    std::fclose(f);
+    return kib / 1024.0;
+}
+} // namespace
+
+double peak_resident_mib() noexcept { return status_field_mib("VmHWM:"); }
+double resident_mib() noexcept { return status_field_mib("VmRSS:"); }
+
+} // namespace fireflies

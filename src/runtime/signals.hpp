@@ -1,0 +1,15 @@
+#pragma once
+
+namespace fireflies {
+
+/// Installs handlers for SIGINT, SIGTERM and SIGUSR1 that only record the signal: the run stops
+/// at the next epoch boundary after a sample, on every rank together (see worker_link).
+void install_stop_handlers();
+
+/// The signal that asked this process to stop, or 0.
+int stop_signal() noexcept;
+
+/// Records a stop request from inside the program (e.g. the hub's control message).
+void request_stop(int signal) noexcept;
+
+} // namespace fireflies

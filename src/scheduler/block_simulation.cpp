@@ -1,0 +1,299 @@
+#include "fireflies/block_simulation.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <limits>
+
+#include "scheduler/firefly_task.hpp"
+#include "runtime/resources.hpp"
+
+namespace fireflies {
+
+namespace {
+
+constexpr tick_t never = std::numeric_limits<tick_t>::max();
+// A flash-only report goes to the hub when this many flashes wait (16 bytes each).
+constexpr std::size_t report_flash_cap = std::size_t{1} << 16;
+
+using clock = std::chrono::steady_clock;
+double seconds_since(clock::time_point t0) {
+    return std::chrono::duration<double>(clock::now() - t0).count();
+}
+
+// One firefly's life: wait for its flash time or a pulse, whichever comes first; react; repeat.
+// All of its state lives in the block's arrays (so that a checkpoint can hold it); the
+// coroutine is the firefly's thread of control.
+firefly_task firefly_life(block_simulation& sim, std::uint32_t local) {
+    for (;;) sim.react(local, co_await sim.flash_or_pulse());
+}
+
+} // namespace
+
+block_simulation::block_simulation(const run_config& config, const decomposition& d, int worker,
+                                   engine_kind engine)
+    : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
+      rules_(model_params::from(config)), engine_(engine), duration_(to_ticks(config.duration)),
+      sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay),
+      width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
+    if (!config.partitioned) neighbours_ = d.neighbours(worker);
+    outgoing_.resize(neighbours_.size());
+
+    const tick_t period = rules_.params().period;
+    const std::int64_t horizon = period / epoch_ + 2;
+    ring_.resize(static_cast<std::size_t>(std::clamp<std::int64_t>(horizon, 2, std::int64_t{1} << 16)));
+
+    const auto n = static_cast<std::size_t>(block_.cells());
+    state_.resize(n);
+    last_flash_.assign(n, -1);
+    for (std::uint32_t i = 0; i < n; ++i) state_[i] = rules_.start(global_id(i));
+    if (engine_ == engine_kind::coroutine) {
+        arena_ = std::make_unique<frame_arena>();
+        frame_arena::scope scope(*arena_);
+        tasks_.reserve(n);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            tasks_.push_back(firefly_life(*this, i).handle);
+            tasks_.back().resume(); // runs to its first co_await
+        }
+    }
+    for (std::uint32_t i = 0; i < n; ++i) schedule(i, state_[i].next_timer);
+    totals_.worker = worker_;
+}
+
+block_simulation::~block_simulation() {
+    for (auto h : tasks_) h.destroy();
+}
+
+std::size_t block_simulation::frame_bytes() const noexcept {
+    return arena_ ? arena_->bytes_reserved() : 0;
+}
+
+std::uint64_t block_simulation::global_id(std::uint32_t local) const noexcept {
+    const auto w = static_cast<std::uint32_t>(block_.width);
+    const std::uint64_t x = static_cast<std::uint64_t>(block_.x0) + local % w;
+    const std::uint64_t y = static_cast<std::uint64_t>(block_.y0) + local / w;
+    return y * static_cast<std::uint64_t>(width_) + x;
+}
+
+void block_simulation::react(std::uint32_t local, event ev) {
+    firefly& f = state_[local];
+    const tick_t before = f.next_timer;
+    const std::uint64_t id = global_id(local);
+    const reaction r = ev.kind == wake::pulse ? rules_.pulse(f, id, ev.t) : rules_.timer(f, id, ev.t);
+    if (r == reaction::flashed) emit_flash(local, ev.t);
+    if (f.next_timer != before) schedule(local, f.next_timer);
+}
+
+void block_simulation::dispatch(std::uint32_t local, event ev) {
+    if (engine_ == engine_kind::coroutine) {
+        wake_ = ev;
+        tasks_[local].resume();
+    } else {
+        react(local, ev);
+    }
+}
+
+void block_simulation::schedule(std::uint32_t local, tick_t t) {
+    const std::int64_t e = t / epoch_;
+    if (e <= epoch_index_) now_.push({t, local});
+    else if (e < epoch_index_ + static_cast<std::int64_t>(ring_.size()))
+        ring_[static_cast<std::size_t>(e) % ring_.size()].push_back(local);
+    else far_.push({t, local});
+}
+
+void block_simulation::begin_epoch(std::int64_t k) {
+    epoch_index_ = k;
+    const auto ring = static_cast<std::int64_t>(ring_.size());
+    while (!far_.empty() && far_.top().first / epoch_ < k + ring) {
+        const auto [t, local] = far_.top();
+        far_.pop();
+        if (state_[local].next_timer == t) schedule(local, t);
+    }
+    auto& bucket = ring_[static_cast<std::size_t>(k % ring)];
+    for (const std::uint32_t local : bucket) {
+        const tick_t t = state_[local].next_timer;
+        if (t / epoch_ == k) now_.push({t, local});
+    }
+    bucket.clear();
+}
+
+// The distinct Moore neighbours of `source` on the torus, without itself (fewer than 8 only on
+// grids narrower than 3 cells), restricted to those coupled to it: all of them, or with
+// --partitioned those in the same block.
+template <class F>
+void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
+    const auto w = static_cast<std::uint64_t>(width_);
+    const auto sx = static_cast<std::int64_t>(source % w), sy = static_cast<std::int64_t>(source / w);
+    std::array<std::uint64_t, 8> seen{};
+    int n = 0;
+    const bool same_block_only = config_.partitioned;
+    const int source_owner = same_block_only ? decomposition_.owner(sx, sy) : -1;
+    for (int dy = -1; dy <= 1; ++dy) {
+        for (int dx = -1; dx <= 1; ++dx) {
+            if (dx == 0 && dy == 0) continue;
+            const std::int64_t x = (sx + dx + width_) % width_, y = (sy + dy + height_) % height_;
+            const std::uint64_t id = static_cast<std::uint64_t>(y) * w + static_cast<std::uint64_t>(x);
+            if (id == source || std::find(seen.begin(), seen.begin() + n, id) != seen.begin() + n) continue;
+            seen[static_cast<std::size_t>(n++)] = id;
+            if (same_block_only && decomposition_.owner(x, y) != source_owner) continue;
+            f(x, y);
+        }
+    }
+}
+
+std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
+    if (!config_.partitioned && width_ >= 3 && height_ >= 3) return 8;
+    std::int64_t n = 0;
+    for_each_neighbour(source, [&](std::int64_t, std::int64_t) { ++n; });
+    return n;
+}
+
+void block_simulation::deliver(const flash_event& source, tick_t arrival) {
+    const auto w = static_cast<std::uint64_t>(width_);
+    const auto sx = static_cast<std::int64_t>(source.agent % w), sy = static_cast<std::int64_t>(source.agent / w);
+    const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0, bw = block_.width;
+    if (width_ >= 3 && height_ >= 3 && lx >= 1 && lx < bw - 1 && ly >= 1 && ly < block_.height - 1) {
+        // An interior firefly: its eight neighbours are all here, at fixed offsets.
+        const auto c = static_cast<std::uint32_t>(ly * bw + lx);
+        const auto row = static_cast<std::uint32_t>(bw);
+        for (const std::uint32_t j : {c - row - 1, c - row, c - row + 1, c - 1, c + 1, c + row - 1, c + row, c + row + 1})
+            dispatch(j, {wake::pulse, arrival});
+        totals_.pulses_delivered += 8;
+        return;
+    }
+    for_each_neighbour(source.agent, [&](std::int64_t x, std::int64_t y) {
+        if (!block_.contains(x, y)) return;
+        ++totals_.pulses_delivered;
+        dispatch(static_cast<std::uint32_t>((y - block_.y0) * bw + (x - block_.x0)), {wake::pulse, arrival});
+    });
+}
+
+void block_simulation::emit_flash(std::uint32_t local, tick_t t) {
+    const flash_event ev{t, global_id(local)};
+    flashes_.push_back(ev);
+    if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
+    ++flashes_since_report_;
+    ++totals_.flashes_total;
+    totals_.pulses_sent += coupled_neighbours(ev.agent);
+    flash_order_.flash(t, last_flash_[local]);
+    last_flash_[local] = t;
+}
+
+void block_simulation::send_flashes(worker_link& link, report_header h) {
+    h.worker = worker_;
+    h.flash_sum = flash_order_.sum();
+    h.flashed = flash_order_.flashed();
+    h.flashes = flashes_since_report_;
+    h.events = static_cast<std::int64_t>(unreported_.size());
+    link.send_report(h, unreported_);
+    unreported_.clear();
+    flashes_since_report_ = 0;
+}
+
+void block_simulation::emit_sample(worker_link& link) {
+    const tick_t t = next_sample_ * sample_;
+    const tick_t period = rules_.params().period;
+    report_header h;
+    h.kind = report_kind::sample;
+    h.sample = next_sample_;
+    h.through = t;
+    for (const firefly& f : state_) h.state += phasor_sum::of(f.phase_at(t), period);
+    send_flashes(link, h);
+    ++next_sample_;
+    stop_check_due_ = true;
+}
+
+void block_simulation::process_until(tick_t end, worker_link& link) {
+    const tick_t delay = rules_.params().delay;
+    std::size_t next_pulse = 0;
+    for (;;) {
+        const tick_t tp = next_pulse < arriving_.size() ? arriving_[next_pulse].t + delay : never;
+        const tick_t tt = now_.empty() ? never : now_.top().first;
+        const tick_t tau = std::min(tp, tt);
+        const tick_t horizon = std::min(tau, end);
+        while (next_sample_ * sample_ < horizon && next_sample_ * sample_ <= duration_) emit_sample(link);
+        if (tau >= end) break;
+        if (tp <= tt) {
+            deliver(arriving_[next_pulse++], tp);
+        } else {
+            const auto [t, local] = now_.top();
+            now_.pop();
+            if (state_[local].next_timer == t) dispatch(local, {wake::timer, t});
+        }
+    }
+    // Pulses that would arrive after the end of the run stay in flight.
+    for (std::size_t i = next_pulse; i < arriving_.size(); ++i)
+        for_each_neighbour(arriving_[i].agent, [&](std::int64_t x, std::int64_t y) {
+            totals_.pulses_in_flight += block_.contains(x, y) ? 1 : 0;
+        });
+    arriving_.clear();
+}
+
+void block_simulation::exchange_halo(worker_link& link) {
+    // Border fireflies' flashes go to every neighbour rank that owns one of their neighbours.
+    for (auto& out : outgoing_) out.clear();
+    if (!neighbours_.empty()) {
+        const auto w = static_cast<std::uint64_t>(width_);
+        for (const flash_event& ev : flashes_) {
+            const auto x = static_cast<std::int64_t>(ev.agent % w), y = static_cast<std::int64_t>(ev.agent / w);
+            if (x > block_.x0 && x < block_.x0 + block_.width - 1 && y > block_.y0 && y < block_.y0 + block_.height - 1)
+                continue;
+            std::array<int, 8> sent{};
+            int n = 0;
+            for_each_neighbour(ev.agent, [&](std::int64_t nx, std::int64_t ny) {
+                const int owner = decomposition_.owner(nx, ny);
+                if (owner == worker_ || std::find(sent.begin(), sent.begin() + n, owner) != sent.begin() + n) return;
+                sent[static_cast<std::size_t>(n++)] = owner;
+                const auto slot = std::lower_bound(neighbours_.begin(), neighbours_.end(), owner) - neighbours_.begin();
+                outgoing_[static_cast<std::size_t>(slot)].push_back(ev);
+            });
+        }
+    }
+    arriving_.swap(flashes_); // own flashes arrive next epoch
+    flashes_.clear();
+    if (!neighbours_.empty()) {
+        link.exchange(neighbours_, outgoing_, arriving_);
+        std::sort(arriving_.begin(), arriving_.end());
+    }
+}
+
+void block_simulation::finish(worker_link& link, bool interrupted, tick_t through) {
+    for (const flash_event& ev : arriving_)
+        for_each_neighbour(ev.agent, [&](std::int64_t x, std::int64_t y) {
+            totals_.pulses_in_flight += block_.contains(x, y) ? 1 : 0;
+        });
+    report_header h = totals_;
+    h.kind = report_kind::final;
+    h.through = through;
+    h.interrupted = interrupted ? 1 : 0;
+    h.epochs = epoch_index_ + 1;
+    h.peak_rss_mib = peak_resident_mib();
+    send_flashes(link, h);
+}
+
+void block_simulation::run(worker_link& link) {
+    auto& timers = totals_.timers;
+    for (std::int64_t k = 0;; ++k) {
+        const auto t0 = clock::now();
+        begin_epoch(k);
+        epoch_end_ = std::min((k + 1) * epoch_, duration_ + 1);
+        process_until(epoch_end_, link);
+        const auto t1 = clock::now();
+        timers.simulate += std::chrono::duration<double>(t1 - t0).count();
+        exchange_halo(link);
+        timers.exchange += seconds_since(t1);
+        if (epoch_end_ > duration_) return finish(link, false, duration_);
+        if (unreported_.size() >= report_flash_cap) {
+            report_header h;
+            h.kind = report_kind::flashes;
+            h.through = epoch_end_ - 1;
+            send_flashes(link, h);
+        }
+        if (stop_check_due_) {
+            stop_check_due_ = false;
+            if (link.stop_requested()) return finish(link, true, epoch_end_ - 1);
+        }
+    }
+}
+
+} // namespace fireflies
