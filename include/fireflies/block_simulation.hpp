@@ -14,12 +14,6 @@
 
 namespace fireflies {
 
-/// How a block runs its fireflies.
-enum class engine_kind {
-    coroutine, ///< each firefly a C++20 coroutine resumed by the scheduler (the program)
-    flat,      ///< the same event loop calling the same rules directly (benchmark reference)
-};
-
 struct firefly_task;
 class frame_arena;
 
@@ -27,13 +21,15 @@ class frame_arena;
 /// parallel discrete-event simulation in epochs of length d, the pulse delay: every pulse that
 /// arrives during epoch k was emitted during epoch k - 1, so it is known when epoch k starts).
 ///
-/// Within an epoch, events run in time order; for one firefly, pulses at a time come before its
-/// own timer at that time. Cost per event: O(1) amortised for timers in later epochs (a ring of
-/// per-epoch buckets), O(log m) within an epoch (m = timers due in it).
+/// Because nothing a firefly does in an epoch reaches another firefly before the next epoch,
+/// the fireflies of one epoch are independent: the loop takes them one at a time in memory
+/// order (pulses sorted by target with a radix sort), and runs each one's events in time order,
+/// pulses before its own timer at equal times. That keeps the cost per event O(1) and the
+/// memory access sequential. Timers in later epochs wait in a ring of per-epoch buckets (O(1)),
+/// and beyond the ring in a heap.
 class block_simulation {
   public:
-    block_simulation(const run_config& config, const decomposition& d, int worker,
-                     engine_kind engine = engine_kind::coroutine);
+    block_simulation(const run_config& config, const decomposition& d, int worker);
     ~block_simulation();
     block_simulation(const block_simulation&) = delete;
     block_simulation& operator=(const block_simulation&) = delete;
@@ -65,12 +61,19 @@ class block_simulation {
     using timer_entry = std::pair<tick_t, std::uint32_t>;
     using min_heap = std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>>;
 
+    struct pulse_at {
+        std::uint32_t target;
+        tick_t t;
+    };
     void dispatch(std::uint32_t local, event ev);
     void schedule(std::uint32_t local, tick_t t);
     void begin_epoch(std::int64_t k);
-    void deliver(const flash_event& source, tick_t arrival);
+    void gather_pulses(tick_t end);
+    void visit(std::uint32_t local, const pulse_at* first, const pulse_at* last, tick_t end);
+    void process_interval(tick_t end);
+    void prefetch(std::uint32_t local) const noexcept;
     void emit_flash(std::uint32_t local, tick_t t);
-    void process_until(tick_t end, worker_link& link);
+    void run_epoch(tick_t end, worker_link& link);
     void emit_sample(worker_link& link);
     void send_flashes(worker_link& link, report_header h);
     void exchange_halo(worker_link& link);
@@ -97,15 +100,18 @@ class block_simulation {
     std::vector<std::coroutine_handle<>> tasks_;
     event wake_{wake::timer, 0};
 
-    // timers: the current epoch's heap, a ring of later epochs' buckets, a far heap beyond it
+    // timers: the current epoch's due list, a ring of later epochs' buckets, a far heap beyond
     std::int64_t epoch_index_ = 0;
     tick_t epoch_end_ = 0;
-    min_heap now_;
+    std::vector<std::uint32_t> due_;
     std::vector<std::vector<std::uint32_t>> ring_;
     min_heap far_;
 
-    // pulses: flashes whose pulses arrive this epoch (sorted), and this epoch's own flashes
+    // pulses: flashes whose pulses arrive this epoch (time order), their pulses by target, and
+    // this epoch's own flashes
     std::vector<flash_event> arriving_;
+    std::size_t next_arrival_ = 0;
+    std::vector<pulse_at> pulses_, sort_buffer_;
     std::vector<flash_event> flashes_;         // this epoch's flashes, time order
     std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode)
     std::vector<std::vector<flash_event>> outgoing_;

@@ -16,6 +16,12 @@ enum class telemetry_mode {
     summary, ///< workers pre-reduce each sample; O(P) data per sample at the hub
 };
 
+/// How each worker runs its fireflies.
+enum class engine_kind {
+    coroutine, ///< each firefly a C++20 coroutine resumed by the scheduler (the program)
+    flat,      ///< the same event loop calling the same rules directly (benchmark reference)
+};
+
 /// Every setting of a run, as the user gave it (seconds, cells). Defaults are the seed's.
 /// `config::parse` fills it from the command line and `--config FILE`; `config::validate`
 /// checks it; `config::to_toml` writes it back in a form `--config` reads again.
@@ -39,6 +45,7 @@ struct run_config {
     bool force = false;        ///< overwrite an existing --output
     bool progress = false;     ///< progress line even when stderr is a terminal
     telemetry_mode telemetry = telemetry_mode::events;
+    engine_kind engine = engine_kind::coroutine;
 
     /// Field by field; `config::from_toml(config::to_toml(c)) == c` holds for every valid `c`.
     bool operator==(const run_config&) const = default;

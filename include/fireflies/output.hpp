@@ -169,11 +169,11 @@ class run_file {
 
 /// One sample of the convergence time series, taken by the hub every `sample_every` seconds.
 struct sample_row {
-    double t = 0.0;             ///< simulated time of the sample, s
-    double R = 0.0;             ///< order parameter the seed's way (time since last flash)
-    double R_state = 0.0;       ///< order parameter of the true phases
-    std::int64_t flashes = 0;   ///< flashes in (previous sample, t]
-    double pulse = 0.0;         ///< flashes so far / number of fireflies (the seed's "Pulse")
+    double t = 0.0;           ///< simulated time of the sample, s
+    double R = 0.0;           ///< order parameter the seed's way (time since last flash)
+    double R_state = 0.0;     ///< order parameter of the true phases
+    std::int64_t flashes = 0; ///< flashes in (previous sample, t]
+    double pulse = 0.0;       ///< flashes so far / number of fireflies (the seed's "Pulse")
 };
 
 /// The /timeseries group of a run_file: one scalar series per field of sample_row, each with

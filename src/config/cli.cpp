@@ -56,7 +56,8 @@ constexpr std::array actions{
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
         std::size_t diagonal = row[0];
         row[0] = i;
@@ -79,25 +80,32 @@ std::string suggestion(std::string_view word, std::string_view dashes, bool with
             best_distance = d;
         }
     };
-    for (const auto& s : settings()) consider(s.name);
+    for (const auto& s : settings())
+        consider(s.name);
     if (with_actions)
-        for (const auto& a : actions) consider(a.name);
+        for (const auto& a : actions)
+            consider(a.name);
     if (best.empty()) return {};
     return " (did you mean '" + std::string(dashes) + std::string(best) + "'?)";
 }
 
 std::string one_line(std::string text) {
     std::replace(text.begin(), text.end(), '\n', ' ');
-    while (!text.empty() && text.back() == ' ') text.pop_back();
+    while (!text.empty() && text.back() == ' ')
+        text.pop_back();
     return text;
 }
 
 std::string_view type_noun(toml::value_type type) {
     switch (type) {
-    case toml::value_type::string: return "a string";
-    case toml::value_type::boolean: return "a boolean";
-    case toml::value_type::integer: return "an integer";
-    case toml::value_type::floating: return "a float";
+    case toml::value_type::string:
+        return "a string";
+    case toml::value_type::boolean:
+        return "a boolean";
+    case toml::value_type::integer:
+        return "an integer";
+    case toml::value_type::floating:
+        return "a float";
     }
     return "a value";
 }
@@ -105,12 +113,16 @@ std::string_view type_noun(toml::value_type type) {
 std::string_view expected_noun(value_kind kind) {
     switch (kind) {
     case value_kind::count:
-    case value_kind::seed: return "an integer";
+    case value_kind::seed:
+        return "an integer";
     case value_kind::seconds:
-    case value_kind::number: return "a number";
+    case value_kind::number:
+        return "a number";
     case value_kind::choice:
-    case value_kind::path: return "a string in double quotes";
-    case value_kind::flag: return "true or false";
+    case value_kind::path:
+        return "a string in double quotes";
+    case value_kind::flag:
+        return "true or false";
     }
     return "a value";
 }
@@ -129,7 +141,9 @@ class origins {
     std::map<std::string_view, std::string, std::less<>> label_;
 };
 
-[[noreturn]] void fail(const std::string& message) { throw usage_error(one_line(message)); }
+[[noreturn]] void fail(const std::string& message) {
+    throw usage_error(one_line(message));
+}
 
 void check(const run_config& c, const origins& from) {
     if (const auto p = find_problem(c)) fail(from.label(p->name) + ": " + p->reason);
@@ -148,7 +162,8 @@ std::string read_file(const std::string& path) {
     std::string text;
     char buffer[4096];
     std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) text.append(buffer, n);
+    while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0)
+        text.append(buffer, n);
     if (std::ferror(file.get())) cannot(errno); // e.g. EISDIR for a directory
     return text;
 }
@@ -162,8 +177,7 @@ void apply(run_config& c, std::string_view text, std::string_view where, origins
         if (!s) {
             const bool is_action = std::any_of(actions.begin(), actions.end(),
                                                [&](const action& a) { return a.name == e.key; });
-            if (is_action)
-                fail(at + "'" + e.key + "' is a command-line action, not a config key");
+            if (is_action) fail(at + "'" + e.key + "' is a command-line action, not a config key");
             fail(at + "unknown key '" + e.key + "'" + suggestion(e.key, "", false));
         }
         const std::string label = at + e.key;
@@ -252,8 +266,8 @@ parsed parse(int argc, const char* const* argv) {
     }
     if (version_flag->count() > 0) {
         out.exit_now = true;
-        out.message = "fireflies " + std::string(version()) + " (git " +
-                      std::string(git_revision()) + ")\n";
+        out.message =
+            "fireflies " + std::string(version()) + " (git " + std::string(git_revision()) + ")\n";
         return out;
     }
 
@@ -287,7 +301,8 @@ parsed parse(int argc, const char* const* argv) {
 
 void validate(const run_config& c, int mpi_size) {
     check(c, origins{});
-    if (mpi_size < 1) throw error("config::validate: mpi_size " + std::to_string(mpi_size) + " < 1");
+    if (mpi_size < 1)
+        throw error("config::validate: mpi_size " + std::to_string(mpi_size) + " < 1");
     const std::int64_t workers = mpi_size == 1 ? 1 : mpi_size - 1;
     const std::int64_t cells = c.width * c.height;
     if (workers > cells)
@@ -373,8 +388,12 @@ std::string help_text() {
             // "default: X)" is one word for the wrapping, so it never breaks.
             std::string text(s.help);
             switch (s.kind) {
-            case value_kind::flag: text += " (default:\x01off)"; break;
-            case value_kind::path: text += " (default:\x01" + std::string(s.default_note) + ")"; break;
+            case value_kind::flag:
+                text += " (default:\x01off)";
+                break;
+            case value_kind::path:
+                text += " (default:\x01" + std::string(s.default_note) + ")";
+                break;
             case value_kind::choice: {
                 std::string d = s.write(defaults);
                 text += " (default:\x01" + d.substr(1, d.size() - 2) + ")";

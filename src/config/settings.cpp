@@ -25,7 +25,9 @@ constexpr double resolution = 1.0 / ticks_per_second;
 
 // ---- reading text -------------------------------------------------------------------------
 
-std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+std::string quoted(std::string_view text) {
+    return "'" + std::string(text) + "'";
+}
 
 /// TOML and people write "+5"; from_chars does not take the sign.
 std::string_view drop_plus(std::string_view text) {
@@ -71,7 +73,9 @@ std::string read_seed(run_config& c, std::string_view text) {
                std::to_string(std::numeric_limits<std::uint64_t>::max()) + "]";
     return parse_int(text, c.seed);
 }
-std::string write_seed(const run_config& c) { return std::to_string(c.seed); }
+std::string write_seed(const run_config& c) {
+    return std::to_string(c.seed);
+}
 
 template <double run_config::*field> std::string read_double(run_config& c, std::string_view text) {
     return parse_double(text, c.*field);
@@ -122,11 +126,27 @@ std::string write_telemetry(const run_config& c) {
     return c.telemetry == telemetry_mode::events ? "\"events\"" : "\"summary\"";
 }
 
+std::string read_engine(run_config& c, std::string_view text) {
+    if (text == "coroutine") {
+        c.engine = engine_kind::coroutine;
+    } else if (text == "flat") {
+        c.engine = engine_kind::flat;
+    } else {
+        return quoted(text) + " must be one of: coroutine, flat";
+    }
+    return {};
+}
+std::string write_engine(const run_config& c) {
+    return c.engine == engine_kind::coroutine ? "\"coroutine\"" : "\"flat\"";
+}
+
 std::string read_output(run_config& c, std::string_view text) {
     c.output = std::string(text);
     return {};
 }
-std::string write_output(const run_config& c) { return toml::quote(c.output); }
+std::string write_output(const run_config& c) {
+    return toml::quote(c.output);
+}
 
 // ---- the table ----------------------------------------------------------------------------
 
@@ -182,6 +202,10 @@ constexpr std::array table{
     setting{"telemetry", "Run", "events|summary", "events | summary",
             "what workers send the hub: every flash (events) or per-sample partial sums (summary)",
             "", value_kind::choice, read_telemetry, write_telemetry},
+    setting{"engine", "Run", "coroutine|flat", "coroutine | flat",
+            "how workers run their fireflies: one C++20 coroutine each (coroutine), or the same "
+            "event loop calling the rules directly (flat, the benchmark reference); same results",
+            "", value_kind::choice, read_engine, write_engine},
     // Output
     setting{"output", "Output", "PATH", "path; empty: the default name",
             "HDF5 file to write", "fireflies-YYYYmmdd-HHMMSS-<pid>.h5 in the current directory",
@@ -203,7 +227,8 @@ std::string too_long(double x) {
 
 std::optional<std::string> cells(std::int64_t n) {
     if (n < 1) return std::to_string(n) + " must be at least 1 cell";
-    if (n > max_side) return std::to_string(n) + " is more than " + std::to_string(max_side) + " cells";
+    if (n > max_side)
+        return std::to_string(n) + " is more than " + std::to_string(max_side) + " cells";
     return std::nullopt;
 }
 
@@ -226,8 +251,7 @@ std::optional<std::string> non_negative_time(double x) {
 /// nudge and jitter: non-negative and below the period, also once both are rounded to ticks.
 std::optional<std::string> below_period(double x, double period) {
     if (auto why = non_negative_time(x)) return why;
-    if (x >= period)
-        return show(x) + " must be less than the period (" + show(period) + " s)";
+    if (x >= period) return show(x) + " must be less than the period (" + show(period) + " s)";
     if (to_ticks(x) >= to_ticks(period))
         return show(x) + " rounds to the period (" + show(period) + " s) at the 1 ns resolution";
     return std::nullopt;
@@ -235,7 +259,9 @@ std::optional<std::string> below_period(double x, double period) {
 
 } // namespace
 
-std::span<const setting> settings() { return table; }
+std::span<const setting> settings() {
+    return table;
+}
 
 const setting* find_setting(std::string_view name) {
     for (const auto& s : table)
@@ -247,12 +273,16 @@ bool accepts(value_kind kind, toml::value_type type) {
     using t = toml::value_type;
     switch (kind) {
     case value_kind::count:
-    case value_kind::seed: return type == t::integer;
+    case value_kind::seed:
+        return type == t::integer;
     case value_kind::seconds:
-    case value_kind::number: return type == t::integer || type == t::floating;
+    case value_kind::number:
+        return type == t::integer || type == t::floating;
     case value_kind::choice:
-    case value_kind::path: return type == t::string;
-    case value_kind::flag: return type == t::boolean;
+    case value_kind::path:
+        return type == t::string;
+    case value_kind::flag:
+        return type == t::boolean;
     }
     return false;
 }
@@ -273,12 +303,18 @@ std::optional<problem> find_problem(const run_config& c) {
                                          " s) round to the whole period at the 1 ns resolution"};
     if (auto why = positive_time(c.delay)) return problem{"delay", *why};
     if (auto why = below_period(c.jitter, c.period)) return problem{"jitter", *why};
+    if (to_ticks(c.jitter) + to_ticks(c.nudge) >= to_ticks(c.period))
+        return problem{"jitter", show(c.jitter) + " plus the nudge (" + show(c.nudge) +
+                                     ") must stay below the period (" + show(c.period) +
+                                     "), or a firefly could flash twice at one instant"};
     if (auto why = non_negative_time(c.duration)) return problem{"duration", *why};
     if (auto why = positive_time(c.sample_every)) return problem{"sample-every", *why};
     if (c.mode != refractory_mode::drop && c.mode != refractory_mode::queue)
         return problem{"refractory-mode", "is not drop or queue"};
     if (c.telemetry != telemetry_mode::events && c.telemetry != telemetry_mode::summary)
         return problem{"telemetry", "is not events or summary"};
+    if (c.engine != engine_kind::coroutine && c.engine != engine_kind::flat)
+        return problem{"engine", "is not coroutine or flat"};
     // Both sides are at most 2^31 - 1, so the product cannot overflow.
     if (c.width * c.height > max_cells)
         return problem{"width", std::to_string(c.width) + " x " + std::to_string(c.height) + " = " +

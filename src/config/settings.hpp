@@ -26,11 +26,11 @@ enum class value_kind {
 
 /// One user-settable field of `run_config`.
 struct setting {
-    std::string_view name;       ///< `--name` on the command line and `name = ...` in the file
-    std::string_view group;      ///< section of --help and of to_toml: Model, Run or Output
-    std::string_view value_name; ///< placeholder in --help: CELLS, SECONDS, drop|queue, ...
-    std::string_view units;      ///< `# units` comment in to_toml, and in --help
-    std::string_view help;       ///< what it does, for --help
+    std::string_view name;         ///< `--name` on the command line and `name = ...` in the file
+    std::string_view group;        ///< section of --help and of to_toml: Model, Run or Output
+    std::string_view value_name;   ///< placeholder in --help: CELLS, SECONDS, drop|queue, ...
+    std::string_view units;        ///< `# units` comment in to_toml, and in --help
+    std::string_view help;         ///< what it does, for --help
     std::string_view default_note; ///< --help's default when the value alone says too little
     value_kind kind;
     /// Parses `text` (command-line spelling; the file's value as written) into `c`. Returns ""

@@ -10,8 +10,12 @@
 namespace fireflies::config::toml {
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 bool is_key_char(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '_' || c == '-';
 }
@@ -35,7 +39,8 @@ class line_reader {
         return true;
     }
     void skip_blanks() {
-        while (!at_end() && is_blank(line_[pos_])) ++pos_;
+        while (!at_end() && is_blank(line_[pos_]))
+            ++pos_;
     }
     /// After a key, a header or a value: blanks, then a comment or the end of the line.
     void expect_end(std::string_view after) {
@@ -46,14 +51,16 @@ class line_reader {
 
     std::string bare_key() {
         const auto start = pos_;
-        while (!at_end() && is_key_char(line_[pos_])) ++pos_;
+        while (!at_end() && is_key_char(line_[pos_]))
+            ++pos_;
         return std::string(line_.substr(start, pos_ - start));
     }
 
     /// Everything up to a blank, a comment or the end: a number, a boolean or garbage.
     std::string_view token() {
         const auto start = pos_;
-        while (!at_end() && !is_blank(line_[pos_]) && line_[pos_] != '#') ++pos_;
+        while (!at_end() && !is_blank(line_[pos_]) && line_[pos_] != '#')
+            ++pos_;
         return line_.substr(start, pos_ - start);
     }
 
@@ -74,16 +81,35 @@ class line_reader {
             if (at_end()) fail("unterminated string (a string must close on its own line)");
             const char e = line_[pos_++];
             switch (e) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case 'b': out += '\b'; break;
-            case 't': out += '\t'; break;
-            case 'n': out += '\n'; break;
-            case 'f': out += '\f'; break;
-            case 'r': out += '\r'; break;
-            case 'u': append_utf8(out, code_point(4)); break;
-            case 'U': append_utf8(out, code_point(8)); break;
-            default: fail(std::string("unknown escape '\\") + e + "' in a string");
+            case '"':
+                out += '"';
+                break;
+            case '\\':
+                out += '\\';
+                break;
+            case 'b':
+                out += '\b';
+                break;
+            case 't':
+                out += '\t';
+                break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 'u':
+                append_utf8(out, code_point(4));
+                break;
+            case 'U':
+                append_utf8(out, code_point(8));
+                break;
+            default:
+                fail(std::string("unknown escape '\\") + e + "' in a string");
             }
         }
     }
@@ -92,14 +118,16 @@ class line_reader {
     static std::string hex4(unsigned v) {
         static constexpr char digits[] = "0123456789ABCDEF";
         std::string s(4, '0');
-        for (int i = 3; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = digits[v & 0xf];
+        for (int i = 3; i >= 0; --i, v >>= 4)
+            s[static_cast<std::size_t>(i)] = digits[v & 0xf];
         return s;
     }
 
     std::uint32_t code_point(std::size_t ndigits) {
         const auto digits = line_.substr(pos_, ndigits);
         std::uint32_t cp = 0;
-        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), cp, 16);
+        const auto [end, ec] =
+            std::from_chars(digits.data(), digits.data() + digits.size(), cp, 16);
         if (digits.size() != ndigits || ec != std::errc{} || end != digits.data() + digits.size())
             fail("escape \\" + std::string(ndigits == 4 ? "u" : "U") + " needs " +
                  std::to_string(ndigits) + " hex digits");
@@ -151,7 +179,8 @@ bool is_float(std::string_view s) {
     std::size_t i = 0;
     auto digits = [&] {
         const auto start = i;
-        while (i < s.size() && is_digit(s[i])) ++i;
+        while (i < s.size() && is_digit(s[i]))
+            ++i;
         return i - start;
     };
     const auto int_digits = digits();
@@ -263,13 +292,27 @@ std::string quote(std::string_view s) {
     for (const char c : s) {
         const auto u = static_cast<unsigned char>(c);
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\t': out += "\\t"; break;
-        case '\n': out += "\\n"; break;
-        case '\f': out += "\\f"; break;
-        case '\r': out += "\\r"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\b':
+            out += "\\b";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\f':
+            out += "\\f";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
         default:
             if (u < 0x20 || u == 0x7f) {
                 out += "\\u00";

@@ -71,9 +71,9 @@ dataspace make_space(const std::vector<hsize_t>& dims, std::string_view object) 
 
 dataspace make_space(const std::vector<hsize_t>& dims, const std::vector<hsize_t>& maxdims,
                      std::string_view object) {
-    return dataspace(check_id(
-        H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()),
-        "H5Screate_simple", object));
+    return dataspace(
+        check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()),
+                 "H5Screate_simple", object));
 }
 
 datatype make_string_type(std::string_view object) {
@@ -101,8 +101,7 @@ object open_or_create_object(hid_t file, const std::string& path) {
         exists = check_tri(H5Lexists(file, prefix.c_str(), H5P_DEFAULT), "H5Lexists", prefix);
         if (end == std::string::npos) break;
     }
-    if (exists)
-        return object(check_id(H5Oopen(file, path.c_str(), H5P_DEFAULT), "H5Oopen", path));
+    if (exists) return object(check_id(H5Oopen(file, path.c_str(), H5P_DEFAULT), "H5Oopen", path));
     const plist lcpl = make_intermediate_lcpl(path);
     return object(check_id(H5Gcreate2(file, path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
                            "H5Gcreate2", path));
@@ -110,11 +109,11 @@ object open_or_create_object(hid_t file, const std::string& path) {
 
 namespace {
 
-void write_attribute(hid_t obj, const std::string& what, const std::string& name,
-                     hid_t file_type, hid_t mem_type, const dataspace& space, const void* data) {
-    attribute a(check_id(
-        H5Acreate2(obj, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-        "H5Acreate2", what));
+void write_attribute(hid_t obj, const std::string& what, const std::string& name, hid_t file_type,
+                     hid_t mem_type, const dataspace& space, const void* data) {
+    attribute a(
+        check_id(H5Acreate2(obj, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                 "H5Acreate2", what));
     check(H5Awrite(a.get(), mem_type, data), "H5Awrite", what);
     a.close("H5Aclose", what);
 }
@@ -162,17 +161,17 @@ void write_dataset(hid_t file, const std::string& path, hid_t file_type, hid_t m
                    const void* data, std::uint64_t count, const std::vector<std::uint64_t>& shape,
                    const std::string& units, const std::string& description) {
     std::uint64_t elements = 1;
-    for (const std::uint64_t n : shape) elements *= n;
+    for (const std::uint64_t n : shape)
+        elements *= n;
     if (elements != count)
         throw std::invalid_argument("dataset " + path + ": " + std::to_string(count) +
-                                    " values do not fill its shape (" +
-                                    std::to_string(elements) + " elements)");
+                                    " values do not fill its shape (" + std::to_string(elements) +
+                                    " elements)");
     const plist lcpl = make_intermediate_lcpl(path);
     const dataspace space = make_space(std::vector<hsize_t>(shape.begin(), shape.end()), path);
-    dataset d(check_id(
-        H5Dcreate2(file, path.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT,
-                   H5P_DEFAULT),
-        "H5Dcreate2", path));
+    dataset d(check_id(H5Dcreate2(file, path.c_str(), file_type, space.get(), lcpl.get(),
+                                  H5P_DEFAULT, H5P_DEFAULT),
+                       "H5Dcreate2", path));
     if (count > 0)
         check(H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "H5Dwrite", path);
     set_attribute(d.get(), path, "units", units);

@@ -48,8 +48,7 @@ inline bool check_tri(htri_t rc, std::string_view call, std::string_view object)
 /// Owner of one HDF5 identifier, closed by `Close`. Move-only. The destructor closes quietly
 /// (it cannot throw); close() closes and checks, for the places where failure must be seen
 /// (the file at the end of a run, where a full disk shows).
-template <herr_t (*Close)(hid_t)>
-class handle {
+template <herr_t (*Close)(hid_t)> class handle {
   public:
     handle() noexcept = default;
     explicit handle(hid_t id) noexcept : id_(id) {}

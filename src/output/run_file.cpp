@@ -24,18 +24,24 @@ struct type_info {
 
 type_info info_of(element_type t) {
     switch (t) {
-    case element_type::f64: return {H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, sizeof(double)};
-    case element_type::i64: return {H5T_STD_I64LE, H5T_NATIVE_INT64, sizeof(std::int64_t)};
-    case element_type::f32: return {H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, sizeof(float)};
+    case element_type::f64:
+        return {H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, sizeof(double)};
+    case element_type::i64:
+        return {H5T_STD_I64LE, H5T_NATIVE_INT64, sizeof(std::int64_t)};
+    case element_type::f32:
+        return {H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, sizeof(float)};
     }
     throw std::invalid_argument("unknown element_type");
 }
 
 const char* name_of(element_type t) {
     switch (t) {
-    case element_type::f64: return "f64";
-    case element_type::i64: return "i64";
-    case element_type::f32: return "f32";
+    case element_type::f64:
+        return "f64";
+    case element_type::i64:
+        return "i64";
+    case element_type::f32:
+        return "f32";
     }
     return "?";
 }
@@ -126,8 +132,8 @@ struct series::state {
 
     void require(element_type t, std::size_t values) const {
         if (t != type)
-            throw std::invalid_argument("series " + path + " holds " + name_of(type) +
-                                        ", not " + name_of(t));
+            throw std::invalid_argument("series " + path + " holds " + name_of(type) + ", not " +
+                                        name_of(t));
         if (values % frame_elements != 0)
             throw std::invalid_argument("series " + path + ": " + std::to_string(values) +
                                         " values are not whole frames of " +
@@ -180,9 +186,15 @@ void series::append(std::span<const std::int64_t> values) {
     append(values.data(), values.size() / state_->frame_elements);
 }
 
-std::uint64_t series::size() const noexcept { return state_->written + state_->buffered; }
-const std::string& series::path() const noexcept { return state_->path; }
-element_type series::type() const noexcept { return state_->type; }
+std::uint64_t series::size() const noexcept {
+    return state_->written + state_->buffered;
+}
+const std::string& series::path() const noexcept {
+    return state_->path;
+}
+element_type series::type() const noexcept {
+    return state_->type;
+}
 const std::vector<std::uint64_t>& series::frame_shape() const noexcept {
     return state_->frame_shape;
 }
@@ -257,13 +269,17 @@ struct run_file::impl {
     }
 
     void flush() {
-        for (auto& s : all_series) s->state_->flush();
-        // Outside SWMR mode H5Dflush leaves group and attribute metadata in the cache.
-        if (!swmr) h5::check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "H5Fflush", name);
+        for (auto& s : all_series)
+            s->state_->flush();
+        // H5Dflush leaves the superblock's end-of-file address (and, outside SWMR mode, group and
+        // attribute metadata) in memory: without H5Fflush a file left by a crash reads only
+        // with SWMR_READ, with it `h5clear -s` makes it an ordinary file again.
+        h5::check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "H5Fflush", name);
     }
 };
 
-run_file::run_file(const std::filesystem::path& path, bool force) : impl_(std::make_unique<impl>()) {
+run_file::run_file(const std::filesystem::path& path, bool force)
+    : impl_(std::make_unique<impl>()) {
     h5::silence_error_printing();
     impl& m = *impl_;
     m.path = path;
@@ -272,8 +288,8 @@ run_file::run_file(const std::filesystem::path& path, bool force) : impl_(std::m
     const bool replace = force && std::filesystem::exists(path, ec);
     if (replace) {
         // .NAME.tmp.PID beside the old file: same filesystem, so the final rename is atomic.
-        m.being_written = path.parent_path() / ("." + path.filename().string() + ".tmp." +
-                                                std::to_string(::getpid()));
+        m.being_written = path.parent_path() /
+                          ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
     }
     m.name = m.being_written.string();
     const h5::plist fapl = make_fapl(m.name);
@@ -287,12 +303,18 @@ run_file::run_file(run_file&&) noexcept = default;
 run_file& run_file::operator=(run_file&&) noexcept = default;
 run_file::~run_file() = default;
 
-const std::filesystem::path& run_file::path() const noexcept { return impl_->path; }
+const std::filesystem::path& run_file::path() const noexcept {
+    return impl_->path;
+}
 const std::filesystem::path& run_file::path_being_written() const noexcept {
     return impl_->being_written;
 }
-bool run_file::swmr() const noexcept { return impl_->swmr; }
-bool run_file::finished() const noexcept { return impl_->finished; }
+bool run_file::swmr() const noexcept {
+    return impl_->swmr;
+}
+bool run_file::finished() const noexcept {
+    return impl_->finished;
+}
 
 void run_file::set_attribute(const std::string& object_path, const std::string& name,
                              const attribute_value& value) {
@@ -354,10 +376,10 @@ series& run_file::create_series(const std::string& path, element_type type,
     h5::check(H5Pset_shuffle(dcpl.get()), "H5Pset_shuffle", path);
     h5::check(H5Pset_deflate(dcpl.get(), deflate_level), "H5Pset_deflate", path);
     const h5::plist lcpl = h5::make_intermediate_lcpl(path);
-    s->dset = h5::dataset(h5::check_id(H5Dcreate2(impl_->file.get(), path.c_str(),
-                                                  s->info.file_type, space.get(), lcpl.get(),
-                                                  dcpl.get(), H5P_DEFAULT),
-                                       "H5Dcreate2", path));
+    s->dset =
+        h5::dataset(h5::check_id(H5Dcreate2(impl_->file.get(), path.c_str(), s->info.file_type,
+                                            space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
+                                 "H5Dcreate2", path));
     h5::set_attribute(s->dset.get(), path, "units", units);
     h5::set_attribute(s->dset.get(), path, "description", description);
     impl_->all_series.push_back(std::unique_ptr<series>(new series(std::move(s))));

@@ -13,8 +13,7 @@ timeseries::timeseries(run_file& file, std::uint64_t chunk_frames)
                                    "order parameter of the true phases", chunk_frames)),
       flashes_(&file.create_series("/timeseries/flashes", element_type::i64, {}, "flashes",
                                    "flashes in the interval (previous sample, t]", chunk_frames)),
-      pulse_(&file.create_series("/timeseries/pulse", element_type::f64, {},
-                                 "flashes per firefly",
+      pulse_(&file.create_series("/timeseries/pulse", element_type::f64, {}, "flashes per firefly",
                                  "flashes so far divided by the number of fireflies",
                                  chunk_frames)) {}
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <limits>
+#include <utility>
 
 #include "scheduler/firefly_task.hpp"
 #include "runtime/resources.hpp"
@@ -15,6 +16,8 @@ namespace {
 constexpr tick_t never = std::numeric_limits<tick_t>::max();
 // A flash-only report goes to the hub when this many flashes wait (16 bytes each).
 constexpr std::size_t report_flash_cap = std::size_t{1} << 16;
+// How far ahead of the firefly being visited its successors' memory is requested.
+constexpr std::size_t prefetch_distance = 16;
 
 using clock = std::chrono::steady_clock;
 double seconds_since(clock::time_point t0) {
@@ -30,10 +33,9 @@ firefly_task firefly_life(block_simulation& sim, std::uint32_t local) {
 
 } // namespace
 
-block_simulation::block_simulation(const run_config& config, const decomposition& d, int worker,
-                                   engine_kind engine)
+block_simulation::block_simulation(const run_config& config, const decomposition& d, int worker)
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
-      rules_(model_params::from(config)), engine_(engine), duration_(to_ticks(config.duration)),
+      rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
       sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay),
       width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
     if (!config.partitioned) neighbours_ = d.neighbours(worker);
@@ -95,7 +97,7 @@ void block_simulation::dispatch(std::uint32_t local, event ev) {
 
 void block_simulation::schedule(std::uint32_t local, tick_t t) {
     const std::int64_t e = t / epoch_;
-    if (e <= epoch_index_) now_.push({t, local});
+    if (e <= epoch_index_) due_.push_back(local);
     else if (e < epoch_index_ + static_cast<std::int64_t>(ring_.size()))
         ring_[static_cast<std::size_t>(e) % ring_.size()].push_back(local);
     else far_.push({t, local});
@@ -110,9 +112,11 @@ void block_simulation::begin_epoch(std::int64_t k) {
         if (state_[local].next_timer == t) schedule(local, t);
     }
     auto& bucket = ring_[static_cast<std::size_t>(k % ring)];
-    for (const std::uint32_t local : bucket) {
-        const tick_t t = state_[local].next_timer;
-        if (t / epoch_ == k) now_.push({t, local});
+    const std::size_t n = bucket.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i + prefetch_distance < n) __builtin_prefetch(&state_[bucket[i + prefetch_distance]]);
+        const std::uint32_t local = bucket[i];
+        if (state_[local].next_timer / epoch_ == k) due_.push_back(local);
     }
     bucket.clear();
 }
@@ -148,24 +152,82 @@ std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
     return n;
 }
 
-void block_simulation::deliver(const flash_event& source, tick_t arrival) {
+// Every pulse arriving before `end`, as (target, time), grouped by target with each target's
+// pulses in time order (a stable LSD radix sort on the target; arriving_ is in time order).
+void block_simulation::gather_pulses(tick_t end) {
+    const tick_t delay = rules_.params().delay;
     const auto w = static_cast<std::uint64_t>(width_);
-    const auto sx = static_cast<std::int64_t>(source.agent % w), sy = static_cast<std::int64_t>(source.agent / w);
-    const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0, bw = block_.width;
-    if (width_ >= 3 && height_ >= 3 && lx >= 1 && lx < bw - 1 && ly >= 1 && ly < block_.height - 1) {
-        // An interior firefly: its eight neighbours are all here, at fixed offsets.
-        const auto c = static_cast<std::uint32_t>(ly * bw + lx);
-        const auto row = static_cast<std::uint32_t>(bw);
-        for (const std::uint32_t j : {c - row - 1, c - row, c - row + 1, c - 1, c + 1, c + row - 1, c + row, c + row + 1})
-            dispatch(j, {wake::pulse, arrival});
-        totals_.pulses_delivered += 8;
+    const std::int64_t bw = block_.width, bh = block_.height;
+    const bool wide = width_ >= 3 && height_ >= 3;
+    pulses_.clear();
+    for (; next_arrival_ < arriving_.size() && arriving_[next_arrival_].t + delay < end; ++next_arrival_) {
+        const flash_event& source = arriving_[next_arrival_];
+        const tick_t t = source.t + delay;
+        const auto sx = static_cast<std::int64_t>(source.agent % w), sy = static_cast<std::int64_t>(source.agent / w);
+        const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0;
+        if (wide && lx >= 1 && lx < bw - 1 && ly >= 1 && ly < bh - 1) {
+            // An interior firefly: its eight neighbours are all here, at fixed offsets.
+            const auto c = static_cast<std::uint32_t>(ly * bw + lx), row = static_cast<std::uint32_t>(bw);
+            for (const std::uint32_t j : {c - row - 1, c - row, c - row + 1, c - 1, c + 1, c + row - 1, c + row, c + row + 1})
+                pulses_.push_back({j, t});
+            continue;
+        }
+        for_each_neighbour(source.agent, [&](std::int64_t x, std::int64_t y) {
+            if (block_.contains(x, y))
+                pulses_.push_back({static_cast<std::uint32_t>((y - block_.y0) * bw + (x - block_.x0)), t});
+        });
+    }
+    totals_.pulses_delivered += static_cast<std::int64_t>(pulses_.size());
+    if (pulses_.size() < 64) {
+        std::stable_sort(pulses_.begin(), pulses_.end(), [](const pulse_at& a, const pulse_at& b) { return a.target < b.target; });
         return;
     }
-    for_each_neighbour(source.agent, [&](std::int64_t x, std::int64_t y) {
-        if (!block_.contains(x, y)) return;
-        ++totals_.pulses_delivered;
-        dispatch(static_cast<std::uint32_t>((y - block_.y0) * bw + (x - block_.x0)), {wake::pulse, arrival});
-    });
+    constexpr int digit_bits = 11;
+    constexpr std::uint32_t digits = 1u << digit_bits;
+    sort_buffer_.resize(pulses_.size());
+    const auto cells = static_cast<std::uint64_t>(state_.size());
+    for (int shift = 0; shift < 32 && (std::uint64_t{1} << shift) < cells; shift += digit_bits) {
+        std::array<std::uint32_t, digits> count{};
+        for (const pulse_at& p : pulses_) ++count[(p.target >> shift) & (digits - 1)];
+        std::uint32_t sum = 0;
+        for (auto& c : count) sum += std::exchange(c, sum);
+        for (const pulse_at& p : pulses_) sort_buffer_[count[(p.target >> shift) & (digits - 1)]++] = p;
+        pulses_.swap(sort_buffer_);
+    }
+}
+
+// One firefly's events before `end`: its pulses [first, last) in time order, and its own timers,
+// a timer at the same time as a pulse after the pulse.
+void block_simulation::visit(std::uint32_t local, const pulse_at* first, const pulse_at* last, tick_t end) {
+    firefly& f = state_[local];
+    for (; first != last; ++first) {
+        while (f.next_timer < first->t) dispatch(local, {wake::timer, f.next_timer});
+        dispatch(local, {wake::pulse, first->t});
+    }
+    while (f.next_timer < end) dispatch(local, {wake::timer, f.next_timer});
+}
+
+void block_simulation::prefetch(std::uint32_t local) const noexcept {
+    __builtin_prefetch(&state_[local]);
+    if (!tasks_.empty()) __builtin_prefetch(tasks_[local].address());
+}
+
+void block_simulation::process_interval(tick_t end) {
+    gather_pulses(end);
+    const pulse_at* p = pulses_.data();
+    const pulse_at* const stop = p + pulses_.size();
+    while (p != stop) {
+        if (stop - p > static_cast<std::ptrdiff_t>(prefetch_distance)) prefetch(p[prefetch_distance].target);
+        const pulse_at* q = p;
+        while (q != stop && q->target == p->target) ++q;
+        visit(p->target, p, q, end);
+        p = q;
+    }
+    // Fireflies whose own timer is due and that no pulse reached (visiting twice is harmless).
+    for (std::size_t i = 0; i < due_.size(); ++i) {
+        if (i + prefetch_distance < due_.size()) prefetch(due_[i + prefetch_distance]);
+        visit(due_[i], nullptr, nullptr, end);
+    }
 }
 
 void block_simulation::emit_flash(std::uint32_t local, tick_t t) {
@@ -185,6 +247,7 @@ void block_simulation::send_flashes(worker_link& link, report_header h) {
     h.flashed = flash_order_.flashed();
     h.flashes = flashes_since_report_;
     h.events = static_cast<std::int64_t>(unreported_.size());
+    std::sort(unreported_.begin(), unreported_.end());
     link.send_report(h, unreported_);
     unreported_.clear();
     flashes_since_report_ = 0;
@@ -203,30 +266,26 @@ void block_simulation::emit_sample(worker_link& link) {
     stop_check_due_ = true;
 }
 
-void block_simulation::process_until(tick_t end, worker_link& link) {
-    const tick_t delay = rules_.params().delay;
-    std::size_t next_pulse = 0;
+// Epoch [k d, end): split at each sample time, so that a sample sees every event up to its
+// time and none after.
+void block_simulation::run_epoch(tick_t end, worker_link& link) {
+    next_arrival_ = 0;
     for (;;) {
-        const tick_t tp = next_pulse < arriving_.size() ? arriving_[next_pulse].t + delay : never;
-        const tick_t tt = now_.empty() ? never : now_.top().first;
-        const tick_t tau = std::min(tp, tt);
-        const tick_t horizon = std::min(tau, end);
-        while (next_sample_ * sample_ < horizon && next_sample_ * sample_ <= duration_) emit_sample(link);
-        if (tau >= end) break;
-        if (tp <= tt) {
-            deliver(arriving_[next_pulse++], tp);
-        } else {
-            const auto [t, local] = now_.top();
-            now_.pop();
-            if (state_[local].next_timer == t) dispatch(local, {wake::timer, t});
-        }
+        const tick_t t_sample = next_sample_ * sample_;
+        const bool sample_here = t_sample < end && t_sample <= duration_;
+        process_interval(sample_here ? t_sample + 1 : end);
+        if (!sample_here) break;
+        emit_sample(link);
     }
     // Pulses that would arrive after the end of the run stay in flight.
-    for (std::size_t i = next_pulse; i < arriving_.size(); ++i)
+    for (std::size_t i = next_arrival_; i < arriving_.size(); ++i)
         for_each_neighbour(arriving_[i].agent, [&](std::int64_t x, std::int64_t y) {
             totals_.pulses_in_flight += block_.contains(x, y) ? 1 : 0;
         });
     arriving_.clear();
+    due_.clear();
+    // Flashes leave the epoch in canonical order (time, then firefly).
+    std::sort(flashes_.begin(), flashes_.end());
 }
 
 void block_simulation::exchange_halo(worker_link& link) {
@@ -277,7 +336,7 @@ void block_simulation::run(worker_link& link) {
         const auto t0 = clock::now();
         begin_epoch(k);
         epoch_end_ = std::min((k + 1) * epoch_, duration_ + 1);
-        process_until(epoch_end_, link);
+        run_epoch(epoch_end_, link);
         const auto t1 = clock::now();
         timers.simulate += std::chrono::duration<double>(t1 - t0).count();
         exchange_halo(link);

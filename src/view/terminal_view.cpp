@@ -42,7 +42,9 @@ bool write_all(int fd, const char* data, std::size_t size) noexcept {
     return true;
 }
 
-bool write_all(int fd, std::string_view s) noexcept { return write_all(fd, s.data(), s.size()); }
+bool write_all(int fd, std::string_view s) noexcept {
+    return write_all(fd, s.data(), s.size());
+}
 
 /// Asks the terminal on `fd` for its size; false when it is no terminal or reports none.
 bool query_size(int fd, int& cols, int& rows) noexcept {
@@ -150,7 +152,8 @@ std::vector<std::string> status_fields(const status& s, double fps) {
     const double r = std::isfinite(s.R) ? std::clamp(s.R, 0.0, 1.0) : 0.0;
     const int filled = std::clamp(static_cast<int>(std::floor(r_bar_cells * r)), 0, r_bar_cells);
     std::string bar = "R=" + fixed("%.3f", s.R) + " [";
-    for (int i = 0; i < r_bar_cells; ++i) bar += i < filled ? bar_full : bar_empty;
+    for (int i = 0; i < r_bar_cells; ++i)
+        bar += i < filled ? bar_full : bar_empty;
     bar += ']';
     f.push_back(std::move(bar));
 
@@ -171,7 +174,8 @@ std::string status_line(const status& s, double fps) {
 
 std::size_t display_width(std::string_view s) noexcept {
     std::size_t n = 0;
-    for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    for (const char c : s)
+        n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
     return n;
 }
 
@@ -298,21 +302,25 @@ void terminal_view::pool_levels(double t_sim_s, grid_fit fit, std::vector<std::u
             float* __restrict acc = scratch.data();
             const float* __restrict a = row;
             const float* __restrict b = row + w;
-            for (std::int64_t x = 0; x < w; ++x) acc[x] = a[x] < b[x] ? b[x] : a[x];
+            for (std::int64_t x = 0; x < w; ++x)
+                acc[x] = a[x] < b[x] ? b[x] : a[x];
             for (std::int64_t y = y0 + 2; y < y1; ++y) {
                 const float* __restrict next = cells + y * w;
-                for (std::int64_t x = 0; x < w; ++x) acc[x] = acc[x] < next[x] ? next[x] : acc[x];
+                for (std::int64_t x = 0; x < w; ++x)
+                    acc[x] = acc[x] < next[x] ? next[x] : acc[x];
             }
             row = acc;
         }
         std::uint8_t* out = levels.data() + j * pw;
         if (pw == w) {
-            for (std::int64_t c = 0; c < pw; ++c) out[c] = level_of(row[c]);
+            for (std::int64_t c = 0; c < pw; ++c)
+                out[c] = level_of(row[c]);
         } else {
             for (std::int64_t c = 0; c < pw; ++c) {
                 const std::int64_t x0 = c * w / pw, x1 = (c + 1) * w / pw;
                 float m = row[x0];
-                for (std::int64_t x = x0 + 1; x < x1; ++x) m = m < row[x] ? row[x] : m;
+                for (std::int64_t x = x0 + 1; x < x1; ++x)
+                    m = m < row[x] ? row[x] : m;
                 out[c] = level_of(m);
             }
         }
@@ -330,7 +338,8 @@ void terminal_view::append_full(const layout& l, const std::vector<std::uint8_t>
     const bool erase_right = 2 * pw < l.cols;
     for (std::int64_t r = 0; r < ph; ++r) {
         append_position(out, r + 1, 1);
-        for (std::int64_t c = 0; c < pw; ++c) cells.put(levels[r * pw + c]);
+        for (std::int64_t c = 0; c < pw; ++c)
+            cells.put(levels[r * pw + c]);
         if (erase_right) out += "\x1b[K";
     }
     out += "\x1b[0m";
@@ -353,11 +362,14 @@ void terminal_view::append_changes(const layout& l, const std::vector<std::uint8
         const std::uint8_t* now = levels.data() + r * pw;
         const std::uint8_t* was = before.data() + r * pw;
         std::int64_t first = 0, last = pw - 1;
-        while (first < pw && now[first] == was[first]) ++first;
+        while (first < pw && now[first] == was[first])
+            ++first;
         if (first == pw) continue;
-        while (now[last] == was[last]) --last;
+        while (now[last] == was[last])
+            --last;
         append_position(out, r + 1, 2 * first + 1);
-        for (std::int64_t c = first; c <= last; ++c) cells.put(now[c]);
+        for (std::int64_t c = first; c <= last; ++c)
+            cells.put(now[c]);
     }
     out += "\x1b[0m";
     for (std::size_t i = 0; i < l.status_lines.size(); ++i) {
@@ -399,8 +411,7 @@ void terminal_view::draw(double t_sim_s, const status& s) {
     pool_levels(t_sim_s, l.fit, levels_, scratch_);
 
     const auto now = steady::now();
-    const bool same_shape = l.cols == shown_.cols && l.rows == shown_.rows &&
-                            l.fit == shown_.fit &&
+    const bool same_shape = l.cols == shown_.cols && l.rows == shown_.rows && l.fit == shown_.fit &&
                             l.status_lines.size() == shown_.status_lines.size();
     frame_.clear();
     if (repaint_ || !same_shape || now - last_repaint_ >= repaint_every) {
@@ -415,7 +426,9 @@ void terminal_view::draw(double t_sim_s, const status& s) {
     shown_levels_.swap(levels_);
 }
 
-bool is_terminal(int fd) noexcept { return ::isatty(fd) == 1; }
+bool is_terminal(int fd) noexcept {
+    return ::isatty(fd) == 1;
+}
 
 void restore_terminal(int fd) noexcept {
     const int saved_errno = errno;

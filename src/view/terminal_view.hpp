@@ -68,7 +68,8 @@ grid_fit fit_grid(std::int64_t width, std::int64_t height, std::int64_t max_pair
 /// Escape sequences the view writes when it takes the terminal (alternate screen, cursor hidden,
 /// no autowrap, screen cleared) and when it gives it back (colours reset, autowrap on, cursor
 /// shown, alternate screen left). `restore_terminal` writes `restore_sequence`.
-inline constexpr std::string_view enter_sequence = "\x1b[?1049h\x1b[?25l\x1b[?7l\x1b[0m\x1b[2J\x1b[H";
+inline constexpr std::string_view enter_sequence =
+    "\x1b[?1049h\x1b[?25l\x1b[?7l\x1b[0m\x1b[2J\x1b[H";
 inline constexpr std::string_view restore_sequence = "\x1b[0m\x1b[?7h\x1b[?25h\x1b[?1049l";
 
 /// The live view. Keeps, per cell, only the time of its latest flash (a float: 4 bytes a cell),
