@@ -76,6 +76,7 @@ class block_simulation {
     void run_epoch(tick_t end, worker_link& link);
     void emit_sample(worker_link& link);
     void send_flashes(worker_link& link, report_header h);
+    void take_snapshot(tick_t t);
     void exchange_halo(worker_link& link);
     void finish(worker_link& link, bool interrupted, tick_t through);
     std::int64_t coupled_neighbours(std::uint64_t source) const;
@@ -121,6 +122,10 @@ class block_simulation {
     bool stop_check_due_ = false;
     report_header totals_;
     std::int64_t flashes_since_report_ = 0;
+    tick_t reported_through_ = 0;
+    std::int64_t snapshot_samples_ = 0; // a snapshot every this many samples; 0: none
+    snapshot_grid snapshot_grid_;
+    std::vector<snapshot_pixel> pixels_;
 };
 
 } // namespace fireflies

@@ -46,6 +46,21 @@ struct run_config {
     bool progress = false;     ///< progress line even when stderr is a terminal
     telemetry_mode telemetry = telemetry_mode::events;
     engine_kind engine = engine_kind::coroutine;
+    bool record_flashes = false;   ///< write every flash to /flashes (events telemetry)
+    double snapshot_every = 0;     ///< seconds between phase snapshots; 0: none
+    std::int64_t snapshot_max = 512; ///< at most this many pixels a side in /snapshots/phase
+
+    // live view
+    bool visualize = false;    ///< draw the grid in the terminal (rank 0)
+    double speed = 0;          ///< simulated seconds per wall second; 0: unlimited (1 with --visualize)
+
+    // checkpoint and restart
+    std::string checkpoint;    ///< checkpoint file; empty: none
+    double checkpoint_every = 0; ///< simulated seconds between checkpoints; 0: only on a signal
+    std::string restart;       ///< continue from this checkpoint file
+
+    /// Simulated seconds per wall second the workers hold (0: as fast as they can).
+    double effective_speed() const noexcept { return speed > 0 ? speed : (visualize ? 1.0 : 0.0); }
 
     /// Field by field; `config::from_toml(config::to_toml(c)) == c` holds for every valid `c`.
     bool operator==(const run_config&) const = default;

@@ -51,12 +51,20 @@ class hub {
         virtual ~observer() = default;
         virtual void on_sample(const sample&) {}
         virtual void on_flash(const flash_event&) {}
+        /// A phase snapshot, phase / period of each pixel (snapshot_grid), row by row.
+        virtual void on_snapshot(tick_t, const std::vector<float>&) {}
     };
 
     hub(const run_config& config, const decomposition& d, observer& out);
 
     /// One report from a worker, in that worker's sending order.
-    void absorb(const report_header& header, std::span<const flash_event> events);
+    void absorb(const report_header& header, std::span<const flash_event> events,
+                std::span<const snapshot_pixel> pixels = {});
+
+    /// Simulated time up to which every worker's flashes have been passed to the observer.
+    tick_t through() const noexcept;
+    /// Flashes received so far.
+    std::int64_t flashes_received() const noexcept { return totals_.flashes_received; }
 
     /// Reports held because they are ahead of the slowest worker (flow control: the transport
     /// stops receiving from a worker while this is large).
@@ -69,6 +77,7 @@ class hub {
     struct held_report {
         report_header header;
         std::vector<flash_event> events;
+        std::vector<snapshot_pixel> pixels;
         bool applied = false;
     };
     void take(const report_header& header, std::span<const flash_event> events);
@@ -83,6 +92,9 @@ class hub {
     observer& out_;
     std::vector<std::deque<held_report>> queues_;
     std::vector<tick_t> last_flash_; // per firefly, events telemetry only
+    std::vector<tick_t> through_;    // per worker, the last applied report's `through`
+    snapshot_grid snapshots_;
+    std::vector<float> frame_;
     flash_order flash_order_;
     std::int64_t interval_flashes_ = 0;
     std::int64_t flashes_so_far_ = 0;

@@ -16,6 +16,23 @@ struct flash_event {
     }
 };
 
+/// One pixel of a phase snapshot: phase / period in [0, 1) of the cell the pixel samples.
+struct snapshot_pixel {
+    std::int64_t index = 0; ///< py * nx + px
+    double value = 0;
+};
+
+/// The pixel grid of the snapshots: pixel (px, py) samples cell (px * stride, py * stride), so a
+/// frame has at most `snapshot_max` pixels a side.
+struct snapshot_grid {
+    std::int64_t stride = 1, nx = 0, ny = 0;
+    static snapshot_grid of(std::int64_t width, std::int64_t height, std::int64_t max_side) noexcept {
+        const std::int64_t side = width > height ? width : height;
+        const std::int64_t stride = (side + max_side - 1) / max_side;
+        return {stride, (width + stride - 1) / stride, (height + stride - 1) / stride};
+    }
+};
+
 /// What a worker sends the hub: this header, then `events` flash events (events telemetry),
 /// in time order. A worker's reports arrive in order; each covers the flashes after the previous
 /// one up to `through`.
@@ -44,6 +61,7 @@ struct report_header {
     std::int64_t flashed = 0;  ///< the block's fireflies that have flashed at least once
     std::int64_t flashes = 0;  ///< flashes since the previous report
     std::int64_t events = 0;   ///< flash events after the header (0 in summary telemetry)
+    std::int64_t pixels = 0;   ///< snapshot pixels after the events (snapshot samples only)
     // Totals, kind == final.
     std::int64_t flashes_total = 0;    ///< flashes emitted by this worker
     std::int64_t pulses_sent = 0;      ///< pulses its flashes sent (one per coupled neighbour)

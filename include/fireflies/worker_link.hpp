@@ -1,5 +1,7 @@
 #pragma once
+#include <chrono>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include "fireflies/report.hpp"
@@ -21,7 +23,11 @@ class worker_link {
 
     /// Hand a report to the hub. Blocks while too many earlier reports are still unreceived
     /// (bounded memory, nothing dropped). The buffers may be reused when it returns.
-    virtual void send_report(const report_header& header, std::span<const flash_event> events) = 0;
+    virtual void send_report(const report_header& header, std::span<const flash_event> events,
+                             std::span<const snapshot_pixel> pixels) = 0;
+
+    /// Wait until the wall-clock time `t` (to hold --speed); a one-process run draws meanwhile.
+    virtual void idle_until(std::chrono::steady_clock::time_point t) { std::this_thread::sleep_until(t); }
 
     /// Asked by every worker at the same epoch boundaries (after each sample): true on all of
     /// them if any rank was asked to stop (SIGINT, SIGTERM, SIGUSR1, or the hub).

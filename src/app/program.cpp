@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <optional>
+#include <thread>
 
 #include "app/recorder.hpp"
 #include "comm/mpi.hpp"
@@ -40,13 +41,20 @@ class local_link final : public worker_link {
                   std::vector<flash_event>&) override {
         throw error("a single worker has no neighbours to exchange with");
     }
-    void send_report(const report_header& header, std::span<const flash_event> events) override {
+    void send_report(const report_header& header, std::span<const flash_event> events,
+                     std::span<const snapshot_pixel> pixels) override {
         const auto t0 = clock::now();
-        hub_.absorb(header, events);
+        hub_.absorb(header, events, pixels);
         recorder_.tick();
         busy_ += std::chrono::duration<double>(clock::now() - t0).count();
     }
     bool stop_requested() override { return stop_signal() != 0; }
+    void idle_until(clock::time_point t) override {
+        while (clock::now() < t) {
+            recorder_.tick();
+            std::this_thread::sleep_until(std::min(t, clock::now() + std::chrono::milliseconds(5)));
+        }
+    }
     double busy() const { return busy_; }
 
   private:
@@ -64,6 +72,7 @@ int exit_code_for(const run_totals& totals, int code) {
 int run_hub(const comm::session& mpi, const run_config& config, const decomposition& d, recorder& rec) {
     comm::hub_transport transport(mpi, d.workers());
     hub h(config, d, rec);
+    rec.attach(h);
     double busy = 0;
     while (!h.done()) {
         const auto t0 = clock::now();
@@ -78,6 +87,7 @@ int run_hub(const comm::session& mpi, const run_config& config, const decomposit
 
 int run_alone(const run_config& config, const decomposition& d, recorder& rec) {
     hub h(config, d, rec);
+    rec.attach(h);
     local_link link(h, rec);
     block_simulation sim(config, d, 0);
     sim.run(link);

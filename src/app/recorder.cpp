@@ -5,8 +5,12 @@
 #include <cinttypes>
 #include <ctime>
 
+#include <fstream>
+
+#include "fireflies/error.hpp"
 #include "fireflies/version.hpp"
 #include "runtime/resources.hpp"
+#include "view/terminal_view.hpp"
 
 namespace fireflies {
 
@@ -73,10 +77,103 @@ recorder::recorder(const run_config& config, const decomposition& d, facts f)
                                    "order parameter of each block, computed the seed's way (as /timeseries/R)", 256);
     block_R_state_ = &file.create_series("/blocks/R_state", output::element_type::f64, {nb}, "1",
                                          "order parameter of each block's true phases (as /timeseries/R_state)", 256);
+    if (config.record_flashes) {
+        flash_t_ = &file.create_series("/flashes/t", output::element_type::f64, {}, "s",
+                                       "time of each flash, in time order within each sample interval", 65536);
+        flash_agent_ = &file.create_series("/flashes/agent", output::element_type::i64, {}, "1",
+                                           "firefly that flashed: y * width + x", 65536);
+    }
+    if (config.snapshot_every > 0) {
+        snapshots_ = snapshot_grid::of(config.width, config.height, config.snapshot_max);
+        const auto ny = static_cast<std::uint64_t>(snapshots_.ny), nx = static_cast<std::uint64_t>(snapshots_.nx);
+        snapshot_t_ = &file.create_series("/snapshots/t", output::element_type::f64, {}, "s",
+                                          "simulated time of each snapshot", 256);
+        snapshot_phase_ = &file.create_series(
+            "/snapshots/phase", output::element_type::f32, {ny, nx}, "1",
+            "phase / period in [0, 1) of the cell (x, y) = (px * stride_x, py * stride_y) each pixel samples, "
+            "[time, y, x]", 1);
+        file.set_attribute("/snapshots/phase", "stride_x", std::int64_t{snapshots_.stride});
+        file.set_attribute("/snapshots/phase", "stride_y", std::int64_t{snapshots_.stride});
+    }
+    if (config.visualize) {
+        if (view::is_terminal(STDOUT_FILENO)) {
+            view_ = std::make_unique<view::terminal_view>(config.width, config.height, config.period, STDOUT_FILENO);
+        } else {
+            std::fprintf(stderr, "fireflies: --visualize: stdout is not a terminal; showing the progress line instead\n");
+            show_progress_ = true;
+        }
+    }
     file.start_swmr();
 }
 
 recorder::~recorder() = default;
+
+void recorder::restore_terminal() noexcept {
+    if (view_) view::restore_terminal(STDOUT_FILENO);
+}
+
+void recorder::on_flash(const flash_event& ev) {
+    if (flash_t_) {
+        flash_t_->append(to_seconds(ev.t));
+        flash_agent_->append(static_cast<std::int64_t>(ev.agent));
+    }
+    if (view_) view_->flash(ev.agent, to_seconds(ev.t));
+}
+
+void recorder::on_snapshot(tick_t t, const std::vector<float>& frame) {
+    if (!snapshot_phase_) return;
+    snapshot_t_->append(to_seconds(t));
+    snapshot_phase_->append(std::span<const float>(frame));
+}
+
+void recorder::draw_view() {
+    const auto now = clock::now();
+    if (!view_ || now - last_frame_ < std::chrono::milliseconds(16)) return;
+    last_frame_ = now;
+    view::status st;
+    st.agents = config_.width * config_.height;
+    st.ranks = facts_.ranks;
+    st.workers = decomposition_.workers();
+    st.width = config_.width;
+    st.height = config_.height;
+    const tick_t through = hub_ ? std::max<tick_t>(hub_->through(), 0) : last_.t;
+    st.t_sim = to_seconds(through);
+    st.speed = config_.effective_speed();
+    st.R = last_.R;
+    const std::int64_t flashes = hub_ ? hub_->flashes_received() : flashes_;
+    st.flashes = flashes;
+    st.pulse = static_cast<double>(flashes) / static_cast<double>(st.agents);
+    view_->draw(st.t_sim, st);
+}
+
+// An XDMF description of /snapshots so that ParaView opens them as a time series.
+void recorder::write_xdmf() const {
+    if (!snapshot_phase_ || snapshot_phase_->size() == 0) return;
+    const std::filesystem::path xmf = std::filesystem::path(facts_.output).replace_extension(".xmf");
+    const std::string h5 = std::filesystem::path(facts_.output).filename().string();
+    const auto frames = snapshot_phase_->size();
+    std::ofstream out(xmf);
+    out << "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"3.0\">\n<Domain>\n"
+        << "<Grid Name=\"fireflies\" GridType=\"Collection\" CollectionType=\"Temporal\">\n";
+    const double step = static_cast<double>(snapshots_.stride);
+    for (std::uint64_t i = 0; i < frames; ++i) {
+        out << " <Grid Name=\"frame" << i << "\" GridType=\"Uniform\">\n"
+            << "  <Time Value=\"" << config_.snapshot_every * static_cast<double>(i) << "\"/>\n"
+            << "  <Topology TopologyType=\"2DCoRectMesh\" Dimensions=\"" << snapshots_.ny << " " << snapshots_.nx << "\"/>\n"
+            << "  <Geometry GeometryType=\"ORIGIN_DXDY\">\n"
+            << "   <DataItem Dimensions=\"2\" Format=\"XML\">0 0</DataItem>\n"
+            << "   <DataItem Dimensions=\"2\" Format=\"XML\">" << step << " " << step << "</DataItem>\n"
+            << "  </Geometry>\n"
+            << "  <Attribute Name=\"phase\" AttributeType=\"Scalar\" Center=\"Node\">\n"
+            << "   <DataItem ItemType=\"HyperSlab\" Dimensions=\"" << snapshots_.ny << " " << snapshots_.nx << "\" Type=\"HyperSlab\">\n"
+            << "    <DataItem Dimensions=\"3 3\" Format=\"XML\">" << i << " 0 0 1 1 1 1 " << snapshots_.ny << " " << snapshots_.nx << "</DataItem>\n"
+            << "    <DataItem Dimensions=\"" << frames << " " << snapshots_.ny << " " << snapshots_.nx
+            << "\" NumberType=\"Float\" Precision=\"4\" Format=\"HDF\">" << h5 << ":/snapshots/phase</DataItem>\n"
+            << "   </DataItem>\n  </Attribute>\n </Grid>\n";
+    }
+    out << "</Grid>\n</Domain>\n</Xdmf>\n";
+    if (!out) throw io_error("cannot write " + xmf.string());
+}
 
 const std::filesystem::path& recorder::path_being_written() const { return file_->path_being_written(); }
 
@@ -112,6 +209,7 @@ void recorder::on_sample(const sample& s) {
 }
 
 void recorder::tick() {
+    draw_view();
     const auto now = clock::now();
     if (now - last_flush_ > std::chrono::seconds(1)) {
         file_->flush();
@@ -182,6 +280,8 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         f.write_dataset("/perf/epochs", epochs, "1", "epochs simulated by each worker");
     });
 
+    write_xdmf();
+    view_.reset(); // the terminal is the user's again before the summary
     if (show_progress_) progress_line(true);
     std::printf("fireflies: done status=%s wall=%.3fs simulated=%gs rate=%.3g firefly-s/s flashes=%" PRId64
                 " R=%.4f R_state=%.4f output=%s\n",

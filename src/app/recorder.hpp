@@ -8,6 +8,10 @@
 #include "fireflies/hub.hpp"
 #include "fireflies/output.hpp"
 
+namespace fireflies::view {
+class terminal_view;
+}
+
 namespace fireflies {
 
 /// What rank 0 tells the user and the file about a run: the start banner, the samples as they
@@ -24,6 +28,12 @@ class recorder final : public hub::observer {
 
     void banner(std::FILE* to) const;
     void on_sample(const sample& s) override;
+    void on_flash(const flash_event& ev) override;
+    void on_snapshot(tick_t t, const std::vector<float>& frame) override;
+    /// The hub whose state the live view shows (through time, flash count).
+    void attach(const hub& h) noexcept { hub_ = &h; }
+    /// Leaves the terminal as it was (for exits that skip destructors).
+    void restore_terminal() noexcept;
     /// Wall-clock housekeeping between reports: progress line, periodic flush.
     void tick();
     /// Completes the file with the totals and prints the summary; returns the exit code.
@@ -33,6 +43,8 @@ class recorder final : public hub::observer {
 
   private:
     void progress_line(bool final);
+    void draw_view();
+    void write_xdmf() const;
 
     run_config config_;
     const decomposition& decomposition_;
@@ -41,6 +53,14 @@ class recorder final : public hub::observer {
     std::unique_ptr<output::timeseries> series_;
     output::series* block_R_ = nullptr;
     output::series* block_R_state_ = nullptr;
+    output::series* flash_t_ = nullptr;
+    output::series* flash_agent_ = nullptr;
+    output::series* snapshot_t_ = nullptr;
+    output::series* snapshot_phase_ = nullptr;
+    snapshot_grid snapshots_;
+    std::unique_ptr<view::terminal_view> view_;
+    const hub* hub_ = nullptr;
+    std::chrono::steady_clock::time_point last_frame_;
     std::chrono::steady_clock::time_point start_, last_flush_, last_progress_;
     bool show_progress_ = false;
     sample last_{};

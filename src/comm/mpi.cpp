@@ -94,7 +94,8 @@ class mpi_worker_link final : public worker_link {
         });
     }
 
-    void send_report(const report_header& header, std::span<const flash_event> events) override {
+    void send_report(const report_header& header, std::span<const flash_event> events,
+                     std::span<const snapshot_pixel> pixels) override {
         slot& s = slots_[next_slot_];
         next_slot_ = (next_slot_ + 1) % slots_.size();
         if (s.request != MPI_REQUEST_NULL)
@@ -103,9 +104,12 @@ class mpi_worker_link final : public worker_link {
                 check(MPI_Test(&s.request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
                 return done != 0;
             });
-        s.buffer.resize(header_slots + events.size());
+        static_assert(sizeof(snapshot_pixel) == sizeof(flash_event));
+        s.buffer.resize(header_slots + events.size() + pixels.size());
         std::memcpy(s.buffer.data(), &header, sizeof header);
         std::copy(events.begin(), events.end(), s.buffer.begin() + header_slots);
+        if (!pixels.empty())
+            std::memcpy(s.buffer.data() + header_slots + events.size(), pixels.data(), pixels.size_bytes());
         // Synchronous mode: a send completes only once the hub has taken it, so at most
         // `slots_` reports of this worker are ever outstanding.
         check(MPI_Issend(s.buffer.data(), static_cast<int>(s.buffer.size() * sizeof(flash_event)), MPI_BYTE, 0,
@@ -231,7 +235,13 @@ int hub_transport::poll(hub& h) {
         std::memcpy(&header, impl_->buffer.data(), sizeof header);
         if (header.worker != st.MPI_SOURCE - 1)
             throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " names another worker");
-        h.absorb(header, std::span<const flash_event>(impl_->buffer).subspan(header_slots));
+        const std::span<const flash_event> body = std::span<const flash_event>(impl_->buffer).subspan(header_slots);
+        if (header.events < 0 || header.pixels < 0 ||
+            static_cast<std::size_t>(header.events + header.pixels) != body.size())
+            throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " has the wrong length");
+        const auto* pixels = reinterpret_cast<const snapshot_pixel*>(body.data() + header.events);
+        h.absorb(header, body.first(static_cast<std::size_t>(header.events)),
+                 {pixels, static_cast<std::size_t>(header.pixels)});
         impl_->nap = std::chrono::microseconds(10);
         ++taken;
     }

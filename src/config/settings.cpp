@@ -140,12 +140,12 @@ std::string write_engine(const run_config& c) {
     return c.engine == engine_kind::coroutine ? "\"coroutine\"" : "\"flat\"";
 }
 
-std::string read_output(run_config& c, std::string_view text) {
-    c.output = std::string(text);
+template <std::string run_config::*field> std::string read_path(run_config& c, std::string_view text) {
+    c.*field = std::string(text);
     return {};
 }
-std::string write_output(const run_config& c) {
-    return toml::quote(c.output);
+template <std::string run_config::*field> std::string write_path(const run_config& c) {
+    return toml::quote(c.*field);
 }
 
 // ---- the table ----------------------------------------------------------------------------
@@ -209,13 +209,50 @@ constexpr std::array table{
     // Output
     setting{"output", "Output", "PATH", "path; empty: the default name",
             "HDF5 file to write", "fireflies-YYYYmmdd-HHMMSS-<pid>.h5 in the current directory",
-            value_kind::path, read_output, write_output, 'o'},
+            value_kind::path, read_path<&run_config::output>, write_path<&run_config::output>, 'o'},
     setting{"force", "Output", "", "true | false", "overwrite --output if it exists", "",
             value_kind::flag, read_flag<&run_config::force>, write_flag<&run_config::force>},
     setting{"progress", "Output", "", "true | false",
             "show a progress line on stderr while the run goes", "",
             value_kind::flag, read_flag<&run_config::progress>,
             write_flag<&run_config::progress>},
+    setting{"record-flashes", "Output", "", "true | false",
+            "write every flash to /flashes/t and /flashes/agent (needs --telemetry events)", "",
+            value_kind::flag, read_flag<&run_config::record_flashes>,
+            write_flag<&run_config::record_flashes>},
+    setting{"snapshot-every", "Output", "SECONDS", "seconds of simulated time; 0: none",
+            "write the phase field to /snapshots/phase at this interval (a multiple of "
+            "--sample-every)", "",
+            value_kind::seconds, read_double<&run_config::snapshot_every>,
+            write_double<&run_config::snapshot_every>},
+    setting{"snapshot-max", "Output", "PIXELS", "pixels",
+            "largest side of a snapshot frame; larger grids are subsampled with one stride", "",
+            value_kind::count, read_count<&run_config::snapshot_max>,
+            write_count<&run_config::snapshot_max>},
+    setting{"visualize", "Output", "", "true | false",
+            "draw the grid live in the terminal on rank 0 (the seed's view)", "",
+            value_kind::flag, read_flag<&run_config::visualize>,
+            write_flag<&run_config::visualize>},
+    setting{"speed", "Output", "X", "simulated seconds per wall second; 0: unlimited",
+            "hold the simulation to this pace on every worker (results do not depend on it); "
+            "0 means unlimited, or 1 with --visualize", "",
+            value_kind::number, read_double<&run_config::speed>,
+            write_double<&run_config::speed>},
+    // Checkpoint
+    setting{"checkpoint", "Checkpoint", "PATH", "path; empty: none",
+            "write the whole state here on SIGUSR1/SIGTERM/SIGINT and every --checkpoint-every "
+            "(atomically: a temporary file, then rename)", "",
+            value_kind::path, read_path<&run_config::checkpoint>,
+            write_path<&run_config::checkpoint>},
+    setting{"checkpoint-every", "Checkpoint", "SECONDS", "seconds of simulated time; 0: only on a signal",
+            "simulated time between checkpoints", "",
+            value_kind::seconds, read_double<&run_config::checkpoint_every>,
+            write_double<&run_config::checkpoint_every>},
+    setting{"restart", "Checkpoint", "PATH", "path; empty: start at t = 0",
+            "continue the run saved in this checkpoint (any number of ranks); --output must be "
+            "the run's file, which is continued", "",
+            value_kind::path, read_path<&run_config::restart>,
+            write_path<&run_config::restart>},
 };
 // clang-format on
 
@@ -315,6 +352,26 @@ std::optional<problem> find_problem(const run_config& c) {
         return problem{"telemetry", "is not events or summary"};
     if (c.engine != engine_kind::coroutine && c.engine != engine_kind::flat)
         return problem{"engine", "is not coroutine or flat"};
+    if (auto why = non_negative_time(c.snapshot_every)) return problem{"snapshot-every", *why};
+    if (c.snapshot_every > 0) {
+        const double ratio = static_cast<double>(to_ticks(c.snapshot_every)) /
+                             static_cast<double>(to_ticks(c.sample_every));
+        if (ratio < 1 || ratio != std::floor(ratio))
+            return problem{"snapshot-every", show(c.snapshot_every) +
+                                                 " is not a whole multiple of --sample-every (" +
+                                                 show(c.sample_every) + ")"};
+    }
+    if (c.snapshot_max < 1 || c.snapshot_max > 65536)
+        return problem{"snapshot-max", std::to_string(c.snapshot_max) + " must be in [1, 65536]"};
+    if (!std::isfinite(c.speed) || c.speed < 0 || c.speed > 1e9)
+        return problem{"speed", show(c.speed) + " must be a number in [0, 1e9] (0: unlimited)"};
+    if (auto why = non_negative_time(c.checkpoint_every)) return problem{"checkpoint-every", *why};
+    if (c.checkpoint_every > 0 && c.checkpoint.empty())
+        return problem{"checkpoint-every", "needs --checkpoint FILE"};
+    if (c.telemetry == telemetry_mode::summary && c.record_flashes)
+        return problem{"record-flashes", "needs --telemetry events (summary sends no flashes to the hub)"};
+    if (c.telemetry == telemetry_mode::summary && c.visualize)
+        return problem{"visualize", "needs --telemetry events (summary sends no flashes to the hub)"};
     // Both sides are at most 2^31 - 1, so the product cannot overflow.
     if (c.width * c.height > max_cells)
         return problem{"width", std::to_string(c.width) + " x " + std::to_string(c.height) + " = " +

@@ -13,14 +13,22 @@ hub::hub(const run_config& config, const decomposition& d, observer& out)
     for (const block& b : d.blocks()) block_cells_.push_back(b.cells());
     if (config.telemetry == telemetry_mode::events) last_flash_.assign(static_cast<std::size_t>(cells_), -1);
     totals_.finals.resize(queues_.size());
+    through_.assign(queues_.size(), -1);
+    snapshots_ = snapshot_grid::of(config.width, config.height, config.snapshot_max);
 }
 
-void hub::absorb(const report_header& header, std::span<const flash_event> events) {
+tick_t hub::through() const noexcept {
+    return through_.empty() ? 0 : *std::min_element(through_.begin(), through_.end());
+}
+
+void hub::absorb(const report_header& header, std::span<const flash_event> events,
+                 std::span<const snapshot_pixel> pixels) {
     const auto w = static_cast<std::size_t>(header.worker);
-    if (w >= queues_.size() || static_cast<std::int64_t>(events.size()) != header.events)
+    if (w >= queues_.size() || static_cast<std::int64_t>(events.size()) != header.events ||
+        static_cast<std::int64_t>(pixels.size()) != header.pixels)
         throw error("hub: malformed report from worker " + std::to_string(header.worker));
     auto& q = queues_[w];
-    q.push_back({header, {}, false});
+    q.push_back({header, {}, {pixels.begin(), pixels.end()}, false});
     // A report at the front is applied at once (its events need not be copied); one behind a
     // sample that waits for the other workers is held with its events.
     if (q.size() == 1) {
@@ -42,6 +50,7 @@ void hub::take(const report_header& header, std::span<const flash_event> events)
     }
     totals_.flashes_received += static_cast<std::int64_t>(events.size());
     interval_flashes_ += header.flashes;
+    through_[static_cast<std::size_t>(header.worker)] = header.through;
 }
 
 void hub::apply(held_report& r) {
@@ -84,6 +93,14 @@ void hub::emit_ready() {
             s.block_R.push_back(h.flash_sum.order(block_cells_[w]));
             s.block_R_state.push_back(h.state.order(block_cells_[w]));
         }
+        bool snapshot = false;
+        for (const auto& q : queues_) snapshot = snapshot || q.front().header.pixels > 0;
+        if (snapshot) {
+            frame_.assign(static_cast<std::size_t>(snapshots_.nx * snapshots_.ny), 0.0f);
+            for (const auto& q : queues_)
+                for (const snapshot_pixel& p : q.front().pixels)
+                    frame_.at(static_cast<std::size_t>(p.index)) = static_cast<float>(p.value);
+        }
         if (!summary && (flashes != flash_order_.sum() || flashed != flash_order_.flashed()))
             ++totals_.order_mismatches;
         flashes_so_far_ += interval_flashes_;
@@ -95,6 +112,7 @@ void hub::emit_ready() {
         ++next_sample_;
         ++totals_.samples;
         out_.on_sample(s);
+        if (snapshot) out_.on_snapshot(s.t, frame_);
         for (std::size_t w = 0; w < queues_.size(); ++w) {
             queues_[w].pop_front();
             advance(w);

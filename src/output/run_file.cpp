@@ -411,6 +411,9 @@ void run_file::finish(const std::function<void(finisher&)>& final_writes) {
 
     {
         const h5::plist fapl = make_fapl(m.name);
+        // A SWMR reader that follows the run holds a lock that would make this open fail; the
+        // few final attributes and datasets are added without taking the lock.
+        h5::check(H5Pset_file_locking(fapl.get(), false, true), "H5Pset_file_locking", m.name);
         h5::file file(
             h5::check_id(H5Fopen(m.name.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", m.name));
         if (final_writes) {

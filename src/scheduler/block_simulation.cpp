@@ -60,6 +60,8 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     }
     for (std::uint32_t i = 0; i < n; ++i) schedule(i, state_[i].next_timer);
     totals_.worker = worker_;
+    if (config.snapshot_every > 0) snapshot_samples_ = to_ticks(config.snapshot_every) / sample_;
+    snapshot_grid_ = snapshot_grid::of(width_, height_, config.snapshot_max);
 }
 
 block_simulation::~block_simulation() {
@@ -247,10 +249,25 @@ void block_simulation::send_flashes(worker_link& link, report_header h) {
     h.flashed = flash_order_.flashed();
     h.flashes = flashes_since_report_;
     h.events = static_cast<std::int64_t>(unreported_.size());
+    h.pixels = static_cast<std::int64_t>(pixels_.size());
     std::sort(unreported_.begin(), unreported_.end());
-    link.send_report(h, unreported_);
+    link.send_report(h, unreported_, pixels_);
     unreported_.clear();
+    pixels_.clear();
     flashes_since_report_ = 0;
+    reported_through_ = h.through;
+}
+
+// The pixels of the snapshot grid whose sample cell is in this block.
+void block_simulation::take_snapshot(tick_t t) {
+    const tick_t period = rules_.params().period;
+    const std::int64_t s = snapshot_grid_.stride;
+    for (std::int64_t py = (block_.y0 + s - 1) / s; py * s < block_.y0 + block_.height; ++py)
+        for (std::int64_t px = (block_.x0 + s - 1) / s; px * s < block_.x0 + block_.width; ++px) {
+            const auto local = static_cast<std::size_t>((py * s - block_.y0) * block_.width + (px * s - block_.x0));
+            pixels_.push_back({py * snapshot_grid_.nx + px,
+                               static_cast<double>(state_[local].phase_at(t)) / static_cast<double>(period)});
+        }
 }
 
 void block_simulation::emit_sample(worker_link& link) {
@@ -261,6 +278,7 @@ void block_simulation::emit_sample(worker_link& link) {
     h.sample = next_sample_;
     h.through = t;
     for (const firefly& f : state_) h.state += phasor_sum::of(f.phase_at(t), period);
+    if (snapshot_samples_ > 0 && next_sample_ % snapshot_samples_ == 0) take_snapshot(t);
     send_flashes(link, h);
     ++next_sample_;
     stop_check_due_ = true;
@@ -332,7 +350,19 @@ void block_simulation::finish(worker_link& link, bool interrupted, tick_t throug
 
 void block_simulation::run(worker_link& link) {
     auto& timers = totals_.timers;
+    const double speed = config_.effective_speed();
+    // With the live view, flashes reach the hub about 60 times per wall second.
+    const tick_t frame = config_.visualize ? std::max<tick_t>(1, to_ticks(speed / 60.0)) : 0;
+    const auto start = clock::now();
     for (std::int64_t k = 0;; ++k) {
+        if (speed > 0) {
+            // --speed: epoch k starts no earlier than k d / speed of wall time after the start.
+            const auto due = start + std::chrono::duration_cast<clock::duration>(
+                                         std::chrono::duration<double>(to_seconds(k * epoch_) / speed));
+            const auto p0 = clock::now();
+            if (due > p0) link.idle_until(due);
+            timers.pace += seconds_since(p0);
+        }
         const auto t0 = clock::now();
         begin_epoch(k);
         epoch_end_ = std::min((k + 1) * epoch_, duration_ + 1);
@@ -342,7 +372,7 @@ void block_simulation::run(worker_link& link) {
         exchange_halo(link);
         timers.exchange += seconds_since(t1);
         if (epoch_end_ > duration_) return finish(link, false, duration_);
-        if (unreported_.size() >= report_flash_cap) {
+        if (unreported_.size() >= report_flash_cap || (frame > 0 && epoch_end_ - 1 - reported_through_ >= frame)) {
             report_header h;
             h.kind = report_kind::flashes;
             h.through = epoch_end_ - 1;

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The main job with its defaults: builds fireflies (release), installs it, and runs
+#   mpirun -np 8 fireflies [fireflies options]
+# on this machine. Ranks: FIREFLIES_RANKS (default 8). Install prefix: FIREFLIES_PREFIX
+# (default /usr/local as root, else ~/.local). Output: the path printed at the start and end.
+set -Eeuo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$root/scripts/install-deps.sh"
+build=$("$root/scripts/build.sh" release)
+if [[ $(id -u) == 0 ]]; then prefix=${FIREFLIES_PREFIX:-/usr/local}; else prefix=${FIREFLIES_PREFIX:-$HOME/.local}; fi
+cmake --install "$build" --prefix "$prefix" >/dev/null
+ranks=${FIREFLIES_RANKS:-8}
+
+launch=(mpirun -np "$ranks")
+# Only what this machine needs: Open MPI refuses root without being told, and refuses more
+# ranks than cores unless oversubscription is allowed.
+[[ $(id -u) == 0 ]] && launch+=(--allow-run-as-root)
+((ranks > $(nproc))) && launch+=(--oversubscribe)
+echo "fireflies: ${launch[*]} $prefix/bin/fireflies $*" >&2
+exec "${launch[@]}" "$prefix/bin/fireflies" "$@"

@@ -1,0 +1,621 @@
+// The model's rules (firefly_rules, MODEL.md) event by event, with expectations worked out by
+// hand in ticks; the order parameter's phasors and sums.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numbers>
+#include <random>
+#include <vector>
+
+#include "fireflies/config.hpp"
+#include "fireflies/firefly.hpp"
+#include "fireflies/order_parameter.hpp"
+#include "fireflies/random.hpp"
+#include "fireflies/time.hpp"
+
+using namespace fireflies;
+
+namespace {
+
+// Small round numbers, so that every expectation below can be checked on paper.
+constexpr tick_t T = 1000, E = 100, RF = 200, J = 50, D = 10;
+constexpr std::uint64_t SEED = 42;
+
+model_params params(refractory_mode mode, tick_t rf = RF, tick_t jitter = J) {
+    model_params p;
+    p.period = T;
+    p.nudge = E;
+    p.refractory = rf;
+    p.jitter = jitter;
+    p.delay = D;
+    p.mode = mode;
+    p.seed = SEED;
+    return p;
+}
+
+/// The jitter a flash draws: draw number `draw` of firefly `id`.
+tick_t jitter_draw(std::uint64_t id, std::uint64_t draw, tick_t jitter = J) {
+    return uniform_below(random_bits(SEED, id, draw), jitter);
+}
+
+/// A firefly with phase `phase` at time `at`, not refractory, timer armed for its flash.
+firefly running(tick_t at, tick_t phase, std::uint32_t draws = 1) {
+    firefly f;
+    f.anchor_time = at;
+    f.anchor_phase = phase;
+    f.refractory_until = 0;
+    f.next_timer = at + (T - phase);
+    f.draws = draws;
+    return f;
+}
+
+constexpr refractory_mode both_modes[] = {refractory_mode::drop, refractory_mode::queue};
+
+// ---- model_params -------------------------------------------------------------------------
+
+TEST(ModelParams, FromConfigInTicks) {
+    run_config c; // the seed's defaults
+    const auto p = model_params::from(c);
+    EXPECT_EQ(p.period, 5'000'000'000);
+    EXPECT_EQ(p.nudge, 200'000'000);
+    EXPECT_EQ(p.refractory, 1'000'000'000);
+    EXPECT_EQ(p.jitter, 100'000'000);
+    EXPECT_EQ(p.delay, 10'000'000);
+    EXPECT_EQ(p.mode, refractory_mode::drop);
+    EXPECT_EQ(p.seed, 1u);
+
+    c.period = 2.5;
+    c.refractory = 0.3;
+    c.nudge = 1e-9;
+    c.delay = 3e-9;
+    c.jitter = 0;
+    c.mode = refractory_mode::queue;
+    c.seed = 0xffffffffffffffffULL;
+    const auto q = model_params::from(c);
+    EXPECT_EQ(q.period, 2'500'000'000);
+    EXPECT_EQ(q.refractory, 750'000'000);
+    EXPECT_EQ(q.nudge, 1);
+    EXPECT_EQ(q.delay, 3);
+    EXPECT_EQ(q.jitter, 0);
+    EXPECT_EQ(q.mode, refractory_mode::queue);
+    EXPECT_EQ(q.seed, 0xffffffffffffffffULL);
+}
+
+TEST(ModelTime, TicksRoundToNearest) {
+    EXPECT_EQ(to_ticks(0.0), 0);
+    EXPECT_EQ(to_ticks(1.0), 1'000'000'000);
+    EXPECT_EQ(to_ticks(0.01), 10'000'000);
+    EXPECT_EQ(to_ticks(1.4e-9), 1);
+    EXPECT_EQ(to_ticks(1.6e-9), 2);
+    EXPECT_EQ(to_ticks(-1.6e-9), -2);
+    EXPECT_EQ(to_ticks(300.0), 300'000'000'000);
+    EXPECT_DOUBLE_EQ(to_seconds(2'500'000'000), 2.5);
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+TEST(ModelStart, PhaseIsDrawZeroUniformOnPeriod) {
+    for (auto mode : both_modes) {
+        const firefly_rules rules(params(mode));
+        int refractory_starts = 0;
+        for (std::uint64_t id = 0; id < 2000; ++id) {
+            const firefly f = rules.start(id);
+            const tick_t phase = uniform_below(random_bits(SEED, id, 0), T);
+            ASSERT_EQ(f.anchor_time, 0);
+            ASSERT_EQ(f.anchor_phase, phase) << id;
+            ASSERT_GE(f.anchor_phase, 0);
+            ASSERT_LT(f.anchor_phase, T);
+            ASSERT_EQ(f.draws, 1u) << "draw 0 is used by the start phase";
+            ASSERT_EQ(f.queued, 0u);
+            if (phase < RF) {
+                ++refractory_starts;
+                // Refractory until the phase reaches Rf.
+                ASSERT_EQ(f.refractory_until, RF - phase) << id;
+                ASSERT_EQ(f.next_timer, mode == refractory_mode::queue ? RF - phase : T - phase) << id;
+            } else {
+                ASSERT_LE(f.refractory_until, 0) << id;
+                ASSERT_EQ(f.next_timer, T - phase) << id;
+            }
+            ASSERT_EQ(rules.phase(f, 0), phase);
+        }
+        // About a fifth of them start refractory (Rf = T/5): 400 expected of 2000.
+        EXPECT_GT(refractory_starts, 300);
+        EXPECT_LT(refractory_starts, 500);
+    }
+}
+
+TEST(ModelStart, RefractoryStartDropsPulsesUntilPhaseReachesRf) {
+    const firefly_rules rules(params(refractory_mode::drop));
+    std::uint64_t id = 0;
+    while (rules.start(id).anchor_phase >= RF || rules.start(id).anchor_phase == 0) ++id;
+    const firefly f0 = rules.start(id);
+    const tick_t phase = f0.anchor_phase, until = RF - phase;
+
+    firefly f = f0;
+    EXPECT_EQ(rules.pulse(f, id, until - 1), reaction::quiet);
+    EXPECT_EQ(f, f0) << "a pulse while refractory (drop mode) changes nothing";
+
+    EXPECT_EQ(rules.pulse(f, id, until), reaction::quiet);
+    EXPECT_EQ(f.anchor_time, until);
+    EXPECT_EQ(f.anchor_phase, RF + E) << "at t = Rf - phase the phase is exactly Rf, then + e";
+    EXPECT_EQ(f.next_timer, until + (T - RF - E));
+}
+
+TEST(ModelStart, RefractoryStartQueuesPulsesUntilPhaseReachesRf) {
+    const firefly_rules rules(params(refractory_mode::queue));
+    std::uint64_t id = 0;
+    while (rules.start(id).anchor_phase >= RF || rules.start(id).anchor_phase == 0) ++id;
+    firefly f = rules.start(id);
+    const tick_t until = RF - f.anchor_phase;
+    EXPECT_EQ(f.next_timer, until);
+    EXPECT_EQ(rules.pulse(f, id, 0), reaction::quiet);
+    EXPECT_EQ(rules.pulse(f, id, until - 1), reaction::quiet);
+    EXPECT_EQ(f.queued, 2u);
+    EXPECT_EQ(f.next_timer, until);
+    EXPECT_EQ(rules.timer(f, id, until), reaction::quiet);
+    EXPECT_EQ(f.anchor_time, until);
+    EXPECT_EQ(f.anchor_phase, RF + 2 * E);
+    EXPECT_EQ(f.queued, 0u);
+    EXPECT_EQ(f.next_timer, until + T - RF - 2 * E);
+    EXPECT_EQ(f.draws, 1u);
+}
+
+// ---- pulses --------------------------------------------------------------------------------
+
+TEST(ModelPulse, AddsExactlyTheNudge) {
+    for (auto mode : both_modes) {
+        const firefly_rules rules(params(mode));
+        firefly f = running(100, 300);
+        EXPECT_EQ(f.next_timer, 800);
+        EXPECT_EQ(rules.pulse(f, 5, 250), reaction::quiet);
+        EXPECT_EQ(f.anchor_time, 250);
+        EXPECT_EQ(f.anchor_phase, 450 + E);
+        EXPECT_EQ(rules.phase(f, 250), 550);
+        EXPECT_EQ(rules.phase(f, 260), 560);
+        EXPECT_EQ(f.next_timer, 250 + (T - 550)); // 700: the flash moved 100 earlier
+        EXPECT_EQ(f.draws, 1u);
+        EXPECT_EQ(f.queued, 0u);
+        // A second pulse at the same time adds another e.
+        EXPECT_EQ(rules.pulse(f, 5, 250), reaction::quiet);
+        EXPECT_EQ(f.anchor_phase, 650);
+        EXPECT_EQ(f.next_timer, 600);
+    }
+}
+
+TEST(ModelPulse, JustBelowPeriodDoesNotFlash) {
+    for (auto mode : both_modes) {
+        const firefly_rules rules(params(mode));
+        firefly f = running(0, 500);
+        EXPECT_EQ(rules.pulse(f, 3, 399), reaction::quiet); // phase 899 + 100 = 999
+        EXPECT_EQ(f.anchor_phase, 999);
+        EXPECT_EQ(f.next_timer, 400);
+        EXPECT_EQ(f.draws, 1u);
+    }
+}
+
+TEST(ModelPulse, PushedToPeriodFlashesAtOnce) {
+    for (auto mode : both_modes) {
+        const firefly_rules rules(params(mode));
+        for (tick_t phase_before : {tick_t{900}, tick_t{950}, tick_t{999}, tick_t{1000}}) {
+            // phase at t = 120 is phase_before: anchored at 0 with phase_before - 120.
+            firefly f = running(0, phase_before - 120, 4);
+            const std::uint64_t id = 17;
+            ASSERT_EQ(rules.pulse(f, id, 120), reaction::flashed) << phase_before;
+            const tick_t j = jitter_draw(id, 4);
+            EXPECT_EQ(f.anchor_time, 120);
+            EXPECT_EQ(f.anchor_phase, j);
+            EXPECT_EQ(f.draws, 5u);
+            EXPECT_EQ(f.refractory_until, 120 + RF - j);
+            EXPECT_EQ(f.queued, 0u);
+            EXPECT_EQ(f.next_timer, mode == refractory_mode::queue ? 120 + RF - j : 120 + T - j);
+        }
+    }
+}
+
+TEST(ModelPulse, DropModeIgnoresRefractoryPulses) {
+    const firefly_rules rules(params(refractory_mode::drop));
+    const std::uint64_t id = 8;
+    firefly f = running(0, 600);
+    ASSERT_EQ(rules.timer(f, id, 400), reaction::flashed);
+    const tick_t j = jitter_draw(id, 1), until = 400 + RF - j;
+    ASSERT_EQ(f.refractory_until, until);
+    ASSERT_EQ(f.next_timer, 400 + T - j);
+    const firefly after_flash = f;
+    for (tick_t t : {tick_t{400}, tick_t{401}, until - 1}) {
+        EXPECT_EQ(rules.pulse(f, id, t), reaction::quiet);
+        EXPECT_EQ(f, after_flash) << "pulse at " << t << " while refractory until " << until;
+    }
+    // At the refractory end the phase is exactly Rf and the pulse counts.
+    EXPECT_EQ(rules.pulse(f, id, until), reaction::quiet);
+    EXPECT_EQ(f.anchor_time, until);
+    EXPECT_EQ(f.anchor_phase, RF + E);
+    EXPECT_EQ(f.next_timer, until + T - RF - E);
+    EXPECT_EQ(f.queued, 0u);
+}
+
+TEST(ModelPulse, QueueModeHoldsRefractoryPulsesAndAppliesThemAtRefractoryEnd) {
+    const firefly_rules rules(params(refractory_mode::queue));
+    const std::uint64_t id = 9;
+    firefly f = running(0, 600);
+    ASSERT_EQ(rules.timer(f, id, 400), reaction::flashed);
+    const tick_t j = jitter_draw(id, 1), until = 400 + RF - j;
+    ASSERT_EQ(f.next_timer, until) << "queue mode: the timer is the refractory end";
+    for (int k = 0; k < 3; ++k) EXPECT_EQ(rules.pulse(f, id, 400 + k), reaction::quiet);
+    EXPECT_EQ(f.queued, 3u);
+    EXPECT_EQ(f.anchor_time, 400);
+    EXPECT_EQ(f.anchor_phase, j);
+    EXPECT_EQ(f.next_timer, until);
+
+    EXPECT_EQ(rules.timer(f, id, until), reaction::quiet);
+    EXPECT_EQ(f.anchor_time, until);
+    EXPECT_EQ(f.anchor_phase, RF + 3 * E); // exactly Rf, then 3 e
+    EXPECT_EQ(f.queued, 0u);
+    EXPECT_EQ(f.next_timer, until + T - RF - 3 * E);
+    EXPECT_EQ(f.draws, 2u);
+}
+
+TEST(ModelPulse, QueueModeRefractoryEndSetsPhaseExactlyRf) {
+    // The anchor is deliberately inconsistent with Rf (as drift would make it): the refractory
+    // end must set the phase to Rf, not carry anchor_phase + elapsed.
+    const firefly_rules rules(params(refractory_mode::queue));
+    firefly f;
+    f.anchor_time = 1000;
+    f.anchor_phase = 7;
+    f.refractory_until = 1150; // phase_at(1150) would be 157, not Rf = 200
+    f.next_timer = 1150;
+    f.draws = 2;
+    EXPECT_EQ(rules.timer(f, 1, 1150), reaction::quiet);
+    EXPECT_EQ(f.anchor_time, 1150);
+    EXPECT_EQ(f.anchor_phase, RF);
+    EXPECT_EQ(f.next_timer, 1150 + T - RF);
+}
+
+TEST(ModelPulse, QueueModeHeldPulsesReachingPeriodFlashAtRefractoryEnd) {
+    const firefly_rules rules(params(refractory_mode::queue));
+    const std::uint64_t id = 11;
+    // Rf + k e >= T  <=>  k >= 8.
+    for (std::uint32_t k : {7u, 8u, 9u, 20u}) {
+        firefly f = running(0, 600);
+        ASSERT_EQ(rules.timer(f, id, 400), reaction::flashed);
+        const tick_t j1 = jitter_draw(id, 1), until = 400 + RF - j1;
+        for (std::uint32_t i = 0; i < k; ++i) rules.pulse(f, id, 401);
+        ASSERT_EQ(f.queued, k);
+        const reaction r = rules.timer(f, id, until);
+        if (k < 8) {
+            EXPECT_EQ(r, reaction::quiet);
+            EXPECT_EQ(f.anchor_phase, RF + k * E);
+            EXPECT_EQ(f.next_timer, until + T - RF - k * E);
+        } else {
+            EXPECT_EQ(r, reaction::flashed) << k;
+            const tick_t j2 = jitter_draw(id, 2);
+            EXPECT_EQ(f.anchor_time, until);
+            EXPECT_EQ(f.anchor_phase, j2);
+            EXPECT_EQ(f.draws, 3u);
+            EXPECT_EQ(f.queued, 0u) << "held pulses are used up by the flash";
+            EXPECT_EQ(f.refractory_until, until + RF - j2);
+            EXPECT_EQ(f.next_timer, until + RF - j2);
+        }
+    }
+}
+
+TEST(ModelPulse, QueueModePulseAtRefractoryEndAppliesHeldPulsesFirst) {
+    const firefly_rules rules(params(refractory_mode::queue));
+    const std::uint64_t id = 12;
+    auto flashed_with = [&](std::uint32_t held, tick_t& until) {
+        firefly f = running(0, 600);
+        rules.timer(f, id, 400);
+        until = 400 + RF - jitter_draw(id, 1);
+        for (std::uint32_t i = 0; i < held; ++i) rules.pulse(f, id, 450);
+        return f;
+    };
+    tick_t until = 0;
+    {   // 2 held, then one at the end: Rf + 2e + e.
+        firefly f = flashed_with(2, until);
+        EXPECT_EQ(rules.pulse(f, id, until), reaction::quiet);
+        EXPECT_EQ(f.anchor_time, until);
+        EXPECT_EQ(f.anchor_phase, RF + 3 * E);
+        EXPECT_EQ(f.queued, 0u);
+        EXPECT_EQ(f.next_timer, until + T - RF - 3 * E);
+    }
+    {   // 7 held (Rf + 7e = 900), the pulse at the end makes 1000: one flash, at `until`.
+        firefly f = flashed_with(7, until);
+        EXPECT_EQ(rules.pulse(f, id, until), reaction::flashed);
+        const tick_t j2 = jitter_draw(id, 2);
+        EXPECT_EQ(f.anchor_time, until);
+        EXPECT_EQ(f.anchor_phase, j2);
+        EXPECT_EQ(f.draws, 3u);
+        EXPECT_EQ(f.queued, 0u);
+        EXPECT_EQ(f.next_timer, until + RF - j2);
+    }
+    {   // 8 held flash on their own at `until`; the pulse then finds it refractory and is held.
+        firefly f = flashed_with(8, until);
+        EXPECT_EQ(rules.pulse(f, id, until), reaction::flashed);
+        const tick_t j2 = jitter_draw(id, 2);
+        EXPECT_EQ(f.anchor_time, until);
+        EXPECT_EQ(f.anchor_phase, j2);
+        EXPECT_EQ(f.draws, 3u);
+        EXPECT_EQ(f.queued, 1u);
+        EXPECT_EQ(f.next_timer, until + RF - j2);
+    }
+    {   // 0 held: the pulse at the end adds e to exactly Rf.
+        firefly f = flashed_with(0, until);
+        EXPECT_EQ(rules.pulse(f, id, until), reaction::quiet);
+        EXPECT_EQ(f.anchor_phase, RF + E);
+        EXPECT_EQ(f.next_timer, until + T - RF - E);
+    }
+}
+
+// ---- the firefly's own timer ----------------------------------------------------------------
+
+TEST(ModelTimer, NextTimerIsTheFlashTime) {
+    for (auto mode : both_modes) {
+        const firefly_rules rules(params(mode));
+        firefly f = running(1234, 321);
+        EXPECT_EQ(f.next_timer, 1234 + (T - 321));
+        EXPECT_EQ(rules.pulse(f, 2, 1300), reaction::quiet); // phase 387 + 100
+        EXPECT_EQ(f.next_timer, 1300 + (T - 487));
+    }
+}
+
+TEST(ModelTimer, TimerAtFlashTimeFlashes) {
+    for (auto mode : both_modes) {
+        const firefly_rules rules(params(mode));
+        firefly f = running(0, 700, 1);
+        const std::uint64_t id = 23;
+        ASSERT_EQ(f.next_timer, 300);
+        EXPECT_EQ(rules.phase(f, 300), T);
+        EXPECT_EQ(rules.timer(f, id, 300), reaction::flashed);
+        const tick_t j = jitter_draw(id, 1);
+        EXPECT_EQ(f.anchor_time, 300);
+        EXPECT_EQ(f.anchor_phase, j);
+        EXPECT_EQ(f.refractory_until, 300 + RF - j);
+        EXPECT_EQ(f.next_timer, mode == refractory_mode::queue ? 300 + RF - j : 300 + T - j);
+        EXPECT_EQ(f.draws, 2u);
+    }
+}
+
+TEST(ModelTimer, JitterDrawsUseNumbersOneTwoThree) {
+    for (auto mode : both_modes) {
+        const firefly_rules rules(params(mode));
+        const std::uint64_t id = 77;
+        firefly f = rules.start(id);
+        ASSERT_EQ(f.draws, 1u);
+        // Let it flash on its own timer several times (queue mode: refractory ends in between).
+        for (std::uint32_t n = 1; n <= 6; ++n) {
+            while (true) {
+                const tick_t t = f.next_timer;
+                if (rules.timer(f, id, t) == reaction::flashed) {
+                    EXPECT_EQ(f.anchor_time, t);
+                    break;
+                }
+            }
+            EXPECT_EQ(f.draws, n + 1);
+            EXPECT_EQ(f.anchor_phase, jitter_draw(id, n)) << "flash " << n << " uses draw " << n;
+            EXPECT_GE(f.anchor_phase, 0);
+            EXPECT_LT(f.anchor_phase, J);
+        }
+    }
+}
+
+TEST(ModelTimer, FreeRunningFlashesOncePerPeriodMinusJitter) {
+    const firefly_rules rules(params(refractory_mode::drop));
+    const std::uint64_t id = 4;
+    firefly f = running(0, 0);
+    tick_t t = 0;
+    for (std::uint32_t n = 1; n <= 10; ++n) {
+        const tick_t next = f.next_timer;
+        EXPECT_EQ(next, t + T - f.anchor_phase);
+        t = next;
+        ASSERT_EQ(rules.timer(f, id, t), reaction::flashed);
+    }
+}
+
+// ---- refractory edge cases -----------------------------------------------------------------
+
+TEST(ModelRefractory, ZeroMeansNeverRefractory) {
+    for (auto mode : both_modes) {
+        const firefly_rules rules(params(mode, /*rf=*/0));
+        for (std::uint64_t id = 0; id < 200; ++id) {
+            const firefly s = rules.start(id);
+            EXPECT_LE(s.refractory_until, 0);
+            EXPECT_EQ(s.next_timer, T - s.anchor_phase);
+        }
+        const std::uint64_t id = 31;
+        firefly f = running(0, 900);
+        ASSERT_EQ(rules.timer(f, id, 100), reaction::flashed);
+        const tick_t j = jitter_draw(id, 1);
+        EXPECT_LE(f.refractory_until, 100);
+        EXPECT_EQ(f.next_timer, 100 + T - j) << "no refractory-end timer when Rf = 0";
+        // A pulse at the very flash time already counts.
+        EXPECT_EQ(rules.pulse(f, id, 100), reaction::quiet);
+        EXPECT_EQ(f.anchor_phase, j + E);
+        EXPECT_EQ(f.queued, 0u);
+        EXPECT_EQ(f.next_timer, 100 + T - j - E);
+    }
+}
+
+TEST(ModelRefractory, JitterAtOrAboveRfMeansNotRefractoryAfterTheFlash) {
+    // Rf = 20 < jitter 50: a flash that draws j >= 20 is past its refractory period at once.
+    for (auto mode : both_modes) {
+        const firefly_rules rules(params(mode, /*rf=*/20));
+        for (std::uint64_t id = 0; id < 100; ++id) {
+            firefly f = running(0, 900);
+            ASSERT_EQ(rules.timer(f, id, 100), reaction::flashed);
+            const tick_t j = jitter_draw(id, 1);
+            if (j >= 20) {
+                EXPECT_LE(f.refractory_until, 100) << id;
+                EXPECT_EQ(f.next_timer, 100 + T - j) << id;
+                EXPECT_EQ(rules.pulse(f, id, 100), reaction::quiet);
+                EXPECT_EQ(f.anchor_phase, j + E) << id;
+            } else {
+                EXPECT_EQ(f.refractory_until, 100 + 20 - j) << id;
+            }
+        }
+    }
+}
+
+TEST(ModelRefractory, ZeroJitterResetsToPhaseZero) {
+    for (auto mode : both_modes) {
+        const firefly_rules rules(params(mode, RF, /*jitter=*/0));
+        firefly f = running(0, 900);
+        ASSERT_EQ(rules.timer(f, 5, 100), reaction::flashed);
+        EXPECT_EQ(f.anchor_phase, 0);
+        EXPECT_EQ(f.refractory_until, 100 + RF);
+        EXPECT_EQ(f.next_timer, mode == refractory_mode::queue ? 100 + RF : 100 + T);
+    }
+}
+
+// ---- order parameter -----------------------------------------------------------------------
+
+TEST(OrderParameter, PhasorMatchesCosSin) {
+    constexpr double two_pi = 2.0 * std::numbers::pi;
+    std::vector<std::pair<tick_t, tick_t>> cases; // (phase, period)
+    for (tick_t period : {tick_t{4}, tick_t{1000}, tick_t{5'000'000'000}, tick_t{999'999'937}, tick_t{20}}) {
+        // quadrant boundaries, just either side, octants
+        for (tick_t k = 0; k <= 8; ++k) {
+            const tick_t b = period * k / 8;
+            for (tick_t d : {tick_t{-1}, tick_t{0}, tick_t{1}}) cases.emplace_back(b + d, period);
+        }
+        for (tick_t i = 0; i < 997; ++i) cases.emplace_back(period / 997 * i + i, period);
+        cases.emplace_back(-1, period);
+        cases.emplace_back(-period / 3, period);
+        cases.emplace_back(period * 7 + period / 5, period);
+        cases.emplace_back(-period * 7 - period / 5, period);
+    }
+    std::mt19937_64 rng(3);
+    for (int i = 0; i < 20000; ++i) {
+        const tick_t period = 5'000'000'000;
+        cases.emplace_back(static_cast<tick_t>(rng() % 40'000'000'000ULL) - 20'000'000'000, period);
+    }
+    for (auto [phase, period] : cases) {
+        const auto p = phasor_sum::of(phase, period);
+        // reference angle from the exact residue, in long double
+        tick_t r = phase % period;
+        if (r < 0) r += period;
+        const long double a = static_cast<long double>(two_pi) * static_cast<long double>(r) / static_cast<long double>(period);
+        const double re = static_cast<double>(p.re) / phasor_sum::scale, im = static_cast<double>(p.im) / phasor_sum::scale;
+        ASSERT_NEAR(re, static_cast<double>(std::cos(a)), 1e-9) << phase << " / " << period;
+        ASSERT_NEAR(im, static_cast<double>(std::sin(a)), 1e-9) << phase << " / " << period;
+    }
+}
+
+TEST(OrderParameter, PhasorExactAtCardinalPoints) {
+    const tick_t P = 1000;
+    EXPECT_EQ(phasor_sum::of(0, P), (phasor_sum{4294967296, 0}));
+    EXPECT_EQ(phasor_sum::of(250, P), (phasor_sum{0, 4294967296}));
+    EXPECT_EQ(phasor_sum::of(500, P), (phasor_sum{-4294967296, 0}));
+    EXPECT_EQ(phasor_sum::of(750, P), (phasor_sum{0, -4294967296}));
+    EXPECT_EQ(phasor_sum::of(1000, P), phasor_sum::of(0, P));
+    EXPECT_EQ(phasor_sum::of(-250, P), phasor_sum::of(750, P));
+}
+
+TEST(OrderParameter, SumIsOrderIndependent) {
+    const tick_t P = 5'000'000'000;
+    std::mt19937_64 rng(11);
+    std::vector<phasor_sum> v;
+    for (int i = 0; i < 5000; ++i) v.push_back(phasor_sum::of(static_cast<tick_t>(rng() % 5'000'000'000ULL), P));
+    phasor_sum forward;
+    for (const auto& p : v) forward += p;
+    for (int round = 0; round < 5; ++round) {
+        std::shuffle(v.begin(), v.end(), rng);
+        phasor_sum s;
+        for (const auto& p : v) s += p;
+        EXPECT_EQ(s, forward);
+        // in halves, as two workers would
+        phasor_sum a, b;
+        for (std::size_t i = 0; i < v.size(); ++i) (i % 3 ? a : b) += v[i];
+        a += b;
+        EXPECT_EQ(a, forward);
+    }
+    phasor_sum back = forward;
+    for (const auto& p : v) back -= p;
+    EXPECT_EQ(back, phasor_sum{});
+}
+
+TEST(OrderParameter, OrderOfIdenticalPhasesIsOne) {
+    const tick_t P = 5'000'000'000;
+    for (tick_t phase : {tick_t{0}, tick_t{123'456'789}, tick_t{2'500'000'000}, tick_t{4'999'999'999}}) {
+        phasor_sum s;
+        const std::int64_t n = 900;
+        for (std::int64_t i = 0; i < n; ++i) s += phasor_sum::of(phase, P);
+        EXPECT_NEAR(s.order(n), 1.0, 1e-9) << phase;
+    }
+    EXPECT_EQ(phasor_sum{}.order(0), 0.0);
+    EXPECT_EQ(phasor_sum::of(5, 10).order(0), 0.0);
+    EXPECT_EQ(phasor_sum::of(5, 10).order(-3), 0.0);
+}
+
+TEST(OrderParameter, OrderOfEvenlySpreadPhasesIsNearZero) {
+    for (std::int64_t n : {2, 3, 4, 7, 900, 1000}) {
+        const tick_t P = 5'000'000'000;
+        phasor_sum s;
+        for (std::int64_t i = 0; i < n; ++i) s += phasor_sum::of(P * i / n, P);
+        EXPECT_LT(s.order(n), 1e-8) << n;
+    }
+    // Half at 0 and half at T/2 also cancel; a quarter turn apart gives 1/sqrt(2).
+    phasor_sum h;
+    h += phasor_sum::of(0, 1000);
+    h += phasor_sum::of(500, 1000);
+    EXPECT_EQ(h.order(2), 0.0);
+    phasor_sum q;
+    q += phasor_sum::of(0, 1000);
+    q += phasor_sum::of(250, 1000);
+    EXPECT_NEAR(q.order(2), std::sqrt(0.5), 1e-12);
+    // Denominator N even when fewer contributed: one phasor among 4 fireflies gives 1/4.
+    EXPECT_NEAR(phasor_sum::of(77, 1000).order(4), 0.25, 1e-12);
+}
+
+TEST(OrderParameter, FlashOrderIncrementalEqualsFromScratch) {
+    const tick_t P = 5'000'000'000;
+    const int n = 300;
+    std::mt19937_64 rng(5);
+    flash_order inc(P);
+    std::vector<tick_t> last(n, -1);
+    tick_t t = 0;
+    for (int step = 0; step < 20000; ++step) {
+        t += static_cast<tick_t>(rng() % 20'000'000); // time order, with ties
+        const auto who = static_cast<std::size_t>(rng() % n);
+        inc.flash(t, last[who]);
+        last[who] = t;
+        if (step % 997 == 0 || step == 19999) {
+            phasor_sum scratch;
+            std::int64_t flashed = 0;
+            for (tick_t l : last)
+                if (l >= 0) {
+                    scratch += phasor_sum::of(-l, P);
+                    ++flashed;
+                }
+            ASSERT_EQ(inc.sum(), scratch) << step;
+            ASSERT_EQ(inc.flashed(), flashed) << step;
+        }
+    }
+    EXPECT_EQ(inc.flashed(), n);
+    // The seed's R at any t is |sum exp(i 2pi (t - t_last)/T)| / N: the same as order(N).
+    const tick_t now = t + 1'234'567;
+    double re = 0, im = 0;
+    for (tick_t l : last) {
+        const double a = 2.0 * std::numbers::pi * static_cast<double>((now - l) % P) / static_cast<double>(P);
+        re += std::cos(a);
+        im += std::sin(a);
+    }
+    EXPECT_NEAR(inc.sum().order(n), std::hypot(re, im) / n, 1e-8);
+
+    flash_order restored(P);
+    restored.restore(inc.sum(), inc.flashed());
+    EXPECT_EQ(restored.sum(), inc.sum());
+    EXPECT_EQ(restored.flashed(), inc.flashed());
+}
+
+TEST(OrderParameter, FlashAtTimeZeroCountsAsFlashed) {
+    flash_order o(1000);
+    o.flash(0, -1);
+    EXPECT_EQ(o.flashed(), 1);
+    EXPECT_EQ(o.sum(), phasor_sum::of(0, 1000));
+    o.flash(1000, 0); // same phase again: the sum is unchanged
+    EXPECT_EQ(o.flashed(), 1);
+    EXPECT_EQ(o.sum(), phasor_sum::of(0, 1000));
+}
+
+} // namespace
