@@ -5,6 +5,7 @@
 #include <queue>
 #include <vector>
 
+#include "fireflies/checkpoint.hpp"
 #include "fireflies/config.hpp"
 #include "fireflies/decomposition.hpp"
 #include "fireflies/firefly.hpp"
@@ -30,6 +31,13 @@ class frame_arena;
 class block_simulation {
   public:
     block_simulation(const run_config& config, const decomposition& d, int worker);
+    /// Continues from a checkpoint: the block's saved state (with every in-flight flash), at
+    /// epoch `epoch` with `next_sample` samples taken.
+    block_simulation(const run_config& config, const decomposition& d, int worker, block_state restored,
+                     std::int64_t epoch, std::int64_t next_sample);
+
+    /// This block's state at the current epoch boundary, with its own in-flight flashes.
+    block_state save() const;
     ~block_simulation();
     block_simulation(const block_simulation&) = delete;
     block_simulation& operator=(const block_simulation&) = delete;
@@ -78,7 +86,9 @@ class block_simulation {
     void send_flashes(worker_link& link, report_header h);
     void take_snapshot(tick_t t);
     void exchange_halo(worker_link& link);
-    void finish(worker_link& link, bool interrupted, tick_t through);
+    void finish(worker_link& link, bool interrupted, bool checkpointed, tick_t through);
+    void checkpoint(worker_link& link, std::int64_t next_epoch);
+    void start_tasks();
     std::int64_t coupled_neighbours(std::uint64_t source) const;
     template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
 
@@ -122,6 +132,8 @@ class block_simulation {
     bool stop_check_due_ = false;
     report_header totals_;
     std::int64_t flashes_since_report_ = 0;
+    std::int64_t first_epoch_ = 0;
+    tick_t next_checkpoint_ = 0;
     tick_t reported_through_ = 0;
     std::int64_t snapshot_samples_ = 0; // a snapshot every this many samples; 0: none
     snapshot_grid snapshot_grid_;

@@ -4,6 +4,7 @@
 #include <span>
 #include <vector>
 
+#include "fireflies/checkpoint.hpp"
 #include "fireflies/config.hpp"
 #include "fireflies/decomposition.hpp"
 #include "fireflies/order_parameter.hpp"
@@ -33,6 +34,7 @@ struct run_totals {
     std::int64_t samples = 0;
     std::int64_t order_mismatches = 0; ///< samples where the hub's R sum differed from the workers'
     bool interrupted = false;
+    bool checkpointed = false;         ///< the stop saved a checkpoint
     tick_t reached = 0;                ///< simulated time every worker reached
     std::vector<report_header> finals; ///< each worker's final report (timers, memory)
 
@@ -70,6 +72,17 @@ class hub {
     /// stops receiving from a worker while this is large).
     std::size_t held(int worker) const { return queues_.at(static_cast<std::size_t>(worker)).size(); }
     bool done() const noexcept { return done_; }
+
+    /// Every worker has reached the same checkpoint and waits to hand over its block.
+    bool checkpoint_ready() const noexcept { return checkpoint_ready_; }
+    /// The run's position and counts at that checkpoint (config_toml left empty).
+    checkpoint_meta checkpoint_state() const;
+    /// The checkpoint is written: go on.
+    void checkpoint_done();
+
+    /// Continue from a checkpoint: counts from `meta`, then each block's last flash times.
+    void restore(const checkpoint_meta& meta);
+    void restore_block(const block_state& b);
     const run_totals& totals() const noexcept { return totals_; }
     std::int64_t next_sample() const noexcept { return next_sample_; }
 
@@ -100,6 +113,8 @@ class hub {
     std::int64_t flashes_so_far_ = 0;
     std::int64_t next_sample_ = 0;
     bool done_ = false;
+    bool checkpoint_ready_ = false;
+    checkpoint_meta base_; // counts carried over from the checkpoint this run continues
     run_totals totals_;
 };
 

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -113,6 +114,19 @@ class run_file {
     /// sibling `.NAME.tmp.PID` and renamed over `path` by finish(), so the old file stays whole
     /// until the new one is complete. Call check_output_path() first for a friendly message.
     run_file(const std::filesystem::path& path, bool force);
+
+    /// Opens the existing run file `path` to continue it after a restart (read-write, not yet
+    /// SWMR); continue_series() then picks up its series.
+    static run_file reopen(const std::filesystem::path& path);
+    /// An existing series of a reopened file, cut to its first `keep_frames` frames (what the
+    /// checkpoint had written), so that appends continue without gaps or duplicates.
+    series& continue_series(const std::string& path, std::uint64_t keep_frames);
+    /// Whether a group or dataset exists at `path`.
+    bool has(const std::string& path) const;
+    /// Renames a group or dataset (before start_swmr()).
+    void move(const std::string& from, const std::string& to);
+    /// A whole integer dataset, flattened.
+    std::vector<std::int64_t> read_int64(const std::string& path) const;
     run_file(run_file&&) noexcept;
     run_file& operator=(run_file&&) noexcept;
     run_file(const run_file&) = delete;
@@ -163,6 +177,7 @@ class run_file {
     bool finished() const noexcept;
 
   private:
+    run_file();
     struct impl;
     std::unique_ptr<impl> impl_;
 };
@@ -180,7 +195,10 @@ struct sample_row {
 /// its units and description. Create it before run_file::start_swmr().
 class timeseries {
   public:
-    explicit timeseries(run_file& file, std::uint64_t chunk_frames = 1024);
+    /// Creates the five series, or with `continue_after` continues those of a reopened file
+    /// after that many samples (a restart).
+    explicit timeseries(run_file& file, std::uint64_t chunk_frames = 1024,
+                        std::optional<std::uint64_t> continue_after = std::nullopt);
     void append(const sample_row& row);
     /// Samples appended so far.
     std::uint64_t size() const noexcept { return t_->size(); }

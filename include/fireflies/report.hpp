@@ -40,6 +40,8 @@ enum class report_kind : std::int32_t {
     flashes = 0, ///< only flashes (the worker's buffer filled up between samples)
     sample = 1,  ///< the worker reached sample `sample`: partial sums for it are filled in
     final = 2,   ///< the worker stopped; the totals are filled in
+    checkpoint = 3, ///< the worker is at epoch `epochs` and hands its block to the hub next;
+                    ///< the totals so far are filled in
 };
 
 /// Per-rank time spent, in seconds of wall time, summed over the run.
@@ -69,7 +71,7 @@ struct report_header {
     std::int64_t pulses_in_flight = 0; ///< pulses to its fireflies not yet arrived at the end
     std::int64_t epochs = 0;
     std::int32_t interrupted = 0;      ///< 1 when stopped early (signal)
-    std::int32_t reserved = 0;
+    std::int32_t checkpointed = 0;     ///< 1 when the stop saved a checkpoint
     phase_timers timers;
     double peak_rss_mib = 0;
 };

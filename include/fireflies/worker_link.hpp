@@ -1,5 +1,6 @@
 #pragma once
 #include <chrono>
+#include <cstddef>
 #include <span>
 #include <thread>
 #include <vector>
@@ -32,6 +33,9 @@ class worker_link {
     /// Asked by every worker at the same epoch boundaries (after each sample): true on all of
     /// them if any rank was asked to stop (SIGINT, SIGTERM, SIGUSR1, or the hub).
     virtual bool stop_requested() = 0;
+
+    /// Checkpoint: hand this block's packed state (block_state) to the hub, when it asks.
+    virtual void send_block(const std::vector<std::byte>& packed) = 0;
 };
 
 } // namespace fireflies

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -12,9 +13,11 @@
 #include "comm/mpi.hpp"
 #include "config/cli.hpp"
 #include "fireflies/block_simulation.hpp"
+#include "fireflies/checkpoint.hpp"
 #include "fireflies/error.hpp"
 #include "fireflies/hub.hpp"
 #include "fireflies/output.hpp"
+#include "output/checkpoint_file.hpp"
 #include "runtime/signals.hpp"
 
 namespace fireflies {
@@ -33,10 +36,56 @@ std::string default_output_name() {
     return "fireflies-" + std::string(stamp) + "-" + std::to_string(getpid()) + ".h5";
 }
 
+// A restart continues the same model: every setting that shapes the run must be the one the
+// checkpoint was written with. (Duration, output options, telemetry and speed may change.)
+void check_restart_matches(const run_config& saved, const run_config& now, const std::string& file) {
+    auto differ = [&](const char* option, const std::string& then, const std::string& asked) {
+        throw usage_error("--restart " + file + ": the checkpoint has " + option + " = " + then +
+                          ", this run asks for " + asked);
+    };
+    auto num = [](double v) { return std::to_string(v); };
+    if (saved.width != now.width || saved.height != now.height)
+        differ("a grid of", std::to_string(saved.width) + " x " + std::to_string(saved.height),
+               std::to_string(now.width) + " x " + std::to_string(now.height));
+    if (saved.period != now.period) differ("period", num(saved.period), num(now.period));
+    if (saved.nudge != now.nudge) differ("nudge", num(saved.nudge), num(now.nudge));
+    if (saved.refractory != now.refractory) differ("refractory", num(saved.refractory), num(now.refractory));
+    if (saved.mode != now.mode) differ("refractory-mode", saved.mode == refractory_mode::drop ? "drop" : "queue",
+                                       now.mode == refractory_mode::drop ? "drop" : "queue");
+    if (saved.delay != now.delay) differ("delay", num(saved.delay), num(now.delay));
+    if (saved.jitter != now.jitter) differ("jitter", num(saved.jitter), num(now.jitter));
+    if (saved.sample_every != now.sample_every) differ("sample-every", num(saved.sample_every), num(now.sample_every));
+    if (saved.seed != now.seed) differ("seed", std::to_string(saved.seed), std::to_string(now.seed));
+    if (saved.partitioned != now.partitioned) differ("partitioned", saved.partitioned ? "true" : "false",
+                                                     now.partitioned ? "true" : "false");
+    if (saved.record_flashes != now.record_flashes || saved.snapshot_every != now.snapshot_every ||
+        saved.snapshot_max != now.snapshot_max)
+        differ("output layout (record-flashes, snapshot-every, snapshot-max)", "other values", "these");
+    if (saved.output != now.output) differ("output", "\"" + saved.output + "\"", "\"" + now.output + "\"");
+}
+
+// The hub's side of a checkpoint: every worker's block, one at a time, into the file.
+void write_checkpoint(const run_config& config, const std::string& toml, hub& h, recorder& rec, int workers,
+                      const std::function<std::vector<std::byte>(int)>& fetch) {
+    checkpoint_meta meta = h.checkpoint_state();
+    meta.config_toml = toml;
+    meta.flashes_recorded = rec.flashes_recorded();
+    meta.snapshots = rec.snapshots_written();
+    meta.segment = rec.segment();
+    rec.flush();
+    output::checkpoint_writer writer(config.checkpoint, config.width, config.height);
+    for (int w = 0; w < workers; ++w) writer.write_block(block_state::unpack(fetch(w)));
+    writer.commit(meta);
+    h.checkpoint_done();
+    std::fprintf(stderr, "fireflies: checkpoint at t=%g s written to %s\n", to_seconds(meta.epoch * to_ticks(config.delay)),
+                 config.checkpoint.c_str());
+}
+
 // The one-process run: the worker hands its reports straight to the hub.
 class local_link final : public worker_link {
   public:
-    local_link(hub& h, recorder& r) : hub_(h), recorder_(r) {}
+    local_link(hub& h, recorder& r, std::function<void(const std::vector<std::byte>&)> on_block)
+        : hub_(h), recorder_(r), on_block_(std::move(on_block)) {}
     void exchange(const std::vector<int>&, const std::vector<std::vector<flash_event>>&,
                   std::vector<flash_event>&) override {
         throw error("a single worker has no neighbours to exchange with");
@@ -49,6 +98,7 @@ class local_link final : public worker_link {
         busy_ += std::chrono::duration<double>(clock::now() - t0).count();
     }
     bool stop_requested() override { return stop_signal() != 0; }
+    void send_block(const std::vector<std::byte>& packed) override { on_block_(packed); }
     void idle_until(clock::time_point t) override {
         while (clock::now() < t) {
             recorder_.tick();
@@ -60,24 +110,47 @@ class local_link final : public worker_link {
   private:
     hub& hub_;
     recorder& recorder_;
+    std::function<void(const std::vector<std::byte>&)> on_block_;
     double busy_ = 0;
 };
 
 int exit_code_for(const run_totals& totals, int code) {
     if (code != 0) return code;
+    if (totals.checkpointed && totals.interrupted) return exit_checkpointed;
     if (totals.interrupted) return exit_interrupted_base + (stop_signal() ? stop_signal() : 15);
     return 0;
 }
 
-int run_hub(const comm::session& mpi, const run_config& config, const decomposition& d, recorder& rec) {
+struct run_plan {
+    run_config config;
+    std::string toml;
+    std::optional<decomposition> d;
+    std::optional<output::checkpoint_reader> restart;
+};
+
+int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
+    const run_config& config = plan.config;
+    const decomposition& d = *plan.d;
     comm::hub_transport transport(mpi, d.workers());
     hub h(config, d, rec);
     rec.attach(h);
+    if (plan.restart) {
+        // One block in transit at a time: read it, note its last flashes, hand it over.
+        h.restore(plan.restart->meta());
+        for (int w = 0; w < d.workers(); ++w) {
+            const block_state b = plan.restart->read_block(d.block_of(w));
+            h.restore_block(b);
+            transport.send_block(w, b.pack());
+        }
+        plan.restart.reset();
+    }
     double busy = 0;
     while (!h.done()) {
         const auto t0 = clock::now();
         const int taken = transport.poll(h);
         if (taken) busy += std::chrono::duration<double>(clock::now() - t0).count();
+        if (h.checkpoint_ready())
+            write_checkpoint(config, plan.toml, h, rec, d.workers(), [&](int w) { return transport.fetch_block(w); });
         if (stop_signal()) transport.request_stop();
         rec.tick();
         if (!taken) transport.idle(std::chrono::microseconds(1000));
@@ -85,12 +158,26 @@ int run_hub(const comm::session& mpi, const run_config& config, const decomposit
     return exit_code_for(h.totals(), rec.finish(h.totals(), busy));
 }
 
-int run_alone(const run_config& config, const decomposition& d, recorder& rec) {
+int run_alone(run_plan& plan, recorder& rec) {
+    const run_config& config = plan.config;
+    const decomposition& d = *plan.d;
     hub h(config, d, rec);
     rec.attach(h);
-    local_link link(h, rec);
-    block_simulation sim(config, d, 0);
-    sim.run(link);
+    local_link link(h, rec, [&](const std::vector<std::byte>& packed) {
+        write_checkpoint(config, plan.toml, h, rec, 1, [&](int) { return packed; });
+    });
+    std::optional<block_simulation> sim;
+    if (plan.restart) {
+        h.restore(plan.restart->meta());
+        block_state b = plan.restart->read_block(d.block_of(0));
+        h.restore_block(b);
+        const auto meta = plan.restart->meta();
+        plan.restart.reset();
+        sim.emplace(config, d, 0, std::move(b), meta.epoch, meta.next_sample);
+    } else {
+        sim.emplace(config, d, 0);
+    }
+    sim->run(link);
     if (!h.done()) throw error("the hub did not receive the worker's final report");
     return exit_code_for(h.totals(), rec.finish(h.totals(), link.busy()));
 }
@@ -100,14 +187,13 @@ int run_alone(const run_config& config, const decomposition& d, recorder& rec) {
 int run_program(int argc, char** argv) {
     comm::session mpi(argc, argv);
     const bool hub_rank = mpi.rank() == 0;
+    std::optional<recorder> rec;
     try {
         // Rank 0 reads and checks everything, creates the output, then tells the others: one
         // message for a mistake, and no rank starts work that another has refused.
         long long status = 0; // 0: run, -1: stop quietly (--help etc.), > 0: error exit code
-        std::string toml;
-        std::optional<recorder> rec;
-        std::optional<decomposition> d;
-        run_config config;
+        long long epoch = 0, next_sample = 0;
+        run_plan plan;
         if (hub_rank) {
             try {
                 config::parsed p = config::parse(argc, argv);
@@ -115,13 +201,33 @@ int run_program(int argc, char** argv) {
                     std::fputs(p.message.c_str(), stdout);
                     status = -1;
                 } else {
-                    config = p.config;
+                    plan.config = p.config;
+                    run_config& config = plan.config;
                     config::validate(config, mpi.size());
-                    if (config.output.empty()) config.output = default_output_name();
-                    output::check_output_path(config.output, config.force);
-                    toml = config::to_toml(config);
-                    d.emplace(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
-                    rec.emplace(config, *d, recorder::facts{mpi.size(), toml, config.output});
+                    if (!config.restart.empty()) {
+                        plan.restart.emplace(config.restart);
+                        const run_config saved = config::from_toml(plan.restart->meta().config_toml,
+                                                                   "checkpoint " + config.restart);
+                        if (config.output.empty()) config.output = saved.output;
+                        check_restart_matches(saved, config, config.restart);
+                        if (!std::filesystem::exists(config.output))
+                            throw usage_error("--restart " + config.restart + ": the run's output " + config.output +
+                                              " is missing; it is continued, not recreated");
+                        epoch = plan.restart->meta().epoch;
+                        next_sample = plan.restart->meta().next_sample;
+                        if (to_ticks(config.duration) < epoch * to_ticks(config.delay))
+                            throw usage_error("--duration: " + std::to_string(config.duration) +
+                                              " s ends before the checkpoint's time");
+                    } else {
+                        if (config.output.empty()) config.output = default_output_name();
+                        output::check_output_path(config.output, config.force);
+                    }
+                    if (!config.checkpoint.empty()) output::check_output_path(config.checkpoint, true);
+                    plan.toml = config::to_toml(config);
+                    plan.d.emplace(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
+                    rec.emplace(config, *plan.d,
+                                recorder::facts{mpi.size(), plan.toml, config.output,
+                                                plan.restart ? &plan.restart->meta() : nullptr});
                 }
             } catch (const fireflies::error& e) {
                 std::fprintf(stderr, "fireflies: error: %s\n", e.what());
@@ -130,26 +236,36 @@ int run_program(int argc, char** argv) {
         }
         if (mpi.size() > 1) {
             mpi.broadcast(status);
-            if (status == 0) mpi.broadcast(toml);
+            if (status == 0) {
+                mpi.broadcast(plan.toml);
+                mpi.broadcast(epoch);
+                mpi.broadcast(next_sample);
+            }
         }
         if (status != 0) return status < 0 ? 0 : static_cast<int>(status);
 
         install_stop_handlers();
         if (hub_rank) {
             rec->banner(stdout);
-            return mpi.size() == 1 ? run_alone(config, *d, *rec) : run_hub(mpi, config, *d, *rec);
+            return mpi.size() == 1 ? run_alone(plan, *rec) : run_hub(mpi, plan, *rec);
         }
-        config = config::from_toml(toml, "configuration from rank 0");
-        d.emplace(config.width, config.height, mpi.size() - 1);
+        const run_config config = config::from_toml(plan.toml, "configuration from rank 0");
+        const decomposition d(config.width, config.height, mpi.size() - 1);
         auto link = mpi.make_worker_link();
-        block_simulation sim(config, *d, mpi.rank() - 1);
-        sim.run(*link);
+        std::optional<block_simulation> sim;
+        if (!config.restart.empty())
+            sim.emplace(config, d, mpi.rank() - 1, block_state::unpack(mpi.receive_block()), epoch, next_sample);
+        else
+            sim.emplace(config, d, mpi.rank() - 1);
+        sim->run(*link);
         return 0;
     } catch (const fireflies::error& e) {
+        if (rec) rec->restore_terminal();
         std::fprintf(stderr, "fireflies: error: rank %d: %s\n", mpi.rank(), e.what());
         if (mpi.size() > 1) mpi.abort(e.exit_code());
         return e.exit_code();
     } catch (const std::exception& e) {
+        if (rec) rec->restore_terminal();
         std::fprintf(stderr, "fireflies: error: rank %d: %s\n", mpi.rank(), e.what());
         if (mpi.size() > 1) mpi.abort(1);
         return 1;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <ctime>
 
@@ -45,8 +46,23 @@ recorder::recorder(const run_config& config, const decomposition& d, facts f)
     start_ = last_flush_ = last_progress_ = clock::now();
     show_progress_ = config.progress || !isatty(STDERR_FILENO);
 
-    file_ = std::make_unique<output::run_file>(facts_.output, config.force);
+    const checkpoint_meta* restart = facts_.restart;
+    if (restart) {
+        file_ = std::make_unique<output::run_file>(output::run_file::reopen(facts_.output));
+        segment_ = restart->segment + 1;
+        start_tick_ = restart->epoch * to_ticks(config.delay);
+    } else {
+        file_ = std::make_unique<output::run_file>(facts_.output, config.force);
+    }
     auto& file = *file_;
+    // A series of this run: new, or after a restart the existing one cut to what the checkpoint
+    // had written.
+    auto series_of = [&](const std::string& path, output::element_type type, std::vector<std::uint64_t> shape,
+                         const std::string& units, const std::string& description, std::uint64_t chunk,
+                         std::int64_t keep) -> output::series& {
+        if (restart && file.has(path)) return file.continue_series(path, static_cast<std::uint64_t>(keep));
+        return file.create_series(path, type, std::move(shape), units, description, chunk);
+    };
     file.set_attribute("/", "fireflies_version", std::string(version()));
     file.set_attribute("/", "git_revision", std::string(git_revision()));
     file.set_attribute("/", "config", facts_.config_toml);
@@ -61,6 +77,7 @@ recorder::recorder(const run_config& config, const decomposition& d, facts f)
     file.set_attribute("/", "refractory_mode", std::string(mode_name(config.mode)));
     file.set_attribute("/", "partitioned", std::int64_t{config.partitioned ? 1 : 0});
     file.set_attribute("/", "status", std::string("running"));
+    file.set_attribute("/", "segments", std::int64_t{segment_ + 1});
 
     std::vector<std::int64_t> geometry, ranks;
     for (int w = 0; w < d.workers(); ++w) {
@@ -69,29 +86,44 @@ recorder::recorder(const run_config& config, const decomposition& d, facts f)
         ranks.push_back(facts_.ranks == 1 ? 0 : w + 1);
     }
     const auto nb = static_cast<std::uint64_t>(d.workers());
-    file.write_dataset("/blocks/geometry", geometry, {nb, 4}, "cells",
-                       "each worker's block: x0, y0, width, height (columns [x0, x0+width), rows [y0, y0+height))");
-    file.write_dataset("/blocks/rank", ranks, {nb}, "1", "MPI rank that simulated each block");
-    series_ = std::make_unique<output::timeseries>(file);
-    block_R_ = &file.create_series("/blocks/R", output::element_type::f64, {nb}, "1",
-                                   "order parameter of each block, computed the seed's way (as /timeseries/R)", 256);
-    block_R_state_ = &file.create_series("/blocks/R_state", output::element_type::f64, {nb}, "1",
-                                         "order parameter of each block's true phases (as /timeseries/R_state)", 256);
+    const std::int64_t samples = restart ? restart->next_sample : 0;
+    bool same_blocks = restart && file.has("/blocks/geometry") && file.read_int64("/blocks/geometry") == geometry;
+    if (restart && file.has("/perf")) file.move("/perf", "/perf_segment" + std::to_string(restart->segment));
+    if (restart && !same_blocks && file.has("/blocks")) {
+        // Another decomposition: the old blocks' series stay, under the segment that made them.
+        file.move("/blocks", "/blocks_segment" + std::to_string(restart->segment));
+    }
+    if (!same_blocks) {
+        file.write_dataset("/blocks/geometry", geometry, {nb, 4}, "cells",
+                           "each worker's block: x0, y0, width, height (columns [x0, x0+width), rows [y0, y0+height))");
+        file.write_dataset("/blocks/rank", ranks, {nb}, "1", "MPI rank that simulated each block");
+        file.set_attribute("/blocks", "first_sample", std::int64_t{samples});
+    }
+    series_ = std::make_unique<output::timeseries>(file, 1024,
+                                                   restart ? std::optional<std::uint64_t>(samples) : std::nullopt);
+    const std::int64_t block_keep = same_blocks ? samples : 0;
+    block_R_ = &series_of("/blocks/R", output::element_type::f64, {nb}, "1",
+                          "order parameter of each block, computed the seed's way (as /timeseries/R); row i is "
+                          "sample /blocks@first_sample + i", 256, block_keep);
+    block_R_state_ = &series_of("/blocks/R_state", output::element_type::f64, {nb}, "1",
+                                "order parameter of each block's true phases (as /timeseries/R_state)", 256, block_keep);
     if (config.record_flashes) {
-        flash_t_ = &file.create_series("/flashes/t", output::element_type::f64, {}, "s",
-                                       "time of each flash, in time order within each sample interval", 65536);
-        flash_agent_ = &file.create_series("/flashes/agent", output::element_type::i64, {}, "1",
-                                           "firefly that flashed: y * width + x", 65536);
+        const std::int64_t keep = restart ? restart->flashes_recorded : 0;
+        flash_t_ = &series_of("/flashes/t", output::element_type::f64, {}, "s",
+                              "time of each flash, in time order within each sample interval", 65536, keep);
+        flash_agent_ = &series_of("/flashes/agent", output::element_type::i64, {}, "1",
+                                  "firefly that flashed: y * width + x", 65536, keep);
     }
     if (config.snapshot_every > 0) {
+        const std::int64_t keep = restart ? restart->snapshots : 0;
         snapshots_ = snapshot_grid::of(config.width, config.height, config.snapshot_max);
         const auto ny = static_cast<std::uint64_t>(snapshots_.ny), nx = static_cast<std::uint64_t>(snapshots_.nx);
-        snapshot_t_ = &file.create_series("/snapshots/t", output::element_type::f64, {}, "s",
-                                          "simulated time of each snapshot", 256);
-        snapshot_phase_ = &file.create_series(
+        snapshot_t_ = &series_of("/snapshots/t", output::element_type::f64, {}, "s",
+                                 "simulated time of each snapshot", 256, keep);
+        snapshot_phase_ = &series_of(
             "/snapshots/phase", output::element_type::f32, {ny, nx}, "1",
             "phase / period in [0, 1) of the cell (x, y) = (px * stride_x, py * stride_y) each pixel samples, "
-            "[time, y, x]", 1);
+            "[time, y, x]", 1, keep);
         file.set_attribute("/snapshots/phase", "stride_x", std::int64_t{snapshots_.stride});
         file.set_attribute("/snapshots/phase", "stride_y", std::int64_t{snapshots_.stride});
     }
@@ -108,15 +140,24 @@ recorder::recorder(const run_config& config, const decomposition& d, facts f)
 
 recorder::~recorder() = default;
 
+std::int64_t recorder::flashes_recorded() {
+    write_flashes();
+    return flash_t_ ? static_cast<std::int64_t>(flash_t_->size()) : 0;
+}
+std::int64_t recorder::snapshots_written() const {
+    return snapshot_t_ ? static_cast<std::int64_t>(snapshot_t_->size()) : 0;
+}
+void recorder::flush() {
+    file_->flush();
+    last_flush_ = clock::now();
+}
+
 void recorder::restore_terminal() noexcept {
     if (view_) view::restore_terminal(STDOUT_FILENO);
 }
 
 void recorder::on_flash(const flash_event& ev) {
-    if (flash_t_) {
-        flash_t_->append(to_seconds(ev.t));
-        flash_agent_->append(static_cast<std::int64_t>(ev.agent));
-    }
+    if (flash_t_) pending_flashes_.push_back(ev);
     if (view_) view_->flash(ev.agent, to_seconds(ev.t));
 }
 
@@ -196,10 +237,27 @@ void recorder::banner(std::FILE* to) const {
     std::fprintf(to, "  output    %s\n", facts_.output.c_str());
     if (file_->path_being_written() != facts_.output)
         std::fprintf(to, "            (written as %s, renamed at the end)\n", file_->path_being_written().c_str());
+    if (start_tick_ > 0) std::fprintf(to, "  restart   continuing from t = %g s (segment %lld)\n", to_seconds(start_tick_),
+                                      static_cast<long long>(segment_));
+    if (!config_.checkpoint.empty())
+        std::fprintf(to, "  checkpoint %s%s\n", config_.checkpoint.c_str(),
+                     config_.checkpoint_every > 0 ? (" every " + std::to_string(config_.checkpoint_every) + " s").c_str() : " on signal");
     std::fflush(to);
 }
 
+void recorder::write_flashes() {
+    if (!flash_t_) return;
+    // Canonical order, the same for every decomposition: time, then firefly.
+    std::sort(pending_flashes_.begin(), pending_flashes_.end());
+    for (const flash_event& ev : pending_flashes_) {
+        flash_t_->append(to_seconds(ev.t));
+        flash_agent_->append(static_cast<std::int64_t>(ev.agent));
+    }
+    pending_flashes_.clear();
+}
+
 void recorder::on_sample(const sample& s) {
+    write_flashes();
     series_->append(output::sample_row{to_seconds(s.t), s.R, s.R_state, s.flashes, s.pulse});
     block_R_->append(std::span<const double>(s.block_R));
     block_R_state_->append(std::span<const double>(s.block_R_state));
@@ -234,10 +292,13 @@ void recorder::progress_line(bool) {
 int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
     const double wall = std::chrono::duration<double>(clock::now() - start_).count();
     const bool balanced = totals.flashes_balance() && totals.pulses_balance() && totals.order_mismatches == 0;
-    const std::string status = totals.interrupted ? "interrupted" : "complete";
+    const std::string status =
+        totals.checkpointed ? "checkpointed" : (totals.interrupted ? "interrupted" : "complete");
     const double reached = to_seconds(totals.reached);
-    const double firefly_seconds = reached * static_cast<double>(config_.width * config_.height);
+    const double firefly_seconds =
+        (reached - to_seconds(start_tick_)) * static_cast<double>(config_.width * config_.height);
 
+    write_flashes();
     file_->finish([&](output::finisher& f) {
         f.set_attribute("/", "status", status);
         f.set_attribute("/", "simulated_time", reached);

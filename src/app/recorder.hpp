@@ -22,6 +22,7 @@ class recorder final : public hub::observer {
         int ranks = 1;
         std::string config_toml;
         std::filesystem::path output;
+        const checkpoint_meta* restart = nullptr; ///< continue this run's output after a restart
     };
     recorder(const run_config& config, const decomposition& d, facts f);
     ~recorder() override;
@@ -41,9 +42,17 @@ class recorder final : public hub::observer {
 
     const std::filesystem::path& path_being_written() const;
 
+    /// Output position, for a checkpoint.
+    std::int64_t flashes_recorded();
+    std::int64_t snapshots_written() const;
+    std::int64_t segment() const noexcept { return segment_; }
+    /// Makes everything appended so far visible to readers and safe on disk.
+    void flush();
+
   private:
     void progress_line(bool final);
     void draw_view();
+    void write_flashes();
     void write_xdmf() const;
 
     run_config config_;
@@ -65,6 +74,9 @@ class recorder final : public hub::observer {
     bool show_progress_ = false;
     sample last_{};
     std::int64_t flashes_ = 0;
+    std::int64_t segment_ = 0;
+    tick_t start_tick_ = 0; // simulated time this run started from (a restart's checkpoint)
+    std::vector<flash_event> pending_flashes_; // this sample interval's, written sorted
 };
 
 } // namespace fireflies

@@ -7,6 +7,7 @@
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
 #include <cstring>
+#include <limits>
 #include <thread>
 
 #include "fireflies/error.hpp"
@@ -19,6 +20,9 @@ namespace {
 constexpr int tag_halo = 11;
 constexpr int tag_report = 12;
 constexpr int tag_control = 13;
+constexpr int tag_block_request = 14;
+constexpr int tag_block = 15;
+constexpr int tag_restore = 16;
 
 void check(int rc, const char* call) {
     if (rc == MPI_SUCCESS) return;
@@ -27,6 +31,37 @@ void check(int rc, const char* call) {
     MPI_Error_string(rc, text, &n);
     throw mpi_error(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(n)));
 }
+
+// Receives one message of any length from `source` with `tag`, polling gently.
+std::vector<std::byte> receive_bytes(int source, int tag, const char* what) {
+    MPI_Message msg;
+    MPI_Status st;
+    int flag = 0;
+    for (std::chrono::microseconds nap(10); !flag; nap = std::min(nap * 2, std::chrono::microseconds(1000))) {
+        check(MPI_Improbe(source, tag, MPI_COMM_WORLD, &flag, &msg, &st), what);
+        if (!flag) std::this_thread::sleep_for(nap);
+    }
+    MPI_Count bytes = 0;
+    check(MPI_Get_elements_x(&st, MPI_BYTE, &bytes), what);
+    if (bytes > std::numeric_limits<int>::max())
+        throw mpi_error(std::string(what) + ": a block of more than 2 GiB; use more ranks");
+    std::vector<std::byte> out(static_cast<std::size_t>(bytes));
+    check(MPI_Mrecv(out.data(), static_cast<int>(bytes), MPI_BYTE, &msg, MPI_STATUS_IGNORE), what);
+    return out;
+}
+
+void send_bytes(const std::vector<std::byte>& bytes, int dest, int tag, const char* what) {
+    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+        throw mpi_error(std::string(what) + ": a block of more than 2 GiB; use more ranks");
+    MPI_Request r;
+    check(MPI_Issend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD, &r), what);
+    int done = 0;
+    for (std::chrono::microseconds nap(10); !done; nap = std::min(nap * 2, std::chrono::microseconds(1000))) {
+        check(MPI_Test(&r, &done, MPI_STATUS_IGNORE), what);
+        if (!done) std::this_thread::sleep_for(nap);
+    }
+}
+
 
 // Waits for `ready()` without burning the core: a few quick polls, then sleeps that grow to
 // `longest`. Open MPI's blocking calls spin; on a shared or oversubscribed node that steals the
@@ -134,6 +169,20 @@ class mpi_worker_link final : public worker_link {
             return done != 0;
         });
         return global != 0;
+    }
+
+    void send_block(const std::vector<std::byte>& packed) override {
+        // The hub takes blocks one at a time: wait for its request, then hand this one over.
+        int request = 0;
+        MPI_Message msg;
+        MPI_Status st;
+        int flag = 0;
+        wait_gently([&] {
+            check(MPI_Improbe(0, tag_block_request, world_, &flag, &msg, &st), "MPI_Improbe(block request)");
+            return flag != 0;
+        }, std::chrono::microseconds(1000));
+        check(MPI_Mrecv(&request, 1, MPI_INT, &msg, MPI_STATUS_IGNORE), "MPI_Mrecv(block request)");
+        send_bytes(packed, 0, tag_block, "MPI_Issend(block)");
     }
 
   private:
@@ -250,6 +299,18 @@ int hub_transport::poll(hub& h) {
 void hub_transport::idle(std::chrono::microseconds longest) {
     std::this_thread::sleep_for(impl_->nap);
     impl_->nap = std::min(impl_->nap * 2, longest);
+}
+
+std::vector<std::byte> session::receive_block() const { return receive_bytes(0, tag_restore, "MPI_Mrecv(restore)"); }
+
+std::vector<std::byte> hub_transport::fetch_block(int worker) {
+    int request = 1;
+    check(MPI_Send(&request, 1, MPI_INT, worker + 1, tag_block_request, MPI_COMM_WORLD), "MPI_Send(block request)");
+    return receive_bytes(worker + 1, tag_block, "MPI_Mrecv(block)");
+}
+
+void hub_transport::send_block(int worker, const std::vector<std::byte>& packed) {
+    send_bytes(packed, worker + 1, tag_restore, "MPI_Issend(restore)");
 }
 
 void hub_transport::request_stop() {

@@ -36,6 +36,9 @@ class session {
     /// A worker's view of the world (ranks 1..P-1 are workers 0..P-2).
     std::unique_ptr<worker_link> make_worker_link(int reports_in_flight = 4) const;
 
+    /// A worker's share of a restart: its packed block_state, sent by the hub (blocking).
+    std::vector<std::byte> receive_block() const;
+
   private:
     struct impl;
     std::unique_ptr<impl> impl_;
@@ -55,6 +58,10 @@ class hub_transport {
     void idle(std::chrono::microseconds longest);
     /// Tells every worker to stop at the next sample boundary (once).
     void request_stop();
+    /// Checkpoint: asks worker `w` for its packed block and waits for it (one in transit).
+    std::vector<std::byte> fetch_block(int worker);
+    /// Restart: sends worker `w` its packed block (returns when the worker has it).
+    void send_block(int worker, const std::vector<std::byte>& packed);
 
   private:
     struct impl;

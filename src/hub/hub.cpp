@@ -77,6 +77,12 @@ void hub::emit_ready() {
             all_final = all_final && q.front().header.kind == report_kind::final;
         }
         if (all_final) break;
+        bool all_checkpoint = true;
+        for (const auto& q : queues_) all_checkpoint = all_checkpoint && q.front().header.kind == report_kind::checkpoint;
+        if (all_checkpoint) {
+            checkpoint_ready_ = true;
+            return;
+        }
         sample s;
         s.index = next_sample_;
         s.t = next_sample_ * sample_;
@@ -121,6 +127,9 @@ void hub::emit_ready() {
     // Every worker has sent its final report.
     done_ = true;
     totals_.reached = queues_.empty() ? 0 : queues_[0].front().header.through;
+    totals_.flashes_emitted = base_.flashes_emitted;
+    totals_.pulses_sent = base_.pulses_sent;
+    totals_.pulses_delivered = base_.pulses_delivered;
     for (std::size_t w = 0; w < queues_.size(); ++w) {
         const report_header& h = queues_[w].front().header;
         totals_.flashes_emitted += h.flashes_total;
@@ -128,10 +137,60 @@ void hub::emit_ready() {
         totals_.pulses_delivered += h.pulses_delivered;
         totals_.pulses_in_flight += h.pulses_in_flight;
         totals_.interrupted = totals_.interrupted || h.interrupted;
+        totals_.checkpointed = totals_.checkpointed || h.checkpointed;
         totals_.reached = std::min(totals_.reached, h.through);
         totals_.finals[w] = h;
     }
     if (summary) totals_.flashes_received = flashes_so_far_ + interval_flashes_;
+}
+
+checkpoint_meta hub::checkpoint_state() const {
+    if (!checkpoint_ready_) throw error("hub: no checkpoint is pending");
+    checkpoint_meta m = base_;
+    const report_header& first = queues_.front().front().header;
+    m.epoch = first.epochs;
+    m.next_sample = next_sample_;
+    m.interval_flashes = interval_flashes_;
+    m.flashes_so_far = flashes_so_far_;
+    m.flashes_received = config_.telemetry == telemetry_mode::summary ? flashes_so_far_ + interval_flashes_
+                                                                       : totals_.flashes_received;
+    for (const auto& q : queues_) {
+        const report_header& h = q.front().header;
+        if (h.epochs != m.epoch || h.sample != next_sample_)
+            throw error("hub: workers reached different checkpoints");
+        m.flashes_emitted += h.flashes_total;
+        m.pulses_sent += h.pulses_sent;
+        m.pulses_delivered += h.pulses_delivered;
+    }
+    return m;
+}
+
+void hub::checkpoint_done() {
+    checkpoint_ready_ = false;
+    for (std::size_t w = 0; w < queues_.size(); ++w) {
+        queues_[w].pop_front();
+        advance(w);
+    }
+    emit_ready();
+}
+
+void hub::restore(const checkpoint_meta& meta) {
+    base_ = meta;
+    next_sample_ = meta.next_sample;
+    interval_flashes_ = meta.interval_flashes;
+    flashes_so_far_ = meta.flashes_so_far;
+    totals_.flashes_received = meta.flashes_received;
+}
+
+void hub::restore_block(const block_state& b) {
+    if (last_flash_.empty()) return; // summary telemetry keeps no per-firefly state here
+    for (std::int64_t y = 0; y < b.cells.height; ++y)
+        for (std::int64_t x = 0; x < b.cells.width; ++x) {
+            const tick_t t = b.last_flash[static_cast<std::size_t>(y * b.cells.width + x)];
+            const auto id = static_cast<std::size_t>((b.cells.y0 + y) * config_.width + b.cells.x0 + x);
+            last_flash_[id] = t;
+            if (t >= 0) flash_order_.flash(t, -1);
+        }
 }
 
 } // namespace fireflies

@@ -1,2 +1,3 @@
 target_sources(fireflies_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/firefly.cpp
-                                      ${CMAKE_CURRENT_LIST_DIR}/order_parameter.cpp)
+                                      ${CMAKE_CURRENT_LIST_DIR}/order_parameter.cpp
+                                      ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp)

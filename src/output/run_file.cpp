@@ -299,6 +299,76 @@ run_file::run_file(const std::filesystem::path& path, bool force)
                                    "H5Fcreate", m.name));
 }
 
+run_file::run_file() : impl_(std::make_unique<impl>()) {}
+
+run_file run_file::reopen(const std::filesystem::path& path) {
+    h5::silence_error_printing();
+    run_file f;
+    impl& m = *f.impl_;
+    m.path = m.being_written = path;
+    m.name = path.string();
+    const h5::plist fapl = make_fapl(m.name);
+    m.file = h5::file(h5::check_id(H5Fopen(m.name.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", m.name));
+    return f;
+}
+
+series& run_file::continue_series(const std::string& path, std::uint64_t keep_frames) {
+    check_before_swmr(impl_->swmr, impl_->finished, "continue_series");
+    auto s = std::make_unique<series::state>();
+    s->path = path;
+    s->dset = h5::dataset(h5::check_id(H5Dopen2(impl_->file.get(), path.c_str(), H5P_DEFAULT), "H5Dopen2", path));
+    const h5::datatype type(h5::check_id(H5Dget_type(s->dset.get()), "H5Dget_type", path));
+    const H5T_class_t cls = H5Tget_class(type.get());
+    const std::size_t bytes = H5Tget_size(type.get());
+    if (cls == H5T_FLOAT && bytes == 8) s->type = element_type::f64;
+    else if (cls == H5T_FLOAT && bytes == 4) s->type = element_type::f32;
+    else if (cls == H5T_INTEGER && bytes == 8) s->type = element_type::i64;
+    else throw hdf5_error("series " + path + " has an element type this program does not write");
+    s->info = info_of(s->type);
+    const h5::dataspace space(h5::check_id(H5Dget_space(s->dset.get()), "H5Dget_space", path));
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    if (rank < 1) throw hdf5_error("series " + path + " is not an extendible dataset");
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    if (dims[0] < keep_frames)
+        throw io_error("series " + path + " holds " + std::to_string(dims[0]) + " frames, fewer than the " +
+                       std::to_string(keep_frames) + " the checkpoint recorded");
+    for (std::size_t i = 1; i < dims.size(); ++i) {
+        s->frame_shape.push_back(dims[i]);
+        s->frame_elements *= dims[i];
+    }
+    s->frame_bytes = s->frame_elements * s->info.bytes;
+    const h5::plist dcpl(h5::check_id(H5Dget_create_plist(s->dset.get()), "H5Dget_create_plist", path));
+    std::vector<hsize_t> chunk(dims.size());
+    h5::check(H5Pget_chunk(dcpl.get(), rank, chunk.data()) < 0 ? -1 : 0, "H5Pget_chunk", path);
+    s->chunk_frames = chunk[0];
+    dims[0] = keep_frames;
+    h5::check(H5Dset_extent(s->dset.get(), dims.data()), "H5Dset_extent", path);
+    s->written = keep_frames;
+    impl_->all_series.push_back(std::unique_ptr<series>(new series(std::move(s))));
+    return *impl_->all_series.back();
+}
+
+bool run_file::has(const std::string& path) const {
+    return H5Lexists(impl_->file.get(), path.c_str(), H5P_DEFAULT) > 0;
+}
+
+void run_file::move(const std::string& from, const std::string& to) {
+    check_before_swmr(impl_->swmr, impl_->finished, "move");
+    const h5::plist lcpl = h5::make_intermediate_lcpl(to);
+    h5::check(H5Lmove(impl_->file.get(), from.c_str(), impl_->file.get(), to.c_str(), lcpl.get(), H5P_DEFAULT),
+              "H5Lmove", from + " -> " + to);
+}
+
+std::vector<std::int64_t> run_file::read_int64(const std::string& path) const {
+    const h5::dataset d(h5::check_id(H5Dopen2(impl_->file.get(), path.c_str(), H5P_DEFAULT), "H5Dopen2", path));
+    const h5::dataspace space(h5::check_id(H5Dget_space(d.get()), "H5Dget_space", path));
+    std::vector<std::int64_t> out(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get())));
+    if (!out.empty())
+        h5::check(H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "H5Dread", path);
+    return out;
+}
+
 run_file::run_file(run_file&&) noexcept = default;
 run_file& run_file::operator=(run_file&&) noexcept = default;
 run_file::~run_file() = default;

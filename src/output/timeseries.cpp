@@ -2,20 +2,19 @@
 
 namespace fireflies::output {
 
-timeseries::timeseries(run_file& file, std::uint64_t chunk_frames)
-    : t_(&file.create_series("/timeseries/t", element_type::f64, {}, "s",
-                             "simulated time of the sample", chunk_frames)),
-      R_(&file.create_series("/timeseries/R", element_type::f64, {}, "1",
-                             "order parameter computed the seed's way from the time since each "
-                             "firefly's last flash",
-                             chunk_frames)),
-      R_state_(&file.create_series("/timeseries/R_state", element_type::f64, {}, "1",
-                                   "order parameter of the true phases", chunk_frames)),
-      flashes_(&file.create_series("/timeseries/flashes", element_type::i64, {}, "flashes",
-                                   "flashes in the interval (previous sample, t]", chunk_frames)),
-      pulse_(&file.create_series("/timeseries/pulse", element_type::f64, {}, "flashes per firefly",
-                                 "flashes so far divided by the number of fireflies",
-                                 chunk_frames)) {}
+timeseries::timeseries(run_file& file, std::uint64_t chunk_frames, std::optional<std::uint64_t> continue_after) {
+    auto make = [&](const char* path, element_type type, const char* units, const char* description) {
+        return continue_after ? &file.continue_series(path, *continue_after)
+                              : &file.create_series(path, type, {}, units, description, chunk_frames);
+    };
+    t_ = make("/timeseries/t", element_type::f64, "s", "simulated time of the sample");
+    R_ = make("/timeseries/R", element_type::f64, "1",
+              "order parameter computed the seed's way from the time since each firefly's last flash");
+    R_state_ = make("/timeseries/R_state", element_type::f64, "1", "order parameter of the true phases");
+    flashes_ = make("/timeseries/flashes", element_type::i64, "flashes", "flashes in the interval (previous sample, t]");
+    pulse_ = make("/timeseries/pulse", element_type::f64, "flashes per firefly",
+                  "flashes so far divided by the number of fireflies");
+}
 
 void timeseries::append(const sample_row& row) {
     t_->append(row.t);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "fireflies/error.hpp"
 #include "scheduler/firefly_task.hpp"
 #include "runtime/resources.hpp"
 
@@ -38,17 +39,41 @@ block_simulation::block_simulation(const run_config& config, const decomposition
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
       sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay),
       width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
-    if (!config.partitioned) neighbours_ = d.neighbours(worker);
-    outgoing_.resize(neighbours_.size());
-
-    const tick_t period = rules_.params().period;
-    const std::int64_t horizon = period / epoch_ + 2;
-    ring_.resize(static_cast<std::size_t>(std::clamp<std::int64_t>(horizon, 2, std::int64_t{1} << 16)));
-
     const auto n = static_cast<std::size_t>(block_.cells());
     state_.resize(n);
     last_flash_.assign(n, -1);
     for (std::uint32_t i = 0; i < n; ++i) state_[i] = rules_.start(global_id(i));
+    start_tasks();
+}
+
+block_simulation::block_simulation(const run_config& config, const decomposition& d, int worker,
+                                   block_state restored, std::int64_t epoch, std::int64_t next_sample)
+    : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
+      rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
+      sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay),
+      width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
+    if (restored.cells != block_ || restored.fireflies.size() != static_cast<std::size_t>(block_.cells()))
+        throw error("restored block does not match worker " + std::to_string(worker) + "'s block");
+    state_ = std::move(restored.fireflies);
+    last_flash_ = std::move(restored.last_flash);
+    for (const tick_t t : last_flash_)
+        if (t >= 0) flash_order_.flash(t, -1);
+    arriving_ = std::move(restored.in_flight);
+    std::sort(arriving_.begin(), arriving_.end());
+    first_epoch_ = epoch_index_ = epoch;
+    next_sample_ = next_sample;
+    start_tasks();
+}
+
+// Coroutines (each at the top of its loop: all state lives in the arrays), the timer ring, and
+// what both constructors share.
+void block_simulation::start_tasks() {
+    if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_);
+    outgoing_.resize(neighbours_.size());
+    const tick_t period = rules_.params().period;
+    const std::int64_t horizon = period / epoch_ + 2;
+    ring_.resize(static_cast<std::size_t>(std::clamp<std::int64_t>(horizon, 2, std::int64_t{1} << 16)));
+    const auto n = static_cast<std::uint32_t>(state_.size());
     if (engine_ == engine_kind::coroutine) {
         arena_ = std::make_unique<frame_arena>();
         frame_arena::scope scope(*arena_);
@@ -60,8 +85,24 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     }
     for (std::uint32_t i = 0; i < n; ++i) schedule(i, state_[i].next_timer);
     totals_.worker = worker_;
-    if (config.snapshot_every > 0) snapshot_samples_ = to_ticks(config.snapshot_every) / sample_;
-    snapshot_grid_ = snapshot_grid::of(width_, height_, config.snapshot_max);
+    if (config_.snapshot_every > 0) snapshot_samples_ = to_ticks(config_.snapshot_every) / sample_;
+    snapshot_grid_ = snapshot_grid::of(width_, height_, config_.snapshot_max);
+    if (config_.checkpoint_every > 0) {
+        const tick_t every = to_ticks(config_.checkpoint_every);
+        next_checkpoint_ = (epoch_index_ * epoch_ / every + 1) * every;
+    }
+}
+
+block_state block_simulation::save() const {
+    block_state s;
+    s.cells = block_;
+    s.fireflies = state_;
+    s.last_flash = last_flash_;
+    const auto w = static_cast<std::uint64_t>(width_);
+    for (const flash_event& ev : arriving_)
+        if (block_.contains(static_cast<std::int64_t>(ev.agent % w), static_cast<std::int64_t>(ev.agent / w)))
+            s.in_flight.push_back(ev);
+    return s;
 }
 
 block_simulation::~block_simulation() {
@@ -334,7 +375,17 @@ void block_simulation::exchange_halo(worker_link& link) {
     }
 }
 
-void block_simulation::finish(worker_link& link, bool interrupted, tick_t through) {
+void block_simulation::checkpoint(worker_link& link, std::int64_t next_epoch) {
+    report_header h = totals_;
+    h.kind = report_kind::checkpoint;
+    h.through = next_epoch * epoch_ - 1;
+    h.epochs = next_epoch;
+    h.sample = next_sample_;
+    send_flashes(link, h);
+    link.send_block(save().pack());
+}
+
+void block_simulation::finish(worker_link& link, bool interrupted, bool checkpointed, tick_t through) {
     for (const flash_event& ev : arriving_)
         for_each_neighbour(ev.agent, [&](std::int64_t x, std::int64_t y) {
             totals_.pulses_in_flight += block_.contains(x, y) ? 1 : 0;
@@ -343,6 +394,7 @@ void block_simulation::finish(worker_link& link, bool interrupted, tick_t throug
     h.kind = report_kind::final;
     h.through = through;
     h.interrupted = interrupted ? 1 : 0;
+    h.checkpointed = checkpointed ? 1 : 0;
     h.epochs = epoch_index_ + 1;
     h.peak_rss_mib = peak_resident_mib();
     send_flashes(link, h);
@@ -354,11 +406,11 @@ void block_simulation::run(worker_link& link) {
     // With the live view, flashes reach the hub about 60 times per wall second.
     const tick_t frame = config_.visualize ? std::max<tick_t>(1, to_ticks(speed / 60.0)) : 0;
     const auto start = clock::now();
-    for (std::int64_t k = 0;; ++k) {
+    for (std::int64_t k = first_epoch_;; ++k) {
         if (speed > 0) {
             // --speed: epoch k starts no earlier than k d / speed of wall time after the start.
             const auto due = start + std::chrono::duration_cast<clock::duration>(
-                                         std::chrono::duration<double>(to_seconds(k * epoch_) / speed));
+                                         std::chrono::duration<double>(to_seconds((k - first_epoch_) * epoch_) / speed));
             const auto p0 = clock::now();
             if (due > p0) link.idle_until(due);
             timers.pace += seconds_since(p0);
@@ -371,7 +423,7 @@ void block_simulation::run(worker_link& link) {
         timers.simulate += std::chrono::duration<double>(t1 - t0).count();
         exchange_halo(link);
         timers.exchange += seconds_since(t1);
-        if (epoch_end_ > duration_) return finish(link, false, duration_);
+        if (epoch_end_ > duration_) return finish(link, false, false, duration_);
         if (unreported_.size() >= report_flash_cap || (frame > 0 && epoch_end_ - 1 - reported_through_ >= frame)) {
             report_header h;
             h.kind = report_kind::flashes;
@@ -379,8 +431,14 @@ void block_simulation::run(worker_link& link) {
             send_flashes(link, h);
         }
         if (stop_check_due_) {
+            // After each sample, at an epoch boundary, every worker together: stop? checkpoint?
             stop_check_due_ = false;
-            if (link.stop_requested()) return finish(link, true, epoch_end_ - 1);
+            const bool stop = link.stop_requested();
+            const bool periodic = next_checkpoint_ > 0 && epoch_end_ >= next_checkpoint_;
+            const bool save = !config_.checkpoint.empty() && (stop || periodic);
+            if (save) checkpoint(link, k + 1);
+            while (next_checkpoint_ > 0 && epoch_end_ >= next_checkpoint_) next_checkpoint_ += to_ticks(config_.checkpoint_every);
+            if (stop) return finish(link, true, save, epoch_end_ - 1);
         }
     }
 }

@@ -1,0 +1,48 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fireflies/decomposition.hpp"
+#include "fireflies/firefly.hpp"
+#include "fireflies/report.hpp"
+
+namespace fireflies {
+
+/// Exit code of a run that saved a checkpoint and stopped before its end (SIGUSR1, SIGTERM,
+/// SIGINT with --checkpoint): "checkpointed, not finished"; restart it with --restart.
+inline constexpr int exit_checkpointed = 85;
+
+/// Everything of a run's state that is not per firefly: where it stands, and the hub's counts.
+struct checkpoint_meta {
+    std::int64_t epoch = 0;            ///< next epoch to run; the state is at epoch * delay
+    std::int64_t next_sample = 0;      ///< samples written so far
+    std::int64_t interval_flashes = 0; ///< flashes after the last sample, already reported
+    std::int64_t flashes_so_far = 0;   ///< flashes up to the last sample
+    std::int64_t flashes_emitted = 0;  ///< totals at the checkpoint
+    std::int64_t flashes_received = 0;
+    std::int64_t pulses_sent = 0;
+    std::int64_t pulses_delivered = 0;
+    std::int64_t flashes_recorded = 0; ///< rows of /flashes in the output
+    std::int64_t snapshots = 0;        ///< frames of /snapshots in the output
+    std::int64_t segment = 0;          ///< how many restarts led here
+    std::string config_toml;           ///< the run's settings
+};
+
+/// One block's share of a checkpoint, as it travels between a worker and the hub (one block in
+/// transit at a time): its rectangle, every firefly, each one's last flash, and (towards the
+/// hub) the flashes of the last epoch whose pulses are still in flight.
+struct block_state {
+    block cells;
+    std::vector<firefly> fireflies;   ///< row by row within the block
+    std::vector<tick_t> last_flash;   ///< -1: never flashed
+    std::vector<flash_event> in_flight;
+
+    std::vector<std::byte> pack() const;
+    /// Throws fireflies::error when `bytes` is not a whole block_state.
+    static block_state unpack(std::span<const std::byte> bytes);
+};
+
+} // namespace fireflies
