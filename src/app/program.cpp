@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <functional>
@@ -114,6 +115,21 @@ class local_link final : public worker_link {
     double busy_ = 0;
 };
 
+// Inside a SLURM job step started by srun (not by mpirun), MPI must see the step's tasks as one
+// job. N processes that each see one rank (srun without MPI support: N singletons) would each
+// simulate the whole grid and write its own file. Returns the message, or empty.
+std::string slurm_mismatch(int mpi_size) {
+    const char* procid = std::getenv("SLURM_PROCID");
+    const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+    if (!tasks) tasks = std::getenv("SLURM_NTASKS");
+    if (!procid || !tasks || std::getenv("OMPI_COMM_WORLD_SIZE")) return {};
+    const long n = std::strtol(tasks, nullptr, 10);
+    if (n <= 0 || n == mpi_size) return {};
+    return "inside a SLURM job step of " + std::to_string(n) + " tasks, MPI sees " + std::to_string(mpi_size) +
+           " rank(s): the tasks did not start as one MPI job (N singletons); launch with `srun --mpi=pmix` "
+           "(see `srun --mpi=list`) or mpirun";
+}
+
 int exit_code_for(const run_totals& totals, int code) {
     if (code != 0) return code;
     if (totals.checkpointed && totals.interrupted) return exit_checkpointed;
@@ -194,6 +210,10 @@ int run_program(int argc, char** argv) {
         long long status = 0; // 0: run, -1: stop quietly (--help etc.), > 0: error exit code
         long long epoch = 0, next_sample = 0;
         run_plan plan;
+        if (const std::string why = slurm_mismatch(mpi.size()); !why.empty()) {
+            if (std::string(std::getenv("SLURM_PROCID")) == "0") std::fprintf(stderr, "fireflies: error: %s\n", why.c_str());
+            return 2;
+        }
         if (hub_rank) {
             try {
                 config::parsed p = config::parse(argc, argv);
