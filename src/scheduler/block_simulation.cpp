@@ -39,6 +39,8 @@ block_simulation::block_simulation(const run_config& config, const decomposition
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
       sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay),
       width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
+    by_width_ = divider(width_);
+    by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
     state_.resize(n);
     last_flash_.assign(n, -1);
@@ -68,6 +70,9 @@ block_simulation::block_simulation(const run_config& config, const decomposition
 // Coroutines (each at the top of its loop: all state lives in the arrays), the timer ring, and
 // what both constructors share.
 void block_simulation::start_tasks() {
+    by_epoch_ = divider(epoch_);
+    by_width_ = divider(width_);
+    by_block_width_ = divider(block_.width);
     if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_);
     outgoing_.resize(neighbours_.size());
     const tick_t period = rules_.params().period;
@@ -100,7 +105,7 @@ block_state block_simulation::save() const {
     s.last_flash = last_flash_;
     const auto w = static_cast<std::uint64_t>(width_);
     for (const flash_event& ev : arriving_)
-        if (block_.contains(static_cast<std::int64_t>(ev.agent % w), static_cast<std::int64_t>(ev.agent / w)))
+        if (block_.contains(static_cast<std::int64_t>(ev.agent % w), static_cast<std::int64_t>(ev.agent / w))) // cold
             s.in_flight.push_back(ev);
     return s;
 }
@@ -114,10 +119,9 @@ std::size_t block_simulation::frame_bytes() const noexcept {
 }
 
 std::uint64_t block_simulation::global_id(std::uint32_t local) const noexcept {
-    const auto w = static_cast<std::uint32_t>(block_.width);
-    const std::uint64_t x = static_cast<std::uint64_t>(block_.x0) + local % w;
-    const std::uint64_t y = static_cast<std::uint64_t>(block_.y0) + local / w;
-    return y * static_cast<std::uint64_t>(width_) + x;
+    std::int64_t row = 0, column = 0;
+    by_block_width_.split(local, row, column);
+    return static_cast<std::uint64_t>((block_.y0 + row) * width_ + block_.x0 + column);
 }
 
 void block_simulation::react(std::uint32_t local, event ev) {
@@ -139,7 +143,7 @@ void block_simulation::dispatch(std::uint32_t local, event ev) {
 }
 
 void block_simulation::schedule(std::uint32_t local, tick_t t) {
-    const std::int64_t e = t / epoch_;
+    const std::int64_t e = by_epoch_.quotient(t);
     if (e <= epoch_index_) due_.push_back(local);
     else if (e < epoch_index_ + static_cast<std::int64_t>(ring_.size()))
         ring_[static_cast<std::size_t>(e) % ring_.size()].push_back(local);
@@ -149,7 +153,7 @@ void block_simulation::schedule(std::uint32_t local, tick_t t) {
 void block_simulation::begin_epoch(std::int64_t k) {
     epoch_index_ = k;
     const auto ring = static_cast<std::int64_t>(ring_.size());
-    while (!far_.empty() && far_.top().first / epoch_ < k + ring) {
+    while (!far_.empty() && by_epoch_.quotient(far_.top().first) < k + ring) {
         const auto [t, local] = far_.top();
         far_.pop();
         if (state_[local].next_timer == t) schedule(local, t);
@@ -159,7 +163,8 @@ void block_simulation::begin_epoch(std::int64_t k) {
     for (std::size_t i = 0; i < n; ++i) {
         if (i + prefetch_distance < n) __builtin_prefetch(&state_[bucket[i + prefetch_distance]]);
         const std::uint32_t local = bucket[i];
-        if (state_[local].next_timer / epoch_ == k) due_.push_back(local);
+        const tick_t t = state_[local].next_timer;
+        if (t >= k * epoch_ && t < (k + 1) * epoch_) due_.push_back(local);
     }
     bucket.clear();
 }
@@ -199,14 +204,14 @@ std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
 // pulses in time order (a stable LSD radix sort on the target; arriving_ is in time order).
 void block_simulation::gather_pulses(tick_t end) {
     const tick_t delay = rules_.params().delay;
-    const auto w = static_cast<std::uint64_t>(width_);
     const std::int64_t bw = block_.width, bh = block_.height;
     const bool wide = width_ >= 3 && height_ >= 3;
     pulses_.clear();
     for (; next_arrival_ < arriving_.size() && arriving_[next_arrival_].t + delay < end; ++next_arrival_) {
         const flash_event& source = arriving_[next_arrival_];
         const tick_t t = source.t + delay;
-        const auto sx = static_cast<std::int64_t>(source.agent % w), sy = static_cast<std::int64_t>(source.agent / w);
+        std::int64_t sy = 0, sx = 0;
+        by_width_.split(static_cast<std::int64_t>(source.agent), sy, sx);
         const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0;
         if (wide && lx >= 1 && lx < bw - 1 && ly >= 1 && ly < bh - 1) {
             // An interior firefly: its eight neighbours are all here, at fixed offsets.
