@@ -12,6 +12,7 @@
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
 #include "fireflies/worker_link.hpp"
+#include "fireflies/divider.hpp"
 
 namespace fireflies {
 
@@ -102,6 +103,7 @@ class block_simulation {
     tick_t duration_, sample_, epoch_;
     std::int64_t width_, height_;
     std::vector<int> neighbours_;
+    divider by_epoch_, by_width_, by_block_width_;
 
     // fireflies
     std::vector<firefly> state_;

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "fireflies/divider.hpp"
 #include "fireflies/time.hpp"
 
 namespace fireflies {
@@ -29,18 +30,30 @@ struct phasor_sum {
     }
 };
 
+/// Phasors on a circle of `period` ticks, with the division by the period done once: the same
+/// values as phasor_sum::of, faster on hot paths.
+class phase_circle {
+  public:
+    explicit phase_circle(tick_t period) noexcept : by_period_(period) {}
+    phasor_sum of(tick_t phase) const noexcept;
+    tick_t period() const noexcept { return by_period_.divisor(); }
+
+  private:
+    divider by_period_;
+};
+
 /// The order parameter "the seed's way": each firefly that has flashed contributes
 /// theta = 2 pi ((t - t_last) mod T) / T, R = |sum exp(i theta)| / N. Since
 /// exp(i theta) = exp(i 2 pi t / T) exp(-i 2 pi t_last / T), |sum| does not depend on t and
 /// the sum can be kept up to date one flash at a time: O(1) per flash, not O(N) per sample.
 class flash_order {
   public:
-    explicit flash_order(tick_t period) noexcept : period_(period) {}
+    explicit flash_order(tick_t period) noexcept : circle_(period) {}
 
     /// A firefly flashed at `t`; `previous` is its last flash time, or -1 if it never had.
     void flash(tick_t t, tick_t previous) noexcept {
-        sum_ += phasor_sum::of(-t, period_);
-        if (previous >= 0) sum_ -= phasor_sum::of(-previous, period_);
+        sum_ += circle_.of(-t);
+        if (previous >= 0) sum_ -= circle_.of(-previous);
         else ++flashed_;
     }
     const phasor_sum& sum() const noexcept { return sum_; }
@@ -48,7 +61,7 @@ class flash_order {
     void restore(const phasor_sum& s, std::int64_t flashed) noexcept { sum_ = s; flashed_ = flashed; }
 
   private:
-    tick_t period_;
+    phase_circle circle_;
     phasor_sum sum_;
     std::int64_t flashed_ = 0;
 };

@@ -141,10 +141,10 @@ class mpi_worker_link final : public worker_link {
             });
         static_assert(sizeof(snapshot_pixel) == sizeof(flash_event));
         s.buffer.resize(header_slots + events.size() + pixels.size());
-        std::memcpy(s.buffer.data(), &header, sizeof header);
+        std::memcpy(static_cast<void*>(s.buffer.data()), &header, sizeof header);
         std::copy(events.begin(), events.end(), s.buffer.begin() + header_slots);
         if (!pixels.empty())
-            std::memcpy(s.buffer.data() + header_slots + events.size(), pixels.data(), pixels.size_bytes());
+            std::memcpy(static_cast<void*>(s.buffer.data() + header_slots + events.size()), pixels.data(), pixels.size_bytes());
         // Synchronous mode: a send completes only once the hub has taken it, so at most
         // `slots_` reports of this worker are ever outstanding.
         check(MPI_Issend(s.buffer.data(), static_cast<int>(s.buffer.size() * sizeof(flash_event)), MPI_BYTE, 0,

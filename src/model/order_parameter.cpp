@@ -36,11 +36,27 @@ inline unit_circle_point turn(double x) noexcept {
 
 } // namespace
 
+namespace {
+phasor_sum quantised(tick_t r, tick_t period) noexcept {
+    const auto p = turn(static_cast<double>(r) / static_cast<double>(period));
+    return {static_cast<std::int64_t>(std::lrint(p.c * phasor_sum::scale)),
+            static_cast<std::int64_t>(std::lrint(p.s * phasor_sum::scale))};
+}
+} // namespace
+
 phasor_sum phasor_sum::of(tick_t phase, tick_t period) noexcept {
     tick_t r = phase % period;
     if (r < 0) r += period;
-    const auto p = turn(static_cast<double>(r) / static_cast<double>(period));
-    return {static_cast<std::int64_t>(std::lrint(p.c * scale)), static_cast<std::int64_t>(std::lrint(p.s * scale))};
+    return quantised(r, period);
+}
+
+phasor_sum phase_circle::of(tick_t phase) const noexcept {
+    const tick_t period = by_period_.divisor();
+    // Flash times are >= 0 and -t is handled by symmetry: (-t) mod T = T - (t mod T).
+    tick_t r = by_period_.quotient(phase < 0 ? -phase : phase);
+    r = (phase < 0 ? -phase : phase) - r * period;
+    if (phase < 0 && r != 0) r = period - r;
+    return quantised(r, period);
 }
 
 } // namespace fireflies

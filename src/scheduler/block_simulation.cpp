@@ -318,12 +318,12 @@ void block_simulation::take_snapshot(tick_t t) {
 
 void block_simulation::emit_sample(worker_link& link) {
     const tick_t t = next_sample_ * sample_;
-    const tick_t period = rules_.params().period;
+    const phase_circle circle(rules_.params().period);
     report_header h;
     h.kind = report_kind::sample;
     h.sample = next_sample_;
     h.through = t;
-    for (const firefly& f : state_) h.state += phasor_sum::of(f.phase_at(t), period);
+    for (const firefly& f : state_) h.state += circle.of(f.phase_at(t));
     if (snapshot_samples_ > 0 && next_sample_ % snapshot_samples_ == 0) take_snapshot(t);
     send_flashes(link, h);
     ++next_sample_;
