@@ -281,7 +281,7 @@ int hub_transport::poll(hub& h) {
         if (static_cast<std::size_t>(bytes) < header_slots * sizeof(flash_event))
             throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " is too short");
         report_header header;
-        std::memcpy(&header, impl_->buffer.data(), sizeof header);
+        std::memcpy(static_cast<void*>(&header), impl_->buffer.data(), sizeof header);
         if (header.worker != st.MPI_SOURCE - 1)
             throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " names another worker");
         const std::span<const flash_event> body = std::span<const flash_event>(impl_->buffer).subspan(header_slots);
