@@ -1,5 +1,6 @@
 #include "app/recorder.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -129,7 +130,12 @@ recorder::recorder(const run_config& config, const decomposition& d, facts f)
     }
     if (config.visualize) {
         if (view::is_terminal(STDOUT_FILENO)) {
-            view_ = std::make_unique<view::terminal_view>(config.width, config.height, config.period, STDOUT_FILENO);
+            // Straight to the controlling terminal when there is one: under mpirun, rank 0's
+            // stdout is relayed by mpirun, which stops relaying when it is interrupted, and the
+            // bytes that give the terminal back would be lost.
+            view_fd_ = ::open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+            view_ = std::make_unique<view::terminal_view>(config.width, config.height, config.period,
+                                                          view_fd_ >= 0 ? view_fd_ : STDOUT_FILENO);
         } else {
             std::fprintf(stderr, "fireflies: --visualize: stdout is not a terminal; showing the progress line instead\n");
             show_progress_ = true;
@@ -138,7 +144,10 @@ recorder::recorder(const run_config& config, const decomposition& d, facts f)
     file.start_swmr();
 }
 
-recorder::~recorder() = default;
+recorder::~recorder() {
+    view_.reset();
+    if (view_fd_ >= 0) ::close(view_fd_);
+}
 
 std::int64_t recorder::flashes_recorded() {
     write_flashes();
@@ -153,7 +162,7 @@ void recorder::flush() {
 }
 
 void recorder::restore_terminal() noexcept {
-    if (view_) view::restore_terminal(STDOUT_FILENO);
+    if (view_) view::restore_terminal(view_fd_ >= 0 ? view_fd_ : STDOUT_FILENO);
 }
 
 void recorder::on_flash(const flash_event& ev) {

@@ -68,6 +68,7 @@ class recorder final : public hub::observer {
     output::series* snapshot_phase_ = nullptr;
     snapshot_grid snapshots_;
     std::unique_ptr<view::terminal_view> view_;
+    int view_fd_ = -1; // /dev/tty, when the view draws there
     const hub* hub_ = nullptr;
     std::chrono::steady_clock::time_point last_frame_;
     std::chrono::steady_clock::time_point start_, last_flush_, last_progress_;
