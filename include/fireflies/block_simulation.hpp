@@ -3,12 +3,14 @@
 #include <cstdint>
 #include <memory>
 #include <queue>
+#include <span>
 #include <vector>
 
 #include "fireflies/checkpoint.hpp"
 #include "fireflies/config.hpp"
 #include "fireflies/decomposition.hpp"
 #include "fireflies/firefly.hpp"
+#include "fireflies/huge_pages.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
 #include "fireflies/worker_link.hpp"
@@ -47,7 +49,7 @@ class block_simulation {
     void run(worker_link& link);
 
     const block& cells() const noexcept { return block_; }
-    const std::vector<firefly>& fireflies() const noexcept { return state_; }
+    std::span<const firefly> fireflies() const noexcept { return state_; }
     std::uint64_t global_id(std::uint32_t local) const noexcept;
     std::size_t frame_bytes() const noexcept;
 
@@ -106,8 +108,8 @@ class block_simulation {
     divider by_epoch_, by_width_, by_block_width_;
 
     // fireflies
-    std::vector<firefly> state_;
-    std::vector<tick_t> last_flash_;      // -1 before the first flash
+    std::vector<firefly, huge_page_allocator<firefly>> state_;
+    std::vector<tick_t, huge_page_allocator<tick_t>> last_flash_; // -1 before the first flash
     flash_order flash_order_;
     std::unique_ptr<frame_arena> arena_;
     std::vector<std::coroutine_handle<>> tasks_;

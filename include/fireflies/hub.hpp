@@ -7,6 +7,7 @@
 #include "fireflies/checkpoint.hpp"
 #include "fireflies/config.hpp"
 #include "fireflies/decomposition.hpp"
+#include "fireflies/huge_pages.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
 
@@ -104,7 +105,7 @@ class hub {
     std::vector<std::int64_t> block_cells_;
     observer& out_;
     std::vector<std::deque<held_report>> queues_;
-    std::vector<tick_t> last_flash_; // per firefly, events telemetry only
+    std::vector<tick_t, huge_page_allocator<tick_t>> last_flash_; // per firefly, events telemetry only
     std::vector<tick_t> through_;    // per worker, the last applied report's `through`
     snapshot_grid snapshots_;
     std::vector<float> frame_;

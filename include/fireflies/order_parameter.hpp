@@ -1,5 +1,6 @@
 #pragma once
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include "fireflies/divider.hpp"
@@ -37,6 +38,10 @@ class phase_circle {
     explicit phase_circle(tick_t period) noexcept : by_period_(period) {}
     phasor_sum of(tick_t phase) const noexcept;
     tick_t period() const noexcept { return by_period_.divisor(); }
+
+    /// The sum of of(phase) over phases already in [0, period), given as phase / period: the
+    /// same integers, computed in a loop the compiler vectorises (the per-sample sweep).
+    static phasor_sum sum_of_turns(const double* fractions, std::size_t n) noexcept;
 
   private:
     divider by_period_;

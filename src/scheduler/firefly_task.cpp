@@ -2,6 +2,8 @@
 
 #include <new>
 
+#include "fireflies/huge_pages.hpp"
+
 namespace fireflies {
 
 namespace {
@@ -13,7 +15,7 @@ void* frame_arena::allocate(std::size_t bytes) {
     bytes = (bytes + align - 1) / align * align;
     if (bytes > slab_bytes) throw std::bad_alloc();
     if (used_ + bytes > slab_bytes) {
-        slabs_.push_back(std::make_unique<std::byte[]>(slab_bytes));
+        slabs_.emplace_back(huge_page_allocator<std::byte>().allocate(slab_bytes));
         used_ = 0;
     }
     void* p = slabs_.back().get() + used_;

@@ -1,6 +1,7 @@
 #pragma once
 #include <coroutine>
 #include <cstddef>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <vector>
@@ -33,7 +34,10 @@ class frame_arena {
 
   private:
     static constexpr std::size_t slab_bytes = std::size_t{1} << 22;
-    std::vector<std::unique_ptr<std::byte[]>> slabs_;
+    struct slab_free {
+        void operator()(std::byte* p) const noexcept { std::free(p); }
+    };
+    std::vector<std::unique_ptr<std::byte[], slab_free>> slabs_;
     std::size_t used_ = slab_bytes;
 };
 
