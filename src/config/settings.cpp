@@ -240,8 +240,8 @@ constexpr std::array table{
             write_double<&run_config::speed>},
     // Checkpoint
     setting{"checkpoint", "Checkpoint", "PATH", "path; empty: none",
-            "write the whole state here on SIGUSR1/SIGTERM/SIGINT and every --checkpoint-every "
-            "(atomically: a temporary file, then rename)", "",
+            "write the whole state here when the run is stopped by SIGUSR1, SIGTERM or SIGINT, "
+            "and periodically (atomically: a temporary file, then rename)", "none",
             value_kind::path, read_path<&run_config::checkpoint>,
             write_path<&run_config::checkpoint>},
     setting{"checkpoint-every", "Checkpoint", "SECONDS", "seconds of simulated time; 0: only on a signal",
@@ -249,8 +249,8 @@ constexpr std::array table{
             value_kind::seconds, read_double<&run_config::checkpoint_every>,
             write_double<&run_config::checkpoint_every>},
     setting{"restart", "Checkpoint", "PATH", "path; empty: start at t = 0",
-            "continue the run saved in this checkpoint (any number of ranks); --output must be "
-            "the run's file, which is continued", "",
+            "continue the run saved in this checkpoint (any number of ranks); its output file "
+            "is continued", "none",
             value_kind::path, read_path<&run_config::restart>,
             write_path<&run_config::restart>},
 };

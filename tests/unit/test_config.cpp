@@ -234,8 +234,9 @@ TEST(ConfigToml, RoundTripsRandomValidConfigsBitForBit) {
         c.width = 1 + static_cast<std::int64_t>(random() % 5000);
         c.height = 1 + static_cast<std::int64_t>(random() % 5000);
         c.period = std::exp(std::log(1e-6) + unit(random) * std::log(1e13)); // 1e-6 .. 1e7 s
-        c.nudge = c.period * unit(random) * 0.99;
-        c.jitter = c.period * unit(random) * 0.99;
+        // nudge + jitter < period (a firefly cannot flash twice at one instant)
+        c.nudge = c.period * unit(random) * 0.49;
+        c.jitter = c.period * unit(random) * 0.49;
         c.refractory = unit(random) * 0.99;
         c.delay = 1e-9 + unit(random);
         c.duration = unit(random) * 1e6;
