@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -19,7 +20,7 @@ namespace fireflies::output {
 /// directory but not a read-only mount), `p` is not a directory, and `p` does not exist unless
 /// `force` (then it must be a regular file). Throws fireflies::usage_error with one line naming
 /// `--output`, the path and the reason. Creates, opens and changes nothing.
-void check_output_path(const std::filesystem::path& p, bool force);
+void check_output_path(const std::filesystem::path& p, bool force, std::string_view option = "--output");
 
 /// The value of an HDF5 attribute: a scalar, a string (variable-length UTF-8) or a 1-D array.
 using attribute_value = std::variant<std::int64_t, std::uint64_t, double, std::string,

@@ -46,7 +46,7 @@ void check_restart_matches(const run_config& saved, const run_config& now, const
     };
     auto num = [](double v) { return std::to_string(v); };
     if (saved.width != now.width || saved.height != now.height)
-        differ("a grid of", std::to_string(saved.width) + " x " + std::to_string(saved.height),
+        differ("the grid", std::to_string(saved.width) + " x " + std::to_string(saved.height),
                std::to_string(now.width) + " x " + std::to_string(now.height));
     if (saved.period != now.period) differ("period", num(saved.period), num(now.period));
     if (saved.nudge != now.nudge) differ("nudge", num(saved.nudge), num(now.nudge));
@@ -74,9 +74,15 @@ void write_checkpoint(const run_config& config, const std::string& toml, hub& h,
     meta.snapshots = rec.snapshots_written();
     meta.segment = rec.segment();
     rec.flush();
-    output::checkpoint_writer writer(config.checkpoint, config.width, config.height);
-    for (int w = 0; w < workers; ++w) writer.write_block(block_state::unpack(fetch(w)));
-    writer.commit(meta);
+    try {
+        output::checkpoint_writer writer(config.checkpoint, config.width, config.height);
+        for (int w = 0; w < workers; ++w) writer.write_block(block_state::unpack(fetch(w)));
+        writer.commit(meta);
+    } catch (const io_error& e) {
+        throw io_error("--checkpoint " + config.checkpoint + ": " + e.what() + "; the previous checkpoint is kept");
+    } catch (const hdf5_error& e) {
+        throw hdf5_error("--checkpoint " + config.checkpoint + ": " + e.what() + "; the previous checkpoint is kept");
+    }
     h.checkpoint_done();
     std::fprintf(stderr, "fireflies: checkpoint at t=%g s written to %s\n", to_seconds(meta.epoch * to_ticks(config.delay)),
                  config.checkpoint.c_str());
@@ -226,6 +232,7 @@ int run_program(int argc, char** argv) {
                     config::validate(config, mpi.size());
                     if (!config.restart.empty()) {
                         plan.restart.emplace(config.restart);
+                        plan.restart->verify();
                         const run_config saved = config::from_toml(plan.restart->meta().config_toml,
                                                                    "checkpoint " + config.restart);
                         if (config.output.empty()) config.output = saved.output;
@@ -242,7 +249,7 @@ int run_program(int argc, char** argv) {
                         if (config.output.empty()) config.output = default_output_name();
                         output::check_output_path(config.output, config.force);
                     }
-                    if (!config.checkpoint.empty()) output::check_output_path(config.checkpoint, true);
+                    if (!config.checkpoint.empty()) output::check_output_path(config.checkpoint, true, "--checkpoint");
                     plan.toml = config::to_toml(config);
                     plan.d.emplace(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
                     rec.emplace(config, *plan.d,

@@ -292,7 +292,7 @@ void recorder::progress_line(bool) {
     const double wall = std::chrono::duration<double>(clock::now() - start_).count();
     const double t = to_seconds(last_.t);
     const double pct = config_.duration > 0 ? 100.0 * t / config_.duration : 100.0;
-    std::fprintf(stderr, "fireflies: t=%.1f/%.0f s (%.1f%%) R=%.3f R_state=%.3f flashes/s=%.3g wall=%.1f s\n", t,
+    std::fprintf(stderr, "fireflies: t=%.1f/%g s (%.1f%%) R=%.3f R_state=%.3f flashes/s=%.3g wall=%.1f s\n", t,
                  config_.duration, pct, last_.R, last_.R_state, wall > 0 ? static_cast<double>(flashes_) / wall : 0.0,
                  wall);
     std::fflush(stderr);
@@ -312,7 +312,7 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         f.set_attribute("/", "status", status);
         f.set_attribute("/", "simulated_time", reached);
         f.set_attribute("/", "wall_time", wall);
-        f.set_attribute("/", "samples", std::int64_t{totals.samples});
+        f.set_attribute("/", "samples", static_cast<std::int64_t>(series_->size()));
         f.set_attribute("/", "flashes_emitted", std::int64_t{totals.flashes_emitted});
         f.set_attribute("/", "flashes_received", std::int64_t{totals.flashes_received});
         f.set_attribute("/", "pulses_sent", std::int64_t{totals.pulses_sent});

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -263,6 +264,12 @@ checkpoint_reader::~checkpoint_reader() = default;
 const checkpoint_meta& checkpoint_reader::meta() const noexcept { return impl_->meta; }
 std::int64_t checkpoint_reader::width() const noexcept { return impl_->width; }
 std::int64_t checkpoint_reader::height() const noexcept { return impl_->height; }
+
+void checkpoint_reader::verify() const {
+    const std::int64_t band = std::max<std::int64_t>(1, (std::int64_t{1} << 20) / std::max<std::int64_t>(1, width()));
+    for (std::int64_t y0 = 0; y0 < height(); y0 += band)
+        (void)read_block({0, y0, width(), std::min(band, height() - y0)});
+}
 
 block_state checkpoint_reader::read_block(const block& b) const {
     const impl& m = *impl_;

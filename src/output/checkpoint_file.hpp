@@ -37,6 +37,9 @@ class checkpoint_reader {
     const checkpoint_meta& meta() const noexcept;
     std::int64_t width() const noexcept;
     std::int64_t height() const noexcept;
+    /// Reads every firefly dataset through once (a band of rows at a time), so that a corrupt or
+    /// truncated checkpoint is refused before anything else is touched.
+    void verify() const;
     /// The fireflies of rectangle `b` and all in-flight flashes.
     block_state read_block(const block& b) const;
 

@@ -1,5 +1,7 @@
 #include "output/h5.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <type_traits>
@@ -53,9 +55,14 @@ std::string error_stack_text() {
 }
 
 void fail(std::string_view call, std::string_view object) {
+    const int err = errno; // a failed write leaves the system's reason here
     std::string what = std::string(call) + "(" + std::string(object) + ") failed";
     const std::string stack = error_stack_text();
     (void)H5Eclear2(H5E_DEFAULT);
+    if (err == ENOSPC || err == EDQUOT) {
+        errno = 0;
+        throw io_error(std::string(object) + ": " + std::strerror(err) + " (" + std::string(call) + " failed)");
+    }
     if (!stack.empty()) what += ": " + stack;
     throw hdf5_error(what);
 }

@@ -308,6 +308,11 @@ run_file run_file::reopen(const std::filesystem::path& path) {
     m.path = m.being_written = path;
     m.name = path.string();
     const h5::plist fapl = make_fapl(m.name);
+    // A run killed while writing (SIGKILL, node failure) leaves the file marked "open for SWMR
+    // write"; its writer is gone, so clear the mark as `h5clear -s` does. Up to the last flush
+    // (every checkpoint flushes) the file is intact.
+    hbool_t clear = true;
+    h5::check(H5Pset(fapl.get(), "clear_status_flags", &clear), "H5Pset(clear_status_flags)", m.name);
     m.file = h5::file(h5::check_id(H5Fopen(m.name.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", m.name));
     return f;
 }

@@ -1,0 +1,385 @@
+"""Checkpoint and restart of the real `fireflies` program (issue 4), end to end.
+
+Run through ctest (label `checkpoint`), one class or method per CTest test, e.g.
+  ctest -L checkpoint --output-on-failure
+  FIREFLIES_BIN=build/dev/src/fireflies MPIEXEC=mpirun /usr/bin/python3 \
+      tests/checkpoint/test_checkpoint.py -v SignalRestart.test_usr1_3_to_2
+KEEP=1 keeps the working directories (under $TMPDIR, named fireflies-ckpt-*).
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import h5py
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ckpt_common import (EXIT_CHECKPOINTED, EXIT_USAGE, CheckpointTestCase, attrs,  # noqa: E402
+                         command, kill_group, sha256, read_checkpoint_fully, temporaries, tree_state, wait_until)
+
+# A small run: 48 x 36 fireflies, 40 s simulated, every output series on.
+BASE = ["--width", 48, "--height", 36, "--duration", 40, "--seed", 7, "--record-flashes",
+        "--snapshot-every", 2.5]
+# Paced to 4 s of wall time, so that a signal after ~1 s lands mid-run.
+PACE = ["--speed", 10]
+SERIES_GROUPS = ("timeseries", "flashes", "snapshots")
+
+
+def workers(ranks):
+    return 1 if ranks == 1 else ranks - 1
+
+
+def with_options(args, changes):
+    """args with the values of the options in `changes` ([--name, value, ...]) replaced."""
+    args = list(args)
+    for i in range(0, len(changes), 2):
+        name, value = changes[i], changes[i + 1]
+        if name in args:
+            args[args.index(name) + 1] = value
+        else:
+            args += [name, value]
+    return args
+
+
+class Periodic(CheckpointTestCase):
+    """(a) --checkpoint-every does not change the run."""
+
+    def test_periodic_checkpoints_do_not_change_the_series(self):
+        ref = self.path("ref.h5")
+        self.run_to_end(1, BASE + ["-o", ref])
+        for ranks, every in ((1, 5), (3, 3.3), (2, 0.5)):
+            with self.subTest(ranks=ranks, every=every):
+                out, ck = self.path("p%d.h5" % ranks), self.path("p%d.ckpt" % ranks)
+                r = self.run_to_end(ranks, BASE + ["-o", out, "--checkpoint", ck, "--checkpoint-every", every])
+                a = self.check_balanced(out, "complete", r.describe())
+                self.assertEqual(int(a["segments"]), 1)
+                self.assertSameData(ref, out, SERIES_GROUPS, r.describe())
+                self.assertSameTotals(ref, out, r.describe())
+                written = r.stderr().count("fireflies: checkpoint at t=")
+                # One after the first sample past each multiple of `every` before the end.
+                self.assertGreaterEqual(written, int(40 / every) - 1, r.describe())
+                self.assertEqual(temporaries(ck), [], "temporary checkpoint files left behind")
+                c = read_checkpoint_fully(ck)
+                self.assertEqual(c["format"], "fireflies checkpoint")
+                self.assertGreater(int(c["epoch"]), 0)
+
+
+class SignalRestart(CheckpointTestCase):
+    """(b) a signal mid-run gives exit 85 and a checkpoint; --restart at any rank count
+    continues the output bitwise identically to an uninterrupted run."""
+
+    def reference(self, ranks):
+        ref = self.path("ref.h5")
+        if not os.path.exists(ref):
+            self.run_to_end(ranks, BASE + ["-o", ref], name="reference")
+        return ref
+
+    def check_checkpointed(self, run, out, ck, segment):
+        """After exit 85: a complete checkpoint, an output that stops exactly there."""
+        self.assertIn("fireflies: checkpoint at t=", run.stderr(), run.describe())
+        self.assertEqual(temporaries(ck), [], "temporary checkpoint files left behind")
+        c = read_checkpoint_fully(ck)
+        t = int(c["epoch"]) * 0.01
+        self.assertTrue(0 < t < 40, "checkpoint at t=%g s is not mid-run" % t)
+        self.assertEqual(int(c["segment"]), segment)
+        a = self.check_balanced(out, "checkpointed", run.describe())
+        self.assertEqual(int(a["segments"]), segment + 1)
+        with h5py.File(out, "r") as f:
+            self.assertEqual(f["timeseries/t"].shape, (int(c["next_sample"]),),
+                             "the output's series must stop at the checkpoint's sample")
+        return c
+
+    def interrupted_then_restarted(self, first, second, sig=signal.SIGUSR1):
+        ref = self.reference(first)
+        out, ck = self.path("run.h5"), self.path("run.ckpt")
+        r1 = self.interrupt(first, BASE + PACE + ["-o", out, "--checkpoint", ck], sig=sig, name="segment1")
+        c = self.check_checkpointed(r1, out, ck, 0)
+        r2 = self.run_to_end(second, BASE + ["-o", out, "--restart", ck, "--checkpoint", ck], name="segment2")
+        context = "%s\n%s" % (r1.describe(), r2.describe())
+        a = self.check_balanced(out, "complete", context)
+        self.assertEqual(int(a["segments"]), 2)
+        self.assertSameData(ref, out, SERIES_GROUPS, context)
+        self.assertSameTotals(ref, out, context)
+        b = attrs(out, "/blocks")
+        same_blocks = workers(first) == workers(second)
+        self.assertEqual(int(b["first_sample"]), 0 if same_blocks else int(c["next_sample"]))
+        if same_blocks:
+            self.assertSameData(ref, out, ("blocks",), context)
+        print("%s at P=%d, checkpoint at t=%.2f s, restart at P=%d: identical (%.1f s + %.1f s wall)"
+              % (signal.Signals(sig).name, first, int(c["epoch"]) * 0.01, second, r1.wall, r2.wall))
+
+    def test_usr1_3_to_3(self):
+        self.interrupted_then_restarted(3, 3)
+
+    def test_usr1_1_to_3(self):
+        self.interrupted_then_restarted(1, 3)
+
+    def test_usr1_3_to_2(self):
+        self.interrupted_then_restarted(3, 2)
+
+    def test_usr1_5_to_1(self):
+        self.interrupted_then_restarted(5, 1)
+
+    def test_sigterm_1_to_1(self):
+        self.interrupted_then_restarted(1, 1, signal.SIGTERM)
+
+    def test_sigint_1_to_2(self):
+        # SIGTERM and SIGINT go straight to the program: Open MPI's mpirun, signalled with
+        # them, stops the job itself and exits 1 even when the ranks checkpointed (it relays
+        # SIGUSR1 cleanly; jobs/fireflies.sbatch therefore relays every stop signal as SIGUSR1).
+        self.interrupted_then_restarted(1, 2, signal.SIGINT)
+
+    def test_samples_attribute_after_restart(self):
+        """The root attribute `samples` of a continued output counts every row of /timeseries."""
+        ref = self.reference(1)
+        out, ck = self.path("run.h5"), self.path("run.ckpt")
+        self.interrupt(1, BASE + PACE + ["-o", out, "--checkpoint", ck], name="segment1")
+        self.run_to_end(1, BASE + ["-o", out, "--restart", ck], name="segment2")
+        with h5py.File(out, "r") as f:
+            rows = f["timeseries/t"].shape[0]
+        self.assertEqual(int(attrs(ref)["samples"]), rows)
+        self.assertEqual(int(attrs(out)["samples"]), rows,
+                         "root attribute samples of the continued output != rows of /timeseries/t")
+
+    def test_twice_interrupted(self):
+        """P=2, interrupted; restarted at P=3, interrupted again; restarted at P=1."""
+        ref = self.reference(2)
+        out, ck = self.path("run.h5"), self.path("run.ckpt")
+        r1 = self.interrupt(2, BASE + PACE + ["-o", out, "--checkpoint", ck], name="segment1")
+        c1 = self.check_checkpointed(r1, out, ck, 0)
+        r2 = self.interrupt(3, BASE + PACE + ["-o", out, "--restart", ck, "--checkpoint", ck], name="segment2")
+        c2 = self.check_checkpointed(r2, out, ck, 1)
+        self.assertGreater(int(c2["epoch"]), int(c1["epoch"]), "the second segment did not advance")
+        r3 = self.run_to_end(1, BASE + ["-o", out, "--restart", ck], name="segment3")
+        context = "\n".join(r.describe() for r in (r1, r2, r3))
+        a = self.check_balanced(out, "complete", context)
+        self.assertEqual(int(a["segments"]), 3)
+        self.assertSameData(ref, out, SERIES_GROUPS, context)
+        self.assertSameTotals(ref, out, context)
+        print("checkpoints at t=%.2f s and t=%.2f s; P=2 -> 3 -> 1 identical"
+              % (int(c1["epoch"]) * 0.01, int(c2["epoch"]) * 0.01))
+
+
+class Refused(CheckpointTestCase):
+    """(c) a checkpoint that does not fit is refused: exit 2, one line naming --restart, and no
+    file in the directory is created, changed or removed."""
+
+    state_dir = None
+
+    @classmethod
+    def setUpClass(cls):
+        # One interrupted run (P=1) whose output and checkpoint every test copies.
+        cls.state_dir = tempfile.mkdtemp(prefix="fireflies-ckpt-refused-")
+        t = CheckpointTestCase("run")
+        t.dir = cls.state_dir
+        t._runs = 0
+        t.interrupt(1, BASE + PACE + ["-o", "run.h5", "--checkpoint", "run.ckpt"], name="segment1")
+        for name in os.listdir(cls.state_dir):
+            if name.startswith("segment1."):
+                os.remove(os.path.join(cls.state_dir, name))
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.state_dir and not CheckpointTestCase.KEEP:
+            shutil.rmtree(cls.state_dir, ignore_errors=True)
+
+    def setUp(self):
+        super().setUp()
+        for name in ("run.h5", "run.ckpt"):
+            shutil.copy2(os.path.join(self.state_dir, name), self.path(name))
+        self.logs = tempfile.mkdtemp(prefix="fireflies-ckpt-logs-")   # logs outside the checked dir
+        if not self.KEEP:
+            self.addCleanup(shutil.rmtree, self.logs, ignore_errors=True)
+
+    def refused(self, extra, ranks=1, checkpoint="run.ckpt", expect_in=()):
+        before = tree_state(self.dir)
+        args = with_options(BASE, extra) + ["-o", "run.h5", "--restart", checkpoint]
+        r = subprocess.run(command(ranks, args), stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=120, cwd=self.dir)
+        what = "command: %s\nexit %d\n--- stdout ---\n%s--- stderr ---\n%s" % (
+            " ".join(map(str, args)), r.returncode, r.stdout, r.stderr)
+        self.assertEqual(r.returncode, EXIT_USAGE, what)
+        lines = [l for l in r.stderr.splitlines() if l.startswith("fireflies:")]
+        self.assertEqual(len(lines), 1, "expected one line from fireflies:\n" + what)
+        self.assertIn("--restart", lines[0], what)
+        for text in expect_in:
+            self.assertIn(text, lines[0], what)
+        self.assertEqual(tree_state(self.dir), before,
+                         "a refused restart changed the files in its directory\n" + what)
+        print("P=%d refused: %s" % (ranks, lines[0][:300]))
+        return lines[0]
+
+    def test_other_grid(self):
+        self.refused(["--width", 50], expect_in=("48", "50"))
+
+    def test_other_seed(self):
+        self.refused(["--seed", 8], expect_in=("seed",))
+
+    def test_truncated(self):
+        size = os.path.getsize(self.path("run.ckpt"))
+        subprocess.run(["truncate", "-s", str(size // 2), self.path("run.ckpt")], check=True)
+        self.refused([])
+
+    def corrupt(self):
+        """Inverts 64 bytes in the middle of the checkpoint (dd conv=notrunc)."""
+        ck = self.path("run.ckpt")
+        middle = os.path.getsize(ck) // 2
+        with open(ck, "rb") as f:
+            f.seek(middle)
+            flipped = bytes(b ^ 0xFF for b in f.read(64))
+        patch = os.path.join(self.logs, "patch.bin")
+        with open(patch, "wb") as f:
+            f.write(flipped)
+        subprocess.run(["dd", "if=" + patch, "of=" + ck, "bs=1", "seek=%d" % middle, "conv=notrunc",
+                        "status=none"], check=True)
+
+    def test_corrupt(self):
+        self.corrupt()
+        self.refused([])
+
+    def test_corrupt_3_ranks(self):
+        self.corrupt()
+        self.refused([], ranks=3)
+
+    def test_not_hdf5(self):
+        with open(self.path("notes.txt"), "w") as f:
+            f.write("this is not a checkpoint\n" * 100)
+        self.refused([], checkpoint="notes.txt")
+
+    def test_missing_checkpoint(self):
+        self.refused([], checkpoint="nowhere.ckpt", expect_in=("nowhere.ckpt",))
+
+    def test_missing_output(self):
+        os.remove(self.path("run.h5"))
+        self.refused([], expect_in=("run.h5",))
+
+    def test_other_version(self):
+        with h5py.File(self.path("run.ckpt"), "r+") as f:
+            f.attrs["fireflies_version"] = "0.0.1"
+        self.refused([], expect_in=("0.0.1",))
+
+    def test_other_grid_3_ranks(self):
+        self.refused(["--height", 30], ranks=3)
+
+
+def h5clear(path):
+    """Clears the 'file is open for write' flags of an HDF5 file left by a killed writer."""
+    subprocess.run(["h5clear", "-s", path], check=True, capture_output=True, timeout=60)
+
+
+class CrashSafety(CheckpointTestCase):
+    """(d) SIGKILL during a checkpoint write, and a full disk, leave the previous checkpoint."""
+
+    # 1000 x 1000 fireflies: a checkpoint of ~10 MB takes about a second to write (deflate,
+    # Fletcher32, fsync); one checkpoint per epoch, so the second write starts soon after the first.
+    BIG = ["--width", 1000, "--height", 1000, "--duration", 0.03, "--sample-every", 0.01]
+
+    def kill_during_second_write(self, ranks):
+        out, ck = self.path("big.h5"), self.path("big.ckpt")
+        r = self.start(ranks, self.BIG + ["-o", out, "--checkpoint", ck, "--checkpoint-every", 0.01], "killed")
+        first = wait_until(lambda: "checkpoint at t=0.01 s written" in r.stderr() or r.p.poll() is not None, 300)
+        if not (first and r.p.poll() is None):
+            r.wait(1)
+            self.fail("no first checkpoint:\n" + r.describe())
+        before = {k: v for k, v in read_checkpoint_fully(ck).items() if k != "config"}
+        def halfway():   # the temporary file has 2 MB of the ~10 MB (the write takes ~1.5 s)
+            try:
+                return any(os.path.getsize(t) >= 2_000_000 for t in temporaries(ck))
+            except FileNotFoundError:
+                return False
+        writing = wait_until(lambda: halfway() or r.p.poll() is not None, 300, 0.001)
+        tmp = temporaries(ck)
+        if not (writing and tmp):
+            kill_group(r.p, signal.SIGKILL)
+            self.fail("did not catch the second write in progress:\n" + r.describe())
+        digest = sha256(ck)   # the next rename is ~1 s away
+        kill_group(r.p, signal.SIGKILL)
+        r.wait(60)
+        self.assertNotIn("checkpoint at t=0.02", r.stderr(), "killed too late: the write completed")
+        self.assertEqual(sha256(ck), digest, "the checkpoint changed although its write was killed")
+        after = read_checkpoint_fully(ck)      # h5py opens it and reads every dataset
+        self.assertEqual({k: v for k, v in after.items() if k != "config"}, before,
+                         "the checkpoint is not the previous one")
+        self.assertEqual(int(after["epoch"]), 1)
+        print("P=%d: killed during the second write (%s, %d bytes so far); previous checkpoint "
+              "intact (epoch %d)" % (ranks, os.path.basename(tmp[0]), os.path.getsize(tmp[0]),
+                                     after["epoch"]))
+        return out, ck, r
+
+    def reference(self):
+        ref = self.path("ref.h5")
+        self.run_to_end(1, self.BIG + ["-o", ref], name="reference", timeout=300)
+        return ref
+
+    def restart_and_compare(self, out, ck, ranks, killed):
+        r = self.run_to_end(ranks, self.BIG + ["-o", out, "--restart", ck], timeout=300, name="restart")
+        ref = self.reference()
+        context = killed.describe() + "\n" + r.describe()
+        self.check_balanced(out, "complete", context)
+        self.assertSameData(ref, out, ("timeseries",), context)
+        self.assertSameTotals(ref, out, context)
+
+    @unittest.skipIf(shutil.which("h5clear") is None, "h5clear (hdf5-tools) not installed")
+    def test_sigkill_during_write_keeps_previous_checkpoint(self):
+        out, ck, killed = self.kill_during_second_write(1)
+        # The killed writer leaves the output flagged "open for write"; clear that (see
+        # test_sigkill_restart_without_h5clear for the program doing without).
+        h5clear(out)
+        self.restart_and_compare(out, ck, 1, killed)
+
+    @unittest.skipIf(shutil.which("h5clear") is None, "h5clear (hdf5-tools) not installed")
+    def test_sigkill_during_write_3_ranks(self):
+        out, ck, killed = self.kill_during_second_write(3)
+        h5clear(out)
+        self.restart_and_compare(out, ck, 2, killed)
+
+    def test_sigkill_restart_without_h5clear(self):
+        """The issue's case: a job killed hard is resumed from its last checkpoint, as is."""
+        out, ck, killed = self.kill_during_second_write(1)
+        self.restart_and_compare(out, ck, 1, killed)
+
+    def full_disk(self, ranks):
+        mnt = self.path("small")
+        os.mkdir(mnt)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt], capture_output=True, text=True)
+        if m.returncode != 0:
+            self.skipTest("cannot mount a 2 MiB tmpfs (%s): full-disk case not tested"
+                          % (m.stderr.strip() or "exit %d" % m.returncode))
+        self.addCleanup(subprocess.run, ["umount", "-l", mnt], capture_output=True)
+        # 350 x 350 fireflies: a checkpoint of ~1.3 MB, so the first fits and the second's
+        # temporary file, beside it, does not.
+        grid = ["--width", 350, "--height", 350, "--duration", 0.05, "--sample-every", 0.01]
+        out, ck = self.path("full.h5"), os.path.join(mnt, "full.ckpt")
+        r = self.run_to_end(ranks, grid + ["-o", out, "--checkpoint", ck, "--checkpoint-every", 0.01],
+                            expect=None, timeout=300)
+        self.assertNotIn(r.returncode, (0, EXIT_CHECKPOINTED), r.describe())
+        errors = [l for l in r.stderr().splitlines() if l.startswith("fireflies: error")]
+        self.assertEqual(len(errors), 1, r.describe())
+        self.assertIn("No space left on device", errors[0], r.describe())
+        self.assertIn("full.ckpt", errors[0], r.describe())
+        c = read_checkpoint_fully(ck)
+        self.assertEqual(int(c["epoch"]), 1, "the previous checkpoint is not the first one")
+        self.assertEqual(sorted(os.listdir(mnt)), ["full.ckpt"],
+                         "files left in the full directory: %s" % os.listdir(mnt))
+        print("P=%d, disk full: exit %d, %s" % (ranks, r.returncode, errors[0][:200]))
+        # The previous checkpoint continues the run (checkpoints now go elsewhere).
+        if ranks > 1 and shutil.which("h5clear"):
+            h5clear(out)   # an MPI_Abort leaves the output open for write
+        r2 = self.run_to_end(1, grid + ["-o", out, "--restart", ck], timeout=300, name="restart")
+        ref = self.path("ref.h5")
+        self.run_to_end(1, grid + ["-o", ref], timeout=300, name="reference")
+        self.assertSameData(ref, out, ("timeseries",), r.describe() + r2.describe())
+        self.assertSameTotals(ref, out, r2.describe())
+
+    def test_full_disk(self):
+        self.full_disk(1)
+
+    def test_full_disk_3_ranks(self):
+        self.full_disk(3)
+
+
+if __name__ == "__main__":
+    unittest.main()
