@@ -213,7 +213,8 @@ constexpr std::array table{
     setting{"force", "Output", "", "true | false", "overwrite --output if it exists", "",
             value_kind::flag, read_flag<&run_config::force>, write_flag<&run_config::force>},
     setting{"progress", "Output", "", "true | false",
-            "show a progress line on stderr while the run goes", "",
+            "show the progress line on stderr even when it is a terminal (it is always shown "
+            "when stderr is a file or pipe, as in batch jobs)", "",
             value_kind::flag, read_flag<&run_config::progress>,
             write_flag<&run_config::progress>},
     setting{"record-flashes", "Output", "", "true | false",

@@ -126,11 +126,9 @@ std::uint64_t block_simulation::global_id(std::uint32_t local) const noexcept {
 
 void block_simulation::react(std::uint32_t local, event ev) {
     firefly& f = state_[local];
-    const tick_t before = f.next_timer;
     const std::uint64_t id = global_id(local);
     const reaction r = ev.kind == wake::pulse ? rules_.pulse(f, id, ev.t) : rules_.timer(f, id, ev.t);
     if (r == reaction::flashed) emit_flash(local, ev.t);
-    if (f.next_timer != before) schedule(local, f.next_timer);
 }
 
 void block_simulation::dispatch(std::uint32_t local, event ev) {
@@ -248,11 +246,14 @@ void block_simulation::gather_pulses(tick_t end) {
 // a timer at the same time as a pulse after the pulse.
 void block_simulation::visit(std::uint32_t local, const pulse_at* first, const pulse_at* last, tick_t end) {
     firefly& f = state_[local];
+    const tick_t before = f.next_timer;
     for (; first != last; ++first) {
         while (f.next_timer < first->t) dispatch(local, {wake::timer, f.next_timer});
         dispatch(local, {wake::pulse, first->t});
     }
     while (f.next_timer < end) dispatch(local, {wake::timer, f.next_timer});
+    // Its timer is filed once per visit, however many events moved it.
+    if (f.next_timer != before) schedule(local, f.next_timer);
 }
 
 void block_simulation::prefetch(std::uint32_t local) const noexcept {
@@ -297,7 +298,7 @@ void block_simulation::send_flashes(worker_link& link, report_header h) {
     h.flashes = flashes_since_report_;
     h.events = static_cast<std::int64_t>(unreported_.size());
     h.pixels = static_cast<std::int64_t>(pixels_.size());
-    std::sort(unreported_.begin(), unreported_.end());
+    // Each firefly's flashes are in time order (visits are); the hub needs no more.
     link.send_report(h, unreported_, pixels_);
     unreported_.clear();
     pixels_.clear();

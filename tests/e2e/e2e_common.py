@@ -1,0 +1,163 @@
+"""Shared helpers for the end-to-end tests of the real `fireflies` program.
+
+CTest (tests/e2e/CMakeLists.txt) passes, in the environment:
+  FIREFLIES_BIN         the fireflies executable
+  MPIEXEC               mpiexec / mpirun
+  MPIEXEC_NUMPROC_FLAG  usually -n or -np
+  MPIEXEC_PREFLAGS      extra flags before the program (optional, ';'-separated as CMake lists)
+and, for Open MPI as root on a small machine, OMPI_ALLOW_RUN_AS_ROOT=1,
+OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 and OMPI_MCA_rmaps_base_oversubscribe=1.
+
+Every run that produces an output file goes through `check_totals` ("nothing lost"): the root
+attributes flashes_emitted == flashes_received, pulses_sent == pulses_delivered +
+pulses_in_flight, order_mismatches == 0, invariants_hold == 1, the expected status, and
+sum(/timeseries/flashes) <= flashes_emitted.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+import h5py
+import numpy as np
+
+SERIES = ("t", "R", "R_state", "flashes", "pulse")
+
+
+def _env_list(name):
+    value = os.environ.get(name, "")
+    return [v for v in value.replace(";", " ").split() if v]
+
+
+FIREFLIES = os.environ.get("FIREFLIES_BIN", "")
+MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
+NP_FLAG = os.environ.get("MPIEXEC_NUMPROC_FLAG", "-n") or "-n"
+PREFLAGS = _env_list("MPIEXEC_PREFLAGS")
+
+
+def command(np_, args):
+    """argv for `fireflies args` at np_ ranks: the plain program for np_ == 0, mpiexec otherwise.
+
+    np_ == 1 runs the program directly (no mpiexec), as a user would; mpiexec -n 1 is also valid
+    and is used where a test says so with np_ == -1."""
+    if not FIREFLIES:
+        raise unittest.SkipTest("FIREFLIES_BIN is not set (run these tests through ctest)")
+    args = [str(a) for a in args]
+    if np_ == 1:
+        return [FIREFLIES] + args
+    n = 1 if np_ == -1 else np_
+    return [MPIEXEC, NP_FLAG, str(n)] + PREFLAGS + [FIREFLIES] + args
+
+
+class Result:
+    def __init__(self, argv, returncode, stdout, stderr, wall, timed_out):
+        self.argv = argv
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.wall = wall
+        self.timed_out = timed_out
+
+    def describe(self):
+        return ("command: %s\nexit code: %s%s, wall %.2f s\n--- stdout ---\n%s--- stderr ---\n%s"
+                % (" ".join(self.argv), self.returncode, " (TIMED OUT)" if self.timed_out else "",
+                   self.wall, self.stdout, self.stderr))
+
+
+def kill_group(p):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def run(np_, args, cwd, timeout=60, preexec_fn=None):
+    """Runs fireflies to the end (or kills its whole process group after `timeout` s)."""
+    argv = command(np_, args)
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+                         preexec_fn=preexec_fn)
+    timed_out = False
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        kill_group(p)
+        out, err = p.communicate()
+    return Result(argv, p.returncode, out, err, time.monotonic() - t0, timed_out)
+
+
+def read_series(path):
+    """The /timeseries datasets as raw numpy arrays (dtype and bytes as stored)."""
+    with h5py.File(path, "r") as f:
+        return {name: f["timeseries/" + name][()] for name in SERIES}
+
+
+def attrs(path):
+    with h5py.File(path, "r") as f:
+        return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+
+
+class E2ETestCase(unittest.TestCase):
+    """A test case with a fresh temporary working directory per test."""
+
+    maxDiff = None
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="fireflies-e2e-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run_ok(self, np_, args, output, timeout=60, status="complete"):
+        """Runs to completion, expects exit code 0 and a valid file; returns (result, attrs)."""
+        r = run(np_, list(args) + ["-o", output], self.dir, timeout=timeout)
+        self.assertFalse(r.timed_out, r.describe())
+        self.assertEqual(r.returncode, 0, r.describe())
+        return r, self.check_totals(output, status=status, context=r.describe())
+
+    def check_totals(self, output, status="complete", context=""):
+        """Nothing lost: the totals of the run balance (see the module docstring)."""
+        a = attrs(output)
+        where = "%s\n%s" % (output, context)
+        for key in ("flashes_emitted", "flashes_received", "pulses_sent", "pulses_delivered",
+                    "pulses_in_flight", "invariants_hold", "status", "order_mismatches"):
+            self.assertIn(key, a, "root attribute %r missing in %s" % (key, where))
+        self.assertEqual(a["status"], status, where)
+        self.assertEqual(int(a["flashes_emitted"]), int(a["flashes_received"]),
+                         "flashes_emitted != flashes_received in " + where)
+        self.assertEqual(int(a["pulses_sent"]),
+                         int(a["pulses_delivered"]) + int(a["pulses_in_flight"]),
+                         "pulses_sent != pulses_delivered + pulses_in_flight in " + where)
+        self.assertEqual(int(a["order_mismatches"]), 0, where)
+        self.assertEqual(int(a["invariants_hold"]), 1, where)
+        flashes = read_series(output)["flashes"]
+        self.assertLessEqual(int(np.sum(flashes, dtype=np.int64)), int(a["flashes_emitted"]),
+                             "sum(/timeseries/flashes) > flashes_emitted in " + where)
+        return a
+
+    def assertSeriesEqual(self, a_path, b_path, prefix=False):
+        """Bitwise identity of the /timeseries datasets (prefix: on the common length)."""
+        a, b = read_series(a_path), read_series(b_path)
+        for name in SERIES:
+            x, y = a[name], b[name]
+            self.assertEqual(x.dtype, y.dtype,
+                             "%s dtype differs: %s vs %s" % (name, a_path, b_path))
+            if prefix:
+                n = min(len(x), len(y))
+                x, y = x[:n], y[:n]
+            else:
+                self.assertEqual(x.shape, y.shape, "/timeseries/%s shape: %s vs %s"
+                                 % (name, a_path, b_path))
+            if not np.array_equal(x, y) or x.tobytes() != y.tobytes():
+                diff = np.flatnonzero(x != y)
+                first = int(diff[0]) if diff.size else -1
+                shown = (x[first], y[first]) if first >= 0 else (None, None)
+                self.fail("/timeseries/%s differs between %s and %s: %d of %d values differ, "
+                          "first at index %d (%r vs %r)"
+                          % ((name, a_path, b_path, diff.size, len(x), first) + shown))

@@ -1,0 +1,63 @@
+"""Same seed, same run, for every number of ranks.
+
+The /timeseries datasets (t, R, R_state, flashes, pulse) must be bitwise identical for
+P = 1, 2, 3, 5, 8 (8 is oversubscribed on a small machine): the model draws every random number
+from a counter-based generator keyed by (seed, agent, draw), and the hub's reductions are
+order-independent (MODEL.md, "Convergence" and "Randomness").
+"""
+import unittest
+
+from e2e_common import E2ETestCase
+
+RANKS = (1, 2, 3, 5, 8)
+
+
+class Identity(E2ETestCase):
+
+    def across_ranks(self, tag, args, ranks=RANKS, reference=None):
+        """Runs `args` at each P of `ranks`, each file against the first (or `reference`)."""
+        files = []
+        for p in ranks:
+            out = self.path("%s-np%d.h5" % (tag, p))
+            _, a = self.run_ok(p, args, out)
+            self.assertEqual(int(a["mpi_size"]), 1 if p in (1, -1) else p)
+            files.append(out)
+        first = reference or files[0]
+        for p, f in zip(ranks, files):
+            if f != first:
+                with self.subTest(case=tag, np=p):
+                    self.assertSeriesEqual(first, f)
+        return files
+
+    def test_square_grid(self):
+        # 30 x 30: 7 workers at P = 8 do not divide 30 either.
+        files = self.across_ranks("30x30", ["--width", 30, "--height", 30, "--duration", 60,
+                                            "--seed", 7])
+        # mpiexec -n 1 (hub and worker in one process under MPI) is the same run too.
+        self.across_ranks("30x30-mpiexec1", ["--width", 30, "--height", 30, "--duration", 60,
+                                             "--seed", 7], ranks=(-1,), reference=files[0])
+
+    def test_grid_not_divisible(self):
+        # 37 x 23: prime sides, so no process grid divides them evenly.
+        self.across_ranks("37x23", ["--width", 37, "--height", 23, "--duration", 60,
+                                    "--seed", 11])
+
+    def test_queue_mode(self):
+        self.across_ranks("queue", ["--width", 37, "--height", 23, "--duration", 60,
+                                    "--seed", 3, "--refractory-mode", "queue"])
+
+    def test_telemetry_summary_equals_events(self):
+        args = ["--width", 37, "--height", 23, "--duration", 60, "--seed", 5]
+        events = self.across_ranks("events", args + ["--telemetry", "events"], ranks=(1, 3))
+        self.across_ranks("summary", args + ["--telemetry", "summary"], ranks=(1, 3, 8),
+                          reference=events[0])
+
+    def test_flat_engine_equals_coroutines(self):
+        # --help: "same results" for --engine flat.
+        args = ["--width", 30, "--height", 30, "--duration", 60, "--seed", 2]
+        ref = self.across_ranks("coroutine", args, ranks=(1,))
+        self.across_ranks("flat", args + ["--engine", "flat"], ranks=(1, 3), reference=ref[0])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
