@@ -8,20 +8,33 @@
 // here again from scratch, without the epochs, rings, radix sorts or coroutines of
 // block_simulation, so that the two can be compared event for event.
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <queue>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <thread>
 #include <set>
 #include <tuple>
 #include <utility>
 #include <vector>
 
+#include "fireflies/block_simulation.hpp"
 #include "fireflies/config.hpp"
 #include "fireflies/decomposition.hpp"
 #include "fireflies/firefly.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
 #include "fireflies/time.hpp"
+#include "fireflies/worker_link.hpp"
 
 namespace fireflies::reference {
 
@@ -58,6 +71,7 @@ struct result {
     std::int64_t pulses_sent = 0;      ///< one per (flash, coupled neighbour)
     std::int64_t pulses_delivered = 0; ///< pulses with arrival time <= through
     std::int64_t pulses_in_flight = 0; ///< pulses with arrival time > through
+    std::vector<std::int64_t> sent_by, delivered_to, in_flight_to; ///< the same, per firefly
 };
 
 /// Runs the model of `c` over the whole grid through simulated time `through` (inclusive).
@@ -77,6 +91,9 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     std::priority_queue<ev, std::vector<ev>, std::greater<>> q;
 
     result r;
+    r.sent_by.assign(n, 0);
+    r.delivered_to.assign(n, 0);
+    r.in_flight_to.assign(n, 0);
     std::vector<firefly> st(n);
     std::vector<tick_t> last(n, -1);
     for (std::size_t i = 0; i < n; ++i) {
@@ -94,6 +111,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
             reaction re;
             if (kind == 0) {
                 ++r.pulses_delivered;
+                ++r.delivered_to[id];
                 re = rules.pulse(f, id, t);
             } else {
                 re = rules.timer(f, id, t);
@@ -104,6 +122,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
                 for (auto m : nbr[id]) {
                     q.emplace(t + p.delay, 0, m);
                     ++r.pulses_sent;
+                    ++r.sent_by[id];
                 }
             }
             if (f.next_timer != before) q.emplace(f.next_timer, 1, id);
@@ -125,7 +144,10 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     }
     advance(through);
     while (!q.empty()) {
-        if (std::get<1>(q.top()) == 0) ++r.pulses_in_flight;
+        if (std::get<1>(q.top()) == 0) {
+            ++r.pulses_in_flight;
+            ++r.in_flight_to[std::get<2>(q.top())];
+        }
         q.pop();
     }
     std::sort(r.flashes.begin(), r.flashes.end());
@@ -159,3 +181,148 @@ inline std::pair<phasor_sum, std::int64_t> flash_sum(const snapshot& s, const bl
 }
 
 } // namespace fireflies::reference
+
+namespace fireflies::testkit {
+
+/// One report as a worker sent it.
+struct report {
+    report_header header;
+    std::vector<flash_event> events;
+    std::vector<snapshot_pixel> pixels;
+};
+
+/// A worker's link to nobody: records the reports, never exchanges (a single worker, or
+/// --partitioned, has no neighbour ranks), and answers stop_requested() with true from its
+/// (stop_after + 1)-th question on when stop_after >= 0.
+class recording_link : public worker_link {
+  public:
+    std::vector<report> reports;
+    int stop_after = -1;
+    int stop_questions = 0;
+    int exchanges = 0;
+
+    void exchange(const std::vector<int>& neighbours, const std::vector<std::vector<flash_event>>&,
+                  std::vector<flash_event>&) override {
+        ++exchanges;
+        if (!neighbours.empty()) throw std::logic_error("recording_link cannot exchange with neighbours");
+    }
+    std::vector<std::vector<std::byte>> blocks; ///< checkpoint blocks handed over
+
+    void send_report(const report_header& h, std::span<const flash_event> events,
+                     std::span<const snapshot_pixel> pixels) override {
+        reports.push_back({h, {events.begin(), events.end()}, {pixels.begin(), pixels.end()}});
+    }
+    void send_block(const std::vector<std::byte>& packed) override { blocks.push_back(packed); }
+    bool stop_requested() override { return ++stop_questions > stop_after && stop_after >= 0; }
+};
+
+/// In-memory halo exchange between block_simulations running on threads of this process:
+/// what worker a sends worker b at its n-th exchange is what b receives from a at its n-th.
+class mesh {
+  public:
+    class link : public recording_link {
+      public:
+        link(mesh& m, int me) : mesh_(m), me_(me) {}
+        void exchange(const std::vector<int>& neighbours, const std::vector<std::vector<flash_event>>& outgoing,
+                      std::vector<flash_event>& incoming) override {
+            mesh_.exchange(me_, exchanges++, neighbours, outgoing, incoming);
+        }
+
+      private:
+        mesh& mesh_;
+        int me_;
+    };
+
+    void exchange(int me, long round, const std::vector<int>& neighbours,
+                  const std::vector<std::vector<flash_event>>& outgoing, std::vector<flash_event>& incoming) {
+        if (outgoing.size() != neighbours.size()) throw std::logic_error("outgoing does not match neighbours");
+        std::unique_lock lock(mutex_);
+        for (std::size_t n = 0; n < neighbours.size(); ++n) box_[{me, neighbours[n], round}] = outgoing[n];
+        changed_.notify_all();
+        for (int from : neighbours) {
+            const key k{from, me, round};
+            if (!changed_.wait_for(lock, std::chrono::seconds(60), [&] { return box_.count(k) != 0; }))
+                throw std::runtime_error("mesh: worker " + std::to_string(me) + " waited 60 s for worker " +
+                                         std::to_string(from) + " at exchange " + std::to_string(round));
+            auto& v = box_[k];
+            incoming.insert(incoming.end(), v.begin(), v.end());
+            box_.erase(k);
+        }
+    }
+
+  private:
+    using key = std::tuple<int, int, long>;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::map<key, std::vector<flash_event>> box_;
+};
+
+/// What one worker's block_simulation did.
+struct worker_run {
+    int worker = 0;
+    block cells;
+    std::vector<std::uint64_t> ids; ///< global id of each local firefly
+    std::vector<firefly> states;    ///< after run()
+    std::vector<report> reports;
+    std::size_t frame_bytes = 0;
+    int exchanges = 0;
+    int stop_questions = 0;
+    std::vector<std::vector<std::byte>> blocks; ///< checkpoint blocks it handed over, packed
+};
+
+/// Makes worker w's block_simulation.
+using sim_factory = std::function<std::unique_ptr<block_simulation>(int worker)>;
+
+/// Runs every worker of `d` on `c`: one after the other when they need no exchange (one worker,
+/// or partitioned), else each on its own thread over a mesh. `make` builds the simulations
+/// (default: fresh ones from the config).
+inline std::vector<worker_run> run_workers(const run_config& c, const decomposition& d, int stop_after = -1,
+                                           const sim_factory& make = {}) {
+    const int P = d.workers();
+    std::vector<std::unique_ptr<block_simulation>> sims;
+    for (int w = 0; w < P; ++w) sims.push_back(make ? make(w) : std::make_unique<block_simulation>(c, d, w));
+    mesh net;
+    std::vector<std::unique_ptr<recording_link>> links;
+    const bool threaded = P > 1 && !c.partitioned;
+    for (int w = 0; w < P; ++w) {
+        if (threaded) links.push_back(std::make_unique<mesh::link>(net, w));
+        else links.push_back(std::make_unique<recording_link>());
+        links.back()->stop_after = stop_after;
+    }
+    if (threaded) {
+        std::vector<std::string> errors(static_cast<std::size_t>(P));
+        std::vector<std::thread> threads;
+        for (int w = 0; w < P; ++w)
+            threads.emplace_back([&, w] {
+                try {
+                    sims[static_cast<std::size_t>(w)]->run(*links[static_cast<std::size_t>(w)]);
+                } catch (const std::exception& e) {
+                    errors[static_cast<std::size_t>(w)] = e.what();
+                }
+            });
+        for (auto& t : threads) t.join();
+        for (int w = 0; w < P; ++w)
+            if (!errors[static_cast<std::size_t>(w)].empty())
+                throw std::runtime_error("worker " + std::to_string(w) + ": " + errors[static_cast<std::size_t>(w)]);
+    } else {
+        for (int w = 0; w < P; ++w) sims[static_cast<std::size_t>(w)]->run(*links[static_cast<std::size_t>(w)]);
+    }
+    std::vector<worker_run> out;
+    for (int w = 0; w < P; ++w) {
+        const auto& sim = *sims[static_cast<std::size_t>(w)];
+        worker_run r;
+        r.worker = w;
+        r.cells = sim.cells();
+        r.states.assign(sim.fireflies().begin(), sim.fireflies().end());
+        for (std::uint32_t i = 0; i < r.states.size(); ++i) r.ids.push_back(sim.global_id(i));
+        r.reports = std::move(links[static_cast<std::size_t>(w)]->reports);
+        r.blocks = std::move(links[static_cast<std::size_t>(w)]->blocks);
+        r.frame_bytes = sim.frame_bytes();
+        r.exchanges = links[static_cast<std::size_t>(w)]->exchanges;
+        r.stop_questions = links[static_cast<std::size_t>(w)]->stop_questions;
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+} // namespace fireflies::testkit

@@ -246,8 +246,9 @@ TEST(DecompositionLayout, OneCellPerWorker) {
         if (HasFatalFailure()) return;
         const decomposition d(W, H, workers);
         for (const block& b : d.blocks()) EXPECT_EQ(b.cells(), 1);
-        if (W >= 3 && H >= 3)
+        if (W >= 3 && H >= 3) {
             for (int w = 0; w < workers; ++w) EXPECT_EQ(d.neighbours(w).size(), 8u) << w;
+        }
     }
     // 37 x 23 = 851 workers: ownership and balance (the neighbour brute force is quadratic).
     check_invariants(37, 23, 851, /*check_neighbours=*/false);
@@ -280,9 +281,10 @@ TEST(DecompositionLayout, SquareGridsGetSquareProcessGrids) {
             const std::int64_t rows = d.bands(), cols = workers / rows;
             const std::int64_t chosen = rows * W + cols * H;
             for (std::int64_t r = 1; r <= H; ++r)
-                if (workers % r == 0 && workers / r <= W)
+                if (workers % r == 0 && workers / r <= W) {
                     EXPECT_LE(chosen, r * W + (workers / r) * H) << shape(W, H, workers) << ": " << d.describe()
                                                                  << " vs " << workers / r << " x " << r;
+                }
         }
 }
 
