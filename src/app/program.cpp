@@ -235,6 +235,18 @@ int run_alone(run_plan& plan, recorder& rec) {
     return exit_code_for(h.totals(), rec.finish(h.totals(), link.busy()));
 }
 
+// An error after the run started: one line from the rank that saw it, then every rank ends at
+// once. No normal exit: a file whose close failed (full disk) must not be closed again by the
+// library's exit handlers, and the other ranks must not wait for this one.
+int fail(const comm::session& mpi, std::optional<recorder>& rec, const char* what, int code) {
+    if (rec) rec->restore_terminal();
+    std::fprintf(stderr, "fireflies: error: rank %d: %s\n", mpi.rank(), what);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    if (mpi.size() > 1) mpi.abort(code);
+    std::_Exit(code);
+}
+
 } // namespace
 
 int run_program(int argc, char** argv) {
@@ -268,6 +280,9 @@ int run_program(int argc, char** argv) {
                         const run_config saved = config::from_toml(plan.restart->meta().config_toml,
                                                                    "checkpoint " + config.restart);
                         if (config.output.empty()) config.output = saved.output;
+                        if (saved.width != plan.restart->width() || saved.height != plan.restart->height())
+                            throw usage_error("--restart " + config.restart +
+                                              ": its datasets do not match its own settings (corrupt checkpoint)");
                         check_restart_matches(saved, config, config.restart);
                         if (!std::filesystem::exists(config.output))
                             throw usage_error("--restart " + config.restart + ": the run's output " + config.output +
@@ -319,15 +334,11 @@ int run_program(int argc, char** argv) {
         sim->run(*link);
         return 0;
     } catch (const fireflies::error& e) {
-        if (rec) rec->restore_terminal();
-        std::fprintf(stderr, "fireflies: error: rank %d: %s\n", mpi.rank(), e.what());
-        if (mpi.size() > 1) mpi.abort(e.exit_code());
-        return e.exit_code();
+        return fail(mpi, rec, e.what(), e.exit_code());
+    } catch (const std::bad_alloc&) {
+        return fail(mpi, rec, "out of memory (use more ranks or a smaller grid)", 1);
     } catch (const std::exception& e) {
-        if (rec) rec->restore_terminal();
-        std::fprintf(stderr, "fireflies: error: rank %d: %s\n", mpi.rank(), e.what());
-        if (mpi.size() > 1) mpi.abort(1);
-        return 1;
+        return fail(mpi, rec, e.what(), 1);
     }
 }
 

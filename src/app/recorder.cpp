@@ -157,7 +157,7 @@ std::int64_t recorder::snapshots_written() const {
     return snapshot_t_ ? static_cast<std::int64_t>(snapshot_t_->size()) : 0;
 }
 void recorder::flush() {
-    file_->flush();
+    guarded([&] { file_->flush(); });
     last_flush_ = clock::now();
 }
 
@@ -172,8 +172,10 @@ void recorder::on_flash(const flash_event& ev) {
 
 void recorder::on_snapshot(tick_t t, const std::vector<float>& frame) {
     if (!snapshot_phase_) return;
-    snapshot_t_->append(to_seconds(t));
-    snapshot_phase_->append(std::span<const float>(frame));
+    guarded([&] {
+        snapshot_t_->append(to_seconds(t));
+        snapshot_phase_->append(std::span<const float>(frame));
+    });
 }
 
 void recorder::draw_view() {
@@ -265,23 +267,34 @@ void recorder::write_flashes() {
     pending_flashes_.clear();
 }
 
+template <class F> void recorder::guarded(F&& f) {
+    try {
+        f();
+    } catch (const io_error& e) {
+        throw io_error("--output " + facts_.output.string() + ": " + e.what());
+    } catch (const hdf5_error& e) {
+        throw hdf5_error("--output " + facts_.output.string() + ": " + e.what());
+    }
+}
+
 void recorder::on_sample(const sample& s) {
+    guarded([&] { record(s); });
+    tick();
+}
+
+void recorder::record(const sample& s) {
     write_flashes();
     series_->append(output::sample_row{to_seconds(s.t), s.R, s.R_state, s.flashes, s.pulse});
     block_R_->append(std::span<const double>(s.block_R));
     block_R_state_->append(std::span<const double>(s.block_R_state));
     last_ = s;
     flashes_ += s.flashes;
-    tick();
 }
 
 void recorder::tick() {
     draw_view();
     const auto now = clock::now();
-    if (now - last_flush_ > std::chrono::seconds(1)) {
-        file_->flush();
-        last_flush_ = now;
-    }
+    if (now - last_flush_ > std::chrono::seconds(1)) flush();
     if (show_progress_ && now - last_progress_ > std::chrono::seconds(3)) {
         progress_line(false);
         last_progress_ = now;
@@ -307,8 +320,8 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
     const double firefly_seconds =
         (reached - to_seconds(start_tick_)) * static_cast<double>(config_.width * config_.height);
 
-    write_flashes();
-    file_->finish([&](output::finisher& f) {
+    guarded([&] { write_flashes(); });
+    guarded([&] { file_->finish([&](output::finisher& f) {
         f.set_attribute("/", "status", status);
         f.set_attribute("/", "simulated_time", reached);
         f.set_attribute("/", "wall_time", wall);
@@ -348,7 +361,7 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         f.write_dataset("/perf/pace", pace, "s", "wall time sleeping to hold --speed");
         f.write_dataset("/perf/peak_rss", rss, "MiB", "peak resident memory of each rank");
         f.write_dataset("/perf/epochs", epochs, "1", "epochs simulated by each worker");
-    });
+    }); });
 
     write_xdmf();
     view_.reset(); // the terminal is the user's again before the summary

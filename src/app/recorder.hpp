@@ -51,7 +51,10 @@ class recorder final : public hub::observer {
 
   private:
     void progress_line(bool final);
+    /// Runs `f`; a failure of the output file (full disk, HDF5) is reported naming the file.
+    template <class F> void guarded(F&& f);
     void draw_view();
+    void record(const sample& s);
     void write_flashes();
     void write_xdmf() const;
 

@@ -259,7 +259,8 @@ parsed parse(int argc, const char* const* argv) {
         const std::string& arg = extra.front();
         if (arg.starts_with('-') && arg != "-" && arg != "--") {
             const std::string name = arg.substr(0, arg.find('='));
-            const auto bare = std::string_view(name).substr(name.find_first_not_of('-'));
+            const auto first = name.find_first_not_of('-');
+            const auto bare = first == std::string::npos ? std::string_view{} : std::string_view(name).substr(first);
             fail("unknown option '" + name + "'" + suggestion(bare, "--", true));
         }
         fail("unexpected argument '" + arg + "' (options are --name VALUE; see --help)");

@@ -42,7 +42,12 @@ void hub::absorb(const report_header& header, std::span<const flash_event> event
 }
 
 void hub::take(const report_header& header, std::span<const flash_event> events) {
+    if (!events.empty() && last_flash_.empty())
+        throw error("hub: flash events from worker " + std::to_string(header.worker) + " in summary telemetry");
     for (const flash_event& ev : events) {
+        if (ev.agent >= last_flash_.size())
+            throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
+                        std::to_string(ev.agent) + ", outside the grid");
         const auto a = static_cast<std::size_t>(ev.agent);
         flash_order_.flash(ev.t, last_flash_[a]);
         last_flash_[a] = ev.t;
@@ -104,8 +109,11 @@ void hub::emit_ready() {
         if (snapshot) {
             frame_.assign(static_cast<std::size_t>(snapshots_.nx * snapshots_.ny), 0.0f);
             for (const auto& q : queues_)
-                for (const snapshot_pixel& p : q.front().pixels)
-                    frame_.at(static_cast<std::size_t>(p.index)) = static_cast<float>(p.value);
+                for (const snapshot_pixel& p : q.front().pixels) {
+                    if (p.index < 0 || static_cast<std::size_t>(p.index) >= frame_.size())
+                        throw error("hub: snapshot pixel " + std::to_string(p.index) + " is outside the frame");
+                    frame_[static_cast<std::size_t>(p.index)] = static_cast<float>(p.value);
+                }
         }
         if (!summary && (flashes != flash_order_.sum() || flashed != flash_order_.flashed()))
             ++totals_.order_mismatches;

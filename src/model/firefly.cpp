@@ -1,5 +1,7 @@
 #include "fireflies/firefly.hpp"
 
+#include <algorithm>
+
 #include "fireflies/random.hpp"
 
 namespace fireflies {
@@ -37,7 +39,9 @@ void firefly_rules::flash(firefly& f, std::uint64_t id, tick_t t) const noexcept
     ++f.draws;
     f.anchor_time = t;
     f.anchor_phase = jitter;
-    f.refractory_until = jitter < p_.refractory ? t + (p_.refractory - jitter) : t;
+    // The flash instant itself is refractory (at least one tick), so that other pulses arriving
+    // at the same instant cannot make the firefly flash again at once, even with Rf <= jitter.
+    f.refractory_until = t + std::max<tick_t>(p_.refractory - jitter, 1);
     f.queued = 0;
     rearm(f);
 }
@@ -45,7 +49,9 @@ void firefly_rules::flash(firefly& f, std::uint64_t id, tick_t t) const noexcept
 reaction firefly_rules::end_refractory(firefly& f, std::uint64_t id) const noexcept {
     // The phase is set to exactly Rf (never accumulated), then the held pulses apply.
     const tick_t t = f.refractory_until;
-    const tick_t phi = p_.refractory + static_cast<tick_t>(f.queued) * p_.nudge;
+    // Exactly Rf (phase_at is exact integer arithmetic; it exceeds Rf only when the refractory
+    // period was the one-tick flash instant because jitter >= Rf).
+    const tick_t phi = std::max(p_.refractory, f.phase_at(t)) + static_cast<tick_t>(f.queued) * p_.nudge;
     f.queued = 0;
     if (phi >= p_.period) {
         flash(f, id, t);

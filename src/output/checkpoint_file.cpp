@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "fireflies/error.hpp"
@@ -17,6 +18,72 @@ namespace fireflies::output {
 namespace {
 
 constexpr const char* format_name = "fireflies checkpoint";
+
+// The file starts with a 512-byte HDF5 user block that holds a checksum of everything after it,
+// written last: a truncated or damaged file is refused before HDF5 parses a byte of it (HDF5
+// itself can crash or hang on a corrupt file).
+constexpr std::size_t user_block = 512;
+constexpr char seal_magic[24] = "FIREFLIES-CHECKPOINT-1\n";
+
+struct seal {
+    char magic[24];
+    std::uint64_t bytes; // after the user block
+    std::uint64_t hash;
+};
+
+std::uint64_t hash_file(std::FILE* f, std::uint64_t& bytes) {
+    std::uint64_t h = 0x243F6A8885A308D3ull;
+    std::vector<unsigned char> buffer(std::size_t{1} << 20);
+    bytes = 0;
+    for (;;) {
+        const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), f);
+        for (std::size_t i = 0; i < n; i += 8) {
+            std::uint64_t w = 0;
+            std::memcpy(&w, buffer.data() + i, std::min<std::size_t>(8, n - i));
+            h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+            h ^= h >> 29;
+        }
+        bytes += n;
+        if (n < buffer.size()) break;
+    }
+    return h ^ bytes;
+}
+
+void write_seal(const std::filesystem::path& p) {
+    std::FILE* f = std::fopen(p.c_str(), "r+b");
+    if (!f) throw io_error("open(" + p.string() + ") failed: " + std::strerror(errno));
+    seal s{};
+    std::memcpy(s.magic, seal_magic, sizeof s.magic);
+    std::fseek(f, static_cast<long>(user_block), SEEK_SET);
+    s.hash = hash_file(f, s.bytes);
+    std::fseek(f, 0, SEEK_SET);
+    const bool ok = std::fwrite(&s, sizeof s, 1, f) == 1 && std::fflush(f) == 0;
+    const int err = errno;
+    std::fclose(f);
+    if (!ok) throw io_error("writing the checksum of " + p.string() + " failed: " + std::strerror(err));
+}
+
+// Empty when the file's checksum holds, else what is wrong.
+std::string check_seal(const std::filesystem::path& p) {
+    std::FILE* f = std::fopen(p.c_str(), "rb");
+    if (!f) return std::string("cannot be opened: ") + std::strerror(errno);
+    seal s{};
+    std::string problem;
+    if (std::fread(&s, sizeof s, 1, f) != 1 || std::memcmp(s.magic, seal_magic, sizeof s.magic) != 0) {
+        problem = "not a fireflies checkpoint (no checksum seal)";
+    } else {
+        std::uint64_t bytes = 0;
+        std::fseek(f, static_cast<long>(user_block), SEEK_SET);
+        const std::uint64_t hash = hash_file(f, bytes);
+        if (bytes != s.bytes)
+            problem = "truncated or extended: " + std::to_string(bytes) + " bytes where the checkpoint wrote " +
+                      std::to_string(s.bytes);
+        else if (hash != s.hash)
+            problem = "corrupt: its checksum does not match";
+    }
+    std::fclose(f);
+    return problem;
+}
 constexpr std::int64_t format_version = 1;
 
 // The per-firefly fields, each a [height, width] int64 dataset under /state.
@@ -105,7 +172,9 @@ checkpoint_writer::checkpoint_writer(const std::filesystem::path& path, std::int
     m.height = height;
     m.temporary = path.parent_path() / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
     const std::string name = m.temporary.string();
-    m.file = h5::file(h5::check_id(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "H5Fcreate", name));
+    const h5::plist fcpl = h5::make_plist(H5P_FILE_CREATE, name);
+    h5::check(H5Pset_userblock(fcpl.get(), user_block), "H5Pset_userblock", name);
+    m.file = h5::file(h5::check_id(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), "H5Fcreate", name));
     const std::vector<hsize_t> dims{static_cast<hsize_t>(height), static_cast<hsize_t>(width)};
     const h5::dataspace space = h5::make_space(dims, name);
     const h5::plist dcpl = h5::make_plist(H5P_DATASET_CREATE, name);
@@ -181,6 +250,7 @@ void checkpoint_writer::commit(const checkpoint_meta& meta) {
     h5::set_attribute(root, "/", "segment", meta.segment);
     for (auto& d : m.datasets) d.close("H5Dclose", name);
     m.file.close("H5Fclose", name);
+    write_seal(m.temporary);
     fsync_file(m.temporary, false);
     std::error_code ec;
     std::filesystem::rename(m.temporary, m.path, ec);
@@ -205,6 +275,7 @@ checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(
     const std::string where = "--restart " + name;
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw usage_error(where + ": no such file");
+    if (const std::string problem = check_seal(path); !problem.empty()) throw usage_error(where + ": " + problem);
     try {
         m.file = h5::file(h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", name));
         if (H5Aexists(m.file.get(), "format") <= 0 || read_string_attr(m.file.get(), "format", name) != format_name)
@@ -219,6 +290,10 @@ checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(
                               std::string(version()) + "; restart it with that version");
         m.width = read_int_attr(m.file.get(), "width", name);
         m.height = read_int_attr(m.file.get(), "height", name);
+        if (m.width < 1 || m.height < 1 || m.width > (std::int64_t{1} << 31) || m.height > (std::int64_t{1} << 31) ||
+            m.width > (std::int64_t{1} << 53) / m.height)
+            throw usage_error(where + ": grid size " + std::to_string(m.width) + " x " + std::to_string(m.height) +
+                              " is out of range (corrupt checkpoint)");
         auto& c = m.meta;
         c.config_toml = read_string_attr(m.file.get(), "config", name);
         c.epoch = read_int_attr(m.file.get(), "epoch", name);
@@ -245,7 +320,10 @@ checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(
         for (auto [p, out] : {std::pair{"/in_flight/t", &t}, std::pair{"/in_flight/agent", &agent}}) {
             h5::dataset d(h5::check_id(H5Dopen2(m.file.get(), p, H5P_DEFAULT), "H5Dopen2", p));
             h5::dataspace s(h5::check_id(H5Dget_space(d.get()), "H5Dget_space", p));
-            out->resize(static_cast<std::size_t>(H5Sget_simple_extent_npoints(s.get())));
+            const hssize_t points = H5Sget_simple_extent_npoints(s.get());
+            if (points < 0 || points > 16 * m.width * m.height + 1024)
+                throw usage_error(where + ": dataset " + p + " has an impossible size (corrupt checkpoint)");
+            out->resize(static_cast<std::size_t>(points));
             if (!out->empty())
                 h5::check(H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data()), "H5Dread", p);
         }

@@ -416,7 +416,7 @@ TEST(ModelTimer, FreeRunningFlashesOncePerPeriodMinusJitter) {
 
 // ---- refractory edge cases -----------------------------------------------------------------
 
-TEST(ModelRefractory, ZeroMeansNeverRefractory) {
+TEST(ModelRefractory, ZeroMeansOnlyTheFlashInstantIsRefractory) {
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode, /*rf=*/0));
         for (std::uint64_t id = 0; id < 200; ++id) {
@@ -428,18 +428,28 @@ TEST(ModelRefractory, ZeroMeansNeverRefractory) {
         firefly f = running(0, 900);
         ASSERT_EQ(rules.timer(f, id, 100), reaction::flashed);
         const tick_t j = jitter_draw(id, 1);
-        EXPECT_LE(f.refractory_until, 100);
-        EXPECT_EQ(f.next_timer, 100 + T - j) << "no refractory-end timer when Rf = 0";
-        // A pulse at the very flash time already counts.
+        // The flash instant itself is refractory (one tick), so that pulses arriving at that
+        // instant cannot make the firefly flash twice at once.
+        EXPECT_EQ(f.refractory_until, 101);
         EXPECT_EQ(rules.pulse(f, id, 100), reaction::quiet);
-        EXPECT_EQ(f.anchor_phase, j + E);
-        EXPECT_EQ(f.queued, 0u);
-        EXPECT_EQ(f.next_timer, 100 + T - j - E);
+        EXPECT_EQ(f.queued, mode == refractory_mode::queue ? 1u : 0u);
+        if (mode == refractory_mode::drop) {
+            EXPECT_EQ(f.next_timer, 100 + T - j) << "drop mode: no refractory-end timer";
+            // One tick later a pulse counts.
+            EXPECT_EQ(rules.pulse(f, id, 101), reaction::quiet);
+            EXPECT_EQ(f.anchor_phase, j + 1 + E);
+            EXPECT_EQ(f.next_timer, 101 + T - j - 1 - E);
+        } else {
+            EXPECT_EQ(f.next_timer, 101) << "queue mode: the held pulse applies one tick later";
+            EXPECT_EQ(rules.timer(f, id, 101), reaction::quiet);
+            EXPECT_EQ(f.anchor_phase, j + 1 + E);
+            EXPECT_EQ(f.queued, 0u);
+        }
     }
 }
 
-TEST(ModelRefractory, JitterAtOrAboveRfMeansNotRefractoryAfterTheFlash) {
-    // Rf = 20 < jitter 50: a flash that draws j >= 20 is past its refractory period at once.
+TEST(ModelRefractory, JitterAtOrAboveRfLeavesOnlyTheFlashInstantRefractory) {
+    // Rf = 20 < jitter 50: a flash that draws j >= 20 is refractory only at its own instant.
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode, /*rf=*/20));
         for (std::uint64_t id = 0; id < 100; ++id) {
@@ -447,10 +457,12 @@ TEST(ModelRefractory, JitterAtOrAboveRfMeansNotRefractoryAfterTheFlash) {
             ASSERT_EQ(rules.timer(f, id, 100), reaction::flashed);
             const tick_t j = jitter_draw(id, 1);
             if (j >= 20) {
-                EXPECT_LE(f.refractory_until, 100) << id;
-                EXPECT_EQ(f.next_timer, 100 + T - j) << id;
+                EXPECT_EQ(f.refractory_until, 101) << id;
                 EXPECT_EQ(rules.pulse(f, id, 100), reaction::quiet);
-                EXPECT_EQ(f.anchor_phase, j + E) << id;
+                if (mode == refractory_mode::drop) {
+                    EXPECT_EQ(f.anchor_phase, j) << id << ": a pulse at the flash instant is dropped";
+                    EXPECT_EQ(f.next_timer, 100 + T - j) << id;
+                }
             } else {
                 EXPECT_EQ(f.refractory_until, 100 + 20 - j) << id;
             }
