@@ -30,8 +30,9 @@ class worker_link {
     /// Wait until the wall-clock time `t` (to hold --speed); a one-process run draws meanwhile.
     virtual void idle_until(std::chrono::steady_clock::time_point t) { std::this_thread::sleep_until(t); }
 
-    /// Asked by every worker at the same epoch boundaries (after each sample): true on all of
-    /// them if any rank was asked to stop (SIGINT, SIGTERM, SIGUSR1, or the hub).
+    /// Asked by every worker at every epoch boundary but the last: true on all of them at the
+    /// same boundary if any rank was asked to stop (SIGINT, SIGTERM, SIGUSR1, or the hub). The
+    /// answer may lag the request by an epoch (a pipelined non-blocking all-reduce).
     virtual bool stop_requested() = 0;
 
     /// Checkpoint: hand this block's packed state (block_state) to the hub, when it asks.

@@ -88,7 +88,9 @@ class mpi_worker_link final : public worker_link {
         : world_(world), workers_(workers), slots_(static_cast<std::size_t>(reports_in_flight)) {}
 
     ~mpi_worker_link() override {
-        // Every report must be received before MPI ends; the hub receives them all.
+        // The last stop all-reduce (every worker started it) and every report (the hub
+        // receives them all) complete before MPI ends.
+        if (stop_pending_ != MPI_REQUEST_NULL) MPI_Wait(&stop_pending_, MPI_STATUS_IGNORE);
         for (auto& s : slots_)
             if (s.request != MPI_REQUEST_NULL) MPI_Wait(&s.request, MPI_STATUS_IGNORE);
         if (workers_ != MPI_COMM_NULL) MPI_Comm_free(&workers_);
@@ -160,15 +162,23 @@ class mpi_worker_link final : public worker_link {
             check(MPI_Recv(&sig, 1, MPI_INT, 0, tag_control, world_, MPI_STATUS_IGNORE), "MPI_Recv(control)");
             if (!stop_signal()) request_stop(sig);
         }
-        int local = stop_signal() != 0 ? 1 : 0, global = 0;
-        MPI_Request r;
-        check(MPI_Iallreduce(&local, &global, 1, MPI_INT, MPI_MAX, workers_, &r), "MPI_Iallreduce(stop)");
-        wait_gently([&] {
-            int done = 0;
-            check(MPI_Test(&r, &done, MPI_STATUS_IGNORE), "MPI_Test(stop)");
-            return done != 0;
-        });
-        return global != 0;
+        // Pipelined: finish the all-reduce started at the previous boundary (it had a whole epoch
+        // to complete, so this rarely waits) and start this boundary's. Every worker makes the
+        // same calls, so all see the same answer at the same boundary.
+        bool stop = false;
+        if (stop_pending_ != MPI_REQUEST_NULL) {
+            wait_gently([&] {
+                int done = 0;
+                check(MPI_Test(&stop_pending_, &done, MPI_STATUS_IGNORE), "MPI_Test(stop)");
+                return done != 0;
+            });
+            stop = stop_global_ != 0;
+        }
+        stop_local_ = stop_signal() != 0 ? 1 : 0;
+        if (!stop)
+            check(MPI_Iallreduce(&stop_local_, &stop_global_, 1, MPI_INT, MPI_MAX, workers_, &stop_pending_),
+                  "MPI_Iallreduce(stop)");
+        return stop;
     }
 
     void send_block(const std::vector<std::byte>& packed) override {
@@ -195,6 +205,8 @@ class mpi_worker_link final : public worker_link {
     std::vector<slot> slots_;
     std::size_t next_slot_ = 0;
     std::vector<MPI_Request> sends_;
+    MPI_Request stop_pending_ = MPI_REQUEST_NULL;
+    int stop_local_ = 0, stop_global_ = 0;
 };
 
 } // namespace

@@ -27,6 +27,7 @@ constexpr char seal_magic[24] = "FIREFLIES-CHECKPOINT-1\n";
 
 struct seal {
     char magic[24];
+    char version[24];    // the program that wrote it, NUL-padded
     std::uint64_t bytes; // after the user block
     std::uint64_t hash;
 };
@@ -54,6 +55,7 @@ void write_seal(const std::filesystem::path& p) {
     if (!f) throw io_error("open(" + p.string() + ") failed: " + std::strerror(errno));
     seal s{};
     std::memcpy(s.magic, seal_magic, sizeof s.magic);
+    std::memcpy(s.version, version().data(), std::min(version().size(), sizeof s.version - 1));
     std::fseek(f, static_cast<long>(user_block), SEEK_SET);
     s.hash = hash_file(f, s.bytes);
     std::fseek(f, 0, SEEK_SET);
@@ -71,6 +73,9 @@ std::string check_seal(const std::filesystem::path& p) {
     std::string problem;
     if (std::fread(&s, sizeof s, 1, f) != 1 || std::memcmp(s.magic, seal_magic, sizeof s.magic) != 0) {
         problem = "not a fireflies checkpoint (no checksum seal)";
+    } else if (std::string written_by(s.version, strnlen(s.version, sizeof s.version)); written_by != version()) {
+        problem = "written by fireflies " + written_by + ", this is fireflies " + std::string(version()) +
+                  "; restart it with that version";
     } else {
         std::uint64_t bytes = 0;
         std::fseek(f, static_cast<long>(user_block), SEEK_SET);

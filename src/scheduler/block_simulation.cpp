@@ -444,16 +444,17 @@ void block_simulation::run(worker_link& link) {
             h.through = epoch_end_ - 1;
             send_flashes(link, h);
         }
-        if (stop_check_due_) {
-            // After each sample, at an epoch boundary, every worker together: stop? checkpoint?
-            stop_check_due_ = false;
-            const bool stop = link.stop_requested();
-            const bool periodic = next_checkpoint_ > 0 && epoch_end_ >= next_checkpoint_;
-            const bool save = !config_.checkpoint.empty() && (stop || periodic);
-            if (save) checkpoint(link, k + 1);
-            while (next_checkpoint_ > 0 && epoch_end_ >= next_checkpoint_) next_checkpoint_ += to_ticks(config_.checkpoint_every);
-            if (stop) return finish(link, true, save, epoch_end_ - 1);
-        }
+        // At every epoch boundary, every worker together: stop (a signal)? And after each sample:
+        // a periodic checkpoint due? A signal stops the run within an epoch or two, so that even
+        // a launcher that kills its ranks a second after passing a signal on gets a clean stop.
+        const bool stop = link.stop_requested();
+        const bool periodic = stop_check_due_ && next_checkpoint_ > 0 && epoch_end_ >= next_checkpoint_;
+        stop_check_due_ = false;
+        const bool save = !config_.checkpoint.empty() && (stop || periodic);
+        if (save) checkpoint(link, k + 1);
+        if (periodic)
+            while (epoch_end_ >= next_checkpoint_) next_checkpoint_ += to_ticks(config_.checkpoint_every);
+        if (stop) return finish(link, true, save, epoch_end_ - 1);
     }
 }
 

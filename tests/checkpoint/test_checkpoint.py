@@ -257,8 +257,13 @@ class Refused(CheckpointTestCase):
         self.refused([], expect_in=("run.h5",))
 
     def test_other_version(self):
-        with h5py.File(self.path("run.ckpt"), "r+") as f:
-            f.attrs["fireflies_version"] = "0.0.1"
+        # A checkpoint of another version: the seal at the start of the file (magic, 24 bytes,
+        # then the writer's version, 24 bytes NUL-padded) names it, and the reader looks there
+        # first. (Rewriting the HDF5 attribute instead would change the bytes the checksum covers,
+        # and the file would rightly be refused as corrupt.)
+        with open(self.path("run.ckpt"), "r+b") as f:
+            f.seek(24)
+            f.write(b"0.0.1".ljust(24, b"\0"))
         self.refused([], expect_in=("0.0.1",))
 
     def test_other_grid_3_ranks(self):

@@ -559,15 +559,16 @@ TEST(SchedulerStop, StopRequestEndsAtAnEpochBoundaryAndMatchesReference) {
     for (auto m : modes)
         for (auto e : engines) {
             const run_config c = seed_like(6, 6, m, e, 60);
-            // stop on the 21st question: after sample 20's epoch
-            if (e == engine_kind::coroutine) expect_matches_reference(c, 1, 20, true);
+            // asked at every epoch boundary: stop on the 1001st question, at the end of epoch
+            // 1000 = [10 s, 10.01 s), the epoch of sample 20
+            if (e == engine_kind::coroutine) expect_matches_reference(c, 1, 1000, true);
             if (::testing::Test::HasFatalFailure()) return;
             const decomposition d(6, 6, 1);
-            const auto runs = testkit::run_workers(c, d, 20);
+            const auto runs = testkit::run_workers(c, d, 1000);
             const auto& h = runs[0].reports.back().header;
             ASSERT_EQ(h.kind, report_kind::final);
             EXPECT_EQ(h.interrupted, 1);
-            EXPECT_EQ(runs[0].stop_questions, 21);
+            EXPECT_EQ(runs[0].stop_questions, 1001);
             // sample 20 is at t = 10 s; its epoch [10 s, 10.01 s) ends the run
             EXPECT_EQ(h.through, to_ticks(10.01) - 1);
             std::int64_t samples = 0;
@@ -576,12 +577,12 @@ TEST(SchedulerStop, StopRequestEndsAtAnEpochBoundaryAndMatchesReference) {
         }
 }
 
-TEST(SchedulerStop, AskedOncePerSampleEpoch) {
+TEST(SchedulerStop, AskedAtEveryEpochBoundaryButTheLast) {
     const run_config c = seed_like(3, 3, refractory_mode::drop, engine_kind::flat, 10);
     const decomposition d(3, 3, 1);
     const auto runs = testkit::run_workers(c, d, 1000000);
-    // samples at 0, 0.5, ..., 10: the last one's epoch is the final one, which is not asked
-    EXPECT_EQ(runs[0].stop_questions, 20);
+    // epochs of 0.01 s: 0 .. 999 end before t = 10 s and are asked; epoch 1000 is the last
+    EXPECT_EQ(runs[0].stop_questions, 1000);
     EXPECT_EQ(runs[0].reports.back().header.interrupted, 0);
 }
 
