@@ -1,0 +1,76 @@
+"""The analysis side against a file the program writes in this test (issue 5):
+
+* report.sh writes non-empty PNGs, the GIF and summary.txt;
+* the data behind the plots is the run's: the raster has as many points as the run's flash total,
+  and each snapshot's phases give back the order parameter the program sampled at that time
+  (R_state from the snapshot's phases equals /timeseries/R_state to float32 precision);
+* the walkthrough notebook executes end to end (nbconvert) on this file.
+Environment: FIREFLIES_BIN, FIREFLIES_REPORT (scripts/report.sh), FIREFLIES_NOTEBOOK.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+
+from fireflies_analysis import load_run
+from fireflies_analysis.plots import raster_points, snapshot_frame
+
+
+class RealRun(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fireflies-analysis-")
+        cls.dir = Path(cls.tmp.name)
+        cls.h5 = cls.dir / "run.h5"
+        subprocess.run([os.environ["FIREFLIES_BIN"], "--width", "40", "--height", "32", "--duration", "30",
+                        "--snapshot-every", "5", "--record-flashes", "-o", str(cls.h5)],
+                       check=True, capture_output=True, timeout=120)
+        cls.data = load_run(cls.h5)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_raster_holds_every_flash(self):
+        t, agent = raster_points(self.data)
+        self.assertEqual(len(t), int(self.data.attrs["flashes_emitted"]))
+        self.assertEqual(len(t), int(np.sum(self.data.flashes)))
+        self.assertTrue(np.all((agent >= 0) & (agent < 40 * 32)))
+
+    def test_snapshots_are_the_sampled_phases(self):
+        self.assertEqual(self.data.snapshot_phase.shape, (7, 32, 40))
+        for k in range(self.data.snapshot_phase.shape[0]):
+            t, phase = snapshot_frame(self.data, k)
+            self.assertTrue(np.all((phase >= 0) & (phase < 1)))
+            i = int(np.argmin(np.abs(self.data.t - t)))
+            self.assertAlmostEqual(self.data.t[i], t)
+            r_state = abs(np.mean(np.exp(2j * np.pi * phase.astype(np.float64))))
+            self.assertAlmostEqual(r_state, self.data.R_state[i], delta=1e-5, msg=f"snapshot at t={t}")
+
+    def test_report_writes_pictures_and_summary(self):
+        out = self.dir / "report"
+        subprocess.run(["bash", os.environ["FIREFLIES_REPORT"], str(self.h5), str(out)],
+                       check=True, capture_output=True, timeout=600)
+        pngs = sorted(out.glob("*.png"))
+        self.assertGreaterEqual(len(pngs), 3, [p.name for p in pngs])
+        for p in pngs:
+            self.assertGreater(p.stat().st_size, 5000, p.name)
+        self.assertTrue(any(out.glob("*.gif")))
+        self.assertIn("R", (out / "summary.txt").read_text())
+
+    def test_notebook_runs_on_this_file(self):
+        env = dict(os.environ, FIREFLIES_NOTEBOOK_INPUT=str(self.h5), MPLBACKEND="Agg")
+        out = self.dir / "walkthrough.out.ipynb"
+        r = subprocess.run([sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute",
+                            "--ExecutePreprocessor.timeout=300", "--output", str(out),
+                            os.environ["FIREFLIES_NOTEBOOK"]], env=env, capture_output=True, text=True, timeout=900)
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        self.assertTrue(out.exists())
+
+
+if __name__ == "__main__":
+    unittest.main()
