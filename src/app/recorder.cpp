@@ -245,7 +245,8 @@ void recorder::banner(std::FILE* to) const {
     std::fprintf(to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s\n",
                  config_.duration, config_.sample_every, config_.seed,
                  config_.telemetry == telemetry_mode::events ? "events" : "summary");
-    std::fprintf(to, "  output    %s\n", facts_.output.c_str());
+    std::error_code ec;
+    std::fprintf(to, "  output    %s\n", std::filesystem::absolute(facts_.output, ec).c_str());
     if (file_->path_being_written() != facts_.output)
         std::fprintf(to, "            (written as %s, renamed at the end)\n", file_->path_being_written().c_str());
     if (start_tick_ > 0) std::fprintf(to, "  restart   continuing from t = %g s (segment %lld)\n", to_seconds(start_tick_),
