@@ -15,7 +15,9 @@ import numpy as np
 
 from e2e_common import E2ETestCase, command, kill_group
 
-ARGS = ["--width", 200, "--height", 200, "--duration", 450, "--seed", 4]  # ~10 s at P = 3
+# Paced (--speed 60: 450 simulated s take 7.5 wall s, however fast the machine), so that the
+# reader always has time for two reads while the writer runs.
+ARGS = ["--width", 200, "--height", 200, "--duration", 450, "--seed", 4, "--speed", 60]
 GAP = 2.5  # seconds between the two reads (the writer flushes about once a second)
 
 
