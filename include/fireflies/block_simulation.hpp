@@ -111,6 +111,7 @@ class block_simulation {
     std::vector<firefly, huge_page_allocator<firefly>> state_;
     std::vector<tick_t, huge_page_allocator<tick_t>> last_flash_; // -1 before the first flash
     flash_order flash_order_;
+    phase_circle circle_;
     std::unique_ptr<frame_arena> arena_;
     std::vector<std::coroutine_handle<>> tasks_;
     event wake_{wake::timer, 0};

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "fireflies/divider.hpp"
 #include "fireflies/time.hpp"
@@ -36,12 +37,22 @@ struct phasor_sum {
 class phase_circle {
   public:
     explicit phase_circle(tick_t period) noexcept : by_period_(period) {}
-    phasor_sum of(tick_t phase) const noexcept;
+    phasor_sum of(tick_t phase) const noexcept { return of_residue(residue(phase)); }
     tick_t period() const noexcept { return by_period_.divisor(); }
 
-    /// The sum of of(phase) over phases already in [0, period), given as phase / period: the
-    /// same integers, computed in a loop the compiler vectorises (the per-sample sweep).
-    static phasor_sum sum_of_turns(const double* fractions, std::size_t n) noexcept;
+    /// phase mod period, in [0, period), for any phase with |phase| < 2^62.
+    tick_t residue(tick_t phase) const noexcept {
+        const tick_t a = phase < 0 ? -phase : phase;
+        const tick_t r = a - by_period_.quotient(a) * by_period_.divisor();
+        return phase < 0 && r != 0 ? by_period_.divisor() - r : r;
+    }
+    /// of() for a phase already in [0, period).
+    phasor_sum of_residue(tick_t r) const noexcept;
+
+    /// The sum of of(r) over residues r already in [0, period): the same integers as adding
+    /// of() one at a time, computed in a loop the compiler vectorises (integer accumulators, so
+    /// the order of additions cannot matter). The per-sample sweep and the hub's batches.
+    phasor_sum sum_of_residues(const tick_t* residues, std::size_t n) const noexcept;
 
   private:
     divider by_period_;
@@ -61,6 +72,11 @@ class flash_order {
         if (previous >= 0) sum_ -= circle_.of(-previous);
         else ++flashed_;
     }
+    /// flash(t[i], previous[i]) for i = 0..n-1, where previous[i] is already the firefly's flash
+    /// before t[i] (also when the same firefly flashes twice in the batch). The same sums,
+    /// computed in vectorised sweeps.
+    void flashes(const tick_t* t, const tick_t* previous, std::size_t n);
+
     const phasor_sum& sum() const noexcept { return sum_; }
     std::int64_t flashed() const noexcept { return flashed_; }
     void restore(const phasor_sum& s, std::int64_t flashed) noexcept { sum_ = s; flashed_ = flashed; }
@@ -69,6 +85,7 @@ class flash_order {
     phase_circle circle_;
     phasor_sum sum_;
     std::int64_t flashed_ = 0;
+    std::vector<tick_t> residues_; // scratch of flashes()
 };
 
 } // namespace fireflies

@@ -38,7 +38,8 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
       sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay),
-      width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
+      width_(config.width), height_(config.height), flash_order_(rules_.params().period),
+      circle_(rules_.params().period) {
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
@@ -53,7 +54,8 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
       sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay),
-      width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
+      width_(config.width), height_(config.height), flash_order_(rules_.params().period),
+      circle_(rules_.params().period) {
     if (restored.cells != block_ || restored.fireflies.size() != static_cast<std::size_t>(block_.cells()))
         throw error("restored block does not match worker " + std::to_string(worker) + "'s block");
     state_.assign(restored.fireflies.begin(), restored.fireflies.end());
@@ -320,18 +322,16 @@ void block_simulation::take_snapshot(tick_t t) {
 
 void block_simulation::emit_sample(worker_link& link) {
     const tick_t t = next_sample_ * sample_;
-    const auto period = static_cast<double>(rules_.params().period);
     report_header h;
     h.kind = report_kind::sample;
     h.sample = next_sample_;
     h.through = t;
     // Every phase at t is in [0, T): sum their phasors a chunk at a time (vectorised).
-    std::array<double, 4096> turns;
-    for (std::size_t begin = 0; begin < state_.size(); begin += turns.size()) {
-        const std::size_t n = std::min(turns.size(), state_.size() - begin);
-        for (std::size_t i = 0; i < n; ++i)
-            turns[i] = static_cast<double>(state_[begin + i].phase_at(t)) / period; // as phase_circle::of
-        h.state += phase_circle::sum_of_turns(turns.data(), n);
+    std::array<tick_t, 4096> phases;
+    for (std::size_t begin = 0; begin < state_.size(); begin += phases.size()) {
+        const std::size_t n = std::min(phases.size(), state_.size() - begin);
+        for (std::size_t i = 0; i < n; ++i) phases[i] = state_[begin + i].phase_at(t);
+        h.state += circle_.sum_of_residues(phases.data(), n);
     }
     if (snapshot_samples_ > 0 && next_sample_ % snapshot_samples_ == 0) take_snapshot(t);
     send_flashes(link, h);

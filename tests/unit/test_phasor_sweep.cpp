@@ -1,6 +1,7 @@
-// The vectorised per-sample sweep must give exactly the integers phase_circle::of gives.
+// The vectorised sweeps must give exactly the integers phase_circle::of gives term by term.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <vector>
 
 #include "fireflies/order_parameter.hpp"
@@ -9,20 +10,62 @@
 using namespace fireflies;
 
 TEST(PhasorSweep, EqualsTermByTermSum) {
-    for (const tick_t period : {tick_t{5'000'000'000}, tick_t{7}, tick_t{1'000'003}}) {
+    for (const tick_t period : {tick_t{5'000'000'000}, tick_t{7}, tick_t{1'000'003}, tick_t{1}}) {
         const phase_circle circle(period);
-        std::vector<double> turns;
+        std::vector<tick_t> residues;
         phasor_sum expected;
-        for (std::uint64_t i = 0; i < 20000; ++i) {
+        for (std::uint64_t i = 0; i < 20003; ++i) { // not a multiple of any vector width
             tick_t phase = uniform_below(random_bits(42, i, 0), period);
-            if (i < 8) phase = (period / 4) * static_cast<tick_t>(i % 4) + (i >= 4 ? 1 : 0); // quadrant edges
-            turns.push_back(static_cast<double>(phase) / static_cast<double>(period));
+            if (i < 8) phase = std::min(period - 1, (period / 4) * static_cast<tick_t>(i % 4) + (i >= 4 ? 1 : 0)); // quadrant edges
+            residues.push_back(phase);
             expected += circle.of(phase);
         }
-        EXPECT_EQ(phase_circle::sum_of_turns(turns.data(), turns.size()), expected) << "period " << period;
+        EXPECT_EQ(circle.sum_of_residues(residues.data(), residues.size()), expected) << "period " << period;
+        // and every prefix length (the vector loop's remainder)
+        for (std::size_t n = 0; n < 9; ++n) {
+            phasor_sum head;
+            for (std::size_t i = 0; i < n; ++i) head += circle.of(residues[i]);
+            EXPECT_EQ(circle.sum_of_residues(residues.data(), n), head) << n;
+        }
     }
 }
 
 TEST(PhasorSweep, EmptyIsZero) {
-    EXPECT_EQ(phase_circle::sum_of_turns(nullptr, 0), phasor_sum{});
+    EXPECT_EQ(phase_circle(1000).sum_of_residues(nullptr, 0), phasor_sum{});
+}
+
+TEST(PhasorSweep, ResidueIsFlooredModulo) {
+    const phase_circle circle(1000);
+    EXPECT_EQ(circle.residue(0), 0);
+    EXPECT_EQ(circle.residue(999), 999);
+    EXPECT_EQ(circle.residue(1000), 0);
+    EXPECT_EQ(circle.residue(-1), 999);
+    EXPECT_EQ(circle.residue(-1000), 0);
+    EXPECT_EQ(circle.residue(-1001), 999);
+    EXPECT_EQ(circle.residue(123'456'789'012), 12);
+}
+
+TEST(PhasorSweep, BatchedFlashesEqualOneAtATime) {
+    // Batches with the same firefly flashing several times in one batch, and first flashes.
+    const tick_t period = 5'000'000'000;
+    std::mt19937_64 rng(3);
+    flash_order one(period), batched(period);
+    std::vector<tick_t> last(50, -1);
+    tick_t t = 0;
+    for (int batch = 0; batch < 200; ++batch) {
+        std::vector<tick_t> ts, previous;
+        const int n = static_cast<int>(rng() % 40);
+        for (int i = 0; i < n; ++i) {
+            t += static_cast<tick_t>(rng() % 30'000'000);
+            const auto who = static_cast<std::size_t>(rng() % last.size());
+            one.flash(t, last[who]);
+            ts.push_back(t);
+            previous.push_back(last[who]);
+            last[who] = t;
+        }
+        batched.flashes(ts.data(), previous.data(), ts.size());
+        ASSERT_EQ(batched.sum(), one.sum()) << batch;
+        ASSERT_EQ(batched.flashed(), one.flashed()) << batch;
+    }
+    EXPECT_EQ(one.flashed(), 50);
 }
