@@ -2,7 +2,6 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
-#include <queue>
 #include <span>
 #include <vector>
 
@@ -19,18 +18,26 @@
 namespace fireflies {
 
 struct firefly_task;
-class frame_arena;
+class frame_array;
 
 /// One worker's block of fireflies and its event loop over simulated time (conservative
 /// parallel discrete-event simulation in epochs of length d, the pulse delay: every pulse that
 /// arrives during epoch k was emitted during epoch k - 1, so it is known when epoch k starts).
 ///
 /// Because nothing a firefly does in an epoch reaches another firefly before the next epoch,
-/// the fireflies of one epoch are independent: the loop takes them one at a time in memory
-/// order (pulses sorted by target with a radix sort), and runs each one's events in time order,
-/// pulses before its own timer at equal times. That keeps the cost per event O(1) and the
-/// memory access sequential. Timers in later epochs wait in a ring of per-epoch buckets (O(1)),
-/// and beyond the ring in a heap.
+/// the fireflies of one epoch are independent: each one's events must be in time order
+/// (firefly_rules says which comes first at equal times), not all of them. The loop takes the
+/// flashes whose pulses arrive in time order and delivers each one's pulses to its neighbours,
+/// the memory of the neighbourhoods a few flashes ahead requested in advance: O(1) per event,
+/// no sorting of pulses.
+///
+/// Each firefly is a coroutine that wakes for its own turns only: its flash, and in queue mode
+/// the end of a refractory period with pulses held. A pulse that only moves its phase is applied
+/// by the loop (firefly_rules::absorb) without waking it, so the cost follows the flashes. The
+/// turns in later epochs wait in a ring of per-epoch buckets (O(1); an entry is current when the
+/// firefly's one-byte tag names that epoch, so moving a turn never searches the ring) up to a
+/// horizon about T/8 ahead; a pass over the block each time the horizon is reached files the
+/// turns beyond it, so that the many turns pulses move while still far off are not filed at all.
 class block_simulation {
   public:
     block_simulation(const run_config& config, const decomposition& d, int worker);
@@ -53,37 +60,32 @@ class block_simulation {
     std::uint64_t global_id(std::uint32_t local) const noexcept;
     std::size_t frame_bytes() const noexcept;
 
-    // Called by the fireflies' coroutines (and by the flat engine directly).
-    enum class wake : std::uint8_t { pulse, timer };
-    struct event {
-        wake kind;
-        tick_t t;
-    };
-    void react(std::uint32_t local, event ev);
-    struct next_event_awaiter {
+    // Called by the fireflies' coroutines (and by the flat engine directly): firefly `local`
+    // takes its turn at t.
+    void act(std::uint32_t local, tick_t t);
+    struct turn_awaiter {
         block_simulation* sim;
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<>) const noexcept {}
-        event await_resume() const noexcept { return sim->wake_; }
+        tick_t await_resume() const noexcept { return sim->wake_; }
     };
-    next_event_awaiter flash_or_pulse() noexcept { return {this}; }
+    /// Suspends a firefly until its turn; gives the time of the turn.
+    turn_awaiter turn() noexcept { return {this}; }
 
   private:
-    using timer_entry = std::pair<tick_t, std::uint32_t>;
-    using min_heap = std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>>;
 
-    struct pulse_at {
-        std::uint32_t target;
-        tick_t t;
-    };
-    void dispatch(std::uint32_t local, event ev);
+    void take_turn(std::uint32_t local, tick_t t);
     void schedule(std::uint32_t local, tick_t t);
     void begin_epoch(std::int64_t k);
-    void gather_pulses(tick_t end);
-    void visit(std::uint32_t local, const pulse_at* first, const pulse_at* last, tick_t end);
+    void file_turns(std::int64_t k);
+    void deliver(std::uint32_t local, tick_t t);
+    void visit(std::uint32_t local, tick_t end);
+    std::int64_t interior(const flash_event& source) const noexcept;
     void process_interval(tick_t end);
     void prefetch(std::uint32_t local) const noexcept;
-    void emit_flash(std::uint32_t local, tick_t t);
+    void prefetch_frame(std::uint32_t local) const noexcept;
+    void emit_flash(std::uint32_t local, tick_t t, tick_t previous);
+    void settle_flash_order();
     void run_epoch(tick_t end, worker_link& link);
     void emit_sample(worker_link& link);
     void send_flashes(worker_link& link, report_header h);
@@ -102,34 +104,34 @@ class block_simulation {
     block block_;
     firefly_rules rules_;
     engine_kind engine_;
-    tick_t duration_, sample_, epoch_;
+    tick_t duration_, sample_, epoch_, nudge_;
     std::int64_t width_, height_;
     std::vector<int> neighbours_;
     divider by_epoch_, by_width_, by_block_width_;
 
     // fireflies
     std::vector<firefly, huge_page_allocator<firefly>> state_;
-    std::vector<tick_t, huge_page_allocator<tick_t>> last_flash_; // -1 before the first flash
     flash_order flash_order_;
     phase_circle circle_;
-    std::unique_ptr<frame_arena> arena_;
-    std::vector<std::coroutine_handle<>> tasks_;
-    event wake_{wake::timer, 0};
+    std::unique_ptr<frame_array> frames_; // coroutine engine: frame i is firefly i's
+    tick_t wake_ = 0;
 
-    // timers: the current epoch's due list, a ring of later epochs' buckets, a far heap beyond
+    // turns: the current epoch's due list, a ring of later epochs' buckets up to the horizon
     std::int64_t epoch_index_ = 0;
     tick_t epoch_end_ = 0;
     std::vector<std::uint32_t> due_;
-    std::vector<std::vector<std::uint32_t>> ring_;
-    min_heap far_;
+    std::vector<std::vector<std::uint32_t>> ring_; // size a power of two
+    std::int64_t ring_mask_ = 0;
+    std::vector<std::uint8_t> filed_;              // per firefly: the epoch of its current ring entry, mod 256
+    std::int64_t horizon_ = 0;                     // every turn in an epoch before this one is filed
 
     // pulses: flashes whose pulses arrive this epoch (time order), their pulses by target, and
     // this epoch's own flashes
     std::vector<flash_event> arriving_;
     std::size_t next_arrival_ = 0;
-    std::vector<pulse_at> pulses_, sort_buffer_;
     std::vector<flash_event> flashes_;         // this epoch's flashes, time order
     std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode)
+    std::vector<tick_t> order_t_, order_previous_; // flashes not yet in flash_order_ (batched)
     std::vector<std::vector<flash_event>> outgoing_;
 
     // samples and totals

@@ -32,12 +32,11 @@ struct checkpoint_meta {
 };
 
 /// One block's share of a checkpoint, as it travels between a worker and the hub (one block in
-/// transit at a time): its rectangle, every firefly, each one's last flash, and (towards the
-/// hub) the flashes of the last epoch whose pulses are still in flight.
+/// transit at a time): its rectangle, every firefly, and (towards the hub) the flashes of the
+/// last epoch whose pulses are still in flight.
 struct block_state {
     block cells;
     std::vector<firefly> fireflies;   ///< row by row within the block
-    std::vector<tick_t> last_flash;   ///< -1: never flashed
     std::vector<flash_event> in_flight;
 
     std::vector<std::byte> pack() const;

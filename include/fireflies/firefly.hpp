@@ -19,51 +19,94 @@ struct model_params {
     static model_params from(const run_config& c) noexcept;
 };
 
-/// Everything that is one firefly, and all a checkpoint needs of it. The phase is kept as an
-/// anchor: phi(t) = anchor_phase + (t - anchor_time), exact in integer ticks.
+/// Everything that is one firefly, and all a checkpoint needs of it: 24 bytes.
+///
+/// The phase is kept as the time at which it reaches T if nothing else happens:
+/// phi(t) = T - (flash_at - t), exact in integer ticks, growing at rate 1 with no bookkeeping; a
+/// pulse moves flash_at earlier by e, a flash sets it to t + T - jitter. While the firefly is
+/// refractory it ignores (drop) or holds (queue) pulses, so flash_at is then still the one its
+/// last flash set, and the end of its refractory period follows from flash_at and last_flash
+/// (firefly_rules::refractory_until).
 struct firefly {
-    tick_t anchor_time = 0;
-    tick_t anchor_phase = 0;
-    tick_t refractory_until = 0; ///< pulses strictly before this time find the firefly refractory
-    tick_t next_timer = 0;       ///< its own next event: the flash, or (queue mode) refractory end
-    std::uint32_t queued = 0;    ///< pulses held during the refractory period (queue mode)
-    std::uint32_t draws = 0;     ///< random draws used so far (the counter of its random stream)
+    tick_t flash_at = 0;       ///< when its phase reaches T, unless pulses come first
+    tick_t last_flash = -1;    ///< its latest flash, -1 before the first
+    std::uint32_t draws = 0;   ///< random draws used so far (the counter of its random stream)
+    std::uint32_t queued = 0;  ///< pulses held during the refractory period (queue mode)
 
-    tick_t phase_at(tick_t t) const noexcept { return anchor_phase + (t - anchor_time); }
     friend bool operator==(const firefly&, const firefly&) = default;
 };
 
-/// What one event did to a firefly.
+/// What a firefly's own turn did.
 enum class reaction : std::uint8_t { quiet, flashed };
 
-/// The model's rules, one function per event (MODEL.md). Pure: no I/O, no scheduling. The
-/// scheduler decides *when* an event happens; these decide *what* it does.
+/// The model's rules (MODEL.md). Pure: no I/O, no scheduling. The scheduler decides *when*
+/// something happens; these decide *what* it does.
 ///
-/// Order of events at equal times, for one firefly: pulses first (by source id), then its own
-/// timer. Pulses are identical, so their order among themselves never changes the outcome.
+/// A firefly's events are pulses, and its own turns: its flash (its phase reaches T, on its own
+/// or pushed there by a pulse) and, in queue mode with pulses held, the end of its refractory
+/// period, where the phase is exactly Rf and the held pulses apply. A scheduler applies a
+/// pulse at t by first taking every turn that comes before it (acts_before), then absorb(); when
+/// that says the phase reached T, the firefly takes its turn at t (act: it flashes).
+///
+/// Order at equal times, for one firefly: pulses (in any order: they are identical) before its
+/// flash; the end of its refractory period before pulses (at that instant it no longer is).
 class firefly_rules {
   public:
     explicit firefly_rules(const model_params& p) noexcept : p_(p) {}
     const model_params& params() const noexcept { return p_; }
 
-    /// State at t = 0: phase U(0, T) from draw 0 of firefly `id`.
+    /// State at t = 0: phase U(0, T) from draw 0 of firefly `id` (refractory while below Rf).
     firefly start(std::uint64_t id) const noexcept;
 
-    /// A pulse arrives at `t`. Refractory: dropped or queued. Otherwise phase += e, and a
-    /// firefly pushed to T flashes at once (at `t`).
-    reaction pulse(firefly& f, std::uint64_t id, tick_t t) const noexcept;
-
-    /// The firefly's own timer fires at `t == f.next_timer`: it flashes, or (queue mode) its
-    /// refractory period ends with the phase set to exactly Rf and the held pulses applied.
-    reaction timer(firefly& f, std::uint64_t id, tick_t t) const noexcept;
-
     /// Phase in [0, T) at t, for a firefly whose events up to t have been applied.
-    tick_t phase(const firefly& f, tick_t t) const noexcept { return f.phase_at(t); }
+    tick_t phase(const firefly& f, tick_t t) const noexcept { return p_.period - (f.flash_at - t); }
+
+    /// Pulses strictly before this time find the firefly refractory: where its phase reaches
+    /// Rf after its last flash (or its start), and at least the tick after its last flash (the
+    /// flash instant itself is refractory, so that it flashes at most once per instant even
+    /// with Rf <= jitter). Meaningful while the firefly is refractory; once it is not, the value
+    /// is at or before the present.
+    tick_t refractory_until(const firefly& f) const noexcept {
+        const tick_t by_phase = f.flash_at - (p_.period - p_.refractory);
+        return by_phase > f.last_flash ? by_phase : f.last_flash + 1;
+    }
+
+    /// Its next own turn: the flash, or (queue mode, pulses held) the end of its refractory period.
+    tick_t next_turn(const firefly& f) const noexcept { return f.queued > 0 ? refractory_until(f) : f.flash_at; }
+
+    /// Whether its own next turn comes before a pulse at t.
+    bool acts_before(const firefly& f, tick_t t) const noexcept {
+        const tick_t turn = next_turn(f);
+        return turn < t || (turn == t && f.queued > 0);
+    }
+
+    /// A pulse at t, with every turn before it taken. Refractory: dropped, or held (queue mode).
+    /// Otherwise phase += e. True when the phase has reached T: the firefly acts at t (flashes).
+    bool absorb(firefly& f, tick_t t) const noexcept {
+        if (t < refractory_until(f)) {
+            if (p_.mode == refractory_mode::queue) ++f.queued;
+            return false;
+        }
+        f.flash_at -= p_.nudge;
+        return f.flash_at <= t;
+    }
+
+    /// Its own turn at t: next_turn(f), or t after absorb() said so. It flashes, or (queue mode)
+    /// its refractory period ends with the held pulses applied, which may make it flash at t.
+    reaction act(firefly& f, std::uint64_t id, tick_t t) const noexcept;
+
+    /// Everything a pulse at t does to a firefly whose turns before t have been taken: absorb,
+    /// with the end of a refractory period at t first and the flash it may cause. For tests and
+    /// reference code that handle one event at a time.
+    reaction pulse(firefly& f, std::uint64_t id, tick_t t) const noexcept {
+        reaction r = reaction::quiet;
+        if (acts_before(f, t)) r = act(f, id, next_turn(f));
+        if (absorb(f, t)) r = act(f, id, t);
+        return r;
+    }
 
   private:
     void flash(firefly& f, std::uint64_t id, tick_t t) const noexcept;
-    reaction end_refractory(firefly& f, std::uint64_t id) const noexcept;
-    void rearm(firefly& f) const noexcept;
     model_params p_;
 };
 

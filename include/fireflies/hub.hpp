@@ -53,7 +53,8 @@ class hub {
       public:
         virtual ~observer() = default;
         virtual void on_sample(const sample&) {}
-        virtual void on_flash(const flash_event&) {}
+        /// Flash events as they arrive: each worker's in time order, workers interleaved.
+        virtual void on_flashes(std::span<const flash_event>) {}
         /// A phase snapshot, phase / period of each pixel (snapshot_grid), row by row.
         virtual void on_snapshot(tick_t, const std::vector<float>&) {}
     };
@@ -110,6 +111,7 @@ class hub {
     snapshot_grid snapshots_;
     std::vector<float> frame_;
     flash_order flash_order_;
+    std::vector<tick_t> batch_t_, batch_previous_; // scratch of take()
     std::int64_t interval_flashes_ = 0;
     std::int64_t flashes_so_far_ = 0;
     std::int64_t next_sample_ = 0;

@@ -165,9 +165,10 @@ void recorder::restore_terminal() noexcept {
     if (view_) view::restore_terminal(view_fd_ >= 0 ? view_fd_ : STDOUT_FILENO);
 }
 
-void recorder::on_flash(const flash_event& ev) {
-    if (flash_t_) pending_flashes_.push_back(ev);
-    if (view_) view_->flash(ev.agent, to_seconds(ev.t));
+void recorder::on_flashes(std::span<const flash_event> events) {
+    if (flash_t_) pending_flashes_.insert(pending_flashes_.end(), events.begin(), events.end());
+    if (view_)
+        for (const flash_event& ev : events) view_->flash(ev.agent, to_seconds(ev.t));
 }
 
 void recorder::on_snapshot(tick_t t, const std::vector<float>& frame) {

@@ -29,7 +29,7 @@ class recorder final : public hub::observer {
 
     void banner(std::FILE* to) const;
     void on_sample(const sample& s) override;
-    void on_flash(const flash_event& ev) override;
+    void on_flashes(std::span<const flash_event> events) override;
     void on_snapshot(tick_t t, const std::vector<float>& frame) override;
     /// The hub whose state the live view shows (through time, flash count).
     void attach(const hub& h) noexcept { hub_ = &h; }

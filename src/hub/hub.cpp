@@ -44,15 +44,25 @@ void hub::absorb(const report_header& header, std::span<const flash_event> event
 void hub::take(const report_header& header, std::span<const flash_event> events) {
     if (!events.empty() && last_flash_.empty())
         throw error("hub: flash events from worker " + std::to_string(header.worker) + " in summary telemetry");
-    for (const flash_event& ev : events) {
+    for (const flash_event& ev : events)
         if (ev.agent >= last_flash_.size())
             throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
                         std::to_string(ev.agent) + ", outside the grid");
-        const auto a = static_cast<std::size_t>(ev.agent);
-        flash_order_.flash(ev.t, last_flash_[a]);
-        last_flash_[a] = ev.t;
-        out_.on_flash(ev);
+    // Each firefly's previous flash from the table (requested a few events ahead: the table is
+    // big and the agents are scattered), then the order parameter in one vectorised batch.
+    const std::size_t n = events.size();
+    batch_t_.resize(n);
+    batch_previous_.resize(n);
+    constexpr std::size_t ahead = 16;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i + ahead < n) __builtin_prefetch(&last_flash_[static_cast<std::size_t>(events[i + ahead].agent)], 1);
+        tick_t& last = last_flash_[static_cast<std::size_t>(events[i].agent)];
+        batch_t_[i] = events[i].t;
+        batch_previous_[i] = last;
+        last = events[i].t;
     }
+    flash_order_.flashes(batch_t_.data(), batch_previous_.data(), n);
+    if (n > 0) out_.on_flashes(events);
     totals_.flashes_received += static_cast<std::int64_t>(events.size());
     interval_flashes_ += header.flashes;
     through_[static_cast<std::size_t>(header.worker)] = header.through;
@@ -194,7 +204,7 @@ void hub::restore_block(const block_state& b) {
     if (last_flash_.empty()) return; // summary telemetry keeps no per-firefly state here
     for (std::int64_t y = 0; y < b.cells.height; ++y)
         for (std::int64_t x = 0; x < b.cells.width; ++x) {
-            const tick_t t = b.last_flash[static_cast<std::size_t>(y * b.cells.width + x)];
+            const tick_t t = b.fireflies[static_cast<std::size_t>(y * b.cells.width + x)].last_flash;
             const auto id = static_cast<std::size_t>((b.cells.y0 + y) * config_.width + b.cells.x0 + x);
             last_flash_[id] = t;
             if (t >= 0) flash_order_.flash(t, -1);

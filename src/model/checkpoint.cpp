@@ -33,11 +33,10 @@ std::vector<std::byte> block_state::pack() const {
                                static_cast<std::int64_t>(fireflies.size()),
                                static_cast<std::int64_t>(in_flight.size())};
     std::vector<std::byte> out;
-    out.reserve(sizeof h + fireflies.size() * (sizeof(firefly) + sizeof(tick_t)) +
+    out.reserve(sizeof h + fireflies.size() * sizeof(firefly) +
                 in_flight.size() * sizeof(flash_event));
     put(out, &h, 1);
     put(out, fireflies.data(), fireflies.size());
-    put(out, last_flash.data(), last_flash.size());
     put(out, in_flight.data(), in_flight.size());
     return out;
 }
@@ -50,10 +49,8 @@ block_state block_state::unpack(std::span<const std::byte> bytes) {
     block_state s;
     s.cells = {h.x0, h.y0, h.width, h.height};
     s.fireflies.resize(static_cast<std::size_t>(h.fireflies));
-    s.last_flash.resize(static_cast<std::size_t>(h.fireflies));
     s.in_flight.resize(static_cast<std::size_t>(h.in_flight));
     take(bytes, s.fireflies.data(), s.fireflies.size());
-    take(bytes, s.last_flash.data(), s.last_flash.size());
     take(bytes, s.in_flight.data(), s.in_flight.size());
     if (!bytes.empty()) throw error("block state message has trailing bytes");
     return s;

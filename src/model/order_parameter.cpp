@@ -71,39 +71,42 @@ using v4l = std::int64_t __attribute__((vector_size(32)));
     return reinterpret_cast<v4d>((mask & reinterpret_cast<v4l>(yes)) | (~mask & reinterpret_cast<v4l>(no)));
 }
 
-[[gnu::always_inline]] inline void sweep_kernel(const tick_t* residues, std::size_t n, double period,
-                                               std::int64_t& re_total, std::int64_t& im_total) noexcept {
+// Four terms into the accumulators. Inlined into each build (an always_inline that cannot be
+// inlined is a compile error, so no vector ever crosses a call between SSE2 and AVX2 code).
+[[gnu::always_inline]] inline void sweep_terms(v4l r_ticks, double period, v4l& re, v4l& im) noexcept {
     constexpr double two52 = 4503599627370496.0, magic = 6755399441055744.0;
     const v4l two52_bits = v4l{} + std::bit_cast<std::int64_t>(two52);
     const v4l magic_bits = v4l{} + std::bit_cast<std::int64_t>(magic);
     const v4d one = v4d{} + 1.0;
+    const v4d x = (reinterpret_cast<v4d>(r_ticks | two52_bits) - two52) / period;
+    const v4d q = x * 4.0;
+    const v4l at1 = q >= 1.0, at2 = q >= 2.0, at3 = q >= 3.0;
+    const v4d quadrant = select(at1, one, v4d{}) + select(at2, one, v4d{}) + select(at3, one, v4d{});
+    const v4d r0 = q - quadrant;
+    const v4l mirror = r0 > 0.5;
+    const v4d r = select(mirror, 1.0 - r0, r0);
+    const v4d y = r * (std::numbers::pi / 2.0), y2 = y * y;
+    const v4d s = y * (1.0 + y2 * (-1.0 / 6 + y2 * (1.0 / 120 + y2 * (-1.0 / 5040 + y2 * (1.0 / 362880 +
+                          y2 * (-1.0 / 39916800 + y2 * (1.0 / 6227020800.0)))))));
+    const v4d c = 1.0 + y2 * (-0.5 + y2 * (1.0 / 24 + y2 * (-1.0 / 720 + y2 * (1.0 / 40320 +
+                         y2 * (-1.0 / 3628800 + y2 * (1.0 / 479001600 + y2 * (-1.0 / 87178291200.0)))))));
+    const v4d qc = select(mirror, s, c), qs = select(mirror, c, s);
+    // quadrant 0: (qc, qs), 1: (-qs, qc), 2: (-qc, -qs), 3: (qs, -qc)
+    const v4l odd = at1 ^ at2 ^ at3;
+    const v4d cx = select(odd, qs, qc), sx = select(odd, qc, qs);
+    const v4d cos_sign = select(at1 & ~at3, -one, one), sin_sign = select(at2, -one, one);
+    re += reinterpret_cast<v4l>((cos_sign * cx) * phasor_sum::scale + magic) - magic_bits;
+    im += reinterpret_cast<v4l>((sin_sign * sx) * phasor_sum::scale + magic) - magic_bits;
+}
+
+[[gnu::always_inline]] inline void sweep_kernel(const tick_t* residues, std::size_t n, double period,
+                                               std::int64_t& re_total, std::int64_t& im_total) noexcept {
     v4l re{}, im{};
-    auto term = [&](v4l r_ticks) {
-        const v4d x = (reinterpret_cast<v4d>(r_ticks | two52_bits) - two52) / period;
-        const v4d q = x * 4.0;
-        const v4l at1 = q >= 1.0, at2 = q >= 2.0, at3 = q >= 3.0;
-        const v4d quadrant = select(at1, one, v4d{}) + select(at2, one, v4d{}) + select(at3, one, v4d{});
-        const v4d r0 = q - quadrant;
-        const v4l mirror = r0 > 0.5;
-        const v4d r = select(mirror, 1.0 - r0, r0);
-        const v4d y = r * (std::numbers::pi / 2.0), y2 = y * y;
-        const v4d s = y * (1.0 + y2 * (-1.0 / 6 + y2 * (1.0 / 120 + y2 * (-1.0 / 5040 + y2 * (1.0 / 362880 +
-                              y2 * (-1.0 / 39916800 + y2 * (1.0 / 6227020800.0)))))));
-        const v4d c = 1.0 + y2 * (-0.5 + y2 * (1.0 / 24 + y2 * (-1.0 / 720 + y2 * (1.0 / 40320 +
-                             y2 * (-1.0 / 3628800 + y2 * (1.0 / 479001600 + y2 * (-1.0 / 87178291200.0)))))));
-        const v4d qc = select(mirror, s, c), qs = select(mirror, c, s);
-        // quadrant 0: (qc, qs), 1: (-qs, qc), 2: (-qc, -qs), 3: (qs, -qc)
-        const v4l odd = at1 ^ at2 ^ at3;
-        const v4d cx = select(odd, qs, qc), sx = select(odd, qc, qs);
-        const v4d cos_sign = select(at1 & ~at3, -one, one), sin_sign = select(at2, -one, one);
-        re += reinterpret_cast<v4l>((cos_sign * cx) * phasor_sum::scale + magic) - magic_bits;
-        im += reinterpret_cast<v4l>((sin_sign * sx) * phasor_sum::scale + magic) - magic_bits;
-    };
     std::size_t i = 0;
     for (; i + 4 <= n; i += 4) {
         v4l r;
         __builtin_memcpy(&r, residues + i, sizeof r);
-        term(r);
+        sweep_terms(r, period, re, im);
     }
     // The last 1-3 terms padded with residue 0, whose phasor is exactly (2^32, 0).
     std::int64_t padding = 0;
@@ -111,7 +114,7 @@ using v4l = std::int64_t __attribute__((vector_size(32)));
         v4l r{};
         for (std::size_t k = 0; i + k < n; ++k) r[k] = residues[i + k];
         padding = static_cast<std::int64_t>(4 - (n - i));
-        term(r);
+        sweep_terms(r, period, re, im);
     }
     re_total += re[0] + re[1] + re[2] + re[3] - padding * static_cast<std::int64_t>(phasor_sum::scale);
     im_total += im[0] + im[1] + im[2] + im[3];

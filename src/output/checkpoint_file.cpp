@@ -89,35 +89,28 @@ std::string check_seal(const std::filesystem::path& p) {
     std::fclose(f);
     return problem;
 }
-constexpr std::int64_t format_version = 1;
+constexpr std::int64_t format_version = 2;
 
 // The per-firefly fields, each a [height, width] int64 dataset under /state.
-constexpr std::array<const char*, 7> fields{"anchor_time", "anchor_phase", "refractory_until", "next_timer",
-                                            "queued", "draws", "last_flash"};
+constexpr std::array<const char*, 4> fields{"flash_at", "last_flash", "draws", "queued"};
 
 std::int64_t field_of(const block_state& b, std::size_t field, std::size_t i) {
     const firefly& f = b.fireflies[i];
     switch (field) {
-    case 0: return f.anchor_time;
-    case 1: return f.anchor_phase;
-    case 2: return f.refractory_until;
-    case 3: return f.next_timer;
-    case 4: return f.queued;
-    case 5: return f.draws;
-    default: return b.last_flash[i];
+    case 0: return f.flash_at;
+    case 1: return f.last_flash;
+    case 2: return f.draws;
+    default: return f.queued;
     }
 }
 
 void set_field(block_state& b, std::size_t field, std::size_t i, std::int64_t v) {
     firefly& f = b.fireflies[i];
     switch (field) {
-    case 0: f.anchor_time = v; break;
-    case 1: f.anchor_phase = v; break;
-    case 2: f.refractory_until = v; break;
-    case 3: f.next_timer = v; break;
-    case 4: f.queued = static_cast<std::uint32_t>(v); break;
-    case 5: f.draws = static_cast<std::uint32_t>(v); break;
-    default: b.last_flash[i] = v; break;
+    case 0: f.flash_at = v; break;
+    case 1: f.last_flash = v; break;
+    case 2: f.draws = static_cast<std::uint32_t>(v); break;
+    default: f.queued = static_cast<std::uint32_t>(v); break;
     }
 }
 
@@ -360,7 +353,6 @@ block_state checkpoint_reader::read_block(const block& b) const {
     out.cells = b;
     const auto n = static_cast<std::size_t>(b.cells());
     out.fireflies.resize(n);
-    out.last_flash.resize(n);
     std::vector<std::int64_t> values(n);
     const std::vector<hsize_t> count{static_cast<hsize_t>(b.height), static_cast<hsize_t>(b.width)};
     for (std::size_t f = 0; f < fields.size(); ++f) {

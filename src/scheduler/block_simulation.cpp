@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <chrono>
 #include <limits>
 #include <utility>
@@ -25,11 +26,12 @@ double seconds_since(clock::time_point t0) {
     return std::chrono::duration<double>(clock::now() - t0).count();
 }
 
-// One firefly's life: wait for its flash time or a pulse, whichever comes first; react; repeat.
-// All of its state lives in the block's arrays (so that a checkpoint can hold it); the
+// One firefly's life: sleep until its turn (its phase reaches T, or its refractory period ends
+// with pulses held), take it, repeat. Pulses that only move its phase do not wake it. Its state
+// lives in the block's array (so that a checkpoint and the per-sample sweep can read it); the
 // coroutine is the firefly's thread of control.
 firefly_task firefly_life(block_simulation& sim, std::uint32_t local) {
-    for (;;) sim.react(local, co_await sim.flash_or_pulse());
+    for (;;) sim.act(local, co_await sim.turn());
 }
 
 } // namespace
@@ -37,14 +39,13 @@ firefly_task firefly_life(block_simulation& sim, std::uint32_t local) {
 block_simulation::block_simulation(const run_config& config, const decomposition& d, int worker)
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
-      sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay),
+      sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay), nudge_(rules_.params().nudge),
       width_(config.width), height_(config.height), flash_order_(rules_.params().period),
       circle_(rules_.params().period) {
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
     state_.resize(n);
-    last_flash_.assign(n, -1);
     for (std::uint32_t i = 0; i < n; ++i) state_[i] = rules_.start(global_id(i));
     start_tasks();
 }
@@ -53,15 +54,18 @@ block_simulation::block_simulation(const run_config& config, const decomposition
                                    block_state restored, std::int64_t epoch, std::int64_t next_sample)
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
-      sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay),
+      sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay), nudge_(rules_.params().nudge),
       width_(config.width), height_(config.height), flash_order_(rules_.params().period),
       circle_(rules_.params().period) {
     if (restored.cells != block_ || restored.fireflies.size() != static_cast<std::size_t>(block_.cells()))
         throw error("restored block does not match worker " + std::to_string(worker) + "'s block");
     state_.assign(restored.fireflies.begin(), restored.fireflies.end());
-    last_flash_.assign(restored.last_flash.begin(), restored.last_flash.end());
-    for (const tick_t t : last_flash_)
-        if (t >= 0) flash_order_.flash(t, -1);
+    for (const firefly& f : state_)
+        if (f.last_flash >= 0) {
+            order_t_.push_back(f.last_flash);
+            order_previous_.push_back(-1);
+        }
+    settle_flash_order();
     arriving_ = std::move(restored.in_flight);
     std::sort(arriving_.begin(), arriving_.end());
     first_epoch_ = epoch_index_ = epoch;
@@ -78,19 +82,21 @@ void block_simulation::start_tasks() {
     if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_);
     outgoing_.resize(neighbours_.size());
     const tick_t period = rules_.params().period;
-    const std::int64_t horizon = period / epoch_ + 2;
-    ring_.resize(static_cast<std::size_t>(std::clamp<std::int64_t>(horizon, 2, std::int64_t{1} << 16)));
+    // The ring spans about T/8 (64 to 256 epochs: the one-byte tags must tell its epochs apart).
+    ring_.resize(std::clamp<std::uint64_t>(std::bit_ceil(static_cast<std::uint64_t>(period / epoch_ / 8)), 64, 256));
+    ring_mask_ = static_cast<std::int64_t>(ring_.size()) - 1;
+    horizon_ = epoch_index_; // nothing filed yet: the first epoch files
     const auto n = static_cast<std::uint32_t>(state_.size());
+    filed_.assign(n, 0);
     if (engine_ == engine_kind::coroutine) {
-        arena_ = std::make_unique<frame_arena>();
-        frame_arena::scope scope(*arena_);
-        tasks_.reserve(n);
+        frames_ = std::make_unique<frame_array>(n);
+        frame_array::scope scope(*frames_);
         for (std::uint32_t i = 0; i < n; ++i) {
-            tasks_.push_back(firefly_life(*this, i).handle);
-            tasks_.back().resume(); // runs to its first co_await
+            const auto task = firefly_life(*this, i).handle;
+            if (task.address() != frames_->frame(i)) throw error("coroutine frames are not laid out in firefly order");
+            task.resume(); // runs to its first co_await
         }
     }
-    for (std::uint32_t i = 0; i < n; ++i) schedule(i, state_[i].next_timer);
     totals_.worker = worker_;
     if (config_.snapshot_every > 0) snapshot_samples_ = to_ticks(config_.snapshot_every) / sample_;
     snapshot_grid_ = snapshot_grid::of(width_, height_, config_.snapshot_max);
@@ -104,7 +110,6 @@ block_state block_simulation::save() const {
     block_state s;
     s.cells = block_;
     s.fireflies.assign(state_.begin(), state_.end());
-    s.last_flash.assign(last_flash_.begin(), last_flash_.end());
     const auto w = static_cast<std::uint64_t>(width_);
     for (const flash_event& ev : arriving_)
         if (block_.contains(static_cast<std::int64_t>(ev.agent % w), static_cast<std::int64_t>(ev.agent / w))) // cold
@@ -113,11 +118,12 @@ block_state block_simulation::save() const {
 }
 
 block_simulation::~block_simulation() {
-    for (auto h : tasks_) h.destroy();
+    if (frames_)
+        for (std::size_t i = 0; i < state_.size(); ++i) std::coroutine_handle<>::from_address(frames_->frame(i)).destroy();
 }
 
 std::size_t block_simulation::frame_bytes() const noexcept {
-    return arena_ ? arena_->bytes_reserved() : 0;
+    return frames_ ? frames_->bytes_reserved() : 0;
 }
 
 std::uint64_t block_simulation::global_id(std::uint32_t local) const noexcept {
@@ -126,46 +132,51 @@ std::uint64_t block_simulation::global_id(std::uint32_t local) const noexcept {
     return static_cast<std::uint64_t>((block_.y0 + row) * width_ + block_.x0 + column);
 }
 
-void block_simulation::react(std::uint32_t local, event ev) {
+void block_simulation::act(std::uint32_t local, tick_t t) {
     firefly& f = state_[local];
-    const std::uint64_t id = global_id(local);
-    const reaction r = ev.kind == wake::pulse ? rules_.pulse(f, id, ev.t) : rules_.timer(f, id, ev.t);
-    if (r == reaction::flashed) emit_flash(local, ev.t);
+    const tick_t previous = f.last_flash;
+    if (rules_.act(f, global_id(local), t) == reaction::flashed) emit_flash(local, t, previous);
 }
 
-void block_simulation::dispatch(std::uint32_t local, event ev) {
+void block_simulation::take_turn(std::uint32_t local, tick_t t) {
     if (engine_ == engine_kind::coroutine) {
-        wake_ = ev;
-        tasks_[local].resume();
+        wake_ = t;
+        std::coroutine_handle<>::from_address(frames_->frame(local)).resume();
     } else {
-        react(local, ev);
+        act(local, t);
     }
 }
 
 void block_simulation::schedule(std::uint32_t local, tick_t t) {
     const std::int64_t e = by_epoch_.quotient(t);
-    if (e <= epoch_index_) due_.push_back(local);
-    else if (e < epoch_index_ + static_cast<std::int64_t>(ring_.size()))
-        ring_[static_cast<std::size_t>(e) % ring_.size()].push_back(local);
-    else far_.push({t, local});
+    if (e <= epoch_index_) {
+        due_.push_back(local);
+    } else {
+        ring_[static_cast<std::size_t>(e & ring_mask_)].push_back(local);
+        filed_[local] = static_cast<std::uint8_t>(e);
+    }
+}
+
+// Files every turn in epochs [horizon_, k + ring - 1) and moves the horizon there: one pass over
+// the block every ring - 1 epochs, instead of filing every turn that a pulse moves while it is
+// still far off (most of them move again before they come due).
+void block_simulation::file_turns(std::int64_t k) {
+    const tick_t from = horizon_ * epoch_;
+    horizon_ = k + ring_mask_;
+    const tick_t to = horizon_ * epoch_;
+    for (std::uint32_t i = 0; i < state_.size(); ++i)
+        if (const tick_t t = rules_.next_turn(state_[i]); t >= from && t < to) schedule(i, t);
 }
 
 void block_simulation::begin_epoch(std::int64_t k) {
     epoch_index_ = k;
-    const auto ring = static_cast<std::int64_t>(ring_.size());
-    while (!far_.empty() && by_epoch_.quotient(far_.top().first) < k + ring) {
-        const auto [t, local] = far_.top();
-        far_.pop();
-        if (state_[local].next_timer == t) schedule(local, t);
-    }
-    auto& bucket = ring_[static_cast<std::size_t>(k % ring)];
-    const std::size_t n = bucket.size();
-    for (std::size_t i = 0; i < n; ++i) {
-        if (i + prefetch_distance < n) __builtin_prefetch(&state_[bucket[i + prefetch_distance]]);
-        const std::uint32_t local = bucket[i];
-        const tick_t t = state_[local].next_timer;
-        if (t >= k * epoch_ && t < (k + 1) * epoch_) due_.push_back(local);
-    }
+    if (k >= horizon_) file_turns(k);
+    // Entries whose firefly has been filed elsewhere since are stale (the ring spans at most 256
+    // epochs, so the tag tells).
+    auto& bucket = ring_[static_cast<std::size_t>(k & ring_mask_)];
+    const auto tag = static_cast<std::uint8_t>(k);
+    for (const std::uint32_t local : bucket)
+        if (filed_[local] == tag) due_.push_back(local);
     bucket.clear();
 }
 
@@ -200,101 +211,110 @@ std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
     return n;
 }
 
-// Every pulse arriving before `end`, as (target, time), grouped by target with each target's
-// pulses in time order (a stable LSD radix sort on the target; arriving_ is in time order).
-void block_simulation::gather_pulses(tick_t end) {
-    const tick_t delay = rules_.params().delay;
-    const std::int64_t bw = block_.width, bh = block_.height;
-    const bool wide = width_ >= 3 && height_ >= 3;
-    pulses_.clear();
-    for (; next_arrival_ < arriving_.size() && arriving_[next_arrival_].t + delay < end; ++next_arrival_) {
-        const flash_event& source = arriving_[next_arrival_];
-        const tick_t t = source.t + delay;
-        std::int64_t sy = 0, sx = 0;
-        by_width_.split(static_cast<std::int64_t>(source.agent), sy, sx);
-        const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0;
-        if (wide && lx >= 1 && lx < bw - 1 && ly >= 1 && ly < bh - 1) {
-            // An interior firefly: its eight neighbours are all here, at fixed offsets.
-            const auto c = static_cast<std::uint32_t>(ly * bw + lx), row = static_cast<std::uint32_t>(bw);
-            for (const std::uint32_t j : {c - row - 1, c - row, c - row + 1, c - 1, c + 1, c + row - 1, c + row, c + row + 1})
-                pulses_.push_back({j, t});
-            continue;
-        }
-        for_each_neighbour(source.agent, [&](std::int64_t x, std::int64_t y) {
-            if (block_.contains(x, y))
-                pulses_.push_back({static_cast<std::uint32_t>((y - block_.y0) * bw + (x - block_.x0)), t});
-        });
-    }
-    totals_.pulses_delivered += static_cast<std::int64_t>(pulses_.size());
-    if (pulses_.size() < 64) {
-        std::stable_sort(pulses_.begin(), pulses_.end(), [](const pulse_at& a, const pulse_at& b) { return a.target < b.target; });
-        return;
-    }
-    constexpr int digit_bits = 11;
-    constexpr std::uint32_t digits = 1u << digit_bits;
-    sort_buffer_.resize(pulses_.size());
-    const auto cells = static_cast<std::uint64_t>(state_.size());
-    for (int shift = 0; shift < 32 && (std::uint64_t{1} << shift) < cells; shift += digit_bits) {
-        std::array<std::uint32_t, digits> count{};
-        for (const pulse_at& p : pulses_) ++count[(p.target >> shift) & (digits - 1)];
-        std::uint32_t sum = 0;
-        for (auto& c : count) sum += std::exchange(c, sum);
-        for (const pulse_at& p : pulses_) sort_buffer_[count[(p.target >> shift) & (digits - 1)]++] = p;
-        pulses_.swap(sort_buffer_);
-    }
+// A pulse reaches firefly `local` at t: first its own turns before it, then the pulse.
+void block_simulation::deliver(std::uint32_t local, tick_t t) {
+    firefly& f = state_[local];
+    const tick_t before = rules_.next_turn(f);
+    while (rules_.acts_before(f, t)) take_turn(local, rules_.next_turn(f));
+    if (rules_.absorb(f, t)) take_turn(local, t);
+    // Its turn is filed when it moved, and only when it comes before the horizon (file_turns
+    // finds the later ones); one moved into this epoch goes on the due list.
+    if (const tick_t after = rules_.next_turn(f); after != before && after < horizon_ * epoch_) schedule(local, after);
 }
 
-// One firefly's events before `end`: its pulses [first, last) in time order, and its own timers,
-// a timer at the same time as a pulse after the pulse.
-void block_simulation::visit(std::uint32_t local, const pulse_at* first, const pulse_at* last, tick_t end) {
+// A firefly on the due list: its own turns before `end`.
+void block_simulation::visit(std::uint32_t local, tick_t end) {
     firefly& f = state_[local];
-    const tick_t before = f.next_timer;
-    for (; first != last; ++first) {
-        while (f.next_timer < first->t) dispatch(local, {wake::timer, f.next_timer});
-        dispatch(local, {wake::pulse, first->t});
-    }
-    while (f.next_timer < end) dispatch(local, {wake::timer, f.next_timer});
-    // Its timer is filed once per visit, however many events moved it.
-    if (f.next_timer != before) schedule(local, f.next_timer);
+    const tick_t before = rules_.next_turn(f);
+    while (rules_.next_turn(f) < end) take_turn(local, rules_.next_turn(f));
+    if (const tick_t after = rules_.next_turn(f); after != before && after < horizon_ * epoch_) schedule(local, after);
 }
 
 void block_simulation::prefetch(std::uint32_t local) const noexcept {
-    __builtin_prefetch(&state_[local]);
-    __builtin_prefetch(&last_flash_[local], 1);
-    if (!tasks_.empty()) __builtin_prefetch(tasks_[local].address());
+    __builtin_prefetch(&state_[local], 1);
 }
 
+void block_simulation::prefetch_frame(std::uint32_t local) const noexcept {
+    const auto* frame = static_cast<const char*>(frames_->frame(local));
+    __builtin_prefetch(frame, 1);
+    __builtin_prefetch(frame + frame_bytes() / state_.size() - 1, 1);
+}
+
+// The local index of flash `source`'s centre when all eight of its neighbours are in this block
+// (they are then at fixed offsets from it), else -1.
+std::int64_t block_simulation::interior(const flash_event& source) const noexcept {
+    std::int64_t sy = 0, sx = 0;
+    by_width_.split(static_cast<std::int64_t>(source.agent), sy, sx);
+    const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0;
+    const bool inside = width_ >= 3 && height_ >= 3 && lx >= 1 && lx < block_.width - 1 && ly >= 1 && ly < block_.height - 1;
+    return inside ? ly * block_.width + lx : -1;
+}
+
+// Events before `end`: the pulses of every flash whose pulses arrive by then, in time order
+// (arriving_ is), each firefly's own turns before each of its pulses; then the fireflies whose
+// own turn is due and that no pulse reached (visiting twice is harmless). Fireflies are
+// independent within an epoch, so one firefly's events need to be in time order, not all.
 void block_simulation::process_interval(tick_t end) {
-    gather_pulses(end);
-    const pulse_at* p = pulses_.data();
-    const pulse_at* const stop = p + pulses_.size();
-    while (p != stop) {
-        if (stop - p > static_cast<std::ptrdiff_t>(prefetch_distance)) prefetch(p[prefetch_distance].target);
-        const pulse_at* q = p;
-        while (q != stop && q->target == p->target) ++q;
-        visit(p->target, p, q, end);
-        p = q;
+    const tick_t delay = rules_.params().delay;
+    const std::int64_t row = block_.width;
+    constexpr std::size_t ahead = 6; // flashes whose neighbourhoods are requested in advance
+    for (; next_arrival_ < arriving_.size() && arriving_[next_arrival_].t + delay < end; ++next_arrival_) {
+        if (next_arrival_ + ahead < arriving_.size())
+            if (const std::int64_t c = interior(arriving_[next_arrival_ + ahead]); c >= 0)
+                for (const std::int64_t r : {c - row, c, c + row}) {
+                    __builtin_prefetch(&state_[static_cast<std::size_t>(r - 1)], 1);
+                    __builtin_prefetch(&state_[static_cast<std::size_t>(r + 1)], 1);
+                }
+        const flash_event& source = arriving_[next_arrival_];
+        const tick_t t = source.t + delay;
+        if (const std::int64_t c = interior(source); c >= 0) {
+            const auto u = static_cast<std::uint32_t>(c), w = static_cast<std::uint32_t>(row);
+            const std::array<std::uint32_t, 8> targets{u - w - 1, u - w, u - w + 1, u - 1, u + 1, u + w - 1, u + w, u + w + 1};
+            if (frames_) // a firefly this pulse pushes to its flash wakes: its frame is wanted
+                for (const std::uint32_t j : targets)
+                    if (state_[j].flash_at - nudge_ <= t) prefetch_frame(j);
+            for (const std::uint32_t j : targets) deliver(j, t);
+            totals_.pulses_delivered += 8;
+            continue;
+        }
+        for_each_neighbour(source.agent, [&](std::int64_t x, std::int64_t y) {
+            if (!block_.contains(x, y)) return;
+            deliver(static_cast<std::uint32_t>((y - block_.y0) * row + (x - block_.x0)), t);
+            ++totals_.pulses_delivered;
+        });
     }
-    // Fireflies whose own timer is due and that no pulse reached (visiting twice is harmless).
+    // These wake: their coroutine frames are wanted too.
     for (std::size_t i = 0; i < due_.size(); ++i) {
-        if (i + prefetch_distance < due_.size()) prefetch(due_[i + prefetch_distance]);
-        visit(due_[i], nullptr, nullptr, end);
+        if (i + prefetch_distance < due_.size()) {
+            const std::uint32_t later = due_[i + prefetch_distance];
+            prefetch(later);
+            if (frames_) prefetch_frame(later);
+        }
+        visit(due_[i], end);
     }
 }
 
-void block_simulation::emit_flash(std::uint32_t local, tick_t t) {
+void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous) {
     const flash_event ev{t, global_id(local)};
     flashes_.push_back(ev);
     if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
     ++flashes_since_report_;
     ++totals_.flashes_total;
     totals_.pulses_sent += coupled_neighbours(ev.agent);
-    flash_order_.flash(t, last_flash_[local]);
-    last_flash_[local] = t;
+    order_t_.push_back(t);
+    order_previous_.push_back(previous);
+}
+
+// The flashes since the last report into the seed's order parameter, in one vectorised batch.
+void block_simulation::settle_flash_order() {
+    flash_order_.flashes(order_t_.data(), order_previous_.data(), order_t_.size());
+    order_t_.clear();
+    order_previous_.clear();
 }
 
 void block_simulation::send_flashes(worker_link& link, report_header h) {
     h.worker = worker_;
+    settle_flash_order();
     h.flash_sum = flash_order_.sum();
     h.flashed = flash_order_.flashed();
     h.flashes = flashes_since_report_;
@@ -316,7 +336,7 @@ void block_simulation::take_snapshot(tick_t t) {
         for (std::int64_t px = (block_.x0 + s - 1) / s; px * s < block_.x0 + block_.width; ++px) {
             const auto local = static_cast<std::size_t>((py * s - block_.y0) * block_.width + (px * s - block_.x0));
             pixels_.push_back({py * snapshot_grid_.nx + px,
-                               static_cast<double>(state_[local].phase_at(t)) / static_cast<double>(period)});
+                               static_cast<double>(rules_.phase(state_[local], t)) / static_cast<double>(period)});
         }
 }
 
@@ -330,7 +350,7 @@ void block_simulation::emit_sample(worker_link& link) {
     std::array<tick_t, 4096> phases;
     for (std::size_t begin = 0; begin < state_.size(); begin += phases.size()) {
         const std::size_t n = std::min(phases.size(), state_.size() - begin);
-        for (std::size_t i = 0; i < n; ++i) phases[i] = state_[begin + i].phase_at(t);
+        for (std::size_t i = 0; i < n; ++i) phases[i] = rules_.phase(state_[begin + i], t);
         h.state += circle_.sum_of_residues(phases.data(), n);
     }
     if (snapshot_samples_ > 0 && next_sample_ % snapshot_samples_ == 0) take_snapshot(t);

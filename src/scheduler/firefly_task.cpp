@@ -7,24 +7,22 @@
 namespace fireflies {
 
 namespace {
-thread_local frame_arena* current_arena = nullptr;
+thread_local frame_array* current_frames = nullptr;
 }
 
-void* frame_arena::allocate(std::size_t bytes) {
+void* frame_array::allocate(std::size_t bytes) {
     constexpr std::size_t align = alignof(std::max_align_t);
-    bytes = (bytes + align - 1) / align * align;
-    if (bytes > slab_bytes) throw std::bad_alloc();
-    if (used_ + bytes > slab_bytes) {
-        slabs_.emplace_back(huge_page_allocator<std::byte>().allocate(slab_bytes));
-        used_ = 0;
+    if (!base_) {
+        size_ = bytes;
+        stride_ = (bytes + align - 1) / align * align;
+        base_.reset(huge_page_allocator<std::byte>().allocate(capacity_ * stride_));
     }
-    void* p = slabs_.back().get() + used_;
-    used_ += bytes;
-    return p;
+    if (bytes != size_ || used_ == capacity_) throw std::bad_alloc();
+    return frame(used_++);
 }
 
-frame_arena::scope::scope(frame_arena& arena) noexcept : previous_(current_arena) { current_arena = &arena; }
-frame_arena::scope::~scope() { current_arena = previous_; }
-frame_arena* frame_arena::current() noexcept { return current_arena; }
+frame_array::scope::scope(frame_array& frames) noexcept : previous_(current_frames) { current_frames = &frames; }
+frame_array::scope::~scope() { current_frames = previous_; }
+frame_array* frame_array::current() noexcept { return current_frames; }
 
 } // namespace fireflies

@@ -8,41 +8,45 @@
 
 namespace fireflies {
 
-/// Bump allocator for coroutine frames: the frames of a block's fireflies sit side by side in
-/// large slabs (no per-frame malloc, no fragmentation) and are released together.
-class frame_arena {
+/// The coroutine frames of a block's fireflies, side by side in one array: every firefly runs
+/// the same coroutine, so every frame has the same size, and frame i is at base + i * stride.
+/// The loop finds a firefly's frame from its index (no table of handles to read first), and
+/// there is no per-frame malloc. Released together.
+class frame_array {
   public:
-    frame_arena() = default;
-    frame_arena(const frame_arena&) = delete;
-    frame_arena& operator=(const frame_arena&) = delete;
+    explicit frame_array(std::size_t frames) noexcept : capacity_(frames) {}
+    frame_array(const frame_array&) = delete;
+    frame_array& operator=(const frame_array&) = delete;
 
+    /// The next frame; the first call fixes the stride. Throws std::bad_alloc beyond the
+    /// capacity, or for a frame of another size.
     void* allocate(std::size_t bytes);
-    std::size_t bytes_reserved() const noexcept { return slabs_.size() * slab_bytes; }
+    std::size_t bytes_reserved() const noexcept { return capacity_ * stride_; }
+    void* frame(std::size_t i) const noexcept { return base_.get() + i * stride_; }
 
-    /// While a scope is alive, new firefly coroutine frames on this thread come from `arena`.
+    /// While a scope is alive, new firefly coroutine frames on this thread come from `frames`.
     class scope {
       public:
-        explicit scope(frame_arena& arena) noexcept;
+        explicit scope(frame_array& frames) noexcept;
         ~scope();
         scope(const scope&) = delete;
         scope& operator=(const scope&) = delete;
 
       private:
-        frame_arena* previous_;
+        frame_array* previous_;
     };
-    static frame_arena* current() noexcept;
+    static frame_array* current() noexcept;
 
   private:
-    static constexpr std::size_t slab_bytes = std::size_t{1} << 22;
-    struct slab_free {
+    struct release {
         void operator()(std::byte* p) const noexcept { std::free(p); }
     };
-    std::vector<std::unique_ptr<std::byte[], slab_free>> slabs_;
-    std::size_t used_ = slab_bytes;
+    std::unique_ptr<std::byte[], release> base_;
+    std::size_t capacity_ = 0, stride_ = 0, used_ = 0, size_ = 0;
 };
 
 /// The coroutine type of one firefly. It starts suspended, never finishes on its own and is
-/// destroyed by its owner. Frames come from the current frame_arena.
+/// destroyed by its owner. Frames come from the current frame_array.
 struct firefly_task {
     struct promise_type {
         firefly_task get_return_object() noexcept {
@@ -54,10 +58,10 @@ struct firefly_task {
         void unhandled_exception() noexcept { std::terminate(); }
 
         static void* operator new(std::size_t bytes) {
-            frame_arena* arena = frame_arena::current();
-            return arena ? arena->allocate(bytes) : ::operator new(bytes);
+            frame_array* frames = frame_array::current();
+            return frames ? frames->allocate(bytes) : ::operator new(bytes);
         }
-        // Arena frames are released with their arena; a frame made without one is not.
+        // Frames are released with their frame_array; a frame made without one is not.
         static void operator delete(void*, std::size_t) noexcept {}
     };
 

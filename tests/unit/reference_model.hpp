@@ -59,7 +59,7 @@ inline std::vector<std::uint64_t> moore_neighbours(std::int64_t W, std::int64_t 
 /// The state of the whole grid at one sample time.
 struct snapshot {
     tick_t t = 0;
-    std::vector<tick_t> phase;      ///< per firefly, phase_at(t) after every event <= t
+    std::vector<tick_t> phase;      ///< per firefly, its phase at t after every event <= t
     std::vector<tick_t> last_flash; ///< per firefly, its last flash <= t, or -1
     std::int64_t flashes = 0;       ///< flashes with time <= t
 };
@@ -98,7 +98,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     std::vector<tick_t> last(n, -1);
     for (std::size_t i = 0; i < n; ++i) {
         st[i] = rules.start(i);
-        q.emplace(st[i].next_timer, 1, i);
+        q.emplace(rules.next_turn(st[i]), 1, i);
     }
 
     auto advance = [&](tick_t until) {
@@ -106,15 +106,15 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
             const auto [t, kind, id] = q.top();
             q.pop();
             firefly& f = st[id];
-            if (kind == 1 && f.next_timer != t) continue; // stale timer
-            const tick_t before = f.next_timer;
+            if (kind == 1 && rules.next_turn(f) != t) continue; // stale timer
+            const tick_t before = rules.next_turn(f);
             reaction re;
             if (kind == 0) {
                 ++r.pulses_delivered;
                 ++r.delivered_to[id];
                 re = rules.pulse(f, id, t);
             } else {
-                re = rules.timer(f, id, t);
+                re = rules.act(f, id, t);
             }
             if (re == reaction::flashed) {
                 r.flashes.push_back({t, id});
@@ -125,7 +125,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
                     ++r.sent_by[id];
                 }
             }
-            if (f.next_timer != before) q.emplace(f.next_timer, 1, id);
+            if (rules.next_turn(f) != before) q.emplace(rules.next_turn(f), 1, id);
         }
     };
 
@@ -137,7 +137,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
         snapshot s;
         s.t = t;
         s.phase.resize(n);
-        for (std::size_t i = 0; i < n; ++i) s.phase[i] = st[i].phase_at(t);
+        for (std::size_t i = 0; i < n; ++i) s.phase[i] = rules.phase(st[i], t);
         s.last_flash = last;
         s.flashes = static_cast<std::int64_t>(r.flashes.size());
         r.samples.push_back(std::move(s));

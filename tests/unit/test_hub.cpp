@@ -37,9 +37,11 @@ class recorder : public hub::observer {
     std::vector<std::pair<tick_t, std::vector<float>>> snapshots;
 
     void on_sample(const sample& s) override { samples.push_back(s); }
-    void on_flash(const flash_event& f) override {
-        flashes.push_back(f);
-        flash_sample.push_back(static_cast<std::int64_t>(samples.size()));
+    void on_flashes(std::span<const flash_event> events) override {
+        for (const flash_event& f : events) {
+            flashes.push_back(f);
+            flash_sample.push_back(static_cast<std::int64_t>(samples.size()));
+        }
     }
     void on_snapshot(tick_t t, const std::vector<float>& frame) override { snapshots.emplace_back(t, frame); }
 };

@@ -36,19 +36,26 @@ model_params params(refractory_mode mode, tick_t rf = RF, tick_t jitter = J) {
     return p;
 }
 
+
 /// The jitter a flash draws: draw number `draw` of firefly `id`.
 tick_t jitter_draw(std::uint64_t id, std::uint64_t draw, tick_t jitter = J) {
     return uniform_below(random_bits(SEED, id, draw), jitter);
 }
 
-/// A firefly with phase `phase` at time `at`, not refractory, timer armed for its flash.
-firefly running(tick_t at, tick_t phase, std::uint32_t draws = 1) {
+/// A firefly with phase `phase` at time `at` (>= 0) that has not flashed yet (last_flash = -1),
+/// its next turn its flash at at + T - phase. It is not refractory at `at` when phase >= Rf:
+/// refractory_until = max(flash_at - (T - Rf), last_flash + 1) = max(at + Rf - phase, 0) <= at.
+firefly running(const firefly_rules& rules, tick_t at, tick_t phase, std::uint32_t draws = 1) {
     firefly f;
-    f.anchor_time = at;
-    f.anchor_phase = phase;
-    f.refractory_until = 0;
-    f.next_timer = at + (T - phase);
+    f.flash_at = at + (T - phase);
+    f.last_flash = -1;
     f.draws = draws;
+    f.queued = 0;
+    EXPECT_EQ(rules.phase(f, at), phase);
+    EXPECT_EQ(rules.next_turn(f), at + (T - phase));
+    if (phase >= rules.params().refractory) {
+        EXPECT_LE(rules.refractory_until(f), at) << "running() must not be refractory";
+    }
     return f;
 }
 
@@ -105,22 +112,26 @@ TEST(ModelStart, PhaseIsDrawZeroUniformOnPeriod) {
         for (std::uint64_t id = 0; id < 2000; ++id) {
             const firefly f = rules.start(id);
             const tick_t phase = uniform_below(random_bits(SEED, id, 0), T);
-            ASSERT_EQ(f.anchor_time, 0);
-            ASSERT_EQ(f.anchor_phase, phase) << id;
-            ASSERT_GE(f.anchor_phase, 0);
-            ASSERT_LT(f.anchor_phase, T);
+            ASSERT_EQ(f.last_flash, -1) << "no flash yet";
+            ASSERT_EQ(rules.phase(f, 0), phase) << id;
+            ASSERT_EQ(f.flash_at, T - phase) << id;
+            ASSERT_GE(rules.phase(f, 0), 0);
+            ASSERT_LT(rules.phase(f, 0), T);
             ASSERT_EQ(f.draws, 1u) << "draw 0 is used by the start phase";
             ASSERT_EQ(f.queued, 0u);
             if (phase < RF) {
                 ++refractory_starts;
                 // Refractory until the phase reaches Rf.
-                ASSERT_EQ(f.refractory_until, RF - phase) << id;
-                ASSERT_EQ(f.next_timer, mode == refractory_mode::queue ? RF - phase : T - phase) << id;
+                ASSERT_EQ(rules.refractory_until(f), RF - phase) << id;
+                ASSERT_EQ(rules.phase(f, RF - phase), RF) << id;
+                // Nothing is held at the start, so in both modes (queue mode included, which used
+                // to get a no-op refractory-end timer here) the next turn is the flash.
+                ASSERT_EQ(rules.next_turn(f), T - phase) << id;
             } else {
-                ASSERT_LE(f.refractory_until, 0) << id;
-                ASSERT_EQ(f.next_timer, T - phase) << id;
+                ASSERT_LE(rules.refractory_until(f), 0) << id;
+                ASSERT_EQ(rules.next_turn(f), T - phase) << id;
             }
-            ASSERT_EQ(rules.phase(f, 0), phase);
+            ASSERT_FALSE(rules.acts_before(f, 0)) << id;
         }
         // About a fifth of them start refractory (Rf = T/5): 400 expected of 2000.
         EXPECT_GT(refractory_starts, 300);
@@ -131,36 +142,46 @@ TEST(ModelStart, PhaseIsDrawZeroUniformOnPeriod) {
 TEST(ModelStart, RefractoryStartDropsPulsesUntilPhaseReachesRf) {
     const firefly_rules rules(params(refractory_mode::drop));
     std::uint64_t id = 0;
-    while (rules.start(id).anchor_phase >= RF || rules.start(id).anchor_phase == 0) ++id;
+    while (rules.phase(rules.start(id), 0) >= RF || rules.phase(rules.start(id), 0) == 0) ++id;
     const firefly f0 = rules.start(id);
-    const tick_t phase = f0.anchor_phase, until = RF - phase;
+    const tick_t phase = rules.phase(f0, 0), until = RF - phase;
+    ASSERT_EQ(rules.refractory_until(f0), until);
 
     firefly f = f0;
     EXPECT_EQ(rules.pulse(f, id, until - 1), reaction::quiet);
     EXPECT_EQ(f, f0) << "a pulse while refractory (drop mode) changes nothing";
 
     EXPECT_EQ(rules.pulse(f, id, until), reaction::quiet);
-    EXPECT_EQ(f.anchor_time, until);
-    EXPECT_EQ(f.anchor_phase, RF + E) << "at t = Rf - phase the phase is exactly Rf, then + e";
-    EXPECT_EQ(f.next_timer, until + (T - RF - E));
+    EXPECT_EQ(rules.phase(f, until), RF + E) << "at t = Rf - phase the phase is exactly Rf, then + e";
+    EXPECT_EQ(f.flash_at, until + (T - RF - E));
+    EXPECT_EQ(rules.next_turn(f), until + (T - RF - E));
+    EXPECT_EQ(f.last_flash, -1);
+    EXPECT_EQ(f.draws, 1u);
+    EXPECT_EQ(f.queued, 0u);
 }
 
 TEST(ModelStart, RefractoryStartQueuesPulsesUntilPhaseReachesRf) {
     const firefly_rules rules(params(refractory_mode::queue));
     std::uint64_t id = 0;
-    while (rules.start(id).anchor_phase >= RF || rules.start(id).anchor_phase == 0) ++id;
+    while (rules.phase(rules.start(id), 0) >= RF || rules.phase(rules.start(id), 0) == 0) ++id;
     firefly f = rules.start(id);
-    const tick_t until = RF - f.anchor_phase;
-    EXPECT_EQ(f.next_timer, until);
+    const tick_t phase = rules.phase(f, 0), until = RF - phase;
+    EXPECT_EQ(rules.refractory_until(f), until);
+    // Nothing held yet: the next turn is the flash (no no-op refractory-end timer any more).
+    EXPECT_EQ(rules.next_turn(f), T - phase);
     EXPECT_EQ(rules.pulse(f, id, 0), reaction::quiet);
     EXPECT_EQ(rules.pulse(f, id, until - 1), reaction::quiet);
     EXPECT_EQ(f.queued, 2u);
-    EXPECT_EQ(f.next_timer, until);
-    EXPECT_EQ(rules.timer(f, id, until), reaction::quiet);
-    EXPECT_EQ(f.anchor_time, until);
-    EXPECT_EQ(f.anchor_phase, RF + 2 * E);
+    EXPECT_EQ(f.flash_at, T - phase) << "held pulses do not move the flash yet";
+    EXPECT_EQ(rules.next_turn(f), until);
+    EXPECT_FALSE(rules.acts_before(f, until - 1));
+    EXPECT_TRUE(rules.acts_before(f, until)) << "the refractory end comes before pulses at the same time";
+    EXPECT_EQ(rules.act(f, id, until), reaction::quiet);
+    EXPECT_EQ(rules.phase(f, until), RF + 2 * E);
     EXPECT_EQ(f.queued, 0u);
-    EXPECT_EQ(f.next_timer, until + T - RF - 2 * E);
+    EXPECT_EQ(f.flash_at, until + T - RF - 2 * E);
+    EXPECT_EQ(rules.next_turn(f), until + T - RF - 2 * E);
+    EXPECT_EQ(f.last_flash, -1);
     EXPECT_EQ(f.draws, 1u);
 }
 
@@ -169,30 +190,34 @@ TEST(ModelStart, RefractoryStartQueuesPulsesUntilPhaseReachesRf) {
 TEST(ModelPulse, AddsExactlyTheNudge) {
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode));
-        firefly f = running(100, 300);
-        EXPECT_EQ(f.next_timer, 800);
+        firefly f = running(rules, 100, 300);
+        EXPECT_EQ(rules.next_turn(f), 800);
         EXPECT_EQ(rules.pulse(f, 5, 250), reaction::quiet);
-        EXPECT_EQ(f.anchor_time, 250);
-        EXPECT_EQ(f.anchor_phase, 450 + E);
+        EXPECT_EQ(rules.phase(f, 250), 450 + E);
         EXPECT_EQ(rules.phase(f, 250), 550);
         EXPECT_EQ(rules.phase(f, 260), 560);
-        EXPECT_EQ(f.next_timer, 250 + (T - 550)); // 700: the flash moved 100 earlier
+        EXPECT_EQ(f.flash_at, 250 + (T - 550)); // 700: the flash moved 100 earlier
+        EXPECT_EQ(rules.next_turn(f), 700);
+        EXPECT_EQ(f.last_flash, -1);
         EXPECT_EQ(f.draws, 1u);
         EXPECT_EQ(f.queued, 0u);
         // A second pulse at the same time adds another e.
         EXPECT_EQ(rules.pulse(f, 5, 250), reaction::quiet);
-        EXPECT_EQ(f.anchor_phase, 650);
-        EXPECT_EQ(f.next_timer, 600);
+        EXPECT_EQ(rules.phase(f, 250), 650);
+        EXPECT_EQ(f.flash_at, 600);
+        EXPECT_EQ(rules.next_turn(f), 600);
     }
 }
 
 TEST(ModelPulse, JustBelowPeriodDoesNotFlash) {
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode));
-        firefly f = running(0, 500);
+        firefly f = running(rules, 0, 500);
         EXPECT_EQ(rules.pulse(f, 3, 399), reaction::quiet); // phase 899 + 100 = 999
-        EXPECT_EQ(f.anchor_phase, 999);
-        EXPECT_EQ(f.next_timer, 400);
+        EXPECT_EQ(rules.phase(f, 399), 999);
+        EXPECT_EQ(f.flash_at, 400);
+        EXPECT_EQ(rules.next_turn(f), 400);
+        EXPECT_EQ(f.last_flash, -1);
         EXPECT_EQ(f.draws, 1u);
     }
 }
@@ -201,17 +226,21 @@ TEST(ModelPulse, PushedToPeriodFlashesAtOnce) {
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode));
         for (tick_t phase_before : {tick_t{900}, tick_t{950}, tick_t{999}, tick_t{1000}}) {
-            // phase at t = 120 is phase_before: anchored at 0 with phase_before - 120.
-            firefly f = running(0, phase_before - 120, 4);
+            // phase at t = 120 is phase_before: phase phase_before - 120 at 0.
+            firefly f = running(rules, 0, phase_before - 120, 4);
             const std::uint64_t id = 17;
+            ASSERT_EQ(rules.phase(f, 120), phase_before);
             ASSERT_EQ(rules.pulse(f, id, 120), reaction::flashed) << phase_before;
             const tick_t j = jitter_draw(id, 4);
-            EXPECT_EQ(f.anchor_time, 120);
-            EXPECT_EQ(f.anchor_phase, j);
+            EXPECT_EQ(f.last_flash, 120);
+            EXPECT_EQ(rules.phase(f, 120), j);
+            EXPECT_EQ(f.flash_at, 120 + T - j);
             EXPECT_EQ(f.draws, 5u);
-            EXPECT_EQ(f.refractory_until, 120 + RF - j);
+            EXPECT_EQ(rules.refractory_until(f), 120 + RF - j);
             EXPECT_EQ(f.queued, 0u);
-            EXPECT_EQ(f.next_timer, mode == refractory_mode::queue ? 120 + RF - j : 120 + T - j);
+            // Nothing held: in both modes the next turn is the flash (queue mode used to get a
+            // no-op timer at the refractory end, 120 + RF - j).
+            EXPECT_EQ(rules.next_turn(f), 120 + T - j);
         }
     }
 }
@@ -219,59 +248,81 @@ TEST(ModelPulse, PushedToPeriodFlashesAtOnce) {
 TEST(ModelPulse, DropModeIgnoresRefractoryPulses) {
     const firefly_rules rules(params(refractory_mode::drop));
     const std::uint64_t id = 8;
-    firefly f = running(0, 600);
-    ASSERT_EQ(rules.timer(f, id, 400), reaction::flashed);
+    firefly f = running(rules, 0, 600);
+    ASSERT_EQ(rules.next_turn(f), 400);
+    ASSERT_EQ(rules.act(f, id, 400), reaction::flashed);
     const tick_t j = jitter_draw(id, 1), until = 400 + RF - j;
-    ASSERT_EQ(f.refractory_until, until);
-    ASSERT_EQ(f.next_timer, 400 + T - j);
+    ASSERT_EQ(f.last_flash, 400);
+    ASSERT_EQ(rules.refractory_until(f), until);
+    ASSERT_EQ(rules.next_turn(f), 400 + T - j);
     const firefly after_flash = f;
     for (tick_t t : {tick_t{400}, tick_t{401}, until - 1}) {
         EXPECT_EQ(rules.pulse(f, id, t), reaction::quiet);
         EXPECT_EQ(f, after_flash) << "pulse at " << t << " while refractory until " << until;
     }
     // At the refractory end the phase is exactly Rf and the pulse counts.
+    EXPECT_EQ(rules.phase(f, until), RF);
     EXPECT_EQ(rules.pulse(f, id, until), reaction::quiet);
-    EXPECT_EQ(f.anchor_time, until);
-    EXPECT_EQ(f.anchor_phase, RF + E);
-    EXPECT_EQ(f.next_timer, until + T - RF - E);
+    EXPECT_EQ(rules.phase(f, until), RF + E);
+    EXPECT_EQ(f.flash_at, until + T - RF - E);
+    EXPECT_EQ(rules.next_turn(f), until + T - RF - E);
     EXPECT_EQ(f.queued, 0u);
 }
 
 TEST(ModelPulse, QueueModeHoldsRefractoryPulsesAndAppliesThemAtRefractoryEnd) {
     const firefly_rules rules(params(refractory_mode::queue));
     const std::uint64_t id = 9;
-    firefly f = running(0, 600);
-    ASSERT_EQ(rules.timer(f, id, 400), reaction::flashed);
+    firefly f = running(rules, 0, 600);
+    ASSERT_EQ(rules.act(f, id, 400), reaction::flashed);
     const tick_t j = jitter_draw(id, 1), until = 400 + RF - j;
-    ASSERT_EQ(f.next_timer, until) << "queue mode: the timer is the refractory end";
-    for (int k = 0; k < 3; ++k) EXPECT_EQ(rules.pulse(f, id, 400 + k), reaction::quiet);
+    ASSERT_EQ(rules.refractory_until(f), until);
+    // Nothing held yet: the next turn is the flash (the old code armed a no-op timer at `until`).
+    ASSERT_EQ(rules.next_turn(f), 400 + T - j);
+    for (int k = 0; k < 3; ++k) {
+        EXPECT_EQ(rules.pulse(f, id, 400 + k), reaction::quiet);
+        EXPECT_EQ(rules.next_turn(f), until) << "queue mode, pulses held: the next turn is the refractory end";
+    }
     EXPECT_EQ(f.queued, 3u);
-    EXPECT_EQ(f.anchor_time, 400);
-    EXPECT_EQ(f.anchor_phase, j);
-    EXPECT_EQ(f.next_timer, until);
+    EXPECT_EQ(f.last_flash, 400);
+    EXPECT_EQ(rules.phase(f, 400), j);
+    EXPECT_EQ(f.flash_at, 400 + T - j);
+    EXPECT_EQ(rules.next_turn(f), until);
 
-    EXPECT_EQ(rules.timer(f, id, until), reaction::quiet);
-    EXPECT_EQ(f.anchor_time, until);
-    EXPECT_EQ(f.anchor_phase, RF + 3 * E); // exactly Rf, then 3 e
+    EXPECT_EQ(rules.act(f, id, until), reaction::quiet);
+    EXPECT_EQ(rules.phase(f, until), RF + 3 * E); // exactly Rf, then 3 e
     EXPECT_EQ(f.queued, 0u);
-    EXPECT_EQ(f.next_timer, until + T - RF - 3 * E);
+    EXPECT_EQ(f.flash_at, until + T - RF - 3 * E);
+    EXPECT_EQ(rules.next_turn(f), until + T - RF - 3 * E);
+    EXPECT_EQ(f.last_flash, 400);
     EXPECT_EQ(f.draws, 2u);
 }
 
 TEST(ModelPulse, QueueModeRefractoryEndSetsPhaseExactlyRf) {
-    // The anchor is deliberately inconsistent with Rf (as drift would make it): the refractory
-    // end must set the phase to Rf, not carry anchor_phase + elapsed.
+    // The old test fed the refractory end a deliberately inconsistent anchor (as drift would
+    // make it). The new state cannot be inconsistent: the refractory end is derived from
+    // flash_at, so the phase there is exactly Rf by construction, in integer ticks, however late
+    // the flash. Check that at the numbers of the old test (flash at 1000 to phase 7, 2 draws)
+    // and at far-away times, and that the held pulses then apply on top of exactly Rf.
     const firefly_rules rules(params(refractory_mode::queue));
-    firefly f;
-    f.anchor_time = 1000;
-    f.anchor_phase = 7;
-    f.refractory_until = 1150; // phase_at(1150) would be 157, not Rf = 200
-    f.next_timer = 1150;
-    f.draws = 2;
-    EXPECT_EQ(rules.timer(f, 1, 1150), reaction::quiet);
-    EXPECT_EQ(f.anchor_time, 1150);
-    EXPECT_EQ(f.anchor_phase, RF);
-    EXPECT_EQ(f.next_timer, 1150 + T - RF);
+    for (tick_t at : {tick_t{1000}, tick_t{123'456'789'012}, tick_t{4'000'000'000'000'000'007}}) {
+        firefly f;
+        f.last_flash = at;
+        f.flash_at = at + T - 7; // phase 7 at `at`
+        f.draws = 2;
+        f.queued = 1;
+        ASSERT_EQ(rules.phase(f, at), 7);
+        const tick_t until = at + RF - 7;
+        EXPECT_EQ(rules.refractory_until(f), until) << at;
+        EXPECT_EQ(rules.next_turn(f), until) << at;
+        EXPECT_EQ(rules.phase(f, until), RF) << at;
+        EXPECT_EQ(rules.act(f, 1, until), reaction::quiet) << at;
+        EXPECT_EQ(rules.phase(f, until), RF + E) << at;
+        EXPECT_EQ(f.flash_at, until + T - RF - E) << at;
+        EXPECT_EQ(rules.next_turn(f), until + T - RF - E) << at;
+        EXPECT_EQ(f.queued, 0u);
+        EXPECT_EQ(f.draws, 2u);
+        EXPECT_EQ(f.last_flash, at);
+    }
 }
 
 TEST(ModelPulse, QueueModeHeldPulsesReachingPeriodFlashAtRefractoryEnd) {
@@ -279,25 +330,32 @@ TEST(ModelPulse, QueueModeHeldPulsesReachingPeriodFlashAtRefractoryEnd) {
     const std::uint64_t id = 11;
     // Rf + k e >= T  <=>  k >= 8.
     for (std::uint32_t k : {7u, 8u, 9u, 20u}) {
-        firefly f = running(0, 600);
-        ASSERT_EQ(rules.timer(f, id, 400), reaction::flashed);
+        firefly f = running(rules, 0, 600);
+        ASSERT_EQ(rules.act(f, id, 400), reaction::flashed);
         const tick_t j1 = jitter_draw(id, 1), until = 400 + RF - j1;
         for (std::uint32_t i = 0; i < k; ++i) rules.pulse(f, id, 401);
         ASSERT_EQ(f.queued, k);
-        const reaction r = rules.timer(f, id, until);
+        ASSERT_EQ(rules.next_turn(f), until);
+        const reaction r = rules.act(f, id, until);
         if (k < 8) {
             EXPECT_EQ(r, reaction::quiet);
-            EXPECT_EQ(f.anchor_phase, RF + k * E);
-            EXPECT_EQ(f.next_timer, until + T - RF - k * E);
+            EXPECT_EQ(rules.phase(f, until), RF + k * E);
+            EXPECT_EQ(f.flash_at, until + T - RF - k * E);
+            EXPECT_EQ(rules.next_turn(f), until + T - RF - k * E);
+            EXPECT_EQ(f.queued, 0u);
+            EXPECT_EQ(f.draws, 2u);
         } else {
             EXPECT_EQ(r, reaction::flashed) << k;
             const tick_t j2 = jitter_draw(id, 2);
-            EXPECT_EQ(f.anchor_time, until);
-            EXPECT_EQ(f.anchor_phase, j2);
+            EXPECT_EQ(f.last_flash, until);
+            EXPECT_EQ(rules.phase(f, until), j2);
+            EXPECT_EQ(f.flash_at, until + T - j2);
             EXPECT_EQ(f.draws, 3u);
             EXPECT_EQ(f.queued, 0u) << "held pulses are used up by the flash";
-            EXPECT_EQ(f.refractory_until, until + RF - j2);
-            EXPECT_EQ(f.next_timer, until + RF - j2);
+            EXPECT_EQ(rules.refractory_until(f), until + RF - j2);
+            // Nothing held after the flash: the next turn is the flash (it used to be a no-op
+            // timer at the refractory end, until + RF - j2).
+            EXPECT_EQ(rules.next_turn(f), until + T - j2);
         }
     }
 }
@@ -306,75 +364,96 @@ TEST(ModelPulse, QueueModePulseAtRefractoryEndAppliesHeldPulsesFirst) {
     const firefly_rules rules(params(refractory_mode::queue));
     const std::uint64_t id = 12;
     auto flashed_with = [&](std::uint32_t held, tick_t& until) {
-        firefly f = running(0, 600);
-        rules.timer(f, id, 400);
+        firefly f = running(rules, 0, 600);
+        EXPECT_EQ(rules.act(f, id, 400), reaction::flashed);
         until = 400 + RF - jitter_draw(id, 1);
         for (std::uint32_t i = 0; i < held; ++i) rules.pulse(f, id, 450);
+        EXPECT_EQ(f.queued, held);
         return f;
     };
     tick_t until = 0;
     {   // 2 held, then one at the end: Rf + 2e + e.
         firefly f = flashed_with(2, until);
+        EXPECT_TRUE(rules.acts_before(f, until));
         EXPECT_EQ(rules.pulse(f, id, until), reaction::quiet);
-        EXPECT_EQ(f.anchor_time, until);
-        EXPECT_EQ(f.anchor_phase, RF + 3 * E);
+        EXPECT_EQ(rules.phase(f, until), RF + 3 * E);
         EXPECT_EQ(f.queued, 0u);
-        EXPECT_EQ(f.next_timer, until + T - RF - 3 * E);
+        EXPECT_EQ(f.flash_at, until + T - RF - 3 * E);
+        EXPECT_EQ(rules.next_turn(f), until + T - RF - 3 * E);
+        EXPECT_EQ(f.last_flash, 400);
     }
     {   // 7 held (Rf + 7e = 900), the pulse at the end makes 1000: one flash, at `until`.
         firefly f = flashed_with(7, until);
         EXPECT_EQ(rules.pulse(f, id, until), reaction::flashed);
         const tick_t j2 = jitter_draw(id, 2);
-        EXPECT_EQ(f.anchor_time, until);
-        EXPECT_EQ(f.anchor_phase, j2);
+        EXPECT_EQ(f.last_flash, until);
+        EXPECT_EQ(rules.phase(f, until), j2);
+        EXPECT_EQ(f.flash_at, until + T - j2);
         EXPECT_EQ(f.draws, 3u);
         EXPECT_EQ(f.queued, 0u);
-        EXPECT_EQ(f.next_timer, until + RF - j2);
+        EXPECT_EQ(rules.refractory_until(f), until + RF - j2);
+        // Nothing held: the next turn is the flash (formerly a no-op timer at until + RF - j2).
+        EXPECT_EQ(rules.next_turn(f), until + T - j2);
     }
     {   // 8 held flash on their own at `until`; the pulse then finds it refractory and is held.
         firefly f = flashed_with(8, until);
         EXPECT_EQ(rules.pulse(f, id, until), reaction::flashed);
         const tick_t j2 = jitter_draw(id, 2);
-        EXPECT_EQ(f.anchor_time, until);
-        EXPECT_EQ(f.anchor_phase, j2);
+        EXPECT_EQ(f.last_flash, until);
+        EXPECT_EQ(rules.phase(f, until), j2);
+        EXPECT_EQ(f.flash_at, until + T - j2);
         EXPECT_EQ(f.draws, 3u);
         EXPECT_EQ(f.queued, 1u);
-        EXPECT_EQ(f.next_timer, until + RF - j2);
+        EXPECT_EQ(rules.refractory_until(f), until + RF - j2);
+        EXPECT_EQ(rules.next_turn(f), until + RF - j2);
     }
     {   // 0 held: the pulse at the end adds e to exactly Rf.
         firefly f = flashed_with(0, until);
+        EXPECT_FALSE(rules.acts_before(f, until));
+        EXPECT_EQ(rules.phase(f, until), RF);
         EXPECT_EQ(rules.pulse(f, id, until), reaction::quiet);
-        EXPECT_EQ(f.anchor_phase, RF + E);
-        EXPECT_EQ(f.next_timer, until + T - RF - E);
+        EXPECT_EQ(rules.phase(f, until), RF + E);
+        EXPECT_EQ(f.flash_at, until + T - RF - E);
+        EXPECT_EQ(rules.next_turn(f), until + T - RF - E);
+        EXPECT_EQ(f.queued, 0u);
     }
 }
 
-// ---- the firefly's own timer ----------------------------------------------------------------
+// ---- the firefly's own turn -----------------------------------------------------------------
 
 TEST(ModelTimer, NextTimerIsTheFlashTime) {
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode));
-        firefly f = running(1234, 321);
-        EXPECT_EQ(f.next_timer, 1234 + (T - 321));
+        firefly f = running(rules, 1234, 321);
+        EXPECT_EQ(rules.next_turn(f), 1234 + (T - 321));
+        EXPECT_EQ(f.flash_at, 1234 + (T - 321));
         EXPECT_EQ(rules.pulse(f, 2, 1300), reaction::quiet); // phase 387 + 100
-        EXPECT_EQ(f.next_timer, 1300 + (T - 487));
+        EXPECT_EQ(rules.phase(f, 1300), 487);
+        EXPECT_EQ(rules.next_turn(f), 1300 + (T - 487));
+        EXPECT_EQ(f.flash_at, 1300 + (T - 487));
     }
 }
 
 TEST(ModelTimer, TimerAtFlashTimeFlashes) {
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode));
-        firefly f = running(0, 700, 1);
+        firefly f = running(rules, 0, 700, 1);
         const std::uint64_t id = 23;
-        ASSERT_EQ(f.next_timer, 300);
+        ASSERT_EQ(rules.next_turn(f), 300);
         EXPECT_EQ(rules.phase(f, 300), T);
-        EXPECT_EQ(rules.timer(f, id, 300), reaction::flashed);
+        EXPECT_FALSE(rules.acts_before(f, 300)) << "pulses at the flash time come before the flash";
+        EXPECT_TRUE(rules.acts_before(f, 301));
+        EXPECT_EQ(rules.act(f, id, 300), reaction::flashed);
         const tick_t j = jitter_draw(id, 1);
-        EXPECT_EQ(f.anchor_time, 300);
-        EXPECT_EQ(f.anchor_phase, j);
-        EXPECT_EQ(f.refractory_until, 300 + RF - j);
-        EXPECT_EQ(f.next_timer, mode == refractory_mode::queue ? 300 + RF - j : 300 + T - j);
+        EXPECT_EQ(f.last_flash, 300);
+        EXPECT_EQ(rules.phase(f, 300), j);
+        EXPECT_EQ(f.flash_at, 300 + T - j);
+        EXPECT_EQ(rules.refractory_until(f), 300 + RF - j);
+        // Nothing held: the next turn is the flash in both modes (queue mode used to arm a no-op
+        // timer at the refractory end, 300 + RF - j).
+        EXPECT_EQ(rules.next_turn(f), 300 + T - j);
         EXPECT_EQ(f.draws, 2u);
+        EXPECT_EQ(f.queued, 0u);
     }
 }
 
@@ -384,19 +463,18 @@ TEST(ModelTimer, JitterDrawsUseNumbersOneTwoThree) {
         const std::uint64_t id = 77;
         firefly f = rules.start(id);
         ASSERT_EQ(f.draws, 1u);
-        // Let it flash on its own timer several times (queue mode: refractory ends in between).
+        // Let it flash on its own several times. No pulses are held, so (in queue mode too: no
+        // no-op refractory-end turns any more) every turn is a flash.
         for (std::uint32_t n = 1; n <= 6; ++n) {
-            while (true) {
-                const tick_t t = f.next_timer;
-                if (rules.timer(f, id, t) == reaction::flashed) {
-                    EXPECT_EQ(f.anchor_time, t);
-                    break;
-                }
-            }
+            const tick_t t = rules.next_turn(f);
+            ASSERT_EQ(t, f.flash_at);
+            ASSERT_EQ(rules.act(f, id, t), reaction::flashed) << "flash " << n;
+            EXPECT_EQ(f.last_flash, t);
             EXPECT_EQ(f.draws, n + 1);
-            EXPECT_EQ(f.anchor_phase, jitter_draw(id, n)) << "flash " << n << " uses draw " << n;
-            EXPECT_GE(f.anchor_phase, 0);
-            EXPECT_LT(f.anchor_phase, J);
+            EXPECT_EQ(rules.phase(f, t), jitter_draw(id, n)) << "flash " << n << " uses draw " << n;
+            EXPECT_EQ(f.flash_at, t + T - jitter_draw(id, n));
+            EXPECT_GE(rules.phase(f, t), 0);
+            EXPECT_LT(rules.phase(f, t), J);
         }
     }
 }
@@ -404,13 +482,17 @@ TEST(ModelTimer, JitterDrawsUseNumbersOneTwoThree) {
 TEST(ModelTimer, FreeRunningFlashesOncePerPeriodMinusJitter) {
     const firefly_rules rules(params(refractory_mode::drop));
     const std::uint64_t id = 4;
-    firefly f = running(0, 0);
+    firefly f = running(rules, 0, 0);
     tick_t t = 0;
     for (std::uint32_t n = 1; n <= 10; ++n) {
-        const tick_t next = f.next_timer;
-        EXPECT_EQ(next, t + T - f.anchor_phase);
+        const tick_t next = rules.next_turn(f);
+        EXPECT_EQ(next, t + T - rules.phase(f, t));
+        if (n > 1) {
+            EXPECT_EQ(next, t + T - jitter_draw(id, n - 1)) << n;
+        }
         t = next;
-        ASSERT_EQ(rules.timer(f, id, t), reaction::flashed);
+        ASSERT_EQ(rules.act(f, id, t), reaction::flashed);
+        EXPECT_EQ(f.last_flash, t);
     }
 }
 
@@ -421,28 +503,31 @@ TEST(ModelRefractory, ZeroMeansOnlyTheFlashInstantIsRefractory) {
         const firefly_rules rules(params(mode, /*rf=*/0));
         for (std::uint64_t id = 0; id < 200; ++id) {
             const firefly s = rules.start(id);
-            EXPECT_LE(s.refractory_until, 0);
-            EXPECT_EQ(s.next_timer, T - s.anchor_phase);
+            EXPECT_LE(rules.refractory_until(s), 0);
+            EXPECT_EQ(rules.next_turn(s), T - rules.phase(s, 0));
         }
         const std::uint64_t id = 31;
-        firefly f = running(0, 900);
-        ASSERT_EQ(rules.timer(f, id, 100), reaction::flashed);
+        firefly f = running(rules, 0, 900);
+        ASSERT_EQ(rules.act(f, id, 100), reaction::flashed);
         const tick_t j = jitter_draw(id, 1);
         // The flash instant itself is refractory (one tick), so that pulses arriving at that
         // instant cannot make the firefly flash twice at once.
-        EXPECT_EQ(f.refractory_until, 101);
+        EXPECT_EQ(rules.refractory_until(f), 101);
         EXPECT_EQ(rules.pulse(f, id, 100), reaction::quiet);
         EXPECT_EQ(f.queued, mode == refractory_mode::queue ? 1u : 0u);
         if (mode == refractory_mode::drop) {
-            EXPECT_EQ(f.next_timer, 100 + T - j) << "drop mode: no refractory-end timer";
+            EXPECT_EQ(rules.next_turn(f), 100 + T - j) << "drop mode: no refractory-end turn";
+            EXPECT_EQ(rules.phase(f, 100), j) << "the pulse at the flash instant is dropped";
             // One tick later a pulse counts.
             EXPECT_EQ(rules.pulse(f, id, 101), reaction::quiet);
-            EXPECT_EQ(f.anchor_phase, j + 1 + E);
-            EXPECT_EQ(f.next_timer, 101 + T - j - 1 - E);
+            EXPECT_EQ(rules.phase(f, 101), j + 1 + E);
+            EXPECT_EQ(f.flash_at, 101 + T - j - 1 - E);
+            EXPECT_EQ(rules.next_turn(f), 101 + T - j - 1 - E);
         } else {
-            EXPECT_EQ(f.next_timer, 101) << "queue mode: the held pulse applies one tick later";
-            EXPECT_EQ(rules.timer(f, id, 101), reaction::quiet);
-            EXPECT_EQ(f.anchor_phase, j + 1 + E);
+            EXPECT_EQ(rules.next_turn(f), 101) << "queue mode: the held pulse applies one tick later";
+            EXPECT_EQ(rules.act(f, id, 101), reaction::quiet);
+            EXPECT_EQ(rules.phase(f, 101), j + 1 + E);
+            EXPECT_EQ(f.flash_at, 101 + T - j - 1 - E);
             EXPECT_EQ(f.queued, 0u);
         }
     }
@@ -453,18 +538,21 @@ TEST(ModelRefractory, JitterAtOrAboveRfLeavesOnlyTheFlashInstantRefractory) {
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode, /*rf=*/20));
         for (std::uint64_t id = 0; id < 100; ++id) {
-            firefly f = running(0, 900);
-            ASSERT_EQ(rules.timer(f, id, 100), reaction::flashed);
+            firefly f = running(rules, 0, 900);
+            ASSERT_EQ(rules.act(f, id, 100), reaction::flashed);
             const tick_t j = jitter_draw(id, 1);
             if (j >= 20) {
-                EXPECT_EQ(f.refractory_until, 101) << id;
+                EXPECT_EQ(rules.refractory_until(f), 101) << id;
                 EXPECT_EQ(rules.pulse(f, id, 100), reaction::quiet);
                 if (mode == refractory_mode::drop) {
-                    EXPECT_EQ(f.anchor_phase, j) << id << ": a pulse at the flash instant is dropped";
-                    EXPECT_EQ(f.next_timer, 100 + T - j) << id;
+                    EXPECT_EQ(rules.phase(f, 100), j) << id << ": a pulse at the flash instant is dropped";
+                    EXPECT_EQ(rules.next_turn(f), 100 + T - j) << id;
+                } else {
+                    EXPECT_EQ(f.queued, 1u) << id << ": a pulse at the flash instant is held";
+                    EXPECT_EQ(rules.next_turn(f), 101) << id;
                 }
             } else {
-                EXPECT_EQ(f.refractory_until, 100 + 20 - j) << id;
+                EXPECT_EQ(rules.refractory_until(f), 100 + 20 - j) << id;
             }
         }
     }
@@ -473,11 +561,15 @@ TEST(ModelRefractory, JitterAtOrAboveRfLeavesOnlyTheFlashInstantRefractory) {
 TEST(ModelRefractory, ZeroJitterResetsToPhaseZero) {
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode, RF, /*jitter=*/0));
-        firefly f = running(0, 900);
-        ASSERT_EQ(rules.timer(f, 5, 100), reaction::flashed);
-        EXPECT_EQ(f.anchor_phase, 0);
-        EXPECT_EQ(f.refractory_until, 100 + RF);
-        EXPECT_EQ(f.next_timer, mode == refractory_mode::queue ? 100 + RF : 100 + T);
+        firefly f = running(rules, 0, 900);
+        ASSERT_EQ(rules.act(f, 5, 100), reaction::flashed);
+        EXPECT_EQ(f.last_flash, 100);
+        EXPECT_EQ(rules.phase(f, 100), 0);
+        EXPECT_EQ(f.flash_at, 100 + T);
+        EXPECT_EQ(rules.refractory_until(f), 100 + RF);
+        // Nothing held: the next turn is the flash in both modes (queue mode used to arm a no-op
+        // timer at the refractory end, 100 + RF).
+        EXPECT_EQ(rules.next_turn(f), 100 + T);
     }
 }
 
@@ -644,7 +736,7 @@ TEST(ModelRefractory, AtMostOneFlashPerInstant) {
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode, /*rf=*/0));
         const std::uint64_t id = 3;
-        firefly f = running(0, 950);
+        firefly f = running(rules, 0, 950);
         ASSERT_EQ(rules.pulse(f, id, 0), reaction::flashed);
         int flashes_at_zero = 1;
         for (int k = 0; k < 11; ++k) flashes_at_zero += rules.pulse(f, id, 0) == reaction::flashed;
