@@ -56,7 +56,8 @@ class block_simulation {
     void run(worker_link& link);
 
     const block& cells() const noexcept { return block_; }
-    std::span<const firefly> fireflies() const noexcept { return state_; }
+    /// Every firefly of the block, row by row.
+    std::vector<firefly> fireflies() const;
     std::uint64_t global_id(std::uint32_t local) const noexcept;
     std::size_t frame_bytes() const noexcept;
 
@@ -110,7 +111,19 @@ class block_simulation {
     divider by_epoch_, by_width_, by_block_width_;
 
     // fireflies
-    std::vector<firefly, huge_page_allocator<firefly>> state_;
+    // fireflies, in two arrays: what every pulse reads, and what only their own turns need
+    struct firefly_rest {
+        tick_t last_flash;
+        std::uint32_t draws, queued;
+    };
+    std::vector<tick_t, huge_page_allocator<tick_t>> flash_at_;
+    std::vector<firefly_rest, huge_page_allocator<firefly_rest>> rest_;
+    firefly_ref at(std::uint32_t local) noexcept {
+        firefly_rest& r = rest_[local];
+        return {flash_at_[local], r.last_flash, r.draws, r.queued};
+    }
+    firefly_ref at(std::uint32_t local) const noexcept { return const_cast<block_simulation*>(this)->at(local); }
+    void put(std::uint32_t local, const firefly& f);
     flash_order flash_order_;
     phase_circle circle_;
     std::unique_ptr<frame_array> frames_; // coroutine engine: frame i is firefly i's

@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include "fireflies/config.hpp"
+#include "fireflies/random.hpp"
 #include "fireflies/time.hpp"
 
 namespace fireflies {
@@ -36,11 +37,22 @@ struct firefly {
     friend bool operator==(const firefly&, const firefly&) = default;
 };
 
+/// A firefly whose fields live in other storage (a block keeps each flash time, which every
+/// pulse reads, apart from the rest, which only the firefly's own turns need): the same fields,
+/// as references. firefly_rules takes either.
+struct firefly_ref {
+    tick_t& flash_at;
+    tick_t& last_flash;
+    std::uint32_t& draws;
+    std::uint32_t& queued;
+};
+
 /// What a firefly's own turn did.
 enum class reaction : std::uint8_t { quiet, flashed };
 
 /// The model's rules (MODEL.md). Pure: no I/O, no scheduling. The scheduler decides *when*
-/// something happens; these decide *what* it does.
+/// something happens; these decide *what* it does. Each rule takes a `firefly` or a
+/// `firefly_ref`.
 ///
 /// A firefly's events are pulses, and its own turns: its flash (its phase reaches T, on its own
 /// or pushed there by a pulse) and, in queue mode with pulses held, the end of its refractory
@@ -50,40 +62,57 @@ enum class reaction : std::uint8_t { quiet, flashed };
 ///
 /// Order at equal times, for one firefly: pulses (in any order: they are identical) before its
 /// flash; the end of its refractory period before pulses (at that instant it no longer is).
+///
+/// Pulses read only flash_at unless the run needs more: queued only in queue mode (it is 0 in
+/// drop mode), last_flash only when a flash can leave the phase at or above Rf (jitter > Rf, or
+/// Rf < 1 tick), where the flash instant itself is what keeps it refractory.
 class firefly_rules {
   public:
-    explicit firefly_rules(const model_params& p) noexcept : p_(p) {}
+    explicit firefly_rules(const model_params& p) noexcept
+        : p_(p), instant_matters_(p.jitter > 0 ? p.jitter > p.refractory : p.refractory < 1) {}
     const model_params& params() const noexcept { return p_; }
 
     /// State at t = 0: phase U(0, T) from draw 0 of firefly `id` (refractory while below Rf).
     firefly start(std::uint64_t id) const noexcept;
 
     /// Phase in [0, T) at t, for a firefly whose events up to t have been applied.
-    tick_t phase(const firefly& f, tick_t t) const noexcept { return p_.period - (f.flash_at - t); }
+    template <class F> tick_t phase(const F& f, tick_t t) const noexcept { return p_.period - (f.flash_at - t); }
 
     /// Pulses strictly before this time find the firefly refractory: where its phase reaches
     /// Rf after its last flash (or its start), and at least the tick after its last flash (the
     /// flash instant itself is refractory, so that it flashes at most once per instant even
     /// with Rf <= jitter). Meaningful while the firefly is refractory; once it is not, the value
     /// is at or before the present.
-    tick_t refractory_until(const firefly& f) const noexcept {
+    template <class F> tick_t refractory_until(const F& f) const noexcept {
         const tick_t by_phase = f.flash_at - (p_.period - p_.refractory);
         return by_phase > f.last_flash ? by_phase : f.last_flash + 1;
     }
 
+    /// t < refractory_until(f), for t at or after its last flash.
+    template <class F> bool refractory_at(const F& f, tick_t t) const noexcept {
+        return t < f.flash_at - (p_.period - p_.refractory) || (instant_matters_ && t <= f.last_flash);
+    }
+
+    /// Whether it holds pulses for the end of its refractory period (queue mode).
+    template <class F> bool holding(const F& f) const noexcept {
+        return p_.mode == refractory_mode::queue && f.queued > 0;
+    }
+
     /// Its next own turn: the flash, or (queue mode, pulses held) the end of its refractory period.
-    tick_t next_turn(const firefly& f) const noexcept { return f.queued > 0 ? refractory_until(f) : f.flash_at; }
+    template <class F> tick_t next_turn(const F& f) const noexcept {
+        return holding(f) ? refractory_until(f) : f.flash_at;
+    }
 
     /// Whether its own next turn comes before a pulse at t.
-    bool acts_before(const firefly& f, tick_t t) const noexcept {
-        const tick_t turn = next_turn(f);
-        return turn < t || (turn == t && f.queued > 0);
+    template <class F> bool acts_before(const F& f, tick_t t) const noexcept {
+        if (holding(f)) return refractory_until(f) <= t;
+        return f.flash_at < t;
     }
 
     /// A pulse at t, with every turn before it taken. Refractory: dropped, or held (queue mode).
     /// Otherwise phase += e. True when the phase has reached T: the firefly acts at t (flashes).
-    bool absorb(firefly& f, tick_t t) const noexcept {
-        if (t < refractory_until(f)) {
+    template <class F> bool absorb(F& f, tick_t t) const noexcept {
+        if (refractory_at(f, t)) {
             if (p_.mode == refractory_mode::queue) ++f.queued;
             return false;
         }
@@ -93,12 +122,30 @@ class firefly_rules {
 
     /// Its own turn at t: next_turn(f), or t after absorb() said so. It flashes, or (queue mode)
     /// its refractory period ends with the held pulses applied, which may make it flash at t.
-    reaction act(firefly& f, std::uint64_t id, tick_t t) const noexcept;
+    template <class F> reaction act(F& f, std::uint64_t id, tick_t t) const noexcept {
+        if (holding(f)) {
+            // The end of the refractory period (t == refractory_until): the phase there is
+            // exactly Rf (flash_at - t = T - Rf, integer arithmetic, nothing accumulated), or just
+            // above it when the refractory period was the one-tick flash instant; the held
+            // pulses add to it.
+            f.flash_at -= static_cast<tick_t>(f.queued) * p_.nudge;
+            f.queued = 0;
+            if (f.flash_at > t) return reaction::quiet;
+        }
+        // Validation guarantees jitter + nudge < T, so a firefly that has just flashed at t
+        // cannot be pushed to T again at the same t (and the flash instant is refractory anyway).
+        const tick_t jitter = p_.jitter > 0 ? uniform_below(random_bits(p_.seed, id, f.draws), p_.jitter) : 0;
+        ++f.draws;
+        f.last_flash = t;
+        f.flash_at = t + (p_.period - jitter);
+        f.queued = 0;
+        return reaction::flashed;
+    }
 
     /// Everything a pulse at t does to a firefly whose turns before t have been taken: absorb,
     /// with the end of a refractory period at t first and the flash it may cause. For tests and
     /// reference code that handle one event at a time.
-    reaction pulse(firefly& f, std::uint64_t id, tick_t t) const noexcept {
+    template <class F> reaction pulse(F& f, std::uint64_t id, tick_t t) const noexcept {
         reaction r = reaction::quiet;
         if (acts_before(f, t)) r = act(f, id, next_turn(f));
         if (absorb(f, t)) r = act(f, id, t);
@@ -106,8 +153,8 @@ class firefly_rules {
     }
 
   private:
-    void flash(firefly& f, std::uint64_t id, tick_t t) const noexcept;
     model_params p_;
+    bool instant_matters_;
 };
 
 } // namespace fireflies

@@ -45,8 +45,9 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
-    state_.resize(n);
-    for (std::uint32_t i = 0; i < n; ++i) state_[i] = rules_.start(global_id(i));
+    flash_at_.resize(n);
+    rest_.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) put(i, rules_.start(global_id(i)));
     start_tasks();
 }
 
@@ -59,8 +60,10 @@ block_simulation::block_simulation(const run_config& config, const decomposition
       circle_(rules_.params().period) {
     if (restored.cells != block_ || restored.fireflies.size() != static_cast<std::size_t>(block_.cells()))
         throw error("restored block does not match worker " + std::to_string(worker) + "'s block");
-    state_.assign(restored.fireflies.begin(), restored.fireflies.end());
-    for (const firefly& f : state_)
+    flash_at_.resize(restored.fireflies.size());
+    rest_.resize(restored.fireflies.size());
+    for (std::uint32_t i = 0; i < restored.fireflies.size(); ++i) put(i, restored.fireflies[i]);
+    for (const firefly& f : restored.fireflies)
         if (f.last_flash >= 0) {
             order_t_.push_back(f.last_flash);
             order_previous_.push_back(-1);
@@ -86,7 +89,7 @@ void block_simulation::start_tasks() {
     ring_.resize(std::clamp<std::uint64_t>(std::bit_ceil(static_cast<std::uint64_t>(period / epoch_ / 8)), 64, 256));
     ring_mask_ = static_cast<std::int64_t>(ring_.size()) - 1;
     horizon_ = epoch_index_; // nothing filed yet: the first epoch files
-    const auto n = static_cast<std::uint32_t>(state_.size());
+    const auto n = static_cast<std::uint32_t>(flash_at_.size());
     filed_.assign(n, 0);
     if (engine_ == engine_kind::coroutine) {
         frames_ = std::make_unique<frame_array>(n);
@@ -109,7 +112,7 @@ void block_simulation::start_tasks() {
 block_state block_simulation::save() const {
     block_state s;
     s.cells = block_;
-    s.fireflies.assign(state_.begin(), state_.end());
+    s.fireflies = fireflies();
     const auto w = static_cast<std::uint64_t>(width_);
     for (const flash_event& ev : arriving_)
         if (block_.contains(static_cast<std::int64_t>(ev.agent % w), static_cast<std::int64_t>(ev.agent / w))) // cold
@@ -117,9 +120,21 @@ block_state block_simulation::save() const {
     return s;
 }
 
+void block_simulation::put(std::uint32_t local, const firefly& f) {
+    flash_at_[local] = f.flash_at;
+    rest_[local] = {f.last_flash, f.draws, f.queued};
+}
+
+std::vector<firefly> block_simulation::fireflies() const {
+    std::vector<firefly> out(flash_at_.size());
+    for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = {flash_at_[i], rest_[i].last_flash, rest_[i].draws, rest_[i].queued};
+    return out;
+}
+
 block_simulation::~block_simulation() {
     if (frames_)
-        for (std::size_t i = 0; i < state_.size(); ++i) std::coroutine_handle<>::from_address(frames_->frame(i)).destroy();
+        for (std::size_t i = 0; i < flash_at_.size(); ++i) std::coroutine_handle<>::from_address(frames_->frame(i)).destroy();
 }
 
 std::size_t block_simulation::frame_bytes() const noexcept {
@@ -133,7 +148,7 @@ std::uint64_t block_simulation::global_id(std::uint32_t local) const noexcept {
 }
 
 void block_simulation::act(std::uint32_t local, tick_t t) {
-    firefly& f = state_[local];
+    firefly_ref f = at(local);
     const tick_t previous = f.last_flash;
     if (rules_.act(f, global_id(local), t) == reaction::flashed) emit_flash(local, t, previous);
 }
@@ -164,8 +179,8 @@ void block_simulation::file_turns(std::int64_t k) {
     const tick_t from = horizon_ * epoch_;
     horizon_ = k + ring_mask_;
     const tick_t to = horizon_ * epoch_;
-    for (std::uint32_t i = 0; i < state_.size(); ++i)
-        if (const tick_t t = rules_.next_turn(state_[i]); t >= from && t < to) schedule(i, t);
+    for (std::uint32_t i = 0; i < flash_at_.size(); ++i)
+        if (const tick_t t = rules_.next_turn(at(i)); t >= from && t < to) schedule(i, t);
 }
 
 void block_simulation::begin_epoch(std::int64_t k) {
@@ -213,7 +228,7 @@ std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
 
 // A pulse reaches firefly `local` at t: first its own turns before it, then the pulse.
 void block_simulation::deliver(std::uint32_t local, tick_t t) {
-    firefly& f = state_[local];
+    const firefly_ref f = at(local);
     const tick_t before = rules_.next_turn(f);
     while (rules_.acts_before(f, t)) take_turn(local, rules_.next_turn(f));
     if (rules_.absorb(f, t)) take_turn(local, t);
@@ -224,20 +239,21 @@ void block_simulation::deliver(std::uint32_t local, tick_t t) {
 
 // A firefly on the due list: its own turns before `end`.
 void block_simulation::visit(std::uint32_t local, tick_t end) {
-    firefly& f = state_[local];
+    const firefly_ref f = at(local);
     const tick_t before = rules_.next_turn(f);
     while (rules_.next_turn(f) < end) take_turn(local, rules_.next_turn(f));
     if (const tick_t after = rules_.next_turn(f); after != before && after < horizon_ * epoch_) schedule(local, after);
 }
 
 void block_simulation::prefetch(std::uint32_t local) const noexcept {
-    __builtin_prefetch(&state_[local], 1);
+    __builtin_prefetch(&flash_at_[local], 1);
+    __builtin_prefetch(&rest_[local], 1);
 }
 
 void block_simulation::prefetch_frame(std::uint32_t local) const noexcept {
     const auto* frame = static_cast<const char*>(frames_->frame(local));
     __builtin_prefetch(frame, 1);
-    __builtin_prefetch(frame + frame_bytes() / state_.size() - 1, 1);
+    __builtin_prefetch(frame + frame_bytes() / flash_at_.size() - 1, 1);
 }
 
 // The local index of flash `source`'s centre when all eight of its neighbours are in this block
@@ -257,22 +273,26 @@ std::int64_t block_simulation::interior(const flash_event& source) const noexcep
 void block_simulation::process_interval(tick_t end) {
     const tick_t delay = rules_.params().delay;
     const std::int64_t row = block_.width;
-    constexpr std::size_t ahead = 6; // flashes whose neighbourhoods are requested in advance
+    static const std::size_t ahead = getenv("FF_AHEAD") ? std::atoi(getenv("FF_AHEAD")) : 6; // EXPERIMENT
     for (; next_arrival_ < arriving_.size() && arriving_[next_arrival_].t + delay < end; ++next_arrival_) {
         if (next_arrival_ + ahead < arriving_.size())
             if (const std::int64_t c = interior(arriving_[next_arrival_ + ahead]); c >= 0)
                 for (const std::int64_t r : {c - row, c, c + row}) {
-                    __builtin_prefetch(&state_[static_cast<std::size_t>(r - 1)], 1);
-                    __builtin_prefetch(&state_[static_cast<std::size_t>(r + 1)], 1);
+                    __builtin_prefetch(&flash_at_[static_cast<std::size_t>(r - 1)], 1);
+                    __builtin_prefetch(&flash_at_[static_cast<std::size_t>(r + 1)], 1);
                 }
         const flash_event& source = arriving_[next_arrival_];
         const tick_t t = source.t + delay;
         if (const std::int64_t c = interior(source); c >= 0) {
             const auto u = static_cast<std::uint32_t>(c), w = static_cast<std::uint32_t>(row);
             const std::array<std::uint32_t, 8> targets{u - w - 1, u - w, u - w + 1, u - 1, u + 1, u + w - 1, u + w, u + w + 1};
-            if (frames_) // a firefly this pulse pushes to its flash wakes: its frame is wanted
-                for (const std::uint32_t j : targets)
-                    if (state_[j].flash_at - nudge_ <= t) prefetch_frame(j);
+            // A firefly this pulse pushes to its flash wakes: its other fields (and its coroutine
+            // frame) are wanted.
+            for (const std::uint32_t j : targets)
+                if (flash_at_[j] - nudge_ <= t) {
+                    __builtin_prefetch(&rest_[j], 1);
+                    if (frames_) prefetch_frame(j);
+                }
             for (const std::uint32_t j : targets) deliver(j, t);
             totals_.pulses_delivered += 8;
             continue;
@@ -336,7 +356,7 @@ void block_simulation::take_snapshot(tick_t t) {
         for (std::int64_t px = (block_.x0 + s - 1) / s; px * s < block_.x0 + block_.width; ++px) {
             const auto local = static_cast<std::size_t>((py * s - block_.y0) * block_.width + (px * s - block_.x0));
             pixels_.push_back({py * snapshot_grid_.nx + px,
-                               static_cast<double>(rules_.phase(state_[local], t)) / static_cast<double>(period)});
+                               static_cast<double>(rules_.phase(at(local), t)) / static_cast<double>(period)});
         }
 }
 
@@ -348,9 +368,10 @@ void block_simulation::emit_sample(worker_link& link) {
     h.through = t;
     // Every phase at t is in [0, T): sum their phasors a chunk at a time (vectorised).
     std::array<tick_t, 4096> phases;
-    for (std::size_t begin = 0; begin < state_.size(); begin += phases.size()) {
-        const std::size_t n = std::min(phases.size(), state_.size() - begin);
-        for (std::size_t i = 0; i < n; ++i) phases[i] = rules_.phase(state_[begin + i], t);
+    const tick_t period = rules_.params().period;
+    for (std::size_t begin = 0; begin < flash_at_.size(); begin += phases.size()) {
+        const std::size_t n = std::min(phases.size(), flash_at_.size() - begin);
+        for (std::size_t i = 0; i < n; ++i) phases[i] = period - (flash_at_[begin + i] - t); // rules_.phase
         h.state += circle_.sum_of_residues(phases.data(), n);
     }
     if (snapshot_samples_ > 0 && next_sample_ % snapshot_samples_ == 0) take_snapshot(t);

@@ -313,7 +313,7 @@ inline std::vector<worker_run> run_workers(const run_config& c, const decomposit
         worker_run r;
         r.worker = w;
         r.cells = sim.cells();
-        r.states.assign(sim.fireflies().begin(), sim.fireflies().end());
+        r.states = sim.fireflies();
         for (std::uint32_t i = 0; i < r.states.size(); ++i) r.ids.push_back(sim.global_id(i));
         r.reports = std::move(links[static_cast<std::size_t>(w)]->reports);
         r.blocks = std::move(links[static_cast<std::size_t>(w)]->blocks);
