@@ -354,9 +354,9 @@ class CrashSafety(CheckpointTestCase):
             self.skipTest("cannot mount a 2 MiB tmpfs (%s): full-disk case not tested"
                           % (m.stderr.strip() or "exit %d" % m.returncode))
         self.addCleanup(subprocess.run, ["umount", "-l", mnt], capture_output=True)
-        # 350 x 350 fireflies: a checkpoint of ~1.3 MB, so the first fits and the second's
+        # 520 x 520 fireflies: a checkpoint of ~1.3 MB, so the first fits and the second's
         # temporary file, beside it, does not.
-        grid = ["--width", 350, "--height", 350, "--duration", 0.05, "--sample-every", 0.01]
+        grid = ["--width", 520, "--height", 520, "--duration", 0.05, "--sample-every", 0.01]
         out, ck = self.path("full.h5"), os.path.join(mnt, "full.ckpt")
         r = self.run_to_end(ranks, grid + ["-o", out, "--checkpoint", ck, "--checkpoint-every", 0.01],
                             expect=None, timeout=300)
