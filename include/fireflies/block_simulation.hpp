@@ -92,6 +92,7 @@ class block_simulation {
     void send_flashes(worker_link& link, report_header h);
     void take_snapshot(tick_t t);
     void exchange_halo(worker_link& link);
+    void sort_by_time(std::vector<flash_event>& v);
     void finish(worker_link& link, bool interrupted, bool checkpointed, tick_t through);
     void checkpoint(worker_link& link, std::int64_t next_epoch);
     void start_tasks();
@@ -143,6 +144,7 @@ class block_simulation {
     std::vector<flash_event> arriving_;
     std::size_t next_arrival_ = 0;
     std::vector<flash_event> flashes_;         // this epoch's flashes, time order
+    std::vector<flash_event> sort_scratch_;
     std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode)
     std::vector<tick_t> order_t_, order_previous_; // flashes not yet in flash_order_ (batched)
     std::vector<std::vector<flash_event>> outgoing_;

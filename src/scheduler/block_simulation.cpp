@@ -398,17 +398,44 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
         });
     arriving_.clear();
     due_.clear();
-    // Flashes leave the epoch in canonical order (time, then firefly).
-    std::sort(flashes_.begin(), flashes_.end());
+    // Flashes leave the epoch in time order.
+    sort_by_time(flashes_);
+}
+
+// Flashes of one epoch (or a few) into time order: a stable LSD radix sort, 8 bits a pass, on
+// the time since the earliest. What delivery needs is each firefly's pulses in time order;
+// flashes at one instant may stay in any order (their pulses are identical, and everything
+// that leaves the worker in a canonical order is sorted again where it is written).
+void block_simulation::sort_by_time(std::vector<flash_event>& v) {
+    if (v.size() < 2) return;
+    tick_t lo = v.front().t, hi = v.front().t;
+    for (const flash_event& ev : v) {
+        lo = std::min(lo, ev.t);
+        hi = std::max(hi, ev.t);
+    }
+    const auto range = static_cast<std::uint64_t>(hi - lo);
+    if (v.size() < 64 || range >> 32 != 0) {
+        std::stable_sort(v.begin(), v.end(), [](const flash_event& a, const flash_event& b) { return a.t < b.t; });
+        return;
+    }
+    sort_scratch_.resize(v.size());
+    for (int shift = 0; shift < 64 && range >> shift != 0; shift += 8) {
+        std::array<std::uint32_t, 256> count{};
+        for (const flash_event& ev : v) ++count[(static_cast<std::uint64_t>(ev.t - lo) >> shift) & 255];
+        std::uint32_t sum = 0;
+        for (auto& c : count) sum += std::exchange(c, sum);
+        for (const flash_event& ev : v) sort_scratch_[count[(static_cast<std::uint64_t>(ev.t - lo) >> shift) & 255]++] = ev;
+        v.swap(sort_scratch_);
+    }
 }
 
 void block_simulation::exchange_halo(worker_link& link) {
     // Border fireflies' flashes go to every neighbour rank that owns one of their neighbours.
     for (auto& out : outgoing_) out.clear();
     if (!neighbours_.empty()) {
-        const auto w = static_cast<std::uint64_t>(width_);
         for (const flash_event& ev : flashes_) {
-            const auto x = static_cast<std::int64_t>(ev.agent % w), y = static_cast<std::int64_t>(ev.agent / w);
+            std::int64_t y = 0, x = 0;
+            by_width_.split(static_cast<std::int64_t>(ev.agent), y, x);
             if (x > block_.x0 && x < block_.x0 + block_.width - 1 && y > block_.y0 && y < block_.y0 + block_.height - 1)
                 continue;
             std::array<int, 8> sent{};
@@ -426,7 +453,7 @@ void block_simulation::exchange_halo(worker_link& link) {
     flashes_.clear();
     if (!neighbours_.empty()) {
         link.exchange(neighbours_, outgoing_, arriving_);
-        std::sort(arriving_.begin(), arriving_.end());
+        sort_by_time(arriving_);
     }
 }
 
