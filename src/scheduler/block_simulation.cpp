@@ -153,7 +153,7 @@ void block_simulation::act(std::uint32_t local, tick_t t) {
     if (rules_.act(f, global_id(local), t) == reaction::flashed) emit_flash(local, t, previous);
 }
 
-void block_simulation::take_turn(std::uint32_t local, tick_t t) {
+[[gnu::noinline]] void block_simulation::take_turn(std::uint32_t local, tick_t t) {
     if (engine_ == engine_kind::coroutine) {
         wake_ = t;
         std::coroutine_handle<>::from_address(frames_->frame(local)).resume();
@@ -227,7 +227,7 @@ std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
 }
 
 // A pulse reaches firefly `local` at t: first its own turns before it, then the pulse.
-void block_simulation::deliver(std::uint32_t local, tick_t t) {
+[[gnu::always_inline]] inline void block_simulation::deliver(std::uint32_t local, tick_t t) {
     const firefly_ref f = at(local);
     const tick_t before = rules_.next_turn(f);
     while (rules_.acts_before(f, t)) take_turn(local, rules_.next_turn(f));
@@ -253,7 +253,7 @@ void block_simulation::prefetch(std::uint32_t local) const noexcept {
 void block_simulation::prefetch_frame(std::uint32_t local) const noexcept {
     const auto* frame = static_cast<const char*>(frames_->frame(local));
     __builtin_prefetch(frame, 1);
-    __builtin_prefetch(frame + frame_bytes() / flash_at_.size() - 1, 1);
+    __builtin_prefetch(frame + frames_->stride() - 1, 1);
 }
 
 // The local index of flash `source`'s centre when all eight of its neighbours are in this block

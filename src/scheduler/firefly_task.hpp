@@ -23,6 +23,7 @@ class frame_array {
     void* allocate(std::size_t bytes);
     std::size_t bytes_reserved() const noexcept { return capacity_ * stride_; }
     void* frame(std::size_t i) const noexcept { return base_.get() + i * stride_; }
+    std::size_t stride() const noexcept { return stride_; }
 
     /// While a scope is alive, new firefly coroutine frames on this thread come from `frames`.
     class scope {

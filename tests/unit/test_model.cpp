@@ -796,3 +796,43 @@ TEST(ModelOrderParameter, PhaseCircleEqualsPhasorOf) {
 }
 
 } // namespace
+
+namespace {
+
+// The rules on a firefly kept in two arrays (firefly_ref, as block_simulation keeps them) do
+// exactly what they do on a firefly, and their short cuts (refractory_at reading last_flash
+// only when a flash can leave the phase at or above Rf; queued only in queue mode) agree with
+// the definition t < refractory_until(f), over long random event sequences in every regime.
+TEST(ModelRules, FireflyRefAndShortCutsAgreeWithTheDefinitions) {
+    struct regime { tick_t rf, jitter; };
+    std::mt19937_64 rng(11);
+    for (const auto mode : both_modes)
+        for (const regime g : {regime{RF, J}, regime{0, J}, regime{0, 0}, regime{1, 0}, regime{30, 60}, regime{RF, RF},
+                               regime{RF, 0}}) {
+            const firefly_rules rules(params(mode, g.rf, g.jitter));
+            for (std::uint64_t id = 0; id < 20; ++id) {
+                firefly whole = rules.start(id);
+                tick_t flash_at = whole.flash_at, last_flash = whole.last_flash;
+                std::uint32_t draws = whole.draws, queued = whole.queued;
+                const firefly_ref split{flash_at, last_flash, draws, queued};
+                tick_t t = 0;
+                for (int step = 0; step < 400; ++step) {
+                    t += static_cast<tick_t>(rng() % 40); // ties included
+                    // its turns before t, then a pulse at t
+                    while (rules.acts_before(whole, t)) {
+                        const tick_t turn = rules.next_turn(whole);
+                        ASSERT_EQ(rules.next_turn(split), turn);
+                        ASSERT_EQ(rules.act(whole, id, turn), rules.act(split, id, turn));
+                    }
+                    ASSERT_FALSE(rules.acts_before(split, t));
+                    ASSERT_GE(t, whole.last_flash);
+                    ASSERT_EQ(rules.refractory_at(whole, t), t < rules.refractory_until(whole))
+                        << name_of(mode) << " Rf " << g.rf << " jitter " << g.jitter << " t " << t;
+                    ASSERT_EQ(rules.pulse(whole, id, t), rules.pulse(split, id, t));
+                    ASSERT_EQ(whole, (firefly{flash_at, last_flash, draws, queued})) << name_of(mode) << " step " << step;
+                }
+            }
+        }
+}
+
+} // namespace
