@@ -192,8 +192,8 @@ note "fireflies: $bin ($("$bin" --version 2>&1 | head -n 1))"
 
 # ---- configs and references -----------------------------------------------------------------
 # quick: unpaced, for the single run and the sweep. paced: 40 s simulated at 8x (about 5 s of
-# wall time per segment), so that a signal after ~1.5 s lands mid-run. big: 1000 x 1000, one
-# checkpoint per epoch (~10 MB, about a second to write), for the hard kill during a write.
+# wall time per segment), so that a signal after ~1.5 s lands mid-run. big: 1500 x 1500, one
+# checkpoint per epoch (~11 MB, about a second to write), for the hard kill during a write.
 cat >quick.toml <<'EOF'
 [fireflies]
 width = 40
@@ -212,8 +212,8 @@ speed = 8.0
 EOF
 cat >big.toml <<'EOF'
 [fireflies]
-width = 1000
-height = 1000
+width = 1500
+height = 1500
 duration = 0.03
 sample-every = 0.01
 checkpoint-every = 0.01
@@ -320,7 +320,7 @@ kill_during_write() {  # kill_during_write <name> <scancel target suffix>
   local n=$1 suffix=$2 j st hash epoch j2
   j=$(FIREFLIES_OUTPUT=$n.h5 FIREFLIES_CHECKPOINT=$n.ckpt \
     sbatch --parsable --ntasks=3 --overcommit --time=5 -o "ff-$n.log" "$REPO/jobs/fireflies.sbatch" big.toml)
-  # The first checkpoint is in place, and the next write has 2 MB of its ~10 MB (a write takes
+  # The first checkpoint is in place, and the next write has 2 MB of its ~11 MB (a write takes
   # about a second): hash the checkpoint now, kill, and compare.
   if ! wait_until 150 all_exist "$n.ckpt" || ! wait_until 60 tmp_at_least "$n.ckpt" 2000000; then
     fail "$n: job $j did not reach a second checkpoint write"
