@@ -143,6 +143,7 @@ class block_simulation {
     // this epoch's own flashes
     std::vector<flash_event> arriving_;
     std::size_t next_arrival_ = 0;
+    std::vector<std::int64_t> centres_; // of each arriving flash: interior() or -1
     std::vector<flash_event> flashes_;         // this epoch's flashes, time order
     std::vector<flash_event> sort_scratch_;
     std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode)

@@ -273,27 +273,35 @@ std::int64_t block_simulation::interior(const flash_event& source) const noexcep
 void block_simulation::process_interval(tick_t end) {
     const tick_t delay = rules_.params().delay;
     const std::int64_t row = block_.width;
-    static const std::size_t ahead = getenv("FF_AHEAD") ? std::atoi(getenv("FF_AHEAD")) : 6; // EXPERIMENT
-    for (; next_arrival_ < arriving_.size() && arriving_[next_arrival_].t + delay < end; ++next_arrival_) {
-        if (next_arrival_ + ahead < arriving_.size())
-            if (const std::int64_t c = interior(arriving_[next_arrival_ + ahead]); c >= 0)
-                for (const std::int64_t r : {c - row, c, c + row}) {
-                    __builtin_prefetch(&flash_at_[static_cast<std::size_t>(r - 1)], 1);
-                    __builtin_prefetch(&flash_at_[static_cast<std::size_t>(r + 1)], 1);
-                }
-        const flash_event& source = arriving_[next_arrival_];
-        const tick_t t = source.t + delay;
-        if (const std::int64_t c = interior(source); c >= 0) {
-            const auto u = static_cast<std::uint32_t>(c), w = static_cast<std::uint32_t>(row);
-            const std::array<std::uint32_t, 8> targets{u - w - 1, u - w, u - w + 1, u - 1, u + 1, u + w - 1, u + w, u + w + 1};
-            // A firefly this pulse pushes to its flash wakes: its other fields (and its coroutine
-            // frame) are wanted.
-            for (const std::uint32_t j : targets)
-                if (flash_at_[j] - nudge_ <= t) {
+    const auto w = static_cast<std::uint32_t>(row);
+    auto neighbours_of = [w](std::int64_t centre) {
+        const auto u = static_cast<std::uint32_t>(centre);
+        return std::array<std::uint32_t, 8>{u - w - 1, u - w, u - w + 1, u - 1, u + 1, u + w - 1, u + w, u + w + 1};
+    };
+    // Memory is requested in two stages ahead of use: a neighbourhood's flash times `far`
+    // flashes ahead; `near` flashes ahead (those times have arrived by then), the other fields
+    // and the coroutine frames of the neighbours that flash will push to their own flash.
+    constexpr std::size_t far = 8, near = 4;
+    const std::size_t n = arriving_.size();
+    for (; next_arrival_ < n && arriving_[next_arrival_].t + delay < end; ++next_arrival_) {
+        const std::size_t i = next_arrival_;
+        if (i + far < n && centres_[i + far] >= 0)
+            for (const std::int64_t r : {centres_[i + far] - row, centres_[i + far], centres_[i + far] + row}) {
+                __builtin_prefetch(&flash_at_[static_cast<std::size_t>(r - 1)], 1);
+                __builtin_prefetch(&flash_at_[static_cast<std::size_t>(r + 1)], 1);
+            }
+        if (i + near < n && centres_[i + near] >= 0) {
+            const tick_t arrives = arriving_[i + near].t + delay;
+            for (const std::uint32_t j : neighbours_of(centres_[i + near]))
+                if (flash_at_[j] - nudge_ <= arrives) {
                     __builtin_prefetch(&rest_[j], 1);
                     if (frames_) prefetch_frame(j);
                 }
-            for (const std::uint32_t j : targets) deliver(j, t);
+        }
+        const flash_event& source = arriving_[i];
+        const tick_t t = source.t + delay;
+        if (centres_[i] >= 0) {
+            for (const std::uint32_t j : neighbours_of(centres_[i])) deliver(j, t);
             totals_.pulses_delivered += 8;
             continue;
         }
@@ -384,6 +392,8 @@ void block_simulation::emit_sample(worker_link& link) {
 // time and none after.
 void block_simulation::run_epoch(tick_t end, worker_link& link) {
     next_arrival_ = 0;
+    centres_.resize(arriving_.size());
+    for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i]);
     for (;;) {
         const tick_t t_sample = next_sample_ * sample_;
         const bool sample_here = t_sample < end && t_sample <= duration_;
