@@ -106,12 +106,13 @@ class hub {
     std::vector<std::int64_t> block_cells_;
     observer& out_;
     std::vector<std::deque<held_report>> queues_;
-    std::vector<tick_t, huge_page_allocator<tick_t>> last_flash_; // per firefly, events telemetry only
+    // per firefly, events telemetry only: the residue of -(its last flash) mod T, -1 before it
+    std::vector<tick_t, huge_page_allocator<tick_t>> last_residue_;
     std::vector<tick_t> through_;    // per worker, the last applied report's `through`
     snapshot_grid snapshots_;
     std::vector<float> frame_;
     flash_order flash_order_;
-    std::vector<tick_t> batch_t_, batch_previous_; // scratch of take()
+    std::vector<tick_t> batch_new_, batch_old_; // scratch of take()
     std::int64_t interval_flashes_ = 0;
     std::int64_t flashes_so_far_ = 0;
     std::int64_t next_sample_ = 0;

@@ -77,6 +77,11 @@ class flash_order {
     /// computed in vectorised sweeps.
     void flashes(const tick_t* t, const tick_t* previous, std::size_t n);
 
+    /// The same from residues (circle().residue(-t)): `n` flashes, `older` of them with a flash
+    /// before, whose residues are given apart. For a hub that keeps residues, not times.
+    void flashes_residues(const tick_t* residues, std::size_t n, const tick_t* previous, std::size_t older);
+    const phase_circle& circle() const noexcept { return circle_; }
+
     const phasor_sum& sum() const noexcept { return sum_; }
     std::int64_t flashed() const noexcept { return flashed_; }
     void restore(const phasor_sum& s, std::int64_t flashed) noexcept { sum_ = s; flashed_ = flashed; }

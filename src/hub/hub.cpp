@@ -11,7 +11,7 @@ hub::hub(const run_config& config, const decomposition& d, observer& out)
       sample_(to_ticks(config.sample_every)), out_(out),
       queues_(static_cast<std::size_t>(d.workers())), flash_order_(period_) {
     for (const block& b : d.blocks()) block_cells_.push_back(b.cells());
-    if (config.telemetry == telemetry_mode::events) last_flash_.assign(static_cast<std::size_t>(cells_), -1);
+    if (config.telemetry == telemetry_mode::events) last_residue_.assign(static_cast<std::size_t>(cells_), -1);
     totals_.finals.resize(queues_.size());
     through_.assign(queues_.size(), -1);
     snapshots_ = snapshot_grid::of(config.width, config.height, config.snapshot_max);
@@ -42,26 +42,40 @@ void hub::absorb(const report_header& header, std::span<const flash_event> event
 }
 
 void hub::take(const report_header& header, std::span<const flash_event> events) {
-    if (!events.empty() && last_flash_.empty())
+    if (!events.empty() && last_residue_.empty())
         throw error("hub: flash events from worker " + std::to_string(header.worker) + " in summary telemetry");
-    for (const flash_event& ev : events)
-        if (ev.agent >= last_flash_.size())
-            throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
-                        std::to_string(ev.agent) + ", outside the grid");
-    // Each firefly's previous flash from the table (requested a few events ahead: the table is
-    // big and the agents are scattered), then the order parameter in one vectorised batch.
+    // The seed's order parameter needs each flash's phasor of -t and that of the firefly's flash
+    // before, by residue mod T: the table keeps residues (requested a few events ahead: it is big
+    // and the agents are scattered), and a worker's flashes come nearly in time order, so each
+    // new residue follows from the one before by a subtraction (no division). Then the phasors
+    // in two vectorised sweeps.
     const std::size_t n = events.size();
-    batch_t_.resize(n);
-    batch_previous_.resize(n);
+    const phase_circle& circle = flash_order_.circle();
+    const tick_t period = circle.period();
+    batch_new_.resize(n);
+    batch_old_.resize(n);
+    std::size_t older = 0;
+    tick_t t_before = 0, r_before = 0;
     constexpr std::size_t ahead = 16;
     for (std::size_t i = 0; i < n; ++i) {
-        if (i + ahead < n) __builtin_prefetch(&last_flash_[static_cast<std::size_t>(events[i + ahead].agent)], 1);
-        tick_t& last = last_flash_[static_cast<std::size_t>(events[i].agent)];
-        batch_t_[i] = events[i].t;
-        batch_previous_[i] = last;
-        last = events[i].t;
+        const flash_event& ev = events[i];
+        if (ev.agent >= last_residue_.size())
+            throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
+                        std::to_string(ev.agent) + ", outside the grid");
+        if (i + ahead < n && events[i + ahead].agent < last_residue_.size())
+            __builtin_prefetch(&last_residue_[static_cast<std::size_t>(events[i + ahead].agent)], 1);
+        tick_t r = r_before - (ev.t - t_before);
+        if (i == 0 || ev.t - t_before >= period || t_before - ev.t >= period) r = circle.residue(-ev.t);
+        else if (r < 0) r += period;
+        else if (r >= period) r -= period;
+        t_before = ev.t;
+        r_before = r;
+        tick_t& last = last_residue_[static_cast<std::size_t>(ev.agent)];
+        if (last >= 0) batch_old_[older++] = last;
+        batch_new_[i] = r;
+        last = r;
     }
-    flash_order_.flashes(batch_t_.data(), batch_previous_.data(), n);
+    flash_order_.flashes_residues(batch_new_.data(), n, batch_old_.data(), older);
     if (n > 0) out_.on_flashes(events);
     totals_.flashes_received += static_cast<std::int64_t>(events.size());
     interval_flashes_ += header.flashes;
@@ -201,13 +215,15 @@ void hub::restore(const checkpoint_meta& meta) {
 }
 
 void hub::restore_block(const block_state& b) {
-    if (last_flash_.empty()) return; // summary telemetry keeps no per-firefly state here
+    if (last_residue_.empty()) return; // summary telemetry keeps no per-firefly state here
     for (std::int64_t y = 0; y < b.cells.height; ++y)
         for (std::int64_t x = 0; x < b.cells.width; ++x) {
             const tick_t t = b.fireflies[static_cast<std::size_t>(y * b.cells.width + x)].last_flash;
             const auto id = static_cast<std::size_t>((b.cells.y0 + y) * config_.width + b.cells.x0 + x);
-            last_flash_[id] = t;
-            if (t >= 0) flash_order_.flash(t, -1);
+            if (t >= 0) {
+                flash_order_.flash(t, -1);
+                last_residue_[id] = flash_order_.circle().residue(-t);
+            }
         }
 }
 

@@ -142,6 +142,12 @@ phasor_sum phase_circle::sum_of_residues(const tick_t* residues, std::size_t n) 
 
 phasor_sum phase_circle::of_residue(tick_t r) const noexcept { return quantised(r, by_period_.divisor()); }
 
+void flash_order::flashes_residues(const tick_t* residues, std::size_t n, const tick_t* previous, std::size_t older) {
+    flashed_ += static_cast<std::int64_t>(n - older);
+    sum_ += circle_.sum_of_residues(residues, n);
+    sum_ -= circle_.sum_of_residues(previous, older);
+}
+
 void flash_order::flashes(const tick_t* t, const tick_t* previous, std::size_t n) {
     // +phasor(-t) for every flash, -phasor(-previous) for every flash that had one before.
     residues_.resize(2 * n);
