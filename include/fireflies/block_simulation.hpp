@@ -64,14 +64,6 @@ class block_simulation {
     // Called by the fireflies' coroutines (and by the flat engine directly): firefly `local`
     // takes its turn at t.
     void act(std::uint32_t local, tick_t t);
-    struct turn_awaiter {
-        block_simulation* sim;
-        bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<>) const noexcept {}
-        tick_t await_resume() const noexcept { return sim->wake_; }
-    };
-    /// Suspends a firefly until its turn; gives the time of the turn.
-    turn_awaiter turn() noexcept { return {this}; }
 
   private:
 
@@ -128,7 +120,6 @@ class block_simulation {
     flash_order flash_order_;
     phase_circle circle_;
     std::unique_ptr<frame_array> frames_; // coroutine engine: frame i is firefly i's
-    tick_t wake_ = 0;
 
     // turns: the current epoch's due list, a ring of later epochs' buckets up to the horizon
     std::int64_t epoch_index_ = 0;

@@ -26,12 +26,24 @@ double seconds_since(clock::time_point t0) {
     return std::chrono::duration<double>(clock::now() - t0).count();
 }
 
+// What take_turn tells the coroutine it resumes: whose turn it is, and when (one thread runs a
+// block's loop). Read from here rather than kept in every frame, which keeps a frame at 40 bytes.
+struct turn_call {
+    block_simulation* sim;
+    std::uint32_t local;
+    tick_t t;
+};
+thread_local turn_call calling{};
+
 // One firefly's life: sleep until its turn (its phase reaches T, or its refractory period ends
 // with pulses held), take it, repeat. Pulses that only move its phase do not wake it. Its state
-// lives in the block's array (so that a checkpoint and the per-sample sweep can read it); the
+// lives in the block's arrays (so that a checkpoint and the per-sample sweep can read it); the
 // coroutine is the firefly's thread of control.
-firefly_task firefly_life(block_simulation& sim, std::uint32_t local) {
-    for (;;) sim.act(local, co_await sim.turn());
+firefly_task firefly_life() {
+    for (;;) {
+        co_await std::suspend_always{}; // until its turn
+        calling.sim->act(calling.local, calling.t);
+    }
 }
 
 } // namespace
@@ -95,7 +107,7 @@ void block_simulation::start_tasks() {
         frames_ = std::make_unique<frame_array>(n);
         frame_array::scope scope(*frames_);
         for (std::uint32_t i = 0; i < n; ++i) {
-            const auto task = firefly_life(*this, i).handle;
+            const auto task = firefly_life().handle;
             if (task.address() != frames_->frame(i)) throw error("coroutine frames are not laid out in firefly order");
             task.resume(); // runs to its first co_await
         }
@@ -155,7 +167,7 @@ void block_simulation::act(std::uint32_t local, tick_t t) {
 
 [[gnu::noinline]] void block_simulation::take_turn(std::uint32_t local, tick_t t) {
     if (engine_ == engine_kind::coroutine) {
-        wake_ = t;
+        calling = {this, local, t};
         std::coroutine_handle<>::from_address(frames_->frame(local)).resume();
     } else {
         act(local, t);
