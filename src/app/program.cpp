@@ -19,6 +19,7 @@
 #include "fireflies/hub.hpp"
 #include "fireflies/output.hpp"
 #include "output/checkpoint_file.hpp"
+#include "runtime/resources.hpp"
 #include "runtime/signals.hpp"
 
 namespace fireflies {
@@ -250,6 +251,7 @@ int fail(const comm::session& mpi, std::optional<recorder>& rec, const char* wha
 } // namespace
 
 int run_program(int argc, char** argv) {
+    tight_timers();
     comm::session mpi(argc, argv);
     const bool hub_rank = mpi.rank() == 0;
     std::optional<recorder> rec;

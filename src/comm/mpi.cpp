@@ -63,15 +63,16 @@ void send_bytes(const std::vector<std::byte>& bytes, int dest, int tag, const ch
 }
 
 
-// Waits for `ready()` without burning the core: a few quick polls, then sleeps that grow to
-// `longest`. Open MPI's blocking calls spin; on a shared or oversubscribed node that steals the
-// core from the ranks doing the work.
+// Waits for `ready()` without burning the core: a few quick polls, then `yields` polls each after
+// giving the core to any other runnable process, then sleeps that grow to `longest`. Open MPI's
+// blocking calls spin; on a shared or oversubscribed node that steals the core from the ranks
+// doing the work.
 template <class Ready>
-void wait_gently(Ready&& ready, std::chrono::microseconds longest = std::chrono::microseconds(200)) {
+void wait_gently(Ready&& ready, int yields = 32, std::chrono::microseconds longest = std::chrono::microseconds(200)) {
     std::chrono::microseconds nap(2);
     for (int polls = 0; !ready(); ++polls) {
         if (polls < 32) continue;
-        if (polls < 64) {
+        if (polls < 32 + yields) {
             std::this_thread::yield();
             continue;
         }
@@ -79,6 +80,12 @@ void wait_gently(Ready&& ready, std::chrono::microseconds longest = std::chrono:
         nap = std::min(nap * 2, longest);
     }
 }
+
+// Neighbours meet at every epoch boundary, a fraction of a millisecond apart when the load is
+// even: a worker waiting for its neighbours' halo yields for a while (about a millisecond at
+// most) before it naps, so that it neither oversleeps the common short wait nor keeps a core from
+// a rank that needs it (a yield hands the core to any other runnable process).
+constexpr int halo_yields = 1024;
 
 constexpr std::size_t header_slots = (sizeof(report_header) + sizeof(flash_event) - 1) / sizeof(flash_event);
 
@@ -123,7 +130,7 @@ class mpi_worker_link final : public worker_link {
                 --left;
             }
             return left == 0;
-        });
+        }, halo_yields);
         wait_gently([&] {
             int done = 0;
             check(MPI_Testall(static_cast<int>(n), sends_.data(), &done, MPI_STATUSES_IGNORE), "MPI_Testall(halo)");
@@ -190,7 +197,7 @@ class mpi_worker_link final : public worker_link {
         wait_gently([&] {
             check(MPI_Improbe(0, tag_block_request, world_, &flag, &msg, &st), "MPI_Improbe(block request)");
             return flag != 0;
-        }, std::chrono::microseconds(1000));
+        }, 32, std::chrono::microseconds(1000));
         check(MPI_Mrecv(&request, 1, MPI_INT, &msg, MPI_STATUS_IGNORE), "MPI_Mrecv(block request)");
         send_bytes(packed, 0, tag_block, "MPI_Issend(block)");
     }
