@@ -12,16 +12,13 @@
 #   scripts/bench.sh --smoke         tiny grids, checks the bench itself in well under a minute
 #
 # Time: at 60 s simulated on every grid, 3 repeats, the runs cost ~3.8e9 firefly-seconds in all;
-# at the program's rate on this 2-core machine when this script was written (~1e6 firefly-s per
-# wall-s per worker when the machine is quiet; a 2000x2000 x 60 s run took 607 s at P = 2 and
-# 623 s at P = 3 with the machine shared, load average 6-10) that is one to several hours. So a
-# calibration (two 3 s runs of 1000x1000, the faster counts) first measures the rate and, when
-# the plan, with a margin of --safety 1.4 for the shared machine's changing load, would take
-# longer than --budget wall seconds (default 900 = 15 min; with the release build, 1-4 min here
-# when sources changed, the whole script stays under 20 min), shortens the largest grids,
-# holding every run to the same number of firefly-seconds; the table header says so and which
-# durations ran. --budget 0 never shortens; --duration 60 --budget 0 is the full
-# benchmark (hours on this machine today).
+# at the program's rate on this 2-core machine (~1e7 firefly-s per wall-s per worker, see the
+# README) that is about 7 minutes (a full run at 09:50 UTC on 2026-11-28: 6.7 min). A calibration
+# (two short 1000x1000 runs, the faster counts) first measures the rate and, when the plan, with
+# a margin of --safety 1.4 for a shared machine's changing load, would take longer than --budget
+# wall seconds (default 900 = 15 min), shortens the largest grids, holding every run to the same
+# number of firefly-seconds; the table header then says so and which durations ran. --budget 0
+# never shortens (the full benchmark).
 #
 # Environment: FIREFLIES_BENCH_PYTHON (default /usr/bin/python3, which must import h5py and
 # numpy), FIREFLIES_BENCH_NO_BUILD=1 to use the existing build/release as it is.
