@@ -52,30 +52,34 @@ void hub::take(const report_header& header, std::span<const flash_event> events)
     const std::size_t n = events.size();
     const phase_circle& circle = flash_order_.circle();
     const tick_t period = circle.period();
-    batch_new_.resize(n);
-    batch_old_.resize(n);
-    std::size_t older = 0;
+    // A chunk at a time, so that the residues stay in the first-level caches for the sweeps.
+    constexpr std::size_t chunk = 2048, ahead = 64;
+    batch_new_.resize(std::min(n, chunk));
+    batch_old_.resize(std::min(n, chunk));
     tick_t t_before = 0, r_before = 0;
-    constexpr std::size_t ahead = 16;
-    for (std::size_t i = 0; i < n; ++i) {
-        const flash_event& ev = events[i];
-        if (ev.agent >= last_residue_.size())
-            throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
-                        std::to_string(ev.agent) + ", outside the grid");
-        if (i + ahead < n && events[i + ahead].agent < last_residue_.size())
-            __builtin_prefetch(&last_residue_[static_cast<std::size_t>(events[i + ahead].agent)], 1);
-        tick_t r = r_before - (ev.t - t_before);
-        if (i == 0 || ev.t - t_before >= period || t_before - ev.t >= period) r = circle.residue(-ev.t);
-        else if (r < 0) r += period;
-        else if (r >= period) r -= period;
-        t_before = ev.t;
-        r_before = r;
-        tick_t& last = last_residue_[static_cast<std::size_t>(ev.agent)];
-        if (last >= 0) batch_old_[older++] = last;
-        batch_new_[i] = r;
-        last = r;
+    for (std::size_t begin = 0; begin < n; begin += chunk) {
+        const std::size_t end = std::min(n, begin + chunk);
+        std::size_t older = 0;
+        for (std::size_t i = begin; i < end; ++i) {
+            const flash_event& ev = events[i];
+            if (ev.agent >= last_residue_.size())
+                throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
+                            std::to_string(ev.agent) + ", outside the grid");
+            if (i + ahead < n && events[i + ahead].agent < last_residue_.size())
+                __builtin_prefetch(&last_residue_[static_cast<std::size_t>(events[i + ahead].agent)], 1);
+            tick_t r = r_before - (ev.t - t_before);
+            if (i == 0 || ev.t - t_before >= period || t_before - ev.t >= period) r = circle.residue(-ev.t);
+            else if (r < 0) r += period;
+            else if (r >= period) r -= period;
+            t_before = ev.t;
+            r_before = r;
+            tick_t& last = last_residue_[static_cast<std::size_t>(ev.agent)];
+            if (last >= 0) batch_old_[older++] = last;
+            batch_new_[i - begin] = r;
+            last = r;
+        }
+        flash_order_.flashes_residues(batch_new_.data(), end - begin, batch_old_.data(), older);
     }
-    flash_order_.flashes_residues(batch_new_.data(), n, batch_old_.data(), older);
     if (n > 0) out_.on_flashes(events);
     totals_.flashes_received += static_cast<std::int64_t>(events.size());
     interval_flashes_ += header.flashes;

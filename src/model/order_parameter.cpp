@@ -39,7 +39,7 @@ inline unit_circle_point turn(double x) noexcept {
 
 namespace {
 phasor_sum quantised(tick_t r, tick_t period) noexcept {
-    const auto p = turn(static_cast<double>(r) / static_cast<double>(period));
+    const auto p = turn(static_cast<double>(r) * (1.0 / static_cast<double>(period)));
     return {static_cast<std::int64_t>(std::lrint(p.c * phasor_sum::scale)),
             static_cast<std::int64_t>(std::lrint(p.s * phasor_sum::scale))};
 }
@@ -56,7 +56,9 @@ namespace {
 // The sweep, four terms at a time in GCC vector types (two SSE2 or one AVX2 register): the
 // quantised phasor of each residue r in [0, period), the same integers as quantised(r, period).
 // The same operations as turn(), in branch-free form:
-//   double(r) exactly, for 0 <= r < 2^52: the bits of 2^52 + r, minus 2^52;
+//   double(r) exactly, for 0 <= r < 2^52: the bits of 2^52 + r, minus 2^52; then x = r times
+//   the rounded 1 / period (a multiply, not a divide, in both: x < 1 still for any period
+//   below 2^52, since (period - 1) / period is far more than an ulp under 1);
 //   the quadrant int(q) of q in [0, 4): the number of the thresholds 1, 2, 3 that q reaches;
 //   lrint(v), for |v| <= 2^32: (v + 1.5 * 2^52) rounds v to an integer (round-half-even, like
 //   lrint in the default rounding mode), whose bits minus those of 1.5 * 2^52 are that integer.
@@ -78,7 +80,7 @@ using v4l = std::int64_t __attribute__((vector_size(32)));
     const v4l two52_bits = v4l{} + std::bit_cast<std::int64_t>(two52);
     const v4l magic_bits = v4l{} + std::bit_cast<std::int64_t>(magic);
     const v4d one = v4d{} + 1.0;
-    const v4d x = (reinterpret_cast<v4d>(r_ticks | two52_bits) - two52) / period;
+    const v4d x = (reinterpret_cast<v4d>(r_ticks | two52_bits) - two52) * (1.0 / period);
     const v4d q = x * 4.0;
     const v4l at1 = q >= 1.0, at2 = q >= 2.0, at3 = q >= 3.0;
     const v4d quadrant = select(at1, one, v4d{}) + select(at2, one, v4d{}) + select(at3, one, v4d{});
