@@ -2,7 +2,6 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <vector>
 
 #include "fireflies/checkpoint.hpp"
@@ -66,13 +65,13 @@ class block_simulation {
     void act(std::uint32_t local, tick_t t);
 
   private:
-
     void take_turn(std::uint32_t local, tick_t t);
     void schedule(std::uint32_t local, tick_t t);
     void begin_epoch(std::int64_t k);
     void file_turns(std::int64_t k);
     void deliver(std::uint32_t local, tick_t t);
     void visit(std::uint32_t local, tick_t end);
+    void refile(std::uint32_t local, tick_t before);
     std::int64_t interior(const flash_event& source) const noexcept;
     void process_interval(tick_t end);
     void prefetch(std::uint32_t local) const noexcept;
@@ -103,7 +102,6 @@ class block_simulation {
     std::vector<int> neighbours_;
     divider by_epoch_, by_width_, by_block_width_;
 
-    // fireflies
     // fireflies, in two arrays: what every pulse reads, and what only their own turns need
     struct firefly_rest {
         tick_t last_flash;
@@ -115,10 +113,8 @@ class block_simulation {
         firefly_rest& r = rest_[local];
         return {flash_at_[local], r.last_flash, r.draws, r.queued};
     }
-    firefly_ref at(std::uint32_t local) const noexcept { return const_cast<block_simulation*>(this)->at(local); }
     void put(std::uint32_t local, const firefly& f);
     flash_order flash_order_;
-    phase_circle circle_;
     std::unique_ptr<frame_array> frames_; // coroutine engine: frame i is firefly i's
 
     // turns: the current epoch's due list, a ring of later epochs' buckets up to the horizon
@@ -130,8 +126,7 @@ class block_simulation {
     std::vector<std::uint8_t> filed_;              // per firefly: the epoch of its current ring entry, mod 256
     std::int64_t horizon_ = 0;                     // every turn in an epoch before this one is filed
 
-    // pulses: flashes whose pulses arrive this epoch (time order), their pulses by target, and
-    // this epoch's own flashes
+    // pulses: flashes whose pulses arrive this epoch (time order) and this epoch's own flashes
     std::vector<flash_event> arriving_;
     std::size_t next_arrival_ = 0;
     std::vector<std::int64_t> centres_; // of each arriving flash: interior() or -1

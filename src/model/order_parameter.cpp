@@ -158,9 +158,7 @@ void flash_order::flashes(const tick_t* t, const tick_t* previous, std::size_t n
         residues_[i] = circle_.residue(-t[i]);
         if (previous[i] >= 0) residues_[n + older++] = circle_.residue(-previous[i]);
     }
-    flashed_ += static_cast<std::int64_t>(n - older);
-    sum_ += circle_.sum_of_residues(residues_.data(), n);
-    sum_ -= circle_.sum_of_residues(residues_.data() + n, older);
+    flashes_residues(residues_.data(), n, residues_.data() + n, older);
 }
 
 } // namespace fireflies

@@ -52,8 +52,7 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
       sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay), nudge_(rules_.params().nudge),
-      width_(config.width), height_(config.height), flash_order_(rules_.params().period),
-      circle_(rules_.params().period) {
+      width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
@@ -68,8 +67,7 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
       sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay), nudge_(rules_.params().nudge),
-      width_(config.width), height_(config.height), flash_order_(rules_.params().period),
-      circle_(rules_.params().period) {
+      width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
     if (restored.cells != block_ || restored.fireflies.size() != static_cast<std::size_t>(block_.cells()))
         throw error("restored block does not match worker " + std::to_string(worker) + "'s block");
     flash_at_.resize(restored.fireflies.size());
@@ -244,9 +242,7 @@ std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
     const tick_t before = rules_.next_turn(f);
     while (rules_.acts_before(f, t)) take_turn(local, rules_.next_turn(f));
     if (rules_.absorb(f, t)) take_turn(local, t);
-    // Its turn is filed when it moved, and only when it comes before the horizon (file_turns
-    // finds the later ones); one moved into this epoch goes on the due list.
-    if (const tick_t after = rules_.next_turn(f); after != before && after < horizon_ * epoch_) schedule(local, after);
+    refile(local, before);
 }
 
 // A firefly on the due list: its own turns before `end`.
@@ -254,7 +250,14 @@ void block_simulation::visit(std::uint32_t local, tick_t end) {
     const firefly_ref f = at(local);
     const tick_t before = rules_.next_turn(f);
     while (rules_.next_turn(f) < end) take_turn(local, rules_.next_turn(f));
-    if (const tick_t after = rules_.next_turn(f); after != before && after < horizon_ * epoch_) schedule(local, after);
+    refile(local, before);
+}
+
+// After a visit: a turn that moved from `before` is filed again, only when it comes before the
+// horizon (file_turns finds the later ones); one moved into this epoch goes on the due list.
+void block_simulation::refile(std::uint32_t local, tick_t before) {
+    if (const tick_t after = rules_.next_turn(at(local)); after != before && after < horizon_ * epoch_)
+        schedule(local, after);
 }
 
 void block_simulation::prefetch(std::uint32_t local) const noexcept {
@@ -388,11 +391,10 @@ void block_simulation::emit_sample(worker_link& link) {
     h.through = t;
     // Every phase at t is in [0, T): sum their phasors a chunk at a time (vectorised).
     std::array<tick_t, 4096> phases;
-    const tick_t period = rules_.params().period;
     for (std::size_t begin = 0; begin < flash_at_.size(); begin += phases.size()) {
         const std::size_t n = std::min(phases.size(), flash_at_.size() - begin);
-        for (std::size_t i = 0; i < n; ++i) phases[i] = period - (flash_at_[begin + i] - t); // rules_.phase
-        h.state += circle_.sum_of_residues(phases.data(), n);
+        for (std::size_t i = 0; i < n; ++i) phases[i] = rules_.phase(at(static_cast<std::uint32_t>(begin + i)), t);
+        h.state += flash_order_.circle().sum_of_residues(phases.data(), n);
     }
     if (snapshot_samples_ > 0 && next_sample_ % snapshot_samples_ == 0) take_snapshot(t);
     send_flashes(link, h);
