@@ -7,45 +7,20 @@
 // read for grids of at most max_cells cells, so that a (valid) checkpoint of a huge grid does
 // not exhaust the fuzzer's memory by design.
 #include "config/cli.hpp"
+#include "fuzz_temp_file.hpp"
 #include "fireflies/checkpoint.hpp"
 #include "fireflies/decomposition.hpp"
 #include "fireflies/error.hpp"
 #include "output/checkpoint_file.hpp"
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
 namespace {
 
 constexpr std::int64_t max_cells = 1 << 16;
-
-std::string make_temp_path() {
-    const char* dir = std::getenv("TMPDIR");
-    std::string path = std::string(dir && *dir ? dir : "/tmp") + "/fireflies-fuzz-checkpoint-XXXXXX";
-    std::vector<char> buf(path.begin(), path.end());
-    buf.push_back('\0');
-    const int fd = ::mkstemp(buf.data());
-    if (fd < 0) {
-        std::perror("mkstemp");
-        std::abort();
-    }
-    ::close(fd);
-    return buf.data();
-}
-
-const std::string& temp_path() {
-    static const std::string path = [] {
-        std::string p = make_temp_path();
-        std::atexit([] { ::unlink(temp_path().c_str()); });
-        return p;
-    }();
-    return path;
-}
 
 } // namespace
 
@@ -56,7 +31,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string& path = temp_path();
+    const std::string& path = fuzz::temp_path("checkpoint");
     {
         std::FILE* f = std::fopen(path.c_str(), "wb");
         if (!f) return 0;

@@ -11,9 +11,8 @@
 // Only fireflies::error (usage_error and its siblings) may come out of the reader; anything else
 // (another exception, a crash, a sanitizer report, a hang, an out-of-memory) is a finding.
 #include "config/cli.hpp"
+#include "fuzz_temp_file.hpp"
 #include "fireflies/error.hpp"
-
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -22,29 +21,6 @@
 #include <vector>
 
 namespace {
-
-std::string config_file_path() {
-    const char* dir = std::getenv("TMPDIR");
-    std::string path = std::string(dir && *dir ? dir : "/tmp") + "/fireflies-fuzz-config-XXXXXX";
-    std::vector<char> buf(path.begin(), path.end());
-    buf.push_back('\0');
-    const int fd = ::mkstemp(buf.data());
-    if (fd < 0) {
-        std::perror("mkstemp");
-        std::abort();
-    }
-    ::close(fd);
-    return buf.data();
-}
-
-const std::string& temp_path() {
-    static const std::string path = [] {
-        std::string p = config_file_path();
-        std::atexit([] { ::unlink(temp_path().c_str()); });
-        return p;
-    }();
-    return path;
-}
 
 [[noreturn]] void finding(const char* what, const std::string& detail) {
     std::fprintf(stderr, "\nFUZZ FINDING: %s\n%s\n", what, detail.c_str());
@@ -119,11 +95,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_accepted(from_text, "from_toml");
 
     // Accepted: `--config FILE` with the same text must give the same settings.
-    if (std::FILE* f = std::fopen(temp_path().c_str(), "wb")) {
+    if (std::FILE* f = std::fopen(fuzz::temp_path("config").c_str(), "wb")) {
         const bool ok = std::fwrite(data, 1, size, f) == size;
         std::fclose(f);
         if (!ok) return 0;
-        const char* argv[] = {"fireflies", "--config", temp_path().c_str(), nullptr};
+        const char* argv[] = {"fireflies", "--config", fuzz::temp_path("config").c_str(), nullptr};
         try {
             const auto p = fireflies::config::parse(3, argv);
             if (!(p.config == from_text))
