@@ -33,8 +33,8 @@ class frame_array;
 /// Each firefly is a coroutine that wakes for its own turns only: its flash, and in queue mode
 /// the end of a refractory period with pulses held. A pulse that only moves its phase is applied
 /// by the loop (firefly_rules::absorb) without waking it, so the cost follows the flashes. The
-/// turns in later epochs wait in a ring of per-epoch buckets (O(1); an entry is current when the
-/// firefly's one-byte tag names that epoch, so moving a turn never searches the ring) up to a
+/// turns in later epochs wait in a ring of per-epoch buckets (O(1): a turn that moves is filed
+/// again and its old entry left behind, to find nothing due when its epoch comes) up to a
 /// horizon about T/8 ahead; a pass over the block each time the horizon is reached files the
 /// turns beyond it, so that the many turns pulses move while still far off are not filed at all.
 class block_simulation {
@@ -74,7 +74,6 @@ class block_simulation {
     void refile(std::uint32_t local, tick_t before);
     std::int64_t interior(const flash_event& source) const noexcept;
     void process_interval(tick_t end);
-    void prefetch(std::uint32_t local) const noexcept;
     void prefetch_frame(std::uint32_t local) const noexcept;
     void emit_flash(std::uint32_t local, tick_t t, tick_t previous);
     void settle_flash_order();
@@ -123,7 +122,6 @@ class block_simulation {
     std::vector<std::uint32_t> due_;
     std::vector<std::vector<std::uint32_t>> ring_; // size a power of two
     std::int64_t ring_mask_ = 0;
-    std::vector<std::uint8_t> filed_;              // per firefly: the epoch of its current ring entry, mod 256
     std::int64_t horizon_ = 0;                     // every turn in an epoch before this one is filed
 
     // pulses: flashes whose pulses arrive this epoch (time order) and this epoch's own flashes

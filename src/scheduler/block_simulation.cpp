@@ -18,8 +18,6 @@ namespace {
 constexpr tick_t never = std::numeric_limits<tick_t>::max();
 // A flash-only report goes to the hub when this many flashes wait (16 bytes each).
 constexpr std::size_t report_flash_cap = std::size_t{1} << 16;
-// How far ahead of the firefly being visited its successors' memory is requested.
-constexpr std::size_t prefetch_distance = 16;
 
 using clock = std::chrono::steady_clock;
 double seconds_since(clock::time_point t0) {
@@ -95,12 +93,12 @@ void block_simulation::start_tasks() {
     if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_);
     outgoing_.resize(neighbours_.size());
     const tick_t period = rules_.params().period;
-    // The ring spans about T/8 (64 to 256 epochs: the one-byte tags must tell its epochs apart).
+    // The ring spans about T/8, 64 to 256 epochs (a longer one would file more turns that move
+    // again before they come due).
     ring_.resize(std::clamp<std::uint64_t>(std::bit_ceil(static_cast<std::uint64_t>(period / epoch_ / 8)), 64, 256));
     ring_mask_ = static_cast<std::int64_t>(ring_.size()) - 1;
     horizon_ = epoch_index_; // nothing filed yet: the first epoch files
     const auto n = static_cast<std::uint32_t>(flash_at_.size());
-    filed_.assign(n, 0);
     if (engine_ == engine_kind::coroutine) {
         frames_ = std::make_unique<frame_array>(n);
         frame_array::scope scope(*frames_);
@@ -178,7 +176,6 @@ void block_simulation::schedule(std::uint32_t local, tick_t t) {
         due_.push_back(local);
     } else {
         ring_[static_cast<std::size_t>(e & ring_mask_)].push_back(local);
-        filed_[local] = static_cast<std::uint8_t>(e);
     }
 }
 
@@ -196,12 +193,13 @@ void block_simulation::file_turns(std::int64_t k) {
 void block_simulation::begin_epoch(std::int64_t k) {
     epoch_index_ = k;
     if (k >= horizon_) file_turns(k);
-    // Entries whose firefly has been filed elsewhere since are stale (the ring spans at most 256
-    // epochs, so the tag tells).
+    // The bucket becomes the due list as it is. Entries of fireflies filed again since (a pulse
+    // moved the turn earlier) are stale: visiting one finds no turn before the epoch's end and
+    // does nothing, which costs less than keeping a tag per firefly to tell.
+    // (file_turns may have put turns of this epoch on it already.)
     auto& bucket = ring_[static_cast<std::size_t>(k & ring_mask_)];
-    const auto tag = static_cast<std::uint8_t>(k);
-    for (const std::uint32_t local : bucket)
-        if (filed_[local] == tag) due_.push_back(local);
+    if (due_.empty()) due_.swap(bucket);
+    else due_.insert(due_.end(), bucket.begin(), bucket.end());
     bucket.clear();
 }
 
@@ -258,11 +256,6 @@ void block_simulation::visit(std::uint32_t local, tick_t end) {
 void block_simulation::refile(std::uint32_t local, tick_t before) {
     if (const tick_t after = rules_.next_turn(at(local)); after != before && after < horizon_ * epoch_)
         schedule(local, after);
-}
-
-void block_simulation::prefetch(std::uint32_t local) const noexcept {
-    __builtin_prefetch(&flash_at_[local], 1);
-    __builtin_prefetch(&rest_[local], 1);
 }
 
 void block_simulation::prefetch_frame(std::uint32_t local) const noexcept {
@@ -326,12 +319,18 @@ void block_simulation::process_interval(tick_t end) {
             ++totals_.pulses_delivered;
         });
     }
-    // These wake: their coroutine frames are wanted too.
+    // The due list, stale entries included: flash times 16 entries ahead, and 4 ahead the rest
+    // and the coroutine frame of those whose turn comes before the end.
+    constexpr std::size_t due_far = 16, due_near = 4;
+    const bool queue = rules_.params().mode == refractory_mode::queue;
     for (std::size_t i = 0; i < due_.size(); ++i) {
-        if (i + prefetch_distance < due_.size()) {
-            const std::uint32_t later = due_[i + prefetch_distance];
-            prefetch(later);
-            if (frames_) prefetch_frame(later);
+        if (i + due_far < due_.size()) __builtin_prefetch(&flash_at_[due_[i + due_far]], 1);
+        if (i + due_near < due_.size()) {
+            const std::uint32_t later = due_[i + due_near];
+            if (queue || flash_at_[later] < end) {
+                __builtin_prefetch(&rest_[later], 1);
+                if (frames_) prefetch_frame(later);
+            }
         }
         visit(due_[i], end);
     }
