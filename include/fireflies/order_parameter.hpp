@@ -53,6 +53,9 @@ class phase_circle {
     /// of() one at a time, computed in a loop the compiler vectorises (integer accumulators, so
     /// the order of additions cannot matter). The per-sample sweep and the hub's batches.
     phasor_sum sum_of_residues(const tick_t* residues, std::size_t n) const noexcept;
+    /// The same over the residues from - subtracted[i], each already in [0, period): a block's
+    /// phases at t are (T + t) - flash_at, summed without writing them out first.
+    phasor_sum sum_of_differences(tick_t from, const tick_t* subtracted, std::size_t n) const noexcept;
 
   private:
     divider by_period_;
@@ -92,5 +95,11 @@ class flash_order {
     std::int64_t flashed_ = 0;
     std::vector<tick_t> residues_; // scratch of flashes()
 };
+
+namespace detail {
+/// phase_circle::sum_of_residues by the generic build of the sweep (SSE2, fma and floor from
+/// libm), whatever the CPU: for tests, which compare it with the build the CPU runs.
+phasor_sum generic_sum_of_residues(const phase_circle& circle, const tick_t* residues, std::size_t n) noexcept;
+} // namespace detail
 
 } // namespace fireflies

@@ -1,23 +1,28 @@
 #include "fireflies/order_parameter.hpp"
 
 #include <bit>
+#include <cmath>
 #include <numbers>
 
 namespace fireflies {
 
 namespace {
 
-// sin and cos of 2 pi x for x in [0, 1), by reduction to [0, pi/4] and Taylor polynomials
-// (truncation error below 3e-14, far under the 2^-32 quantum of phasor_sum). Our own code, not
-// libm's, so that it is fast, inlinable and the same on every machine.
+// sin and cos of 2 pi x for x in [0, 1): the nearest of 256 points on the circle from a table,
+// turned by the small rest (at most 1/256 of a turn) with short Taylor polynomials (truncation
+// below 1e-17), combined by the angle-sum formulas with fused multiply-adds. Each operation is
+// IEEE-rounded (fma included: it rounds once, on every machine, in hardware or in libm), so the
+// scalar path here and the vectorised sweeps below give the same bits. Our own code, not libm's,
+// so that it is fast, inlinable and the same everywhere.
 struct unit_circle_point {
     double c, s;
 };
 
-inline unit_circle_point turn(double x) noexcept {
-    const double q = x * 4.0;
-    const auto quadrant = static_cast<int>(q); // 0..3
-    double r = q - quadrant;                    // [0, 1) of a quarter turn
+// The table's points, computed once at compile time by reduction to [0, pi/4] and Taylor
+// polynomials of high degree (truncation error below 3e-14; the cardinal points exact).
+constexpr unit_circle_point table_point(int j) noexcept {
+    const int quadrant = j / 64;
+    double r = static_cast<double>(j % 64) / 64.0; // [0, 1) of a quarter turn
     const bool mirror = r > 0.5;
     if (mirror) r = 1.0 - r;
     const double y = r * (std::numbers::pi / 2.0), y2 = y * y;
@@ -25,14 +30,38 @@ inline unit_circle_point turn(double x) noexcept {
                           y2 * (-1.0 / 39916800 + y2 * (1.0 / 6227020800.0)))))));
     const double c = 1.0 + y2 * (-0.5 + y2 * (1.0 / 24 + y2 * (-1.0 / 720 + y2 * (1.0 / 40320 +
                          y2 * (-1.0 / 3628800 + y2 * (1.0 / 479001600 + y2 * (-1.0 / 87178291200.0)))))));
-    // angle within the quarter: y, or pi/2 - y when mirrored
     const double qc = mirror ? s : c, qs = mirror ? c : s;
-    switch (quadrant & 3) {
+    switch (quadrant) {
     case 0: return {qc, qs};
     case 1: return {-qs, qc};
     case 2: return {-qc, -qs};
     default: return {qs, -qc};
     }
+}
+constexpr int table_size = 256;
+struct circle_table {
+    unit_circle_point p[table_size];
+};
+constexpr circle_table make_table() noexcept {
+    circle_table t{};
+    for (int j = 0; j < table_size; ++j) t.p[j] = table_point(j);
+    return t;
+}
+alignas(64) constexpr circle_table table = make_table();
+
+// The small turn: delta = rest * 2 pi / 256 in [0, 0.0246), sin and cos to degree 7 and 6.
+constexpr double step = std::numbers::pi / 128.0; // 2 pi / 256, exact scaling of pi
+constexpr double s3 = -1.0 / 6, s5 = 1.0 / 120, s7 = -1.0 / 5040;
+constexpr double c2 = -0.5, c4 = 1.0 / 24, c6 = -1.0 / 720;
+
+inline unit_circle_point turn(double x) noexcept {
+    const double scaled = x * table_size;
+    const double whole = std::floor(scaled);
+    const double d = (scaled - whole) * step, d2 = d * d;
+    const double sd = std::fma(d * d2, std::fma(d2, std::fma(d2, s7, s5), s3), d);
+    const double cd = std::fma(d2, std::fma(d2, std::fma(d2, c6, c4), c2), 1.0);
+    const unit_circle_point& a = table.p[static_cast<int>(whole)];
+    return {std::fma(a.c, cd, -(a.s * sd)), std::fma(a.s, cd, a.c * sd)};
 }
 
 } // namespace
@@ -53,13 +82,12 @@ phasor_sum phasor_sum::of(tick_t phase, tick_t period) noexcept {
 
 namespace {
 
-// The sweep, four terms at a time in GCC vector types (two SSE2 or one AVX2 register): the
-// quantised phasor of each residue r in [0, period), the same integers as quantised(r, period).
-// The same operations as turn(), in branch-free form:
+// The sweep, four terms at a time in GCC vector types (one AVX2 register, or two SSE2 ones): the
+// quantised phasor of each residue r in [0, period), the same integers as quantised(r, period),
+// by the same operations as turn():
 //   double(r) exactly, for 0 <= r < 2^52: the bits of 2^52 + r, minus 2^52; then x = r times
-//   the rounded 1 / period (a multiply, not a divide, in both: x < 1 still for any period
-//   below 2^52, since (period - 1) / period is far more than an ulp under 1);
-//   the quadrant int(q) of q in [0, 4): the number of the thresholds 1, 2, 3 that q reaches;
+//   the rounded 1 / period (x < 1 still for any period below 2^52, since (period - 1) / period
+//   is far more than an ulp under 1); the table index floor(256 x) by the same trick backwards;
 //   lrint(v), for |v| <= 2^32: (v + 1.5 * 2^52) rounds v to an integer (round-half-even, like
 //   lrint in the default rounding mode), whose bits minus those of 1.5 * 2^52 are that integer.
 // The sums are of integers, so their order cannot change them.
@@ -69,76 +97,50 @@ namespace {
 using v4d = double __attribute__((vector_size(32)));
 using v4l = std::int64_t __attribute__((vector_size(32)));
 
-[[gnu::always_inline]] inline v4d select(v4l mask, v4d yes, v4d no) noexcept {
-    return reinterpret_cast<v4d>((mask & reinterpret_cast<v4l>(yes)) | (~mask & reinterpret_cast<v4l>(no)));
-}
+// The kernel (order_parameter_sweep.inc) is compiled twice: with AVX2 and FMA3 where the CPU
+// has both (vfmadd, vroundpd), and for any x86-64 (SSE2, with fma and floor from libm lane by
+// lane: the same IEEE results, slowly). Chosen once, at the first call.
+namespace avx2 {
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+[[gnu::always_inline]] inline v4d fma(v4d a, v4d b, v4d c) noexcept { return __builtin_ia32_vfmaddpd256(a, b, c); }
+[[gnu::always_inline]] inline v4d floor(v4d a) noexcept { return __builtin_ia32_roundpd256(a, 0x9); } // toward -inf
+#include "order_parameter_sweep.inc"
+#pragma GCC pop_options
+} // namespace avx2
 
-// Four terms into the accumulators. Inlined into each build (an always_inline that cannot be
-// inlined is a compile error, so no vector ever crosses a call between SSE2 and AVX2 code).
-[[gnu::always_inline]] inline void sweep_terms(v4l r_ticks, double period, v4l& re, v4l& im) noexcept {
-    constexpr double two52 = 4503599627370496.0, magic = 6755399441055744.0;
-    const v4l two52_bits = v4l{} + std::bit_cast<std::int64_t>(two52);
-    const v4l magic_bits = v4l{} + std::bit_cast<std::int64_t>(magic);
-    const v4d one = v4d{} + 1.0;
-    const v4d x = (reinterpret_cast<v4d>(r_ticks | two52_bits) - two52) * (1.0 / period);
-    const v4d q = x * 4.0;
-    const v4l at1 = q >= 1.0, at2 = q >= 2.0, at3 = q >= 3.0;
-    const v4d quadrant = select(at1, one, v4d{}) + select(at2, one, v4d{}) + select(at3, one, v4d{});
-    const v4d r0 = q - quadrant;
-    const v4l mirror = r0 > 0.5;
-    const v4d r = select(mirror, 1.0 - r0, r0);
-    const v4d y = r * (std::numbers::pi / 2.0), y2 = y * y;
-    const v4d s = y * (1.0 + y2 * (-1.0 / 6 + y2 * (1.0 / 120 + y2 * (-1.0 / 5040 + y2 * (1.0 / 362880 +
-                          y2 * (-1.0 / 39916800 + y2 * (1.0 / 6227020800.0)))))));
-    const v4d c = 1.0 + y2 * (-0.5 + y2 * (1.0 / 24 + y2 * (-1.0 / 720 + y2 * (1.0 / 40320 +
-                         y2 * (-1.0 / 3628800 + y2 * (1.0 / 479001600 + y2 * (-1.0 / 87178291200.0)))))));
-    const v4d qc = select(mirror, s, c), qs = select(mirror, c, s);
-    // quadrant 0: (qc, qs), 1: (-qs, qc), 2: (-qc, -qs), 3: (qs, -qc)
-    const v4l odd = at1 ^ at2 ^ at3;
-    const v4d cx = select(odd, qs, qc), sx = select(odd, qc, qs);
-    const v4d cos_sign = select(at1 & ~at3, -one, one), sin_sign = select(at2, -one, one);
-    re += reinterpret_cast<v4l>((cos_sign * cx) * phasor_sum::scale + magic) - magic_bits;
-    im += reinterpret_cast<v4l>((sin_sign * sx) * phasor_sum::scale + magic) - magic_bits;
+namespace generic {
+[[gnu::always_inline]] inline v4d fma(v4d a, v4d b, v4d c) noexcept {
+    return v4d{std::fma(a[0], b[0], c[0]), std::fma(a[1], b[1], c[1]), std::fma(a[2], b[2], c[2]),
+               std::fma(a[3], b[3], c[3])};
 }
+[[gnu::always_inline]] inline v4d floor(v4d a) noexcept {
+    return v4d{std::floor(a[0]), std::floor(a[1]), std::floor(a[2]), std::floor(a[3])};
+}
+#include "order_parameter_sweep.inc"
+} // namespace generic
 
-[[gnu::always_inline]] inline void sweep_kernel(const tick_t* residues, std::size_t n, double period,
-                                               std::int64_t& re_total, std::int64_t& im_total) noexcept {
-    v4l re{}, im{};
-    std::size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4l r;
-        __builtin_memcpy(&r, residues + i, sizeof r);
-        sweep_terms(r, period, re, im);
-    }
-    // The last 1-3 terms padded with residue 0, whose phasor is exactly (2^32, 0).
-    std::int64_t padding = 0;
-    if (i < n) {
-        v4l r{};
-        for (std::size_t k = 0; i + k < n; ++k) r[k] = residues[i + k];
-        padding = static_cast<std::int64_t>(4 - (n - i));
-        sweep_terms(r, period, re, im);
-    }
-    re_total += re[0] + re[1] + re[2] + re[3] - padding * static_cast<std::int64_t>(phasor_sum::scale);
-    im_total += im[0] + im[1] + im[2] + im[3];
-}
-
-// The same loop built twice: for any x86-64 (SSE2), and with AVX2 where the CPU has it (no FMA,
-// so that every operation rounds as in the scalar path). Chosen once, at the first call.
-[[gnu::target("avx2")]] void sweep_avx2(const tick_t* r, std::size_t n, double period, std::int64_t& re,
-                                        std::int64_t& im) noexcept {
-    sweep_kernel(r, n, period, re, im);
-}
-void sweep_generic(const tick_t* r, std::size_t n, double period, std::int64_t& re, std::int64_t& im) noexcept {
-    sweep_kernel(r, n, period, re, im);
-}
-using sweep_fn = void (*)(const tick_t*, std::size_t, double, std::int64_t&, std::int64_t&) noexcept;
-const sweep_fn sweep = __builtin_cpu_supports("avx2") ? sweep_avx2 : sweep_generic;
+using sweep_fn = void (*)(const tick_t*, std::size_t, std::int64_t, std::int64_t, double, std::int64_t&,
+                          std::int64_t&) noexcept;
+const sweep_fn sweep = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? avx2::sweep : generic::sweep;
 
 } // namespace
 
 phasor_sum phase_circle::sum_of_residues(const tick_t* residues, std::size_t n) const noexcept {
     phasor_sum total;
-    sweep(residues, n, static_cast<double>(by_period_.divisor()), total.re, total.im);
+    sweep(residues, n, 0, 0, static_cast<double>(by_period_.divisor()), total.re, total.im);
+    return total;
+}
+
+phasor_sum phase_circle::sum_of_differences(tick_t from, const tick_t* subtracted, std::size_t n) const noexcept {
+    phasor_sum total;
+    sweep(subtracted, n, -1, from + 1, static_cast<double>(by_period_.divisor()), total.re, total.im); // ~v + 1 == -v
+    return total;
+}
+
+phasor_sum detail::generic_sum_of_residues(const phase_circle& circle, const tick_t* residues, std::size_t n) noexcept {
+    phasor_sum total;
+    generic::sweep(residues, n, 0, 0, static_cast<double>(circle.period()), total.re, total.im);
     return total;
 }
 

@@ -388,13 +388,9 @@ void block_simulation::emit_sample(worker_link& link) {
     h.kind = report_kind::sample;
     h.sample = next_sample_;
     h.through = t;
-    // Every phase at t is in [0, T): sum their phasors a chunk at a time (vectorised).
-    std::array<tick_t, 4096> phases;
-    for (std::size_t begin = 0; begin < flash_at_.size(); begin += phases.size()) {
-        const std::size_t n = std::min(phases.size(), flash_at_.size() - begin);
-        for (std::size_t i = 0; i < n; ++i) phases[i] = rules_.phase(at(static_cast<std::uint32_t>(begin + i)), t);
-        h.state += flash_order_.circle().sum_of_residues(phases.data(), n);
-    }
+    // Every phase at t, rules_.phase = (T + t) - flash_at, is in [0, T): their phasors in one
+    // vectorised sweep over the flash times.
+    h.state = flash_order_.circle().sum_of_differences(rules_.params().period + t, flash_at_.data(), flash_at_.size());
     if (snapshot_samples_ > 0 && next_sample_ % snapshot_samples_ == 0) take_snapshot(t);
     send_flashes(link, h);
     ++next_sample_;

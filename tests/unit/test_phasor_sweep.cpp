@@ -21,11 +21,18 @@ TEST(PhasorSweep, EqualsTermByTermSum) {
             expected += circle.of(phase);
         }
         EXPECT_EQ(circle.sum_of_residues(residues.data(), residues.size()), expected) << "period " << period;
+        // the build for CPUs without AVX2 and FMA (libm's fma, lane by lane) gives the same bits
+        EXPECT_EQ(detail::generic_sum_of_residues(circle, residues.data(), residues.size()), expected) << period;
+        // and phases given as differences from one time, as a block's sweep gives them
+        std::vector<tick_t> subtracted;
+        for (const tick_t r : residues) subtracted.push_back(period + 1234567 - r);
+        EXPECT_EQ(circle.sum_of_differences(period + 1234567, subtracted.data(), subtracted.size()), expected) << period;
         // and every prefix length (the vector loop's remainder)
         for (std::size_t n = 0; n < 9; ++n) {
             phasor_sum head;
             for (std::size_t i = 0; i < n; ++i) head += circle.of(residues[i]);
             EXPECT_EQ(circle.sum_of_residues(residues.data(), n), head) << n;
+            EXPECT_EQ(detail::generic_sum_of_residues(circle, residues.data(), n), head) << n;
         }
     }
 }
