@@ -295,8 +295,10 @@ void block_simulation::process_interval(tick_t end) {
         const std::size_t i = next_arrival_;
         if (i + far < n && centres_[i + far] >= 0)
             for (const std::int64_t r : {centres_[i + far] - row, centres_[i + far], centres_[i + far] + row}) {
-                __builtin_prefetch(&flash_at_[static_cast<std::size_t>(r - 1)], 1);
-                __builtin_prefetch(&flash_at_[static_cast<std::size_t>(r + 1)], 1);
+                const tick_t* left = &flash_at_[static_cast<std::size_t>(r - 1)];
+                __builtin_prefetch(left, 1);
+                if ((reinterpret_cast<std::uintptr_t>(left) & 63) > 64 - 3 * sizeof(tick_t)) // the three cells cross a line
+                    __builtin_prefetch(left + 2, 1);
             }
         if (i + near < n && centres_[i + near] >= 0) {
             const tick_t arrives = arriving_[i + near].t + delay;
@@ -319,9 +321,9 @@ void block_simulation::process_interval(tick_t end) {
             ++totals_.pulses_delivered;
         });
     }
-    // The due list, stale entries included: flash times 16 entries ahead, and 4 ahead the rest
+    // The due list, stale entries included: flash times 32 entries ahead, and 12 ahead the rest
     // and the coroutine frame of those whose turn comes before the end.
-    constexpr std::size_t due_far = 16, due_near = 4;
+    constexpr std::size_t due_far = 64, due_near = 24;
     const bool queue = rules_.params().mode == refractory_mode::queue;
     for (std::size_t i = 0; i < due_.size(); ++i) {
         if (i + due_far < due_.size()) __builtin_prefetch(&flash_at_[due_[i + due_far]], 1);
