@@ -131,6 +131,7 @@ class block_simulation {
     std::vector<flash_event> flashes_;         // this epoch's flashes, time order
     std::vector<flash_event> sort_scratch_;
     std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode)
+    std::vector<tick_t> unreported_previous_;  // and each one's firefly's flash before it
     std::vector<tick_t> order_t_, order_previous_; // flashes not yet in flash_order_ (batched)
     std::vector<std::vector<flash_event>> outgoing_;
 

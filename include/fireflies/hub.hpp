@@ -7,7 +7,6 @@
 #include "fireflies/checkpoint.hpp"
 #include "fireflies/config.hpp"
 #include "fireflies/decomposition.hpp"
-#include "fireflies/huge_pages.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
 
@@ -62,8 +61,7 @@ class hub {
     hub(const run_config& config, const decomposition& d, observer& out);
 
     /// One report from a worker, in that worker's sending order.
-    void absorb(const report_header& header, std::span<const flash_event> events,
-                std::span<const snapshot_pixel> pixels = {});
+    void absorb(const report_header& header, const report_body& body);
 
     /// Simulated time up to which every worker's flashes have been passed to the observer.
     tick_t through() const noexcept;
@@ -92,10 +90,11 @@ class hub {
     struct held_report {
         report_header header;
         std::vector<flash_event> events;
+        std::vector<tick_t> previous;
         std::vector<snapshot_pixel> pixels;
         bool applied = false;
     };
-    void take(const report_header& header, std::span<const flash_event> events);
+    void take(const report_header& header, std::span<const flash_event> events, std::span<const tick_t> previous);
     void apply(held_report& r);
     void advance(std::size_t worker);
     void emit_ready();
@@ -106,8 +105,6 @@ class hub {
     std::vector<std::int64_t> block_cells_;
     observer& out_;
     std::vector<std::deque<held_report>> queues_;
-    // per firefly, events telemetry only: the residue of -(its last flash) mod T, -1 before it
-    std::vector<tick_t, huge_page_allocator<tick_t>> last_residue_;
     std::vector<tick_t> through_;    // per worker, the last applied report's `through`
     snapshot_grid snapshots_;
     std::vector<float> frame_;

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <span>
 
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/time.hpp"
@@ -31,6 +32,16 @@ struct snapshot_grid {
         const std::int64_t stride = (side + max_side - 1) / max_side;
         return {stride, (width + stride - 1) / stride, (height + stride - 1) / stride};
     }
+};
+
+/// What follows a report's header (its `events` and `pixels` say how long the parts are): the
+/// flash events (events telemetry, in time order), for each the time of the same firefly's
+/// flash before it (-1 for its first: the hub computes the seed's order parameter from the two,
+/// with no table of every firefly's last flash of its own), and the snapshot pixels.
+struct report_body {
+    std::span<const flash_event> events;
+    std::span<const tick_t> previous; ///< as long as events
+    std::span<const snapshot_pixel> pixels;
 };
 
 /// What a worker sends the hub: this header, then `events` flash events (events telemetry),

@@ -24,8 +24,7 @@ class worker_link {
 
     /// Hand a report to the hub. Blocks while too many earlier reports are still unreceived
     /// (bounded memory, nothing dropped). The buffers may be reused when it returns.
-    virtual void send_report(const report_header& header, std::span<const flash_event> events,
-                             std::span<const snapshot_pixel> pixels) = 0;
+    virtual void send_report(const report_header& header, const report_body& body) = 0;
 
     /// Wait until the wall-clock time `t` (to hold --speed); a one-process run draws meanwhile.
     virtual void idle_until(std::chrono::steady_clock::time_point t) { std::this_thread::sleep_until(t); }

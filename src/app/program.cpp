@@ -98,10 +98,9 @@ class local_link final : public worker_link {
                   std::vector<flash_event>&) override {
         throw error("a single worker has no neighbours to exchange with");
     }
-    void send_report(const report_header& header, std::span<const flash_event> events,
-                     std::span<const snapshot_pixel> pixels) override {
+    void send_report(const report_header& header, const report_body& body) override {
         const auto t0 = clock::now();
-        hub_.absorb(header, events, pixels);
+        hub_.absorb(header, body);
         recorder_.tick();
         busy_ += std::chrono::duration<double>(clock::now() - t0).count();
     }

@@ -138,8 +138,7 @@ class mpi_worker_link final : public worker_link {
         });
     }
 
-    void send_report(const report_header& header, std::span<const flash_event> events,
-                     std::span<const snapshot_pixel> pixels) override {
+    void send_report(const report_header& header, const report_body& body) override {
         slot& s = slots_[next_slot_];
         next_slot_ = (next_slot_ + 1) % slots_.size();
         if (s.request != MPI_REQUEST_NULL)
@@ -148,12 +147,17 @@ class mpi_worker_link final : public worker_link {
                 check(MPI_Test(&s.request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
                 return done != 0;
             });
-        static_assert(sizeof(snapshot_pixel) == sizeof(flash_event));
-        s.buffer.resize(header_slots + events.size() + pixels.size());
+        // Slots of 16 bytes: the header's, the events, the previous flash times two to a slot,
+        // the pixels.
+        static_assert(sizeof(snapshot_pixel) == sizeof(flash_event) && 2 * sizeof(tick_t) == sizeof(flash_event));
+        const std::size_t n = body.events.size(), previous_slots = (n + 1) / 2;
+        s.buffer.resize(header_slots + n + previous_slots + body.pixels.size());
         std::memcpy(static_cast<void*>(s.buffer.data()), &header, sizeof header);
-        std::copy(events.begin(), events.end(), s.buffer.begin() + header_slots);
-        if (!pixels.empty())
-            std::memcpy(static_cast<void*>(s.buffer.data() + header_slots + events.size()), pixels.data(), pixels.size_bytes());
+        std::copy(body.events.begin(), body.events.end(), s.buffer.begin() + header_slots);
+        if (n > 0) std::memcpy(static_cast<void*>(s.buffer.data() + header_slots + n), body.previous.data(), body.previous.size_bytes());
+        if (!body.pixels.empty())
+            std::memcpy(static_cast<void*>(s.buffer.data() + header_slots + n + previous_slots), body.pixels.data(),
+                        body.pixels.size_bytes());
         // Synchronous mode: a send completes only once the hub has taken it, so at most
         // `slots_` reports of this worker are ever outstanding.
         check(MPI_Issend(s.buffer.data(), static_cast<int>(s.buffer.size() * sizeof(flash_event)), MPI_BYTE, 0,
@@ -304,12 +308,13 @@ int hub_transport::poll(hub& h) {
         if (header.worker != st.MPI_SOURCE - 1)
             throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " names another worker");
         const std::span<const flash_event> body = std::span<const flash_event>(impl_->buffer).subspan(header_slots);
-        if (header.events < 0 || header.pixels < 0 ||
-            static_cast<std::size_t>(header.events + header.pixels) != body.size())
+        if (header.events < 0 || header.pixels < 0 || header.events > static_cast<std::int64_t>(body.size()) ||
+            static_cast<std::size_t>(header.events + (header.events + 1) / 2 + header.pixels) != body.size())
             throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " has the wrong length");
-        const auto* pixels = reinterpret_cast<const snapshot_pixel*>(body.data() + header.events);
-        h.absorb(header, body.first(static_cast<std::size_t>(header.events)),
-                 {pixels, static_cast<std::size_t>(header.pixels)});
+        const auto n = static_cast<std::size_t>(header.events);
+        const auto* previous = reinterpret_cast<const tick_t*>(body.data() + n);
+        const auto* pixels = reinterpret_cast<const snapshot_pixel*>(body.data() + n + (n + 1) / 2);
+        h.absorb(header, {body.first(n), {previous, n}, {pixels, static_cast<std::size_t>(header.pixels)}});
         impl_->nap = std::chrono::microseconds(10);
         ++taken;
     }

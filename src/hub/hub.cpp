@@ -11,7 +11,6 @@ hub::hub(const run_config& config, const decomposition& d, observer& out)
       sample_(to_ticks(config.sample_every)), out_(out),
       queues_(static_cast<std::size_t>(d.workers())), flash_order_(period_) {
     for (const block& b : d.blocks()) block_cells_.push_back(b.cells());
-    if (config.telemetry == telemetry_mode::events) last_residue_.assign(static_cast<std::size_t>(cells_), -1);
     totals_.finals.resize(queues_.size());
     through_.assign(queues_.size(), -1);
     snapshots_ = snapshot_grid::of(config.width, config.height, config.snapshot_max);
@@ -21,39 +20,38 @@ tick_t hub::through() const noexcept {
     return through_.empty() ? 0 : *std::min_element(through_.begin(), through_.end());
 }
 
-void hub::absorb(const report_header& header, std::span<const flash_event> events,
-                 std::span<const snapshot_pixel> pixels) {
+void hub::absorb(const report_header& header, const report_body& body) {
     const auto w = static_cast<std::size_t>(header.worker);
-    if (w >= queues_.size() || static_cast<std::int64_t>(events.size()) != header.events ||
-        static_cast<std::int64_t>(pixels.size()) != header.pixels)
+    if (w >= queues_.size() || static_cast<std::int64_t>(body.events.size()) != header.events ||
+        body.previous.size() != body.events.size() || static_cast<std::int64_t>(body.pixels.size()) != header.pixels)
         throw error("hub: malformed report from worker " + std::to_string(header.worker));
     auto& q = queues_[w];
-    q.push_back({header, {}, {pixels.begin(), pixels.end()}, false});
+    q.push_back({header, {}, {}, {body.pixels.begin(), body.pixels.end()}, false});
     // A report at the front is applied at once (its events need not be copied); one behind a
     // sample that waits for the other workers is held with its events.
     if (q.size() == 1) {
-        take(q.front().header, events);
+        take(q.front().header, body.events, body.previous);
         q.front().applied = true;
         if (header.kind == report_kind::flashes) q.pop_front();
     } else {
-        q.back().events.assign(events.begin(), events.end());
+        q.back().events.assign(body.events.begin(), body.events.end());
+        q.back().previous.assign(body.previous.begin(), body.previous.end());
     }
     emit_ready();
 }
 
-void hub::take(const report_header& header, std::span<const flash_event> events) {
-    if (!events.empty() && last_residue_.empty())
+void hub::take(const report_header& header, std::span<const flash_event> events, std::span<const tick_t> previous) {
+    if (!events.empty() && config_.telemetry != telemetry_mode::events)
         throw error("hub: flash events from worker " + std::to_string(header.worker) + " in summary telemetry");
-    // The seed's order parameter needs each flash's phasor of -t and that of the firefly's flash
-    // before, by residue mod T: the table keeps residues (requested a few events ahead: it is big
-    // and the agents are scattered), and a worker's flashes come nearly in time order, so each
-    // new residue follows from the one before by a subtraction (no division). Then the phasors
-    // in two vectorised sweeps.
+    // The seed's order parameter: + the phasor of -t of each flash, - that of -previous when the
+    // firefly had flashed before. By residues mod T: a worker's flashes come in time order, so
+    // each new residue follows from the one before by a subtraction, and the previous flash's
+    // from it by an addition (no division); then the phasors in two vectorised sweeps, a chunk
+    // at a time, so that the residues stay in the first-level cache.
     const std::size_t n = events.size();
     const phase_circle& circle = flash_order_.circle();
     const tick_t period = circle.period();
-    // A chunk at a time, so that the residues stay in the first-level caches for the sweeps.
-    constexpr std::size_t chunk = 2048, ahead = 64;
+    constexpr std::size_t chunk = 2048;
     batch_new_.resize(std::min(n, chunk));
     batch_old_.resize(std::min(n, chunk));
     tick_t t_before = 0, r_before = 0;
@@ -62,21 +60,28 @@ void hub::take(const report_header& header, std::span<const flash_event> events)
         std::size_t older = 0;
         for (std::size_t i = begin; i < end; ++i) {
             const flash_event& ev = events[i];
-            if (ev.agent >= last_residue_.size())
+            const tick_t before = previous[i];
+            if (ev.agent >= static_cast<std::uint64_t>(cells_) || before < -1 || before >= ev.t)
                 throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
-                            std::to_string(ev.agent) + ", outside the grid");
-            if (i + ahead < n && events[i + ahead].agent < last_residue_.size())
-                __builtin_prefetch(&last_residue_[static_cast<std::size_t>(events[i + ahead].agent)], 1);
+                            std::to_string(ev.agent) + " at " + std::to_string(ev.t) + " ns after one at " +
+                            std::to_string(before) + " ns: not a flash of this grid");
             tick_t r = r_before - (ev.t - t_before);
             if (i == 0 || ev.t - t_before >= period || t_before - ev.t >= period) r = circle.residue(-ev.t);
             else if (r < 0) r += period;
             else if (r >= period) r -= period;
             t_before = ev.t;
             r_before = r;
-            tick_t& last = last_residue_[static_cast<std::size_t>(ev.agent)];
-            if (last >= 0) batch_old_[older++] = last;
             batch_new_[i - begin] = r;
-            last = r;
+            if (before >= 0) {
+                // residue(-before) = residue(-t) + (t - before), mod T (a flash sets the next one
+                // at most T later, so two subtractions are plenty but for a malformed report)
+                const tick_t gap = ev.t - before;
+                tick_t old = r + gap;
+                if (gap >= 2 * period) old = circle.residue(-before);
+                else if (old >= 2 * period) old -= 2 * period;
+                else if (old >= period) old -= period;
+                batch_old_[older++] = old;
+            }
         }
         flash_order_.flashes_residues(batch_new_.data(), end - begin, batch_old_.data(), older);
     }
@@ -87,8 +92,9 @@ void hub::take(const report_header& header, std::span<const flash_event> events)
 }
 
 void hub::apply(held_report& r) {
-    take(r.header, r.events);
+    take(r.header, r.events, r.previous);
     r.events = {};
+    r.previous = {};
     r.applied = true;
 }
 
@@ -219,16 +225,9 @@ void hub::restore(const checkpoint_meta& meta) {
 }
 
 void hub::restore_block(const block_state& b) {
-    if (last_residue_.empty()) return; // summary telemetry keeps no per-firefly state here
-    for (std::int64_t y = 0; y < b.cells.height; ++y)
-        for (std::int64_t x = 0; x < b.cells.width; ++x) {
-            const tick_t t = b.fireflies[static_cast<std::size_t>(y * b.cells.width + x)].last_flash;
-            const auto id = static_cast<std::size_t>((b.cells.y0 + y) * config_.width + b.cells.x0 + x);
-            if (t >= 0) {
-                flash_order_.flash(t, -1);
-                last_residue_[id] = flash_order_.circle().residue(-t);
-            }
-        }
+    if (config_.telemetry != telemetry_mode::events) return; // the workers' partial sums carry it
+    for (const firefly& f : b.fireflies)
+        if (f.last_flash >= 0) flash_order_.flash(f.last_flash, -1);
 }
 
 } // namespace fireflies

@@ -341,7 +341,10 @@ void block_simulation::process_interval(tick_t end) {
 void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous) {
     const flash_event ev{t, global_id(local)};
     flashes_.push_back(ev);
-    if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
+    if (config_.telemetry == telemetry_mode::events) {
+        unreported_.push_back(ev);
+        unreported_previous_.push_back(previous);
+    }
     ++flashes_since_report_;
     ++totals_.flashes_total;
     totals_.pulses_sent += coupled_neighbours(ev.agent);
@@ -365,8 +368,9 @@ void block_simulation::send_flashes(worker_link& link, report_header h) {
     h.events = static_cast<std::int64_t>(unreported_.size());
     h.pixels = static_cast<std::int64_t>(pixels_.size());
     // Each firefly's flashes are in time order (visits are); the hub needs no more.
-    link.send_report(h, unreported_, pixels_);
+    link.send_report(h, {unreported_, unreported_previous_, pixels_});
     unreported_.clear();
+    unreported_previous_.clear();
     pixels_.clear();
     flashes_since_report_ = 0;
     reported_through_ = h.through;

@@ -50,6 +50,7 @@ struct worker_feed {
 struct report {
     report_header header;
     std::vector<flash_event> events;
+    std::vector<tick_t> previous;
 };
 
 long long arg(int argc, char** argv, const char* name, long long fallback) {
@@ -127,9 +128,11 @@ int main(int argc, char** argv) {
                 }
             }
         }
+        std::vector<tick_t> previous;
         for (const flash_event& ev : events) {
             auto& last = f.last[local(f, ev.agent)];
             f.order.flash(ev.t, last);
+            previous.push_back(last);
             last = ev.t;
         }
         f.emitted += static_cast<std::int64_t>(events.size());
@@ -140,6 +143,8 @@ int main(int argc, char** argv) {
             r.header.worker = w;
             r.events.assign(events.begin() + static_cast<std::ptrdiff_t>(at),
                             events.begin() + static_cast<std::ptrdiff_t>(at + n));
+            r.previous.assign(previous.begin() + static_cast<std::ptrdiff_t>(at),
+                              previous.begin() + static_cast<std::ptrdiff_t>(at + n));
             at += n;
             r.header.events = static_cast<std::int64_t>(n);
             r.header.flashes = static_cast<std::int64_t>(n);
@@ -163,7 +168,7 @@ int main(int argc, char** argv) {
     using clock = std::chrono::steady_clock;
     auto feed = [&](const report& r) {
         const auto start = clock::now();
-        h.absorb(r.header, std::span<const flash_event>(r.events));
+        h.absorb(r.header, {r.events, r.previous, {}});
         seconds += std::chrono::duration<double>(clock::now() - start).count();
         fed += static_cast<std::int64_t>(r.events.size());
         ++calls;

@@ -188,7 +188,9 @@ namespace fireflies::testkit {
 struct report {
     report_header header;
     std::vector<flash_event> events;
+    std::vector<tick_t> previous; ///< of each event: its firefly's flash before, -1 for none
     std::vector<snapshot_pixel> pixels;
+    report_body body() const { return {events, previous, pixels}; }
 };
 
 /// A worker's link to nobody: records the reports, never exchanges (a single worker, or
@@ -208,9 +210,9 @@ class recording_link : public worker_link {
     }
     std::vector<std::vector<std::byte>> blocks; ///< checkpoint blocks handed over
 
-    void send_report(const report_header& h, std::span<const flash_event> events,
-                     std::span<const snapshot_pixel> pixels) override {
-        reports.push_back({h, {events.begin(), events.end()}, {pixels.begin(), pixels.end()}});
+    void send_report(const report_header& h, const report_body& body) override {
+        reports.push_back({h, {body.events.begin(), body.events.end()}, {body.previous.begin(), body.previous.end()},
+                           {body.pixels.begin(), body.pixels.end()}});
     }
     void send_block(const std::vector<std::byte>& packed) override { blocks.push_back(packed); }
     bool stop_requested() override { return ++stop_questions > stop_after && stop_after >= 0; }

@@ -126,7 +126,7 @@ hub_result feed(const run_config& c, const decomposition& d, const std::vector<s
     hub h(c, d, r.rec);
     for (const fed& f : order) {
         const report& rep = reports[static_cast<std::size_t>(f.worker)][f.index];
-        h.absorb(rep.header, rep.events, rep.pixels);
+        h.absorb(rep.header, rep.body());
         EXPECT_FALSE(h.done() && &f != &order.back()) << "done before the last report";
     }
     r.done = h.done();
@@ -191,6 +191,7 @@ std::vector<std::vector<report>> three_cell_reports() {
             r.header.sample = sample;
             while (next < mine.size() && mine[next] * MS <= through) {
                 r.events.push_back({mine[next] * MS, static_cast<std::uint64_t>(w)});
+                r.previous.push_back(last);
                 last = mine[next] * MS;
                 flashed = 1;
                 ++next;
@@ -314,7 +315,7 @@ TEST(HubFlow, WorkerFarAheadIsHeldUntilTheOthersCatchUp) {
     const auto reports = three_cell_reports();
     recorder rec;
     hub h(c, d, rec);
-    for (const report& r : reports[0]) h.absorb(r.header, r.events, r.pixels);
+    for (const report& r : reports[0]) h.absorb(r.header, r.body());
     EXPECT_TRUE(rec.samples.empty());
     EXPECT_EQ(h.held(0), reports[0].size()) << "all of worker 0's reports wait behind its sample 0";
     EXPECT_EQ(h.held(1), 0u);
@@ -323,17 +324,17 @@ TEST(HubFlow, WorkerFarAheadIsHeldUntilTheOthersCatchUp) {
     // Worker 0's flashes up to its first sample (none) only; its later flashes wait.
     EXPECT_TRUE(rec.flashes.empty());
     // Worker 1 reaches sample 1, worker 2 sample 0: only sample 0 can be emitted.
-    h.absorb(reports[1][0].header, reports[1][0].events);
-    h.absorb(reports[1][1].header, reports[1][1].events);
+    h.absorb(reports[1][0].header, reports[1][0].body());
+    h.absorb(reports[1][1].header, reports[1][1].body());
     EXPECT_TRUE(rec.samples.empty());
-    h.absorb(reports[2][0].header, reports[2][0].events);
+    h.absorb(reports[2][0].header, reports[2][0].body());
     ASSERT_EQ(rec.samples.size(), 1u);
     EXPECT_EQ(h.next_sample(), 1);
     for (const auto& f : rec.flashes) EXPECT_LE(f.t, 500 * MS);
     // The rest of worker 2 and worker 1: everything comes out.
-    for (std::size_t i = 1; i < reports[2].size(); ++i) h.absorb(reports[2][i].header, reports[2][i].events);
+    for (std::size_t i = 1; i < reports[2].size(); ++i) h.absorb(reports[2][i].header, reports[2][i].body());
     EXPECT_EQ(rec.samples.size(), 2u) << "worker 1 has sent samples 0 and 1 only";
-    for (std::size_t i = 2; i < reports[1].size(); ++i) h.absorb(reports[1][i].header, reports[1][i].events);
+    for (std::size_t i = 2; i < reports[1].size(); ++i) h.absorb(reports[1][i].header, reports[1][i].body());
     EXPECT_EQ(rec.samples.size(), 4u);
     EXPECT_TRUE(h.done());
     for (int w = 0; w < 3; ++w) EXPECT_LE(h.held(w), 1u);
@@ -345,11 +346,11 @@ TEST(HubFlow, ThroughFollowsTheSlowestWorker) {
     const auto reports = three_cell_reports();
     recorder rec;
     hub h(c, d, rec);
-    for (const report& r : reports[0]) h.absorb(r.header, r.events);
-    for (const report& r : reports[1]) h.absorb(r.header, r.events);
+    for (const report& r : reports[0]) h.absorb(r.header, r.body());
+    for (const report& r : reports[1]) h.absorb(r.header, r.body());
     EXPECT_LT(h.through(), 0) << "worker 2 has sent nothing";
-    h.absorb(reports[2][0].header, reports[2][0].events); // sample 0
-    h.absorb(reports[2][1].header, reports[2][1].events); // sample 1
+    h.absorb(reports[2][0].header, reports[2][0].body()); // sample 0
+    h.absorb(reports[2][1].header, reports[2][1].body()); // sample 1
     EXPECT_EQ(h.through(), 500 * MS);
     for (const auto& f : rec.flashes) EXPECT_LE(f.t, 1500 * MS);
     // every flash at or before through() has been passed on
@@ -382,7 +383,9 @@ TEST(HubMalformed, BadWorkerOrCountsThrow) {
         ASSERT_EQ(bad.events, 1);
         EXPECT_THROW(h.absorb(bad, {}), error) << "header says 1 event, none given";
         bad.events = 0;
-        EXPECT_THROW(h.absorb(bad, reports[0][1].events), error) << "header says 0 events, 1 given";
+        EXPECT_THROW(h.absorb(bad, reports[0][1].body()), error) << "header says 0 events, 1 given";
+        bad.events = 1;
+        EXPECT_THROW(h.absorb(bad, {reports[0][1].events, {}, {}}), error) << "1 event without its previous flash";
     }
     {
         hub h(c, d, rec);
@@ -398,10 +401,10 @@ TEST(HubMalformed, SkippedSampleThrows) {
     const auto reports = three_cell_reports();
     recorder rec;
     hub h(c, d, rec);
-    h.absorb(reports[0][0].header, reports[0][0].events);
-    h.absorb(reports[1][0].header, reports[1][0].events);
+    h.absorb(reports[0][0].header, reports[0][0].body());
+    h.absorb(reports[1][0].header, reports[1][0].body());
     // worker 2 jumps to sample 1
-    EXPECT_THROW(h.absorb(reports[2][1].header, reports[2][1].events), error);
+    EXPECT_THROW(h.absorb(reports[2][1].header, reports[2][1].body()), error);
 }
 
 TEST(HubMalformed, FinalWhileOthersSampleThrows) {
@@ -410,15 +413,17 @@ TEST(HubMalformed, FinalWhileOthersSampleThrows) {
     const auto reports = three_cell_reports();
     recorder rec;
     hub h(c, d, rec);
-    h.absorb(reports[0][0].header, reports[0][0].events);
-    h.absorb(reports[1][0].header, reports[1][0].events);
-    EXPECT_THROW(h.absorb(reports[2].back().header, reports[2].back().events), error);
+    h.absorb(reports[0][0].header, reports[0][0].body());
+    h.absorb(reports[1][0].header, reports[1][0].body());
+    EXPECT_THROW(h.absorb(reports[2].back().header, reports[2].back().body()), error);
 }
 
-// Malformed flash events would make the hub index its per-firefly arrays out of bounds; run in a
-// child process so that what happens there cannot harm the rest of the suite. The child exits 0
-// only if absorb() rejects the report with fireflies::error.
-[[noreturn]] void absorb_one_flash_and_exit(const run_config& c, const decomposition& d, flash_event ev) {
+// Malformed flash events (a firefly outside the grid, a previous flash not before the flash)
+// must be rejected, not counted; run in a child process so that what happens there cannot harm
+// the rest of the suite. The child exits 0 only if absorb() rejects the report with
+// fireflies::error.
+[[noreturn]] void absorb_one_flash_and_exit(const run_config& c, const decomposition& d, flash_event ev,
+                                            tick_t previous = -1) {
     recorder rec;
     hub h(c, d, rec);
     report_header bad;
@@ -428,7 +433,7 @@ TEST(HubMalformed, FinalWhileOthersSampleThrows) {
     bad.events = 1;
     bad.flashes = 1;
     try {
-        h.absorb(bad, std::span<const flash_event>(&ev, 1));
+        h.absorb(bad, {std::span<const flash_event>(&ev, 1), std::span<const tick_t>(&previous, 1), {}});
     } catch (const error&) {
         _exit(0);
     } catch (...) {
@@ -443,7 +448,17 @@ TEST(HubMalformed, FlashOfUnknownFireflyThrows) {
     const decomposition d(3, 1, 3);
     const flash_event far_outside{0, 1'000'000'000}; // agent far outside the 3-cell grid
     EXPECT_EXIT(absorb_one_flash_and_exit(c, d, far_outside), ::testing::ExitedWithCode(0), "")
-        << "BUG: hub::take() indexes last_flash_[agent] without checking agent < width * height";
+        << "BUG: hub::take() accepts a flash of a firefly outside the grid";
+}
+
+TEST(HubMalformed, PreviousFlashNotBeforeTheFlashThrows) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    const run_config c = three_cells();
+    const decomposition d(3, 1, 3);
+    const flash_event ev{5 * MS, 0};
+    for (const tick_t previous : {tick_t{5 * MS}, tick_t{6 * MS}, tick_t{-2}})
+        EXPECT_EXIT(absorb_one_flash_and_exit(c, d, ev, previous), ::testing::ExitedWithCode(0), "")
+            << "previous flash at " << previous << " ns accepted for a flash at " << ev.t;
 }
 
 TEST(HubMalformed, FlashEventsInSummaryTelemetryThrow) {
@@ -453,7 +468,7 @@ TEST(HubMalformed, FlashEventsInSummaryTelemetryThrow) {
     const decomposition d(3, 1, 3);
     const flash_event ev{0, 0};
     EXPECT_EXIT(absorb_one_flash_and_exit(c, d, ev), ::testing::ExitedWithCode(0), "")
-        << "BUG: in summary telemetry hub::take() writes last_flash_[agent] of an empty array";
+        << "BUG: in summary telemetry hub::take() counts flash events it should not get";
 }
 
 // ---- real reports: block_simulation workers against the reference --------------------------------
@@ -643,7 +658,7 @@ TEST(HubCheckpoint, RestartGivesTheSameSeriesAndTotals) {
             const auto b1_orders = interleavings(sizes(b1), 0);
             for (const fed& f : b1_orders[0]) {
                 const report& rep = b1[static_cast<std::size_t>(f.worker)][f.index];
-                h1.absorb(rep.header, rep.events, rep.pixels);
+                h1.absorb(rep.header, rep.body());
                 if (h1.checkpoint_ready()) {
                     ASSERT_FALSE(saw_checkpoint);
                     saw_checkpoint = true;
@@ -686,7 +701,7 @@ TEST(HubCheckpoint, RestartGivesTheSameSeriesAndTotals) {
                 for (const auto& b : blocks) h2.restore_block(b);
                 for (const fed& f : order) {
                     const report& rep = b2[static_cast<std::size_t>(f.worker)][f.index];
-                    h2.absorb(rep.header, rep.events, rep.pixels);
+                    h2.absorb(rep.header, rep.body());
                 }
                 ASSERT_TRUE(h2.done());
                 ASSERT_EQ(rec1.samples.size() + rec2.samples.size(), ra.rec.samples.size());
