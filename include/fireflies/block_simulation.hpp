@@ -39,6 +39,10 @@ class frame_array;
 /// turns beyond it, so that the many turns pulses move while still far off are not filed at all.
 class block_simulation {
   public:
+    /// A flash-only report goes to the hub when this many flashes wait (24 bytes each with its
+    /// previous flash time): few enough messages that the hub wakes seldom, small enough buffers.
+    static constexpr std::size_t report_flash_cap = std::size_t{1} << 18;
+
     block_simulation(const run_config& config, const decomposition& d, int worker);
     /// Continues from a checkpoint: the block's saved state (with every in-flight flash), at
     /// epoch `epoch` with `next_sample` samples taken.

@@ -206,7 +206,7 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
             write_checkpoint(config, plan.toml, h, rec, d.workers(), [&](int w) { return transport.fetch_block(w); });
         if (stop_signal()) transport.request_stop();
         rec.tick();
-        if (!taken) transport.idle(std::chrono::microseconds(1000));
+        if (!taken) transport.idle(std::chrono::microseconds(4000));
     }
     return exit_code_for(h.totals(), rec.finish(h.totals(), busy));
 }

@@ -16,8 +16,6 @@ namespace fireflies {
 namespace {
 
 constexpr tick_t never = std::numeric_limits<tick_t>::max();
-// A flash-only report goes to the hub when this many flashes wait (16 bytes each).
-constexpr std::size_t report_flash_cap = std::size_t{1} << 16;
 
 using clock = std::chrono::steady_clock;
 double seconds_since(clock::time_point t0) {
