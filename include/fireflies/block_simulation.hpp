@@ -103,6 +103,7 @@ class block_simulation {
     tick_t duration_, sample_, epoch_, nudge_;
     std::int64_t width_, height_;
     std::vector<int> neighbours_;
+    bool eight_coupled_ = false; // every firefly has 8 distinct neighbours, all coupled to it
     divider by_epoch_, by_width_, by_block_width_;
 
     // fireflies, in two arrays: what every pulse reads, and what only their own turns need
@@ -135,8 +136,8 @@ class block_simulation {
     std::vector<flash_event> flashes_;         // this epoch's flashes, time order
     std::vector<flash_event> sort_scratch_;
     std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode)
-    std::vector<tick_t> unreported_previous_;  // and each one's firefly's flash before it
-    std::vector<tick_t> order_t_, order_previous_; // flashes not yet in flash_order_ (batched)
+    std::vector<tick_t> order_t_, order_previous_; // flashes since the last report: times, and each
+                                                   // one's firefly's flash before it
     std::vector<std::vector<flash_event>> outgoing_;
 
     // samples and totals

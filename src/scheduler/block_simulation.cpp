@@ -75,6 +75,8 @@ block_simulation::block_simulation(const run_config& config, const decomposition
             order_previous_.push_back(-1);
         }
     settle_flash_order();
+    order_t_.clear();
+    order_previous_.clear();
     arriving_ = std::move(restored.in_flight);
     std::sort(arriving_.begin(), arriving_.end());
     first_epoch_ = epoch_index_ = epoch;
@@ -89,6 +91,7 @@ void block_simulation::start_tasks() {
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
     if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_);
+    eight_coupled_ = !config_.partitioned && width_ >= 3 && height_ >= 3;
     outgoing_.resize(neighbours_.size());
     const tick_t period = rules_.params().period;
     // The ring spans about T/8, 64 to 256 epochs (a longer one would file more turns that move
@@ -226,7 +229,6 @@ void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
 }
 
 std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
-    if (!config_.partitioned && width_ >= 3 && height_ >= 3) return 8;
     std::int64_t n = 0;
     for_each_neighbour(source, [&](std::int64_t, std::int64_t) { ++n; });
     return n;
@@ -339,13 +341,10 @@ void block_simulation::process_interval(tick_t end) {
 void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous) {
     const flash_event ev{t, global_id(local)};
     flashes_.push_back(ev);
-    if (config_.telemetry == telemetry_mode::events) {
-        unreported_.push_back(ev);
-        unreported_previous_.push_back(previous);
-    }
+    if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
     ++flashes_since_report_;
     ++totals_.flashes_total;
-    totals_.pulses_sent += coupled_neighbours(ev.agent);
+    totals_.pulses_sent += eight_coupled_ ? 8 : coupled_neighbours(ev.agent);
     order_t_.push_back(t);
     order_previous_.push_back(previous);
 }
@@ -353,8 +352,6 @@ void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous
 // The flashes since the last report into the seed's order parameter, in one vectorised batch.
 void block_simulation::settle_flash_order() {
     flash_order_.flashes(order_t_.data(), order_previous_.data(), order_t_.size());
-    order_t_.clear();
-    order_previous_.clear();
 }
 
 void block_simulation::send_flashes(worker_link& link, report_header h) {
@@ -366,9 +363,12 @@ void block_simulation::send_flashes(worker_link& link, report_header h) {
     h.events = static_cast<std::int64_t>(unreported_.size());
     h.pixels = static_cast<std::int64_t>(pixels_.size());
     // Each firefly's flashes are in time order (visits are); the hub needs no more.
-    link.send_report(h, {unreported_, unreported_previous_, pixels_});
+    // In events telemetry the flashes since the last report are unreported_, and their previous
+    // flash times order_previous_.
+    link.send_report(h, {unreported_, std::span<const tick_t>(order_previous_).first(unreported_.size()), pixels_});
     unreported_.clear();
-    unreported_previous_.clear();
+    order_t_.clear();
+    order_previous_.clear();
     pixels_.clear();
     flashes_since_report_ = 0;
     reported_through_ = h.through;
