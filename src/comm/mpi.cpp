@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "fireflies/error.hpp"
+#include "fireflies/huge_pages.hpp"
 #include "runtime/signals.hpp"
 
 namespace fireflies::comm {
@@ -208,7 +209,8 @@ class mpi_worker_link final : public worker_link {
 
   private:
     struct slot {
-        std::vector<flash_event> buffer;
+        // in huge pages when big: the hub's MPI copies it page by page out of this process
+        std::vector<flash_event, huge_page_allocator<flash_event>> buffer;
         MPI_Request request = MPI_REQUEST_NULL;
     };
     MPI_Comm world_;
@@ -263,7 +265,7 @@ std::unique_ptr<worker_link> session::make_worker_link(int reports_in_flight) co
 struct hub_transport::impl {
     int workers;
     std::size_t max_held;
-    std::vector<flash_event> buffer;
+    std::vector<flash_event, huge_page_allocator<flash_event>> buffer;
     std::vector<MPI_Request> stops;
     std::vector<int> stop_value;
     std::chrono::microseconds nap{10};
