@@ -67,21 +67,21 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
                             std::to_string(before) + " ns: not a flash of this grid");
             tick_t r = r_before - (ev.t - t_before);
             if (i == 0 || ev.t - t_before >= period || t_before - ev.t >= period) r = circle.residue(-ev.t);
-            else if (r < 0) r += period;
-            else if (r >= period) r -= period;
+            r += r < 0 ? period : 0; // without branches: which way goes is close to random
+            r -= r >= period ? period : 0;
             t_before = ev.t;
             r_before = r;
             batch_new_[i - begin] = r;
-            if (before >= 0) {
-                // residue(-before) = residue(-t) + (t - before), mod T (a flash sets the next one
-                // at most T later, so two subtractions are plenty but for a malformed report)
-                const tick_t gap = ev.t - before;
-                tick_t old = r + gap;
-                if (gap >= 2 * period) old = circle.residue(-before);
-                else if (old >= 2 * period) old -= 2 * period;
-                else if (old >= period) old -= period;
-                batch_old_[older++] = old;
-            }
+            // residue(-before) = residue(-t) + (t - before), mod T (a flash sets the next one at
+            // most T later, so two subtractions are plenty but for a malformed report); written
+            // always, kept only when there was a flash before
+            const tick_t gap = ev.t - before;
+            tick_t old = r + gap;
+            if (gap >= 2 * period) [[unlikely]] old = circle.residue(-before);
+            old -= old >= period ? period : 0;
+            old -= old >= period ? period : 0;
+            batch_old_[older] = old;
+            older += before >= 0 ? 1 : 0;
         }
         flash_order_.flashes_residues(batch_new_.data(), end - begin, batch_old_.data(), older);
     }
