@@ -101,15 +101,19 @@ using v4l = std::int64_t __attribute__((vector_size(32)));
 // has both (vfmadd, vroundpd), and for any x86-64 (SSE2, with fma and floor from libm lane by
 // lane: the same IEEE results, slowly). Chosen once, at the first call.
 namespace avx2 {
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-[[gnu::always_inline]] inline v4d fma(v4d a, v4d b, v4d c) noexcept { return __builtin_ia32_vfmaddpd256(a, b, c); }
-[[gnu::always_inline]] inline v4d floor(v4d a) noexcept { return __builtin_ia32_roundpd256(a, 0x9); } // toward -inf
+#define FIREFLIES_SWEEP_TARGET [[gnu::target("avx2,fma")]]
+FIREFLIES_SWEEP_TARGET [[gnu::always_inline]] inline v4d fma(v4d a, v4d b, v4d c) noexcept {
+    return __builtin_ia32_vfmaddpd256(a, b, c);
+}
+FIREFLIES_SWEEP_TARGET [[gnu::always_inline]] inline v4d floor(v4d a) noexcept {
+    return __builtin_ia32_roundpd256(a, 0x9); // toward -infinity
+}
 #include "order_parameter_sweep.inc"
-#pragma GCC pop_options
+#undef FIREFLIES_SWEEP_TARGET
 } // namespace avx2
 
 namespace generic {
+#define FIREFLIES_SWEEP_TARGET
 [[gnu::always_inline]] inline v4d fma(v4d a, v4d b, v4d c) noexcept {
     return v4d{std::fma(a[0], b[0], c[0]), std::fma(a[1], b[1], c[1]), std::fma(a[2], b[2], c[2]),
                std::fma(a[3], b[3], c[3])};
@@ -118,6 +122,7 @@ namespace generic {
     return v4d{std::floor(a[0]), std::floor(a[1]), std::floor(a[2]), std::floor(a[3])};
 }
 #include "order_parameter_sweep.inc"
+#undef FIREFLIES_SWEEP_TARGET
 } // namespace generic
 
 using sweep_fn = void (*)(const tick_t*, std::size_t, std::int64_t, std::int64_t, double, std::int64_t&,

@@ -472,11 +472,16 @@ void block_simulation::exchange_halo(worker_link& link) {
             });
         }
     }
-    arriving_.swap(flashes_); // own flashes arrive next epoch
+    arriving_.swap(flashes_); // own flashes arrive next epoch, in time order already
     flashes_.clear();
     if (!neighbours_.empty()) {
+        // The neighbours' border flashes (few, each neighbour's in time order) after them: into
+        // order by themselves, then merged.
+        const auto own = static_cast<std::ptrdiff_t>(arriving_.size());
         link.exchange(neighbours_, outgoing_, arriving_);
-        sort_by_time(arriving_);
+        const auto earlier = [](const flash_event& a, const flash_event& b) { return a.t < b.t; };
+        std::sort(arriving_.begin() + own, arriving_.end(), earlier);
+        std::inplace_merge(arriving_.begin(), arriving_.begin() + own, arriving_.end(), earlier);
     }
 }
 
