@@ -756,7 +756,8 @@ TEST(ModelDivider, ExactFloorDivisionBelow2To62) {
     const std::int64_t limit = std::int64_t{1} << 62;
     for (std::int64_t d : {std::int64_t{1}, std::int64_t{2}, std::int64_t{3}, std::int64_t{7}, std::int64_t{10'000'000},
                            std::int64_t{5'000'000'000}, std::int64_t{2'147'483'647}, (std::int64_t{1} << 40) + 3,
-                           std::int64_t{999'999'937}}) {
+                           std::int64_t{999'999'937}, std::int64_t{4}, std::int64_t{1024}, (std::int64_t{1} << 61) + 1,
+                           (std::int64_t{1} << 62) - 1}) {
         const divider div(d);
         EXPECT_EQ(div.divisor(), d);
         std::vector<std::int64_t> ns{0, 1, d - 1, d, d + 1, 2 * d - 1, 2 * d, limit - 1, limit - d, limit / d * d,
@@ -764,7 +765,7 @@ TEST(ModelDivider, ExactFloorDivisionBelow2To62) {
         for (int i = 0; i < 3000; ++i) ns.push_back(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(limit)));
         for (int i = 0; i < 1000; ++i) ns.push_back(static_cast<std::int64_t>(rng() % 100'000'000'000ULL));
         for (std::int64_t n : ns) {
-            if (n < 0) continue;
+            if (n < 0 || n >= limit) continue; // the contract: 0 <= n < 2^62 (2 d - 1 is above it for the largest d)
             ASSERT_EQ(div.quotient(n), n / d) << n << " / " << d;
             std::int64_t q = -1, r = -1;
             div.split(n, q, r);
