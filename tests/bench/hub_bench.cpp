@@ -3,9 +3,9 @@
 //
 // It feeds the hub what `workers` workers would send for a W x H grid in events telemetry:
 // every firefly flashes once per period at a random phase (agents in random order within each
-// instant, so the hub's per-firefly table is hit at random, as on a large grid), each worker's
-// flashes of one sample interval in time order, cut into reports of at most --batch events, the
-// last of them the `sample` report; the workers' reports interleaved round-robin. The reports
+// instant, as on a large grid), each flash with its firefly's previous flash time, each
+// worker's flashes of one sample interval in time order, cut into reports of at most --batch
+// events, the last of them the `sample` report; the workers' reports interleaved round-robin. The reports
 // carry the exact order-parameter partial sums, so the hub checks them (no mismatch allowed).
 // The reports are built before the clock starts; only absorb() calls are timed.
 //
