@@ -114,11 +114,12 @@ FIREFLIES_SWEEP_TARGET [[gnu::always_inline]] inline v4d floor(v4d a) noexcept {
 
 namespace generic {
 #define FIREFLIES_SWEEP_TARGET
-[[gnu::always_inline]] inline v4d fma(v4d a, v4d b, v4d c) noexcept {
+// (vectors by reference: without AVX a 32-byte vector argument has no register to travel in)
+[[gnu::always_inline]] inline v4d fma(const v4d& a, const v4d& b, const v4d& c) noexcept {
     return v4d{std::fma(a[0], b[0], c[0]), std::fma(a[1], b[1], c[1]), std::fma(a[2], b[2], c[2]),
                std::fma(a[3], b[3], c[3])};
 }
-[[gnu::always_inline]] inline v4d floor(v4d a) noexcept {
+[[gnu::always_inline]] inline v4d floor(const v4d& a) noexcept {
     return v4d{std::floor(a[0]), std::floor(a[1]), std::floor(a[2]), std::floor(a[3])};
 }
 #include "order_parameter_sweep.inc"
