@@ -321,7 +321,7 @@ void block_simulation::process_interval(tick_t end) {
             ++totals_.pulses_delivered;
         });
     }
-    // The due list, stale entries included: flash times 32 entries ahead, and 12 ahead the rest
+    // The due list, stale entries included: flash times 64 entries ahead, and 24 ahead the rest
     // and the coroutine frame of those whose turn comes before the end.
     constexpr std::size_t due_far = 64, due_near = 24;
     const bool queue = rules_.params().mode == refractory_mode::queue;
