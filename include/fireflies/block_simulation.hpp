@@ -78,9 +78,8 @@ class block_simulation {
     void refile(std::uint32_t local, tick_t before);
     std::int64_t interior(const flash_event& source) const noexcept;
     void process_interval(tick_t end);
-    void prefetch_frame(std::uint32_t local) const noexcept;
+    void prefetch_turn(std::uint32_t local) const noexcept;
     void emit_flash(std::uint32_t local, tick_t t, tick_t previous);
-    void settle_flash_order();
     void run_epoch(tick_t end, worker_link& link);
     void emit_sample(worker_link& link);
     void send_flashes(worker_link& link, report_header h);

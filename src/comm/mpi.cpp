@@ -90,6 +90,17 @@ constexpr int halo_yields = 1024;
 
 constexpr std::size_t header_slots = (sizeof(report_header) + sizeof(flash_event) - 1) / sizeof(flash_event);
 
+// A report on the wire, in slots of 16 bytes: the header's, then the events, the previous flash
+// times two to a slot, the pixels. Where each part starts, in slots after the header's.
+struct report_layout {
+    static_assert(sizeof(snapshot_pixel) == sizeof(flash_event) && 2 * sizeof(tick_t) == sizeof(flash_event));
+    std::size_t previous, pixels, end;
+    static report_layout of(std::size_t events, std::size_t pixels) noexcept {
+        const std::size_t at_pixels = events + (events + 1) / 2;
+        return {events, at_pixels, at_pixels + pixels};
+    }
+};
+
 class mpi_worker_link final : public worker_link {
   public:
     mpi_worker_link(MPI_Comm world, MPI_Comm workers, int reports_in_flight)
@@ -148,17 +159,15 @@ class mpi_worker_link final : public worker_link {
                 check(MPI_Test(&s.request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
                 return done != 0;
             });
-        // Slots of 16 bytes: the header's, the events, the previous flash times two to a slot,
-        // the pixels.
-        static_assert(sizeof(snapshot_pixel) == sizeof(flash_event) && 2 * sizeof(tick_t) == sizeof(flash_event));
-        const std::size_t n = body.events.size(), previous_slots = (n + 1) / 2;
-        s.buffer.resize(header_slots + n + previous_slots + body.pixels.size());
+        const auto at = report_layout::of(body.events.size(), body.pixels.size());
+        s.buffer.resize(header_slots + at.end);
+        flash_event* const after_header = s.buffer.data() + header_slots;
         std::memcpy(static_cast<void*>(s.buffer.data()), &header, sizeof header);
-        std::copy(body.events.begin(), body.events.end(), s.buffer.begin() + header_slots);
-        if (n > 0) std::memcpy(static_cast<void*>(s.buffer.data() + header_slots + n), body.previous.data(), body.previous.size_bytes());
+        std::copy(body.events.begin(), body.events.end(), after_header);
+        if (!body.previous.empty())
+            std::memcpy(static_cast<void*>(after_header + at.previous), body.previous.data(), body.previous.size_bytes());
         if (!body.pixels.empty())
-            std::memcpy(static_cast<void*>(s.buffer.data() + header_slots + n + previous_slots), body.pixels.data(),
-                        body.pixels.size_bytes());
+            std::memcpy(static_cast<void*>(after_header + at.pixels), body.pixels.data(), body.pixels.size_bytes());
         // Synchronous mode: a send completes only once the hub has taken it, so at most
         // `slots_` reports of this worker are ever outstanding.
         check(MPI_Issend(s.buffer.data(), static_cast<int>(s.buffer.size() * sizeof(flash_event)), MPI_BYTE, 0,
@@ -311,11 +320,14 @@ int hub_transport::poll(hub& h) {
             throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " names another worker");
         const std::span<const flash_event> body = std::span<const flash_event>(impl_->buffer).subspan(header_slots);
         if (header.events < 0 || header.pixels < 0 || header.events > static_cast<std::int64_t>(body.size()) ||
-            static_cast<std::size_t>(header.events + (header.events + 1) / 2 + header.pixels) != body.size())
+            header.pixels > static_cast<std::int64_t>(body.size()) ||
+            report_layout::of(static_cast<std::size_t>(header.events), static_cast<std::size_t>(header.pixels)).end !=
+                body.size())
             throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " has the wrong length");
         const auto n = static_cast<std::size_t>(header.events);
-        const auto* previous = reinterpret_cast<const tick_t*>(body.data() + n);
-        const auto* pixels = reinterpret_cast<const snapshot_pixel*>(body.data() + n + (n + 1) / 2);
+        const auto at = report_layout::of(n, static_cast<std::size_t>(header.pixels));
+        const auto* previous = reinterpret_cast<const tick_t*>(body.data() + at.previous);
+        const auto* pixels = reinterpret_cast<const snapshot_pixel*>(body.data() + at.pixels);
         h.absorb(header, {body.first(n), {previous, n}, {pixels, static_cast<std::size_t>(header.pixels)}});
         impl_->nap = std::chrono::microseconds(10);
         ++taken;

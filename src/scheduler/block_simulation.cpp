@@ -69,14 +69,12 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     flash_at_.resize(restored.fireflies.size());
     rest_.resize(restored.fireflies.size());
     for (std::uint32_t i = 0; i < restored.fireflies.size(); ++i) put(i, restored.fireflies[i]);
+    // The seed's order parameter from each firefly's last flash, as though each were its first.
+    std::vector<tick_t> last;
     for (const firefly& f : restored.fireflies)
-        if (f.last_flash >= 0) {
-            order_t_.push_back(f.last_flash);
-            order_previous_.push_back(-1);
-        }
-    settle_flash_order();
-    order_t_.clear();
-    order_previous_.clear();
+        if (f.last_flash >= 0) last.push_back(f.last_flash);
+    const std::vector<tick_t> none(last.size(), -1);
+    flash_order_.flashes(last.data(), none.data(), last.size());
     arriving_ = std::move(restored.in_flight);
     std::sort(arriving_.begin(), arriving_.end());
     first_epoch_ = epoch_index_ = epoch;
@@ -258,7 +256,11 @@ void block_simulation::refile(std::uint32_t local, tick_t before) {
         schedule(local, after);
 }
 
-void block_simulation::prefetch_frame(std::uint32_t local) const noexcept {
+// What a firefly's own turn touches besides its flash time: the rest of its state and its
+// coroutine frame.
+void block_simulation::prefetch_turn(std::uint32_t local) const noexcept {
+    __builtin_prefetch(&rest_[local], 1);
+    if (!frames_) return;
     const auto* frame = static_cast<const char*>(frames_->frame(local));
     __builtin_prefetch(frame, 1);
     __builtin_prefetch(frame + frames_->stride() - 1, 1);
@@ -303,10 +305,7 @@ void block_simulation::process_interval(tick_t end) {
         if (i + near < n && centres_[i + near] >= 0) {
             const tick_t arrives = arriving_[i + near].t + delay;
             for (const std::uint32_t j : neighbours_of(centres_[i + near]))
-                if (flash_at_[j] - nudge_ <= arrives) {
-                    __builtin_prefetch(&rest_[j], 1);
-                    if (frames_) prefetch_frame(j);
-                }
+                if (flash_at_[j] - nudge_ <= arrives) prefetch_turn(j);
         }
         const flash_event& source = arriving_[i];
         const tick_t t = source.t + delay;
@@ -329,10 +328,7 @@ void block_simulation::process_interval(tick_t end) {
         if (i + due_far < due_.size()) __builtin_prefetch(&flash_at_[due_[i + due_far]], 1);
         if (i + due_near < due_.size()) {
             const std::uint32_t later = due_[i + due_near];
-            if (queue || flash_at_[later] < end) {
-                __builtin_prefetch(&rest_[later], 1);
-                if (frames_) prefetch_frame(later);
-            }
+            if (queue || flash_at_[later] < end) prefetch_turn(later);
         }
         visit(due_[i], end);
     }
@@ -349,14 +345,10 @@ void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous
     order_previous_.push_back(previous);
 }
 
-// The flashes since the last report into the seed's order parameter, in one vectorised batch.
-void block_simulation::settle_flash_order() {
-    flash_order_.flashes(order_t_.data(), order_previous_.data(), order_t_.size());
-}
-
 void block_simulation::send_flashes(worker_link& link, report_header h) {
     h.worker = worker_;
-    settle_flash_order();
+    // The flashes since the last report into the seed's order parameter, in one vectorised batch.
+    flash_order_.flashes(order_t_.data(), order_previous_.data(), order_t_.size());
     h.flash_sum = flash_order_.sum();
     h.flashed = flash_order_.flashed();
     h.flashes = flashes_since_report_;
