@@ -15,12 +15,15 @@ directory that holds a file `existing.h5` with an old mtime. For each run:
 Every run is under RLIMIT_AS = 4 GiB per process, so that a case that wrongly starts a huge
 simulation fails fast with bad_alloc instead of eating the machine's memory.
 
---help and --version at P = 3: exit 0, their text printed once (not once per rank).
+--help and --version at P = 3: exit 0, their text printed once (not once per rank); the revision
+in --version is the source tree's as built (git describe --always --dirty).
 """
 import hashlib
 import os
 import re
 import resource
+import shutil
+import subprocess
 import unittest
 
 from e2e_common import E2ETestCase, run
@@ -232,6 +235,21 @@ class HelpVersion(E2ETestCase):
     def test_version(self):
         r = self.check_once("--version", "fireflies ")
         self.assertRegex(r.stdout.strip(), r"^fireflies \S+ \(git \S+\)$")
+
+    def test_version_names_the_tree_built(self):
+        """The revision is the source tree's as built: after an edit, a commit or a checkout, the
+        next build says so (the tests run on the tree they were built from, which they do not
+        change)."""
+        root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+        git = shutil.which("git")
+        if git is None or not os.path.exists(os.path.join(root, ".git")):
+            self.skipTest("not a git checkout")
+        described = subprocess.run([git, "describe", "--always", "--dirty", "--abbrev=12"], cwd=root,
+                                   capture_output=True, text=True, timeout=60)
+        if described.returncode != 0:
+            self.skipTest("git describe failed: " + described.stderr.strip())
+        r = self.check_once("--version", "fireflies ")
+        self.assertRegex(r.stdout, r"\(git %s\)" % re.escape(described.stdout.strip()), r.describe())
 
 
 if __name__ == "__main__":
