@@ -69,12 +69,10 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     flash_at_.resize(restored.fireflies.size());
     rest_.resize(restored.fireflies.size());
     for (std::uint32_t i = 0; i < restored.fireflies.size(); ++i) put(i, restored.fireflies[i]);
-    // The seed's order parameter from each firefly's last flash, as though each were its first.
-    std::vector<tick_t> last;
+    // The seed's order parameter from each firefly's last flash, as though each were its first
+    // (as the hub does in restore_block).
     for (const firefly& f : restored.fireflies)
-        if (f.last_flash >= 0) last.push_back(f.last_flash);
-    const std::vector<tick_t> none(last.size(), -1);
-    flash_order_.flashes(last.data(), none.data(), last.size());
+        if (f.last_flash >= 0) flash_order_.flash(f.last_flash, -1);
     arriving_ = std::move(restored.in_flight);
     std::sort(arriving_.begin(), arriving_.end());
     first_epoch_ = epoch_index_ = epoch;
