@@ -72,12 +72,15 @@ class block_simulation {
     void take_turn(std::uint32_t local, tick_t t);
     void schedule(std::uint32_t local, tick_t t);
     void begin_epoch(std::int64_t k);
-    void file_turns(std::int64_t k);
-    void deliver(std::uint32_t local, tick_t t);
-    void visit(std::uint32_t local, tick_t end);
-    void refile(std::uint32_t local, tick_t before);
+    /// Calls f(rules): the run's rules with their switches fixed at compile time, so that the
+    /// event loop below is built once per combination.
+    template <class F> void with_fixed_rules(F&& f) const;
+    template <class Rules> void file_turns(const Rules& rules, std::int64_t k);
+    template <class Rules> void deliver(const Rules& rules, std::uint32_t local, tick_t t);
+    template <class Rules> void visit(const Rules& rules, std::uint32_t local, tick_t end);
+    template <class Rules> void refile(const Rules& rules, std::uint32_t local, tick_t before);
     std::int64_t interior(const flash_event& source) const noexcept;
-    void process_interval(tick_t end);
+    template <class Rules> void process_interval(const Rules& rules, tick_t end);
     void prefetch_turn(std::uint32_t local) const noexcept;
     void emit_flash(std::uint32_t local, tick_t t, tick_t previous);
     void run_epoch(tick_t end, worker_link& link);
@@ -127,6 +130,7 @@ class block_simulation {
     std::vector<std::vector<std::uint32_t>> ring_; // size a power of two
     std::int64_t ring_mask_ = 0;
     std::int64_t horizon_ = 0;                     // every turn in an epoch before this one is filed
+    tick_t horizon_time_ = 0;                      // horizon_ * epoch_
 
     // pulses: flashes whose pulses arrive this epoch (time order) and this epoch's own flashes
     std::vector<flash_event> arriving_;

@@ -50,9 +50,35 @@ struct firefly_ref {
 /// What a firefly's own turn did.
 enum class reaction : std::uint8_t { quiet, flashed };
 
+/// The two switches of the rules that depend on the run's parameters: the refractory mode, and
+/// whether the flash instant itself must be checked (a flash can leave the phase at or above
+/// Rf: jitter > Rf, or Rf < 1 tick). firefly_rules reads them from the parameters; an event loop
+/// fixes them at compile time with fixed_switches, one build of the loop per combination, so
+/// that a pulse in drop mode does not test for queue mode.
+struct run_switches {
+    refractory_mode mode_;
+    bool instant_matters_;
+    explicit run_switches(const model_params& p) noexcept
+        : mode_(p.mode), instant_matters_(p.jitter > 0 ? p.jitter > p.refractory : p.refractory < 1) {}
+    refractory_mode mode() const noexcept { return mode_; }
+    bool instant_matters() const noexcept { return instant_matters_; }
+};
+
+template <refractory_mode Mode, bool InstantMatters> struct fixed_switches {
+    /// Checks that `p` has these switches.
+    static bool fit(const model_params& p) noexcept {
+        const run_switches s(p);
+        return s.mode() == Mode && s.instant_matters() == InstantMatters;
+    }
+    explicit fixed_switches(const model_params&) noexcept {}
+    static constexpr refractory_mode mode() noexcept { return Mode; }
+    static constexpr bool instant_matters() noexcept { return InstantMatters; }
+};
+
 /// The model's rules (MODEL.md). Pure: no I/O, no scheduling. The scheduler decides *when*
 /// something happens; these decide *what* it does. Each rule takes a `firefly` or a
-/// `firefly_ref`.
+/// `firefly_ref`. Written once for both kinds of switches (firefly_rules, and the
+/// fixed_firefly_rules of the event loop), which therefore compute the same.
 ///
 /// A firefly's events are pulses, and its own turns: its flash (its phase reaches T, on its own
 /// or pushed there by a pulse) and, in queue mode with pulses held, the end of its refractory
@@ -66,14 +92,18 @@ enum class reaction : std::uint8_t { quiet, flashed };
 /// Pulses read only flash_at unless the run needs more: queued only in queue mode (it is 0 in
 /// drop mode), last_flash only when a flash can leave the phase at or above Rf (jitter > Rf, or
 /// Rf < 1 tick), where the flash instant itself is what keeps it refractory.
-class firefly_rules {
+template <class Switches> class basic_firefly_rules {
   public:
-    explicit firefly_rules(const model_params& p) noexcept
-        : p_(p), instant_matters_(p.jitter > 0 ? p.jitter > p.refractory : p.refractory < 1) {}
+    explicit basic_firefly_rules(const model_params& p) noexcept : p_(p), switches_(p) {}
     const model_params& params() const noexcept { return p_; }
 
     /// State at t = 0: phase U(0, T) from draw 0 of firefly `id` (refractory while below Rf).
-    firefly start(std::uint64_t id) const noexcept;
+    firefly start(std::uint64_t id) const noexcept {
+        firefly f;
+        f.flash_at = p_.period - uniform_below(random_bits(p_.seed, id, 0), p_.period);
+        f.draws = 1;
+        return f;
+    }
 
     /// Phase in [0, T) at t, for a firefly whose events up to t have been applied.
     template <class F> tick_t phase(const F& f, tick_t t) const noexcept { return p_.period - (f.flash_at - t); }
@@ -88,14 +118,17 @@ class firefly_rules {
         return by_phase > f.last_flash ? by_phase : f.last_flash + 1;
     }
 
-    /// t < refractory_until(f), for t at or after its last flash.
+    /// t < refractory_until(f), for t at or after its last flash. Without branches: whether a
+    /// pulse finds its target refractory is as good as random.
     template <class F> bool refractory_at(const F& f, tick_t t) const noexcept {
-        return t < f.flash_at - (p_.period - p_.refractory) || (instant_matters_ && t <= f.last_flash);
+        const bool by_phase = t < f.flash_at - (p_.period - p_.refractory);
+        if (!switches_.instant_matters()) return by_phase;
+        return by_phase | (t <= f.last_flash);
     }
 
     /// Whether it holds pulses for the end of its refractory period (queue mode).
     template <class F> bool holding(const F& f) const noexcept {
-        return p_.mode == refractory_mode::queue && f.queued > 0;
+        return switches_.mode() == refractory_mode::queue && f.queued > 0;
     }
 
     /// Its next own turn: the flash, or (queue mode, pulses held) the end of its refractory period.
@@ -111,12 +144,11 @@ class firefly_rules {
 
     /// A pulse at t, with every turn before it taken. Refractory: dropped, or held (queue mode).
     /// Otherwise phase += e. True when the phase has reached T: the firefly acts at t (flashes).
+    /// (A refractory firefly's flash_at is after t + T - Rf, so it answers false.)
     template <class F> bool absorb(F& f, tick_t t) const noexcept {
-        if (refractory_at(f, t)) {
-            if (p_.mode == refractory_mode::queue) ++f.queued;
-            return false;
-        }
-        f.flash_at -= p_.nudge;
+        const bool refractory = refractory_at(f, t);
+        if (switches_.mode() == refractory_mode::queue) f.queued += refractory ? 1 : 0;
+        f.flash_at -= p_.nudge & (static_cast<tick_t>(refractory) - 1); // (a mask, not a branch)
         return f.flash_at <= t;
     }
 
@@ -154,7 +186,13 @@ class firefly_rules {
 
   private:
     model_params p_;
-    bool instant_matters_;
+    [[no_unique_address]] Switches switches_;
 };
+
+/// The rules with the switches read from the run's parameters.
+using firefly_rules = basic_firefly_rules<run_switches>;
+/// The rules with the switches fixed at compile time (for parameters with fixed_switches::fit).
+template <refractory_mode Mode, bool InstantMatters>
+using fixed_firefly_rules = basic_firefly_rules<fixed_switches<Mode, InstantMatters>>;
 
 } // namespace fireflies

@@ -16,11 +16,4 @@ model_params model_params::from(const run_config& c) noexcept {
     return p;
 }
 
-firefly firefly_rules::start(std::uint64_t id) const noexcept {
-    firefly f;
-    f.flash_at = p_.period - uniform_below(random_bits(p_.seed, id, 0), p_.period);
-    f.draws = 1;
-    return f;
-}
-
 } // namespace fireflies

@@ -95,6 +95,7 @@ void block_simulation::start_tasks() {
     ring_.resize(std::clamp<std::uint64_t>(std::bit_ceil(static_cast<std::uint64_t>(period / epoch_ / 8)), 64, 256));
     ring_mask_ = static_cast<std::int64_t>(ring_.size()) - 1;
     horizon_ = epoch_index_; // nothing filed yet: the first epoch files
+    horizon_time_ = horizon_ * epoch_;
     const auto n = static_cast<std::uint32_t>(flash_at_.size());
     if (engine_ == engine_kind::coroutine) {
         frames_ = std::make_unique<frame_array>(n);
@@ -176,20 +177,29 @@ void block_simulation::schedule(std::uint32_t local, tick_t t) {
     }
 }
 
+template <class F> void block_simulation::with_fixed_rules(F&& f) const {
+    const model_params& p = rules_.params();
+    if (fixed_switches<refractory_mode::drop, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
+    if (fixed_switches<refractory_mode::drop, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
+    if (fixed_switches<refractory_mode::queue, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
+    return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
+}
+
 // Files every turn in epochs [horizon_, k + ring - 1) and moves the horizon there: one pass over
 // the block every ring - 1 epochs, instead of filing every turn that a pulse moves while it is
 // still far off (most of them move again before they come due).
-void block_simulation::file_turns(std::int64_t k) {
-    const tick_t from = horizon_ * epoch_;
+template <class Rules> void block_simulation::file_turns(const Rules& rules, std::int64_t k) {
+    const tick_t from = horizon_time_;
     horizon_ = k + ring_mask_;
-    const tick_t to = horizon_ * epoch_;
+    horizon_time_ = horizon_ * epoch_;
+    const tick_t to = horizon_time_;
     for (std::uint32_t i = 0; i < flash_at_.size(); ++i)
-        if (const tick_t t = rules_.next_turn(at(i)); t >= from && t < to) schedule(i, t);
+        if (const tick_t t = rules.next_turn(at(i)); t >= from && t < to) schedule(i, t);
 }
 
 void block_simulation::begin_epoch(std::int64_t k) {
     epoch_index_ = k;
-    if (k >= horizon_) file_turns(k);
+    if (k >= horizon_) with_fixed_rules([&](const auto& rules) { file_turns(rules, k); });
     // The bucket becomes the due list as it is. Entries of fireflies filed again since (a pulse
     // moved the turn earlier) are stale: visiting one finds no turn before the epoch's end and
     // does nothing, which costs less than keeping a tag per firefly to tell.
@@ -231,26 +241,29 @@ std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
 }
 
 // A pulse reaches firefly `local` at t: first its own turns before it, then the pulse.
-[[gnu::always_inline]] inline void block_simulation::deliver(std::uint32_t local, tick_t t) {
+template <class Rules>
+[[gnu::always_inline]] inline void block_simulation::deliver(const Rules& rules, std::uint32_t local, tick_t t) {
     const firefly_ref f = at(local);
-    const tick_t before = rules_.next_turn(f);
-    while (rules_.acts_before(f, t)) take_turn(local, rules_.next_turn(f));
-    if (rules_.absorb(f, t)) take_turn(local, t);
-    refile(local, before);
+    const tick_t before = rules.next_turn(f);
+    while (rules.acts_before(f, t)) take_turn(local, rules.next_turn(f));
+    if (rules.absorb(f, t)) take_turn(local, t);
+    refile(rules, local, before);
 }
 
 // A firefly on the due list: its own turns before `end`.
-void block_simulation::visit(std::uint32_t local, tick_t end) {
+template <class Rules> void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
     const firefly_ref f = at(local);
-    const tick_t before = rules_.next_turn(f);
-    while (rules_.next_turn(f) < end) take_turn(local, rules_.next_turn(f));
-    refile(local, before);
+    const tick_t before = rules.next_turn(f);
+    while (rules.next_turn(f) < end) take_turn(local, rules.next_turn(f));
+    refile(rules, local, before);
 }
 
 // After a visit: a turn that moved from `before` is filed again, only when it comes before the
 // horizon (file_turns finds the later ones); one moved into this epoch goes on the due list.
-void block_simulation::refile(std::uint32_t local, tick_t before) {
-    if (const tick_t after = rules_.next_turn(at(local)); after != before && after < horizon_ * epoch_)
+template <class Rules>
+[[gnu::always_inline]] inline void block_simulation::refile(const Rules& rules, std::uint32_t local, tick_t before) {
+    // One branch, taken by few pulses (whether a pulse moved the turn is as good as random).
+    if (const tick_t after = rules.next_turn(at(local)); (after != before) & (after < horizon_time_))
         schedule(local, after);
 }
 
@@ -278,8 +291,8 @@ std::int64_t block_simulation::interior(const flash_event& source) const noexcep
 // (arriving_ is), each firefly's own turns before each of its pulses; then the fireflies whose
 // own turn is due and that no pulse reached (visiting twice is harmless). Fireflies are
 // independent within an epoch, so one firefly's events need to be in time order, not all.
-void block_simulation::process_interval(tick_t end) {
-    const tick_t delay = rules_.params().delay;
+template <class Rules> void block_simulation::process_interval(const Rules& rules, tick_t end) {
+    const tick_t delay = rules.params().delay;
     const std::int64_t row = block_.width;
     const auto w = static_cast<std::uint32_t>(row);
     auto neighbours_of = [w](std::int64_t centre) {
@@ -308,27 +321,27 @@ void block_simulation::process_interval(tick_t end) {
         const flash_event& source = arriving_[i];
         const tick_t t = source.t + delay;
         if (centres_[i] >= 0) {
-            for (const std::uint32_t j : neighbours_of(centres_[i])) deliver(j, t);
+            for (const std::uint32_t j : neighbours_of(centres_[i])) deliver(rules, j, t);
             totals_.pulses_delivered += 8;
             continue;
         }
         for_each_neighbour(source.agent, [&](std::int64_t x, std::int64_t y) {
             if (!block_.contains(x, y)) return;
-            deliver(static_cast<std::uint32_t>((y - block_.y0) * row + (x - block_.x0)), t);
+            deliver(rules, static_cast<std::uint32_t>((y - block_.y0) * row + (x - block_.x0)), t);
             ++totals_.pulses_delivered;
         });
     }
     // The due list, stale entries included: flash times 64 entries ahead, and 24 ahead the rest
     // and the coroutine frame of those whose turn comes before the end.
     constexpr std::size_t due_far = 64, due_near = 24;
-    const bool queue = rules_.params().mode == refractory_mode::queue;
+    const bool queue = rules.params().mode == refractory_mode::queue;
     for (std::size_t i = 0; i < due_.size(); ++i) {
         if (i + due_far < due_.size()) __builtin_prefetch(&flash_at_[due_[i + due_far]], 1);
         if (i + due_near < due_.size()) {
             const std::uint32_t later = due_[i + due_near];
             if (queue || flash_at_[later] < end) prefetch_turn(later);
         }
-        visit(due_[i], end);
+        visit(rules, due_[i], end);
     }
 }
 
@@ -400,7 +413,7 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
     for (;;) {
         const tick_t t_sample = next_sample_ * sample_;
         const bool sample_here = t_sample < end && t_sample <= duration_;
-        process_interval(sample_here ? t_sample + 1 : end);
+        with_fixed_rules([&](const auto& rules) { process_interval(rules, sample_here ? t_sample + 1 : end); });
         if (!sample_here) break;
         emit_sample(link);
     }
