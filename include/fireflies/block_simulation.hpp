@@ -2,6 +2,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "fireflies/checkpoint.hpp"
@@ -91,6 +92,7 @@ class block_simulation {
     void sort_by_time(std::vector<flash_event>& v);
     void finish(worker_link& link, bool interrupted, bool checkpointed, tick_t through);
     void checkpoint(worker_link& link, std::int64_t next_epoch);
+    void allocate(std::size_t n);
     void start_tasks();
     std::int64_t coupled_neighbours(std::uint64_t source) const;
     template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
@@ -108,15 +110,18 @@ class block_simulation {
     bool eight_coupled_ = false; // every firefly has 8 distinct neighbours, all coupled to it
     divider by_epoch_, by_width_, by_block_width_;
 
-    // fireflies, in two arrays: what every pulse reads, and what only their own turns need
-    struct firefly_rest {
-        tick_t last_flash;
-        std::uint32_t draws, queued;
-    };
+    // fireflies, in two parts: the flash times that every pulse reads, in one array; the rest of
+    // each firefly, which only its own turns need, in its coroutine's promise (coroutine engine)
+    // or in a second array (flat engine), at rest_base_ + (local << rest_shift_)
     std::vector<tick_t, huge_page_allocator<tick_t>> flash_at_;
-    std::vector<firefly_rest, huge_page_allocator<firefly_rest>> rest_;
+    std::vector<firefly_rest, huge_page_allocator<firefly_rest>> rest_; // flat engine
+    std::byte* rest_base_ = nullptr;
+    int rest_shift_ = 0;
+    firefly_rest& rest(std::uint32_t local) const noexcept {
+        return *std::launder(reinterpret_cast<firefly_rest*>(rest_base_ + (std::size_t{local} << rest_shift_)));
+    }
     firefly_ref at(std::uint32_t local) noexcept {
-        firefly_rest& r = rest_[local];
+        firefly_rest& r = rest(local);
         return {flash_at_[local], r.last_flash, r.draws, r.queued};
     }
     void put(std::uint32_t local, const firefly& f);

@@ -37,6 +37,16 @@ struct firefly {
     friend bool operator==(const firefly&, const firefly&) = default;
 };
 
+/// The fields of a firefly besides its flash time: what its own turns need (and pulses only in
+/// the rarer configurations, see firefly_rules). A block keeps the flash times, which every pulse
+/// reads, in an array of their own, and these apart: in the coroutine engine each firefly's in
+/// its coroutine's promise, on the same cache line as the rest of its frame.
+struct firefly_rest {
+    tick_t last_flash = -1;
+    std::uint32_t draws = 0;
+    std::uint32_t queued = 0;
+};
+
 /// A firefly whose fields live in other storage (a block keeps each flash time, which every
 /// pulse reads, apart from the rest, which only the firefly's own turns need): the same fields,
 /// as references. firefly_rules takes either.

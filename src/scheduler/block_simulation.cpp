@@ -52,8 +52,7 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
-    flash_at_.resize(n);
-    rest_.resize(n);
+    allocate(n);
     for (std::uint32_t i = 0; i < n; ++i) put(i, rules_.start(global_id(i)));
     start_tasks();
 }
@@ -66,8 +65,7 @@ block_simulation::block_simulation(const run_config& config, const decomposition
       width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
     if (restored.cells != block_ || restored.fireflies.size() != static_cast<std::size_t>(block_.cells()))
         throw error("restored block does not match worker " + std::to_string(worker) + "'s block");
-    flash_at_.resize(restored.fireflies.size());
-    rest_.resize(restored.fireflies.size());
+    allocate(restored.fireflies.size());
     for (std::uint32_t i = 0; i < restored.fireflies.size(); ++i) put(i, restored.fireflies[i]);
     // The seed's order parameter from each firefly's last flash, as though each were its first
     // (as the hub does in restore_block).
@@ -80,8 +78,32 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     start_tasks();
 }
 
-// Coroutines (each at the top of its loop: all state lives in the arrays), the timer ring, and
-// what both constructors share.
+// Storage for n fireflies: the flash times, and one coroutine per firefly (each at the top of its
+// loop) whose promise holds the rest of it, or with the flat engine a second array.
+void block_simulation::allocate(std::size_t n) {
+    flash_at_.resize(n);
+    if (engine_ != engine_kind::coroutine || n == 0) {
+        rest_.resize(n);
+        rest_base_ = reinterpret_cast<std::byte*>(rest_.data());
+        rest_shift_ = std::countr_zero(sizeof(firefly_rest));
+        static_assert(std::has_single_bit(sizeof(firefly_rest)));
+        return;
+    }
+    frames_ = std::make_unique<frame_array>(n);
+    frame_array::scope scope(*frames_);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const auto task = firefly_life().handle;
+        if (task.address() != frames_->frame(i)) throw error("coroutine frames are not laid out in firefly order");
+        if (i == 0) {
+            rest_base_ = reinterpret_cast<std::byte*>(&task.promise().rest);
+            rest_shift_ = std::countr_zero(frames_->stride());
+        }
+        if (&rest(i) != &task.promise().rest) throw error("coroutine promises are not laid out in firefly order");
+        task.resume(); // runs to its first co_await
+    }
+}
+
+// The timer ring, and what both constructors share.
 void block_simulation::start_tasks() {
     by_epoch_ = divider(epoch_);
     by_width_ = divider(width_);
@@ -96,16 +118,6 @@ void block_simulation::start_tasks() {
     ring_mask_ = static_cast<std::int64_t>(ring_.size()) - 1;
     horizon_ = epoch_index_; // nothing filed yet: the first epoch files
     horizon_time_ = horizon_ * epoch_;
-    const auto n = static_cast<std::uint32_t>(flash_at_.size());
-    if (engine_ == engine_kind::coroutine) {
-        frames_ = std::make_unique<frame_array>(n);
-        frame_array::scope scope(*frames_);
-        for (std::uint32_t i = 0; i < n; ++i) {
-            const auto task = firefly_life().handle;
-            if (task.address() != frames_->frame(i)) throw error("coroutine frames are not laid out in firefly order");
-            task.resume(); // runs to its first co_await
-        }
-    }
     totals_.worker = worker_;
     if (config_.snapshot_every > 0) snapshot_samples_ = to_ticks(config_.snapshot_every) / sample_;
     snapshot_grid_ = snapshot_grid::of(width_, height_, config_.snapshot_max);
@@ -128,13 +140,16 @@ block_state block_simulation::save() const {
 
 void block_simulation::put(std::uint32_t local, const firefly& f) {
     flash_at_[local] = f.flash_at;
-    rest_[local] = {f.last_flash, f.draws, f.queued};
+    rest(local) = {f.last_flash, f.draws, f.queued};
 }
 
 std::vector<firefly> block_simulation::fireflies() const {
     std::vector<firefly> out(flash_at_.size());
     for (std::size_t i = 0; i < out.size(); ++i)
-        out[i] = {flash_at_[i], rest_[i].last_flash, rest_[i].draws, rest_[i].queued};
+    {
+        const firefly_rest& r = rest(static_cast<std::uint32_t>(i));
+        out[i] = {flash_at_[i], r.last_flash, r.draws, r.queued};
+    }
     return out;
 }
 
@@ -168,7 +183,7 @@ void block_simulation::act(std::uint32_t local, tick_t t) {
     }
 }
 
-void block_simulation::schedule(std::uint32_t local, tick_t t) {
+[[gnu::always_inline]] inline void block_simulation::schedule(std::uint32_t local, tick_t t) {
     const std::int64_t e = by_epoch_.quotient(t);
     if (e <= epoch_index_) {
         due_.push_back(local);
@@ -267,11 +282,12 @@ template <class Rules>
         schedule(local, after);
 }
 
-// What a firefly's own turn touches besides its flash time: the rest of its state and its
-// coroutine frame.
+// What a firefly's own turn touches besides its flash time: the rest of its state, in the
+// coroutine engine on the one line of its coroutine frame (up to 64 bytes; a larger frame is
+// requested from the line of its promise to the end).
 void block_simulation::prefetch_turn(std::uint32_t local) const noexcept {
-    __builtin_prefetch(&rest_[local], 1);
-    if (!frames_) return;
+    __builtin_prefetch(&rest(local), 1);
+    if (rest_shift_ <= 6) return;
     const auto* frame = static_cast<const char*>(frames_->frame(local));
     __builtin_prefetch(frame, 1);
     __builtin_prefetch(frame + frames_->stride() - 1, 1);
@@ -310,13 +326,13 @@ template <class Rules> void block_simulation::process_interval(const Rules& rule
             for (const std::int64_t r : {centres_[i + far] - row, centres_[i + far], centres_[i + far] + row}) {
                 const tick_t* left = &flash_at_[static_cast<std::size_t>(r - 1)];
                 __builtin_prefetch(left, 1);
-                if ((reinterpret_cast<std::uintptr_t>(left) & 63) > 64 - 3 * sizeof(tick_t)) // the three cells cross a line
-                    __builtin_prefetch(left + 2, 1);
+                __builtin_prefetch(left + 2, 1); // the same line, unless the three cross one
             }
         if (i + near < n && centres_[i + near] >= 0) {
             const tick_t arrives = arriving_[i + near].t + delay;
+            // (Firefly 0's instead of a branch, which would go either way at random.)
             for (const std::uint32_t j : neighbours_of(centres_[i + near]))
-                if (flash_at_[j] - nudge_ <= arrives) prefetch_turn(j);
+                prefetch_turn(j & -static_cast<std::uint32_t>(flash_at_[j] - nudge_ <= arrives));
         }
         const flash_event& source = arriving_[i];
         const tick_t t = source.t + delay;
@@ -339,7 +355,7 @@ template <class Rules> void block_simulation::process_interval(const Rules& rule
         if (i + due_far < due_.size()) __builtin_prefetch(&flash_at_[due_[i + due_far]], 1);
         if (i + due_near < due_.size()) {
             const std::uint32_t later = due_[i + due_near];
-            if (queue || flash_at_[later] < end) prefetch_turn(later);
+            prefetch_turn(later & -static_cast<std::uint32_t>(queue | (flash_at_[later] < end)));
         }
         visit(rules, due_[i], end);
     }

@@ -1,5 +1,7 @@
 #include "scheduler/firefly_task.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <new>
 
 #include "fireflies/huge_pages.hpp"
@@ -11,11 +13,14 @@ thread_local frame_array* current_frames = nullptr;
 }
 
 void* frame_array::allocate(std::size_t bytes) {
-    constexpr std::size_t align = alignof(std::max_align_t);
+    struct alignas(64) line {
+        std::byte bytes[64];
+    };
     if (!base_) {
         size_ = bytes;
-        stride_ = (bytes + align - 1) / align * align;
-        base_.reset(huge_page_allocator<std::byte>().allocate(capacity_ * stride_));
+        stride_ = std::bit_ceil(std::max(bytes, alignof(std::max_align_t)));
+        const std::size_t lines = (capacity_ * stride_ + sizeof(line) - 1) / sizeof(line);
+        base_.reset(reinterpret_cast<std::byte*>(huge_page_allocator<line>().allocate(std::max<std::size_t>(lines, 1))));
     }
     if (bytes != size_ || used_ == capacity_) throw std::bad_alloc();
     return frame(used_++);

@@ -6,12 +6,15 @@
 #include <memory>
 #include <vector>
 
+#include "fireflies/firefly.hpp"
+
 namespace fireflies {
 
 /// The coroutine frames of a block's fireflies, side by side in one array: every firefly runs
 /// the same coroutine, so every frame has the same size, and frame i is at base + i * stride.
 /// The loop finds a firefly's frame from its index (no table of handles to read first), and
-/// there is no per-frame malloc. Released together.
+/// there is no per-frame malloc. Released together. The stride is the frame's size rounded up to
+/// a power of two, and the array starts on a cache line: a frame of up to 64 bytes is one line.
 class frame_array {
   public:
     explicit frame_array(std::size_t frames) noexcept : capacity_(frames) {}
@@ -47,9 +50,12 @@ class frame_array {
 };
 
 /// The coroutine type of one firefly. It starts suspended, never finishes on its own and is
-/// destroyed by its owner. Frames come from the current frame_array.
+/// destroyed by its owner. Frames come from the current frame_array. Its promise holds the
+/// firefly's state besides its flash time, so that a turn touches one line of memory.
 struct firefly_task {
     struct promise_type {
+        firefly_rest rest;
+
         firefly_task get_return_object() noexcept {
             return firefly_task{std::coroutine_handle<promise_type>::from_promise(*this)};
         }
