@@ -84,10 +84,10 @@ block_simulation::block_simulation(const run_config& config, const decomposition
 void block_simulation::allocate(std::size_t n) {
     flash_at_.resize(n);
     if (engine_ != engine_kind::coroutine || n == 0) {
+        static_assert(std::has_single_bit(sizeof(firefly_rest)));
         rest_.resize(n);
         rest_base_ = reinterpret_cast<std::byte*>(rest_.data());
         rest_shift_ = std::countr_zero(sizeof(firefly_rest));
-        static_assert(std::has_single_bit(sizeof(firefly_rest)));
         return;
     }
     frames_ = std::make_unique<frame_array>(n);
@@ -146,8 +146,7 @@ void block_simulation::put(std::uint32_t local, const firefly& f) {
 
 std::vector<firefly> block_simulation::fireflies() const {
     std::vector<firefly> out(flash_at_.size());
-    for (std::size_t i = 0; i < out.size(); ++i)
-    {
+    for (std::size_t i = 0; i < out.size(); ++i) {
         const firefly_rest& r = rest(static_cast<std::uint32_t>(i));
         out[i] = {flash_at_[i], r.last_flash, r.draws, r.queued};
     }
