@@ -10,6 +10,9 @@
 #                    [--grids 100x100,1000x1000,2000x2000] [--json bench-results.json] ...
 #   scripts/bench.sh --help          every option (they are scripts/bench.py's)
 #   scripts/bench.sh --smoke         tiny grids, checks the bench itself in well under a minute
+#   scripts/bench.sh --scaling [...] strong and weak scaling instead (scripts/scaling.py: 1, 2,
+#                                    4, ... workers and one per core, events and summary
+#                                    telemetry; --scaling --help lists its options)
 #
 # Time: at 60 s simulated on every grid, 3 repeats, the runs cost ~3.8e9 firefly-seconds in all;
 # at the program's rate on this 2-core machine (~1.8e7 firefly-s per wall-s per worker, see the
@@ -26,8 +29,15 @@ set -Eeuo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 python=${FIREFLIES_BENCH_PYTHON:-/usr/bin/python3}
 
+script=bench.py
+if [[ ${1:-} == --scaling ]]; then
+    script=scaling.py
+    shift
+fi
+
 for arg in "$@"; do
     if [[ $arg == -h || $arg == --help ]]; then
+        [[ $script == scaling.py ]] && exec "$python" "$root/scripts/scaling.py" --binary /dev/null --help
         sed -n '2,/^set -Eeuo/{/^set -Eeuo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
         echo
         exec "$python" "$root/scripts/bench.py" --binary /dev/null --help
@@ -65,4 +75,5 @@ mpirun=$(sed -n 's/^MPIEXEC_EXECUTABLE:FILEPATH=//p' "$build/CMakeCache.txt" 2>/
 [[ -n $mpirun && -x $mpirun ]] || mpirun=$(command -v mpirun || command -v mpiexec || echo mpirun)
 
 export FIREFLIES_BENCH_INVOCATION="scripts/bench.sh${*:+ $*}"
-exec "$python" "$root/scripts/bench.py" --binary "$binary" "${hub_args[@]}" --mpirun "$mpirun" "$@"
+[[ $script == scaling.py ]] && hub_args=()
+exec "$python" "$root/scripts/$script" --binary "$binary" "${hub_args[@]}" --mpirun "$mpirun" "$@"
