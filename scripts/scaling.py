@@ -113,6 +113,24 @@ def main(argv=None):
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     runner = bench.Runner(args, cores)
     runs = []
+
+    def report(final):
+        """Summarise the runs so far and write the JSON (after every repeat, so that a run cut
+        short by a time limit leaves the repeats it finished)."""
+        rows, mismatch = summarise(args, runs)
+        results = {"schema": "fireflies-scaling/1", "started": started, "machine": machine,
+                   "args": dict(vars(args)), "rows": rows, "runs": runs, "complete": final,
+                   "total_wall_s": time.monotonic() - t_start,
+                   "failures": [{"command": f["command"], "error": f.get("error")}
+                                for f in runner.failures]}
+        results["machine"]["loadavg_end"] = list(os.getloadavg())
+        results["table"] = render(results)
+        with open(json_path + ".tmp", "w") as f:
+            json.dump(results, f, indent=1, default=str)
+            f.write("\n")
+        os.replace(json_path + ".tmp", json_path)
+        return results, mismatch
+
     for rep in range(args.repeats):
         for mode in args.modes:
             for telemetry in args.telemetry:
@@ -129,18 +147,10 @@ def main(argv=None):
                         r["firefly_seconds_per_core"] = \
                             r["cells"] * r["simulated_time"] / r["wall_time"] / workers
                     runs.append(r)
+        results, mismatch = report(rep + 1 == args.repeats)
+        log(f"repeat {rep + 1}/{args.repeats} done: {json_path}")
 
-    rows, mismatch = summarise(args, runs)
-    results = {"schema": "fireflies-scaling/1", "started": started, "machine": machine, "args": {k: v for k, v in vars(args).items()},
-               "rows": rows, "runs": runs, "total_wall_s": time.monotonic() - t_start,
-               "failures": [{"command": f["command"], "error": f.get("error")} for f in runner.failures]}
-    results["machine"]["loadavg_end"] = list(os.getloadavg())
-    table = render(results)
-    results["table"] = table
-    with open(json_path, "w") as f:
-        json.dump(results, f, indent=1, default=str)
-        f.write("\n")
-    print(table)
+    print(results["table"])
     print(f"(JSON: {json_path})")
     if own_workdir and not args.keep:
         shutil.rmtree(args.workdir, ignore_errors=True)
@@ -189,7 +199,8 @@ def summarise(args, runs):
 def render(res):
     m = res["machine"]
     a = res["args"]
-    lines = [f"fireflies scaling, {res['started']}: {m['cpu_model']}, {m['cores']} cores, "
+    partial = "" if res["complete"] else " (PARTIAL: cut short)"
+    lines = [f"fireflies scaling{partial}, {res['started']}: {m['cpu_model']}, {m['cores']} cores, "
              f"{m['memory_gib']:.0f} GiB, {m['mpi']}",
              f"drop mode, {a['duration']:g} s simulated, median of {a['repeats']} (spread min-max); "
              f"strong: {grid_name(a['strong_grid'])}; weak: {grid_name(a['weak_block'])} per worker; "
