@@ -19,7 +19,8 @@ Per row, each figure the median over the repeats (wall time with its spread, min
   efficiency  strong: speed-up x workers(first P) / workers(P); weak: speed-up (1 is perfect)
   ff-s/s/core cells x simulated seconds / wall / workers (firefly-seconds per wall-second per
               worker)
-  simulate, exchange, wait   the workers' /perf timers (median over the workers), seconds
+  simulate, exchange, wait, report   the workers' /perf timers simulate, exchange, wait and hub
+              (handing reports to the hub), each the median over the workers, seconds
   imbalance   the slowest worker's simulate time over the workers' mean
   hub busy    /perf/hub of the hub over wall time; hub Mev/s: flash events per second of hub
               busy time (events telemetry)
@@ -59,10 +60,10 @@ def worker_timers(rec):
     """Median over the workers (rows 1..) of each /perf timer, and simulate's max/mean."""
     perf = rec.get("perf") or {}
     out = {}
-    for name in ("simulate", "exchange", "wait"):
+    for name in ("simulate", "exchange", "wait", "hub"):
         rows = perf.get(name) or []
         vals = rows[1:] if len(rows) > 1 else rows
-        out[name] = statistics.median(vals) if vals else None
+        out["report" if name == "hub" else name] = statistics.median(vals) if vals else None
         if name == "simulate" and vals:
             mean = sum(vals) / len(vals)
             out["imbalance"] = max(vals) / mean if mean > 0 else None
@@ -177,7 +178,7 @@ def summarise(args, runs):
                 row = {"mode": mode, "telemetry": telemetry, "ranks": p, "workers": p - 1,
                        "grid": mine[0]["grid"], "runs": len(mine)}
                 for field in ("wall_time", "firefly_seconds_per_core", "simulate", "exchange", "wait",
-                              "imbalance", "hub_busy_fraction", "hub_events_per_busy_second"):
+                              "report", "imbalance", "hub_busy_fraction", "hub_events_per_busy_second"):
                     row[field] = spread([r.get(field) for r in mine])
                 if ref is None:
                     ref = (p, {r["repeat"]: r["wall_time"] for r in mine})
@@ -208,7 +209,7 @@ def render(res):
              f"{res['total_wall_s'] / 60:.1f} min",
              ""]
     head = ("mode", "telem", "P", "wkr", "grid", "wall s", "spread", "speed-up", "effic.",
-            "ff-s/s/core", "sim s", "exch s", "wait s", "imbal.", "hub busy", "hub Mev/s", "series")
+            "ff-s/s/core", "sim s", "exch s", "wait s", "report s", "imbal.", "hub busy", "hub Mev/s", "series")
     body = []
     for r in res["rows"]:
         if r.get("failed"):
@@ -220,7 +221,7 @@ def render(res):
                      fmt(r["wall_time"]["median"]), fmt_range(r["wall_time"]),
                      fmt(r["speedup"]["median"]), fmt(r["efficiency"]["median"]),
                      fmt(r["firefly_seconds_per_core"]["median"]), fmt(r["simulate"]["median"]),
-                     fmt(r["exchange"]["median"]), fmt(r["wait"]["median"]),
+                     fmt(r["exchange"]["median"]), fmt(r["wait"]["median"]), fmt(r["report"]["median"]),
                      fmt(r["imbalance"]["median"]),
                      f"{100 * r['hub_busy_fraction']['median']:.1f}%" if r["hub_busy_fraction"]["median"]
                      is not None else "-",

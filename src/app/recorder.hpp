@@ -51,7 +51,8 @@ class recorder final : public hub::observer {
 
   private:
     void progress_line(bool final);
-    /// Runs `f`; a failure of the output file (full disk, HDF5) is reported naming the file.
+    /// Runs `f`, timed into output_seconds_; a failure of the output file (full disk, HDF5) is
+    /// reported naming the file.
     template <class F> void guarded(F&& f);
     void draw_view();
     void record(const sample& s);
@@ -75,6 +76,7 @@ class recorder final : public hub::observer {
     const hub* hub_ = nullptr;
     std::chrono::steady_clock::time_point last_frame_;
     std::chrono::steady_clock::time_point start_, last_flush_, last_progress_;
+    double output_seconds_ = 0; ///< wall time in writes to the output file (guarded), for /perf/output
     bool show_progress_ = false;
     sample last_{};
     std::int64_t flashes_ = 0;

@@ -374,6 +374,7 @@ void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous
 }
 
 void block_simulation::send_flashes(worker_link& link, report_header h) {
+    const auto r0 = clock::now();
     h.worker = worker_;
     // The flashes since the last report into the seed's order parameter, in one vectorised batch.
     flash_order_.flashes(order_t_.data(), order_previous_.data(), order_t_.size());
@@ -392,6 +393,7 @@ void block_simulation::send_flashes(worker_link& link, report_header h) {
     pixels_.clear();
     flashes_since_report_ = 0;
     reported_through_ = h.through;
+    totals_.timers.report += seconds_since(r0);
 }
 
 // The pixels of the snapshot grid whose sample cell is in this block.
@@ -545,12 +547,14 @@ void block_simulation::run(worker_link& link) {
             if (due > p0) link.idle_until(due);
             timers.pace += seconds_since(p0);
         }
+        const double reported_before = timers.report;
         const auto t0 = clock::now();
         begin_epoch(k);
         epoch_end_ = std::min((k + 1) * epoch_, duration_ + 1);
         run_epoch(epoch_end_, link);
         const auto t1 = clock::now();
-        timers.simulate += std::chrono::duration<double>(t1 - t0).count();
+        // The samples' reports, sent from inside the epoch, count as report time, not simulate.
+        timers.simulate += std::chrono::duration<double>(t1 - t0).count() - (timers.report - reported_before);
         exchange_halo(link);
         timers.exchange += seconds_since(t1);
         if (epoch_end_ > duration_) return finish(link, false, false, duration_);
@@ -563,7 +567,9 @@ void block_simulation::run(worker_link& link) {
         // At every epoch boundary, every worker together: stop (a signal)? And after each sample:
         // a periodic checkpoint due? A signal stops the run within an epoch or two, so that even
         // a launcher that kills its ranks a second after passing a signal on gets a clean stop.
+        const auto w0 = clock::now();
         const bool stop = link.stop_requested();
+        timers.wait += seconds_since(w0);
         const bool periodic = stop_check_due_ && next_checkpoint_ > 0 && epoch_end_ >= next_checkpoint_;
         stop_check_due_ = false;
         const bool save = !config_.checkpoint.empty() && (stop || periodic);

@@ -69,7 +69,7 @@ def main():
         grid = "24x24" if r.get("mode") == "strong" else f"16x{12 * workers}"
         if r.get("grid") != grid or r.get("workers") != workers:
             problems.append(f"{where}: grid {r.get('grid')} with {r.get('workers')} workers, expected {grid}")
-        for k in ("wall_time", "firefly_seconds_per_core", "simulate", "exchange", "wait", "imbalance",
+        for k in ("wall_time", "firefly_seconds_per_core", "simulate", "exchange", "wait", "report", "imbalance",
                   "hub_busy_fraction"):
             spread_ok(r, k, repeats, where)
         if r.get("telemetry") == "events":

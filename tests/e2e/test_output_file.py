@@ -65,6 +65,32 @@ class OutputFile(E2ETestCase):
                 self.assertEqual(len(f["timeseries/" + name]), 61, name)
         self.assertEqual(missing, [], "datasets without a units or description attribute")
 
+    def test_per_rank_timers(self):
+        # /perf: one row per rank (the hub first), every timer measured where the rank spends
+        # time on it, and no worker's timers adding up to more than the run's wall time (they
+        # time disjoint parts of its loop).
+        out = self.path("timers.h5")
+        _, a = self.run_ok(3, ["--width", 60, "--height", 40, "--duration", 40, "--seed", 4,
+                               "--record-flashes"], out)
+        wall = float(a["wall_time"])
+        with h5py.File(out, "r") as f:
+            perf = {k: f["perf/" + k][()] for k in ("rank", "simulate", "exchange", "wait", "hub",
+                                                    "output", "pace", "peak_rss", "epochs")}
+        for k, v in perf.items():
+            self.assertEqual(len(v), 3, "/perf/%s rows" % k)
+        self.assertEqual(list(perf["rank"]), [0, 1, 2])
+        # The hub absorbed every flash and wrote each one to /flashes.
+        self.assertGreater(perf["hub"][0], 0)
+        self.assertGreater(perf["output"][0], 0)
+        self.assertLessEqual(perf["output"][0], wall)
+        for w in (1, 2):
+            for k in ("simulate", "exchange", "wait", "hub"):
+                self.assertGreater(perf[k][w], 0, "/perf/%s of worker row %d" % (k, w))
+            self.assertEqual(perf["output"][w], 0, "workers write nothing")
+            self.assertEqual(perf["pace"][w], 0, "no --speed, no pacing")
+            total = sum(perf[k][w] for k in ("simulate", "exchange", "wait", "hub", "pace"))
+            self.assertLessEqual(total, wall, "worker row %d: timers add up to more than the wall time" % w)
+
     def test_config_attribute_reads_back(self):
         out = self.path("first.h5")
         _, a = self.run_ok(3, ARGS + ["--refractory-mode", "queue", "--telemetry", "summary"], out)
