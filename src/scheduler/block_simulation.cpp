@@ -565,8 +565,10 @@ void block_simulation::run(worker_link& link) {
             send_flashes(link, h);
         }
         // At every epoch boundary, every worker together: stop (a signal)? And after each sample:
-        // a periodic checkpoint due? A signal stops the run within an epoch or two, so that even
-        // a launcher that kills its ranks a second after passing a signal on gets a clean stop.
+        // a periodic checkpoint due? A signal stops the run within a few epochs (2 + log2 of the
+        // workers: the consensus is pipelined, see the worker link), milliseconds of wall time, so
+        // that even a launcher that kills its ranks a second after passing a signal on gets a
+        // clean stop.
         const auto w0 = clock::now();
         const bool stop = link.stop_requested();
         timers.wait += seconds_since(w0);
