@@ -3,7 +3,8 @@
 
 Run it through `scripts/bench.sh --scaling [options]`, which builds the release preset first; run
 directly, it needs --binary. Debian's /usr/bin/python3 with h5py and numpy; nothing else. On a
-cluster, jobs/scaling.sbatch measures the same across nodes with srun.
+cluster, jobs/scaling.sbatch runs strong and weak scaling across nodes with srun (wall time
+only, the best of its repeats).
 
 For every rank count P in --ranks (P = hub + P-1 workers; default: 1, 2, 4, 8, ... workers and
 one per core, as far as this machine's cores go) and every --telemetry mode:
