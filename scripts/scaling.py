@@ -7,7 +7,7 @@ cluster, jobs/scaling.sbatch runs strong and weak scaling across nodes with srun
 only, the best of its repeats).
 
 For every rank count P in --ranks (P = hub + P-1 workers; default: 1, 2, 4, 8, ... workers and
-one per core, as far as this machine's cores go) and every --telemetry mode:
+one per core but the hub's, at least 2 workers) and every --telemetry mode:
   strong  the same grid (--strong-grid, default 2000x2000) at every P;
   weak    the same block per worker (--weak-block, default 1000x1000): a grid of W x (H * workers),
           which the program cuts into one W x H block per worker.
@@ -47,13 +47,16 @@ from bench import fmt, fmt_range, grid_name, log, parse_grid, parse_list, spread
 
 
 def default_ranks(cores):
+    """1, 2, 4, ... workers and one per core but the hub's (at least 2 workers: on 2 cores the
+    issue's P = 2 and P = 3)."""
+    most = max(2, cores - 1)
     workers = []
     w = 1
-    while w <= max(1, cores - 1):
+    while w <= most:
         workers.append(w)
         w *= 2
-    if cores - 1 > workers[-1]:
-        workers.append(cores - 1)
+    if most > workers[-1]:
+        workers.append(most)
     return [w + 1 for w in workers]
 
 
