@@ -109,7 +109,6 @@ class hub {
     snapshot_grid snapshots_;
     std::vector<float> frame_;
     flash_order flash_order_;
-    std::vector<tick_t> batch_new_, batch_old_; // scratch of take()
     std::int64_t interval_flashes_ = 0;
     std::int64_t flashes_so_far_ = 0;
     std::int64_t next_sample_ = 0;

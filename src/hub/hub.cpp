@@ -44,47 +44,17 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
     if (!events.empty() && config_.telemetry != telemetry_mode::events)
         throw error("hub: flash events from worker " + std::to_string(header.worker) + " in summary telemetry");
     // The seed's order parameter: + the phasor of -t of each flash, - that of -previous when the
-    // firefly had flashed before. By residues mod T: a worker's flashes come in time order, so
-    // each new residue follows from the one before by a subtraction, and the previous flash's
-    // from it by an addition (no division); then the phasors in two vectorised sweeps, a chunk
-    // at a time, so that the residues stay in the first-level cache.
+    // firefly had flashed before (a worker's flashes come in time order).
     const std::size_t n = events.size();
-    const phase_circle& circle = flash_order_.circle();
-    const tick_t period = circle.period();
-    constexpr std::size_t chunk = 2048;
-    batch_new_.resize(std::min(n, chunk));
-    batch_old_.resize(std::min(n, chunk));
-    tick_t t_before = 0, r_before = 0;
-    for (std::size_t begin = 0; begin < n; begin += chunk) {
-        const std::size_t end = std::min(n, begin + chunk);
-        std::size_t older = 0;
-        for (std::size_t i = begin; i < end; ++i) {
-            const flash_event& ev = events[i];
-            const tick_t before = previous[i];
-            if (ev.agent >= static_cast<std::uint64_t>(cells_) || before < -1 || before >= ev.t)
-                throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
-                            std::to_string(ev.agent) + " at " + std::to_string(ev.t) + " ns after one at " +
-                            std::to_string(before) + " ns: not a flash of this grid");
-            tick_t r = r_before - (ev.t - t_before);
-            if (i == 0 || ev.t - t_before >= period || t_before - ev.t >= period) r = circle.residue(-ev.t);
-            r += r < 0 ? period : 0; // without branches: which way goes is close to random
-            r -= r >= period ? period : 0;
-            t_before = ev.t;
-            r_before = r;
-            batch_new_[i - begin] = r;
-            // residue(-before) = residue(-t) + (t - before), mod T (a flash sets the next one at
-            // most T later, so two subtractions are plenty but for a malformed report); written
-            // always, kept only when there was a flash before
-            const tick_t gap = ev.t - before;
-            tick_t old = r + gap;
-            if (gap >= 2 * period) [[unlikely]] old = circle.residue(-before);
-            old -= old >= period ? period : 0;
-            old -= old >= period ? period : 0;
-            batch_old_[older] = old;
-            older += before >= 0 ? 1 : 0;
-        }
-        flash_order_.flashes_residues(batch_new_.data(), end - begin, batch_old_.data(), older);
-    }
+    flash_order_.flashes_by(n, [&](std::size_t i) {
+        const flash_event& ev = events[i];
+        const tick_t before = previous[i];
+        if (ev.agent >= static_cast<std::uint64_t>(cells_) || before < -1 || before >= ev.t)
+            throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
+                        std::to_string(ev.agent) + " at " + std::to_string(ev.t) + " ns after one at " +
+                        std::to_string(before) + " ns: not a flash of this grid");
+        return std::pair{ev.t, before};
+    });
     if (n > 0) out_.on_flashes(events);
     totals_.flashes_received += static_cast<std::int64_t>(events.size());
     interval_flashes_ += header.flashes;

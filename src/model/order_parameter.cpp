@@ -158,15 +158,4 @@ void flash_order::flashes_residues(const tick_t* residues, std::size_t n, const 
     sum_ -= circle_.sum_of_residues(previous, older);
 }
 
-void flash_order::flashes(const tick_t* t, const tick_t* previous, std::size_t n) {
-    // +phasor(-t) for every flash, -phasor(-previous) for every flash that had one before.
-    residues_.resize(2 * n);
-    std::size_t older = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        residues_[i] = circle_.residue(-t[i]);
-        if (previous[i] >= 0) residues_[n + older++] = circle_.residue(-previous[i]);
-    }
-    flashes_residues(residues_.data(), n, residues_.data() + n, older);
-}
-
 } // namespace fireflies

@@ -76,3 +76,39 @@ TEST(PhasorSweep, BatchedFlashesEqualOneAtATime) {
     }
     EXPECT_EQ(one.flashed(), 50);
 }
+
+TEST(PhasorSweep, BatchedFlashesEqualOneAtATimeWhateverTheOrderAndSpan) {
+    // The batch computes each residue from the one before: flashes out of time order, jumps of
+    // a period or more inside a batch (forwards and back), previous flashes many periods back,
+    // and batches longer than its chunk of 2048 must all give the sums of one flash at a time.
+    const tick_t period = 5'000'000'000;
+    std::mt19937_64 rng(11);
+    flash_order one(period), batched(period);
+    tick_t t = 40 * period;
+    for (int batch = 0; batch < 12; ++batch) {
+        std::vector<tick_t> ts, previous;
+        const int n = batch % 3 == 0 ? 5000 : static_cast<int>(rng() % 3000);
+        for (int i = 0; i < n; ++i) {
+            const auto kind = rng() % 16;
+            tick_t at = t;
+            if (kind == 0) at = t + period + static_cast<tick_t>(rng() % (3 * period)); // a jump ahead
+            else if (kind == 1) at = t - period - static_cast<tick_t>(rng() % period); // and back
+            else at = t - static_cast<tick_t>(rng() % (period / 2)); // near, out of order
+            t += static_cast<tick_t>(rng() % 2'000'000);
+            // previous: none, within two periods, or many periods back (always before `at`)
+            tick_t before = -1;
+            const auto back = rng() % 4;
+            if (back == 1) before = at - 1 - static_cast<tick_t>(rng() % (2 * period - 1));
+            else if (back == 2) before = at - 2 * period - static_cast<tick_t>(rng() % (30 * period));
+            else if (back == 3) before = at - 1 - static_cast<tick_t>(rng() % period);
+            if (before < -1) before = -1;
+            one.flash(at, before);
+            ts.push_back(at);
+            previous.push_back(before);
+        }
+        batched.flashes(ts.data(), previous.data(), ts.size());
+        ASSERT_EQ(batched.sum(), one.sum()) << batch;
+        ASSERT_EQ(batched.flashed(), one.flashed()) << batch;
+    }
+    EXPECT_GT(one.flashed(), 0);
+}
