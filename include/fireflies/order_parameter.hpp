@@ -104,7 +104,7 @@ class flash_order {
     phase_circle circle_;
     phasor_sum sum_;
     std::int64_t flashed_ = 0;
-    std::vector<tick_t> residues_; // scratch of flashes()
+    std::vector<tick_t> residues_; // scratch of flashes_by()
 };
 
 template <class At> void flash_order::flashes_by(std::size_t n, At&& at) {

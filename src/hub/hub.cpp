@@ -44,7 +44,7 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
     if (!events.empty() && config_.telemetry != telemetry_mode::events)
         throw error("hub: flash events from worker " + std::to_string(header.worker) + " in summary telemetry");
     // The seed's order parameter: + the phasor of -t of each flash, - that of -previous when the
-    // firefly had flashed before (a worker's flashes come in time order).
+    // firefly had flashed before (a report's flashes lie close together in time).
     const std::size_t n = events.size();
     flash_order_.flashes_by(n, [&](std::size_t i) {
         const flash_event& ev = events[i];
