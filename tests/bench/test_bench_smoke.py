@@ -8,9 +8,10 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import time
+
+from smoke_common import fresh_output, run_script, verdict
 
 SPREAD = ("median", "min", "max", "n")
 ROW = ("grid", "cells", "ranks", "workers", "engine", "telemetry", "duration", "runs",
@@ -66,24 +67,17 @@ def main():
     ap.add_argument("--mpirun", default="mpirun")
     ap.add_argument("--workdir", required=True)
     a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    out = os.path.join(a.workdir, "bench-smoke.json")
-    if os.path.exists(out):
-        os.remove(out)
+    out = fresh_output(a.workdir, "bench-smoke.json")
     repeats = 2
     cmd = [sys.executable, a.bench, "--smoke", "--repeats", str(repeats), "--binary", a.binary,
            "--hub-bench", a.hub_bench, "--mpirun", a.mpirun, "--json", out,
            "--workdir", os.path.join(a.workdir, "runs")]
-    print("+", " ".join(cmd), flush=True)
     start = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=110)
+    stdout = run_script(cmd, "bench_smoke")
     took = time.monotonic() - start
-    print(p.stdout)
-    if p.returncode != 0:
-        print(p.stderr[-4000:])
-        print(f"bench_smoke: bench.py exited {p.returncode}")
+    if stdout is None:
         return 1
-    if "fireflies benchmark" not in p.stdout or "ff-s/s/core" not in p.stdout:
+    if "fireflies benchmark" not in stdout or "ff-s/s/core" not in stdout:
         problems.append("no table on stdout")
     with open(out) as f:
         res = json.load(f)
@@ -149,13 +143,7 @@ def main():
                  "peak_rss_hub_mib", "timeseries_sha256", "command", "ok"), f"runs[{i}]")
 
     print(f"bench_smoke: bench.py took {took:.1f} s")
-    if problems:
-        print("bench_smoke: FAILED")
-        for pr in problems:
-            print("  " + pr)
-        return 1
-    print("bench_smoke: OK, every field present")
-    return 0
+    return verdict("bench_smoke", problems, "OK, every field present")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
+
+from smoke_common import fresh_output, run_script, verdict
 
 problems = []
 
@@ -34,22 +35,15 @@ def main():
     ap.add_argument("--mpirun", default="mpirun")
     ap.add_argument("--workdir", required=True)
     a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    out = os.path.join(a.workdir, "scaling-smoke.json")
-    if os.path.exists(out):
-        os.remove(out)
+    out = fresh_output(a.workdir, "scaling-smoke.json")
     repeats = 2
     cmd = [sys.executable, a.scaling, "--binary", a.binary, "--mpirun", a.mpirun, "--ranks", "2,3",
            "--strong-grid", "24x24", "--weak-block", "16x12", "--duration", "2", "--repeats",
            str(repeats), "--json", out, "--workdir", os.path.join(a.workdir, "runs")]
-    print("+", " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=110)
-    print(p.stdout)
-    if p.returncode != 0:
-        print(p.stderr[-4000:])
-        print(f"scaling_smoke: scaling.py exited {p.returncode}")
+    stdout = run_script(cmd, "scaling_smoke")
+    if stdout is None:
         return 1
-    if "fireflies scaling" not in p.stdout or "effic." not in p.stdout:
+    if "fireflies scaling" not in stdout or "effic." not in stdout:
         problems.append("no table on stdout")
     with open(out) as f:
         res = json.load(f)
@@ -97,13 +91,7 @@ def main():
         problems.append(f"strong runs wrote {len(digests)} different /timeseries")
     if len(res.get("runs", [])) != 8 * repeats:
         problems.append(f"{len(res.get('runs', []))} runs, expected {8 * repeats}")
-    if problems:
-        print("scaling_smoke: FAILED")
-        for pr in problems:
-            print("  " + pr)
-        return 1
-    print("scaling_smoke: OK")
-    return 0
+    return verdict("scaling_smoke", problems)
 
 
 if __name__ == "__main__":
