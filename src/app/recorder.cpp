@@ -320,6 +320,32 @@ void recorder::progress_line(bool) {
     std::fflush(stderr);
 }
 
+// /perf in one line, as arbor's meter report sums its timers up: each worker timer's minimum,
+// mean and maximum over the workers, then the hub's own (seconds of wall time).
+void recorder::print_timers(const run_totals& totals, double hub_busy_seconds, double output_seconds) const {
+    if (totals.finals.empty()) return;
+    std::string line = "fireflies: timers s (workers min/mean/max)";
+    const auto add = [&](const char* name, auto&& of) {
+        double lo = of(totals.finals.front()), hi = lo, sum = 0;
+        for (const auto& h : totals.finals) {
+            lo = std::min(lo, of(h));
+            hi = std::max(hi, of(h));
+            sum += of(h);
+        }
+        char buf[96];
+        std::snprintf(buf, sizeof buf, " %s=%.3f/%.3f/%.3f", name, lo, sum / static_cast<double>(totals.finals.size()), hi);
+        line += buf;
+    };
+    add("simulate", [](const report_header& h) { return h.timers.simulate; });
+    add("exchange", [](const report_header& h) { return h.timers.exchange; });
+    add("wait", [](const report_header& h) { return h.timers.wait; });
+    add("hub", [](const report_header& h) { return h.timers.report; });
+    add("pace", [](const report_header& h) { return h.timers.pace; });
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " (hub rank) hub=%.3f output=%.3f", hub_busy_seconds, output_seconds);
+    std::printf("%s%s\n", line.c_str(), buf);
+}
+
 int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
     const double wall = std::chrono::duration<double>(clock::now() - start_).count();
     const bool balanced = totals.flashes_balance() && totals.pulses_balance() && totals.order_mismatches == 0;
@@ -330,6 +356,7 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         (reached - to_seconds(start_tick_)) * static_cast<double>(config_.width * config_.height);
 
     guarded([&] { write_flashes(); });
+    double output_until_totals = 0; // /perf/output, the same in the summary line
     guarded([&] { file_->finish([&](output::finisher& f) {
         f.set_attribute("/", "status", status);
         f.set_attribute("/", "simulated_time", reached);
@@ -348,7 +375,8 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         sim.push_back(0); exch.push_back(0); wait.push_back(0); pace.push_back(0);
         rep.push_back(hub_busy_seconds);
         rss.push_back(peak_resident_mib());
-        out.push_back(output_seconds_);
+        output_until_totals = output_seconds_;
+        out.push_back(output_until_totals);
         ranks.push_back(0);
         epochs.push_back(0);
         for (std::size_t w = 0; w < totals.finals.size(); ++w) {
@@ -385,6 +413,7 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
                 " R=%.4f R_state=%.4f output=%s\n",
                 status.c_str(), wall, reached, wall > 0 ? firefly_seconds / wall : 0.0, totals.flashes_emitted,
                 last_.R, last_.R_state, facts_.output.c_str());
+    print_timers(totals, hub_busy_seconds, output_until_totals);
     std::fflush(stdout);
     if (!balanced) {
         std::fprintf(stderr,

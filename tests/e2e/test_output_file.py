@@ -3,6 +3,7 @@ dataset, a `config` attribute that `fireflies --config` reads back into the same
 output names that never collide, and --force replacing an existing file.
 """
 import os
+import re
 import subprocess
 import unittest
 
@@ -70,7 +71,7 @@ class OutputFile(E2ETestCase):
         # time on it, and no worker's timers adding up to more than the run's wall time (they
         # time disjoint parts of its loop).
         out = self.path("timers.h5")
-        _, a = self.run_ok(3, ["--width", 60, "--height", 40, "--duration", 40, "--seed", 4,
+        r, a = self.run_ok(3, ["--width", 60, "--height", 40, "--duration", 40, "--seed", 4,
                                "--record-flashes"], out)
         wall = float(a["wall_time"])
         with h5py.File(out, "r") as f:
@@ -90,6 +91,20 @@ class OutputFile(E2ETestCase):
             self.assertEqual(perf["pace"][w], 0, "no --speed, no pacing")
             total = sum(perf[k][w] for k in ("simulate", "exchange", "wait", "hub", "pace"))
             self.assertLessEqual(total, wall, "worker row %d: timers add up to more than the wall time" % w)
+        # The end-of-run summary line sums /perf up: min/mean/max over the workers, then the hub.
+        lines = [l for l in r.stdout.splitlines() if l.startswith("fireflies: timers s (workers min/mean/max)")]
+        self.assertEqual(len(lines), 1, r.describe())
+        line = lines[0]
+        for k in ("simulate", "exchange", "wait", "hub", "pace"):
+            m = re.search(r" %s=([0-9.]+)/([0-9.]+)/([0-9.]+)" % k, line)
+            self.assertIsNotNone(m, "%s missing in %r" % (k, line))
+            workers = perf[k][1:]
+            for got, want in zip(map(float, m.groups()), (min(workers), sum(workers) / 2, max(workers))):
+                self.assertAlmostEqual(got, want, delta=0.0006, msg="%s in %r" % (k, line))
+        m = re.search(r"\(hub rank\) hub=([0-9.]+) output=([0-9.]+)$", line)
+        self.assertIsNotNone(m, line)
+        self.assertAlmostEqual(float(m.group(1)), perf["hub"][0], delta=0.0006)
+        self.assertAlmostEqual(float(m.group(2)), perf["output"][0], delta=0.0006)
 
     def test_config_attribute_reads_back(self):
         out = self.path("first.h5")
