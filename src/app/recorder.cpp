@@ -320,28 +320,42 @@ void recorder::progress_line(bool) {
     std::fflush(stderr);
 }
 
+namespace {
+// The workers' timers as /perf names them, in its order. Row 0, the hub's, is 0 in each but
+// hub, where it is the hub's own time absorbing reports.
+struct worker_timer {
+    const char* name;
+    double phase_timers::*of;
+    const char* description;
+};
+constexpr worker_timer worker_timers[] = {
+    {"simulate", &phase_timers::simulate, "wall time in the event loop (pulses, timers, samples)"},
+    {"exchange", &phase_timers::exchange, "wall time exchanging halo flashes with neighbour ranks, waits included"},
+    {"wait", &phase_timers::wait, "wall time in the stop consensus at each epoch boundary (an all-reduce among the workers)"},
+    {"hub", &phase_timers::report,
+     "row 0: wall time the hub spent absorbing reports (its writes to the file included); workers: time "
+     "building and handing reports to the hub, waits for the hub included"},
+    {"pace", &phase_timers::pace, "wall time sleeping to hold --speed"},
+};
+} // namespace
+
 // /perf in one line, as arbor's meter report sums its timers up: each worker timer's minimum,
 // mean and maximum over the workers, then the hub's own (seconds of wall time).
 void recorder::print_timers(const run_totals& totals, double hub_busy_seconds, double output_seconds) const {
     if (totals.finals.empty()) return;
     std::string line = "fireflies: timers s (workers min/mean/max)";
-    const auto add = [&](const char* name, auto&& of) {
-        double lo = of(totals.finals.front()), hi = lo, sum = 0;
-        for (const auto& h : totals.finals) {
-            lo = std::min(lo, of(h));
-            hi = std::max(hi, of(h));
-            sum += of(h);
-        }
-        char buf[96];
-        std::snprintf(buf, sizeof buf, " %s=%.3f/%.3f/%.3f", name, lo, sum / static_cast<double>(totals.finals.size()), hi);
-        line += buf;
-    };
-    add("simulate", [](const report_header& h) { return h.timers.simulate; });
-    add("exchange", [](const report_header& h) { return h.timers.exchange; });
-    add("wait", [](const report_header& h) { return h.timers.wait; });
-    add("hub", [](const report_header& h) { return h.timers.report; });
-    add("pace", [](const report_header& h) { return h.timers.pace; });
     char buf[96];
+    for (const worker_timer& timer : worker_timers) {
+        double lo = totals.finals.front().timers.*timer.of, hi = lo, sum = 0;
+        for (const auto& h : totals.finals) {
+            lo = std::min(lo, h.timers.*timer.of);
+            hi = std::max(hi, h.timers.*timer.of);
+            sum += h.timers.*timer.of;
+        }
+        std::snprintf(buf, sizeof buf, " %s=%.3f/%.3f/%.3f", timer.name, lo,
+                      sum / static_cast<double>(totals.finals.size()), hi);
+        line += buf;
+    }
     std::snprintf(buf, sizeof buf, " (hub rank) hub=%.3f output=%.3f", hub_busy_seconds, output_seconds);
     std::printf("%s%s\n", line.c_str(), buf);
 }
@@ -370,10 +384,8 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         f.set_attribute("/", "order_mismatches", std::int64_t{totals.order_mismatches});
         f.set_attribute("/", "invariants_hold", std::int64_t{balanced ? 1 : 0});
         // Per-rank timers (rank 0 first, then the workers), as NEST and arbor report them.
-        std::vector<double> sim, exch, wait, rep, pace, rss, out;
+        std::vector<double> rss, out;
         std::vector<std::int64_t> ranks, epochs;
-        sim.push_back(0); exch.push_back(0); wait.push_back(0); pace.push_back(0);
-        rep.push_back(hub_busy_seconds);
         rss.push_back(peak_resident_mib());
         output_until_totals = output_seconds_;
         out.push_back(output_until_totals);
@@ -381,24 +393,17 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         epochs.push_back(0);
         for (std::size_t w = 0; w < totals.finals.size(); ++w) {
             const auto& h = totals.finals[w];
-            sim.push_back(h.timers.simulate);
-            exch.push_back(h.timers.exchange);
-            wait.push_back(h.timers.wait);
-            rep.push_back(h.timers.report);
-            pace.push_back(h.timers.pace);
             rss.push_back(h.peak_rss_mib);
             out.push_back(0); // workers do not write the file
             ranks.push_back(facts_.ranks == 1 ? 0 : static_cast<std::int64_t>(w) + 1);
             epochs.push_back(h.epochs);
         }
         f.write_dataset("/perf/rank", ranks, "1", "MPI rank of each row: the hub first, then the workers");
-        f.write_dataset("/perf/simulate", sim, "s", "wall time in the event loop (pulses, timers, samples)");
-        f.write_dataset("/perf/exchange", exch, "s", "wall time exchanging halo flashes with neighbour ranks, waits included");
-        f.write_dataset("/perf/wait", wait, "s", "wall time in the stop consensus at each epoch boundary (an all-reduce among the workers)");
-        f.write_dataset("/perf/hub", rep, "s",
-                        "row 0: wall time the hub spent absorbing reports (its writes to the file included); workers: time "
-                        "building and handing reports to the hub, waits for the hub included");
-        f.write_dataset("/perf/pace", pace, "s", "wall time sleeping to hold --speed");
+        for (const worker_timer& timer : worker_timers) {
+            std::vector<double> rows{timer.of == &phase_timers::report ? hub_busy_seconds : 0.0};
+            for (const auto& h : totals.finals) rows.push_back(h.timers.*timer.of);
+            f.write_dataset(std::string("/perf/") + timer.name, rows, "s", timer.description);
+        }
         f.write_dataset("/perf/output", out, "s",
                         "row 0: wall time the hub spent writing this file (time series, flashes, snapshots) "
                         "before the end-of-run totals; workers: 0, they write nothing");
