@@ -99,7 +99,7 @@ class OutputFile(E2ETestCase):
             m = re.search(r" %s=([0-9.]+)/([0-9.]+)/([0-9.]+)" % k, line)
             self.assertIsNotNone(m, "%s missing in %r" % (k, line))
             workers = perf[k][1:]
-            for got, want in zip(map(float, m.groups()), (min(workers), sum(workers) / 2, max(workers))):
+            for got, want in zip(map(float, m.groups()), (min(workers), sum(workers) / len(workers), max(workers))):
                 self.assertAlmostEqual(got, want, delta=0.0006, msg="%s in %r" % (k, line))
         m = re.search(r"\(hub rank\) hub=([0-9.]+) output=([0-9.]+)$", line)
         self.assertIsNotNone(m, line)
