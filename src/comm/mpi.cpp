@@ -154,14 +154,7 @@ class mpi_worker_link final : public worker_link {
     }
 
     void send_report(const report_header& header, const report_body& body) override {
-        slot& s = slots_[next_slot_];
-        next_slot_ = (next_slot_ + 1) % slots_.size();
-        if (s.request != MPI_REQUEST_NULL)
-            wait_gently([&] {
-                int done = 0;
-                check(MPI_Test(&s.request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
-                return done != 0;
-            });
+        slot& s = free_slot();
         const auto at = report_layout::of(body.events.size(), body.pixels.size());
         s.buffer.resize(header_slots + at.end);
         flash_event* const after_header = s.buffer.data() + header_slots;
@@ -176,6 +169,7 @@ class mpi_worker_link final : public worker_link {
         check(MPI_Issend(s.buffer.data(), static_cast<int>(s.buffer.size() * sizeof(flash_event)), MPI_BYTE, 0,
                          tag_report, world_, &s.request),
               "MPI_Issend(report)");
+        s.sent = ++reports_sent_;
     }
 
     bool stop_requested() override {
@@ -227,15 +221,37 @@ class mpi_worker_link final : public worker_link {
     }
 
   private:
+    // The first slot whose report the hub has taken, in a fixed order, so that while the hub
+    // keeps up one buffer serves every report (a buffer's first use costs the kernel zeroing
+    // its pages); when none is free, the oldest report's, once the hub takes it.
+    struct slot;
+    slot& free_slot() {
+        for (slot& s : slots_) {
+            if (s.request == MPI_REQUEST_NULL) return s;
+            int done = 0;
+            check(MPI_Test(&s.request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
+            if (done) return s;
+        }
+        slot& oldest = *std::min_element(slots_.begin(), slots_.end(),
+                                         [](const slot& a, const slot& b) { return a.sent < b.sent; });
+        wait_gently([&] {
+            int done = 0;
+            check(MPI_Test(&oldest.request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
+            return done != 0;
+        });
+        return oldest;
+    }
+
     struct slot {
         // in huge pages when big: the hub's MPI copies it page by page out of this process
         std::vector<flash_event, huge_page_allocator<flash_event>> buffer;
         MPI_Request request = MPI_REQUEST_NULL;
+        std::uint64_t sent = 0; // the report's number, for the oldest
     };
     MPI_Comm world_;
     MPI_Comm workers_;
     std::vector<slot> slots_;
-    std::size_t next_slot_ = 0;
+    std::uint64_t reports_sent_ = 0;
     std::vector<MPI_Request> sends_;
     struct stop_slot {
         MPI_Request request = MPI_REQUEST_NULL;
