@@ -8,6 +8,7 @@
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <thread>
 
@@ -88,6 +89,15 @@ void wait_gently(Ready&& ready, int yields = 32, std::chrono::microseconds longe
 // most) before it naps, so that it neither oversleeps the common short wait nor keeps a core from
 // a rank that needs it (a yield hands the core to any other runnable process).
 constexpr int halo_yields = 1024;
+
+// Report buffers, in huge pages when big: the hub's MPI copies them page by page between the
+// processes.
+using buffer_t = std::vector<flash_event, huge_page_allocator<flash_event>>;
+
+// Reports the hub receives at once (each buffer up to a report's size, ~6 MiB).
+constexpr std::size_t max_receiving = 8;
+// The hub's longest nap while a report is on its way.
+constexpr std::chrono::microseconds receiving_nap(200);
 
 constexpr std::size_t header_slots = (sizeof(report_header) + sizeof(flash_event) - 1) / sizeof(flash_event);
 
@@ -243,8 +253,7 @@ class mpi_worker_link final : public worker_link {
     }
 
     struct slot {
-        // in huge pages when big: the hub's MPI copies it page by page out of this process
-        std::vector<flash_event, huge_page_allocator<flash_event>> buffer;
+        buffer_t buffer;
         MPI_Request request = MPI_REQUEST_NULL;
         std::uint64_t sent = 0; // the report's number, for the oldest
     };
@@ -308,13 +317,32 @@ std::unique_ptr<worker_link> session::make_worker_link(int reports_in_flight) co
     return std::make_unique<mpi_worker_link>(MPI_COMM_WORLD, workers, reports_in_flight);
 }
 
+// A report being received: the hub posts the receive and goes on (MPI_Imrecv), so that a
+// transport that needs the sender's progress to move a large message (no single copy: TCP
+// between nodes, shared memory where the kernel refuses cross-process reads) neither keeps the
+// hub spinning in a blocking receive nor holds up the other workers' reports behind it.
+struct report_receive {
+    int worker = 0;
+    buffer_t buffer;
+    MPI_Request request = MPI_REQUEST_NULL;
+    int bytes = 0;
+    bool complete = false;
+};
+
 struct hub_transport::impl {
     int workers;
     std::size_t max_held;
-    std::vector<flash_event, huge_page_allocator<flash_event>> buffer;
+    std::deque<report_receive> receiving; // in the order matched (each worker's reports in order)
+    std::vector<buffer_t> spare;          // buffers of absorbed reports, for the next ones
     std::vector<MPI_Request> stops;
     std::vector<int> stop_value;
     std::chrono::microseconds nap{10};
+
+    std::size_t receiving_from(int worker) const {
+        return static_cast<std::size_t>(std::count_if(receiving.begin(), receiving.end(),
+                                                       [&](const report_receive& r) { return r.worker == worker; }));
+    }
+    bool may_take(const hub& h, int worker) const { return h.held(worker) + receiving_from(worker) < max_held; }
 };
 
 hub_transport::hub_transport(const session& s, int workers, std::size_t max_held)
@@ -327,51 +355,101 @@ hub_transport::hub_transport(const session& s, int workers, std::size_t max_held
 hub_transport::~hub_transport() {
     for (auto& r : impl_->stops)
         if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
+    // A run that ends normally has absorbed every report. After an error (MPI is aborted next) a
+    // receive may still be open: let it go without waiting for its sender, and leave it its
+    // buffer.
+    for (auto& r : impl_->receiving)
+        if (r.request != MPI_REQUEST_NULL) {
+            MPI_Request_free(&r.request);
+            static_cast<void>(new buffer_t(std::move(r.buffer)));
+        }
 }
 
+namespace {
+
+void absorb_report(hub& h, const report_receive& r) {
+    const int rank = r.worker + 1;
+    if (static_cast<std::size_t>(r.bytes) < header_slots * sizeof(flash_event))
+        throw mpi_error("report from rank " + std::to_string(rank) + " is too short");
+    report_header header;
+    std::memcpy(static_cast<void*>(&header), r.buffer.data(), sizeof header);
+    if (header.worker != r.worker)
+        throw mpi_error("report from rank " + std::to_string(rank) + " names another worker");
+    const std::span<const flash_event> body = std::span<const flash_event>(r.buffer).subspan(header_slots);
+    if (header.events < 0 || header.pixels < 0 || header.events > static_cast<std::int64_t>(body.size()) ||
+        header.pixels > static_cast<std::int64_t>(body.size()) ||
+        report_layout::of(static_cast<std::size_t>(header.events), static_cast<std::size_t>(header.pixels)).end !=
+            body.size())
+        throw mpi_error("report from rank " + std::to_string(rank) + " has the wrong length");
+    const auto n = static_cast<std::size_t>(header.events);
+    const auto at = report_layout::of(n, static_cast<std::size_t>(header.pixels));
+    const auto* previous = reinterpret_cast<const tick_t*>(body.data() + at.previous);
+    const auto* pixels = reinterpret_cast<const snapshot_pixel*>(body.data() + at.pixels);
+    h.absorb(header, {body.first(n), {previous, n}, {pixels, static_cast<std::size_t>(header.pixels)}});
+}
+
+} // namespace
+
 int hub_transport::poll(hub& h) {
+    impl& m = *impl_;
     int taken = 0;
-    for (;;) {
-        bool all_eligible = true;
-        for (int w = 0; w < impl_->workers && all_eligible; ++w) all_eligible = h.held(w) < impl_->max_held;
-        int flag = 0;
-        MPI_Message msg;
-        MPI_Status st;
-        if (all_eligible) {
-            check(MPI_Improbe(MPI_ANY_SOURCE, tag_report, MPI_COMM_WORLD, &flag, &msg, &st), "MPI_Improbe(report)");
-        } else {
-            for (int w = 0; w < impl_->workers && !flag; ++w)
-                if (h.held(w) < impl_->max_held)
-                    check(MPI_Improbe(w + 1, tag_report, MPI_COMM_WORLD, &flag, &msg, &st), "MPI_Improbe(report)");
+    for (bool moved = true; moved;) {
+        moved = false;
+        // Absorb what has arrived, each worker's reports in the order it sent them.
+        for (auto r = m.receiving.begin(); r != m.receiving.end();) {
+            if (!r->complete) {
+                int done = 0;
+                check(MPI_Test(&r->request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
+                r->complete = done != 0;
+            }
+            const bool first_of_its_worker =
+                std::none_of(m.receiving.begin(), r, [&](const report_receive& e) { return e.worker == r->worker; });
+            if (!r->complete || !first_of_its_worker) {
+                ++r;
+                continue;
+            }
+            absorb_report(h, *r);
+            m.spare.push_back(std::move(r->buffer));
+            r = m.receiving.erase(r);
+            ++taken;
+            moved = true;
         }
-        if (!flag) return taken;
-        int bytes = 0;
-        check(MPI_Get_count(&st, MPI_BYTE, &bytes), "MPI_Get_count(report)");
-        impl_->buffer.resize((static_cast<std::size_t>(bytes) + sizeof(flash_event) - 1) / sizeof(flash_event));
-        check(MPI_Mrecv(impl_->buffer.data(), bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE), "MPI_Mrecv(report)");
-        if (static_cast<std::size_t>(bytes) < header_slots * sizeof(flash_event))
-            throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " is too short");
-        report_header header;
-        std::memcpy(static_cast<void*>(&header), impl_->buffer.data(), sizeof header);
-        if (header.worker != st.MPI_SOURCE - 1)
-            throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " names another worker");
-        const std::span<const flash_event> body = std::span<const flash_event>(impl_->buffer).subspan(header_slots);
-        if (header.events < 0 || header.pixels < 0 || header.events > static_cast<std::int64_t>(body.size()) ||
-            header.pixels > static_cast<std::int64_t>(body.size()) ||
-            report_layout::of(static_cast<std::size_t>(header.events), static_cast<std::size_t>(header.pixels)).end !=
-                body.size())
-            throw mpi_error("report from rank " + std::to_string(st.MPI_SOURCE) + " has the wrong length");
-        const auto n = static_cast<std::size_t>(header.events);
-        const auto at = report_layout::of(n, static_cast<std::size_t>(header.pixels));
-        const auto* previous = reinterpret_cast<const tick_t*>(body.data() + at.previous);
-        const auto* pixels = reinterpret_cast<const snapshot_pixel*>(body.data() + at.pixels);
-        h.absorb(header, {body.first(n), {previous, n}, {pixels, static_cast<std::size_t>(header.pixels)}});
-        impl_->nap = std::chrono::microseconds(10);
-        ++taken;
+        // Start receiving the reports that are waiting, from workers whose reports the hub is
+        // not already holding too many of.
+        while (m.receiving.size() < max_receiving) {
+            bool all_eligible = true;
+            for (int w = 0; w < m.workers && all_eligible; ++w) all_eligible = m.may_take(h, w);
+            int flag = 0;
+            MPI_Message msg;
+            MPI_Status st;
+            if (all_eligible) {
+                check(MPI_Improbe(MPI_ANY_SOURCE, tag_report, MPI_COMM_WORLD, &flag, &msg, &st), "MPI_Improbe(report)");
+            } else {
+                for (int w = 0; w < m.workers && !flag; ++w)
+                    if (m.may_take(h, w))
+                        check(MPI_Improbe(w + 1, tag_report, MPI_COMM_WORLD, &flag, &msg, &st), "MPI_Improbe(report)");
+            }
+            if (!flag) break;
+            report_receive r;
+            r.worker = st.MPI_SOURCE - 1;
+            check(MPI_Get_count(&st, MPI_BYTE, &r.bytes), "MPI_Get_count(report)");
+            if (!m.spare.empty()) {
+                r.buffer = std::move(m.spare.back());
+                m.spare.pop_back();
+            }
+            r.buffer.resize((static_cast<std::size_t>(r.bytes) + sizeof(flash_event) - 1) / sizeof(flash_event));
+            check(MPI_Imrecv(r.buffer.data(), r.bytes, MPI_BYTE, &msg, &r.request), "MPI_Imrecv(report)");
+            m.receiving.push_back(std::move(r));
+            moved = true;
+        }
     }
+    if (taken) m.nap = std::chrono::microseconds(10);
+    return taken;
 }
 
 void hub_transport::idle(std::chrono::microseconds longest) {
+    // A report on its way needs the hub's MPI progress to arrive: nap briefly then.
+    if (!impl_->receiving.empty()) longest = std::min(longest, receiving_nap);
     std::this_thread::sleep_for(impl_->nap);
     impl_->nap = std::min(impl_->nap * 2, longest);
 }
