@@ -393,6 +393,7 @@ void absorb_report(hub& h, const report_receive& r) {
 int hub_transport::poll(hub& h) {
     impl& m = *impl_;
     int taken = 0;
+    bool started = false;
     for (bool moved = true; moved;) {
         moved = false;
         // Absorb what has arrived, each worker's reports in the order it sent them.
@@ -440,10 +441,10 @@ int hub_transport::poll(hub& h) {
             r.buffer.resize((static_cast<std::size_t>(r.bytes) + sizeof(flash_event) - 1) / sizeof(flash_event));
             check(MPI_Imrecv(r.buffer.data(), r.bytes, MPI_BYTE, &msg, &r.request), "MPI_Imrecv(report)");
             m.receiving.push_back(std::move(r));
-            moved = true;
+            moved = started = true;
         }
     }
-    if (taken) m.nap = std::chrono::microseconds(10);
+    if (taken || started) m.nap = std::chrono::microseconds(10);
     return taken;
 }
 
