@@ -179,7 +179,6 @@ class mpi_worker_link final : public worker_link {
         check(MPI_Issend(s.buffer.data(), static_cast<int>(s.buffer.size() * sizeof(flash_event)), MPI_BYTE, 0,
                          tag_report, world_, &s.request),
               "MPI_Issend(report)");
-        s.sent = ++reports_sent_;
     }
 
     bool stop_requested() override {
@@ -233,34 +232,31 @@ class mpi_worker_link final : public worker_link {
   private:
     // The first slot whose report the hub has taken, in a fixed order, so that while the hub
     // keeps up one buffer serves every report (a buffer's first use costs the kernel zeroing
-    // its pages); when none is free, the oldest report's, once the hub takes it.
+    // its pages); when none is free, the first to be taken.
     struct slot;
     slot& free_slot() {
-        for (slot& s : slots_) {
-            if (s.request == MPI_REQUEST_NULL) return s;
-            int done = 0;
-            check(MPI_Test(&s.request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
-            if (done) return s;
-        }
-        slot& oldest = *std::min_element(slots_.begin(), slots_.end(),
-                                         [](const slot& a, const slot& b) { return a.sent < b.sent; });
+        slot* found = nullptr;
         wait_gently([&] {
-            int done = 0;
-            check(MPI_Test(&oldest.request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
-            return done != 0;
+            for (slot& s : slots_) {
+                int done = 0; // (a slot never used has a null request: done)
+                check(MPI_Test(&s.request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
+                if (done) {
+                    found = &s;
+                    return true;
+                }
+            }
+            return false;
         });
-        return oldest;
+        return *found;
     }
 
     struct slot {
         buffer_t buffer;
         MPI_Request request = MPI_REQUEST_NULL;
-        std::uint64_t sent = 0; // the report's number, for the oldest
     };
     MPI_Comm world_;
     MPI_Comm workers_;
     std::vector<slot> slots_;
-    std::uint64_t reports_sent_ = 0;
     std::vector<MPI_Request> sends_;
     struct stop_slot {
         MPI_Request request = MPI_REQUEST_NULL;
@@ -324,9 +320,8 @@ std::unique_ptr<worker_link> session::make_worker_link(int reports_in_flight) co
 struct report_receive {
     int worker = 0;
     buffer_t buffer;
-    MPI_Request request = MPI_REQUEST_NULL;
+    MPI_Request request = MPI_REQUEST_NULL; // null once complete (MPI_Test frees it)
     int bytes = 0;
-    bool complete = false;
 };
 
 struct hub_transport::impl {
@@ -398,14 +393,11 @@ int hub_transport::poll(hub& h) {
         moved = false;
         // Absorb what has arrived, each worker's reports in the order it sent them.
         for (auto r = m.receiving.begin(); r != m.receiving.end();) {
-            if (!r->complete) {
-                int done = 0;
-                check(MPI_Test(&r->request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
-                r->complete = done != 0;
-            }
+            int done = 0;
+            check(MPI_Test(&r->request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
             const bool first_of_its_worker =
                 std::none_of(m.receiving.begin(), r, [&](const report_receive& e) { return e.worker == r->worker; });
-            if (!r->complete || !first_of_its_worker) {
+            if (!done || !first_of_its_worker) {
                 ++r;
                 continue;
             }
