@@ -66,6 +66,29 @@ void check_restart_matches(const run_config& saved, const run_config& now, const
     if (saved.output != now.output) differ("output", "\"" + saved.output + "\"", "\"" + now.output + "\"");
 }
 
+// --checkpoint names a file that a checkpoint will replace: never the run's output, and never an
+// existing file that is not this run's checkpoint. The file being restarted from is this run's;
+// another existing checkpoint is replaced only with --force; anything else is refused.
+void check_checkpoint_path(const run_config& config) {
+    namespace fs = std::filesystem;
+    const fs::path ckpt = config.checkpoint;
+    output::check_output_path(ckpt, true, "--checkpoint");
+    auto same_file = [](const fs::path& a, const fs::path& b) {
+        std::error_code ec;
+        if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+        return fs::weakly_canonical(fs::absolute(a, ec), ec) == fs::weakly_canonical(fs::absolute(b, ec), ec);
+    };
+    auto refuse = [&](const std::string& why) { throw usage_error("--checkpoint " + config.checkpoint + ": " + why); };
+    if (same_file(ckpt, config.output)) refuse("is the run's output (--output); a checkpoint needs a file of its own");
+    std::error_code ec;
+    if (!fs::exists(ckpt, ec)) return;
+    if (!config.restart.empty() && same_file(ckpt, config.restart)) return;
+    if (!output::is_checkpoint(ckpt))
+        refuse("exists and is not a fireflies checkpoint (an output or another file?); choose another path");
+    if (!config.force)
+        refuse("a checkpoint of another run exists there (use --restart to continue it, or --force to replace it)");
+}
+
 // The hub's side of a checkpoint: every worker's block, one at a time, into the file.
 void write_checkpoint(const run_config& config, const std::string& toml, hub& h, recorder& rec, int workers,
                       const std::function<std::vector<std::byte>(int)>& fetch) {
@@ -297,7 +320,7 @@ int run_program(int argc, char** argv) {
                         if (config.output.empty()) config.output = default_output_name();
                         output::check_output_path(config.output, config.force);
                     }
-                    if (!config.checkpoint.empty()) output::check_output_path(config.checkpoint, true, "--checkpoint");
+                    if (!config.checkpoint.empty()) check_checkpoint_path(config);
                     plan.toml = config::to_toml(config);
                     plan.d.emplace(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
                     rec.emplace(config, *plan.d,

@@ -265,6 +265,18 @@ struct checkpoint_reader::impl {
     std::vector<flash_event> in_flight;
 };
 
+bool is_checkpoint(const std::filesystem::path& path) noexcept {
+    try {
+        h5::silence_error_printing();
+        const std::string name = path.string();
+        if (H5Fis_hdf5(name.c_str()) <= 0) return false;
+        h5::file f(h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", name));
+        return H5Aexists(f.get(), "format") > 0 && read_string_attr(f.get(), "format", name) == format_name;
+    } catch (...) {
+        return false;
+    }
+}
+
 checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(std::make_unique<impl>()) {
     h5::silence_error_printing();
     impl& m = *impl_;

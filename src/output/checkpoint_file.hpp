@@ -27,6 +27,11 @@ class checkpoint_writer {
     std::unique_ptr<impl> impl_;
 };
 
+/// Whether `path` is a fireflies checkpoint: an HDF5 file carrying this format's mark, of any
+/// format or program version. False for anything else (a run's output, another file, a file
+/// another process holds open for writing); never throws.
+bool is_checkpoint(const std::filesystem::path& path) noexcept;
+
 class checkpoint_reader {
   public:
     /// Opens and checks a checkpoint: readable, of this format and of this program version.

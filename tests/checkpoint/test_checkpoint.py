@@ -163,9 +163,9 @@ class SignalRestart(CheckpointTestCase):
               % (int(c1["epoch"]) * 0.01, int(c2["epoch"]) * 0.01))
 
 
-class Refused(CheckpointTestCase):
-    """(c) a checkpoint that does not fit is refused: exit 2, one line naming --restart, and no
-    file in the directory is created, changed or removed."""
+class CopiedRun(CheckpointTestCase):
+    """Each test works on copies of one interrupted run's output `run.h5` and checkpoint
+    `run.ckpt` (P = 1), made once per class."""
 
     state_dir = None
 
@@ -193,6 +193,11 @@ class Refused(CheckpointTestCase):
         self.logs = tempfile.mkdtemp(prefix="fireflies-ckpt-logs-")   # logs outside the checked dir
         if not self.KEEP:
             self.addCleanup(shutil.rmtree, self.logs, ignore_errors=True)
+
+
+class Refused(CopiedRun):
+    """(c) a checkpoint that does not fit is refused: exit 2, one line naming --restart, and no
+    file in the directory is created, changed or removed."""
 
     def refused(self, extra, ranks=1, checkpoint="run.ckpt", expect_in=()):
         before = tree_state(self.dir)
@@ -268,6 +273,65 @@ class Refused(CheckpointTestCase):
 
     def test_other_grid_3_ranks(self):
         self.refused(["--height", 30], ranks=3)
+
+
+class CheckpointPath(CopiedRun):
+    """(c) --checkpoint never replaces what is not this run's checkpoint: the run's own output, an
+    earlier run's output or any other file are refused before anything starts (exit 2, one line
+    naming --checkpoint, the directory unchanged); a checkpoint of another run only with --force;
+    the checkpoint being restarted from is this run's and is accepted."""
+
+    def start_refused(self, args, ranks=1, expect_in=()):
+        before = tree_state(self.dir)
+        args = BASE + args
+        r = subprocess.run(command(ranks, args), stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=120, cwd=self.dir)
+        what = "command: %s\nexit %d\n--- stdout ---\n%s--- stderr ---\n%s" % (
+            " ".join(map(str, args)), r.returncode, r.stdout, r.stderr)
+        self.assertEqual(r.returncode, EXIT_USAGE, what)
+        lines = [l for l in r.stderr.splitlines() if l.startswith("fireflies:")]
+        self.assertEqual(len(lines), 1, "expected one line from fireflies:\n" + what)
+        self.assertIn("--checkpoint", lines[0], what)
+        for text in expect_in:
+            self.assertIn(text, lines[0], what)
+        self.assertEqual(tree_state(self.dir), before,
+                         "a refused run changed the files in its directory\n" + what)
+        print("P=%d refused: %s" % (ranks, lines[0][:300]))
+
+    def test_checkpoint_is_the_output(self):
+        self.start_refused(["-o", "new.h5", "--checkpoint", "./new.h5"], expect_in=("output",))
+
+    def test_checkpoint_is_the_output_on_restart(self):
+        self.start_refused(["-o", "run.h5", "--restart", "run.ckpt", "--checkpoint", "run.h5"],
+                           expect_in=("output",))
+
+    def test_checkpoint_over_an_earlier_output(self):
+        # The earlier run's complete output, named as this run's checkpoint: even --force (which
+        # is about --output) does not let a checkpoint replace it.
+        self.start_refused(["-o", "new.h5", "--checkpoint", "run.h5"], ranks=3,
+                           expect_in=("not a fireflies checkpoint",))
+        self.start_refused(["-o", "new.h5", "--force", "--checkpoint", "run.h5"],
+                           expect_in=("not a fireflies checkpoint",))
+
+    def test_checkpoint_of_another_run(self):
+        self.start_refused(["-o", "new.h5", "--checkpoint", "run.ckpt"], expect_in=("--force",))
+        # With --force it is replaced by this run's checkpoints; the output is new.
+        old = sha256(self.path("run.ckpt"))
+        old_epoch = attrs(self.path("run.ckpt"))["epoch"]
+        self.run_to_end(1, with_options(BASE, ["--duration", 5]) + [
+            "-o", "new.h5", "--force", "--checkpoint", "run.ckpt", "--checkpoint-every", 2.5])
+        self.assertNotEqual(sha256(self.path("run.ckpt")), old)
+        new = attrs(self.path("run.ckpt"))
+        self.assertIn('output = "new.h5"', new["config"], "the checkpoint is this run's")
+        self.assertLessEqual(new["epoch"], 500, "this run ends at t = 5 s")
+        self.assertGreater(old_epoch, 500, "the other run's checkpoint was later")
+
+    def test_restart_checkpoints_over_its_own_checkpoint(self):
+        old_epoch = attrs(self.path("run.ckpt"))["epoch"]
+        self.run_to_end(1, BASE + ["-o", "run.h5", "--restart", "run.ckpt", "--checkpoint", "run.ckpt",
+                                   "--checkpoint-every", 20])
+        self.assertEqual(attrs(self.path("run.h5"))["status"], "complete")
+        self.assertGreater(attrs(self.path("run.ckpt"))["epoch"], old_epoch)
 
 
 def h5clear(path):

@@ -38,8 +38,8 @@ OLD_MTIME_NS = 1_000_000_000 * 1_600_000_000  # 2020-09-13
 HUGE_GRID = ["--width", 100000, "--height", 100000, "--duration", 1]  # 1e10 cells < 2^53
 
 # Ranks to run a case at. Rank 0 alone reads and checks the settings, so the value checks take
-# the same path for every P: the core cases (ALL, 26 of them) run at P = 1, 3 and 8, three more
-# that need several workers at P = 3 and/or 8, and the others (ONE, 33) only at P = 1, to keep
+# the same path for every P: the core cases (ALL, 28 of them) run at P = 1, 3 and 8, three more
+# that need several workers at P = 3 and/or 8, and the others (ONE, 35) only at P = 1, to keep
 # the catalogue within its time budget on a 2-core machine (one refused run costs ~0.6 s at
 # P = 1, ~1 s at P = 3 and ~1.3 s at P = 8, mostly MPI start-up).
 ALL = (1, 3, 8)
@@ -128,6 +128,13 @@ CASES = [
     ("output_is_directory", ["-o", "."], "--output", ONE),
     ("output_exists_without_force", ["-o", EXISTING], "--output.*" + re.escape(EXISTING), ALL),
     ("output_force_over_device", ["-o", "/dev/null", "--force"], "--output", ONE),
+    # the checkpoint: never the output, never an existing file that is not a checkpoint
+    ("checkpoint_is_the_output", ["-o", "run.h5", "--checkpoint", "./run.h5"], "--checkpoint", ALL),
+    ("checkpoint_over_existing_file", ["--checkpoint", EXISTING], "--checkpoint.*" + re.escape(EXISTING),
+     ALL),
+    ("checkpoint_over_existing_file_with_force", ["-o", "new.h5", "--force", "--checkpoint", EXISTING],
+     "--checkpoint", ONE),
+    ("checkpoint_in_missing_directory", ["--checkpoint", "no/such/dir/run.ckpt"], "--checkpoint", ONE),
     # with --force over an existing output, a refused run still leaves that file alone
     ("force_with_bad_value", ["-o", EXISTING, "--force", "--width", 0], "--width", ALL),
     ("force_more_workers_than_cells", ["-o", EXISTING, "--force", "--width", 2, "--height", 2],
