@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "app/memory_check.hpp"
 #include "app/recorder.hpp"
 #include "comm/mpi.hpp"
 #include "config/cli.hpp"
@@ -159,37 +160,6 @@ std::string slurm_mismatch(int mpi_size) {
            "(see `srun --mpi=list`) or mpirun";
 }
 
-// A grid that cannot fit is refused before anything is created. Per firefly a worker holds
-// its state (40 B), last flash (8 B), coroutine handle and frame (~90 B) and timer entries
-// (~16 B); the hub holds each one's last flash (8 B, events telemetry). Checked against this
-// node's available memory, for the hub and for one worker (workers may be on other nodes, but a
-// job whose single worker block cannot fit here rarely fits elsewhere).
-void check_memory(const run_config& config, int ranks) {
-    constexpr double worker_bytes = 160, hub_bytes = 8;
-    const double cells = static_cast<double>(config.width) * static_cast<double>(config.height);
-    const int workers = ranks == 1 ? 1 : ranks - 1;
-    const double hub = config.telemetry == telemetry_mode::events ? cells * hub_bytes : 0;
-    const double worker = cells / workers * worker_bytes;
-    const double need = ranks == 1 ? hub + worker : std::max(hub, worker);
-    double available = 0;
-    if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
-        char line[256];
-        while (std::fgets(line, sizeof line, f))
-            if (std::sscanf(line, "MemAvailable: %lf kB", &available) == 1) break;
-        std::fclose(f);
-        available *= 1024;
-    }
-    if (available > 0 && need > available) {
-        char text[512];
-        std::snprintf(text, sizeof text,
-                      "--width/--height: %lld x %lld = %.3g fireflies need about %.1f GiB per %s, more than the "
-                      "%.1f GiB available here; use more ranks or a smaller grid",
-                      static_cast<long long>(config.width), static_cast<long long>(config.height), cells,
-                      need / (1 << 30), ranks == 1 ? "process" : "rank", available / (1 << 30));
-        throw usage_error(text);
-    }
-}
-
 int exit_code_for(const run_totals& totals, int code) {
     if (code != 0) return code;
     if (totals.checkpointed && totals.interrupted) return exit_checkpointed;
@@ -287,6 +257,7 @@ int run_program(int argc, char** argv) {
             if (std::string(std::getenv("SLURM_PROCID")) == "0") std::fprintf(stderr, "fireflies: error: %s\n", why.c_str());
             return 2;
         }
+        const node_map nodes = mpi.gather_nodes();
         if (hub_rank) {
             try {
                 config::parsed p = config::parse(argc, argv);
@@ -297,7 +268,8 @@ int run_program(int argc, char** argv) {
                     plan.config = p.config;
                     run_config& config = plan.config;
                     config::validate(config, mpi.size());
-                    check_memory(config, mpi.size());
+                    plan.d.emplace(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
+                    check_memory(config, *plan.d, mpi.size(), nodes);
                     if (!config.restart.empty()) {
                         plan.restart.emplace(config.restart);
                         plan.restart->verify();
@@ -322,7 +294,6 @@ int run_program(int argc, char** argv) {
                     }
                     if (!config.checkpoint.empty()) check_checkpoint_path(config);
                     plan.toml = config::to_toml(config);
-                    plan.d.emplace(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
                     rec.emplace(config, *plan.d,
                                 recorder::facts{mpi.size(), plan.toml, config.output,
                                                 plan.restart ? &plan.restart->meta() : nullptr});

@@ -289,7 +289,42 @@ session::session(int& argc, char**& argv) : impl_(std::make_unique<impl>(argc, a
 
 session::~session() = default;
 
-std::string session::processor_name() const { return boost::mpi::environment::processor_name(); }
+node_map session::gather_nodes() const {
+    // The node's leader (its lowest world rank) names it; the leader's reading of the node's
+    // available memory and its processor name stand for the node.
+    MPI_Comm node = MPI_COMM_NULL;
+    check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+          "MPI_Comm_split_type");
+    int leader = rank_;
+    check(MPI_Allreduce(MPI_IN_PLACE, &leader, 1, MPI_INT, MPI_MIN, node), "MPI_Allreduce");
+    check(MPI_Comm_free(&node), "MPI_Comm_free");
+    struct record {
+        int leader;
+        double available;
+        char name[MPI_MAX_PROCESSOR_NAME];
+    } mine{leader, 0, {}};
+    if (leader == rank_) {
+        mine.available = available_memory_bytes();
+        int length = 0;
+        check(MPI_Get_processor_name(mine.name, &length), "MPI_Get_processor_name");
+    }
+    std::vector<record> all(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
+    check(MPI_Gather(&mine, sizeof mine, MPI_BYTE, all.data(), sizeof mine, MPI_BYTE, 0, MPI_COMM_WORLD),
+          "MPI_Gather");
+    node_map map;
+    std::vector<int> node_of_leader(all.size(), -1);
+    for (const record& r : all) {
+        const auto l = static_cast<std::size_t>(r.leader);
+        if (node_of_leader[l] < 0) {
+            node_of_leader[l] = static_cast<int>(map.names.size());
+            const record& lead = all[l];
+            map.names.emplace_back(lead.name[0] ? lead.name : "rank " + std::to_string(r.leader));
+            map.available.push_back(lead.available);
+        }
+        map.node_of_rank.push_back(node_of_leader[l]);
+    }
+    return map;
+}
 
 void session::broadcast(std::string& text) const { boost::mpi::broadcast(impl_->world, text, 0); }
 void session::broadcast(long long& value) const { boost::mpi::broadcast(impl_->world, value, 0); }

@@ -8,6 +8,7 @@
 
 #include "fireflies/hub.hpp"
 #include "fireflies/worker_link.hpp"
+#include "runtime/resources.hpp"
 
 namespace fireflies::comm {
 
@@ -21,7 +22,11 @@ class session {
 
     int rank() const noexcept { return rank_; }
     int size() const noexcept { return size_; }
-    std::string processor_name() const;
+
+    /// Which ranks share a node's memory (MPI_COMM_TYPE_SHARED) and what each node has
+    /// available: one name and one figure per node, an index per rank, gathered to rank 0 (the
+    /// other ranks get an empty map). Collective; O(P) bytes, once per run.
+    node_map gather_nodes() const;
 
     /// Rank 0's string to every rank.
     void broadcast(std::string& text) const;

@@ -1,6 +1,7 @@
 #include "runtime/resources.hpp"
 
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -26,6 +27,23 @@ double status_field_mib(const char* field) noexcept {
 
 double peak_resident_mib() noexcept { return status_field_mib("VmHWM:"); }
 double resident_mib() noexcept { return status_field_mib("VmRSS:"); }
+
+double available_memory_bytes() noexcept {
+    std::FILE* f = std::fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    double kib = 0;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "MemAvailable: %lf kB", &kib) == 1) break;
+    std::fclose(f);
+    return kib * 1024.0;
+}
+
+node_map node_map::this_machine(int ranks) {
+    char host[256] = "localhost";
+    (void)::gethostname(host, sizeof host - 1);
+    return node_map{std::vector<int>(static_cast<std::size_t>(ranks), 0), {host}, {available_memory_bytes()}};
+}
 
 void tight_timers() noexcept { (void)::prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL); }
 

@@ -1,4 +1,6 @@
 #pragma once
+#include <string>
+#include <vector>
 
 namespace fireflies {
 
@@ -7,6 +9,22 @@ double peak_resident_mib() noexcept;
 
 /// Current resident set of this process (VmRSS), MiB.
 double resident_mib() noexcept;
+
+/// Memory available for new work on this machine (MemAvailable of /proc/meminfo), bytes; 0
+/// where it cannot be read.
+double available_memory_bytes() noexcept;
+
+/// Where the ranks of a run are: ranks that share one node's memory, and what each node has.
+/// Plain data, gathered once at start-up by the comm room (a few bytes per rank, nothing per
+/// firefly) and read by the memory check.
+struct node_map {
+    std::vector<int> node_of_rank;   ///< per world rank, its node: an index into the two below
+    std::vector<std::string> names;  ///< each node's processor name
+    std::vector<double> available;   ///< each node's available memory at start-up, bytes (0: unknown)
+
+    /// One node holding `ranks` ranks, this machine as it is now.
+    static node_map this_machine(int ranks);
+};
 
 /// Asks the kernel to end this process's short sleeps on time (timer slack 1 us instead of the
 /// default 50 us): ranks that wait for each other by polling and napping a few microseconds,
