@@ -13,6 +13,9 @@
 #   scripts/bench.sh --scaling [...] strong and weak scaling instead (scripts/scaling.py: 1, 2,
 #                                    4, ... workers and one per core, events and summary
 #                                    telemetry; --scaling --help lists its options)
+#   scripts/bench.sh --hub-rounds [...] the hub's work per sample at 64 ... 8192 workers
+#                                    (tests/bench/hub_rounds_bench: fabricated summary reports,
+#                                    no MPI; options --samples, --workers, --order)
 #
 # Time: at 60 s simulated on every grid, 3 repeats, the runs cost ~3.8e9 firefly-seconds in all;
 # at the program's rate on this 2-core machine (~1.8e7 firefly-s per wall-s per worker, see the
@@ -30,6 +33,13 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 python=${FIREFLIES_BENCH_PYTHON:-/usr/bin/python3}
 
 script=bench.py
+if [[ ${1:-} == --hub-rounds ]]; then
+    shift
+    build=$("$root/scripts/build.sh" release | tail -n 1)
+    cmake --build "$build" --target hub_rounds_bench -j "$(nproc)" >&2
+    for order in random ascending; do "$build/tests/bench/hub_rounds_bench" --order "$order" "$@"; done
+    exit 0
+fi
 if [[ ${1:-} == --scaling ]]; then
     script=scaling.py
     shift

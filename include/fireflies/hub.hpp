@@ -72,6 +72,9 @@ class hub {
     /// stops receiving from a worker while this is large).
     std::size_t held(int worker) const { return queues_.at(static_cast<std::size_t>(worker)).size(); }
     bool done() const noexcept { return done_; }
+    /// Rounds (samples and checkpoints) completed so far: held() changes for every worker only
+    /// when this does, and for one worker when it absorbs one of its reports.
+    std::uint64_t rounds() const noexcept { return rounds_; }
 
     /// Every worker has reached the same checkpoint and waits to hand over its block.
     bool checkpoint_ready() const noexcept { return checkpoint_ready_; }
@@ -98,6 +101,7 @@ class hub {
     void apply(held_report& r);
     void advance(std::size_t worker);
     void emit_ready();
+    void next_round(); // every worker's front marker done with: pop it, apply what is behind it
 
     run_config config_;
     std::int64_t cells_;
@@ -112,6 +116,8 @@ class hub {
     std::int64_t interval_flashes_ = 0;
     std::int64_t flashes_so_far_ = 0;
     std::int64_t next_sample_ = 0;
+    std::size_t ready_ = 0;    // workers whose front report is an applied marker (sample, checkpoint, final)
+    std::uint64_t rounds_ = 0;
     bool done_ = false;
     bool checkpoint_ready_ = false;
     checkpoint_meta base_; // counts carried over from the checkpoint this run continues

@@ -373,6 +373,24 @@ struct hub_transport::impl {
                                                        [&](const report_receive& r) { return r.worker == worker; }));
     }
     bool may_take(const hub& h, int worker) const { return h.held(worker) + receiving_from(worker) < max_held; }
+
+    // Which workers the hub may not receive from now, kept up to date by the events that change
+    // it (a report absorbed or started: that worker; a round completed: every worker), so that
+    // deciding costs O(1) per report and O(P) per round, not O(P) per report.
+    std::vector<char> blocked = std::vector<char>(static_cast<std::size_t>(workers), 0);
+    int blocked_count = 0;
+    std::uint64_t rounds_seen = ~std::uint64_t{0};
+    void refresh(const hub& h, int worker) {
+        const char now = may_take(h, worker) ? 0 : 1;
+        char& was = blocked[static_cast<std::size_t>(worker)];
+        blocked_count += now - was;
+        was = now;
+    }
+    void refresh_after_rounds(const hub& h) {
+        if (h.rounds() == rounds_seen) return;
+        rounds_seen = h.rounds();
+        for (int w = 0; w < workers; ++w) refresh(h, w);
+    }
 };
 
 hub_transport::hub_transport(const session& s, int workers, std::size_t max_held)
@@ -424,6 +442,7 @@ int hub_transport::poll(hub& h) {
     impl& m = *impl_;
     int taken = 0;
     bool started = false;
+    m.refresh_after_rounds(h);
     for (bool moved = true; moved;) {
         moved = false;
         // Absorb what has arrived, each worker's reports in the order it sent them.
@@ -437,16 +456,18 @@ int hub_transport::poll(hub& h) {
                 continue;
             }
             absorb_report(h, *r);
+            const int worker = r->worker;
             m.spare.push_back(std::move(r->buffer));
             r = m.receiving.erase(r);
+            m.refresh(h, worker);
+            m.refresh_after_rounds(h);
             ++taken;
             moved = true;
         }
         // Start receiving the reports that are waiting, from workers whose reports the hub is
         // not already holding too many of.
         while (m.receiving.size() < max_receiving) {
-            bool all_eligible = true;
-            for (int w = 0; w < m.workers && all_eligible; ++w) all_eligible = m.may_take(h, w);
+            const bool all_eligible = m.blocked_count == 0;
             int flag = 0;
             MPI_Message msg;
             MPI_Status st;
@@ -454,7 +475,7 @@ int hub_transport::poll(hub& h) {
                 check(MPI_Improbe(MPI_ANY_SOURCE, tag_report, MPI_COMM_WORLD, &flag, &msg, &st), "MPI_Improbe(report)");
             } else {
                 for (int w = 0; w < m.workers && !flag; ++w)
-                    if (m.may_take(h, w))
+                    if (!m.blocked[static_cast<std::size_t>(w)])
                         check(MPI_Improbe(w + 1, tag_report, MPI_COMM_WORLD, &flag, &msg, &st), "MPI_Improbe(report)");
             }
             if (!flag) break;
@@ -467,7 +488,9 @@ int hub_transport::poll(hub& h) {
             }
             r.buffer.resize((static_cast<std::size_t>(r.bytes) + sizeof(flash_event) - 1) / sizeof(flash_event));
             check(MPI_Imrecv(r.buffer.data(), r.bytes, MPI_BYTE, &msg, &r.request), "MPI_Imrecv(report)");
+            const int worker = r.worker;
             m.receiving.push_back(std::move(r));
+            m.refresh(h, worker);
             moved = started = true;
         }
     }

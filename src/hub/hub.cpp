@@ -32,7 +32,10 @@ void hub::absorb(const report_header& header, const report_body& body) {
     if (q.size() == 1) {
         take(q.front().header, body.events, body.previous);
         q.front().applied = true;
-        if (header.kind == report_kind::flashes) q.pop_front();
+        if (header.kind == report_kind::flashes)
+            q.pop_front();
+        else
+            ++ready_;
     } else {
         q.back().events.assign(body.events.begin(), body.events.end());
         q.back().previous.assign(body.previous.begin(), body.previous.end());
@@ -72,19 +75,22 @@ void hub::advance(std::size_t w) {
     auto& q = queues_[w];
     while (!q.empty() && !q.front().applied) {
         apply(q.front());
-        if (q.front().header.kind != report_kind::flashes) break;
+        if (q.front().header.kind != report_kind::flashes) {
+            ++ready_;
+            break;
+        }
         q.pop_front();
     }
 }
 
 void hub::emit_ready() {
     const bool summary = config_.telemetry == telemetry_mode::summary;
+    // A round (a sample, a checkpoint or the end) is complete when every worker's front report is
+    // an applied marker: counted as they arrive, so a report costs O(1) here and a round O(P).
     for (;;) {
+        if (ready_ < queues_.size()) return;
         bool all_final = true;
-        for (const auto& q : queues_) {
-            if (q.empty() || !q.front().applied) return;
-            all_final = all_final && q.front().header.kind == report_kind::final;
-        }
+        for (const auto& q : queues_) all_final = all_final && q.front().header.kind == report_kind::final;
         if (all_final) break;
         bool all_checkpoint = true;
         for (const auto& q : queues_) all_checkpoint = all_checkpoint && q.front().header.kind == report_kind::checkpoint;
@@ -131,10 +137,7 @@ void hub::emit_ready() {
         ++totals_.samples;
         out_.on_sample(s);
         if (snapshot) out_.on_snapshot(s.t, frame_);
-        for (std::size_t w = 0; w < queues_.size(); ++w) {
-            queues_[w].pop_front();
-            advance(w);
-        }
+        next_round();
     }
     // Every worker has sent its final report.
     done_ = true;
@@ -177,12 +180,18 @@ checkpoint_meta hub::checkpoint_state() const {
     return m;
 }
 
-void hub::checkpoint_done() {
-    checkpoint_ready_ = false;
+void hub::next_round() {
+    ready_ = 0;
+    ++rounds_;
     for (std::size_t w = 0; w < queues_.size(); ++w) {
         queues_[w].pop_front();
         advance(w);
     }
+}
+
+void hub::checkpoint_done() {
+    checkpoint_ready_ = false;
+    next_round();
     emit_ready();
 }
 
