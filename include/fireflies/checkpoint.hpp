@@ -11,10 +11,6 @@
 
 namespace fireflies {
 
-/// Exit code of a run that saved a checkpoint and stopped before its end (SIGUSR1, SIGTERM,
-/// SIGINT with --checkpoint): "checkpointed, not finished"; restart it with --restart.
-inline constexpr int exit_checkpointed = 85;
-
 /// Everything of a run's state that is not per firefly: where it stands, and the hub's counts.
 struct checkpoint_meta {
     std::int64_t epoch = 0;            ///< next epoch to run; the state is at epoch * delay

@@ -162,8 +162,8 @@ std::string slurm_mismatch(int mpi_size) {
 
 int exit_code_for(const run_totals& totals, int code) {
     if (code != 0) return code;
-    if (totals.checkpointed && totals.interrupted) return exit_checkpointed;
-    if (totals.interrupted) return exit_interrupted_base + (stop_signal() ? stop_signal() : 15);
+    if (totals.checkpointed && totals.interrupted) return exit_codes::checkpointed;
+    if (totals.interrupted) return exit_codes::signal_base + (stop_signal() ? stop_signal() : 15);
     return 0;
 }
 
@@ -255,7 +255,7 @@ int run_program(int argc, char** argv) {
         run_plan plan;
         if (const std::string why = slurm_mismatch(mpi.size()); !why.empty()) {
             if (std::string(std::getenv("SLURM_PROCID")) == "0") std::fprintf(stderr, "fireflies: error: %s\n", why.c_str());
-            return 2;
+            return exit_codes::usage;
         }
         const node_map nodes = mpi.gather_nodes();
         if (hub_rank) {
@@ -331,9 +331,9 @@ int run_program(int argc, char** argv) {
     } catch (const fireflies::error& e) {
         return fail(mpi, rec, e.what(), e.exit_code());
     } catch (const std::bad_alloc&) {
-        return fail(mpi, rec, "out of memory (use more ranks or a smaller grid)", 1);
+        return fail(mpi, rec, "out of memory (use more ranks or a smaller grid)", exit_codes::failed);
     } catch (const std::exception& e) {
-        return fail(mpi, rec, e.what(), 1);
+        return fail(mpi, rec, e.what(), exit_codes::failed);
     }
 }
 

@@ -31,15 +31,6 @@ std::string utc_now_iso8601() {
 
 const char* mode_name(refractory_mode m) { return m == refractory_mode::drop ? "drop" : "queue"; }
 
-std::string with_commas(std::int64_t v) {
-    std::string digits = std::to_string(v < 0 ? -v : v), out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return v < 0 ? "-" + out : out;
-}
-
 } // namespace
 
 recorder::recorder(const run_config& config, const decomposition& d, facts f)
@@ -239,7 +230,7 @@ void recorder::banner(std::FILE* to) const {
         std::fprintf(to, "  ranks     %d = hub (rank 0) + %d workers, process grid %s\n", facts_.ranks,
                      decomposition_.workers(), decomposition_.describe().c_str());
     std::fprintf(to, "  grid      %" PRId64 " x %" PRId64 " = %s fireflies, torus, %s\n", config_.width, config_.height,
-                 with_commas(cells).c_str(),
+                 view::group_thousands(cells).c_str(),
                  config_.partitioned ? "partitioned (no pulses cross a block boundary)" : "coupled across ranks");
     std::fprintf(to, "  model     period %g s, nudge %g s, refractory %g of the period (%s mode), delay %g s\n",
                  config_.period, config_.nudge, config_.refractory, mode_name(config_.mode), config_.delay);
@@ -305,12 +296,12 @@ void recorder::tick() {
     const auto now = clock::now();
     if (now - last_flush_ > std::chrono::seconds(1)) flush();
     if (show_progress_ && now - last_progress_ > std::chrono::seconds(3)) {
-        progress_line(false);
+        progress_line();
         last_progress_ = now;
     }
 }
 
-void recorder::progress_line(bool) {
+void recorder::progress_line() {
     const double wall = std::chrono::duration<double>(clock::now() - start_).count();
     const double t = to_seconds(last_.t);
     const double pct = config_.duration > 0 ? 100.0 * t / config_.duration : 100.0;
@@ -413,7 +404,7 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
 
     write_xdmf();
     view_.reset(); // the terminal is the user's again before the summary
-    if (show_progress_) progress_line(true);
+    if (show_progress_) progress_line();
     std::printf("fireflies: done status=%s wall=%.3fs simulated=%gs rate=%.3g firefly-s/s flashes=%" PRId64
                 " R=%.4f R_state=%.4f output=%s\n",
                 status.c_str(), wall, reached, wall > 0 ? firefly_seconds / wall : 0.0, totals.flashes_emitted,
@@ -426,7 +417,7 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
                      ", pulses sent %" PRId64 " delivered %" PRId64 " in flight %" PRId64 ", R mismatches %" PRId64 "\n",
                      totals.flashes_emitted, totals.flashes_received, totals.pulses_sent, totals.pulses_delivered,
                      totals.pulses_in_flight, totals.order_mismatches);
-        return 6;
+        return exit_codes::invariant_broken;
     }
     return 0;
 }

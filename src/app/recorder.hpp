@@ -50,7 +50,7 @@ class recorder final : public hub::observer {
     void flush();
 
   private:
-    void progress_line(bool final);
+    void progress_line();
     void print_timers(const run_totals& totals, double hub_busy_seconds, double output_seconds) const;
     /// Runs `f`, timed into output_seconds_; a failure of the output file (full disk, HDF5) is
     /// reported naming the file.

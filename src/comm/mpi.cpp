@@ -329,13 +329,6 @@ node_map session::gather_nodes() const {
 void session::broadcast(std::string& text) const { boost::mpi::broadcast(impl_->world, text, 0); }
 void session::broadcast(long long& value) const { boost::mpi::broadcast(impl_->world, value, 0); }
 
-long long session::sum(long long v) const {
-    return boost::mpi::all_reduce(impl_->world, v, std::plus<long long>());
-}
-double session::max(double v) const {
-    return boost::mpi::all_reduce(impl_->world, v, boost::mpi::maximum<double>());
-}
-
 void session::abort(int code) const {
     MPI_Abort(MPI_COMM_WORLD, code);
     std::_Exit(code);

@@ -32,9 +32,6 @@ class session {
     void broadcast(std::string& text) const;
     /// Rank 0's integer to every rank.
     void broadcast(long long& value) const;
-    /// Sum / max over all ranks.
-    long long sum(long long v) const;
-    double max(double v) const;
     /// Ends every rank at once with `code` (for errors after the run started).
     [[noreturn]] void abort(int code) const;
 
