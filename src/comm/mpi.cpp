@@ -14,6 +14,7 @@
 
 #include "fireflies/error.hpp"
 #include "fireflies/huge_pages.hpp"
+#include "fireflies/report_codec.hpp"
 #include "runtime/signals.hpp"
 
 namespace fireflies::comm {
@@ -99,19 +100,6 @@ constexpr std::size_t max_receiving = 8;
 // The hub's longest nap while a report is on its way.
 constexpr std::chrono::microseconds receiving_nap(200);
 
-constexpr std::size_t header_slots = (sizeof(report_header) + sizeof(flash_event) - 1) / sizeof(flash_event);
-
-// A report on the wire, in slots of 16 bytes: the header's, then the events, the previous flash
-// times two to a slot, the pixels. Where each part starts, in slots after the header's.
-struct report_layout {
-    static_assert(sizeof(snapshot_pixel) == sizeof(flash_event) && 2 * sizeof(tick_t) == sizeof(flash_event));
-    std::size_t previous, pixels, end;
-    static report_layout of(std::size_t events, std::size_t pixels) noexcept {
-        const std::size_t at_pixels = events + (events + 1) / 2;
-        return {events, at_pixels, at_pixels + pixels};
-    }
-};
-
 class mpi_worker_link final : public worker_link {
   public:
     mpi_worker_link(MPI_Comm world, MPI_Comm workers, int reports_in_flight)
@@ -165,15 +153,8 @@ class mpi_worker_link final : public worker_link {
 
     void send_report(const report_header& header, const report_body& body) override {
         slot& s = free_slot();
-        const auto at = report_layout::of(body.events.size(), body.pixels.size());
-        s.buffer.resize(header_slots + at.end);
-        flash_event* const after_header = s.buffer.data() + header_slots;
-        std::memcpy(static_cast<void*>(s.buffer.data()), &header, sizeof header);
-        std::copy(body.events.begin(), body.events.end(), after_header);
-        if (!body.previous.empty())
-            std::memcpy(static_cast<void*>(after_header + at.previous), body.previous.data(), body.previous.size_bytes());
-        if (!body.pixels.empty())
-            std::memcpy(static_cast<void*>(after_header + at.pixels), body.pixels.data(), body.pixels.size_bytes());
+        s.buffer.resize(report_codec::slots(body.events.size(), body.pixels.size()));
+        report_codec::encode(header, body, s.buffer);
         // Synchronous mode: a send completes only once the hub has taken it, so at most
         // `slots_` reports of this worker are ever outstanding.
         check(MPI_Issend(s.buffer.data(), static_cast<int>(s.buffer.size() * sizeof(flash_event)), MPI_BYTE, 0,
@@ -409,24 +390,8 @@ hub_transport::~hub_transport() {
 namespace {
 
 void absorb_report(hub& h, const report_receive& r) {
-    const int rank = r.worker + 1;
-    if (static_cast<std::size_t>(r.bytes) < header_slots * sizeof(flash_event))
-        throw mpi_error("report from rank " + std::to_string(rank) + " is too short");
-    report_header header;
-    std::memcpy(static_cast<void*>(&header), r.buffer.data(), sizeof header);
-    if (header.worker != r.worker)
-        throw mpi_error("report from rank " + std::to_string(rank) + " names another worker");
-    const std::span<const flash_event> body = std::span<const flash_event>(r.buffer).subspan(header_slots);
-    if (header.events < 0 || header.pixels < 0 || header.events > static_cast<std::int64_t>(body.size()) ||
-        header.pixels > static_cast<std::int64_t>(body.size()) ||
-        report_layout::of(static_cast<std::size_t>(header.events), static_cast<std::size_t>(header.pixels)).end !=
-            body.size())
-        throw mpi_error("report from rank " + std::to_string(rank) + " has the wrong length");
-    const auto n = static_cast<std::size_t>(header.events);
-    const auto at = report_layout::of(n, static_cast<std::size_t>(header.pixels));
-    const auto* previous = reinterpret_cast<const tick_t*>(body.data() + at.previous);
-    const auto* pixels = reinterpret_cast<const snapshot_pixel*>(body.data() + at.pixels);
-    h.absorb(header, {body.first(n), {previous, n}, {pixels, static_cast<std::size_t>(header.pixels)}});
+    const report_codec::decoded d = report_codec::decode(r.buffer, static_cast<std::size_t>(r.bytes), r.worker);
+    h.absorb(d.header, d.body);
 }
 
 } // namespace
