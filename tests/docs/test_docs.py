@@ -174,18 +174,18 @@ class Options(unittest.TestCase):
                 documented |= set(re.findall(r"`(--[a-z][a-z0-9-]*)`", line.split("|")[1]))
         missing = sorted(in_help - documented)
         extra = sorted(documented - in_help)
-        self.assertFalse(missing or extra,
-                         "docs/running.md's options table and `fireflies --help` disagree: "
-                         "missing from the table: %s; in the table but not in --help: %s. "
-                         "Run scripts/docs_tables.py --write."
-                         % (", ".join(missing) or "none", ", ".join(extra) or "none"))
+        if missing or extra:
+            self.fail("docs/running.md's options table and `fireflies --help` disagree: "
+                      "missing from the table: %s; in the table but not in --help: %s. "
+                      "Run scripts/docs_tables.py --write."
+                      % (", ".join(missing) or "none", ", ".join(extra) or "none"))
 
     def test_table_is_the_generated_one(self):
         expected = docs_tables.options_table(self.options)
         actual = docs_tables.current("options", docs_tables.RUNNING)
-        self.assertTrue(expected == actual,
-                        "docs/running.md's options table is not what `fireflies --help` gives; "
-                        "run scripts/docs_tables.py --write\n" + diff(expected, actual, "options"))
+        if expected != actual:
+            self.fail("docs/running.md's options table is not what `fireflies --help` gives; "
+                      "run scripts/docs_tables.py --write\n" + diff(expected, actual, "options"))
 
 
 class Links(unittest.TestCase):
@@ -208,13 +208,15 @@ class Links(unittest.TestCase):
                         problems.append("%s: no heading with the anchor #%s in %s (it has: %s)"
                                         % (where, anchor, rel(dest),
                                            ", ".join(sorted(anchors(dest)))))
-        self.assertEqual(problems, [], "broken links:\n" + "\n".join(problems))
+        if problems:
+            self.fail("broken links in README.md or docs/:\n" + "\n".join(problems))
 
     def test_the_readme_links_every_document(self):
         linked = {(README.parent / t.partition("#")[0]).resolve()
                   for _, t in links(README.read_text()) if not re.match(r"[a-z]+:", t)}
         missing = [rel(d) for d in sorted(DOCS.glob("*.md")) if d.resolve() not in linked]
-        self.assertEqual(missing, [], "docs pages not linked from README.md")
+        if missing:
+            self.fail("docs pages not linked from README.md: " + ", ".join(missing))
 
 
 class ExitCodes(unittest.TestCase):
@@ -251,11 +253,11 @@ class ExitCodes(unittest.TestCase):
         expected = set(defined) | {0}  # 0: finished, no constant needed
         undocumented = sorted(set(expected) - set(documented))
         stale = sorted(set(documented) - set(expected))
-        self.assertFalse(undocumented or stale,
-                         "exit codes: defined in the code but not in docs/running.md: %s; "
-                         "in docs/running.md but defined nowhere: %s"
-                         % (", ".join("%d (%s)" % (c, defined.get(c, "?")) for c in undocumented)
-                            or "none", ", ".join(map(str, stale)) or "none"))
+        if undocumented or stale:
+            self.fail("exit codes: defined in the code but not in docs/running.md: %s; "
+                      "in docs/running.md but defined nowhere in include/ or src/: %s"
+                      % (", ".join("%d (%s)" % (c, defined.get(c, "?")) for c in undocumented)
+                         or "none", ", ".join(map(str, stale)) or "none"))
 
 
 class BadInput(unittest.TestCase):
@@ -269,19 +271,19 @@ class BadInput(unittest.TestCase):
         tested = [c.name for c in cases]
         missing = sorted(set(tested) - set(documented))
         extra = sorted(set(documented) - set(tested))
-        self.assertFalse(missing or extra,
-                         "docs/reliability.md's bad-input catalogue and test_bad_input.py "
-                         "disagree: tested but not documented: %s; documented but not tested: "
-                         "%s. Run scripts/docs_tables.py --write."
-                         % (", ".join(missing) or "none", ", ".join(extra) or "none"))
+        if missing or extra:
+            self.fail("docs/reliability.md's bad-input catalogue and tests/e2e/test_bad_input.py "
+                      "disagree: tested but not documented: %s; documented but not tested: %s. "
+                      "Run scripts/docs_tables.py --write."
+                      % (", ".join(missing) or "none", ", ".join(extra) or "none"))
 
     def test_catalogue_is_the_generated_one(self):
         expected = docs_tables.bad_input_table(docs_tables.read_cases())
         actual = docs_tables.current("bad-input", docs_tables.RELIABILITY)
-        self.assertTrue(expected == actual,
-                        "docs/reliability.md's bad-input catalogue differs from the cases of "
-                        "tests/e2e/test_bad_input.py (arguments or ranks); run "
-                        "scripts/docs_tables.py --write\n" + diff(expected, actual, "catalogue"))
+        if expected != actual:
+            self.fail("docs/reliability.md's bad-input catalogue differs from the cases of "
+                      "tests/e2e/test_bad_input.py (arguments, ranks or files); run "
+                      "scripts/docs_tables.py --write\n" + diff(expected, actual, "catalogue"))
 
 
 class Labels(unittest.TestCase):
@@ -300,25 +302,31 @@ class Labels(unittest.TestCase):
         body = section(DOCS.joinpath("reliability.md").read_text(), "What is tested where")
         self.assertIsNotNone(body, "docs/reliability.md has no '## What is tested where'")
         table = {re.sub(r"`", "", cells[0]) for cells in table_rows(body)}
-        readme = README.read_text()
+        # The README's list: "... runs one label: `unit`, `e2e`, ..., `docs` (what each ...".
+        listed = re.search(r"one label:(.*?)\(", README.read_text(), re.S)
+        self.assertIsNotNone(listed, "README.md has no list of labels ('runs one label: ...')")
+        in_readme = set(re.findall(r"`([a-z0-9_]+)`", listed.group(1)))
         problems = []
         for label in sorted(labels - table):
             problems.append("label %r is missing from docs/reliability.md's table" % label)
         for label in sorted(table - labels):
             problems.append("docs/reliability.md's table has %r, which no test carries" % label)
-        for label in sorted(labels):
-            if "`%s`" % label not in readme:
-                problems.append("label %r is missing from README.md's list" % label)
-        self.assertEqual(problems, [], "\n".join(problems))
+        for label in sorted(labels - in_readme):
+            problems.append("label %r is missing from README.md's list of labels" % label)
+        for label in sorted(in_readme - labels):
+            problems.append("README.md's list of labels has %r, which no test carries" % label)
+        if problems:
+            self.fail("CTest labels (ctest --print-labels) and the docs disagree:\n"
+                      + "\n".join(problems))
 
 
 class Readme(unittest.TestCase):
 
     def test_readme_is_short(self):
         n = len(README.read_text().splitlines())
-        self.assertLessEqual(n, README_MAX_LINES,
-                             "README.md has %d lines, more than %d: move reference material "
-                             "into docs/" % (n, README_MAX_LINES))
+        if n > README_MAX_LINES:
+            self.fail("README.md has %d lines, more than %d: move reference material into docs/"
+                      % (n, README_MAX_LINES))
 
 
 if __name__ == "__main__":
