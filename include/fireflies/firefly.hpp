@@ -85,7 +85,7 @@ template <refractory_mode Mode, bool InstantMatters> struct fixed_switches {
     static constexpr bool instant_matters() noexcept { return InstantMatters; }
 };
 
-/// The model's rules (MODEL.md). Pure: no I/O, no scheduling. The scheduler decides *when*
+/// The model's rules (docs/model.md). Pure: no I/O, no scheduling. The scheduler decides *when*
 /// something happens; these decide *what* it does. Each rule takes a `firefly` or a
 /// `firefly_ref`. Written once for both kinds of switches (firefly_rules, and the
 /// fixed_firefly_rules of the event loop), which therefore compute the same.

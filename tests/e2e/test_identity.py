@@ -3,7 +3,8 @@
 The /timeseries datasets (t, R, R_state, flashes, pulse) must be bitwise identical for
 P = 1, 2, 3, 5, 8 (8 is oversubscribed on a small machine): the model draws every random number
 from a counter-based generator keyed by (seed, agent, draw), and the hub's reductions are
-order-independent (MODEL.md, "Convergence" and "Randomness").
+order-independent (docs/model.md, "Randomness" and
+"Convergence: the order parameters").
 """
 import os
 import unittest

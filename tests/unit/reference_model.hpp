@@ -1,5 +1,5 @@
 #pragma once
-// A deliberately naive reference simulator of MODEL.md, for the unit tests only.
+// A deliberately naive reference simulator of docs/model.md, for the unit tests only.
 //
 // One global priority queue of individual events (pulse or timer, per firefly) over plain
 // arrays, ordered by (time, kind, firefly) with pulses before timers at equal times. The model's

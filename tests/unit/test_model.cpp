@@ -1,4 +1,4 @@
-// The model's rules (firefly_rules, MODEL.md) event by event, with expectations worked out by
+// The model's rules (firefly_rules, docs/model.md) event by event, with expectations worked out by
 // hand in ticks; the order parameter's phasors and sums.
 #include <gtest/gtest.h>
 
@@ -729,10 +729,11 @@ TEST(ModelOrderParameter, FlashAtTimeZeroCountsAsFlashed) {
 namespace {
 
 TEST(ModelRefractory, AtMostOneFlashPerInstant) {
-    // BUG (model): MODEL.md resets the phase "so the firefly enters its refractory period", but
-    // with Rf <= jitter (Rf = 0 is accepted by validation) the firefly is not refractory at the
-    // instant of its flash; further pulses at the same tick then add e to the new phase and can
-    // reach T again: a second flash at the same instant (and in a grid, an exponential cascade).
+    // BUG (model): docs/model.md resets the phase, which "puts the firefly in its refractory
+    // period", but with Rf <= jitter (Rf = 0 is accepted by validation) the firefly is not
+    // refractory at the instant of its flash; further pulses at the same tick then add e to the
+    // new phase and can reach T again: a second flash at the same instant (and in a grid, an
+    // exponential cascade).
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode, /*rf=*/0));
         const std::uint64_t id = 3;
