@@ -39,7 +39,10 @@
 # stopped on exit. Knobs: KEEP=1 keeps the work directory (kept anyway on failure);
 # NEWCOMER_PYTHON (default /usr/bin/python3, Debian's); NEWCOMER_RANKS (FIREFLIES_RANKS for
 # run.sh, default: run.sh's own default of 8); FIREFLIES_SLURM_DIR, FIREFLIES_SLURMCTLD_PORT,
-# FIREFLIES_SLURMD_PORT (defaults differ from cluster.sh's and the Slurm harness's).
+# FIREFLIES_SLURMD_PORT (default: a directory in the work directory and the first two free ports
+# from 16837 on, so that neither cluster.sh's defaults, the Slurm harness, nor another newcomer
+# test running at the same time in another checkout are touched).
+# shellcheck disable=SC2016  # single-quoted `bash -c` snippets expand in the child, on purpose
 set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,9 +50,9 @@ REPO=$(cd "${1:-$HERE/../..}" && pwd)
 PY=${NEWCOMER_PYTHON:-/usr/bin/python3}
 RANKS=${NEWCOMER_RANKS:-}
 KEEP=${KEEP:-0}
-SLURM_DIR=${FIREFLIES_SLURM_DIR:-/tmp/fireflies-slurm-newcomer}
-CTLD_PORT=${FIREFLIES_SLURMCTLD_PORT:-16837}
-SLURMD_PORT=${FIREFLIES_SLURMD_PORT:-16838}
+SLURM_DIR=${FIREFLIES_SLURM_DIR:-}
+CTLD_PORT=${FIREFLIES_SLURMCTLD_PORT:-}
+SLURMD_PORT=${FIREFLIES_SLURMD_PORT:-}
 
 # A newcomer's environment: none of the developer's or ctest's FIREFLIES_* settings (such as
 # FIREFLIES_BIN, which would make the job script skip the installed program), no PYTHONPATH.
@@ -85,6 +88,14 @@ command -v git >/dev/null || { echo "FAIL: git not found"; exit 1; }
 work=$(mktemp -d /tmp/fireflies-newcomer.XXXXXX)
 chmod 0755 "$work"
 clone=$work/fireflies
+SLURM_DIR=${SLURM_DIR:-$work/slurm}
+port_busy() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+if [[ -z $CTLD_PORT || -z $SLURMD_PORT ]]; then
+  for ((port = 16837; port < 16937; port += 2)); do
+    port_busy "$port" || port_busy "$((port + 1))" || break
+  done
+  CTLD_PORT=$port SLURMD_PORT=$((port + 1))
+fi
 prefix=$work/prefix
 cluster_started=0
 cleanup() {
@@ -126,7 +137,7 @@ timeout 600 ./scripts/run.sh --duration 20 --snapshot-every 5 -o tour.h5 >"$work
 unset FIREFLIES_PREFIX FIREFLIES_RANKS
 echo "  .. run.sh exited $rc after ${SECONDS}s"
 done_line=$(grep '^fireflies: done ' "$work/run.out" | tail -n 1 || true)
-echo "  .. $done_line"
+[[ -z $done_line ]] || echo "  .. $done_line"
 if ((rc != 0)) || [[ -z $done_line ]]; then
   show "$work/run.err" 30
   show "$work/run.out"
@@ -258,5 +269,17 @@ check "6. job $job COMPLETED ($state)" [ "$state" = COMPLETED ]
 check "6. its log ($log) has the program's line status=complete" grep -q '^fireflies: done status=complete ' "$log"
 check "6. ... and the job script's 'finished: $out'" grep -q "finished: $out" "$log"
 [[ $state == COMPLETED ]] || show "$log" 40
-check "6. $out says status complete" \
-  "$PY" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r"); s = f.attrs["status"]; s = s.decode() if isinstance(s, bytes) else str(s); print("  .. status", s, "samples", f["timeseries/R"].shape[0]); sys.exit(s != "complete" or f["timeseries/R"].shape[0] != 21)' "$out"
+# 10 s sampled every 0.5 s: 21 samples.
+h5_complete() {
+  [[ -f $1 ]] && "$PY" - "$1" <<'EOF'
+import sys
+import h5py
+with h5py.File(sys.argv[1], "r") as f:
+    status = f.attrs["status"]
+    status = status.decode() if isinstance(status, bytes) else str(status)
+    samples = f["timeseries/R"].shape[0]
+print(f"  .. {sys.argv[1]}: status {status}, {samples} samples")
+sys.exit(status != "complete" or samples != 21)
+EOF
+}
+check "6. $out exists and says status complete" h5_complete "$out"

@@ -6,7 +6,9 @@ python_install_venv; label python).
                 of CMake: its default scheme's purelib relative to its data root); for the
                 prefix /usr/local that directory is on python3's default sys.path; the installed
                 copy imports with nothing but that directory added (from another directory, no
-                PYTHONPATH=scripts) and runs `python3 -m fireflies_analysis --help`.
+                PYTHONPATH=scripts) and runs `python3 -m fireflies_analysis --help`; an install
+                into Python's user base (~/.local, run.sh's prefix without root) imports with
+                no PYTHONPATH at all.
   VenvPip       the documented route on Debian 12 (PEP 668), nothing downloaded:
                   python3 -m venv --system-site-packages V
                   V/bin/pip install --no-build-isolation ./scripts
@@ -115,6 +117,27 @@ class CMakeInstall(unittest.TestCase):
         write_synthetic_run(h5)
         out = run([PYTHON, "-m", "fireflies_analysis", "summary", h5], cwd=elsewhere, env=env).stdout
         self.assertIn("R", out)
+
+
+    def test_install_into_user_base(self):
+        # run.sh without root installs into ~/.local, Python's user base, whose user site
+        # directory (Debian: lib/python3.X/site-packages) differs from the one above: the
+        # package must land there too. A fresh configure with PYTHONUSERBASE pointing into
+        # the temporary directory stands for ~/.local (only the python component is installed:
+        # nothing is built).
+        userbase = self.tmp / "dot-local"
+        build = self.tmp / "build"
+        env = clean_env(PYTHONUSERBASE=str(userbase))
+        run([CMAKE, "-S", SOURCE, "-B", build, "-DFIREFLIES_BUILD_TESTS=OFF",
+             f"-DFIREFLIES_INSTALL_PYTHON={PYTHON}"], cwd=self.tmp, env=env)
+        run([CMAKE, "--install", build, "--component", "python", "--prefix", userbase],
+            cwd=self.tmp, env=env)
+        elsewhere = self.tmp / "elsewhere"
+        elsewhere.mkdir()
+        where = run([PYTHON, "-c", "import fireflies_analysis; print(fireflies_analysis.__file__)"],
+                    cwd=elsewhere, env=env).stdout.strip()
+        self.assertTrue(Path(where).resolve().is_relative_to(userbase.resolve()),
+                        f"imported {where}, not the copy in the user base {userbase}")
 
 
 class VenvPip(unittest.TestCase):
