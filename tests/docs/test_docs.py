@@ -223,16 +223,25 @@ class ExitCodes(unittest.TestCase):
     """docs/running.md's exit codes against the code."""
 
     def defined(self):
-        """{code: where} for every exit code the code defines."""
+        """{code: where} for every exit code: the constants of namespace fireflies::exit_codes in
+        include/fireflies/error.hpp, the one place the program defines them. An exit constant or
+        an error class with a literal code anywhere else in include/ or src/ is a failure."""
+        header = ROOT / "include" / "fireflies" / "error.hpp"
+        text = header.read_text()
+        block = re.search(r"namespace exit_codes \{(.*?)\}", text, re.S)
+        self.assertIsNotNone(block, "no namespace exit_codes in include/fireflies/error.hpp")
         codes = {}
+        for m in re.finditer(r"inline\s+constexpr\s+int\s+(\w+)\s*=\s*(\d+)\s*;", block.group(1)):
+            codes[int(m.group(2))] = "error.hpp: exit_codes::" + m.group(1)
+        strays = []
         for path in sorted(list((ROOT / "include").rglob("*.hpp")) + list((ROOT / "src").rglob("*.[ch]pp"))):
-            text = path.read_text()
-            for pattern in (r":\s*error\(\s*what\s*,\s*(\d+)\s*\)",        # class x : error(what, N)
-                            r"\bint\s+exit_code\s*=\s*(\d+)",                # the root's default
-                            r"inline\s+constexpr\s+int\s+exit_\w+\s*=\s*(\d+)"):  # exit_checkpointed = 85
-                for m in re.finditer(pattern, text):
-                    line = text.count("\n", 0, m.start()) + 1
-                    codes.setdefault(int(m.group(1)), "%s:%d" % (rel(path), line))
+            body = path.read_text()
+            for pattern in (r":\s*error\(\s*what\s*,\s*\d+\s*\)",          # class x : error(what, N)
+                            r"inline\s+constexpr\s+int\s+exit_\w+\s*=\s*\d+",  # exit_checkpointed = 85
+                            r"\breturn\s+(?:[1-9]|[1-9]\d+)\s*;\s*//.*exit"):    # a bare exit code
+                for m in re.finditer(pattern, body):
+                    strays.append("%s:%d: %s" % (rel(path), body.count("\n", 0, m.start()) + 1, m.group(0)))
+        self.assertEqual(strays, [], "exit codes defined outside fireflies::exit_codes")
         return codes
 
     def documented(self):
@@ -248,9 +257,9 @@ class ExitCodes(unittest.TestCase):
 
     def test_documented_codes_are_the_defined_ones(self):
         defined = self.defined()
-        self.assertIn(85, defined, "exit_checkpointed not found: has the code moved?")
+        self.assertIn(85, defined, "exit_codes::checkpointed not found: has the code moved?")
         documented = self.documented()
-        expected = set(defined) | {0}  # 0: finished, no constant needed
+        expected = set(defined)
         undocumented = sorted(set(expected) - set(documented))
         stale = sorted(set(documented) - set(expected))
         if undocumented or stale:
