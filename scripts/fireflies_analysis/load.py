@@ -187,19 +187,28 @@ class Run:
         """A setting from the run's TOML config, found under ``name`` with ``-`` or ``_``.
 
         ``run.setting("refractory-mode")`` and ``run.setting("refractory_mode")`` are the same.
-        Dotted names (``"output.path"``) descend into TOML tables.
+        The program stores its options in a ``[fireflies]`` table; a name not found at the top
+        level is looked up there. Dotted names (``"fireflies.seed"``) descend into TOML tables.
         """
-        node: Any = self.config
-        for part in name.split("."):
-            if not isinstance(node, dict):
-                return default
-            for key in (part, part.replace("_", "-"), part.replace("-", "_")):
-                if key in node:
-                    node = node[key]
-                    break
-            else:
-                return default
-        return node
+        missing = object()
+
+        def find(node: Any) -> Any:
+            for part in name.split("."):
+                if not isinstance(node, dict):
+                    return missing
+                for key in (part, part.replace("_", "-"), part.replace("-", "_")):
+                    if key in node:
+                        node = node[key]
+                        break
+                else:
+                    return missing
+            return node
+
+        for root in (self.config, self.config.get("fireflies") if isinstance(self.config, dict) else None):
+            found = find(root) if root is not None else missing
+            if found is not missing:
+                return found
+        return default
 
     def unit(self, dataset: str) -> str:
         """Units of a dataset (``"timeseries/t"`` -> ``"s"``), from the file or the defaults."""
