@@ -58,7 +58,7 @@ class hub_transport {
     int poll(hub& h);
     /// Sleeps until a report may be ready (at most `longest`), backing off when idle.
     void idle(std::chrono::microseconds longest);
-    /// Tells every worker to stop at the next sample boundary (once).
+    /// Tells every worker to stop (once); they agree on the epoch boundary to stop at.
     void request_stop();
     /// Checkpoint: asks worker `w` for its packed block and waits for it (one in transit).
     std::vector<std::byte> fetch_block(int worker);
