@@ -65,6 +65,7 @@ class recorder final : public hub::observer {
     facts facts_;
     std::unique_ptr<output::run_file> file_;
     std::unique_ptr<output::timeseries> series_;
+    output::series* block_t_ = nullptr;
     output::series* block_R_ = nullptr;
     output::series* block_R_state_ = nullptr;
     output::series* flash_t_ = nullptr;
