@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cinttypes>
 #include <ctime>
 
@@ -226,30 +227,41 @@ void recorder::draw_view() {
     view_->draw(st.t_sim, st);
 }
 
-// An XDMF description of /snapshots so that ParaView opens them as a time series.
-void recorder::write_xdmf() const {
-    if (!snapshot_phase_ || snapshot_phase_->size() == 0) return;
+// An XDMF description of /snapshots, so that ParaView (its Xdmf3 readers, which it picks for
+// .xmf) opens them as a time series of images: frame i at times[i], the times /snapshots/t
+// holds (every segment's after a restart). Each frame is a grid one node thick in z, so that it
+// lies in the X-Y plane that ParaView's default view faces (a 2DCoRectMesh lands in Y-Z, edge
+// on), with one cell per pixel (the phase is cell data), spaced by the subsampling stride.
+// XDMF lists dimensions, origin and spacing slowest first: z, y, x. The frame is picked in the
+// HDF item itself (FILE:DATASET|start:stride:count:dataspace, Xdmf3's hyperslab): ParaView
+// 5.11's Xdmf3 reads a HyperSlab DataItem as an empty array.
+void recorder::write_xdmf(const std::vector<double>& times) const {
+    if (!snapshot_phase_ || times.empty()) return;
     const std::filesystem::path xmf = std::filesystem::path(facts_.output).replace_extension(".xmf");
     const std::string h5 = std::filesystem::path(facts_.output).filename().string();
     const auto frames = snapshot_phase_->size();
+    const auto nx = snapshots_.nx, ny = snapshots_.ny;
+    auto shortest = [](double v) { // the shortest text that reads back as v
+        char text[32];
+        return std::string(text, std::to_chars(text, text + sizeof text, v).ptr);
+    };
     std::ofstream out(xmf);
     out << "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"3.0\">\n<Domain>\n"
         << "<Grid Name=\"fireflies\" GridType=\"Collection\" CollectionType=\"Temporal\">\n";
-    const double step = static_cast<double>(snapshots_.stride);
-    for (std::uint64_t i = 0; i < frames; ++i) {
+    for (std::uint64_t i = 0; i < times.size(); ++i) {
         out << " <Grid Name=\"frame" << i << "\" GridType=\"Uniform\">\n"
-            << "  <Time Value=\"" << config_.snapshot_every * static_cast<double>(i) << "\"/>\n"
-            << "  <Topology TopologyType=\"2DCoRectMesh\" Dimensions=\"" << snapshots_.ny << " " << snapshots_.nx << "\"/>\n"
-            << "  <Geometry GeometryType=\"ORIGIN_DXDY\">\n"
-            << "   <DataItem Dimensions=\"2\" Format=\"XML\">0 0</DataItem>\n"
-            << "   <DataItem Dimensions=\"2\" Format=\"XML\">" << step << " " << step << "</DataItem>\n"
+            << "  <Time Value=\"" << shortest(times[i]) << "\"/>\n"
+            << "  <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"1 " << ny + 1 << " " << nx + 1 << "\"/>\n"
+            << "  <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n"
+            << "   <DataItem Dimensions=\"3\" Format=\"XML\">0 0 0</DataItem>\n"
+            << "   <DataItem Dimensions=\"3\" Format=\"XML\">1 " << snapshots_.stride << " " << snapshots_.stride
+            << "</DataItem>\n"
             << "  </Geometry>\n"
-            << "  <Attribute Name=\"phase\" AttributeType=\"Scalar\" Center=\"Node\">\n"
-            << "   <DataItem ItemType=\"HyperSlab\" Dimensions=\"" << snapshots_.ny << " " << snapshots_.nx << "\" Type=\"HyperSlab\">\n"
-            << "    <DataItem Dimensions=\"3 3\" Format=\"XML\">" << i << " 0 0 1 1 1 1 " << snapshots_.ny << " " << snapshots_.nx << "</DataItem>\n"
-            << "    <DataItem Dimensions=\"" << frames << " " << snapshots_.ny << " " << snapshots_.nx
-            << "\" NumberType=\"Float\" Precision=\"4\" Format=\"HDF\">" << h5 << ":/snapshots/phase</DataItem>\n"
-            << "   </DataItem>\n  </Attribute>\n </Grid>\n";
+            << "  <Attribute Name=\"phase\" AttributeType=\"Scalar\" Center=\"Cell\">\n"
+            << "   <DataItem Dimensions=\"" << ny << " " << nx
+            << "\" NumberType=\"Float\" Precision=\"4\" Format=\"HDF\">" << h5 << ":/snapshots/phase|"
+            << i << " 0 0:1 1 1:1 " << ny << " " << nx << ":" << frames << " " << ny << " " << nx << "</DataItem>\n"
+            << "  </Attribute>\n </Grid>\n";
     }
     out << "</Grid>\n</Domain>\n</Xdmf>\n";
     if (!out) throw io_error("cannot write " + xmf.string());
@@ -402,6 +414,7 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
 
     guarded([&] { write_flashes(); });
     double output_until_totals = 0; // /perf/output, the same in the summary line
+    std::vector<double> snapshot_times; // /snapshots/t, every segment's, for the XDMF sidecar
     guarded([&] { file_->finish([&](output::finisher& f) {
         f.set_attribute("/", "status", status);
         f.set_attribute("/", "simulated_time", reached);
@@ -444,9 +457,10 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         f.write_dataset("/perf/epochs", epochs, "1", "epochs simulated", "epochs simulated by each worker");
         per_rank.insert(per_rank.end(), {"/perf/output", "/perf/peak_rss", "/perf/epochs"});
         for (const std::string& path : per_rank) f.set_dimensions(path, {"/perf/rank"});
+        if (snapshot_phase_) snapshot_times = f.read_float64("/snapshots/t");
     }); });
 
-    write_xdmf();
+    write_xdmf(snapshot_times);
     view_.reset(); // the terminal is the user's again before the summary
     if (show_progress_) progress_line(true);
     std::printf("fireflies: done status=%s wall=%.3fs simulated=%gs rate=%.3g firefly-s/s flashes=%" PRId64

@@ -58,7 +58,7 @@ class recorder final : public hub::observer {
     void draw_view();
     void record(const sample& s);
     void write_flashes();
-    void write_xdmf() const;
+    void write_xdmf(const std::vector<double>& times) const;
 
     run_config config_;
     const decomposition& decomposition_;
