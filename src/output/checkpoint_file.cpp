@@ -163,7 +163,7 @@ struct checkpoint_writer::impl {
 
 checkpoint_writer::checkpoint_writer(const std::filesystem::path& path, std::int64_t width, std::int64_t height)
     : impl_(std::make_unique<impl>()) {
-    h5::silence_error_printing();
+    h5::init_library();
     impl& m = *impl_;
     m.path = path;
     m.width = width;
@@ -266,7 +266,7 @@ struct checkpoint_reader::impl {
 };
 
 checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(std::make_unique<impl>()) {
-    h5::silence_error_printing();
+    h5::init_library();
     impl& m = *impl_;
     m.path = path;
     const std::string name = path.string();

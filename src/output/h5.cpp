@@ -13,9 +13,11 @@
 
 namespace fireflies::output::h5 {
 
-void silence_error_printing() {
+void init_library() {
     static std::once_flag once;
     std::call_once(once, [] {
+        // Fails, harmlessly, when something in this process used HDF5 before (a test).
+        (void)H5dont_atexit();
         check(H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), "H5Eset_auto2", "H5E_DEFAULT");
     });
 }

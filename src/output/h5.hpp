@@ -19,9 +19,13 @@ namespace fireflies::output::h5 {
 static_assert(std::is_same_v<hid_t, std::int64_t>, "finisher keeps an hid_t as std::int64_t");
 static_assert(sizeof(hsize_t) == sizeof(std::uint64_t));
 
-/// Turns off HDF5's printing of its error stack to stderr, once per process: the stack's message
-/// travels in our exceptions instead.
-void silence_error_printing();
+/// Sets HDF5 up, once per process (call it before any other HDF5 call): its error stack is not
+/// printed to stderr (its message travels in our exceptions instead), and the library does not
+/// close files left open at exit (H5dont_atexit). Every file is closed by its owner; the only
+/// ones left are those whose close failed, and HDF5 1.10 crashes closing those again at exit
+/// (a full disk before SWMR: a failed flush leaves the metadata cache unable to flush again,
+/// "slist already enabled", and the file's failed close leaves a freed file behind its id).
+void init_library();
 
 /// The current HDF5 error stack in one line: the API call's message and, when different, the
 /// innermost cause (which usually names the file and errno). Empty when the stack is empty.

@@ -284,7 +284,7 @@ struct run_file::impl {
         }
         for (auto& d : dimensions) {
             try {
-                if (d.dset) extend(d);
+                if (d.dset) extend(d, false); // closing the file flushes it
             } catch (...) {
                 // As above: the file keeps the length of the last flush.
             }
@@ -293,18 +293,19 @@ struct run_file::impl {
         file.reset();
     }
 
-    /// A dimension of create_dimension(path, series) made as long as its series.
-    static void extend(dimension& d) {
+    /// A dimension of create_dimension(path, series) made as long as its series; with `flush`,
+    /// visible so to SWMR readers.
+    static void extend(dimension& d, bool flush) {
         const hsize_t length = d.length_of->size();
         h5::check(H5Dset_extent(d.dset.get(), &length), "H5Dset_extent", d.path);
-        h5::check(H5Dflush(d.dset.get()), "H5Dflush", d.path);
+        if (flush) h5::check(H5Dflush(d.dset.get()), "H5Dflush", d.path);
     }
 
     void flush() {
         for (auto& s : all_series)
             s->state_->flush();
         for (auto& d : dimensions)
-            extend(d);
+            extend(d, true);
         // H5Dflush leaves the superblock's end-of-file address (and, outside SWMR mode, group and
         // attribute metadata) in memory: without H5Fflush a file left by a crash reads only
         // with SWMR_READ, with it `h5clear -s` makes it an ordinary file again.
@@ -314,7 +315,7 @@ struct run_file::impl {
 
 run_file::run_file(const std::filesystem::path& path, bool force)
     : impl_(std::make_unique<impl>()) {
-    h5::silence_error_printing();
+    h5::init_library();
     impl& m = *impl_;
     m.path = path;
     m.being_written = path;
@@ -336,7 +337,7 @@ run_file::run_file(const std::filesystem::path& path, bool force)
 run_file::run_file() : impl_(std::make_unique<impl>()) {}
 
 run_file run_file::reopen(const std::filesystem::path& path) {
-    h5::silence_error_printing();
+    h5::init_library();
     run_file f;
     impl& m = *f.impl_;
     m.path = m.being_written = path;
@@ -512,7 +513,7 @@ void run_file::create_dimension(const std::string& path, const series& length_of
     else
         d.dset = h5::create_dimension(impl_->file.get(), path, length_of.size(), true, long_name,
                                       description);
-    impl::extend(d); // a reopened file's dimension is cut with its series
+    impl::extend(d, false); // a reopened file's dimension is cut with its series
     impl_->dimensions.push_back(std::move(d));
 }
 
