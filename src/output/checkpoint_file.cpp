@@ -267,7 +267,7 @@ struct checkpoint_reader::impl {
 
 bool is_checkpoint(const std::filesystem::path& path) noexcept {
     try {
-        h5::silence_error_printing();
+        h5::init_library();
         const std::string name = path.string();
         if (H5Fis_hdf5(name.c_str()) <= 0) return false;
         h5::file f(h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", name));
