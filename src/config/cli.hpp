@@ -34,7 +34,7 @@ void validate(const run_config& c, int mpi_size);
 /// `from_toml(to_toml(c)) == c` exactly, doubles included.
 std::string to_toml(const run_config& c);
 
-/// Reads a config file's text with the rules of `--config` (strict TOML subset, known keys, each
+/// Reads a config file's text with the rules of `--config` (strict TOML dialect, known keys, each
 /// once, every value checked); keys it does not give keep their defaults. `where` starts every
 /// error message, e.g. "checkpoint run.h5" gives "checkpoint run.h5 line 3: ...".
 /// Throws fireflies::usage_error.

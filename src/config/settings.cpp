@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <system_error>
+#include <vector>
 
 namespace fireflies::config {
 namespace {
@@ -26,7 +27,8 @@ constexpr double resolution = 1.0 / ticks_per_second;
 // ---- reading text -------------------------------------------------------------------------
 
 std::string quoted(std::string_view text) {
-    return "'" + std::string(text) + "'";
+    std::string out = "'"; // not "'" + std::string(text): g++ 12 -O3 warns -Wrestrict on that
+    return out.append(text) += '\'';
 }
 
 /// TOML and people write "+5"; from_chars does not take the sign.
@@ -155,9 +157,11 @@ constexpr std::array table{
     // Model
     setting{"width", "Model", "CELLS", "cells",
             "grid width; the grid is a torus, each firefly has 8 neighbours", "",
-            value_kind::count, read_count<&run_config::width>, write_count<&run_config::width>},
+            value_kind::count, read_count<&run_config::width>,
+            write_count<&run_config::width>},
     setting{"height", "Model", "CELLS", "cells", "grid height", "",
-            value_kind::count, read_count<&run_config::height>, write_count<&run_config::height>},
+            value_kind::count, read_count<&run_config::height>,
+            write_count<&run_config::height>},
     setting{"period", "Model", "SECONDS", "seconds",
             "flash period T: the phase grows at rate 1 and the firefly flashes when it reaches T",
             "", value_kind::seconds, read_double<&run_config::period>,
@@ -209,9 +213,11 @@ constexpr std::array table{
     // Output
     setting{"output", "Output", "PATH", "path; empty: the default name",
             "HDF5 file to write", "fireflies-YYYYmmdd-HHMMSS-<pid>.h5 in the current directory",
-            value_kind::path, read_path<&run_config::output>, write_path<&run_config::output>, 'o'},
+            value_kind::path, read_path<&run_config::output>,
+            write_path<&run_config::output>, 'o'},
     setting{"force", "Output", "", "true | false", "overwrite --output if it exists", "",
-            value_kind::flag, read_flag<&run_config::force>, write_flag<&run_config::force>},
+            value_kind::flag, read_flag<&run_config::force>,
+            write_flag<&run_config::force>},
     setting{"progress", "Output", "", "true | false",
             "show the progress line on stderr even when it is a terminal (it is always shown "
             "when stderr is a file or pipe, as in batch jobs)", "",
@@ -245,7 +251,8 @@ constexpr std::array table{
             "and periodically (atomically: a temporary file, then rename)", "none",
             value_kind::path, read_path<&run_config::checkpoint>,
             write_path<&run_config::checkpoint>},
-    setting{"checkpoint-every", "Checkpoint", "SECONDS", "seconds of simulated time; 0: only on a signal",
+    setting{"checkpoint-every", "Checkpoint", "SECONDS",
+    "seconds of simulated time; 0: only on a signal",
             "simulated time between checkpoints", "",
             value_kind::seconds, read_double<&run_config::checkpoint_every>,
             write_double<&run_config::checkpoint_every>},
@@ -256,6 +263,56 @@ constexpr std::array table{
             write_path<&run_config::restart>},
 };
 // clang-format on
+
+// ---- the file's values ----------------------------------------------------------------------
+
+std::string_view type_noun(toml::value_type type) {
+    using t = toml::value_type;
+    switch (type) {
+    case t::string:
+        return "a string";
+    case t::boolean:
+        return "a boolean";
+    case t::integer:
+        return "an integer";
+    case t::floating:
+        return "a float";
+    case t::array:
+        return "an array";
+    case t::inline_table:
+        return "an inline table";
+    case t::date:
+        return "a date";
+    case t::time:
+        return "a time";
+    case t::date_time:
+        return "a date-time";
+    }
+    return "a value";
+}
+
+/// What a setting of kind `kind` takes, or each element of a list takes (`plural`).
+std::string_view expected_noun(value_kind kind, bool plural) {
+    switch (kind) {
+    case value_kind::count:
+    case value_kind::seed:
+        return plural ? "integers" : "an integer";
+    case value_kind::seconds:
+    case value_kind::number:
+        return plural ? "numbers" : "a number";
+    case value_kind::choice:
+    case value_kind::path:
+        return plural ? "strings in double quotes" : "a string in double quotes";
+    case value_kind::flag:
+        return plural ? "booleans" : "true or false";
+    }
+    return "a value";
+}
+
+/// A value as the file wrote it, for messages: strings quoted again.
+std::string shown(toml::value_type type, const std::string& text) {
+    return type == toml::value_type::string ? toml::quote(text) : text;
+}
 
 // ---- range rules --------------------------------------------------------------------------
 
@@ -323,6 +380,27 @@ bool accepts(value_kind kind, toml::value_type type) {
         return type == t::boolean;
     }
     return false;
+}
+
+std::string read_entry(const setting& s, run_config& c, const toml::entry& e) {
+    if (s.read_list) {
+        if (e.type != toml::value_type::array)
+            return shown(e.type, e.text) + " is " + std::string(type_noun(e.type)) +
+                   ", expected an array of " + std::string(expected_noun(s.kind, true));
+        std::vector<std::string> items;
+        for (const auto& item : e.items) {
+            if (!accepts(s.kind, item.type))
+                return "element " + shown(item.type, item.text) + " of " + e.text + " is " +
+                       std::string(type_noun(item.type)) + ", expected " +
+                       std::string(expected_noun(s.kind, false));
+            items.push_back(item.text);
+        }
+        return s.read_list(c, items);
+    }
+    if (!accepts(s.kind, e.type))
+        return shown(e.type, e.text) + " is " + std::string(type_noun(e.type)) + ", expected " +
+               std::string(expected_noun(s.kind, false));
+    return s.read(c, e.text);
 }
 
 std::optional<problem> find_problem(const run_config& c) {

@@ -32,13 +32,19 @@ struct setting {
     std::string_view units;        ///< `# units` comment in to_toml, and in --help
     std::string_view help;         ///< what it does, for --help
     std::string_view default_note; ///< --help's default when the value alone says too little
-    value_kind kind;
+    value_kind kind;               ///< for a list: the kind of each element
     /// Parses `text` (command-line spelling; the file's value as written) into `c`. Returns ""
     /// or why `text` is not even a value of the right type ("'abc' is not an integer").
+    /// nullptr for a list.
     std::string (*read)(run_config& c, std::string_view text);
-    /// The value in `c` as a TOML literal that `read` turns back into exactly that value.
+    /// The value in `c` as a TOML literal that `read` turns back into exactly that value (an
+    /// array literal for a list).
     std::string (*write)(const run_config& c);
     char short_name = '\0'; ///< `-o` for --output; '\0' when there is none
+    /// A list (an array in the file, a repeatable option on the command line): replaces the
+    /// whole list in `c` by `items`, each spelled as `read` takes it. Returns "" or why not.
+    /// nullptr for a single value.
+    std::string (*read_list)(run_config& c, std::span<const std::string> items) = nullptr;
 };
 
 /// Every setting, in --help and to_toml order (Model, then Run, then Output).
@@ -47,8 +53,14 @@ std::span<const setting> settings();
 /// The setting called `name` (no dashes), or nullptr.
 const setting* find_setting(std::string_view name);
 
-/// Whether a value the file wrote as `type` may be given to a setting of kind `kind`.
+/// Whether a value the file wrote as `type` may be given to a setting of kind `kind` (for a
+/// list: to one of its elements).
 bool accepts(value_kind kind, toml::value_type type);
+
+/// Gives the file's value `e` to `s` in `c`: checks its TOML type (an array of the right
+/// elements for a list, a scalar of the right type otherwise), then reads it. Returns "" or
+/// why not ("\"30\" is a string, expected an integer").
+std::string read_entry(const setting& s, run_config& c, const toml::entry& e);
 
 /// What is wrong with a run_config: which setting to blame, and why.
 struct problem {
