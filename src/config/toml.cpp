@@ -160,15 +160,21 @@ class reader {
     }
 
     std::vector<entry> entries() {
-        if (carried_) // then U+10FE80..U+10FEFF stand for bytes: the text may not have its own
-            for (const auto reserved :
-                 {reserved_at_, doc_.find("\\U0010FE"), doc_.find("\\U0010fe")})
-                if (reserved != std::string::npos)
-                    fail(static_cast<std::uint32_t>(
-                             std::upper_bound(line_starts_.begin(), line_starts_.end(), reserved) -
-                             line_starts_.begin()),
-                         "characters U+10FE80..U+10FEFF cannot be read in a file that has bytes "
-                         "that are not UTF-8 (they carry those bytes through the parser)");
+        if (carried_) { // then U+10FE80..U+10FEFF stand for bytes: the text may not have its own
+            auto reserved = reserved_at_;
+            for (auto i = doc_.find("\\U0010"); i != std::string::npos;
+                 i = doc_.find("\\U0010", i + 1))
+                if (i + 8 < doc_.size() && (doc_[i + 6] == 'F' || doc_[i + 6] == 'f') &&
+                    (doc_[i + 7] == 'E' || doc_[i + 7] == 'e') &&
+                    std::string_view("89ABCDEFabcdef").find(doc_[i + 8]) != std::string_view::npos)
+                    reserved = std::min(reserved, i);
+            if (reserved != std::string::npos)
+                fail(static_cast<std::uint32_t>(
+                         std::upper_bound(line_starts_.begin(), line_starts_.end(), reserved) -
+                         line_starts_.begin()),
+                     "characters U+10FE80..U+10FEFF cannot be read in a file that has bytes that "
+                     "are not UTF-8 (they carry those bytes through the parser)");
+        }
         lib::table root;
         for (;;) {
             try {
