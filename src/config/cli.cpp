@@ -297,6 +297,12 @@ std::string to_toml(const run_config& c) {
     return out;
 }
 
+void check_restart(const run_config& saved, const run_config& now, std::string_view file) {
+    if (const setting* s = restart_mismatch(saved, now))
+        fail("--restart " + std::string(file) + ": the checkpoint has " + std::string(s->name) +
+             " = " + s->write(saved) + ", this run asks for " + s->write(now));
+}
+
 run_config from_toml(const std::string& text, std::string_view where) {
     run_config c;
     origins from;

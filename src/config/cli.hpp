@@ -40,6 +40,12 @@ std::string to_toml(const run_config& c);
 /// Throws fireflies::usage_error.
 run_config from_toml(const std::string& text, std::string_view where = "config");
 
+/// Checks that a `--restart` run `now` keeps every setting that the checkpoint's run `saved`
+/// must keep (the settings table says which). Throws fireflies::usage_error naming the first
+/// that differs and both values: "--restart run.ckpt: the checkpoint has seed = 7, this run
+/// asks for 8". `file` is the checkpoint's path.
+void check_restart(const run_config& saved, const run_config& now, std::string_view file);
+
 /// The --help text.
 std::string help_text();
 

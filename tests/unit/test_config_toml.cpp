@@ -187,12 +187,16 @@ std::string take_list(run_config&, std::span<const std::string> items) {
 std::string write_nothing(const run_config&) {
     return "[]";
 }
+bool always_same(const run_config&, const run_config&) {
+    return true;
+}
+
 /// A list of numbers and a list of paths, as a future `--pacemaker X,Y` might be.
 // clang-format off
 const setting numbers{"pacemaker", "Model", "X", "cells", "a list", "", value_kind::number,
-                      nullptr, write_nothing, '\0', take_list};
+                      on_restart::must_match, nullptr, write_nothing, always_same, '\0', take_list};
 const setting paths{"inputs", "Run", "PATH", "paths", "a list", "", value_kind::path,
-                    nullptr, write_nothing, '\0', take_list};
+                    on_restart::may_differ, nullptr, write_nothing, always_same, '\0', take_list};
 // clang-format on
 
 /// What `s` says to the file's only entry ("" when it took it).
