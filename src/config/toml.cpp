@@ -289,18 +289,19 @@ class reader {
         entry e;
         e.key = k.str();
         e.line = line_of(k);
-        const item v = to_item(n, e.key, e.line);
+        const item v = to_item(n, e.key);
         e.type = v.type;
         e.text = v.text;
         if (const auto* array = n.as_array())
             for (const auto& element : *array)
-                e.items.push_back(to_item(element, e.key, e.line));
+                e.items.push_back(to_item(element, e.key));
         return e;
     }
 
     /// One value, held to the dialect: double-quoted strings, decimal numbers.
-    item to_item(const lib::node& n, const std::string& key, int line) const {
+    item to_item(const lib::node& n, const std::string& key) const {
         const std::string_view written = source(n.source());
+        const auto line = n.source().begin.line; // an array's element may be on a line of its own
         auto bad_number = [&](std::string_view why) {
             fail(line, "'" + shown(written) + "' is not a valid value for key '" + key + "' (" +
                            std::string(why) + ")");

@@ -112,7 +112,7 @@ TEST(ConfigTomlRead, TheDialectHoldsInsideArraysToo) {
         error_of("a = [1, 1_0]\n"),
         "f line 1: '1_0' is not a valid value for key 'a' (write numbers without underscores)");
     EXPECT_EQ(error_of("a = [\n  'x',\n]\n"),
-              "f line 1: literal strings ('...') are not supported: use double quotes");
+              "f line 2: literal strings ('...') are not supported: use double quotes");
     EXPECT_EQ(error_of("a = [\"\"\"x\"\"\"]\n"), "f line 1: multi-line strings are not supported");
     EXPECT_EQ(error_of("a = [1, abc]\n"),
               "f line 1: 'abc' is not a valid value for key 'a' (strings need double quotes)");
