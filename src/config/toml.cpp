@@ -82,9 +82,11 @@ bool is_float(std::string_view s) {
 }
 
 // ---- bytes that are not UTF-8 --------------------------------------------------------------
-// toml++ reads UTF-8 only, while a path is any bytes (`quote` writes them as they are). A byte
-// that is not part of a well-formed sequence travels through toml++ as the private-use code
-// point U+10FE00 + byte (U+10FE80..U+10FEFF), and comes back as that byte in strings.
+// toml++ reads UTF-8 only, while a path is any bytes (`quote` writes them as they are). In a
+// text that has such bytes, the block U+10FE00..U+10FEFF (private use) carries them through
+// toml++: a byte b that is not part of a well-formed sequence becomes the code point U+10FE00 + b
+// (b >= 0x80), and a character of the block written in the text becomes U+10FE00 followed by
+// itself, so that strings come back exactly. A text that is UTF-8 goes to toml++ as it is.
 
 /// Length of the well-formed UTF-8 sequence at the start of `s` (Unicode, table 3-7), else 0.
 std::size_t utf8_length(std::string_view s) {
@@ -112,21 +114,34 @@ std::size_t utf8_length(std::string_view s) {
     return n;
 }
 
-/// The carrier of byte `b` (0x80..0xFF) is U+10FE00 + b: F4 8F BA|BB xx in UTF-8.
-bool is_carrier(std::string_view s) {
+/// Whether `s` starts with a code point of the block U+10FE00..U+10FEFF: F4 8F B8..BB xx.
+bool in_block(std::string_view s) {
     return s.size() >= 4 && s[0] == '\xF4' && s[1] == '\x8F' &&
-           (s[2] == '\xBA' || s[2] == '\xBB') && (static_cast<unsigned char>(s[3]) & 0xC0) == 0x80;
+           (static_cast<unsigned char>(s[2]) & 0xFC) == 0xB8 &&
+           (static_cast<unsigned char>(s[3]) & 0xC0) == 0x80;
 }
 
-/// `s` with each carrier turned back into its byte.
+/// U+10FE00 + x in UTF-8.
+void append_block(std::string& out, unsigned x) {
+    out +=
+        {'\xF4', '\x8F', static_cast<char>(0xB8 | (x >> 6)), static_cast<char>(0x80 | (x & 0x3F))};
+}
+
+/// `s` with its carriers turned back into what they carry.
 std::string uncarry(std::string_view s) {
     std::string out;
     for (std::size_t i = 0; i < s.size();) {
-        if (is_carrier(s.substr(i))) {
-            out += static_cast<char>(0x80 + ((s[i + 2] - '\xBA') << 6) + (s[i + 3] & 0x3F));
-            i += 4;
-        } else {
+        if (!in_block(s.substr(i))) {
             out += s[i++];
+            continue;
+        }
+        const unsigned x = ((static_cast<unsigned char>(s[i + 2]) & 0x03) << 6) | (s[i + 3] & 0x3F);
+        if (x == 0 && in_block(s.substr(i + 4))) { // a character of the block, as written
+            out.append(s.substr(i + 4, 4));
+            i += 8;
+        } else {
+            if (x >= 0x80) out += static_cast<char>(x); // a byte; nothing else is ever made
+            i += 4;
         }
     }
     return out;
@@ -152,17 +167,16 @@ class reader {
   public:
     reader(std::string_view text, std::string_view where) : where_(where) {
         if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3); // UTF-8 byte order mark
-        for (std::size_t i = 0; i < text.size();) {
-            if (const auto n = utf8_length(text.substr(i))) {
-                if (n == 4 && is_carrier(text.substr(i)) && reserved_at_ == std::string::npos)
-                    reserved_at_ = doc_.size();
+        for (std::size_t i = 0, n = 0; i < text.size() && !carried_; i += n)
+            carried_ = (n = utf8_length(text.substr(i))) == 0;
+        if (!carried_) doc_ = text;
+        for (std::size_t i = 0, n = 0; carried_ && i < text.size(); i += n) {
+            if ((n = utf8_length(text.substr(i))) == 0) {
+                append_block(doc_, static_cast<unsigned char>(text[i])); // a byte
+                n = 1;
+            } else {
+                if (in_block(text.substr(i))) append_block(doc_, 0); // marks the character
                 doc_.append(text.substr(i, n));
-                i += n;
-            } else { // a byte that is not UTF-8: its carrier (4 bytes, one code point)
-                const unsigned cp = 0x10FE00 + static_cast<unsigned char>(text[i++]);
-                doc_ += {'\xF4', '\x8F', static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
-                         static_cast<char>(0x80 | (cp & 0x3F))};
-                carried_ = true;
             }
         }
         if (doc_.ends_with('\r')) doc_ += '\n'; // a last line ending in CR alone, as before
@@ -172,21 +186,6 @@ class reader {
     }
 
     std::vector<entry> entries() {
-        if (carried_) { // then U+10FE80..U+10FEFF stand for bytes: the text may not have its own
-            auto reserved = reserved_at_;
-            for (auto i = doc_.find("\\U0010"); i != std::string::npos;
-                 i = doc_.find("\\U0010", i + 1))
-                if (i + 8 < doc_.size() && (doc_[i + 6] == 'F' || doc_[i + 6] == 'f') &&
-                    (doc_[i + 7] == 'E' || doc_[i + 7] == 'e') &&
-                    std::string_view("89ABCDEFabcdef").find(doc_[i + 8]) != std::string_view::npos)
-                    reserved = std::min(reserved, i);
-            if (reserved != std::string::npos)
-                fail(static_cast<std::uint32_t>(
-                         std::upper_bound(line_starts_.begin(), line_starts_.end(), reserved) -
-                         line_starts_.begin()),
-                     "characters U+10FE80..U+10FEFF cannot be read in a file that has bytes that "
-                     "are not UTF-8 (they carry those bytes through the parser)");
-        }
         lib::table root;
         for (;;) {
             try {
@@ -313,6 +312,9 @@ class reader {
             if (written.starts_with('\''))
                 fail(line, "literal strings ('...') are not supported: use double quotes");
             if (written.starts_with("\"\"\"")) fail(line, "multi-line strings are not supported");
+            if (carried_ && escapes_block(written))
+                fail(line, "escapes \\U0010FE00..\\U0010FEFF cannot be read in a file that has "
+                           "bytes that are not UTF-8 (those characters carry the bytes)");
             return {value_type::string, shown(n.as_string()->get())};
         }
         case lib::node_type::integer:
@@ -353,6 +355,18 @@ class reader {
             text = text.substr(0, cut) + "...";
         }
         return text;
+    }
+
+    /// Whether the basic string `written` has an escape \U0010FExx among its escapes.
+    static bool escapes_block(std::string_view written) {
+        for (std::size_t i = 0; i + 1 < written.size(); ++i)
+            if (written[i] == '\\' && written[++i] == 'U') {
+                std::uint32_t cp = 0;
+                const auto digits = written.substr(i + 1, 8);
+                std::from_chars(digits.data(), digits.data() + digits.size(), cp, 16);
+                if (cp >= 0x10FE00 && cp <= 0x10FEFF) return true;
+            }
+        return false;
     }
 
     // ---- toml++'s errors ----
@@ -532,10 +546,9 @@ class reader {
     }
 
     std::string where_;
-    std::string doc_;                             ///< the text as toml++ reads it
-    std::vector<std::size_t> line_starts_;        ///< byte offset of each line of doc_
-    bool carried_ = false;                        ///< doc_ carries bytes that are not UTF-8
-    std::size_t reserved_at_ = std::string::npos; ///< where the text has U+10FE80..U+10FEFF
+    std::string doc_;                      ///< the text as toml++ reads it
+    std::vector<std::size_t> line_starts_; ///< byte offset of each line of doc_
+    bool carried_ = false;                 ///< doc_ carries bytes that are not UTF-8
     std::map<position, stand_in> stand_ins_;
 };
 
