@@ -261,7 +261,7 @@ constexpr std::array table{
             value_kind::path, on_restart::may_differ, read_path<&run_config::checkpoint>,
             write_path<&run_config::checkpoint>, same<&run_config::checkpoint>},
     setting{"checkpoint-every", "Checkpoint", "SECONDS",
-    "seconds of simulated time; 0: only on a signal",
+            "seconds of simulated time; 0: only on a signal",
             "simulated time between checkpoints", "",
             value_kind::seconds, on_restart::may_differ, read_double<&run_config::checkpoint_every>,
             write_double<&run_config::checkpoint_every>, same<&run_config::checkpoint_every>},

@@ -18,7 +18,6 @@
 #include <limits>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -643,99 +642,6 @@ TEST(ConfigValidate, ChecksValuesAsParseDoes) {
     c = run_config{};
     c.refractory = std::numeric_limits<double>::infinity();
     EXPECT_THROW(validate(c, 1), usage_error);
-}
-
-// ---- what a restart must keep ----------------------------------------------------------------
-
-TEST(ConfigRestart, EverySettingHasAnExplicitDecision) {
-    // 0 is neither: a row written without one reads as 0 (and no longer compiles, as `restart`
-    // sits between `kind` and `read`).
-    for (const auto& s : settings())
-        EXPECT_TRUE(s.restart == on_restart::must_match || s.restart == on_restart::may_differ)
-            << "setting '" << s.name << "' says nothing about --restart";
-}
-
-TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
-    // The list app/program.cpp checked by hand before the table said it (the grid as one, the
-    // "output layout" as one), and output, which a restart takes from the checkpoint when not
-    // given. Everything else (duration, telemetry, engine, force, progress, visualize, speed,
-    // the checkpoint options) may differ.
-    const std::set<std::string_view> before{
-        "width",           "height",         "period", "nudge",        "refractory",
-        "refractory-mode", "delay",          "jitter", "seed",         "sample-every",
-        "partitioned",     "record-flashes", "output", "snapshot-max", "snapshot-every"};
-    std::set<std::string_view> now;
-    for (const auto& s : settings())
-        if (s.restart == on_restart::must_match) now.insert(s.name);
-    EXPECT_EQ(now, before);
-}
-
-/// `c` with setting `s` set to another value that it reads (not necessarily a valid run).
-std::optional<run_config> with_other_value(const setting& s, const run_config& c) {
-    for (const char* text : {"7", "0.25", "drop", "queue", "events", "summary", "coroutine", "flat",
-                             "true", "false"}) {
-        run_config other = c;
-        if (s.read(other, text).empty() && !s.same(c, other)) return other;
-    }
-    return std::nullopt;
-}
-
-TEST(ConfigRestart, EachMustMatchSettingThatDiffersIsRefusedNamingItAndBothValues) {
-    const run_config saved = awkward_config();
-    int refused = 0;
-    for (const auto& s : settings()) {
-        const auto now = with_other_value(s, saved);
-        ASSERT_TRUE(now) << s.name;
-        if (s.restart == on_restart::may_differ) {
-            EXPECT_NO_THROW(check_restart(saved, *now, "run.ckpt")) << s.name;
-            continue;
-        }
-        ++refused;
-        try {
-            check_restart(saved, *now, "run.ckpt");
-            ADD_FAILURE() << "a restart with another " << s.name << " is not refused";
-        } catch (const usage_error& e) {
-            EXPECT_EQ(e.what(), "--restart run.ckpt: the checkpoint has " + std::string(s.name) +
-                                    " = " + s.write(saved) + ", this run asks for " +
-                                    s.write(*now));
-            EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
-        }
-    }
-    EXPECT_EQ(refused, 15);
-}
-
-TEST(ConfigRestart, MessagesShowTheValuesAsTheConfigFileWritesThem) {
-    auto message = [](const run_config& saved, const run_config& now) -> std::string {
-        try {
-            check_restart(saved, now, "run.ckpt");
-        } catch (const usage_error& e) {
-            return e.what();
-        }
-        return "<no error>";
-    };
-    run_config saved, now;
-    now.seed = 8;
-    saved.seed = 7;
-    EXPECT_EQ(message(saved, now),
-              "--restart run.ckpt: the checkpoint has seed = 7, this run asks for 8");
-    now.period = 1e-9; // std::to_string gave 0.000000 here
-    EXPECT_EQ(message(saved, now),
-              "--restart run.ckpt: the checkpoint has period = 5.0, this run asks for 1e-09");
-    now = saved;
-    now.output = "b.h5";
-    EXPECT_EQ(message(saved, now),
-              "--restart run.ckpt: the checkpoint has output = \"\", this run asks for \"b.h5\"");
-    now = saved;
-    now.mode = refractory_mode::queue;
-    now.width = 48;
-    EXPECT_EQ(message(saved, now), // the first in table order
-              "--restart run.ckpt: the checkpoint has width = 30, this run asks for 48");
-    // Equal as numbers is the same, as before: -0 and 0.
-    now = saved;
-    now.nudge = -0.0;
-    saved.nudge = 0.0;
-    EXPECT_EQ(message(saved, now), "<no error>");
-    EXPECT_EQ(message(awkward_config(), awkward_config()), "<no error>");
 }
 
 } // namespace
