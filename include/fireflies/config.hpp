@@ -1,6 +1,8 @@
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace fireflies {
 
@@ -21,6 +23,23 @@ enum class engine_kind {
     coroutine, ///< each firefly a C++20 coroutine resumed by the scheduler (the program)
     flat,      ///< the same event loop calling the same rules directly (benchmark reference)
 };
+
+/// The names of an enum's values as the options, the config file, the banner and the output
+/// spell them, in the order of the values: the one place they are written.
+template <class E> struct choice_names;
+template <> struct choice_names<refractory_mode> {
+    static constexpr std::array<std::string_view, 2> names{"drop", "queue"};
+};
+template <> struct choice_names<telemetry_mode> {
+    static constexpr std::array<std::string_view, 2> names{"events", "summary"};
+};
+template <> struct choice_names<engine_kind> {
+    static constexpr std::array<std::string_view, 2> names{"coroutine", "flat"};
+};
+/// The name of `value` (see choice_names).
+template <class E> constexpr std::string_view name_of(E value) {
+    return choice_names<E>::names.at(static_cast<std::size_t>(value));
+}
 
 /// Every setting of a run, as the user gave it (seconds, cells). Defaults are the seed's.
 /// `config::parse` fills it from the command line and `--config FILE`; `config::validate`

@@ -100,46 +100,21 @@ template <bool run_config::*field> std::string write_flag(const run_config& c) {
     return c.*field ? "true" : "false";
 }
 
-std::string read_mode(run_config& c, std::string_view text) {
-    if (text == "drop") {
-        c.mode = refractory_mode::drop;
-    } else if (text == "queue") {
-        c.mode = refractory_mode::queue;
-    } else {
-        return quoted(text) + " must be one of: drop, queue";
+// A choice among an enum's named values (choice_names in config.hpp).
+template <class E, E run_config::*field> std::string read_choice(run_config& c, std::string_view text) {
+    const auto& names = choice_names<E>::names;
+    std::string list;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (text == names[i]) {
+            c.*field = static_cast<E>(i);
+            return {};
+        }
+        list += (i ? ", " : "") + std::string(names[i]);
     }
-    return {};
+    return quoted(text) + " must be one of: " + list;
 }
-std::string write_mode(const run_config& c) {
-    return c.mode == refractory_mode::drop ? "\"drop\"" : "\"queue\"";
-}
-
-std::string read_telemetry(run_config& c, std::string_view text) {
-    if (text == "events") {
-        c.telemetry = telemetry_mode::events;
-    } else if (text == "summary") {
-        c.telemetry = telemetry_mode::summary;
-    } else {
-        return quoted(text) + " must be one of: events, summary";
-    }
-    return {};
-}
-std::string write_telemetry(const run_config& c) {
-    return c.telemetry == telemetry_mode::events ? "\"events\"" : "\"summary\"";
-}
-
-std::string read_engine(run_config& c, std::string_view text) {
-    if (text == "coroutine") {
-        c.engine = engine_kind::coroutine;
-    } else if (text == "flat") {
-        c.engine = engine_kind::flat;
-    } else {
-        return quoted(text) + " must be one of: coroutine, flat";
-    }
-    return {};
-}
-std::string write_engine(const run_config& c) {
-    return c.engine == engine_kind::coroutine ? "\"coroutine\"" : "\"flat\"";
+template <class E, E run_config::*field> std::string write_choice(const run_config& c) {
+    return "\"" + std::string(name_of(c.*field)) + "\"";
 }
 
 template <std::string run_config::*field> std::string read_path(run_config& c, std::string_view text) {
@@ -182,7 +157,7 @@ constexpr std::array table{
     setting{"refractory-mode", "Model", "drop|queue", "drop | queue",
             "what a refractory firefly does with a pulse: drop ignores it (the grid synchronises), "
             "queue applies it when the refractory period ends (what the seed's code did)",
-            "", value_kind::choice, on_restart::must_match, read_mode, write_mode,
+            "", value_kind::choice, on_restart::must_match, read_choice<refractory_mode, &run_config::mode>, write_choice<refractory_mode, &run_config::mode>,
             same<&run_config::mode>},
     setting{"delay", "Model", "SECONDS", "seconds",
             "propagation delay d from a flash to its neighbours' pulses; at least 1 ns", "",
@@ -212,12 +187,13 @@ constexpr std::array table{
             same<&run_config::seed>},
     setting{"telemetry", "Run", "events|summary", "events | summary",
             "what workers send the hub: every flash (events) or per-sample partial sums (summary)",
-            "", value_kind::choice, on_restart::may_differ, read_telemetry, write_telemetry,
+            "", value_kind::choice, on_restart::may_differ, read_choice<telemetry_mode, &run_config::telemetry>,
+            write_choice<telemetry_mode, &run_config::telemetry>,
             same<&run_config::telemetry>},
     setting{"engine", "Run", "coroutine|flat", "coroutine | flat",
             "how workers run their fireflies: one C++20 coroutine each (coroutine), or the same "
             "event loop calling the rules directly (flat, the benchmark reference); same results",
-            "", value_kind::choice, on_restart::may_differ, read_engine, write_engine,
+            "", value_kind::choice, on_restart::may_differ, read_choice<engine_kind, &run_config::engine>, write_choice<engine_kind, &run_config::engine>,
             same<&run_config::engine>},
     // Output
     setting{"output", "Output", "PATH", "path; empty: the default name",
