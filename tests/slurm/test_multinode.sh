@@ -4,16 +4,17 @@
 # FIREFLIES_SLURM_NODES=4: four slurmd daemons, node1..node4, 2 CPUs each, all on localhost),
 # and Open MPI forced onto its network path between ranks (OMPI_MCA_pml=ob1,
 # OMPI_MCA_btl=self,tcp: no shared memory, even between ranks of one node). The job script is
-# submitted unchanged; sizes come from sbatch options and the environment it documents.
+# submitted unchanged; sizes come from sbatch options and the environment it documents
+# (FIREFLIES_BIN is a two-line wrapper that notes where each rank runs, then execs fireflies).
 #
 #   FIREFLIES_BIN=build/release/src/fireflies bash tests/slurm/test_multinode.sh
 #
 # What it shows (PASS/FAIL lines; exit 0 only if all pass):
 #   0  the cluster: 4 nodes idle, `start` idempotent, `status` 0 and naming every node
-#   A  one run on 4 nodes (--nodes=4 --ntasks-per-node=1), through srun --mpi=pmix (A1) and
-#      through mpirun (A2, LAUNCHER=mpirun; Open MPI starts its daemons on the nodes with srun):
-#      the ranks' processes ran under 4 (A1) / at least 2 (A2) distinct slurmd's (their
-#      SLURMD_NODENAME, read from /proc/PID/environ while they run), with the tcp BTL, and
+#   A  one run on 4 nodes (--nodes=4 --ntasks=4 --ntasks-per-node=1), through srun --mpi=pmix
+#      (A1) and through mpirun (A2, LAUNCHER=mpirun; Open MPI starts its daemons on the nodes with
+#      srun): the ranks ran under 4 (A1) / at least 2 (A2) distinct slurmd's (each rank's
+#      SLURMD_NODENAME, as the wrapper saw it just before exec), with OMPI_MCA_btl=self,tcp, and
 #      /timeseries is bitwise identical to the same config run by the same script on 1 node (A0)
 #   B  preempted and requeued onto another node count: a job of 4 ranks on 4 nodes
 #      (--nodes=2-4 --ntasks=4 --spread-job), every rank holding a TCP connection to another
@@ -22,7 +23,8 @@
 #      same job continues on node1 and node2 only (2 ranks each): COMPLETED, Restarts=1, and
 #      /timeseries and /flashes bitwise identical to an uninterrupted run
 #   C  one node lost: a job on 4 nodes (1 rank each) writes periodic checkpoints; after the
-#      first, SIGKILL to every fireflies process whose SLURMD_NODENAME is node3; the job FAILS
+#      first, SIGKILL to every fireflies process of the job whose SLURMD_NODENAME (in
+#      /proc/PID/environ) is node3, which must be the rank the wrapper saw there; the job FAILS
 #      and is not requeued; a new job on 2 nodes (2 ranks), given FIREFLIES_OUTPUT and
 #      FIREFLIES_CHECKPOINT as the job script documents, resumes from the last checkpoint:
 #      COMPLETED, /timeseries and /flashes bitwise identical to an uninterrupted run
@@ -33,16 +35,16 @@
 # Proving the checks can fail: FIREFLIES_MULTINODE_BREAK=<what> sabotages one thing on purpose,
 # and the checks named must then FAIL (the rest still pass):
 #   seed    the references use another seed        -> every "bitwise identical" check
-#   nodes   the "multi-node" jobs get --nodes=1     -> A1/A2 "ranks on N nodes", B "4 nodes"
+#   nodes   the "multi-node" jobs get --nodes=1     -> A1/A2 "ranks on N nodes", B "4 nodes",
+#                                                      C "4 nodes" (and C "FAILED": no node3)
 #   drain   B drains no node before the requeue    -> B "continued on node1,node2 only"
 #   kill    C kills nothing                         -> C "the job FAILED", C "resumed"
 #   shm     Open MPI may use shared memory          -> a1/a2 "OMPI_MCA_btl=self,tcp" (and, on the
 #           (OMPI_MCA_btl=self,vader,tcp)              machine this was written on, B and C, whose
 #                                                      ranks crash in the vader BTL: all emulated
 #                                                      nodes share one /dev/shm and hostname)
-# (B's "TCP connection to another rank" counts 0 for ranks of one node on self,vader, and 4 on
-# self,tcp; its ranks on 4 nodes use TCP even when vader is allowed: Open MPI, told by Slurm's
-# PMIx that they are on different nodes, does not try shared memory between them.)
+# (B's "TCP connection to another rank" counts 0 for 4 ranks of one mpirun on self,vader and 4
+# on self,tcp, tried by hand; with shm, B's ranks on 4 nodes still held TCP connections.)
 #
 # Needs root (the daemons run as root): exits 77 (ctest: skipped) otherwise. The binary:
 # FIREFLIES_BIN, else `fireflies` on PATH. h5py: FIREFLIES_PYTHON, else /usr/bin/python3, else
