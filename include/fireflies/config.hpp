@@ -64,6 +64,9 @@ struct run_config {
     bool force = false;        ///< overwrite an existing --output
     bool progress = false;     ///< progress line even when stderr is a terminal
     telemetry_mode telemetry = telemetry_mode::events;
+    /// --telemetry auto (the default): rank 0 chooses `telemetry` for the run's size before it
+    /// starts (app/telemetry_choice.hpp); what every rank then runs with is the choice.
+    bool telemetry_auto = true;
     engine_kind engine = engine_kind::coroutine;
     bool record_flashes = false;   ///< write every flash to /flashes (events telemetry)
     double snapshot_every = 0;     ///< seconds between phase snapshots; 0: none

@@ -117,6 +117,25 @@ template <class E, E run_config::*field> std::string write_choice(const run_conf
     return "\"" + std::string(name_of(c.*field)) + "\"";
 }
 
+// --telemetry: auto, or one of the modes.
+std::string read_telemetry(run_config& c, std::string_view text) {
+    if (text == "auto") {
+        c.telemetry_auto = true;
+        c.telemetry = telemetry_mode::events;
+        return {};
+    }
+    c.telemetry_auto = false;
+    std::string why = read_choice<telemetry_mode, &run_config::telemetry>(c, text);
+    if (!why.empty()) why.replace(why.find("must be one of: "), 16, "must be one of: auto, ");
+    return why;
+}
+std::string write_telemetry(const run_config& c) {
+    return c.telemetry_auto ? "\"auto\"" : write_choice<telemetry_mode, &run_config::telemetry>(c);
+}
+bool same_telemetry(const run_config& a, const run_config& b) {
+    return a.telemetry_auto == b.telemetry_auto && a.telemetry == b.telemetry;
+}
+
 template <std::string run_config::*field> std::string read_path(run_config& c, std::string_view text) {
     c.*field = std::string(text);
     return {};
@@ -185,11 +204,11 @@ constexpr std::array table{
             "random seed; the same seed gives the same run for any number of ranks", "",
             value_kind::seed, on_restart::must_match, read_seed, write_seed,
             same<&run_config::seed>},
-    setting{"telemetry", "Run", "events|summary", "events | summary",
-            "what workers send the hub: every flash (events) or per-sample partial sums (summary)",
-            "", value_kind::choice, on_restart::may_differ, read_choice<telemetry_mode, &run_config::telemetry>,
-            write_choice<telemetry_mode, &run_config::telemetry>,
-            same<&run_config::telemetry>},
+    setting{"telemetry", "Run", "auto|events|summary", "auto | events | summary",
+            "what workers send the hub: every flash (events), per-sample partial sums (summary; the "
+            "same series), or auto: events unless the run would send the hub more flash events "
+            "than it absorbs (the banner says which)",
+            "", value_kind::choice, on_restart::may_differ, read_telemetry, write_telemetry, same_telemetry},
     setting{"engine", "Run", "coroutine|flat", "coroutine | flat",
             "how workers run their fireflies: one C++20 coroutine each (coroutine), or the same "
             "event loop calling the rules directly (flat, the benchmark reference); same results",
@@ -439,9 +458,9 @@ std::optional<problem> find_problem(const run_config& c) {
     if (auto why = non_negative_time(c.checkpoint_every)) return problem{"checkpoint-every", *why};
     if (c.checkpoint_every > 0 && c.checkpoint.empty())
         return problem{"checkpoint-every", "needs --checkpoint FILE"};
-    if (c.telemetry == telemetry_mode::summary && c.record_flashes)
+    if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.record_flashes)
         return problem{"record-flashes", "needs --telemetry events (summary sends no flashes to the hub)"};
-    if (c.telemetry == telemetry_mode::summary && c.visualize)
+    if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.visualize)
         return problem{"visualize", "needs --telemetry events (summary sends no flashes to the hub)"};
     // Both sides are at most 2^31 - 1, so the product cannot overflow.
     if (c.width * c.height > max_cells)
