@@ -31,7 +31,8 @@ struct run_config {
     std::int64_t height = 30;  ///< cells
     double duration = 300.0;   ///< simulated seconds
     double period = 5.0;       ///< seconds, T
-    double nudge = 0.2;        ///< seconds of phase added by one pulse, e
+    double nudge = 0.2;        ///< seconds of phase added by one pulse, e (negative: inhibitory)
+    double dissipation = 0;    ///< B, the Mirollo-Strogatz dissipation of the state function; 0: linear
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0

@@ -1,4 +1,5 @@
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "fireflies/config.hpp"
@@ -16,9 +17,38 @@ struct model_params {
     tick_t delay = 0;      ///< d, flash to pulse arrival
     refractory_mode mode = refractory_mode::drop;
     std::uint64_t seed = 0;
+    /// The phase response of a pulse (docs/model.md, "Dissipation"): false for the constant
+    /// advance phase += e in exact integer ticks (B = 0, e >= 0, the default); true for the
+    /// general map phase' = min(T, max(0, llround(prc_a * phase + prc_c))), which B > 0 (the
+    /// Mirollo-Strogatz state function) and inhibitory nudges (e < 0) need.
+    bool general_prc = false;
+    double prc_a = 1; ///< e^(B e/T); 1 for B = 0
+    double prc_c = 0; ///< T (e^(B e/T) - 1) / (e^B - 1), in ticks; e for B = 0
 
     static model_params from(const run_config& c) noexcept;
+    /// Fills general_prc, prc_a and prc_c from the period, the nudge (in ticks) and B.
+    void set_dissipation(double b) noexcept;
 };
+
+/// One pulse's new phase under the general phase response: min(T, max(0, llround(a phase + c))),
+/// with a phase in [0, T]. The product and the sum are rounded separately (the empty asm keeps
+/// the compiler from fusing them into one fused multiply-add where -march allows it), and
+/// std::llround rounds halves away from zero: the same double operations, in the same order, on
+/// every rank, so every rank (the same binary on the same kind of machine) computes the same
+/// tick, as does the Python reference of tests/reference.
+inline tick_t general_response(double a, double c, tick_t period, tick_t phase) noexcept {
+    double product = a * static_cast<double>(phase);
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __asm__("" : "+x"(product));
+#else
+    product = *static_cast<volatile double*>(&product);
+#endif
+    const double x = product + c;
+    if (!(x < static_cast<double>(period))) return period;
+    if (!(x > 0)) return 0;
+    const tick_t r = std::llround(x);
+    return r < period ? r : period;
+}
 
 /// Everything that is one firefly, and all a checkpoint needs of it: 24 bytes.
 ///
@@ -60,29 +90,35 @@ struct firefly_ref {
 /// What a firefly's own turn did.
 enum class reaction : std::uint8_t { quiet, flashed };
 
-/// The two switches of the rules that depend on the run's parameters: the refractory mode, and
-/// whether the flash instant itself must be checked (a flash can leave the phase at or above
-/// Rf: jitter > Rf, or Rf < 1 tick). firefly_rules reads them from the parameters; an event loop
+/// The switches of the rules that depend on the run's parameters: the refractory mode, whether
+/// the flash instant itself must be checked (a flash can leave the phase at or above Rf: jitter
+/// > Rf, or Rf < 1 tick), and whether a pulse takes the general phase response (B > 0 or e < 0)
+/// rather than the integer advance. firefly_rules reads them from the parameters; an event loop
 /// fixes them at compile time with fixed_switches, one build of the loop per combination, so
-/// that a pulse in drop mode does not test for queue mode.
+/// that a pulse in drop mode does not test for queue mode, and the default model does not test
+/// for the general response.
 struct run_switches {
     refractory_mode mode_;
     bool instant_matters_;
+    bool general_prc_;
     explicit run_switches(const model_params& p) noexcept
-        : mode_(p.mode), instant_matters_(p.jitter > 0 ? p.jitter > p.refractory : p.refractory < 1) {}
+        : mode_(p.mode), instant_matters_(p.jitter > 0 ? p.jitter > p.refractory : p.refractory < 1),
+          general_prc_(p.general_prc) {}
     refractory_mode mode() const noexcept { return mode_; }
     bool instant_matters() const noexcept { return instant_matters_; }
+    bool general_prc() const noexcept { return general_prc_; }
 };
 
-template <refractory_mode Mode, bool InstantMatters> struct fixed_switches {
+template <refractory_mode Mode, bool InstantMatters, bool GeneralPrc = false> struct fixed_switches {
     /// Checks that `p` has these switches.
     static bool fit(const model_params& p) noexcept {
         const run_switches s(p);
-        return s.mode() == Mode && s.instant_matters() == InstantMatters;
+        return s.mode() == Mode && s.instant_matters() == InstantMatters && s.general_prc() == GeneralPrc;
     }
     explicit fixed_switches(const model_params&) noexcept {}
     static constexpr refractory_mode mode() noexcept { return Mode; }
     static constexpr bool instant_matters() noexcept { return InstantMatters; }
+    static constexpr bool general_prc() noexcept { return GeneralPrc; }
 };
 
 /// The model's rules (docs/model.md). Pure: no I/O, no scheduling. The scheduler decides *when*
@@ -155,11 +191,23 @@ template <class Switches> class basic_firefly_rules {
     /// A pulse at t, with every turn before it taken. Refractory: dropped, or held (queue mode).
     /// Otherwise phase += e. True when the phase has reached T: the firefly acts at t (flashes).
     /// (A refractory firefly's flash_at is after t + T - Rf, so it answers false.)
+    /// Under the general response (B > 0 or e < 0) the new phase is general_response() of the
+    /// phase: capped at T (the firefly flashes at t), floored at 0.
     template <class F> bool absorb(F& f, tick_t t) const noexcept {
         const bool refractory = refractory_at(f, t);
         if (switches_.mode() == refractory_mode::queue) f.queued += refractory ? 1 : 0;
+        if (switches_.general_prc()) {
+            if (!refractory) f.flash_at = t + (p_.period - respond(p_.period - (f.flash_at - t)));
+            return f.flash_at <= t;
+        }
         f.flash_at -= p_.nudge & (static_cast<tick_t>(refractory) - 1); // (a mask, not a branch)
         return f.flash_at <= t;
+    }
+
+    /// The phase after one pulse that finds the firefly not refractory at `phase` (in [0, T]).
+    tick_t respond(tick_t phase) const noexcept {
+        if (!switches_.general_prc()) return phase + p_.nudge;
+        return general_response(p_.prc_a, p_.prc_c, p_.period, phase);
     }
 
     /// Its own turn at t: next_turn(f), or t after absorb() said so. It flashes, or (queue mode)
@@ -170,7 +218,14 @@ template <class Switches> class basic_firefly_rules {
             // exactly Rf (flash_at - t = T - Rf, integer arithmetic, nothing accumulated), or just
             // above it when the refractory period was the one-tick flash instant; the held
             // pulses add to it.
-            f.flash_at -= static_cast<tick_t>(f.queued) * p_.nudge;
+            if (switches_.general_prc()) {
+                // One pulse at a time, each rounded to a tick, until the phase reaches T.
+                tick_t phase = p_.period - (f.flash_at - t);
+                for (std::uint32_t k = 0; k < f.queued && phase < p_.period; ++k) phase = respond(phase);
+                f.flash_at = t + (p_.period - phase);
+            } else {
+                f.flash_at -= static_cast<tick_t>(f.queued) * p_.nudge;
+            }
             f.queued = 0;
             if (f.flash_at > t) return reaction::quiet;
         }
@@ -202,7 +257,7 @@ template <class Switches> class basic_firefly_rules {
 /// The rules with the switches read from the run's parameters.
 using firefly_rules = basic_firefly_rules<run_switches>;
 /// The rules with the switches fixed at compile time (for parameters with fixed_switches::fit).
-template <refractory_mode Mode, bool InstantMatters>
-using fixed_firefly_rules = basic_firefly_rules<fixed_switches<Mode, InstantMatters>>;
+template <refractory_mode Mode, bool InstantMatters, bool GeneralPrc = false>
+using fixed_firefly_rules = basic_firefly_rules<fixed_switches<Mode, InstantMatters, GeneralPrc>>;
 
 } // namespace fireflies

@@ -195,10 +195,17 @@ void block_simulation::act(std::uint32_t local, tick_t t) {
 
 template <class F> void block_simulation::with_fixed_rules(F&& f) const {
     const model_params& p = rules_.params();
-    if (fixed_switches<refractory_mode::drop, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
-    if (fixed_switches<refractory_mode::drop, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
-    if (fixed_switches<refractory_mode::queue, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
-    return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
+    if (!p.general_prc) {
+        if (fixed_switches<refractory_mode::drop, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
+        if (fixed_switches<refractory_mode::drop, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
+        if (fixed_switches<refractory_mode::queue, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
+        return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
+    }
+    // The general phase response (B > 0 or an inhibitory nudge): its own builds of the loop.
+    if (fixed_switches<refractory_mode::drop, false, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, false, true>(p));
+    if (fixed_switches<refractory_mode::drop, true, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, true, true>(p));
+    if (fixed_switches<refractory_mode::queue, false, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::queue, false, true>(p));
+    return f(fixed_firefly_rules<refractory_mode::queue, true, true>(p));
 }
 
 // Files every turn in epochs [horizon_, k + ring - 1) and moves the horizon there: one pass over
