@@ -273,6 +273,8 @@ void recorder::banner(std::FILE* to) const {
                  config_.partitioned ? "partitioned (no pulses cross a block boundary)" : "coupled across ranks");
     std::fprintf(to, "  model     period %g s, nudge %g s, refractory %g of the period (%s mode), delay %g s\n",
                  config_.period, config_.nudge, config_.refractory, mode_name(config_.mode), config_.delay);
+    if (config_.dissipation > 0)
+        std::fprintf(to, "  response  Mirollo-Strogatz state function, dissipation B = %g\n", config_.dissipation);
     std::fprintf(to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s\n",
                  config_.duration, config_.sample_every, config_.seed,
                  config_.telemetry == telemetry_mode::events ? "events" : "summary");

@@ -172,9 +172,16 @@ constexpr std::array table{
             "", value_kind::seconds, on_restart::must_match, read_double<&run_config::period>,
             write_double<&run_config::period>, same<&run_config::period>},
     setting{"nudge", "Model", "SECONDS", "seconds of phase",
-            "phase a pulse adds to a firefly that is not refractory (e); below the period", "",
+            "phase a pulse adds to a firefly that is not refractory (e); between minus the "
+            "period and the period, negative for inhibitory pulses (the phase is floored at 0)", "",
             value_kind::seconds, on_restart::must_match, read_double<&run_config::nudge>,
             write_double<&run_config::nudge>, same<&run_config::nudge>},
+    setting{"prc-dissipation", "Model", "B", "1 (dimensionless), in [0, 100]",
+            "dissipation B of the Mirollo-Strogatz state function x = ln(1 + (e^B - 1) phase/T) / B: "
+            "a pulse raises x by nudge/period (capped at 1: the firefly flashes), so it moves a "
+            "firefly near the top of its cycle further; 0 is the constant advance by the nudge", "",
+            value_kind::number, on_restart::must_match, read_double<&run_config::dissipation>,
+            write_double<&run_config::dissipation>, same<&run_config::dissipation>},
     setting{"refractory", "Model", "FRACTION", "fraction of the period, in [0, 1)",
             "refractory length Rf = refractory * period, counted from the phase reset", "",
             value_kind::number, on_restart::must_match, read_double<&run_config::refractory>,
@@ -352,7 +359,7 @@ std::optional<std::string> non_negative_time(double x) {
     return std::nullopt;
 }
 
-/// nudge and jitter: non-negative and below the period, also once both are rounded to ticks.
+/// jitter, and a nudge that is not negative: below the period, also once rounded to ticks.
 std::optional<std::string> below_period(double x, double period) {
     if (auto why = non_negative_time(x)) return why;
     if (x >= period) return show(x) + " must be less than the period (" + show(period) + " s)";
@@ -424,7 +431,20 @@ std::optional<problem> find_problem(const run_config& c) {
     if (auto why = cells(c.width)) return problem{"width", *why};
     if (auto why = cells(c.height)) return problem{"height", *why};
     if (auto why = positive_time(c.period)) return problem{"period", *why};
-    if (auto why = below_period(c.nudge, c.period)) return problem{"nudge", *why};
+    if (c.nudge < 0) {
+        // Inhibitory pulses: above minus the period, also once rounded to ticks.
+        if (-c.nudge >= c.period)
+            return problem{"nudge", show(c.nudge) + " must be more than minus the period (-" + show(c.period) + " s)"};
+        if (to_ticks(-c.nudge) >= to_ticks(c.period))
+            return problem{"nudge", show(c.nudge) + " rounds to minus the period (-" + show(c.period) +
+                                        " s) at the 1 ns resolution"};
+    } else if (auto why = below_period(c.nudge, c.period)) {
+        return problem{"nudge", *why};
+    }
+    if (!std::isfinite(c.dissipation))
+        return problem{"prc-dissipation", show(c.dissipation) + " is not a finite number"};
+    if (!(c.dissipation >= 0 && c.dissipation <= 100))
+        return problem{"prc-dissipation", show(c.dissipation) + " must be in [0, 100]"};
     if (!std::isfinite(c.refractory))
         return problem{"refractory", show(c.refractory) + " is not a finite number"};
     if (!(c.refractory >= 0 && c.refractory < 1))

@@ -79,6 +79,31 @@ class AgainstReference(unittest.TestCase):
                 self.check_exact(ref.Config(width=w, height=h, seed=seed, mode=mode, duration=60,
                                             nudge=0.5))
 
+    # -- --prc-dissipation B --------------------------------------------------------------------
+
+    def test_dissipation_exact(self):
+        for mode in ("drop", "queue"):
+            for b, nudge in ((3.0, 0.2), (1.0, 0.5), (8.0, 0.05)):
+                self.check_exact(ref.Config(width=6, height=5, seed=4, mode=mode, duration=80,
+                                            dissipation=b, nudge=nudge))
+
+    def test_inhibitory_nudge_exact(self):
+        for mode in ("drop", "queue"):
+            for b in (0.0, 2.0):
+                self.check_exact(ref.Config(width=5, height=5, seed=6, mode=mode, duration=60,
+                                            dissipation=b, nudge=-0.3))
+
+    def test_dissipation_statistics_over_seeds(self):
+        """Flash counts and the final R, seed by seed, on a grid that synchronises."""
+        for seed in (1, 2, 3):
+            cfg = ref.Config(width=8, height=8, seed=seed, duration=120, dissipation=3.0)
+            flashes, samples = ref.run(cfg)
+            R = ref.order_parameters(samples[-1:], cfg.period)[0][1]
+            got, series = self.program(cfg)
+            self.assertEqual(len(got), len(flashes), "seed %d" % seed)
+            self.assertEqual(int(series["flashes"].sum()), len(flashes))
+            self.assertAlmostEqual(float(series["R"][-1]), R, delta=1e-6)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
