@@ -10,6 +10,12 @@ enum class refractory_mode {
     queue, ///< held and applied, each as +nudge, when the refractory period ends (the seed's code)
 };
 
+/// How the fireflies' own periods spread around --period (with --period-spread > 0).
+enum class period_distribution {
+    normal,  ///< normal with standard deviation --period-spread, truncated (docs/model.md)
+    uniform, ///< uniform on [period - spread, period + spread]
+};
+
 /// How workers report to the hub.
 enum class telemetry_mode {
     events,  ///< every flash goes to the hub as an event (needed for --record-flashes, the view)
@@ -33,6 +39,8 @@ struct run_config {
     double period = 5.0;       ///< seconds, T
     double nudge = 0.2;        ///< seconds of phase added by one pulse, e (negative: inhibitory)
     double dissipation = 0;    ///< B, the Mirollo-Strogatz dissipation of the state function; 0: linear
+    double period_spread = 0;  ///< seconds; each firefly's own period spreads this much around `period`
+    period_distribution period_dist = period_distribution::normal;
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0

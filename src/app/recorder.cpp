@@ -273,6 +273,10 @@ void recorder::banner(std::FILE* to) const {
                  config_.partitioned ? "partitioned (no pulses cross a block boundary)" : "coupled across ranks");
     std::fprintf(to, "  model     period %g s, nudge %g s, refractory %g of the period (%s mode), delay %g s\n",
                  config_.period, config_.nudge, config_.refractory, mode_name(config_.mode), config_.delay);
+    if (config_.period_spread > 0)
+        std::fprintf(to, "  periods   own period of each firefly: %s, spread %g s around %g s\n",
+                     config_.period_dist == period_distribution::normal ? "normal" : "uniform", config_.period_spread,
+                     config_.period);
     if (config_.dissipation > 0)
         std::fprintf(to, "  response  Mirollo-Strogatz state function, dissipation B = %g\n", config_.dissipation);
     std::fprintf(to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s\n",

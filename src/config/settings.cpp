@@ -2,6 +2,7 @@
 
 #include "fireflies/time.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -114,6 +115,20 @@ std::string write_mode(const run_config& c) {
     return c.mode == refractory_mode::drop ? "\"drop\"" : "\"queue\"";
 }
 
+std::string read_distribution(run_config& c, std::string_view text) {
+    if (text == "normal") {
+        c.period_dist = period_distribution::normal;
+    } else if (text == "uniform") {
+        c.period_dist = period_distribution::uniform;
+    } else {
+        return quoted(text) + " must be one of: normal, uniform";
+    }
+    return {};
+}
+std::string write_distribution(const run_config& c) {
+    return c.period_dist == period_distribution::normal ? "\"normal\"" : "\"uniform\"";
+}
+
 std::string read_telemetry(run_config& c, std::string_view text) {
     if (text == "events") {
         c.telemetry = telemetry_mode::events;
@@ -182,6 +197,17 @@ constexpr std::array table{
             "firefly near the top of its cycle further; 0 is the constant advance by the nudge", "",
             value_kind::number, on_restart::must_match, read_double<&run_config::dissipation>,
             write_double<&run_config::dissipation>, same<&run_config::dissipation>},
+    setting{"period-spread", "Model", "SECONDS", "seconds",
+            "spread S of the fireflies' own periods around --period: each firefly's period is "
+            "drawn once from its id (standard deviation S, or half-width S for uniform); 0: "
+            "identical fireflies", "",
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::period_spread>,
+            write_double<&run_config::period_spread>, same<&run_config::period_spread>},
+    setting{"period-distribution", "Model", "normal|uniform", "normal | uniform",
+            "how the own periods spread: normal (truncated to keep every period above nudge + "
+            "jitter) or uniform on [period - spread, period + spread]", "",
+            value_kind::choice, on_restart::must_match, read_distribution, write_distribution,
+            same<&run_config::period_dist>},
     setting{"refractory", "Model", "FRACTION", "fraction of the period, in [0, 1)",
             "refractory length Rf = refractory * period, counted from the phase reset", "",
             value_kind::number, on_restart::must_match, read_double<&run_config::refractory>,
@@ -459,6 +485,22 @@ std::optional<problem> find_problem(const run_config& c) {
         return problem{"jitter", show(c.jitter) + " plus the nudge (" + show(c.nudge) +
                                      ") must stay below the period (" + show(c.period) +
                                      "), or a firefly could flash twice at one instant"};
+    if (auto why = non_negative_time(c.period_spread)) return problem{"period-spread", *why};
+    if (c.period_dist != period_distribution::normal && c.period_dist != period_distribution::uniform)
+        return problem{"period-distribution", "is not normal or uniform"};
+    if (c.period_spread > 0) {
+        // Every own period stays above nudge + jitter (ticks), and below 1e9 s.
+        const tick_t floor = std::max<tick_t>(to_ticks(c.nudge), 0) + to_ticks(c.jitter);
+        const tick_t room = to_ticks(c.period) - floor, spread = to_ticks(c.period_spread);
+        const bool uniform = c.period_dist == period_distribution::uniform;
+        if (spread >= room)
+            return problem{"period-spread", show(c.period_spread) +
+                                                " s must be less than the period minus the nudge and the jitter (" +
+                                                show(to_seconds(room)) + " s): every own period stays above " +
+                                                show(to_seconds(floor)) + " s"};
+        if (c.period + (uniform ? 1 : 9) * c.period_spread > max_seconds)
+            return problem{"period-spread", show(c.period_spread) + " s makes periods of more than 1e9 s"};
+    }
     if (auto why = non_negative_time(c.duration)) return problem{"duration", *why};
     if (auto why = positive_time(c.sample_every)) return problem{"sample-every", *why};
     if (c.mode != refractory_mode::drop && c.mode != refractory_mode::queue)

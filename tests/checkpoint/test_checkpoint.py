@@ -181,6 +181,11 @@ class Families(RestartCase):
         self.base = BASE + ["--prc-dissipation", 1, "--nudge", -0.1, "--refractory-mode", "queue"]
         self.interrupted_then_restarted(1, 3)
 
+    def test_period_spread_2_to_5(self):
+        self.base = BASE + ["--period-spread", 0.3, "--period-distribution", "uniform"]
+        self.interrupted_then_restarted(2, 5)
+
+
 
 class CopiedRun(CheckpointTestCase):
     """Each test works on copies of one interrupted run's output `run.h5` and checkpoint

@@ -60,6 +60,15 @@ class Identity(E2ETestCase):
                                          "--seed", 4, "--prc-dissipation", 1, "--nudge", -0.1,
                                          "--refractory-mode", "queue"])
 
+    def test_period_spread(self):
+        # Each firefly's own period, drawn from its id: the same on every rank.
+        self.across_ranks("spread-normal", ["--width", 37, "--height", 23, "--duration", 60,
+                                            "--seed", 5, "--period-spread", 0.2])
+        self.across_ranks("spread-uniform", ["--width", 37, "--height", 23, "--duration", 60,
+                                             "--seed", 6, "--period-spread", 0.5,
+                                             "--period-distribution", "uniform",
+                                             "--prc-dissipation", 2, "--refractory-mode", "queue"])
+
     def test_telemetry_summary_equals_events(self):
         args = ["--width", 37, "--height", 23, "--duration", 60, "--seed", 5]
         events = self.across_ranks("events", args + ["--telemetry", "events"], ranks=(1, 3))

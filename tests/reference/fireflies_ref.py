@@ -17,6 +17,10 @@ What it implements, with the page's names:
   - refractory while phase < Rf, and at the instant of its own flash; drop or queue;
   - events of one firefly at one time: the end of its refractory period (held pulses), then
     pulses, then its own flash;
+  - each firefly's own period (--period-spread S): T without a spread; uniform: T - S +
+    U(0, 2S + 1) ticks from draw 2^63; normal: Box-Muller on draws 2^63 + 2k, 2^63 + 2k + 1
+    (u1 = (bits >> 11 + 1) 2^-53, u2 = (bits >> 11) 2^-53, z = sqrt(-2 ln u1) cos(2 pi u2)),
+    round(T + S z) ticks, the first above nudge + jitter (k < 64; else T); its Rf = round(r T_i);
   - the phase response of a pulse: + e (B = 0), or with dissipation B > 0 the Mirollo-Strogatz
     state function, phase' = min(T, max(0, round(a phase + c))), a = exp(B e/T),
     c = T expm1(B e/T) / expm1(B), rounding halves away from zero (docs/model.md, "Dissipation");
@@ -80,6 +84,8 @@ class Config:
         self.jitter = 0.1
         self.seed = 1
         self.dissipation = 0.0
+        self.period_spread = 0.0
+        self.period_distribution = "normal"
         self.duration = 300.0
         self.sample_every = 0.5
         for k, v in kw.items():
@@ -96,6 +102,9 @@ class Config:
                "--duration", repr(self.duration), "--sample-every", repr(self.sample_every)]
         if self.dissipation != 0:
             out += ["--prc-dissipation", repr(self.dissipation)]
+        if self.period_spread != 0:
+            out += ["--period-spread", repr(self.period_spread),
+                    "--period-distribution", self.period_distribution]
         return [str(a) for a in out]
 
 
@@ -110,14 +119,45 @@ def neighbours(W, H, i):
     return sorted(out)
 
 
+PERIOD_STREAM = 1 << 63
+
+
+def natural_period(cfg, i):
+    """Firefly i's own (period, Rf) in ticks."""
+    T = to_ticks(cfg.period)
+    S = to_ticks(cfg.period_spread)
+    if S <= 0:
+        return T, to_ticks(cfg.refractory * cfg.period)
+    floor = max(to_ticks(cfg.nudge), 0) + to_ticks(cfg.jitter)
+    period = T
+    if cfg.period_distribution == "uniform":
+        period = T - S + uniform_below(random_bits(cfg.seed, i, PERIOD_STREAM), 2 * S + 1)
+    else:
+        for k in range(64):
+            b1 = random_bits(cfg.seed, i, PERIOD_STREAM + 2 * k)
+            b2 = random_bits(cfg.seed, i, PERIOD_STREAM + 2 * k + 1)
+            u1 = float((b1 >> 11) + 1) * 2.0 ** -53
+            u2 = float(b2 >> 11) * 2.0 ** -53
+            z = math.sqrt(-2.0 * math.log(u1)) * math.cos(6.283185307179586 * u2)
+            candidate = round_half_away_signed(float(T) + float(S) * z)
+            if candidate > floor:
+                period = candidate
+                break
+    rf = round_half_away_signed(cfg.refractory * float(period))
+    return period, min(rf, period - 1)
+
+
+def round_half_away_signed(x):
+    return round_half_away(x) if x >= 0 else -round_half_away(-x)
+
+
 # event kinds, in the order one firefly takes them at one time
 REFRACTORY_END, PULSE, FLASH = 0, 1, 2
 
 
 def run(cfg, through=None):
-    T = to_ticks(cfg.period)
+    T0 = to_ticks(cfg.period)
     e = to_ticks(cfg.nudge)
-    Rf = to_ticks(cfg.refractory * cfg.period)
     J = to_ticks(cfg.jitter)
     d = to_ticks(cfg.delay)
     B = float(cfg.dissipation)
@@ -129,18 +169,20 @@ def run(cfg, through=None):
     N = W * H
     queue_mode = cfg.mode == "queue"
 
+    own = [natural_period(cfg, i) for i in range(W * H)]
     if B > 0:
-        eps = e / T
+        eps = e / T0
         a = math.exp(B * eps)
-        c = float(T) * math.expm1(B * eps) / math.expm1(B)
+        cs = [float(Ti) * math.expm1(B * eps) / math.expm1(B) for Ti, _ in own]
     else:
-        a, c = 1.0, float(e)
+        a, cs = 1.0, [float(e)] * (W * H)
     general = B > 0 or e < 0
 
-    def respond(phase):
+    def respond(i, phase):
+        T = own[i][0]
         if not general:
             return phase + e
-        x = a * float(phase) + c
+        x = a * float(phase) + cs[i]
         if not x < T:
             return T
         if not x > 0:
@@ -164,12 +206,12 @@ def run(cfg, through=None):
         phase[i], upd[i] = p, t
 
     def refractory(i, t):
-        return now_phase(i, t) < Rf or t == last[i]
+        return now_phase(i, t) < own[i][1] or t == last[i]
 
     def refractory_end(i):
         """When a refractory firefly stops being refractory (its phase reaches Rf, and at least
         the tick after its flash)."""
-        end = upd[i] + (Rf - phase[i])
+        end = upd[i] + (own[i][1] - phase[i])
         return max(end, last[i] + 1)
 
     def plan(i):
@@ -177,7 +219,7 @@ def run(cfg, through=None):
         if queue_mode and held[i] > 0:
             heapq.heappush(heap, (refractory_end(i), REFRACTORY_END, i, version[i]))
         else:
-            heapq.heappush(heap, (upd[i] + (T - phase[i]), FLASH, i, version[i]))
+            heapq.heappush(heap, (upd[i] + (own[i][0] - phase[i]), FLASH, i, version[i]))
 
     def flash(i, t):
         flashes.append((t, i))
@@ -190,7 +232,7 @@ def run(cfg, through=None):
         set_phase(i, t, j)
 
     for i in range(N):
-        set_phase(i, 0, uniform_below(random_bits(cfg.seed, i, 0), T))
+        set_phase(i, 0, uniform_below(random_bits(cfg.seed, i, 0), own[i][0]))
         draws[i] = 1
         plan(i)
 
@@ -201,7 +243,7 @@ def run(cfg, through=None):
         nonlocal next_sample
         while next_sample * sample <= min(upto, duration):
             ts = next_sample * sample
-            samples.append((ts, [now_phase(i, ts) for i in range(N)], list(last)))
+            samples.append((ts, [(now_phase(i, ts), own[i][0]) for i in range(N)], list(last)))
             next_sample += 1
 
     while heap and heap[0][0] <= through:
@@ -215,10 +257,10 @@ def run(cfg, through=None):
             p = now_phase(i, t)
             k, n = 0, held[i]
             held[i] = 0
-            while k < n and p < T:
-                p = respond(p)
+            while k < n and p < own[i][0]:
+                p = respond(i, p)
                 k += 1
-            if p >= T:
+            if p >= own[i][0]:
                 flash(i, t)
             else:
                 set_phase(i, t, p)
@@ -228,8 +270,8 @@ def run(cfg, through=None):
                     set_phase(i, t, now_phase(i, t))
                     held[i] += 1
             else:
-                p = respond(now_phase(i, t))
-                if p >= T:
+                p = respond(i, now_phase(i, t))
+                if p >= own[i][0]:
                     flash(i, t)
                 else:
                     set_phase(i, t, p)
@@ -240,7 +282,8 @@ def run(cfg, through=None):
 
 
 def order_parameters(samples, T_seconds):
-    """R and R_state of each sample, in floating point (the program sums fixed-point phasors)."""
+    """R (on the run's period T) and R_state (each phase on its own period) of each sample, in
+    floating point (the program sums fixed-point phasors)."""
     T = to_ticks(T_seconds)
     out = []
     for ts, phases, lasts in samples:
@@ -252,8 +295,8 @@ def order_parameters(samples, T_seconds):
                 zr += math.cos(th)
                 zi += math.sin(th)
         sr = si = 0.0
-        for p in phases:
-            th = 2 * math.pi * p / T
+        for p, Ti in phases:
+            th = 2 * math.pi * p / Ti
             sr += math.cos(th)
             si += math.sin(th)
         out.append((ts, math.hypot(zr, zi) / n, math.hypot(sr, si) / n))

@@ -4,7 +4,8 @@ Exact agreement: every flash (time in ticks, firefly) of small runs is the refer
 model family the reference implements, in both refractory modes, at P = 1 and at P = 3. The
 order parameters R and R_state of every sample agree to 1e-6 (the program sums fixed-point
 phasors, the reference floating-point ones). Differential statistics over seeds: the flash
-counts and the final R of the program and the reference agree seed by seed.
+counts and the final R of the program and the reference agree seed by seed (with a period
+spread R_state too: each phase on its own period's circle).
 
 Run through ctest (label `reference`), or
   FIREFLIES_BIN=build/release/src/fireflies /usr/bin/python3 tests/reference/test_reference.py -v
@@ -103,6 +104,26 @@ class AgainstReference(unittest.TestCase):
             self.assertEqual(len(got), len(flashes), "seed %d" % seed)
             self.assertEqual(int(series["flashes"].sum()), len(flashes))
             self.assertAlmostEqual(float(series["R"][-1]), R, delta=1e-6)
+
+    # -- --period-spread S, --period-distribution -----------------------------------------------
+
+    def test_period_spread_exact(self):
+        for mode in ("drop", "queue"):
+            for dist, spread, b in (("normal", 0.3, 0.0), ("uniform", 1.0, 0.0), ("normal", 0.5, 2.0)):
+                self.check_exact(ref.Config(width=6, height=4, seed=8, mode=mode, duration=80,
+                                            nudge=0.4, period_spread=spread,
+                                            period_distribution=dist, dissipation=b))
+
+    def test_period_spread_statistics_over_seeds(self):
+        """Flash counts and the final R and R_state, seed by seed."""
+        for seed in (1, 2, 3):
+            cfg = ref.Config(width=8, height=8, seed=seed, duration=120, period_spread=0.2)
+            flashes, samples = ref.run(cfg)
+            _, R, Rs = ref.order_parameters(samples[-1:], cfg.period)[0]
+            got, series = self.program(cfg)
+            self.assertEqual(len(got), len(flashes), "seed %d" % seed)
+            self.assertAlmostEqual(float(series["R"][-1]), R, delta=1e-6)
+            self.assertAlmostEqual(float(series["R_state"][-1]), Rs, delta=1e-6)
 
 
 if __name__ == "__main__":

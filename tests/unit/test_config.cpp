@@ -210,6 +210,8 @@ run_config awkward_config() {
     c.seed = std::numeric_limits<std::uint64_t>::max();
     c.partitioned = true;
     c.dissipation = 1.0 / 7.0;
+    c.period_spread = 0.01;
+    c.period_dist = period_distribution::uniform;
     c.output = "dir with space/\"quoted\"\\back\nnew line\x01\x7f\xC3\xA9.h5";
     c.force = true;
     c.progress = true;
@@ -396,6 +398,15 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{"--prc-dissipation", "-1"}, "", "--prc-dissipation: -1 must be in [0, 100]"},
         {{"--prc-dissipation", "101"}, "", "--prc-dissipation: 101 must be in [0, 100]"},
         {{"--prc-dissipation", "nan"}, "", "--prc-dissipation: 'nan' is not a finite number"},
+        {{"--period-spread", "-1"}, "", "--period-spread: -1 is not a non-negative number of seconds"},
+        {{"--period-spread", "4.7"},
+         "",
+         "--period-spread: 4.7 s must be less than the period minus the nudge and the jitter (4.7 s): every own "
+         "period stays above 0.3 s"},
+        {{"--period-spread", "1", "--period-distribution", "cauchy"},
+         "",
+         "--period-distribution: 'cauchy' must be one of: normal, uniform"},
+        {{"--period-spread", "2e8"}, "", "--period-spread: 2e+08 s must be less than the period minus the nudge and the jitter (4.7 s): every own period stays above 0.3 s"},
         {{"--refractory", "1.5"}, "", "--refractory: 1.5 must be in [0, 1)"},
         {{"--refractory", "1"}, "", "--refractory: 1 must be in [0, 1)"},
         {{"--refractory", "-0.1"}, "", "--refractory: -0.1 must be in [0, 1)"},

@@ -1015,3 +1015,112 @@ TEST(ModelDissipation, FixedSwitchesAgreeWithRunSwitches) {
 }
 
 } // namespace
+
+// ---- period spread (--period-spread S, --period-distribution) -------------------------------
+
+namespace {
+
+TEST(ModelPeriodSpread, DefaultRunDrawsAreUnchanged) {
+    // Pinned from the program before period spreads existed (seed 1, T = 5 s, jitter 0.1 s):
+    // the start phases (draw 0) and the jitter draws 1..3 of a few fireflies.
+    const run_config c;
+    const model_params p = model_params::from(c);
+    EXPECT_EQ(p.spread, 0);
+    const firefly_rules rules(p);
+    struct pin { std::uint64_t id; tick_t flash_at; tick_t jitter[3]; };
+    for (const pin& x : {pin{0, 548704136, {2745223, 90313749, 53863044}},
+                         pin{1, 1640008656, {23174448, 71760186, 34321707}},
+                         pin{2, 3762992639, {48908467, 57786931, 93856664}},
+                         pin{899, 2434134161, {98878106, 57242999, 75929787}}}) {
+        firefly f = rules.start(x.id);
+        EXPECT_EQ(f.flash_at, x.flash_at) << x.id;
+        EXPECT_EQ(natural_period(p, x.id), (own_period{p.period, p.refractory}));
+        tick_t t = f.flash_at;
+        for (tick_t j : x.jitter) {
+            ASSERT_EQ(rules.act(f, x.id, t), reaction::flashed);
+            EXPECT_EQ(f.flash_at, t + p.period - j) << x.id;
+            t = f.flash_at;
+        }
+    }
+}
+
+model_params spread_params(period_distribution d, tick_t spread) {
+    model_params p = params(refractory_mode::drop);
+    p.spread = spread;
+    p.distribution = d;
+    p.refractory_fraction = 0.2;
+    return p;
+}
+
+TEST(ModelPeriodSpread, UniformCoversItsIntervalAndNoMore) {
+    const model_params p = spread_params(period_distribution::uniform, 300);
+    tick_t lo = T, hi = T;
+    double sum = 0;
+    const int n = 20000;
+    for (std::uint64_t id = 0; id < n; ++id) {
+        const own_period o = natural_period(p, id);
+        ASSERT_GE(o.period, T - 300);
+        ASSERT_LE(o.period, T + 300);
+        ASSERT_EQ(o.refractory, std::llround(0.2 * static_cast<double>(o.period)));
+        lo = std::min(lo, o.period);
+        hi = std::max(hi, o.period);
+        sum += static_cast<double>(o.period);
+    }
+    EXPECT_EQ(lo, T - 300);
+    EXPECT_EQ(hi, T + 300);
+    EXPECT_NEAR(sum / n, T, 5);
+}
+
+TEST(ModelPeriodSpread, NormalHasItsMomentsAndIsTruncatedAboveNudgePlusJitter) {
+    for (tick_t s : {tick_t{100}, tick_t{800}}) {
+        const model_params p = spread_params(period_distribution::normal, s);
+        double sum = 0, squares = 0;
+        const int n = 40000;
+        for (std::uint64_t id = 0; id < n; ++id) {
+            const own_period o = natural_period(p, id);
+            ASSERT_GT(o.period, E + J) << "truncated above nudge + jitter";
+            sum += static_cast<double>(o.period);
+            squares += static_cast<double>(o.period) * static_cast<double>(o.period);
+            ASSERT_EQ(natural_period(p, id), o) << "a pure function of (seed, id)";
+        }
+        const double mean = sum / n, sd = std::sqrt(squares / n - mean * mean);
+        if (s == 100) {
+            EXPECT_NEAR(mean, T, 2);
+            EXPECT_NEAR(sd, 100, 2);
+        } else {
+            // T - 800 ~ 1.06 sd above the floor 150: the truncation lifts the mean, narrows the sd.
+            EXPECT_GT(mean, T);
+            EXPECT_LT(sd, 800);
+            EXPECT_GT(sd, 500);
+        }
+    }
+}
+
+TEST(ModelPeriodSpread, StartAndResetUseTheOwnPeriodAndTheUsualDraws) {
+    const model_params p = spread_params(period_distribution::normal, 200);
+    const firefly_rules rules(p);
+    for (std::uint64_t id = 0; id < 50; ++id) {
+        const own_period o = natural_period(p, id);
+        firefly_spread f{rules.start(id), o.period, o.refractory};
+        EXPECT_EQ(f.flash_at, o.period - uniform_below(random_bits(SEED, id, 0), o.period)) << "draw 0, own period";
+        EXPECT_EQ(rules.phase(f, 0), uniform_below(random_bits(SEED, id, 0), o.period));
+        const tick_t t = f.flash_at;
+        ASSERT_EQ(rules.act(f, id, t), reaction::flashed);
+        EXPECT_EQ(f.flash_at, t + o.period - jitter_draw(id, 1)) << "free-running: its own period minus jitter";
+        EXPECT_EQ(rules.refractory_until(f), std::max(t + o.refractory - jitter_draw(id, 1), t + 1));
+    }
+}
+
+TEST(ModelPeriodSpread, DissipationScalesWithTheOwnPeriod) {
+    model_params p = spread_params(period_distribution::uniform, 300);
+    p.set_dissipation(3.0);
+    const firefly_rules rules(p);
+    firefly_spread slow{rules.start(0), T + 200, 240};
+    // c = T_i (e^(B eps) - 1) / (e^B - 1), eps = e / T for every firefly.
+    const double c = static_cast<double>(T + 200) * std::expm1(3.0 * E / T) / std::expm1(3.0);
+    EXPECT_EQ(rules.respond(slow, 500), std::llround(p.prc_a * 500.0 + c));
+    firefly_spread nominal{rules.start(0), T, RF};
+    EXPECT_EQ(rules.respond(nominal, 500), rules.respond(500));
+}
+
+} // namespace
