@@ -41,6 +41,7 @@ struct run_config {
     double dissipation = 0;    ///< B, the Mirollo-Strogatz dissipation of the state function; 0: linear
     double period_spread = 0;  ///< seconds; each firefly's own period spreads this much around `period`
     period_distribution period_dist = period_distribution::normal;
+    std::string initial_phases; ///< HDF5 file of start phases (docs/model.md); empty: random
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0

@@ -208,6 +208,12 @@ constexpr std::array table{
             "jitter) or uniform on [period - spread, period + spread]", "",
             value_kind::choice, on_restart::must_match, read_distribution, write_distribution,
             same<&run_config::period_dist>},
+    setting{"initial-phases", "Model", "FILE", "path; empty: random",
+            "start phases from an HDF5 file: a [height, width] dataset /phase in seconds, or the last "
+            "frame of /snapshots/phase of an earlier fireflies output (unsubsampled: stride 1)",
+            "random (draw 0 of each firefly)",
+            value_kind::path, on_restart::must_match, read_path<&run_config::initial_phases>,
+            write_path<&run_config::initial_phases>, same<&run_config::initial_phases>},
     setting{"refractory", "Model", "FRACTION", "fraction of the period, in [0, 1)",
             "refractory length Rf = refractory * period, counted from the phase reset", "",
             value_kind::number, on_restart::must_match, read_double<&run_config::refractory>,

@@ -15,6 +15,7 @@ import tempfile
 import unittest
 
 import h5py
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ckpt_common import (EXIT_CHECKPOINTED, EXIT_USAGE, CheckpointTestCase, attrs,  # noqa: E402
@@ -180,6 +181,13 @@ class Families(RestartCase):
     def test_inhibitory_queue_1_to_3(self):
         self.base = BASE + ["--prc-dissipation", 1, "--nudge", -0.1, "--refractory-mode", "queue"]
         self.interrupted_then_restarted(1, 3)
+
+    def test_initial_phases_3_to_1(self):
+        phases = self.path("phases.h5")
+        with h5py.File(phases, "w") as f:
+            f["phase"] = (np.arange(36 * 48).reshape(36, 48) * 0.37) % 5.0
+        self.base = BASE + ["--initial-phases", phases]
+        self.interrupted_then_restarted(3, 1)
 
     def test_period_spread_2_to_5(self):
         self.base = BASE + ["--period-spread", 0.3, "--period-distribution", "uniform"]

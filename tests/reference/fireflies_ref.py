@@ -86,6 +86,7 @@ class Config:
         self.dissipation = 0.0
         self.period_spread = 0.0
         self.period_distribution = "normal"
+        self.initial_phases = None   # start phases in ticks, row-major (else draw 0)
         self.duration = 300.0
         self.sample_every = 0.5
         for k, v in kw.items():
@@ -156,6 +157,8 @@ REFRACTORY_END, PULSE, FLASH = 0, 1, 2
 
 
 def run(cfg, through=None):
+    """Runs cfg through simulated time `through` (ticks; default the duration). Start phases
+    from cfg.initial_phases (ticks, row-major) when given, else draw 0 of each firefly."""
     T0 = to_ticks(cfg.period)
     e = to_ticks(cfg.nudge)
     J = to_ticks(cfg.jitter)
@@ -232,7 +235,10 @@ def run(cfg, through=None):
         set_phase(i, t, j)
 
     for i in range(N):
-        set_phase(i, 0, uniform_below(random_bits(cfg.seed, i, 0), own[i][0]))
+        if cfg.initial_phases is not None:
+            set_phase(i, 0, cfg.initial_phases[i])
+        else:
+            set_phase(i, 0, uniform_below(random_bits(cfg.seed, i, 0), own[i][0]))
         draws[i] = 1
         plan(i)
 

@@ -41,7 +41,15 @@ class AgainstReference(unittest.TestCase):
     def program(self, cfg, ranks=1, extra=()):
         """Runs fireflies on `cfg`; returns the flashes [(tick, id)] and the series."""
         out = os.path.join(self.dir, "run-%d.h5" % len(os.listdir(self.dir)))
-        argv = command(ranks, cfg.args() + ["--record-flashes", "-o", out] + list(extra))
+        extra = list(extra)
+        if cfg.initial_phases is not None:
+            # The start phases as a [height, width] dataset /phase in seconds (exact: a tick
+            # count below 2^53 divided by 1e9 rounds back to itself).
+            phases = os.path.join(self.dir, "phases-%d.h5" % len(os.listdir(self.dir)))
+            with h5py.File(phases, "w") as f:
+                f["phase"] = (np.array(cfg.initial_phases, dtype=np.float64) / 1e9).reshape(cfg.height, cfg.width)
+            extra += ["--initial-phases", phases]
+        argv = command(ranks, cfg.args() + ["--record-flashes", "-o", out] + extra)
         p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
         self.assertEqual(p.returncode, 0, "%s\n%s%s" % (" ".join(argv), p.stdout, p.stderr))
         with h5py.File(out, "r") as f:
@@ -124,6 +132,27 @@ class AgainstReference(unittest.TestCase):
             self.assertEqual(len(got), len(flashes), "seed %d" % seed)
             self.assertAlmostEqual(float(series["R"][-1]), R, delta=1e-6)
             self.assertAlmostEqual(float(series["R_state"][-1]), Rs, delta=1e-6)
+
+    # -- --initial-phases: tiny deterministic cases, every flash worked out by two simulators -----
+
+    def test_initial_phases_two_oscillators(self):
+        """Two fireflies on a 2 x 1 grid (each the other's only neighbour), jitter 0."""
+        for mode in ("drop", "queue"):
+            for b in (0.0, 2.0):
+                flashes, _ = self.check_exact(ref.Config(
+                    width=2, height=1, mode=mode, jitter=0.0, duration=40, dissipation=b, nudge=0.3,
+                    initial_phases=[0, 2_300_000_000]))
+                self.assertGreaterEqual(min(sum(1 for _, a in flashes if a == k) for k in (0, 1)), 7)
+
+    def test_initial_phases_three_by_three_and_ring(self):
+        for w, h, phases in ((3, 3, [k * 517_000_003 for k in range(9)]),
+                             (5, 1, [0, 999_999_999, 2_000_000_001, 3_141_592_653, 4_999_999_999])):
+            for mode in ("drop", "queue"):
+                self.check_exact(ref.Config(width=w, height=h, mode=mode, jitter=0.0, duration=60,
+                                            nudge=0.25, initial_phases=phases))
+                # With jitter the reset draws are the usual ones (from draw 1).
+                self.check_exact(ref.Config(width=w, height=h, mode=mode, duration=60, nudge=0.25,
+                                            seed=12, initial_phases=phases), ranks=(1,))
 
 
 if __name__ == "__main__":

@@ -212,6 +212,7 @@ run_config awkward_config() {
     c.dissipation = 1.0 / 7.0;
     c.period_spread = 0.01;
     c.period_dist = period_distribution::uniform;
+    c.initial_phases = "phases \"a\".h5";
     c.output = "dir with space/\"quoted\"\\back\nnew line\x01\x7f\xC3\xA9.h5";
     c.force = true;
     c.progress = true;

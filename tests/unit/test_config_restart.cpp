@@ -36,7 +36,7 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
         "refractory-mode", "delay",          "jitter", "seed",         "sample-every",
         "partitioned",     "record-flashes", "output", "snapshot-max", "snapshot-every",
         // the model families (docs/model.md), each part of the run a checkpoint continues
-        "prc-dissipation", "period-spread", "period-distribution"};
+        "prc-dissipation", "period-spread", "period-distribution", "initial-phases"};
     std::set<std::string_view> now;
     for (const auto& s : settings())
         if (s.restart == on_restart::must_match) now.insert(s.name);
@@ -71,6 +71,7 @@ run_config saved_run() {
     c.dissipation = 2.5;
     c.period_spread = 0.01;
     c.period_dist = period_distribution::uniform;
+    c.initial_phases = "start phases.h5";
     c.output = "dir with space/\"run\".h5";
     c.force = true;
     c.progress = true;
@@ -106,7 +107,7 @@ TEST(ConfigRestart, EachMustMatchSettingThatDiffersIsRefusedNamingItAndBothValue
             EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
         }
     }
-    EXPECT_EQ(refused, 18);
+    EXPECT_EQ(refused, 19);
 }
 
 TEST(ConfigRestart, MessagesShowTheValuesAsTheConfigFileWritesThem) {
