@@ -14,6 +14,7 @@
 
 #include "app/memory_check.hpp"
 #include "app/recorder.hpp"
+#include "app/telemetry_choice.hpp"
 #include "comm/mpi.hpp"
 #include "config/cli.hpp"
 #include "config/settings.hpp"
@@ -300,6 +301,7 @@ int run_program(int argc, char** argv) {
                     config::validate(config, mpi.size());
                     plan.d.emplace(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
                     check_memory(config, *plan.d, mpi.size(), nodes);
+                    const std::string telemetry_note = choose_telemetry(config, plan.d->workers());
                     if (!config.restart.empty()) {
                         plan.restart.emplace(config.restart);
                         plan.restart->verify();
@@ -333,7 +335,7 @@ int run_program(int argc, char** argv) {
                     plan.toml = config::to_toml(config);
                     rec.emplace(config, *plan.d,
                                 recorder::facts{mpi.size(), plan.toml, config.output,
-                                                plan.restart ? &plan.restart->meta() : nullptr});
+                                                plan.restart ? &plan.restart->meta() : nullptr, telemetry_note});
                 }
             } catch (const fireflies::error& e) {
                 std::fprintf(stderr, "fireflies: error: %s\n", e.what());
