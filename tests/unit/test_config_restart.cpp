@@ -34,7 +34,9 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
     const std::set<std::string_view> before{
         "width",           "height",         "period", "nudge",        "refractory",
         "refractory-mode", "delay",          "jitter", "seed",         "sample-every",
-        "partitioned",     "record-flashes", "output", "snapshot-max", "snapshot-every"};
+        "partitioned",     "record-flashes", "output", "snapshot-max", "snapshot-every",
+        // the model families (docs/model.md), each part of the run a checkpoint continues
+        "prc-dissipation", "period-spread", "period-distribution", "initial-phases"};
     std::set<std::string_view> now;
     for (const auto& s : settings())
         if (s.restart == on_restart::must_match) now.insert(s.name);
@@ -44,7 +46,7 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
 /// `c` with setting `s` set to another value that it reads (not necessarily a valid run).
 std::optional<run_config> with_other_value(const setting& s, const run_config& c) {
     for (const char* text : {"7", "0.25", "drop", "queue", "events", "summary", "coroutine", "flat",
-                             "true", "false"}) {
+                             "true", "false", "normal", "uniform"}) {
         run_config other = c;
         if (s.read(other, text).empty() && !s.same(c, other)) return other;
     }
@@ -66,6 +68,10 @@ run_config saved_run() {
     c.sample_every = 5e-3;
     c.seed = std::numeric_limits<std::uint64_t>::max();
     c.partitioned = true;
+    c.dissipation = 2.5;
+    c.period_spread = 0.01;
+    c.period_dist = period_distribution::uniform;
+    c.initial_phases = "start phases.h5";
     c.output = "dir with space/\"run\".h5";
     c.force = true;
     c.progress = true;
@@ -101,7 +107,7 @@ TEST(ConfigRestart, EachMustMatchSettingThatDiffersIsRefusedNamingItAndBothValue
             EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
         }
     }
-    EXPECT_EQ(refused, 15);
+    EXPECT_EQ(refused, 19);
 }
 
 TEST(ConfigRestart, MessagesShowTheValuesAsTheConfigFileWritesThem) {
