@@ -10,7 +10,7 @@ import numpy as np
 
 from .load import Run
 
-__all__ = ["SUMMARY_LEVELS", "format_summary", "summary", "time_to_reach"]
+__all__ = ["SUMMARY_LEVELS", "format_summary", "summary", "time_to_reach", "time_to_sync"]
 
 #: Order-parameter levels whose first crossing :func:`summary` reports.
 SUMMARY_LEVELS = (0.9, 0.99)
@@ -47,6 +47,45 @@ def time_to_reach(
     else:
         index = int(np.argmax(above))
     return float(run.t[index])
+
+
+TICKS_PER_SECOND = 1_000_000_000
+
+
+def _ticks(seconds: float) -> int:
+    """Seconds to the program's integer nanoseconds, rounded as the program rounds them."""
+    t = float(seconds) * TICKS_PER_SECOND
+    return int(t - 0.5) if t < 0 else int(t + 0.5)
+
+
+def time_to_sync(
+    R_state: np.ndarray, *, sample_every: float, period: float, threshold: float = 0.99
+) -> Optional[float]:
+    """The program's ``time_to_sync`` rule, recomputed from the series (s), or ``None``.
+
+    The first sample time from which R_state stays at or above ``threshold`` for a whole
+    period: samples k0, k0 + 1, ..., k all >= threshold with ``t_k - t_k0 >= period``; the answer
+    is ``t_k0``. Times are compared in integer nanoseconds, as the hub does
+    (``/timeseries/t[k] = k * sample_every``), so this gives the attribute the program writes
+    (``docs/output.md``) for a file whose program predates it, and checks it for one that
+    does not.
+    """
+    values = np.asarray(R_state, dtype=np.float64)
+    s, T = _ticks(sample_every), _ticks(period)
+    if s <= 0:
+        raise ValueError(f"sample_every must be positive, not {sample_every}")
+    span = -(-T // s)  # the stretch must cover ceil(T / s) sample intervals
+    with np.errstate(invalid="ignore"):
+        above = values >= threshold
+    if not above.any():
+        return None
+    edges = np.diff(np.concatenate(([0], above.astype(np.int8), [0])))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1) - 1  # last sample of each stretch
+    long_enough = np.flatnonzero(ends - starts >= span)
+    if long_enough.size == 0:
+        return None
+    return float(starts[long_enough[0]] * s) / TICKS_PER_SECOND
 
 
 def _key(level: float) -> str:
