@@ -45,7 +45,7 @@ struct run_totals {
 /// The telemetry hub (rank 0): takes every worker's reports in any interleaving, and turns them
 /// into samples in order. Sums are integers, so a sample is bitwise the same whatever the
 /// arrival order and the decomposition. No MPI here: the caller feeds it.
-class hub {
+class hub final : public report_sink {
   public:
     /// Receives what the hub produces; both calls happen in simulated-time order.
     class observer {
@@ -61,7 +61,7 @@ class hub {
     hub(const run_config& config, const decomposition& d, observer& out);
 
     /// One report from a worker, in that worker's sending order.
-    void absorb(const report_header& header, const report_body& body);
+    void absorb(const report_header& header, const report_body& body) override;
 
     /// Simulated time up to which every worker's flashes have been passed to the observer.
     tick_t through() const noexcept;
@@ -70,11 +70,11 @@ class hub {
 
     /// Reports held because they are ahead of the slowest worker (flow control: the transport
     /// stops receiving from a worker while this is large).
-    std::size_t held(int worker) const { return queues_.at(static_cast<std::size_t>(worker)).size(); }
+    std::size_t held(int worker) const override { return queues_.at(static_cast<std::size_t>(worker)).size(); }
     bool done() const noexcept { return done_; }
     /// Rounds (samples and checkpoints) completed so far: held() changes for every worker only
     /// when this does, and for one worker when it absorbs one of its reports.
-    std::uint64_t rounds() const noexcept { return rounds_; }
+    std::uint64_t rounds() const override { return rounds_; }
 
     /// Every worker has reached the same checkpoint and waits to hand over its block.
     bool checkpoint_ready() const noexcept { return checkpoint_ready_; }

@@ -74,20 +74,28 @@ class finisher {
     void set_attribute(const std::string& object_path, const std::string& name,
                        const attribute_value& value);
     /// A fixed-size dataset with the given shape (product == data.size(); {} is a scalar) or,
-    /// without a shape, 1-D; it carries string attributes `units` and `description`.
+    /// without a shape, 1-D; it carries string attributes `units`, `long_name` (a short label,
+    /// which xarray puts on plot axes) and `description`.
     void write_dataset(const std::string& path, std::span<const double> data,
                        const std::vector<std::uint64_t>& shape, const std::string& units,
-                       const std::string& description);
+                       const std::string& long_name, const std::string& description);
     void write_dataset(const std::string& path, std::span<const std::int64_t> data,
                        const std::vector<std::uint64_t>& shape, const std::string& units,
-                       const std::string& description);
+                       const std::string& long_name, const std::string& description);
     void write_dataset(const std::string& path, std::span<const double> data,
-                       const std::string& units, const std::string& description);
+                       const std::string& units, const std::string& long_name,
+                       const std::string& description);
     void write_dataset(const std::string& path, std::span<const std::int64_t> data,
-                       const std::string& units, const std::string& description);
+                       const std::string& units, const std::string& long_name,
+                       const std::string& description);
     /// A scalar string dataset (variable-length UTF-8), e.g. the run's configuration as TOML.
     void write_string(const std::string& path, const std::string& text,
                       const std::string& description);
+    /// Names the dimensions of a dataset, as run_file::set_dimensions.
+    void set_dimensions(const std::string& path, const std::vector<std::string>& scales);
+    /// A whole floating-point dataset, flattened (what the file holds, e.g. from an earlier
+    /// segment of a restarted run).
+    std::vector<double> read_float64(const std::string& path) const;
 
   private:
     friend class run_file;
@@ -148,19 +156,38 @@ class run_file {
     /// Fixed-size datasets known at the start (see finisher); before start_swmr() only.
     void write_dataset(const std::string& path, std::span<const double> data,
                        const std::vector<std::uint64_t>& shape, const std::string& units,
-                       const std::string& description);
+                       const std::string& long_name, const std::string& description);
     void write_dataset(const std::string& path, std::span<const std::int64_t> data,
                        const std::vector<std::uint64_t>& shape, const std::string& units,
-                       const std::string& description);
+                       const std::string& long_name, const std::string& description);
     void write_string(const std::string& path, const std::string& text,
                       const std::string& description);
 
     /// Creates an extendible dataset [0, frame_shape...] (unlimited first dimension), chunked by
-    /// `chunk_frames` frames, shuffle + deflate compressed, with string attributes `units` and
-    /// `description`; before start_swmr() only. The reference lives as long as the run_file.
+    /// `chunk_frames` frames, shuffle + deflate compressed, with string attributes `units`,
+    /// `long_name` and `description`; before start_swmr() only. The reference lives as long as
+    /// the run_file.
     series& create_series(const std::string& path, element_type type,
                           std::vector<std::uint64_t> frame_shape, const std::string& units,
-                          const std::string& description, std::uint64_t chunk_frames);
+                          const std::string& long_name, const std::string& description,
+                          std::uint64_t chunk_frames);
+
+    /// Names the dimensions of the dataset `path` with HDF5 dimension scales, as netCDF-4 does,
+    /// so that netCDF readers (xarray with h5netcdf) label its axes: dimension i is the 1-D
+    /// dataset `scales[i]` (a netCDF dimension named by its last path component, whose values
+    /// are the coordinate), which becomes a dimension scale if it is not one yet; `path` itself
+    /// makes it the coordinate of its own dimension. Scales already attached (a reopened file)
+    /// stay as they are. Before start_swmr() only: it writes attributes.
+    void set_dimensions(const std::string& path, const std::vector<std::string>& scales);
+    /// A netCDF dimension without coordinate values (as netCDF-C makes them: a dataset whose
+    /// values are never stored, which netCDF readers show as a dimension, not a variable),
+    /// `length` long; on a reopened file, the existing one. Before start_swmr() only.
+    void create_dimension(const std::string& path, std::uint64_t length,
+                          const std::string& long_name, const std::string& description);
+    /// The same, extendible and as long as `length_of` after every flush() (a reopened file's
+    /// existing one is taken over, cut with its series).
+    void create_dimension(const std::string& path, const series& length_of,
+                          const std::string& long_name, const std::string& description);
 
     /// Switches the file to SWMR writing (H5Fstart_swmr_write); call once, after every series
     /// and attribute of the running phase has been created.

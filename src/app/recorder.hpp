@@ -58,13 +58,14 @@ class recorder final : public hub::observer {
     void draw_view();
     void record(const sample& s);
     void write_flashes();
-    void write_xdmf() const;
+    void write_xdmf(const std::vector<double>& times) const;
 
     run_config config_;
     const decomposition& decomposition_;
     facts facts_;
     std::unique_ptr<output::run_file> file_;
     std::unique_ptr<output::timeseries> series_;
+    output::series* block_t_ = nullptr;
     output::series* block_R_ = nullptr;
     output::series* block_R_state_ = nullptr;
     output::series* flash_t_ = nullptr;

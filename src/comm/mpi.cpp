@@ -346,7 +346,7 @@ struct hub_transport::impl {
         return static_cast<std::size_t>(std::count_if(receiving.begin(), receiving.end(),
                                                        [&](const report_receive& r) { return r.worker == worker; }));
     }
-    bool may_take(const hub& h, int worker) const { return h.held(worker) + receiving_from(worker) < max_held; }
+    bool may_take(const report_sink& h, int worker) const { return h.held(worker) + receiving_from(worker) < max_held; }
 
     // Which workers the hub may not receive from now, kept up to date by the events that change
     // it (a report absorbed or started: that worker; a round completed: every worker), so that
@@ -354,13 +354,13 @@ struct hub_transport::impl {
     std::vector<char> blocked = std::vector<char>(static_cast<std::size_t>(workers), 0);
     int blocked_count = 0;
     std::uint64_t rounds_seen = ~std::uint64_t{0};
-    void refresh(const hub& h, int worker) {
+    void refresh(const report_sink& h, int worker) {
         const char now = may_take(h, worker) ? 0 : 1;
         char& was = blocked[static_cast<std::size_t>(worker)];
         blocked_count += now - was;
         was = now;
     }
-    void refresh_after_rounds(const hub& h) {
+    void refresh_after_rounds(const report_sink& h) {
         if (h.rounds() == rounds_seen) return;
         rounds_seen = h.rounds();
         for (int w = 0; w < workers; ++w) refresh(h, w);
@@ -389,14 +389,14 @@ hub_transport::~hub_transport() {
 
 namespace {
 
-void absorb_report(hub& h, const report_receive& r) {
+void absorb_report(report_sink& h, const report_receive& r) {
     const report_codec::decoded d = report_codec::decode(r.buffer, static_cast<std::size_t>(r.bytes), r.worker);
     h.absorb(d.header, d.body);
 }
 
 } // namespace
 
-int hub_transport::poll(hub& h) {
+int hub_transport::poll(report_sink& h) {
     impl& m = *impl_;
     int taken = 0;
     bool started = false;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "fireflies/hub.hpp"
+#include "fireflies/report.hpp"
 #include "fireflies/worker_link.hpp"
 #include "runtime/resources.hpp"
 
@@ -47,15 +47,16 @@ class session {
     int rank_ = 0, size_ = 1;
 };
 
-/// Rank 0's side of the reports: receives them without spinning on a core and hands them to the
-/// hub, receiving from a worker only while the hub holds few of its reports (bounded memory).
+/// Rank 0's side of the reports: receives them without spinning on a core and hands them, each
+/// worker's in the order it sent them, to a report_sink (the hub), receiving from a worker only
+/// while the sink holds few of its reports (bounded memory).
 class hub_transport {
   public:
     hub_transport(const session& s, int workers, std::size_t max_held = 8);
     ~hub_transport();
 
     /// Receives and absorbs every report ready now; returns how many.
-    int poll(hub& h);
+    int poll(report_sink& h);
     /// Sleeps until a report may be ready (at most `longest`), backing off when idle.
     void idle(std::chrono::microseconds longest);
     /// Tells every worker to stop (once); they agree on the epoch boundary to stop at.

@@ -163,7 +163,7 @@ struct checkpoint_writer::impl {
 
 checkpoint_writer::checkpoint_writer(const std::filesystem::path& path, std::int64_t width, std::int64_t height)
     : impl_(std::make_unique<impl>()) {
-    h5::silence_error_printing();
+    h5::init_library();
     impl& m = *impl_;
     m.path = path;
     m.width = width;
@@ -225,9 +225,9 @@ void checkpoint_writer::commit(const checkpoint_meta& meta) {
         agent.push_back(static_cast<std::int64_t>(ev.agent));
     }
     h5::write_dataset(m.file.get(), "/in_flight/t", H5T_STD_I64LE, H5T_NATIVE_INT64, t.data(), t.size(), {t.size()},
-                      "ns", "flashes of the last epoch, whose pulses arrive after the checkpoint");
+                      "ns", "flash time", "flashes of the last epoch, whose pulses arrive after the checkpoint");
     h5::write_dataset(m.file.get(), "/in_flight/agent", H5T_STD_I64LE, H5T_NATIVE_INT64, agent.data(), agent.size(),
-                      {agent.size()}, "1", "firefly of each in-flight flash, y * width + x");
+                      {agent.size()}, "1", "firefly", "firefly of each in-flight flash, y * width + x");
     const hid_t root = m.file.get();
     h5::set_attribute(root, "/", "format", std::string(format_name));
     h5::set_attribute(root, "/", "format_version", format_version);
@@ -267,7 +267,7 @@ struct checkpoint_reader::impl {
 
 bool is_checkpoint(const std::filesystem::path& path) noexcept {
     try {
-        h5::silence_error_printing();
+        h5::init_library();
         const std::string name = path.string();
         if (H5Fis_hdf5(name.c_str()) <= 0) return false;
         h5::file f(h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", name));
@@ -278,7 +278,7 @@ bool is_checkpoint(const std::filesystem::path& path) noexcept {
 }
 
 checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(std::make_unique<impl>()) {
-    h5::silence_error_printing();
+    h5::init_library();
     impl& m = *impl_;
     m.path = path;
     const std::string name = path.string();
