@@ -39,34 +39,6 @@ std::string default_output_name() {
     return "fireflies-" + std::string(stamp) + "-" + std::to_string(getpid()) + ".h5";
 }
 
-// A restart continues the same model: every setting that shapes the run must be the one the
-// checkpoint was written with. (Duration, output options, telemetry and speed may change.)
-void check_restart_matches(const run_config& saved, const run_config& now, const std::string& file) {
-    auto differ = [&](const char* option, const std::string& then, const std::string& asked) {
-        throw usage_error("--restart " + file + ": the checkpoint has " + option + " = " + then +
-                          ", this run asks for " + asked);
-    };
-    auto num = [](double v) { return std::to_string(v); };
-    if (saved.width != now.width || saved.height != now.height)
-        differ("the grid", std::to_string(saved.width) + " x " + std::to_string(saved.height),
-               std::to_string(now.width) + " x " + std::to_string(now.height));
-    if (saved.period != now.period) differ("period", num(saved.period), num(now.period));
-    if (saved.nudge != now.nudge) differ("nudge", num(saved.nudge), num(now.nudge));
-    if (saved.refractory != now.refractory) differ("refractory", num(saved.refractory), num(now.refractory));
-    if (saved.mode != now.mode) differ("refractory-mode", saved.mode == refractory_mode::drop ? "drop" : "queue",
-                                       now.mode == refractory_mode::drop ? "drop" : "queue");
-    if (saved.delay != now.delay) differ("delay", num(saved.delay), num(now.delay));
-    if (saved.jitter != now.jitter) differ("jitter", num(saved.jitter), num(now.jitter));
-    if (saved.sample_every != now.sample_every) differ("sample-every", num(saved.sample_every), num(now.sample_every));
-    if (saved.seed != now.seed) differ("seed", std::to_string(saved.seed), std::to_string(now.seed));
-    if (saved.partitioned != now.partitioned) differ("partitioned", saved.partitioned ? "true" : "false",
-                                                     now.partitioned ? "true" : "false");
-    if (saved.record_flashes != now.record_flashes || saved.snapshot_every != now.snapshot_every ||
-        saved.snapshot_max != now.snapshot_max)
-        differ("output layout (record-flashes, snapshot-every, snapshot-max)", "other values", "these");
-    if (saved.output != now.output) differ("output", "\"" + saved.output + "\"", "\"" + now.output + "\"");
-}
-
 // --checkpoint names a file that a checkpoint will replace: never the run's output, and never an
 // existing file that is not this run's checkpoint. The file being restarted from is this run's;
 // another existing checkpoint is replaced only with --force; anything else is refused.
@@ -279,7 +251,8 @@ int run_program(int argc, char** argv) {
                         if (saved.width != plan.restart->width() || saved.height != plan.restart->height())
                             throw usage_error("--restart " + config.restart +
                                               ": its datasets do not match its own settings (corrupt checkpoint)");
-                        check_restart_matches(saved, config, config.restart);
+                        // The settings table says which settings a restart must keep.
+                        config::check_restart(saved, config, config.restart);
                         if (!std::filesystem::exists(config.output))
                             throw usage_error("--restart " + config.restart + ": the run's output " + config.output +
                                               " is missing; it is continued, not recreated");

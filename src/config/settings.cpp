@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <system_error>
+#include <vector>
 
 namespace fireflies::config {
 namespace {
@@ -26,7 +27,8 @@ constexpr double resolution = 1.0 / ticks_per_second;
 // ---- reading text -------------------------------------------------------------------------
 
 std::string quoted(std::string_view text) {
-    return "'" + std::string(text) + "'";
+    std::string out = "'"; // not "'" + std::string(text): g++ 12 -O3 warns -Wrestrict on that
+    return out.append(text) += '\'';
 }
 
 /// TOML and people write "+5"; from_chars does not take the sign.
@@ -148,6 +150,11 @@ template <std::string run_config::*field> std::string write_path(const run_confi
     return toml::quote(c.*field);
 }
 
+/// Equality of one field, for the restart check.
+template <auto field> bool same(const run_config& a, const run_config& b) {
+    return a.*field == b.*field;
+}
+
 // ---- the table ----------------------------------------------------------------------------
 
 // clang-format off
@@ -155,107 +162,166 @@ constexpr std::array table{
     // Model
     setting{"width", "Model", "CELLS", "cells",
             "grid width; the grid is a torus, each firefly has 8 neighbours", "",
-            value_kind::count, read_count<&run_config::width>, write_count<&run_config::width>},
+            value_kind::count, on_restart::must_match, read_count<&run_config::width>,
+            write_count<&run_config::width>, same<&run_config::width>},
     setting{"height", "Model", "CELLS", "cells", "grid height", "",
-            value_kind::count, read_count<&run_config::height>, write_count<&run_config::height>},
+            value_kind::count, on_restart::must_match, read_count<&run_config::height>,
+            write_count<&run_config::height>, same<&run_config::height>},
     setting{"period", "Model", "SECONDS", "seconds",
             "flash period T: the phase grows at rate 1 and the firefly flashes when it reaches T",
-            "", value_kind::seconds, read_double<&run_config::period>,
-            write_double<&run_config::period>},
+            "", value_kind::seconds, on_restart::must_match, read_double<&run_config::period>,
+            write_double<&run_config::period>, same<&run_config::period>},
     setting{"nudge", "Model", "SECONDS", "seconds of phase",
             "phase a pulse adds to a firefly that is not refractory (e); below the period", "",
-            value_kind::seconds, read_double<&run_config::nudge>,
-            write_double<&run_config::nudge>},
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::nudge>,
+            write_double<&run_config::nudge>, same<&run_config::nudge>},
     setting{"refractory", "Model", "FRACTION", "fraction of the period, in [0, 1)",
             "refractory length Rf = refractory * period, counted from the phase reset", "",
-            value_kind::number, read_double<&run_config::refractory>,
-            write_double<&run_config::refractory>},
+            value_kind::number, on_restart::must_match, read_double<&run_config::refractory>,
+            write_double<&run_config::refractory>, same<&run_config::refractory>},
     setting{"refractory-mode", "Model", "drop|queue", "drop | queue",
             "what a refractory firefly does with a pulse: drop ignores it (the grid synchronises), "
             "queue applies it when the refractory period ends (what the seed's code did)",
-            "", value_kind::choice, read_mode, write_mode},
+            "", value_kind::choice, on_restart::must_match, read_mode, write_mode,
+            same<&run_config::mode>},
     setting{"delay", "Model", "SECONDS", "seconds",
             "propagation delay d from a flash to its neighbours' pulses; at least 1 ns", "",
-            value_kind::seconds, read_double<&run_config::delay>,
-            write_double<&run_config::delay>},
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::delay>,
+            write_double<&run_config::delay>, same<&run_config::delay>},
     setting{"jitter", "Model", "SECONDS", "seconds",
             "the phase after a flash is uniform in [0, jitter); below the period", "",
-            value_kind::seconds, read_double<&run_config::jitter>,
-            write_double<&run_config::jitter>},
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::jitter>,
+            write_double<&run_config::jitter>, same<&run_config::jitter>},
     setting{"partitioned", "Model", "", "true | false",
             "cut the links between ranks' blocks: pulses never cross a block boundary (the "
             "seed's islands)", "",
-            value_kind::flag, read_flag<&run_config::partitioned>,
-            write_flag<&run_config::partitioned>},
+            value_kind::flag, on_restart::must_match, read_flag<&run_config::partitioned>,
+            write_flag<&run_config::partitioned>, same<&run_config::partitioned>},
     // Run
     setting{"duration", "Run", "SECONDS", "seconds of simulated time",
             "simulated time to run; 0 gives only the t = 0 sample", "",
-            value_kind::seconds, read_double<&run_config::duration>,
-            write_double<&run_config::duration>},
+            value_kind::seconds, on_restart::may_differ, read_double<&run_config::duration>,
+            write_double<&run_config::duration>, same<&run_config::duration>},
     setting{"sample-every", "Run", "SECONDS", "seconds of simulated time",
             "interval between order-parameter samples (0.5 s is the seed's 2 Hz)", "",
-            value_kind::seconds, read_double<&run_config::sample_every>,
-            write_double<&run_config::sample_every>},
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::sample_every>,
+            write_double<&run_config::sample_every>, same<&run_config::sample_every>},
     setting{"seed", "Run", "UINT64", "integer in [0, 2^64)",
             "random seed; the same seed gives the same run for any number of ranks", "",
-            value_kind::seed, read_seed, write_seed},
+            value_kind::seed, on_restart::must_match, read_seed, write_seed,
+            same<&run_config::seed>},
     setting{"telemetry", "Run", "events|summary", "events | summary",
             "what workers send the hub: every flash (events) or per-sample partial sums (summary)",
-            "", value_kind::choice, read_telemetry, write_telemetry},
+            "", value_kind::choice, on_restart::may_differ, read_telemetry, write_telemetry,
+            same<&run_config::telemetry>},
     setting{"engine", "Run", "coroutine|flat", "coroutine | flat",
             "how workers run their fireflies: one C++20 coroutine each (coroutine), or the same "
             "event loop calling the rules directly (flat, the benchmark reference); same results",
-            "", value_kind::choice, read_engine, write_engine},
+            "", value_kind::choice, on_restart::may_differ, read_engine, write_engine,
+            same<&run_config::engine>},
     // Output
     setting{"output", "Output", "PATH", "path; empty: the default name",
             "HDF5 file to write", "fireflies-YYYYmmdd-HHMMSS-<pid>.h5 in the current directory",
-            value_kind::path, read_path<&run_config::output>, write_path<&run_config::output>, 'o'},
+            value_kind::path, on_restart::must_match, read_path<&run_config::output>,
+            write_path<&run_config::output>, same<&run_config::output>, 'o'},
     setting{"force", "Output", "", "true | false", "overwrite --output if it exists", "",
-            value_kind::flag, read_flag<&run_config::force>, write_flag<&run_config::force>},
+            value_kind::flag, on_restart::may_differ, read_flag<&run_config::force>,
+            write_flag<&run_config::force>, same<&run_config::force>},
     setting{"progress", "Output", "", "true | false",
             "show the progress line on stderr even when it is a terminal (it is always shown "
             "when stderr is a file or pipe, as in batch jobs)", "",
-            value_kind::flag, read_flag<&run_config::progress>,
-            write_flag<&run_config::progress>},
+            value_kind::flag, on_restart::may_differ, read_flag<&run_config::progress>,
+            write_flag<&run_config::progress>, same<&run_config::progress>},
     setting{"record-flashes", "Output", "", "true | false",
             "write every flash to /flashes/t and /flashes/agent (needs --telemetry events)", "",
-            value_kind::flag, read_flag<&run_config::record_flashes>,
-            write_flag<&run_config::record_flashes>},
+            value_kind::flag, on_restart::must_match, read_flag<&run_config::record_flashes>,
+            write_flag<&run_config::record_flashes>, same<&run_config::record_flashes>},
     setting{"snapshot-every", "Output", "SECONDS", "seconds of simulated time; 0: none",
             "write the phase field to /snapshots/phase at this interval (a multiple of "
             "--sample-every)", "",
-            value_kind::seconds, read_double<&run_config::snapshot_every>,
-            write_double<&run_config::snapshot_every>},
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::snapshot_every>,
+            write_double<&run_config::snapshot_every>, same<&run_config::snapshot_every>},
     setting{"snapshot-max", "Output", "PIXELS", "pixels",
             "largest side of a snapshot frame; larger grids are subsampled with one stride", "",
-            value_kind::count, read_count<&run_config::snapshot_max>,
-            write_count<&run_config::snapshot_max>},
+            value_kind::count, on_restart::must_match, read_count<&run_config::snapshot_max>,
+            write_count<&run_config::snapshot_max>, same<&run_config::snapshot_max>},
     setting{"visualize", "Output", "", "true | false",
             "draw the grid live in the terminal on rank 0 (the seed's view)", "",
-            value_kind::flag, read_flag<&run_config::visualize>,
-            write_flag<&run_config::visualize>},
+            value_kind::flag, on_restart::may_differ, read_flag<&run_config::visualize>,
+            write_flag<&run_config::visualize>, same<&run_config::visualize>},
     setting{"speed", "Output", "X", "simulated seconds per wall second; 0: unlimited",
             "hold the simulation to this pace on every worker (results do not depend on it); "
             "0 means unlimited, or 1 with --visualize", "",
-            value_kind::number, read_double<&run_config::speed>,
-            write_double<&run_config::speed>},
+            value_kind::number, on_restart::may_differ, read_double<&run_config::speed>,
+            write_double<&run_config::speed>, same<&run_config::speed>},
     // Checkpoint
     setting{"checkpoint", "Checkpoint", "PATH", "path; empty: none",
             "write the whole state here when the run is stopped by SIGUSR1, SIGTERM or SIGINT, "
             "and periodically (atomically: a temporary file, then rename)", "none",
-            value_kind::path, read_path<&run_config::checkpoint>,
-            write_path<&run_config::checkpoint>},
-    setting{"checkpoint-every", "Checkpoint", "SECONDS", "seconds of simulated time; 0: only on a signal",
+            value_kind::path, on_restart::may_differ, read_path<&run_config::checkpoint>,
+            write_path<&run_config::checkpoint>, same<&run_config::checkpoint>},
+    setting{"checkpoint-every", "Checkpoint", "SECONDS",
+            "seconds of simulated time; 0: only on a signal",
             "simulated time between checkpoints", "",
-            value_kind::seconds, read_double<&run_config::checkpoint_every>,
-            write_double<&run_config::checkpoint_every>},
+            value_kind::seconds, on_restart::may_differ, read_double<&run_config::checkpoint_every>,
+            write_double<&run_config::checkpoint_every>, same<&run_config::checkpoint_every>},
     setting{"restart", "Checkpoint", "PATH", "path; empty: start at t = 0",
             "continue the run saved in this checkpoint (any number of ranks); its output file "
             "is continued", "none",
-            value_kind::path, read_path<&run_config::restart>,
-            write_path<&run_config::restart>},
+            value_kind::path, on_restart::may_differ, read_path<&run_config::restart>,
+            write_path<&run_config::restart>, same<&run_config::restart>},
 };
 // clang-format on
+
+// ---- the file's values ----------------------------------------------------------------------
+
+std::string_view type_noun(toml::value_type type) {
+    using t = toml::value_type;
+    switch (type) {
+    case t::string:
+        return "a string";
+    case t::boolean:
+        return "a boolean";
+    case t::integer:
+        return "an integer";
+    case t::floating:
+        return "a float";
+    case t::array:
+        return "an array";
+    case t::inline_table:
+        return "an inline table";
+    case t::date:
+        return "a date";
+    case t::time:
+        return "a time";
+    case t::date_time:
+        return "a date-time";
+    }
+    return "a value";
+}
+
+/// What a setting of kind `kind` takes, or each element of a list takes (`plural`).
+std::string_view expected_noun(value_kind kind, bool plural) {
+    switch (kind) {
+    case value_kind::count:
+    case value_kind::seed:
+        return plural ? "integers" : "an integer";
+    case value_kind::seconds:
+    case value_kind::number:
+        return plural ? "numbers" : "a number";
+    case value_kind::choice:
+    case value_kind::path:
+        return plural ? "strings in double quotes" : "a string in double quotes";
+    case value_kind::flag:
+        return plural ? "booleans" : "true or false";
+    }
+    return "a value";
+}
+
+/// A value as the file wrote it, for messages: strings quoted again.
+std::string shown(toml::value_type type, const std::string& text) {
+    return type == toml::value_type::string ? toml::quote(text) : text;
+}
 
 // ---- range rules --------------------------------------------------------------------------
 
@@ -323,6 +389,34 @@ bool accepts(value_kind kind, toml::value_type type) {
         return type == t::boolean;
     }
     return false;
+}
+
+std::string read_entry(const setting& s, run_config& c, const toml::entry& e) {
+    if (s.read_list) {
+        if (e.type != toml::value_type::array)
+            return shown(e.type, e.text) + " is " + std::string(type_noun(e.type)) +
+                   ", expected an array of " + std::string(expected_noun(s.kind, true));
+        std::vector<std::string> items;
+        for (const auto& item : e.items) {
+            if (!accepts(s.kind, item.type))
+                return "element " + shown(item.type, item.text) + " of " + e.text + " is " +
+                       std::string(type_noun(item.type)) + ", expected " +
+                       std::string(expected_noun(s.kind, false));
+            items.push_back(item.text);
+        }
+        return s.read_list(c, items);
+    }
+    if (!accepts(s.kind, e.type))
+        return shown(e.type, e.text) + " is " + std::string(type_noun(e.type)) + ", expected " +
+               std::string(expected_noun(s.kind, false));
+    return s.read(c, e.text);
+}
+
+const setting* restart_mismatch(const run_config& saved, const run_config& now) {
+    // Anything not explicitly free must match, so that a row without a decision errs safe.
+    for (const auto& s : table)
+        if (s.restart != on_restart::may_differ && !s.same(saved, now)) return &s;
+    return nullptr;
 }
 
 std::optional<problem> find_problem(const run_config& c) {
