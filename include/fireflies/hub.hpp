@@ -89,11 +89,10 @@ class hub final : public report_sink {
     /// The checkpoint is written: go on.
     void checkpoint_done();
 
-    /// Continue from a checkpoint: counts from `meta`, then each block's last flash times.
-    void restore(const checkpoint_meta& meta);
-    /// After restore(): the time-to-sync rule over the samples already written (rank 0 replays
-    /// the output's R_state series, the same series an uninterrupted run would have fed it).
-    void restore_sync(const sync_tracker::state& s);
+    /// Continue from a checkpoint: counts from `meta` and the time-to-sync rule over the samples
+    /// already written (`sync`: rank 0 replays the output's R_state series, the series an
+    /// uninterrupted run would have fed it), then each block's last flash times.
+    void restore(const checkpoint_meta& meta, const sync_tracker::state& sync);
     /// The time-to-sync rule so far (its state().next is next_sample()).
     const sync_tracker& sync() const noexcept { return sync_; }
     void restore_block(const block_state& b);

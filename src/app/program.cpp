@@ -155,8 +155,7 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
     rec.attach(h);
     if (plan.restart) {
         // One block in transit at a time: read it, note its last flashes, hand it over.
-        h.restore(plan.restart->meta());
-        h.restore_sync(rec.restart_sync());
+        h.restore(plan.restart->meta(), rec.restart_sync());
         for (int w = 0; w < d.workers(); ++w) {
             const block_state b = plan.restart->read_block(d.block_of(w));
             h.restore_block(b);
@@ -188,8 +187,7 @@ int run_alone(run_plan& plan, recorder& rec) {
     });
     std::optional<block_simulation> sim;
     if (plan.restart) {
-        h.restore(plan.restart->meta());
-        h.restore_sync(rec.restart_sync());
+        h.restore(plan.restart->meta(), rec.restart_sync());
         block_state b = plan.restart->read_block(d.block_of(0));
         h.restore_block(b);
         const auto meta = plan.restart->meta();

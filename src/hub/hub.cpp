@@ -217,7 +217,11 @@ void hub::checkpoint_done() {
     emit_ready();
 }
 
-void hub::restore(const checkpoint_meta& meta) {
+void hub::restore(const checkpoint_meta& meta, const sync_tracker::state& sync) {
+    if (sync.next != meta.next_sample)
+        throw error("hub: the time-to-sync rule has seen " + std::to_string(sync.next) + " samples, the checkpoint " +
+                    std::to_string(meta.next_sample));
+    sync_.set(sync);
     base_ = meta;
     next_sample_ = meta.next_sample;
     interval_flashes_ = meta.interval_flashes;
@@ -229,12 +233,6 @@ void hub::restore(const checkpoint_meta& meta) {
     interval_complete_ = static_cast<std::int64_t>(interval_times_.size()) == meta.interval_flashes;
 }
 
-void hub::restore_sync(const sync_tracker::state& s) {
-    if (s.next != next_sample_)
-        throw error("hub: the time-to-sync rule has seen " + std::to_string(s.next) + " samples, the checkpoint " +
-                    std::to_string(next_sample_));
-    sync_.set(s);
-}
 
 void hub::restore_block(const block_state& b) {
     if (config_.telemetry != telemetry_mode::events) return; // the workers' partial sums carry it
