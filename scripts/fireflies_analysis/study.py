@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import datetime
 import itertools
+import json
 import math
 import os
 import platform
@@ -234,21 +235,25 @@ def report_study(study: Study, out: Path, *, command: str = "", wall_seconds: Op
         title = figure.get("title", study.title)
         if kind == "power_law":
             y = figure.get("y", "time_to_sync_s")
-            try:
-                fit, excluded = power_law_of(rows, x, y, points=points,
-                                             min_fraction=float(figure.get("min_fraction", 1.0)))
-            except ValueError as error:
-                fit, excluded = None, []
-                lines += [f"No power law fitted for {file}: {error}.", ""]
-            refs = [tuple(r) for r in figure.get("references", [])] or None
-            fig = plot_power_law(rows, points, fit, x=x, y=y, title=title, references=refs,
-                                 reference_label=figure.get("reference_label", "reference"))
-            if fit is not None:
-                fits[file] = fit
-                lines += [f"**Fit** ({file}): {fit.describe(x, y)}.", ""]
+            drawn = []
+            # One fit per lower bound of x in fit_from (default: all of x).
+            for lower in figure.get("fit_from", [None]):
+                where = f"{x} >= {lower}" if lower is not None else f"every {x}"
+                try:
+                    fit, excluded = power_law_of(rows, x, y, points=points, min_x=lower,
+                                                 min_fraction=float(figure.get("min_fraction", 1.0)))
+                except ValueError as error:
+                    lines += [f"No power law fitted over {where}: {error}.", ""]
+                    continue
+                drawn.append(fit)
+                fits[f"{file}:{where}"] = fit
+                lines += [f"**Fit over {where}**: {fit.describe(x, y)}.", ""]
                 if excluded:
                     lines += [f"Left out of the fit (not every run synchronised): {x} = "
                               f"{', '.join(map(str, excluded))}.", ""]
+            refs = [tuple(r) for r in figure.get("references", [])] or None
+            fig = plot_power_law(rows, points, drawn, x=x, y=y, title=title, references=refs,
+                                 reference_label=figure.get("reference_label", "reference"))
         elif kind == "fraction":
             fig = plot_fraction(points, x, title=title, log_x=bool(figure.get("log_x", False)))
         else:
@@ -280,7 +285,8 @@ def report_study(study: Study, out: Path, *, command: str = "", wall_seconds: Op
     if command:
         lines.append(f"- command: `{command}`")
     if wall_seconds is not None:
-        lines.append(f"- wall time of the runs: {wall_seconds:.0f} s")
+        lines.append(f"- wall time of the runs: {wall_seconds:.0f} s (their machine below; `load average` "
+                     "at their start, `load average after` at their end)")
     lines.append(f"- collected {len(rows)} files in {collect_seconds:.2f} s")
     for key, value in (machine or machine_description()).items():
         lines.append(f"- {key.replace('_', ' ')}: {value}")
@@ -295,6 +301,11 @@ def main_study(args, report: Callable[[str], None] = print) -> int:
     command = " ".join(shlex.quote(a) for a in ["python3", "-m", "fireflies_analysis"] + sys.argv[1:])
     machine = machine_description()
     wall = None
+    provenance = out / "provenance.json"
+    if args.report_only and provenance.exists():
+        # Where and how the runs ran, as noted when they did (not where the report is made).
+        noted = json.loads(provenance.read_text())
+        command, wall, machine = noted.get("command", command), noted.get("wall_seconds"), noted.get("machine", machine)
     if not args.report_only:
         program = ensemble.find_program(args.fireflies)
         started = time.monotonic()
@@ -302,7 +313,11 @@ def main_study(args, report: Callable[[str], None] = print) -> int:
                            slurm=args.slurm, sbatch_args=shlex.split(args.sbatch_args or ""),
                            dry_run=args.dry_run, force=args.force, report=report)
         wall = time.monotonic() - started
+        machine["load_average_after"] = machine_description().get("load_average", "")
+        provenance.write_text(json.dumps({"command": command, "wall_seconds": wall if not args.slurm else None,
+                                          "machine": machine}, indent=1) + "\n")
         if args.slurm:
+            wall = None
             report(f"submitted {len(result)} job(s): {' '.join(result)}; when they are done: "
                    f"python3 -m fireflies_analysis study {args.spec} --profile {study.profile} "
                    f"--out {out} --report-only")
