@@ -336,8 +336,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Options whose value is itself a list of options ("--time=01:00:00"): argparse would take a
+#: value starting with a dash for an option of its own.
+_PASS_THROUGH = ("--args", "--sbatch-args", "--launcher")
+
+
+def _join_pass_through(argv: Sequence[str]) -> list[str]:
+    """``--sbatch-args --time=1:00`` -> ``--sbatch-args=--time=1:00``."""
+    out, items = [], list(argv)
+    i = 0
+    while i < len(items):
+        if items[i] in _PASS_THROUGH and i + 1 < len(items):
+            out.append(f"{items[i]}={items[i + 1]}")
+            i += 2
+        else:
+            out.append(items[i])
+            i += 1
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_pass_through(sys.argv[1:] if argv is None else argv))
     try:
         return args.func(args)
     except (MissingDataError, OSError, ValueError, RuntimeError, IndexError,

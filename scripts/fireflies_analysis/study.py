@@ -238,7 +238,7 @@ def report_study(study: Study, out: Path, *, command: str = "", wall_seconds: Op
             drawn = []
             # One fit per lower bound of x in fit_from (default: all of x).
             for lower in figure.get("fit_from", [None]):
-                where = f"{x} >= {lower}" if lower is not None else f"every {x}"
+                where = f"{x} >= {lower}" if lower else f"every {x}"
                 try:
                     fit, excluded = power_law_of(rows, x, y, points=points, min_x=lower,
                                                  min_fraction=float(figure.get("min_fraction", 1.0)))

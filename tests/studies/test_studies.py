@@ -114,7 +114,7 @@ class Study1(StudiesTestCase):
         self.assertEqual([p["width"] for p in points], [4, 8, 16])
         self.assertTrue(all(p["fraction_synced"] == 1.0 for p in points))
         report = (out / "report.md").read_text()
-        self.assertIn("**Fit**", report)
+        self.assertIn("**Fit over every width**", report)
         self.assertRegex(report, r"exponent -?[0-9.]+ \+- [0-9.]+")
         self.assertIn("- cpus: ", report)
         self.assertIn("--profile test", report)
