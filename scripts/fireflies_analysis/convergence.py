@@ -101,6 +101,9 @@ def summary(run: Run) -> dict[str, Any]:
 
     - ``time_to_R_0.9_s``, ``time_to_R_0.99_s``, ``time_to_R_state_0.9_s``, ...: first sample
       time at which the order parameter reaches the level (:func:`time_to_reach`);
+    - ``time_to_sync_s``: the program's ``time_to_sync`` (the first time R_state stays at or
+      above the threshold for a period; :func:`time_to_sync` for outputs that predate it) and
+      ``stopped_when_synced``;
     - ``final_R``, ``final_R_state``: the last sample;
     - ``flashes_per_firefly_per_s``: flashes in the time series / (N * covered time); an
       uncoupled firefly flashes about 1 / period per second;
@@ -137,6 +140,16 @@ def summary(run: Run) -> dict[str, Any]:
     for series in ("R", "R_state"):
         for level in SUMMARY_LEVELS:
             out[f"time_to_{series}_{_key(level)}_s"] = time_to_reach(run, level, series=series)
+    # The program's time to synchrony (docs/output.md): its attribute, or for an output of a
+    # program before it, the same rule on the series (threshold 0.99).
+    if "time_to_sync" in a:
+        out["time_to_sync_s"] = float(a["time_to_sync"])
+    elif run.setting("sync-threshold") is not None or not run.n_samples:
+        out["time_to_sync_s"] = None
+    else:
+        out["time_to_sync_s"] = time_to_sync(run.R_state, sample_every=run.sample_every,
+                                             period=run.period, threshold=0.99)
+    out["stopped_when_synced"] = bool(a.get("stopped_when_synced", 0))
     out["final_R"] = float(run.R[-1]) if run.n_samples else None
     out["final_R_state"] = float(run.R_state[-1]) if run.n_samples else None
 
