@@ -1,6 +1,8 @@
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace fireflies {
 
@@ -21,6 +23,23 @@ enum class engine_kind {
     coroutine, ///< each firefly a C++20 coroutine resumed by the scheduler (the program)
     flat,      ///< the same event loop calling the same rules directly (benchmark reference)
 };
+
+/// The names of an enum's values as the options, the config file, the banner and the output
+/// spell them, in the order of the values: the one place they are written.
+template <class E> struct choice_names;
+template <> struct choice_names<refractory_mode> {
+    static constexpr std::array<std::string_view, 2> names{"drop", "queue"};
+};
+template <> struct choice_names<telemetry_mode> {
+    static constexpr std::array<std::string_view, 2> names{"events", "summary"};
+};
+template <> struct choice_names<engine_kind> {
+    static constexpr std::array<std::string_view, 2> names{"coroutine", "flat"};
+};
+/// The name of `value` (see choice_names).
+template <class E> constexpr std::string_view name_of(E value) {
+    return choice_names<E>::names.at(static_cast<std::size_t>(value));
+}
 
 /// Every setting of a run, as the user gave it (seconds, cells). Defaults are the seed's.
 /// `config::parse` fills it from the command line and `--config FILE`; `config::validate`
@@ -45,6 +64,9 @@ struct run_config {
     bool force = false;        ///< overwrite an existing --output
     bool progress = false;     ///< progress line even when stderr is a terminal
     telemetry_mode telemetry = telemetry_mode::events;
+    /// --telemetry auto (the default): rank 0 chooses `telemetry` for the run's size before it
+    /// starts (app/telemetry_choice.hpp); what every rank then runs with is the choice.
+    bool telemetry_auto = true;
     engine_kind engine = engine_kind::coroutine;
     bool record_flashes = false;   ///< write every flash to /flashes (events telemetry)
     double snapshot_every = 0;     ///< seconds between phase snapshots; 0: none

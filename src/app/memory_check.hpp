@@ -20,9 +20,9 @@ struct memory_estimate {
     static double rank_bytes(const run_config& config, const decomposition& d, int ranks, int rank);
     /// The hub's share for --record-flashes: one sample interval's flashes of the whole grid.
     static double recording_bytes(const run_config& config);
-    /// The hub's share for /timeseries/largest_volley (events telemetry): one sample interval's
-    /// flash times.
-    static double volley_bytes(const run_config& config);
+    /// The hub's share for /timeseries/largest_volley (events telemetry, as --telemetry auto
+    /// chooses it for `workers` workers): one sample interval's flash times.
+    static double volley_bytes(const run_config& config, int workers = 1);
 };
 
 /// Refuses (fireflies::usage_error, one line with the figures) a run whose ranks need more than

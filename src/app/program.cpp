@@ -13,6 +13,7 @@
 
 #include "app/memory_check.hpp"
 #include "app/recorder.hpp"
+#include "app/telemetry_choice.hpp"
 #include "comm/mpi.hpp"
 #include "config/cli.hpp"
 #include "fireflies/block_simulation.hpp"
@@ -247,6 +248,7 @@ int run_program(int argc, char** argv) {
                     config::validate(config, mpi.size());
                     plan.d.emplace(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
                     check_memory(config, *plan.d, mpi.size(), nodes);
+                    const std::string telemetry_note = choose_telemetry(config, plan.d->workers());
                     if (!config.restart.empty()) {
                         plan.restart.emplace(config.restart);
                         plan.restart->verify();
@@ -274,7 +276,7 @@ int run_program(int argc, char** argv) {
                     plan.toml = config::to_toml(config);
                     rec.emplace(config, *plan.d,
                                 recorder::facts{mpi.size(), plan.toml, config.output,
-                                                plan.restart ? &plan.restart->meta() : nullptr});
+                                                plan.restart ? &plan.restart->meta() : nullptr, telemetry_note});
                     const sync_tracker::state& rs = rec->restart_sync();
                     sync_state = {rs.next, rs.stretch, rs.start, rs.decided};
                 }

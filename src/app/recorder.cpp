@@ -30,7 +30,6 @@ std::string utc_now_iso8601() {
     return text;
 }
 
-const char* mode_name(refractory_mode m) { return m == refractory_mode::drop ? "drop" : "queue"; }
 
 } // namespace
 
@@ -67,8 +66,9 @@ recorder::recorder(const run_config& config, const decomposition& d, facts f)
     file.set_attribute("/", "width", std::int64_t{config.width});
     file.set_attribute("/", "height", std::int64_t{config.height});
     file.set_attribute("/", "period", config.period);
-    file.set_attribute("/", "refractory_mode", std::string(mode_name(config.mode)));
+    file.set_attribute("/", "refractory_mode", std::string(name_of(config.mode)));
     file.set_attribute("/", "partitioned", std::int64_t{config.partitioned ? 1 : 0});
+    file.set_attribute("/", "telemetry", std::string(name_of(config.telemetry)));
     file.set_attribute("/", "status", std::string("running"));
     file.set_attribute("/", "segments", std::int64_t{segment_ + 1});
 
@@ -284,10 +284,11 @@ void recorder::banner(std::FILE* to) const {
                  view::group_thousands(cells).c_str(),
                  config_.partitioned ? "partitioned (no pulses cross a block boundary)" : "coupled across ranks");
     std::fprintf(to, "  model     period %g s, nudge %g s, refractory %g of the period (%s mode), delay %g s\n",
-                 config_.period, config_.nudge, config_.refractory, mode_name(config_.mode), config_.delay);
-    std::fprintf(to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s\n",
+                 config_.period, config_.nudge, config_.refractory, std::string(name_of(config_.mode)).c_str(), config_.delay);
+    std::fprintf(to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s%s%s%s\n",
                  config_.duration, config_.sample_every, config_.seed,
-                 config_.telemetry == telemetry_mode::events ? "events" : "summary");
+                 std::string(name_of(config_.telemetry)).c_str(), facts_.telemetry_note.empty() ? "" : " (",
+                 facts_.telemetry_note.c_str(), facts_.telemetry_note.empty() ? "" : ")");
     std::error_code ec;
     std::fprintf(to, "  output    %s\n", std::filesystem::absolute(facts_.output, ec).c_str());
     if (file_->path_being_written() != facts_.output)

@@ -23,6 +23,7 @@ class recorder final : public hub::observer {
         std::string config_toml;
         std::filesystem::path output;
         const checkpoint_meta* restart = nullptr; ///< continue this run's output after a restart
+        std::string telemetry_note;               ///< why --telemetry auto chose what it did
     };
     recorder(const run_config& config, const decomposition& d, facts f);
     ~recorder() override;

@@ -100,46 +100,40 @@ template <bool run_config::*field> std::string write_flag(const run_config& c) {
     return c.*field ? "true" : "false";
 }
 
-std::string read_mode(run_config& c, std::string_view text) {
-    if (text == "drop") {
-        c.mode = refractory_mode::drop;
-    } else if (text == "queue") {
-        c.mode = refractory_mode::queue;
-    } else {
-        return quoted(text) + " must be one of: drop, queue";
+// A choice among an enum's named values (choice_names in config.hpp).
+template <class E, E run_config::*field> std::string read_choice(run_config& c, std::string_view text) {
+    const auto& names = choice_names<E>::names;
+    std::string list;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (text == names[i]) {
+            c.*field = static_cast<E>(i);
+            return {};
+        }
+        list += (i ? ", " : "") + std::string(names[i]);
     }
-    return {};
+    return quoted(text) + " must be one of: " + list;
 }
-std::string write_mode(const run_config& c) {
-    return c.mode == refractory_mode::drop ? "\"drop\"" : "\"queue\"";
+template <class E, E run_config::*field> std::string write_choice(const run_config& c) {
+    return "\"" + std::string(name_of(c.*field)) + "\"";
 }
 
+// --telemetry: auto, or one of the modes.
 std::string read_telemetry(run_config& c, std::string_view text) {
-    if (text == "events") {
+    if (text == "auto") {
+        c.telemetry_auto = true;
         c.telemetry = telemetry_mode::events;
-    } else if (text == "summary") {
-        c.telemetry = telemetry_mode::summary;
-    } else {
-        return quoted(text) + " must be one of: events, summary";
+        return {};
     }
-    return {};
+    c.telemetry_auto = false;
+    std::string why = read_choice<telemetry_mode, &run_config::telemetry>(c, text);
+    if (!why.empty()) why.replace(why.find("must be one of: "), 16, "must be one of: auto, ");
+    return why;
 }
 std::string write_telemetry(const run_config& c) {
-    return c.telemetry == telemetry_mode::events ? "\"events\"" : "\"summary\"";
+    return c.telemetry_auto ? "\"auto\"" : write_choice<telemetry_mode, &run_config::telemetry>(c);
 }
-
-std::string read_engine(run_config& c, std::string_view text) {
-    if (text == "coroutine") {
-        c.engine = engine_kind::coroutine;
-    } else if (text == "flat") {
-        c.engine = engine_kind::flat;
-    } else {
-        return quoted(text) + " must be one of: coroutine, flat";
-    }
-    return {};
-}
-std::string write_engine(const run_config& c) {
-    return c.engine == engine_kind::coroutine ? "\"coroutine\"" : "\"flat\"";
+bool same_telemetry(const run_config& a, const run_config& b) {
+    return a.telemetry_auto == b.telemetry_auto && a.telemetry == b.telemetry;
 }
 
 template <std::string run_config::*field> std::string read_path(run_config& c, std::string_view text) {
@@ -182,7 +176,7 @@ constexpr std::array table{
     setting{"refractory-mode", "Model", "drop|queue", "drop | queue",
             "what a refractory firefly does with a pulse: drop ignores it (the grid synchronises), "
             "queue applies it when the refractory period ends (what the seed's code did)",
-            "", value_kind::choice, on_restart::must_match, read_mode, write_mode,
+            "", value_kind::choice, on_restart::must_match, read_choice<refractory_mode, &run_config::mode>, write_choice<refractory_mode, &run_config::mode>,
             same<&run_config::mode>},
     setting{"delay", "Model", "SECONDS", "seconds",
             "propagation delay d from a flash to its neighbours' pulses; at least 1 ns", "",
@@ -210,14 +204,15 @@ constexpr std::array table{
             "random seed; the same seed gives the same run for any number of ranks", "",
             value_kind::seed, on_restart::must_match, read_seed, write_seed,
             same<&run_config::seed>},
-    setting{"telemetry", "Run", "events|summary", "events | summary",
-            "what workers send the hub: every flash (events) or per-sample partial sums (summary)",
-            "", value_kind::choice, on_restart::may_differ, read_telemetry, write_telemetry,
-            same<&run_config::telemetry>},
+    setting{"telemetry", "Run", "auto|events|summary", "auto | events | summary",
+            "what workers send the hub: every flash (events), per-sample partial sums (summary; the "
+            "same series, but largest_volley -1), or auto: events unless the run would send the hub "
+            "more flash events than it absorbs (the banner says which)",
+            "", value_kind::choice, on_restart::may_differ, read_telemetry, write_telemetry, same_telemetry},
     setting{"engine", "Run", "coroutine|flat", "coroutine | flat",
             "how workers run their fireflies: one C++20 coroutine each (coroutine), or the same "
             "event loop calling the rules directly (flat, the benchmark reference); same results",
-            "", value_kind::choice, on_restart::may_differ, read_engine, write_engine,
+            "", value_kind::choice, on_restart::may_differ, read_choice<engine_kind, &run_config::engine>, write_choice<engine_kind, &run_config::engine>,
             same<&run_config::engine>},
     // Synchrony
     setting{"sync-threshold", "Synchrony", "FRACTION", "order parameter, in (0, 1]",
@@ -484,9 +479,9 @@ std::optional<problem> find_problem(const run_config& c) {
     if (auto why = non_negative_time(c.checkpoint_every)) return problem{"checkpoint-every", *why};
     if (c.checkpoint_every > 0 && c.checkpoint.empty())
         return problem{"checkpoint-every", "needs --checkpoint FILE"};
-    if (c.telemetry == telemetry_mode::summary && c.record_flashes)
+    if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.record_flashes)
         return problem{"record-flashes", "needs --telemetry events (summary sends no flashes to the hub)"};
-    if (c.telemetry == telemetry_mode::summary && c.visualize)
+    if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.visualize)
         return problem{"visualize", "needs --telemetry events (summary sends no flashes to the hub)"};
     // Both sides are at most 2^31 - 1, so the product cannot overflow.
     if (c.width * c.height > max_cells)

@@ -36,6 +36,23 @@ class Identity(E2ETestCase):
                     self.assertSeriesEqual(first, f, skip=skip)
         return files
 
+    def test_auto_telemetry(self):
+        """--telemetry auto (the default) picks summary where the hub could not absorb every
+        flash (here: a 0.1 s period, about 4e8 flash events per wall second from 2 workers),
+        says so in the banner and the file, and the series are those of events telemetry."""
+        model = ["--width", 24, "--height", 18, "--duration", 3, "--period", 0.1, "--nudge", 0.01,
+                 "--jitter", 0.01, "--delay", 0.001, "--sample-every", 0.05]
+        auto = self.path("auto-np3.h5")
+        r, a = self.run_ok(3, model, auto)
+        self.assertEqual(a["telemetry"], "summary", r.describe())
+        self.assertIn("telemetry summary (auto: ", r.stdout, r.describe())
+        self.assertIn('telemetry = "summary"', a["config"])
+        events = self.path("events-np1.h5")
+        _, e = self.run_ok(1, model + ["--telemetry", "events"], events)
+        self.assertEqual(e["telemetry"], "events")
+        # (but the largest volley, which needs the flashes: -1 in summary telemetry)
+        self.assertSeriesEqual(events, auto, skip=("largest_volley",))
+
     def test_square_grid(self):
         # 30 x 30: 7 workers at P = 8 do not divide 30 either.
         files = self.across_ranks("30x30", ["--width", 30, "--height", 30, "--duration", 60,

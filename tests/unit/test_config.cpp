@@ -213,6 +213,7 @@ run_config awkward_config() {
     c.force = true;
     c.progress = true;
     c.telemetry = telemetry_mode::summary;
+    c.telemetry_auto = false; // an explicit mode, not auto's choice
     return c;
 }
 
@@ -323,7 +324,7 @@ TEST(ConfigHelp, MentionsEveryOptionWithUnitsAndDefault) {
     for (const char* text :
          {"--config FILE", "--print-config", "--version", "-h,--help", "-o,--output PATH",
           "Model:\n", "Run:\n", "Output:\n", "(seconds; default: 5.0)", "(cells; default: 30)",
-          "(default: drop)", "(default: events)", "(default: off)",
+          "(default: drop)", "(default: auto)", "(default: off)",
           "mpirun -np 8 fireflies --width 100 --height 100 -o run.h5",
           "(fraction of the period, in [0, 1); default: 0.2)"})
         EXPECT_NE(help.find(text), std::string::npos) << text << "\n" << help;
@@ -360,7 +361,7 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{"--refractory-mode", "fast"},
          "",
          "--refractory-mode: 'fast' must be one of: drop, queue"},
-        {{"--telemetry", "all"}, "", "--telemetry: 'all' must be one of: events, summary"},
+        {{"--telemetry", "all"}, "", "--telemetry: 'all' must be one of: auto, events, summary"},
         {{"--force=maybe"}, "", "--force: 'maybe' is not true or false"},
         // command line: ranges
         {{"--width", "0"}, "", "--width: 0 must be at least 1 cell"},
