@@ -355,10 +355,17 @@ def _sbatch(argv: list[str], env: dict[str, str], dry_run: bool, report) -> str:
     return done.stdout.strip().split(";")[0]
 
 
-def repository_jobs_dir() -> Optional[Path]:
-    """``jobs/`` of the source tree this package sits in, if it does."""
+def repository_jobs_dir(program: Optional[str] = None) -> Optional[Path]:
+    """Where ``sweep.sbatch`` and ``fireflies.sbatch`` are: ``FIREFLIES_JOBS_DIR``, else ``jobs/``
+    of the source tree this package sits in, else ``share/fireflies/jobs`` of an installation
+    (``cmake --install``) beside the program or Python."""
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent.parent / "jobs", here.parent / "jobs"):
+    candidates = [Path(os.environ["FIREFLIES_JOBS_DIR"])] if os.environ.get("FIREFLIES_JOBS_DIR") else []
+    candidates += [here.parent.parent / "jobs", here.parent / "jobs"]
+    if program:
+        candidates.append(Path(program).resolve().parent.parent / "share" / "fireflies" / "jobs")
+    candidates.append(Path(sys.prefix) / "share" / "fireflies" / "jobs")
+    for candidate in candidates:
         if (candidate / "sweep.sbatch").is_file():
             return candidate
     return None
@@ -396,9 +403,10 @@ def submit_slurm(
     """
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    jobs_dir = Path(jobs_dir) if jobs_dir else repository_jobs_dir()
+    jobs_dir = Path(jobs_dir) if jobs_dir else repository_jobs_dir(program)
     if jobs_dir is None:
-        raise FileNotFoundError("jobs/sweep.sbatch not found: give --jobs-dir (the repository's jobs/)")
+        raise FileNotFoundError("jobs/sweep.sbatch not found: give --jobs-dir (the repository's jobs/, "
+                                "or PREFIX/share/fireflies/jobs) or set FIREFLIES_JOBS_DIR")
     env = {}
     if program:
         env["FIREFLIES_BIN"] = program
