@@ -388,6 +388,7 @@ def submit_slurm(
     max_parallel: Optional[int] = None,
     dry_run: bool = False,
     report: Callable[[str], None] = print,
+    env: Optional[dict[str, str]] = None,
 ) -> list[str]:
     """Submits the runs to Slurm; returns the job ids.
 
@@ -399,7 +400,7 @@ def submit_slurm(
     ``mode="long"``: each run its own ``jobs/fireflies.sbatch`` job, checkpointed and requeued
     until it finishes (for runs longer than one time limit): its settings are written as
     ``OUT/run-NNNN.toml`` by the program (``--print-config``), its output is
-    ``OUT/run-NNNN.h5``.
+    ``OUT/run-NNNN.h5``. ``env`` is given to the jobs (sbatch passes its environment on).
     """
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -407,7 +408,7 @@ def submit_slurm(
     if jobs_dir is None:
         raise FileNotFoundError("jobs/sweep.sbatch not found: give --jobs-dir (the repository's jobs/, "
                                 "or PREFIX/share/fireflies/jobs) or set FIREFLIES_JOBS_DIR")
-    env = {}
+    env = dict(env or {})  # for the jobs: the caller's, then ours
     if program:
         env["FIREFLIES_BIN"] = program
     if extra:

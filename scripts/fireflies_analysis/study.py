@@ -70,6 +70,8 @@ class Study:
     figures: list[dict[str, Any]]
     notes: str
     spec: dict[str, Any]
+    #: Environment for the Slurm jobs (``[slurm-env]``: e.g. FIREFLIES_CHECKPOINT_EVERY).
+    slurm_env: dict[str, str]
 
     def runs(self) -> list[ensemble.Run]:
         """Every point (each combination of the ``[points]`` lists, ties filled in) x seed."""
@@ -117,7 +119,7 @@ def load_study(path: str | os.PathLike, profile: Optional[str] = None) -> Study:
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{path}: not valid TOML: {error}") from None
     known = {"study", "options", "points", "tie", "profiles", "figures", "seeds", "ranks",
-             "cells-per-worker", "max-ranks", "default-profile", "notes"}
+             "cells-per-worker", "max-ranks", "default-profile", "notes", "slurm-env"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}")
@@ -154,6 +156,7 @@ def load_study(path: str | os.PathLike, profile: Optional[str] = None) -> Study:
         ranks=merged.get("ranks"), cells_per_worker=merged.get("cells-per-worker"),
         max_ranks=merged.get("max-ranks"), figures=list(figures),
         notes=str(merged.get("notes", "")), spec=spec,
+        slurm_env={str(k): str(v) for k, v in merged.get("slurm-env", {}).items()},
     )
 
 
@@ -189,8 +192,8 @@ def run_study(study: Study, out: Path, *, program: str, jobs: int = 1,
     ensemble.preflight(program, runs)
     report(f"{study.name} (profile {study.profile or 'none'}): {len(runs)} runs into {out}")
     if slurm:
-        return ensemble.submit_slurm(runs, out, program=program, mode=slurm,
-                                     sbatch_args=sbatch_args, dry_run=dry_run, report=report)
+        return ensemble.submit_slurm(runs, out, program=program, mode=slurm, sbatch_args=sbatch_args,
+                                     dry_run=dry_run, report=report, env=study.slurm_env)
     return ensemble.run_local(runs, out, program=program, launcher=launcher, jobs=jobs,
                               force=force, report=report)
 
@@ -318,7 +321,8 @@ def main_study(args, report: Callable[[str], None] = print) -> int:
                                           "machine": machine}, indent=1) + "\n")
         if args.slurm:
             wall = None
-            report(f"submitted {len(result)} job(s): {' '.join(result)}; when they are done: "
+            report(f"{'would submit' if args.dry_run else 'submitted'} {len(result)} job(s): "
+                   f"{' '.join(result)}; when they are done: "
                    f"python3 -m fireflies_analysis study {args.spec} --profile {study.profile} "
                    f"--out {out} --report-only")
             return 0

@@ -353,6 +353,8 @@ class StudyFiles(unittest.TestCase):
         self.assertEqual(ranks[1024], 5, "1 + 4 workers of 512 x 512")
         cluster = study.load_study(spec, "cluster")
         self.assertEqual({int(r.options["width"]): r.ranks for r in cluster.runs()}[4096], 65)
+        self.assertEqual(cluster.slurm_env, {"FIREFLIES_CHECKPOINT_EVERY": "50000"})
+        self.assertEqual(here.slurm_env, {})
         with self.assertRaisesRegex(ValueError, "no profile"):
             study.load_study(spec, "nope")
 

@@ -131,6 +131,29 @@ class Study1(StudiesTestCase):
         self.assertEqual(stdout.count("already complete, skipped"), 6, stdout)
 
 
+    def test_cluster_submission_dry_run(self):
+        # scripts/studies/submit_cluster.sh: 3 sizes x 3 seeds, each a jobs/fireflies.sbatch job
+        # of 1 + one worker per 512 x 512 cells, checkpointing every 50,000 s.
+        out = self.dir / "cluster"
+        env = dict(program_env(), DRY_RUN="1", FIREFLIES_BIN=FIREFLIES, PYTHON=sys.executable,
+                   SBATCH_ARGS="--time=12:00:00 --partition=big")
+        done = subprocess.run(["bash", str(ROOT / "scripts" / "studies" / "submit_cluster.sh"), str(out)],
+                              capture_output=True, text=True, env=env, timeout=300)
+        self.ok(done)
+        submits = [line for line in done.stdout.splitlines() if line.startswith("$ ")]
+        self.assertEqual(len(submits), 9, done.stdout)
+        ranks = sorted(int(line.split("--ntasks=")[1].split()[0]) for line in submits)
+        self.assertEqual(ranks, [17] * 3 + [65] * 3 + [257] * 3)
+        for line in submits:
+            self.assertIn("FIREFLIES_CHECKPOINT_EVERY=50000", line)
+            self.assertIn("--partition=big", line)
+            self.assertIn(str(ROOT / "jobs" / "fireflies.sbatch"), line)
+        config = (out / "run-0005.toml").read_text()
+        self.assertRegex(config, r"(?m)^width = 4096\b")
+        self.assertRegex(config, r"(?m)^stop-when-synced = true\b")
+        self.assertIn("--report-only", done.stderr)
+
+
 class Ensemble(StudiesTestCase):
 
     def write_table(self) -> Path:
