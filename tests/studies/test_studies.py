@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))
-from fireflies_analysis import ensemble  # noqa: E402
+from fireflies_analysis import ensemble, load_run  # noqa: E402
 from fireflies_analysis.convergence import time_to_sync  # noqa: E402
 from launch import FIREFLIES, MPIEXEC, NP_FLAG, PREFLAGS  # noqa: E402
 
@@ -110,6 +110,11 @@ class Study1(StudiesTestCase):
                     self.assertEqual(float(f.attrs["time_to_sync"]), expected)
                     self.assertEqual(r["time_to_sync_s"], expected)
                     self.assertEqual(int(f.attrs["invariants_hold"]), 1)
+                run = load_run(r["file"], flashes=False, snapshots=False)
+                self.assertEqual(run.largest_volley.size, run.n_samples)
+                self.assertEqual(int(run.largest_volley.max()), r["width"] * r["height"],
+                                 "synchronised: one volley holds every firefly")
+                self.assertEqual(run.unit("timeseries/largest_volley"), "flashes")
         points = ensemble.read_csv(out / "points.csv")
         self.assertEqual([p["width"] for p in points], [4, 8, 16])
         self.assertTrue(all(p["fraction_synced"] == 1.0 for p in points))
