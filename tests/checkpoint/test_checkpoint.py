@@ -226,14 +226,10 @@ class CopiedRun(CheckpointTestCase):
         if not self.KEEP:
             self.addCleanup(shutil.rmtree, self.logs, ignore_errors=True)
 
-
-class Refused(CopiedRun):
-    """(c) a checkpoint that does not fit is refused: exit 2, one line naming --restart, and no
-    file in the directory is created, changed or removed."""
-
-    def refused(self, extra, ranks=1, checkpoint="run.ckpt", expect_in=()):
+    def assertRefused(self, args, option, ranks=1, expect_in=()):
+        """`fireflies args` at `ranks` ranks exits 2 with one line that names `option` (and every
+        text of `expect_in`), and creates, changes or removes no file in the directory."""
         before = tree_state(self.dir)
-        args = with_options(BASE, extra) + ["-o", "run.h5", "--restart", checkpoint]
         r = subprocess.run(command(ranks, args), stdin=subprocess.DEVNULL, capture_output=True,
                            text=True, timeout=120, cwd=self.dir)
         what = "command: %s\nexit %d\n--- stdout ---\n%s--- stderr ---\n%s" % (
@@ -241,13 +237,22 @@ class Refused(CopiedRun):
         self.assertEqual(r.returncode, EXIT_USAGE, what)
         lines = [l for l in r.stderr.splitlines() if l.startswith("fireflies:")]
         self.assertEqual(len(lines), 1, "expected one line from fireflies:\n" + what)
-        self.assertIn("--restart", lines[0], what)
+        self.assertIn(option, lines[0], what)
         for text in expect_in:
             self.assertIn(text, lines[0], what)
         self.assertEqual(tree_state(self.dir), before,
-                         "a refused restart changed the files in its directory\n" + what)
+                         "a refused run changed the files in its directory\n" + what)
         print("P=%d refused: %s" % (ranks, lines[0][:300]))
         return lines[0]
+
+
+class Refused(CopiedRun):
+    """(c) a checkpoint that does not fit is refused: exit 2, one line naming --restart, and no
+    file in the directory is created, changed or removed."""
+
+    def refused(self, extra, ranks=1, checkpoint="run.ckpt", expect_in=()):
+        args = with_options(BASE, extra) + ["-o", "run.h5", "--restart", checkpoint]
+        return self.assertRefused(args, "--restart", ranks, expect_in)
 
     def test_other_grid(self):
         self.refused(["--width", 50], expect_in=("48", "50"))
@@ -314,21 +319,7 @@ class CheckpointPath(CopiedRun):
     the checkpoint being restarted from is this run's and is accepted."""
 
     def start_refused(self, args, ranks=1, expect_in=()):
-        before = tree_state(self.dir)
-        args = BASE + args
-        r = subprocess.run(command(ranks, args), stdin=subprocess.DEVNULL, capture_output=True,
-                           text=True, timeout=120, cwd=self.dir)
-        what = "command: %s\nexit %d\n--- stdout ---\n%s--- stderr ---\n%s" % (
-            " ".join(map(str, args)), r.returncode, r.stdout, r.stderr)
-        self.assertEqual(r.returncode, EXIT_USAGE, what)
-        lines = [l for l in r.stderr.splitlines() if l.startswith("fireflies:")]
-        self.assertEqual(len(lines), 1, "expected one line from fireflies:\n" + what)
-        self.assertIn("--checkpoint", lines[0], what)
-        for text in expect_in:
-            self.assertIn(text, lines[0], what)
-        self.assertEqual(tree_state(self.dir), before,
-                         "a refused run changed the files in its directory\n" + what)
-        print("P=%d refused: %s" % (ranks, lines[0][:300]))
+        self.assertRefused(BASE + args, "--checkpoint", ranks, expect_in)
 
     def test_checkpoint_is_the_output(self):
         self.start_refused(["-o", "new.h5", "--checkpoint", "./new.h5"], expect_in=("output",))
