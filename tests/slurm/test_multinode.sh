@@ -99,44 +99,6 @@ trap cleanup EXIT
 cd "$work"
 
 # ---- helpers (the job helpers as in test_harness.sh) --------------------------------------
-wait_until() {  # wait_until <seconds> <command...>: poll every 0.1 s; false on timeout
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
-field() {  # field <jobid> <Name>: one field of `scontrol show job`
-  timeout 10 scontrol -o show job "$1" 2>/dev/null | head -n 1 | grep -o " $2=[^ ]*" | head -n 1 | cut -d= -f2-
-}
-finished_state() {
-  case $1 in
-    COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | PREEMPTED | BOOT_FAIL | DEADLINE) return 0 ;;
-  esac
-  return 1
-}
-# job_done <jobid>: true once the job has ended. A requeued job is held for about 2 minutes
-# (Reason=BeginTime); release it early, but not within the first seconds (slurmd refuses to
-# launch a job again within the second in which it killed it).
-job_done() {
-  local st restarts reason submitted
-  st=$(field "$1" JobState)
-  finished_state "$st" && return 0
-  restarts=$(field "$1" Restarts)
-  reason=$(field "$1" Reason)
-  submitted=$(date -d "$(field "$1" SubmitTime)" +%s 2>/dev/null || echo 0)   # reset by a requeue
-  if [[ $st == PENDING && ${restarts:-0} -gt 0 && $reason == BeginTime ]] \
-     && (($(date +%s) - submitted >= 3)); then
-    timeout 10 scontrol update JobId="$1" StartTime=now >/dev/null 2>&1 || true
-  fi
-  return 1
-}
-wait_job() {  # wait_job <jobid> [seconds]: wait for the end; echo the final state
-  [[ $1 =~ ^[0-9]+$ ]] || { echo NOT-SUBMITTED; return 0; }
-  wait_until "${2:-120}" job_done "$1" \
-    || { echo "TIMEOUT-WAITING($(field "$1" JobState) $(field "$1" Reason))"; return 0; }
-  field "$1" JobState
-}
 file_has() { [[ -f $1 ]] && grep -q -- "$2" "$1"; }
 show_file() { echo "---- $1"; sed 's/^/  | /' "$1" 2>/dev/null | tail -n "${2:-40}"; }
 started() { file_has "$1" '^  output '; }   # the program's banner is in the log
