@@ -101,6 +101,7 @@ class block_simulation {
     void start_tasks();
     std::int64_t coupled_neighbours(std::uint64_t source) const;
     template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
+    template <bool Open, class F> void for_each_neighbour_of(std::uint64_t source, F&& f) const;
 
     // configuration
     run_config config_;

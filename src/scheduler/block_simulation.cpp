@@ -131,7 +131,7 @@ void block_simulation::start_tasks() {
     set_periods(); // (global_id needs the dividers)
     family_ = rules_.params().spread > 0 || rules_.params().general_prc;
     if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_);
-    eight_coupled_ = !config_.partitioned && width_ >= 3 && height_ >= 3;
+    eight_coupled_ = !config_.partitioned && width_ >= 3 && height_ >= 3 && config_.boundary == boundary_kind::periodic;
     outgoing_.resize(neighbours_.size());
     const tick_t period = rules_.params().period;
     // The ring spans about T/8, 64 to 256 epochs (a longer one would file more turns that move

@@ -36,7 +36,7 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
         "refractory-mode", "delay",          "jitter", "seed",         "sample-every",
         "partitioned",     "record-flashes", "output", "snapshot-max", "snapshot-every",
         // the model families (docs/model.md), each part of the run a checkpoint continues
-        "prc-dissipation", "period-spread", "period-distribution", "initial-phases"};
+        "prc-dissipation", "period-spread", "period-distribution", "initial-phases", "boundary"};
     std::set<std::string_view> now;
     for (const auto& s : settings())
         if (s.restart == on_restart::must_match) now.insert(s.name);
@@ -46,7 +46,7 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
 /// `c` with setting `s` set to another value that it reads (not necessarily a valid run).
 std::optional<run_config> with_other_value(const setting& s, const run_config& c) {
     for (const char* text : {"7", "0.25", "drop", "queue", "events", "summary", "coroutine", "flat",
-                             "true", "false", "normal", "uniform"}) {
+                             "true", "false", "normal", "uniform", "periodic", "open"}) {
         run_config other = c;
         if (s.read(other, text).empty() && !s.same(c, other)) return other;
     }
@@ -72,6 +72,7 @@ run_config saved_run() {
     c.period_spread = 0.01;
     c.period_dist = period_distribution::uniform;
     c.initial_phases = "start phases.h5";
+    c.boundary = boundary_kind::open;
     c.output = "dir with space/\"run\".h5";
     c.force = true;
     c.progress = true;
@@ -107,7 +108,7 @@ TEST(ConfigRestart, EachMustMatchSettingThatDiffersIsRefusedNamingItAndBothValue
             EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
         }
     }
-    EXPECT_EQ(refused, 19);
+    EXPECT_EQ(refused, 20);
 }
 
 TEST(ConfigRestart, MessagesShowTheValuesAsTheConfigFileWritesThem) {
