@@ -13,7 +13,7 @@ prints for each:
     turn (variant by variant, round by round: an interleaved A/B on a shared machine), and
     nanoseconds per flash;
   - instructions of the event loop (callgrind, deterministic): inclusive counts of
-    block_simulation::begin_epoch, process_interval and the families' process_interval_family
+    block_simulation::begin_epoch and every build of process_interval
     (the pulses, the turns, filing), per flash. The HDF5 writing, whose flushes follow the wall
     clock, is left out, so that the count is the same run after run.
 Needs h5py (FIREFLIES_COSTS_PYTHON picks the interpreter in scripts/ users' hands; this script
@@ -37,9 +37,10 @@ VARIANTS = [
     ("period-spread 0.2", ["--period-spread", "0.2"]),
     ("boundary open", ["--boundary", "open"]),
 ]
+# (callgrind toggles collection on entering each: none of them may call another, or the inner
+# one would toggle it off; the families' process_interval_family calls process_interval<...>)
 LOOP = ["fireflies::block_simulation::begin_epoch*",
-        "void fireflies::block_simulation::process_interval<*",
-        "fireflies::block_simulation::process_interval_family*"]
+        "void fireflies::block_simulation::process_interval<*"]
 
 
 def run_once(binary, args, out):

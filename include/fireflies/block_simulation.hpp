@@ -12,6 +12,7 @@
 #include "fireflies/huge_pages.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
+#include "fireflies/sync.hpp"
 #include "fireflies/worker_link.hpp"
 #include "fireflies/divider.hpp"
 
@@ -56,8 +57,13 @@ class block_simulation {
     block_simulation(const block_simulation&) = delete;
     block_simulation& operator=(const block_simulation&) = delete;
 
-    /// Runs to the end of the simulated duration, or until the link asks to stop.
+    /// Runs to the end of the simulated duration, or until the link asks to stop, or (with
+    /// --stop-when-synced) until the epoch boundary after sync_tracker::stop_after().
     void run(worker_link& link);
+
+    /// --stop-when-synced after a restart: what the time-to-sync rule knows of the samples
+    /// before this one (rank 0 replays the series in the output; every worker gets the same).
+    void resume_sync(const sync_tracker::state& s);
 
     const block& cells() const noexcept { return block_; }
     /// Every firefly of the block, row by row.
@@ -170,6 +176,11 @@ class block_simulation {
 
     // samples and totals
     std::int64_t next_sample_ = 0;
+    // --stop-when-synced: the rule fed the whole grid's R_state one sample late (a pipelined
+    // reduction among the workers), and the sample after which to stop (-1: not yet)
+    std::vector<sync_tracker> sync_;   // empty without --stop-when-synced
+    bool state_sum_open_ = false;
+    std::int64_t stop_after_ = -1;
     bool stop_check_due_ = false;
     report_header totals_;
     std::int64_t flashes_since_report_ = 0;

@@ -25,6 +25,9 @@ struct checkpoint_meta {
     std::int64_t snapshots = 0;        ///< frames of /snapshots in the output
     std::int64_t segment = 0;          ///< how many restarts led here
     std::string config_toml;           ///< the run's settings
+    /// Times of the flashes after the last sample (events telemetry; `interval_flashes` of
+    /// them): the hub's largest volley of the sample in progress counts them too.
+    std::vector<tick_t> interval_flash_times;
 };
 
 /// One block's share of a checkpoint, as it travels between a worker and the hub (one block in

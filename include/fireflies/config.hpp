@@ -95,6 +95,11 @@ struct run_config {
     double snapshot_every = 0;     ///< seconds between phase snapshots; 0: none
     std::int64_t snapshot_max = 512; ///< at most this many pixels a side in /snapshots/phase
 
+    // synchrony (docs/output.md)
+    double sync_threshold = 0.99;  ///< time_to_sync: R_state at or above this for a whole period
+    bool stop_when_synced = false; ///< end the run one sample after time_to_sync is known
+    double volley_window = 0.25;   ///< seconds: /timeseries/largest_volley counts flashes this close
+
     // live view
     bool visualize = false;    ///< draw the grid in the terminal (rank 0)
     double speed = 0;          ///< simulated seconds per wall second; 0: unlimited (1 with --visualize)

@@ -9,6 +9,7 @@
 #include "fireflies/decomposition.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
+#include "fireflies/sync.hpp"
 
 namespace fireflies {
 
@@ -20,6 +21,9 @@ struct sample {
     double R_state = 0;         ///< order parameter of the true phases
     std::int64_t flashes = 0;   ///< flashes in (previous sample, t]
     double pulse = 0;           ///< flashes so far / N
+    /// The most flashes of the interval within any window of --volley-window (events
+    /// telemetry), or -1 where the hub did not see the interval's flashes (summary telemetry).
+    std::int64_t largest_volley = -1;
     std::vector<double> block_R;       ///< per worker, the seed's R of its block
     std::vector<double> block_R_state; ///< per worker, R of its block's true phases
 };
@@ -35,6 +39,8 @@ struct run_totals {
     std::int64_t order_mismatches = 0; ///< samples where the hub's R sum differed from the workers'
     bool interrupted = false;
     bool checkpointed = false;         ///< the stop saved a checkpoint
+    bool stopped_when_synced = false;  ///< --stop-when-synced ended the run before its duration
+    tick_t time_to_sync = -1;          ///< the first time R_state stayed >= the threshold for a period; -1: not
     tick_t reached = 0;                ///< simulated time every worker reached
     std::vector<report_header> finals; ///< each worker's final report (timers, memory)
 
@@ -83,8 +89,12 @@ class hub final : public report_sink {
     /// The checkpoint is written: go on.
     void checkpoint_done();
 
-    /// Continue from a checkpoint: counts from `meta`, then each block's last flash times.
-    void restore(const checkpoint_meta& meta);
+    /// Continue from a checkpoint: counts from `meta` and the time-to-sync rule over the samples
+    /// already written (`sync`: rank 0 replays the output's R_state series, the series an
+    /// uninterrupted run would have fed it), then each block's last flash times.
+    void restore(const checkpoint_meta& meta, const sync_tracker::state& sync);
+    /// The time-to-sync rule so far (its state().next is next_sample()).
+    const sync_tracker& sync() const noexcept { return sync_; }
     void restore_block(const block_state& b);
     const run_totals& totals() const noexcept { return totals_; }
     std::int64_t next_sample() const noexcept { return next_sample_; }
@@ -122,6 +132,12 @@ class hub final : public report_sink {
     bool checkpoint_ready_ = false;
     checkpoint_meta base_; // counts carried over from the checkpoint this run continues
     run_totals totals_;
+    // Synchrony: the time-to-sync rule fed every sample; the flash times of the sample in
+    // progress (events telemetry) for its largest volley, and whether they are all there.
+    sync_tracker sync_;
+    tick_t volley_window_;
+    std::vector<tick_t> interval_times_, volley_scratch_;
+    bool interval_complete_ = true;
 };
 
 } // namespace fireflies

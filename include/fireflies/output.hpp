@@ -150,6 +150,9 @@ class run_file {
     void move(const std::string& from, const std::string& to);
     /// A whole integer dataset, flattened.
     std::vector<std::int64_t> read_int64(const std::string& path) const;
+    /// A whole floating-point dataset, flattened (before start_swmr(): a restart reads the
+    /// series an earlier segment wrote).
+    std::vector<double> read_float64(const std::string& path) const;
     run_file(run_file&&) noexcept;
     run_file& operator=(run_file&&) noexcept;
     run_file(const run_file&) = delete;
@@ -231,16 +234,17 @@ struct sample_row {
     double R_state = 0.0;     ///< order parameter of the true phases
     std::int64_t flashes = 0; ///< flashes in (previous sample, t]
     double pulse = 0.0;       ///< flashes so far / number of fireflies (the seed's "Pulse")
+    std::int64_t largest_volley = -1; ///< most flashes of the interval within one volley window; -1: unknown
 };
 
 /// The /timeseries group of a run_file: one scalar series per field of sample_row, each with
 /// its units and description. Create it before run_file::start_swmr().
 class timeseries {
   public:
-    /// Creates the five series, or with `continue_after` continues those of a reopened file
-    /// after that many samples (a restart).
+    /// Creates the six series, or with `continue_after` continues those of a reopened file
+    /// after that many samples (a restart). `volley_window` (s) is recorded on largest_volley.
     explicit timeseries(run_file& file, std::uint64_t chunk_frames = 1024,
-                        std::optional<std::uint64_t> continue_after = std::nullopt);
+                        std::optional<std::uint64_t> continue_after = std::nullopt, double volley_window = 0.25);
     void append(const sample_row& row);
     /// Samples appended so far.
     std::uint64_t size() const noexcept { return t_->size(); }
@@ -251,6 +255,7 @@ class timeseries {
     series* R_state_;
     series* flashes_;
     series* pulse_;
+    series* largest_volley_;
 };
 
 } // namespace fireflies::output

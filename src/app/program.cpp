@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -209,7 +210,7 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
     rec.attach(h);
     if (plan.restart) {
         // One block in transit at a time: read it, note its last flashes, hand it over.
-        h.restore(plan.restart->meta());
+        h.restore(plan.restart->meta(), rec.restart_sync());
         for (int w = 0; w < d.workers(); ++w) {
             const block_state b = plan.restart->read_block(d.block_of(w));
             h.restore_block(b);
@@ -243,12 +244,13 @@ int run_alone(run_plan& plan, recorder& rec) {
     });
     std::optional<block_simulation> sim;
     if (plan.restart) {
-        h.restore(plan.restart->meta());
+        h.restore(plan.restart->meta(), rec.restart_sync());
         block_state b = plan.restart->read_block(d.block_of(0));
         h.restore_block(b);
         const auto meta = plan.restart->meta();
         plan.restart.reset();
         sim.emplace(config, d, 0, std::move(b), meta.epoch, meta.next_sample);
+        sim->resume_sync(rec.restart_sync());
     } else if (!plan.initial.empty()) {
         sim.emplace(config, d, 0, initial_block(config, d, 0, plan.initial), 0, 0);
     } else {
@@ -283,6 +285,9 @@ int run_program(int argc, char** argv) {
         // message for a mistake, and no rank starts work that another has refused.
         long long status = 0; // 0: run, -1: stop quietly (--help etc.), > 0: error exit code
         long long epoch = 0, next_sample = 0;
+        // After a restart, the time-to-sync rule rebuilt from the output's series (rank 0 reads
+        // it): --stop-when-synced needs every worker to go on from the same state.
+        std::array<long long, 4> sync_state{0, -1, -1, -1};
         run_plan plan;
         if (const std::string why = slurm_mismatch(mpi.size()); !why.empty()) {
             if (std::string(std::getenv("SLURM_PROCID")) == "0") std::fprintf(stderr, "fireflies: error: %s\n", why.c_str());
@@ -336,6 +341,8 @@ int run_program(int argc, char** argv) {
                     rec.emplace(config, *plan.d,
                                 recorder::facts{mpi.size(), plan.toml, config.output,
                                                 plan.restart ? &plan.restart->meta() : nullptr, telemetry_note});
+                    const sync_tracker::state& rs = rec->restart_sync();
+                    sync_state = {rs.next, rs.stretch, rs.start, rs.decided};
                 }
             } catch (const fireflies::error& e) {
                 std::fprintf(stderr, "fireflies: error: %s\n", e.what());
@@ -348,6 +355,7 @@ int run_program(int argc, char** argv) {
                 mpi.broadcast(plan.toml);
                 mpi.broadcast(epoch);
                 mpi.broadcast(next_sample);
+                for (long long& v : sync_state) mpi.broadcast(v);
             }
         }
         if (status != 0) return status < 0 ? 0 : static_cast<int>(status);
@@ -364,9 +372,10 @@ int run_program(int argc, char** argv) {
         const decomposition d(config.width, config.height, mpi.size() - 1);
         auto link = mpi.make_worker_link();
         std::optional<block_simulation> sim;
-        if (!config.restart.empty() || !config.initial_phases.empty())
+        if (!config.restart.empty() || !config.initial_phases.empty()) {
             sim.emplace(config, d, mpi.rank() - 1, block_state::unpack(mpi.receive_block()), epoch, next_sample);
-        else
+            if (!config.restart.empty()) sim->resume_sync({sync_state[0], sync_state[1], sync_state[2], sync_state[3]});
+        } else
             sim.emplace(config, d, mpi.rank() - 1);
         sim->run(*link);
         return 0;

@@ -99,8 +99,20 @@ recorder::recorder(const run_config& config, const decomposition& d, facts f)
                               "the four numbers of each block in /blocks/geometry");
         file.set_attribute("/blocks", "first_sample", std::int64_t{samples});
     }
-    series_ = std::make_unique<output::timeseries>(file, 1024,
-                                                   restart ? std::optional<std::uint64_t>(samples) : std::nullopt);
+    if (restart) {
+        // The time-to-sync rule over the samples written so far: the series an uninterrupted run
+        // would have fed it, bitwise (the output is flushed at every checkpoint and cut to it).
+        const std::vector<double> r = file.read_float64("/timeseries/R_state");
+        if (static_cast<std::int64_t>(r.size()) < samples)
+            throw usage_error("--restart: the output " + facts_.output.string() + " holds " +
+                              std::to_string(r.size()) + " samples, fewer than the checkpoint's " +
+                              std::to_string(samples));
+        sync_tracker rule(config.sync_threshold, to_ticks(config.period), to_ticks(config.sample_every));
+        rule.replay(std::span<const double>(r).first(static_cast<std::size_t>(samples)));
+        restart_sync_ = rule.get();
+    }
+    series_ = std::make_unique<output::timeseries>(
+        file, 1024, restart ? std::optional<std::uint64_t>(samples) : std::nullopt, config.volley_window);
     const std::int64_t block_keep = same_blocks ? samples : 0;
     block_t_ = &series_of("/blocks/t", output::element_type::f64, {}, "s", "simulated time",
                           "simulated time of each row's sample: /timeseries/t from sample /blocks@first_sample on",
@@ -329,7 +341,7 @@ void recorder::on_sample(const sample& s) {
 
 void recorder::record(const sample& s) {
     write_flashes();
-    series_->append(output::sample_row{to_seconds(s.t), s.R, s.R_state, s.flashes, s.pulse});
+    series_->append(output::sample_row{to_seconds(s.t), s.R, s.R_state, s.flashes, s.pulse, s.largest_volley});
     block_t_->append(to_seconds(s.t));
     block_R_->append(std::span<const double>(s.block_R));
     block_R_state_->append(std::span<const double>(s.block_R_state));
@@ -424,6 +436,9 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         f.set_attribute("/", "pulses_in_flight", std::int64_t{totals.pulses_in_flight});
         f.set_attribute("/", "order_mismatches", std::int64_t{totals.order_mismatches});
         f.set_attribute("/", "invariants_hold", std::int64_t{balanced ? 1 : 0});
+        // Synchrony (docs/output.md): absent when R_state never stayed at the threshold for a period.
+        if (totals.time_to_sync >= 0) f.set_attribute("/", "time_to_sync", to_seconds(totals.time_to_sync));
+        f.set_attribute("/", "stopped_when_synced", std::int64_t{totals.stopped_when_synced ? 1 : 0});
         // Per-rank timers (rank 0 first, then the workers), as NEST and arbor report them.
         std::vector<double> rss, out;
         std::vector<std::int64_t> ranks, epochs;
@@ -460,10 +475,14 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
     write_xdmf(snapshot_times);
     view_.reset(); // the terminal is the user's again before the summary
     if (show_progress_) progress_line();
+    char synced[64] = "time_to_sync=none";
+    if (totals.time_to_sync >= 0)
+        std::snprintf(synced, sizeof synced, "time_to_sync=%gs%s", to_seconds(totals.time_to_sync),
+                      totals.stopped_when_synced ? " (stopped when synced)" : "");
     std::printf("fireflies: done status=%s wall=%.3fs simulated=%gs rate=%.3g firefly-s/s flashes=%" PRId64
-                " R=%.4f R_state=%.4f output=%s\n",
+                " R=%.4f R_state=%.4f %s output=%s\n",
                 status.c_str(), wall, reached, wall > 0 ? firefly_seconds / wall : 0.0, totals.flashes_emitted,
-                last_.R, last_.R_state, facts_.output.c_str());
+                last_.R, last_.R_state, synced, facts_.output.c_str());
     print_timers(totals, hub_busy_seconds, output_until_totals);
     std::fflush(stdout);
     if (!balanced) {

@@ -47,6 +47,9 @@ class recorder final : public hub::observer {
     std::int64_t flashes_recorded();
     std::int64_t snapshots_written() const;
     std::int64_t segment() const noexcept { return segment_; }
+    /// After a restart: the time-to-sync rule replayed over the R_state series the output holds
+    /// up to the checkpoint (the hub and every worker continue from it).
+    const sync_tracker::state& restart_sync() const noexcept { return restart_sync_; }
     /// Makes everything appended so far visible to readers and safe on disk.
     void flush();
 
@@ -86,6 +89,7 @@ class recorder final : public hub::observer {
     std::int64_t segment_ = 0;
     tick_t start_tick_ = 0; // simulated time this run started from (a restart's checkpoint)
     std::vector<flash_event> pending_flashes_; // this sample interval's, written sorted
+    sync_tracker::state restart_sync_;
 };
 
 } // namespace fireflies

@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
@@ -113,6 +114,7 @@ class mpi_worker_link final : public worker_link {
             if (s.request != MPI_REQUEST_NULL) MPI_Wait(&s.request, MPI_STATUS_IGNORE);
         for (auto& s : slots_)
             if (s.request != MPI_REQUEST_NULL) MPI_Wait(&s.request, MPI_STATUS_IGNORE);
+        if (state_request_ != MPI_REQUEST_NULL) MPI_Wait(&state_request_, MPI_STATUS_IGNORE);
         if (workers_ != MPI_COMM_NULL) MPI_Comm_free(&workers_);
     }
 
@@ -196,6 +198,25 @@ class mpi_worker_link final : public worker_link {
         return stop;
     }
 
+    void start_state_sum(const phasor_sum& mine) override {
+        if (state_request_ != MPI_REQUEST_NULL) throw error("start_state_sum: the previous reduction is still open");
+        state_local_ = {mine.re, mine.im};
+        // Integer sums: exact, and the same whatever the reduction's order.
+        check(MPI_Iallreduce(state_local_.data(), state_global_.data(), 2, MPI_INT64_T, MPI_SUM, workers_,
+                             &state_request_),
+              "MPI_Iallreduce(state)");
+    }
+
+    phasor_sum finish_state_sum() override {
+        if (state_request_ == MPI_REQUEST_NULL) throw error("finish_state_sum: no reduction is open");
+        wait_gently([&] {
+            int done = 0;
+            check(MPI_Test(&state_request_, &done, MPI_STATUS_IGNORE), "MPI_Test(state)");
+            return done != 0;
+        });
+        return {state_global_[0], state_global_[1]};
+    }
+
     void send_block(const std::vector<std::byte>& packed) override {
         // The hub takes blocks one at a time: wait for its request, then hand this one over.
         int request = 0;
@@ -252,6 +273,10 @@ class mpi_worker_link final : public worker_link {
     }
     std::vector<stop_slot> stops_;
     std::size_t next_stop_ = 0;
+    // --stop-when-synced: the one open reduction of a sample's R_state sums, its buffers alive
+    // until it completes.
+    std::array<std::int64_t, 2> state_local_{}, state_global_{};
+    MPI_Request state_request_ = MPI_REQUEST_NULL;
 };
 
 } // namespace

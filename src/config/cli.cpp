@@ -351,7 +351,7 @@ std::string help_text() {
                       "\n\nUsage: mpirun -np P fireflies [OPTIONS]\n"
                       "       fireflies [OPTIONS]          (one process: hub and one worker)\n\n" +
                       wrap(description, 0, 0) + "\n";
-    for (const std::string_view group : {"Model", "Run", "Output", "Checkpoint"}) {
+    for (const std::string_view group : {"Model", "Run", "Synchrony", "Output", "Checkpoint"}) {
         out += "\n" + std::string(group) + ":\n";
         for (const auto& s : settings()) {
             if (s.group != group) continue;

@@ -237,14 +237,32 @@ constexpr std::array table{
             same<&run_config::seed>},
     setting{"telemetry", "Run", "auto|events|summary", "auto | events | summary",
             "what workers send the hub: every flash (events), per-sample partial sums (summary; the "
-            "same series), or auto: events unless the run would send the hub more flash events "
-            "than it absorbs (the banner says which)",
+            "same series, but largest_volley -1), or auto: events unless the run would send the hub "
+            "more flash events than it absorbs (the banner says which)",
             "", value_kind::choice, on_restart::may_differ, read_telemetry, write_telemetry, same_telemetry},
     setting{"engine", "Run", "coroutine|flat", "coroutine | flat",
             "how workers run their fireflies: one C++20 coroutine each (coroutine), or the same "
             "event loop calling the rules directly (flat, the benchmark reference); same results",
             "", value_kind::choice, on_restart::may_differ, read_choice<engine_kind, &run_config::engine>, write_choice<engine_kind, &run_config::engine>,
             same<&run_config::engine>},
+    // Synchrony
+    setting{"sync-threshold", "Synchrony", "FRACTION", "order parameter, in (0, 1]",
+            "time_to_sync (a root attribute of the output): the first time R_state stays at or "
+            "above this for a whole period", "",
+            value_kind::number, on_restart::may_differ, read_double<&run_config::sync_threshold>,
+            write_double<&run_config::sync_threshold>, same<&run_config::sync_threshold>},
+    setting{"stop-when-synced", "Synchrony", "", "true | false",
+            "end the run once time_to_sync is known: every rank stops at the epoch boundary after "
+            "the next sample (the same simulated time for any number of ranks); status complete, "
+            "exit code 0", "",
+            value_kind::flag, on_restart::may_differ, read_flag<&run_config::stop_when_synced>,
+            write_flag<&run_config::stop_when_synced>, same<&run_config::stop_when_synced>},
+    setting{"volley-window", "Synchrony", "SECONDS", "seconds of simulated time",
+            "width of the window of /timeseries/largest_volley: the most flashes of each sample "
+            "interval within any window this wide (events telemetry; at least --sample-every: "
+            "all the interval's flashes)", "",
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::volley_window>,
+            write_double<&run_config::volley_window>, same<&run_config::volley_window>},
     // Output
     setting{"output", "Output", "PATH", "path; empty: the default name",
             "HDF5 file to write", "fireflies-YYYYmmdd-HHMMSS-<pid>.h5 in the current directory",
@@ -504,6 +522,9 @@ std::optional<problem> find_problem(const run_config& c) {
         return problem{"telemetry", "is not events or summary"};
     if (c.engine != engine_kind::coroutine && c.engine != engine_kind::flat)
         return problem{"engine", "is not coroutine or flat"};
+    if (!std::isfinite(c.sync_threshold) || !(c.sync_threshold > 0 && c.sync_threshold <= 1))
+        return problem{"sync-threshold", show(c.sync_threshold) + " must be in (0, 1] (an order parameter)"};
+    if (auto why = positive_time(c.volley_window)) return problem{"volley-window", *why};
     if (auto why = non_negative_time(c.snapshot_every)) return problem{"snapshot-every", *why};
     if (c.snapshot_every > 0) {
         const double ratio = static_cast<double>(to_ticks(c.snapshot_every)) /

@@ -89,7 +89,7 @@ std::string check_seal(const std::filesystem::path& p) {
     std::fclose(f);
     return problem;
 }
-constexpr std::int64_t format_version = 2;
+constexpr std::int64_t format_version = 3; // 3: /hub/interval_flash_t
 
 // The per-firefly fields, each a [height, width] int64 dataset under /state.
 constexpr std::array<const char*, 4> fields{"flash_at", "last_flash", "draws", "queued"};
@@ -228,6 +228,10 @@ void checkpoint_writer::commit(const checkpoint_meta& meta) {
                       "ns", "flash time", "flashes of the last epoch, whose pulses arrive after the checkpoint");
     h5::write_dataset(m.file.get(), "/in_flight/agent", H5T_STD_I64LE, H5T_NATIVE_INT64, agent.data(), agent.size(),
                       {agent.size()}, "1", "firefly", "firefly of each in-flight flash, y * width + x");
+    std::vector<std::int64_t> pending(meta.interval_flash_times.begin(), meta.interval_flash_times.end());
+    h5::write_dataset(m.file.get(), "/hub/interval_flash_t", H5T_STD_I64LE, H5T_NATIVE_INT64, pending.data(),
+                      pending.size(), {pending.size()}, "ns", "flash time",
+                      "flashes after the last sample, for the largest volley of the sample in progress");
     const hid_t root = m.file.get();
     h5::set_attribute(root, "/", "format", std::string(format_name));
     h5::set_attribute(root, "/", "format_version", format_version);
@@ -338,6 +342,22 @@ checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(
                 h5::check(H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data()), "H5Dread", p);
         }
         if (t.size() != agent.size()) throw usage_error(where + ": in-flight datasets differ in length (corrupt checkpoint)");
+        {
+            const char* p = "/hub/interval_flash_t";
+            h5::dataset d(h5::check_id(H5Dopen2(m.file.get(), p, H5P_DEFAULT), "H5Dopen2", p));
+            h5::dataspace s(h5::check_id(H5Dget_space(d.get()), "H5Dget_space", p));
+            const hssize_t points = H5Sget_simple_extent_npoints(s.get());
+            // The interval's flashes, or none (summary telemetry sends the hub no flashes).
+            if (points < 0 || (points != 0 && points != c.interval_flashes))
+                throw usage_error(where + ": dataset " + p + " holds " + std::to_string(points) +
+                                  " flash times, not the interval's " + std::to_string(c.interval_flashes) +
+                                  " (corrupt checkpoint)");
+            c.interval_flash_times.resize(static_cast<std::size_t>(points));
+            if (points > 0)
+                h5::check(H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                  c.interval_flash_times.data()),
+                          "H5Dread", p);
+        }
         for (std::size_t i = 0; i < t.size(); ++i) {
             if (agent[i] < 0 || agent[i] >= m.width * m.height)
                 throw usage_error(where + ": in-flight flash of a firefly outside the grid (corrupt checkpoint)");

@@ -404,6 +404,10 @@ std::vector<std::int64_t> run_file::read_int64(const std::string& path) const {
     return h5::read_all<std::int64_t>(impl_->file.get(), path, H5T_NATIVE_INT64);
 }
 
+std::vector<double> run_file::read_float64(const std::string& path) const {
+    return h5::read_all<double>(impl_->file.get(), path, H5T_NATIVE_DOUBLE);
+}
+
 run_file::run_file(run_file&&) noexcept = default;
 run_file& run_file::operator=(run_file&&) noexcept = default;
 run_file::~run_file() = default;

@@ -67,6 +67,15 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     start_tasks();
 }
 
+void block_simulation::resume_sync(const sync_tracker::state& s) {
+    if (sync_.empty()) return;
+    if (s.next != next_sample_)
+        throw error("resume_sync: the time-to-sync rule has seen " + std::to_string(s.next) + " samples, the block " +
+                    std::to_string(next_sample_));
+    sync_.front().set(s);
+    stop_after_ = sync_.front().stop_after();
+}
+
 block_simulation::block_simulation(const run_config& config, const decomposition& d, int worker,
                                    block_state restored, std::int64_t epoch, std::int64_t next_sample)
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
@@ -91,6 +100,8 @@ block_simulation::block_simulation(const run_config& config, const decomposition
 // Storage for n fireflies: the flash times, and one coroutine per firefly (each at the top of its
 // loop) whose promise holds the rest of it, or with the flat engine a second array.
 void block_simulation::allocate(std::size_t n) {
+    if (config_.stop_when_synced)
+        sync_.emplace_back(config_.sync_threshold, rules_.params().period, sample_);
     flash_at_.resize(n);
     if (engine_ != engine_kind::coroutine || n == 0) {
         static_assert(std::has_single_bit(sizeof(firefly_rest)));
@@ -334,6 +345,21 @@ void block_simulation::emit_sample(worker_link& link) {
         for (std::size_t i = 0; i < flash_at_.size(); ++i)
             h.state += phasor_sum::of(periods_[i].period - (flash_at_[i] - t), periods_[i].period);
     }
+    if (!sync_.empty() && stop_after_ < 0) {
+        // The previous sample's R_state over the whole grid, now that every worker has added its
+        // share; then this sample's share into the next reduction. Every worker makes the same
+        // calls and reaches the same decision at the same sample.
+        if (state_sum_open_) {
+            const phasor_sum total = link.finish_state_sum();
+            state_sum_open_ = false;
+            sync_.front().add(next_sample_ - 1, total.order(width_ * height_));
+            stop_after_ = sync_.front().stop_after();
+        }
+        if (stop_after_ < 0) {
+            link.start_state_sum(h.state);
+            state_sum_open_ = true;
+        }
+    }
     if (snapshot_samples_ > 0 && next_sample_ % snapshot_samples_ == 0) take_snapshot(t);
     send_flashes(link, h);
     ++next_sample_;
@@ -491,6 +517,9 @@ void block_simulation::run(worker_link& link) {
         const auto w0 = clock::now();
         const bool stop = link.stop_requested();
         timers.wait += seconds_since(w0);
+        // --stop-when-synced: at the first boundary after the sample that follows the decision,
+        // the same simulated time for every decomposition; a complete run, no checkpoint.
+        if (stop_after_ >= 0 && next_sample_ > stop_after_) return finish(link, false, false, epoch_end_ - 1);
         const bool periodic = stop_check_due_ && next_checkpoint_ > 0 && epoch_end_ >= next_checkpoint_;
         stop_check_due_ = false;
         const bool save = !config_.checkpoint.empty() && (stop || periodic);

@@ -25,7 +25,7 @@ import unittest
 import h5py
 import numpy as np
 
-SERIES = ("t", "R", "R_state", "flashes", "pulse")
+SERIES = ("t", "R", "R_state", "flashes", "pulse", "largest_volley")
 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -121,10 +121,14 @@ class E2ETestCase(unittest.TestCase):
                              "sum(/timeseries/flashes) > flashes_emitted in " + where)
         return a
 
-    def assertSeriesEqual(self, a_path, b_path, prefix=False):
-        """Bitwise identity of the /timeseries datasets (prefix: on the common length)."""
+    def assertSeriesEqual(self, a_path, b_path, prefix=False, skip=()):
+        """Bitwise identity of the /timeseries datasets (prefix: on the common length; `skip`:
+        series left out) and, for whole runs, of the time_to_sync attribute."""
         a, b = read_series(a_path), read_series(b_path)
-        for name in SERIES:
+        if not prefix:
+            ta, tb = attrs(a_path).get("time_to_sync"), attrs(b_path).get("time_to_sync")
+            self.assertEqual(ta, tb, "time_to_sync differs between %s and %s" % (a_path, b_path))
+        for name in (n for n in SERIES if n not in skip):
             x, y = a[name], b[name]
             self.assertEqual(x.dtype, y.dtype,
                              "%s dtype differs: %s vs %s" % (name, a_path, b_path))

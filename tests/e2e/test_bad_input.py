@@ -38,8 +38,8 @@ OLD_MTIME_NS = 1_000_000_000 * 1_600_000_000  # 2020-09-13
 HUGE_GRID = ["--width", 100000, "--height", 100000, "--duration", 1]  # 1e10 cells < 2^53
 
 # Ranks to run a case at. Rank 0 alone reads and checks the settings, so the value checks take
-# the same path for every P: the core cases (ALL, 31 of them) run at P = 1, 3 and 8, three more
-# that need several workers at P = 3 and/or 8, and the others (ONE, 44) only at P = 1, to keep
+# the same path for every P: the core cases (ALL, 33 of them) run at P = 1, 3 and 8, three more
+# that need several workers at P = 3 and/or 8, and the others (ONE, 48) only at P = 1, to keep
 # the catalogue within its time budget on a 2-core machine (one refused run costs ~0.6 s at
 # P = 1, ~1 s at P = 3 and ~1.3 s at P = 8, mostly MPI start-up).
 ALL = (1, 3, 8)
@@ -115,6 +115,13 @@ CASES = [
     ("seed_above_uint64", ["--seed", "18446744073709551616"], "--seed", ONE),
     ("seed_not_numeric", ["--seed", "x"], "--seed", ALL),
     ("seed_float", ["--seed", 1.5], "--seed", ONE),
+    # --sync-threshold outside (0, 1], --volley-window not a positive time, a flag's value
+    ("sync_threshold_zero", ["--sync-threshold", 0], "--sync-threshold", ALL),
+    ("sync_threshold_above_one", ["--sync-threshold", 1.5], "--sync-threshold", ONE),
+    ("sync_threshold_nan", ["--sync-threshold", "nan"], "--sync-threshold", ONE),
+    ("volley_window_zero", ["--volley-window", 0], "--volley-window", ALL),
+    ("volley_window_negative", ["--volley-window", -0.25], "--volley-window", ONE),
+    ("stop_when_synced_bad_value", ["--stop-when-synced=soon"], "--stop-when-synced", ONE),
     # choices and flags
     ("refractory_mode_unknown", ["--refractory-mode", "sometimes"], "--refractory-mode", ONE),
     ("telemetry_unknown", ["--telemetry", "all"], "--telemetry", ONE),

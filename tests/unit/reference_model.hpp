@@ -236,11 +236,32 @@ class mesh {
                       std::vector<flash_event>& incoming) override {
             mesh_.exchange(me_, exchanges++, neighbours, outgoing, incoming);
         }
+        void start_state_sum(const phasor_sum& mine) override { mesh_.add_state(sums_, mine); }
+        phasor_sum finish_state_sum() override { return mesh_.state_total(me_, sums_++); }
 
       private:
         mesh& mesh_;
         int me_;
+        long sums_ = 0; // state reductions begun by this worker
     };
+
+    explicit mesh(int workers = 0) : workers_(workers) {}
+
+    /// The state reductions (--stop-when-synced): round r's total is every worker's r-th sum.
+    void add_state(long round, const phasor_sum& mine) {
+        std::lock_guard lock(mutex_);
+        auto& [sum, count] = sums_[round];
+        sum += mine;
+        ++count;
+        changed_.notify_all();
+    }
+    phasor_sum state_total(int me, long round) {
+        std::unique_lock lock(mutex_);
+        if (!changed_.wait_for(lock, std::chrono::seconds(60), [&] { return sums_[round].second == workers_; }))
+            throw std::runtime_error("mesh: worker " + std::to_string(me) + " waited 60 s for state reduction " +
+                                     std::to_string(round));
+        return sums_[round].first;
+    }
 
     void exchange(int me, long round, const std::vector<int>& neighbours,
                   const std::vector<std::vector<flash_event>>& outgoing, std::vector<flash_event>& incoming) {
@@ -264,6 +285,8 @@ class mesh {
     std::mutex mutex_;
     std::condition_variable changed_;
     std::map<key, std::vector<flash_event>> box_;
+    int workers_;
+    std::map<long, std::pair<phasor_sum, int>> sums_;
 };
 
 /// What one worker's block_simulation did.
@@ -290,7 +313,7 @@ inline std::vector<worker_run> run_workers(const run_config& c, const decomposit
     const int P = d.workers();
     std::vector<std::unique_ptr<block_simulation>> sims;
     for (int w = 0; w < P; ++w) sims.push_back(make ? make(w) : std::make_unique<block_simulation>(c, d, w));
-    mesh net;
+    mesh net(P);
     std::vector<std::unique_ptr<recording_link>> links;
     const bool threaded = P > 1 && !c.partitioned;
     for (int w = 0; w < P; ++w) {
