@@ -96,6 +96,14 @@ template <class Done> bool poll_until(comm::hub_transport& t, report_sink& sink,
     return true;
 }
 
+// Every worker's reports 0 .. reports - 1 arrived, in that order, with their bytes intact.
+void expect_every_report_in_order(recording_sink& sink, int workers, int reports) {
+    EXPECT_EQ(sink.bad_bytes, 0);
+    std::vector<std::int64_t> want(static_cast<std::size_t>(reports));
+    for (int k = 0; k < reports; ++k) want[static_cast<std::size_t>(k)] = k;
+    for (int w = 0; w < workers; ++w) EXPECT_EQ(sink.order[w], want) << "worker " << w;
+}
+
 } // namespace
 
 TEST(Transport, EveryReportArrivesInItsWorkersOrder) {
@@ -110,12 +118,7 @@ TEST(Transport, EveryReportArrivesInItsWorkersOrder) {
                 if (sink.received(w) < reports) return false;
             return true;
         })) << "not every report arrived within 60 s";
-        EXPECT_EQ(sink.bad_bytes, 0);
-        for (int w = 0; w < workers; ++w) {
-            std::vector<std::int64_t> want(reports);
-            for (int k = 0; k < reports; ++k) want[static_cast<std::size_t>(k)] = k;
-            EXPECT_EQ(sink.order[w], want) << "worker " << w;
-        }
+        expect_every_report_in_order(sink, workers, reports);
     } else {
         auto link = mpi_test::world().make_worker_link();
         send_numbered(*link, rank() - 1, reports);
@@ -146,12 +149,7 @@ TEST(Transport, TakesNoMoreOfAWorkersReportsThanTheSinkHolds) {
         sink.release();
         ASSERT_TRUE(poll_until(transport, sink, [&] { return sink.received(0) == reports; }))
             << "worker 0's reports did not arrive after the release";
-        EXPECT_EQ(sink.bad_bytes, 0);
-        for (int w = 0; w < workers; ++w) {
-            std::vector<std::int64_t> want(reports);
-            for (int k = 0; k < reports; ++k) want[static_cast<std::size_t>(k)] = k;
-            EXPECT_EQ(sink.order[w], want) << "worker " << w;
-        }
+        expect_every_report_in_order(sink, workers, reports);
     } else {
         auto link = mpi_test::world().make_worker_link();
         send_numbered(*link, rank() - 1, reports);
