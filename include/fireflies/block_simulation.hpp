@@ -106,7 +106,9 @@ class block_simulation {
     void allocate(std::size_t n);
     void start_tasks();
     std::int64_t coupled_neighbours(std::uint64_t source) const;
+    std::int64_t pulses_from(std::uint64_t source) const;
     template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
+    template <bool Open, class F> void for_each_neighbour_of(std::uint64_t source, F&& f) const;
 
     // configuration
     run_config config_;
@@ -119,6 +121,7 @@ class block_simulation {
     std::int64_t width_, height_;
     std::vector<int> neighbours_;
     bool eight_coupled_ = false; // every firefly has 8 distinct neighbours, all coupled to it
+    bool open_eight_inside_ = false; // --boundary open: 8 coupled neighbours away from the edges
     divider by_epoch_, by_width_, by_block_width_;
 
     // fireflies, in two parts: the flash times that every pulse reads, in one array; the rest of

@@ -18,6 +18,12 @@ enum class period_distribution {
     uniform, ///< uniform on [period - spread, period + spread]
 };
 
+/// What lies beyond the grid's edges.
+enum class boundary_kind {
+    periodic, ///< a torus: the edges wrap around (every firefly has 8 neighbours)
+    open,     ///< nothing: fireflies on an edge have fewer neighbours (5, or 3 in a corner)
+};
+
 /// How workers report to the hub.
 enum class telemetry_mode {
     events,  ///< every flash goes to the hub as an event (needed for --record-flashes, the view)
@@ -42,6 +48,9 @@ template <> struct choice_names<telemetry_mode> {
 template <> struct choice_names<engine_kind> {
     static constexpr std::array<std::string_view, 2> names{"coroutine", "flat"};
 };
+template <> struct choice_names<boundary_kind> {
+    static constexpr std::array<std::string_view, 2> names{"periodic", "open"};
+};
 template <> struct choice_names<period_distribution> {
     static constexpr std::array<std::string_view, 2> names{"normal", "uniform"};
 };
@@ -64,6 +73,7 @@ struct run_config {
     double period_spread = 0;  ///< seconds; each firefly's own period spreads this much around `period`
     period_distribution period_dist = period_distribution::normal;
     std::string initial_phases; ///< HDF5 file of start phases (docs/model.md); empty: random
+    boundary_kind boundary = boundary_kind::periodic;
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0

@@ -212,6 +212,11 @@ constexpr std::array table{
             "the phase after a flash is uniform in [0, jitter); below the period", "",
             value_kind::seconds, on_restart::must_match, read_double<&run_config::jitter>,
             write_double<&run_config::jitter>, same<&run_config::jitter>},
+    setting{"boundary", "Model", "periodic|open", "periodic | open",
+            "the grid's edges: periodic wraps them (a torus, 8 neighbours each), open leaves "
+            "fireflies on an edge with fewer neighbours (5, and 3 in a corner)", "",
+            value_kind::choice, on_restart::must_match, read_choice<boundary_kind, &run_config::boundary>,
+            write_choice<boundary_kind, &run_config::boundary>, same<&run_config::boundary>},
     setting{"partitioned", "Model", "", "true | false",
             "cut the links between ranks' blocks: pulses never cross a block boundary (the "
             "seed's islands)", "",
@@ -492,6 +497,8 @@ std::optional<problem> find_problem(const run_config& c) {
                                      ") must stay below the period (" + show(c.period) +
                                      "), or a firefly could flash twice at one instant"};
     if (auto why = non_negative_time(c.period_spread)) return problem{"period-spread", *why};
+    if (c.boundary != boundary_kind::periodic && c.boundary != boundary_kind::open)
+        return problem{"boundary", "is not periodic or open"};
     if (c.period_dist != period_distribution::normal && c.period_dist != period_distribution::uniform)
         return problem{"period-distribution", "is not normal or uniform"};
     if (c.period_spread > 0) {

@@ -142,7 +142,8 @@ void block_simulation::start_tasks() {
     set_periods(); // (global_id needs the dividers)
     family_ = rules_.params().spread > 0 || rules_.params().general_prc;
     if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_);
-    eight_coupled_ = !config_.partitioned && width_ >= 3 && height_ >= 3;
+    eight_coupled_ = !config_.partitioned && width_ >= 3 && height_ >= 3 && config_.boundary == boundary_kind::periodic;
+    open_eight_inside_ = !config_.partitioned && config_.boundary == boundary_kind::open;
     outgoing_.resize(neighbours_.size());
     const tick_t period = rules_.params().period;
     // The ring spans about T/8, 64 to 256 epochs (a longer one would file more turns that move
@@ -252,6 +253,17 @@ void block_simulation::begin_epoch(std::int64_t k) {
 }
 
 
+// The pulses a flash of `source` sends when not every firefly has 8 coupled neighbours: with
+// --boundary open (and nothing partitioned) 8 away from the grid's edges, else counted.
+std::int64_t block_simulation::pulses_from(std::uint64_t source) const {
+    if (open_eight_inside_) {
+        std::int64_t y = 0, x = 0;
+        by_width_.split(static_cast<std::int64_t>(source), y, x);
+        if (x >= 1 && x < width_ - 1 && y >= 1 && y < height_ - 1) return 8;
+    }
+    return coupled_neighbours(source);
+}
+
 std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
     std::int64_t n = 0;
     for_each_neighbour(source, [&](std::int64_t, std::int64_t) { ++n; });
@@ -287,7 +299,7 @@ void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous
     if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
     ++flashes_since_report_;
     ++totals_.flashes_total;
-    totals_.pulses_sent += eight_coupled_ ? 8 : coupled_neighbours(ev.agent);
+    totals_.pulses_sent += eight_coupled_ ? 8 : pulses_from(ev.agent);
     order_t_.push_back(t);
     order_previous_.push_back(previous);
 }

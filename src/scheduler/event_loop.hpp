@@ -35,10 +35,17 @@ template <class Rules> void block_simulation::file_turns(const Rules& rules, std
 }
 
 // The distinct Moore neighbours of `source` on the torus, without itself (fewer than 8 only on
-// grids narrower than 3 cells), restricted to those coupled to it: all of them, or with
-// --partitioned those in the same block.
+// grids narrower than 3 cells, or on an edge with --boundary open), restricted to those coupled
+// to it: all of them, or with --partitioned those in the same block.
 template <class F>
 void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
+    if (config_.boundary == boundary_kind::open) for_each_neighbour_of<true>(source, f);
+    else for_each_neighbour_of<false>(source, f);
+}
+
+// (With `Open`, --boundary open: no wrapping, the cells beyond an edge do not exist.)
+template <bool Open, class F>
+void block_simulation::for_each_neighbour_of(std::uint64_t source, F&& f) const {
     const auto w = static_cast<std::uint64_t>(width_);
     const auto sx = static_cast<std::int64_t>(source % w), sy = static_cast<std::int64_t>(source / w);
     std::array<std::uint64_t, 8> seen{};
@@ -48,6 +55,8 @@ void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
     for (int dy = -1; dy <= 1; ++dy) {
         for (int dx = -1; dx <= 1; ++dx) {
             if (dx == 0 && dy == 0) continue;
+            if constexpr (Open)
+                if (sx + dx < 0 || sx + dx >= width_ || sy + dy < 0 || sy + dy >= height_) continue;
             const std::int64_t x = (sx + dx + width_) % width_, y = (sy + dy + height_) % height_;
             const std::uint64_t id = static_cast<std::uint64_t>(y) * w + static_cast<std::uint64_t>(x);
             if (id == source || std::find(seen.begin(), seen.begin() + n, id) != seen.begin() + n) continue;

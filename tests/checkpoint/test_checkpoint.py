@@ -189,6 +189,10 @@ class Families(RestartCase):
         self.base = BASE + ["--initial-phases", phases]
         self.interrupted_then_restarted(3, 1)
 
+    def test_open_boundary_5_to_2(self):
+        self.base = BASE + ["--boundary", "open"]
+        self.interrupted_then_restarted(5, 2)
+
     def test_period_spread_2_to_5(self):
         self.base = BASE + ["--period-spread", 0.3, "--period-distribution", "uniform"]
         self.interrupted_then_restarted(2, 5)

@@ -88,6 +88,10 @@ class Identity(E2ETestCase):
                                              "--period-distribution", "uniform",
                                              "--prc-dissipation", 2, "--refractory-mode", "queue"])
 
+    def test_open_boundary(self):
+        self.across_ranks("open", ["--width", 37, "--height", 23, "--duration", 60, "--seed", 7,
+                                   "--boundary", "open"])
+
     def test_telemetry_summary_equals_events(self):
         args = ["--width", 37, "--height", 23, "--duration", 60, "--seed", 5]
         events = self.across_ranks("events", args + ["--telemetry", "events"], ranks=(1, 3))

@@ -7,8 +7,8 @@ events, each firefly's phase kept as a value and the time it was last brought up
 meant for small grids.
 
 What it implements, with the page's names:
-  - the grid: a W x H torus, firefly id = y W + x, neighbours the distinct cells of the Moore
-    neighbourhood (never itself);
+  - the grid: a W x H torus (or with --boundary open a rectangle without wrapping), firefly
+    id = y W + x, neighbours the distinct cells of the Moore neighbourhood (never itself);
   - time and phases in integer nanosecond ticks (every option in seconds rounded to the nearest
     tick);
   - randomness: Philox4x32-10 keyed by the seed, counter (id, draw); draw 0 the start phase,
@@ -87,6 +87,7 @@ class Config:
         self.period_spread = 0.0
         self.period_distribution = "normal"
         self.initial_phases = None   # start phases in ticks, row-major (else draw 0)
+        self.boundary = "periodic"
         self.duration = 300.0
         self.sample_every = 0.5
         for k, v in kw.items():
@@ -103,17 +104,23 @@ class Config:
                "--duration", repr(self.duration), "--sample-every", repr(self.sample_every)]
         if self.dissipation != 0:
             out += ["--prc-dissipation", repr(self.dissipation)]
+        if self.boundary != "periodic":
+            out += ["--boundary", self.boundary]
         if self.period_spread != 0:
             out += ["--period-spread", repr(self.period_spread),
                     "--period-distribution", self.period_distribution]
         return [str(a) for a in out]
 
 
-def neighbours(W, H, i):
+def neighbours(W, H, i, open_edges=False):
+    """The distinct Moore neighbours of cell i: wrapping at the edges (a torus), or with
+    open_edges none beyond them."""
     x, y = i % W, i // W
     out = set()
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
+            if open_edges and not (0 <= x + dx < W and 0 <= y + dy < H):
+                continue
             n = ((y + dy) % H) * W + (x + dx) % W
             if n != i:
                 out.add(n)
@@ -192,7 +199,7 @@ def run(cfg, through=None):
             return 0
         return min(round_half_away(x), T)
 
-    nbr = [neighbours(W, H, i) for i in range(N)]
+    nbr = [neighbours(W, H, i, cfg.boundary == "open") for i in range(N)]
     phase = [0] * N       # phase at time upd[i]
     upd = [0] * N
     last = [-1] * N

@@ -154,6 +154,19 @@ class AgainstReference(unittest.TestCase):
                 self.check_exact(ref.Config(width=w, height=h, mode=mode, duration=60, nudge=0.25,
                                             seed=12, initial_phases=phases), ranks=(1,))
 
+    # -- --boundary open ---------------------------------------------------------------------------
+
+    def test_open_boundary_exact(self):
+        for mode in ("drop", "queue"):
+            self.check_exact(ref.Config(width=6, height=5, seed=2, mode=mode, duration=80, nudge=0.4,
+                                        boundary="open"))
+        # A 5 x 1 line (the ring of the tests above, cut open) from given phases, jitter 0.
+        self.check_exact(ref.Config(width=5, height=1, jitter=0.0, duration=60, nudge=0.25, boundary="open",
+                                    initial_phases=[0, 999_999_999, 2_000_000_001, 3_141_592_653, 4_999_999_999]))
+        # With the other families at once.
+        self.check_exact(ref.Config(width=6, height=4, seed=3, duration=60, nudge=0.3, boundary="open",
+                                    dissipation=2.0, period_spread=0.3))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -41,12 +41,13 @@ namespace fireflies::reference {
 /// The distinct Moore neighbours of cell `id` on a W x H torus, without the cell itself,
 /// ascending. With `part` (partitioned mode), only those owned by the same worker.
 inline std::vector<std::uint64_t> moore_neighbours(std::int64_t W, std::int64_t H, std::uint64_t id,
-                                                   const decomposition* part = nullptr) {
+                                                   const decomposition* part = nullptr, bool open = false) {
     const auto x = static_cast<std::int64_t>(id % static_cast<std::uint64_t>(W));
     const auto y = static_cast<std::int64_t>(id / static_cast<std::uint64_t>(W));
     std::set<std::uint64_t> out;
     for (std::int64_t dy = -1; dy <= 1; ++dy)
         for (std::int64_t dx = -1; dx <= 1; ++dx) {
+            if (open && (x + dx < 0 || x + dx >= W || y + dy < 0 || y + dy >= H)) continue; // no wrap
             const std::int64_t nx = ((x + dx) % W + W) % W, ny = ((y + dy) % H + H) % H;
             const auto n = static_cast<std::uint64_t>(ny * W + nx);
             if (n == id) continue;
@@ -85,7 +86,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     const decomposition* cut = c.partitioned ? part : nullptr;
 
     std::vector<std::vector<std::uint64_t>> nbr(n);
-    for (std::size_t i = 0; i < n; ++i) nbr[i] = moore_neighbours(W, H, i, cut);
+    for (std::size_t i = 0; i < n; ++i) nbr[i] = moore_neighbours(W, H, i, cut, c.boundary == boundary_kind::open);
 
     // (time, kind, firefly): kind 0 = pulse, 1 = timer, so pulses come first at equal times.
     using ev = std::tuple<tick_t, int, std::uint64_t>;

@@ -213,6 +213,7 @@ run_config awkward_config() {
     c.period_spread = 0.01;
     c.period_dist = period_distribution::uniform;
     c.initial_phases = "phases \"a\".h5";
+    c.boundary = boundary_kind::open;
     c.output = "dir with space/\"quoted\"\\back\nnew line\x01\x7f\xC3\xA9.h5";
     c.force = true;
     c.progress = true;
@@ -401,6 +402,7 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{"--prc-dissipation", "101"}, "", "--prc-dissipation: 101 must be in [0, 100]"},
         {{"--prc-dissipation", "nan"}, "", "--prc-dissipation: 'nan' is not a finite number"},
         {{"--period-spread", "-1"}, "", "--period-spread: -1 is not a non-negative number of seconds"},
+        {{"--boundary", "reflecting"}, "", "--boundary: 'reflecting' must be one of: periodic, open"},
         {{"--period-spread", "4.7"},
          "",
          "--period-spread: 4.7 s must be less than the period minus the nudge and the jitter (4.7 s): every own "

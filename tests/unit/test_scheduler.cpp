@@ -43,7 +43,7 @@ std::string describe(const run_config& c, int workers) {
       << " e=" << c.nudge << " B=" << c.dissipation << " S=" << c.period_spread
       << (c.period_dist == period_distribution::uniform ? "u" : "n") << " Rf=" << c.refractory << " d=" << c.delay << " j=" << c.jitter
       << " dur=" << c.duration << " sample=" << c.sample_every << " seed=" << c.seed << " workers=" << workers
-      << (c.partitioned ? " partitioned" : "")
+      << (c.partitioned ? " partitioned" : "") << (c.boundary == boundary_kind::open ? " open" : "")
       << (c.telemetry == telemetry_mode::summary ? " summary" : "");
     return o.str();
 }
@@ -950,6 +950,59 @@ TEST(SchedulerPeriodSpread, SameRunForEveryWorkerCountAndRestart) {
         if (::testing::Test::HasFatalFailure()) return;
         expect_restart_continues_exactly(spread_lattice(5, 4, m, engine_kind::coroutine, period_distribution::normal, 3, 6),
                                          3, 13);
+        if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+// ---- open boundary ------------------------------------------------------------------------------
+
+TEST(SchedulerOpenBoundary, ReferenceNeighboursHaveNoWrap) {
+    using reference::moore_neighbours;
+    EXPECT_EQ(moore_neighbours(5, 4, 0, nullptr, true), (std::vector<std::uint64_t>{1, 5, 6})) << "a corner: 3";
+    EXPECT_EQ(moore_neighbours(5, 4, 2, nullptr, true).size(), 5u) << "an edge: 5";
+    EXPECT_EQ(moore_neighbours(5, 4, 7, nullptr, true).size(), 8u) << "inside: 8";
+    EXPECT_EQ(moore_neighbours(2, 1, 0, nullptr, true), (std::vector<std::uint64_t>{1}));
+    EXPECT_TRUE(moore_neighbours(1, 1, 0, nullptr, true).empty());
+    EXPECT_EQ(moore_neighbours(5, 1, 4, nullptr, true), (std::vector<std::uint64_t>{3})) << "the end of a line";
+}
+
+TEST(SchedulerOpenBoundary, MatchesReferenceOnOneAndSeveralWorkers) {
+    struct shape { std::int64_t W, H; int workers; };
+    for (auto [W, H, workers] : {shape{5, 4, 1}, shape{3, 3, 1}, shape{1, 5, 1}, shape{2, 2, 1}, shape{12, 9, 1},
+                                 shape{7, 7, 4}, shape{5, 4, 7}, shape{3, 3, 9}, shape{1, 7, 3}, shape{8, 8, 3}})
+        for (auto m : modes) {
+            run_config c = lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9);
+            c.boundary = boundary_kind::open;
+            expect_matches_reference(c, workers, -1, workers == 1);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.partitioned = true;
+            expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+        }
+    run_config c = seed_like(11, 7, refractory_mode::drop, engine_kind::coroutine, 60);
+    c.boundary = boundary_kind::open;
+    c.period_spread = 0.1;
+    c.dissipation = 1;
+    expect_matches_reference(c, 5);
+}
+
+TEST(SchedulerOpenBoundary, SameRunForEveryWorkerCountAndRestart) {
+    for (auto m : modes) {
+        run_config c = lattice(6, 5, m, engine_kind::flat, 9, 500e-9);
+        c.boundary = boundary_kind::open;
+        std::vector<flash_event> first;
+        for (int workers : {1, 2, 3, 5, 7, 30}) {
+            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
+            std::vector<flash_event> all;
+            for (const auto& r : runs)
+                for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
+            std::sort(all.begin(), all.end());
+            if (workers == 1) first = all;
+            EXPECT_TRUE(all == first) << workers << " workers";
+        }
+        run_config r = lattice(7, 7, m, engine_kind::coroutine, 5, 400e-9);
+        r.boundary = boundary_kind::open;
+        expect_restart_continues_exactly(r, 4, 20);
         if (::testing::Test::HasFatalFailure()) return;
     }
 }
