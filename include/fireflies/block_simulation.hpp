@@ -74,6 +74,7 @@ class block_simulation {
     // Called by the fireflies' coroutines (and by the flat engine directly): firefly `local`
     // takes its turn at t.
     void act(std::uint32_t local, tick_t t);
+    void act_spread(std::uint32_t local, tick_t t);
 
   private:
     void take_turn(std::uint32_t local, tick_t t);
@@ -88,6 +89,10 @@ class block_simulation {
     template <class Rules> void refile(const Rules& rules, std::uint32_t local, tick_t before);
     std::int64_t interior(const flash_event& source) const noexcept;
     template <class Rules> void process_interval(const Rules& rules, tick_t end);
+    // The model families' builds of file_turns and process_interval (block_simulation_families.cpp).
+    bool family_ = false; // a period spread or the general phase response
+    void file_turns_family(std::int64_t k);
+    void process_interval_family(tick_t end);
     void prefetch_turn(std::uint32_t local) const noexcept;
     void emit_flash(std::uint32_t local, tick_t t, tick_t previous);
     void run_epoch(tick_t end, worker_link& link);
@@ -131,6 +136,20 @@ class block_simulation {
         return {flash_at_[local], r.last_flash, r.draws, r.queued};
     }
     void put(std::uint32_t local, const firefly& f);
+    // with a period spread: each firefly's own period and Rf (a pure function of the seed and
+    // its id, so never checkpointed); empty without one
+    std::vector<own_period> periods_;
+    void set_periods();
+    /// Firefly `local` as the rules of the loop take it: with its own period when they have a
+    /// period spread, else with the run's (and then nothing more is read).
+    template <class Rules> auto view(const Rules&, std::uint32_t local) noexcept {
+        if constexpr (Rules::switches::spread()) {
+            const own_period& o = periods_[local];
+            return firefly_ref_spread{at(local), o.period, o.refractory};
+        } else {
+            return at(local);
+        }
+    }
     flash_order flash_order_;
     std::unique_ptr<frame_array> frames_; // coroutine engine: frame i is firefly i's
 

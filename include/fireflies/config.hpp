@@ -12,6 +12,12 @@ enum class refractory_mode {
     queue, ///< held and applied, each as +nudge, when the refractory period ends (the seed's code)
 };
 
+/// How the fireflies' own periods spread around --period (with --period-spread > 0).
+enum class period_distribution {
+    normal,  ///< normal with standard deviation --period-spread, truncated (docs/model.md)
+    uniform, ///< uniform on [period - spread, period + spread]
+};
+
 /// How workers report to the hub.
 enum class telemetry_mode {
     events,  ///< every flash goes to the hub as an event (needed for --record-flashes, the view)
@@ -36,6 +42,9 @@ template <> struct choice_names<telemetry_mode> {
 template <> struct choice_names<engine_kind> {
     static constexpr std::array<std::string_view, 2> names{"coroutine", "flat"};
 };
+template <> struct choice_names<period_distribution> {
+    static constexpr std::array<std::string_view, 2> names{"normal", "uniform"};
+};
 /// The name of `value` (see choice_names).
 template <class E> constexpr std::string_view name_of(E value) {
     return choice_names<E>::names.at(static_cast<std::size_t>(value));
@@ -50,7 +59,11 @@ struct run_config {
     std::int64_t height = 30;  ///< cells
     double duration = 300.0;   ///< simulated seconds
     double period = 5.0;       ///< seconds, T
-    double nudge = 0.2;        ///< seconds of phase added by one pulse, e
+    double nudge = 0.2;        ///< seconds of phase added by one pulse, e (negative: inhibitory)
+    double dissipation = 0;    ///< B, the Mirollo-Strogatz dissipation of the state function; 0: linear
+    double period_spread = 0;  ///< seconds; each firefly's own period spreads this much around `period`
+    period_distribution period_dist = period_distribution::normal;
+    std::string initial_phases; ///< HDF5 file of start phases (docs/model.md); empty: random
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0

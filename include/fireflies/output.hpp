@@ -22,6 +22,20 @@ namespace fireflies::output {
 /// `--output`, the path and the reason. Creates, opens and changes nothing.
 void check_output_path(const std::filesystem::path& p, bool force, std::string_view option = "--output");
 
+/// Start phases read from an HDF5 file (--initial-phases, docs/model.md "Initial phases"): every
+/// firefly's, row-major ([height, width]), as the file gives them.
+struct initial_phases {
+    std::vector<double> values; ///< seconds (from /phase), or fractions of the period (a snapshot)
+    bool fractions = false;     ///< values are phase / period, from /snapshots/phase
+    std::string source;         ///< "/phase", or "/snapshots/phase frame k (t = ... s)"
+};
+
+/// Reads `path`: a [height, width] dataset `/phase` (seconds), or else the last frame of
+/// `/snapshots/phase` of an earlier fireflies output, which must be unsubsampled (stride 1,
+/// [k, height, width]). Checks that every value is finite (the ranges are the caller's). Throws
+/// fireflies::usage_error, one line naming `--initial-phases` and the file, on any problem.
+initial_phases read_initial_phases(const std::filesystem::path& path, std::int64_t width, std::int64_t height);
+
 /// The value of an HDF5 attribute: a scalar, a string (variable-length UTF-8) or a 1-D array.
 using attribute_value = std::variant<std::int64_t, std::uint64_t, double, std::string,
                                      std::vector<std::int64_t>, std::vector<double>>;

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <ctime>
@@ -16,6 +18,7 @@
 #include "app/telemetry_choice.hpp"
 #include "comm/mpi.hpp"
 #include "config/cli.hpp"
+#include "config/settings.hpp"
 #include "fireflies/block_simulation.hpp"
 #include "fireflies/checkpoint.hpp"
 #include "fireflies/error.hpp"
@@ -146,7 +149,58 @@ struct run_plan {
     std::string toml;
     std::optional<decomposition> d;
     std::optional<output::checkpoint_reader> restart;
+    std::vector<tick_t> initial;  // --initial-phases: each cell's start phase in ticks (else empty)
+    std::string initial_source;   // where in the file they came from
 };
+
+// --initial-phases: the file's values as start phases in ticks, each below its firefly's own
+// period (docs/model.md, "Initial phases"). Seconds from /phase are rounded to the nearest tick;
+// fractions from a snapshot are multiplied by the firefly's period and rounded (a fraction that
+// rounds to the whole period, possible in the snapshot's 32-bit floats, gives period - 1 tick).
+std::vector<tick_t> start_phases(const run_config& c, const output::initial_phases& in) {
+    const model_params p = model_params::from(c);
+    std::vector<tick_t> out(in.values.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const tick_t period = natural_period(p, i).period;
+        const double v = in.values[i];
+        const auto where = [&] {
+            return "--initial-phases " + c.initial_phases + ": " + (in.fractions ? "/snapshots/phase" : "/phase") +
+                   " at x = " + std::to_string(i % static_cast<std::size_t>(c.width)) +
+                   ", y = " + std::to_string(i / static_cast<std::size_t>(c.width)) + " is " + config::show(v);
+        };
+        tick_t phase = 0;
+        if (in.fractions) {
+            if (!(v >= 0 && v <= 1)) throw usage_error(where() + ", not a fraction of the period in [0, 1)");
+            phase = std::min<tick_t>(std::llround(v * static_cast<double>(period)), period - 1);
+        } else {
+            phase = to_ticks(v);
+            if (!(v >= 0) || phase >= period)
+                throw usage_error(where() + " s, not in [0, " + config::show(to_seconds(period)) +
+                                  ") s (the firefly's period)");
+        }
+        out[i] = phase;
+    }
+    return out;
+}
+
+// Worker w's block at t = 0 from the start phases: what a fresh start would have, but these
+// phases (draw 0 is not used; the jitter draws are the usual ones, from 1).
+block_state initial_block(const run_config& c, const decomposition& d, int w, const std::vector<tick_t>& phases) {
+    const model_params p = model_params::from(c);
+    block_state s;
+    s.cells = d.block_of(w);
+    for (std::int64_t y = s.cells.y0; y < s.cells.y0 + s.cells.height; ++y)
+        for (std::int64_t x = s.cells.x0; x < s.cells.x0 + s.cells.width; ++x) {
+            const auto id = static_cast<std::uint64_t>(y * c.width + x);
+            firefly f;
+            f.flash_at = natural_period(p, id).period - phases[id];
+            f.last_flash = -1;
+            f.draws = 1;
+            f.queued = 0;
+            s.fireflies.push_back(f);
+        }
+    return s;
+}
 
 int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
     const run_config& config = plan.config;
@@ -163,6 +217,8 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
             transport.send_block(w, b.pack());
         }
         plan.restart.reset();
+    } else if (!plan.initial.empty()) {
+        for (int w = 0; w < d.workers(); ++w) transport.send_block(w, initial_block(config, d, w, plan.initial).pack());
     }
     double busy = 0;
     while (!h.done()) {
@@ -195,6 +251,8 @@ int run_alone(run_plan& plan, recorder& rec) {
         plan.restart.reset();
         sim.emplace(config, d, 0, std::move(b), meta.epoch, meta.next_sample);
         sim->resume_sync(rec.restart_sync());
+    } else if (!plan.initial.empty()) {
+        sim.emplace(config, d, 0, initial_block(config, d, 0, plan.initial), 0, 0);
     } else {
         sim.emplace(config, d, 0);
     }
@@ -269,6 +327,12 @@ int run_program(int argc, char** argv) {
                             throw usage_error("--duration: " + std::to_string(config.duration) +
                                               " s ends before the checkpoint's time");
                     } else {
+                        if (!config.initial_phases.empty()) {
+                            const auto in = output::read_initial_phases(config.initial_phases, config.width,
+                                                                        config.height);
+                            plan.initial = start_phases(config, in);
+                            plan.initial_source = in.source;
+                        }
                         if (config.output.empty()) config.output = default_output_name();
                         output::check_output_path(config.output, config.force);
                     }
@@ -299,15 +363,18 @@ int run_program(int argc, char** argv) {
         install_stop_handlers();
         if (hub_rank) {
             rec->banner(stdout);
+            if (!plan.initial_source.empty())
+                std::printf("  start     phases from %s, %s\n", plan.config.initial_phases.c_str(),
+                            plan.initial_source.c_str());
             return mpi.size() == 1 ? run_alone(plan, *rec) : run_hub(mpi, plan, *rec);
         }
         const run_config config = config::from_toml(plan.toml, "configuration from rank 0");
         const decomposition d(config.width, config.height, mpi.size() - 1);
         auto link = mpi.make_worker_link();
         std::optional<block_simulation> sim;
-        if (!config.restart.empty()) {
+        if (!config.restart.empty() || !config.initial_phases.empty()) {
             sim.emplace(config, d, mpi.rank() - 1, block_state::unpack(mpi.receive_block()), epoch, next_sample);
-            sim->resume_sync({sync_state[0], sync_state[1], sync_state[2], sync_state[3]});
+            if (!config.restart.empty()) sim->resume_sync({sync_state[0], sync_state[1], sync_state[2], sync_state[3]});
         } else
             sim.emplace(config, d, mpi.rank() - 1);
         sim->run(*link);

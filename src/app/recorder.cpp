@@ -285,6 +285,11 @@ void recorder::banner(std::FILE* to) const {
                  config_.partitioned ? "partitioned (no pulses cross a block boundary)" : "coupled across ranks");
     std::fprintf(to, "  model     period %g s, nudge %g s, refractory %g of the period (%s mode), delay %g s\n",
                  config_.period, config_.nudge, config_.refractory, std::string(name_of(config_.mode)).c_str(), config_.delay);
+    if (config_.period_spread > 0)
+        std::fprintf(to, "  periods   own period of each firefly: %s, spread %g s around %g s\n",
+                     std::string(name_of(config_.period_dist)).c_str(), config_.period_spread, config_.period);
+    if (config_.dissipation > 0)
+        std::fprintf(to, "  response  Mirollo-Strogatz state function, dissipation B = %g\n", config_.dissipation);
     std::fprintf(to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s%s%s%s\n",
                  config_.duration, config_.sample_every, config_.seed,
                  std::string(name_of(config_.telemetry)).c_str(), facts_.telemetry_note.empty() ? "" : " (",

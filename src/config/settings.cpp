@@ -2,6 +2,7 @@
 
 #include "fireflies/time.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -166,9 +167,34 @@ constexpr std::array table{
             "", value_kind::seconds, on_restart::must_match, read_double<&run_config::period>,
             write_double<&run_config::period>, same<&run_config::period>},
     setting{"nudge", "Model", "SECONDS", "seconds of phase",
-            "phase a pulse adds to a firefly that is not refractory (e); below the period", "",
+            "phase a pulse adds to a firefly that is not refractory (e); between minus the "
+            "period and the period, negative for inhibitory pulses (the phase is floored at 0)", "",
             value_kind::seconds, on_restart::must_match, read_double<&run_config::nudge>,
             write_double<&run_config::nudge>, same<&run_config::nudge>},
+    setting{"prc-dissipation", "Model", "B", "1 (dimensionless), in [0, 100]",
+            "dissipation B of the Mirollo-Strogatz state function x = ln(1 + (e^B - 1) phase/T) / B: "
+            "a pulse raises x by nudge/period (capped at 1: the firefly flashes), so it moves a "
+            "firefly near the top of its cycle further; 0 is the constant advance by the nudge", "",
+            value_kind::number, on_restart::must_match, read_double<&run_config::dissipation>,
+            write_double<&run_config::dissipation>, same<&run_config::dissipation>},
+    setting{"period-spread", "Model", "SECONDS", "seconds",
+            "spread S of the fireflies' own periods around --period: each firefly's period is "
+            "drawn once from its id (standard deviation S, or half-width S for uniform); 0: "
+            "identical fireflies", "",
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::period_spread>,
+            write_double<&run_config::period_spread>, same<&run_config::period_spread>},
+    setting{"period-distribution", "Model", "normal|uniform", "normal | uniform",
+            "how the own periods spread: normal (truncated to keep every period above nudge + "
+            "jitter) or uniform on [period - spread, period + spread]", "",
+            value_kind::choice, on_restart::must_match, read_choice<period_distribution, &run_config::period_dist>,
+            write_choice<period_distribution, &run_config::period_dist>,
+            same<&run_config::period_dist>},
+    setting{"initial-phases", "Model", "FILE", "path; empty: random",
+            "start phases from an HDF5 file: a [height, width] dataset /phase in seconds, or the last "
+            "frame of /snapshots/phase of an earlier fireflies output (unsubsampled: stride 1)",
+            "random (draw 0 of each firefly)",
+            value_kind::path, on_restart::must_match, read_path<&run_config::initial_phases>,
+            write_path<&run_config::initial_phases>, same<&run_config::initial_phases>},
     setting{"refractory", "Model", "FRACTION", "fraction of the period, in [0, 1)",
             "refractory length Rf = refractory * period, counted from the phase reset", "",
             value_kind::number, on_restart::must_match, read_double<&run_config::refractory>,
@@ -365,7 +391,7 @@ std::optional<std::string> non_negative_time(double x) {
     return std::nullopt;
 }
 
-/// nudge and jitter: non-negative and below the period, also once both are rounded to ticks.
+/// jitter, and a nudge that is not negative: below the period, also once rounded to ticks.
 std::optional<std::string> below_period(double x, double period) {
     if (auto why = non_negative_time(x)) return why;
     if (x >= period) return show(x) + " must be less than the period (" + show(period) + " s)";
@@ -437,7 +463,20 @@ std::optional<problem> find_problem(const run_config& c) {
     if (auto why = cells(c.width)) return problem{"width", *why};
     if (auto why = cells(c.height)) return problem{"height", *why};
     if (auto why = positive_time(c.period)) return problem{"period", *why};
-    if (auto why = below_period(c.nudge, c.period)) return problem{"nudge", *why};
+    if (c.nudge < 0) {
+        // Inhibitory pulses: above minus the period, also once rounded to ticks.
+        if (-c.nudge >= c.period)
+            return problem{"nudge", show(c.nudge) + " must be more than minus the period (-" + show(c.period) + " s)"};
+        if (to_ticks(-c.nudge) >= to_ticks(c.period))
+            return problem{"nudge", show(c.nudge) + " rounds to minus the period (-" + show(c.period) +
+                                        " s) at the 1 ns resolution"};
+    } else if (auto why = below_period(c.nudge, c.period)) {
+        return problem{"nudge", *why};
+    }
+    if (!std::isfinite(c.dissipation))
+        return problem{"prc-dissipation", show(c.dissipation) + " is not a finite number"};
+    if (!(c.dissipation >= 0 && c.dissipation <= 100))
+        return problem{"prc-dissipation", show(c.dissipation) + " must be in [0, 100]"};
     if (!std::isfinite(c.refractory))
         return problem{"refractory", show(c.refractory) + " is not a finite number"};
     if (!(c.refractory >= 0 && c.refractory < 1))
@@ -452,6 +491,22 @@ std::optional<problem> find_problem(const run_config& c) {
         return problem{"jitter", show(c.jitter) + " plus the nudge (" + show(c.nudge) +
                                      ") must stay below the period (" + show(c.period) +
                                      "), or a firefly could flash twice at one instant"};
+    if (auto why = non_negative_time(c.period_spread)) return problem{"period-spread", *why};
+    if (c.period_dist != period_distribution::normal && c.period_dist != period_distribution::uniform)
+        return problem{"period-distribution", "is not normal or uniform"};
+    if (c.period_spread > 0) {
+        // Every own period stays above nudge + jitter (ticks), and below 1e9 s.
+        const tick_t floor = std::max<tick_t>(to_ticks(c.nudge), 0) + to_ticks(c.jitter);
+        const tick_t room = to_ticks(c.period) - floor, spread = to_ticks(c.period_spread);
+        const bool uniform = c.period_dist == period_distribution::uniform;
+        if (spread >= room)
+            return problem{"period-spread", show(c.period_spread) +
+                                                " s must be less than the period minus the nudge and the jitter (" +
+                                                show(to_seconds(room)) + " s): every own period stays above " +
+                                                show(to_seconds(floor)) + " s"};
+        if (c.period + (uniform ? 1 : 9) * c.period_spread > max_seconds)
+            return problem{"period-spread", show(c.period_spread) + " s makes periods of more than 1e9 s"};
+    }
     if (auto why = non_negative_time(c.duration)) return problem{"duration", *why};
     if (auto why = positive_time(c.sample_every)) return problem{"sample-every", *why};
     if (c.mode != refractory_mode::drop && c.mode != refractory_mode::queue)

@@ -15,6 +15,7 @@ import tempfile
 import unittest
 
 import h5py
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ckpt_common import (EXIT_CHECKPOINTED, EXIT_USAGE, CheckpointTestCase, attrs,  # noqa: E402
@@ -67,14 +68,15 @@ class Periodic(CheckpointTestCase):
                 self.assertGreater(int(c["epoch"]), 0)
 
 
-class SignalRestart(CheckpointTestCase):
-    """(b) a signal mid-run gives exit 85 and a checkpoint; --restart at any rank count
-    continues the output bitwise identically to an uninterrupted run."""
+class RestartCase(CheckpointTestCase):
+    """Interrupt a run of `base` with a signal, restart it, compare with the uninterrupted run."""
+
+    base = BASE
 
     def reference(self, ranks):
         ref = self.path("ref.h5")
         if not os.path.exists(ref):
-            self.run_to_end(ranks, BASE + ["-o", ref], name="reference")
+            self.run_to_end(ranks, self.base + ["-o", ref], name="reference")
         return ref
 
     def check_checkpointed(self, run, out, ck, segment):
@@ -95,9 +97,9 @@ class SignalRestart(CheckpointTestCase):
     def interrupted_then_restarted(self, first, second, sig=signal.SIGUSR1):
         ref = self.reference(first)
         out, ck = self.path("run.h5"), self.path("run.ckpt")
-        r1 = self.interrupt(first, BASE + PACE + ["-o", out, "--checkpoint", ck], sig=sig, name="segment1")
+        r1 = self.interrupt(first, self.base + PACE + ["-o", out, "--checkpoint", ck], sig=sig, name="segment1")
         c = self.check_checkpointed(r1, out, ck, 0)
-        r2 = self.run_to_end(second, BASE + ["-o", out, "--restart", ck, "--checkpoint", ck], name="segment2")
+        r2 = self.run_to_end(second, self.base + ["-o", out, "--restart", ck, "--checkpoint", ck], name="segment2")
         context = "%s\n%s" % (r1.describe(), r2.describe())
         a = self.check_balanced(out, "complete", context)
         self.assertEqual(int(a["segments"]), 2)
@@ -110,6 +112,11 @@ class SignalRestart(CheckpointTestCase):
             self.assertSameData(ref, out, ("blocks",), context)
         print("%s at P=%d, checkpoint at t=%.2f s, restart at P=%d: identical (%.1f s + %.1f s wall)"
               % (signal.Signals(sig).name, first, int(c["epoch"]) * 0.01, second, r1.wall, r2.wall))
+
+
+class SignalRestart(RestartCase):
+    """(b) a signal mid-run gives exit 85 and a checkpoint; --restart at any rank count
+    continues the output bitwise identically to an uninterrupted run."""
 
     def test_usr1_3_to_3(self):
         self.interrupted_then_restarted(3, 3)
@@ -161,6 +168,31 @@ class SignalRestart(CheckpointTestCase):
         self.assertSameTotals(ref, out, context)
         print("checkpoints at t=%.2f s and t=%.2f s; P=2 -> 3 -> 1 identical"
               % (int(c1["epoch"]) * 0.01, int(c2["epoch"]) * 0.01))
+
+
+class Families(RestartCase):
+    """(b) for the model families: interrupted at one rank count, restarted at another, the
+    output is bitwise the uninterrupted run's."""
+
+    def test_prc_dissipation_3_to_2(self):
+        self.base = BASE + ["--prc-dissipation", 2.5]
+        self.interrupted_then_restarted(3, 2)
+
+    def test_inhibitory_queue_1_to_3(self):
+        self.base = BASE + ["--prc-dissipation", 1, "--nudge", -0.1, "--refractory-mode", "queue"]
+        self.interrupted_then_restarted(1, 3)
+
+    def test_initial_phases_3_to_1(self):
+        phases = self.path("phases.h5")
+        with h5py.File(phases, "w") as f:
+            f["phase"] = (np.arange(36 * 48).reshape(36, 48) * 0.37) % 5.0
+        self.base = BASE + ["--initial-phases", phases]
+        self.interrupted_then_restarted(3, 1)
+
+    def test_period_spread_2_to_5(self):
+        self.base = BASE + ["--period-spread", 0.3, "--period-distribution", "uniform"]
+        self.interrupted_then_restarted(2, 5)
+
 
 
 class CopiedRun(CheckpointTestCase):

@@ -70,6 +70,24 @@ class Identity(E2ETestCase):
         self.across_ranks("queue", ["--width", 37, "--height", 23, "--duration", 60,
                                     "--seed", 3, "--refractory-mode", "queue"])
 
+    def test_prc_dissipation(self):
+        # --prc-dissipation: every pulse rounds a double to a tick, the same on every rank.
+        self.across_ranks("dissipation", ["--width", 37, "--height", 23, "--duration", 60,
+                                          "--seed", 3, "--prc-dissipation", 2.5])
+        # Inhibitory pulses (phase floored at 0, back into the refractory period) in queue mode.
+        self.across_ranks("inhibitory", ["--width", 37, "--height", 23, "--duration", 60,
+                                         "--seed", 4, "--prc-dissipation", 1, "--nudge", -0.1,
+                                         "--refractory-mode", "queue"])
+
+    def test_period_spread(self):
+        # Each firefly's own period, drawn from its id: the same on every rank.
+        self.across_ranks("spread-normal", ["--width", 37, "--height", 23, "--duration", 60,
+                                            "--seed", 5, "--period-spread", 0.2])
+        self.across_ranks("spread-uniform", ["--width", 37, "--height", 23, "--duration", 60,
+                                             "--seed", 6, "--period-spread", 0.5,
+                                             "--period-distribution", "uniform",
+                                             "--prc-dissipation", 2, "--refractory-mode", "queue"])
+
     def test_telemetry_summary_equals_events(self):
         args = ["--width", 37, "--height", 23, "--duration", 60, "--seed", 5]
         events = self.across_ranks("events", args + ["--telemetry", "events"], ranks=(1, 3))

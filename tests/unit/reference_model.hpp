@@ -61,6 +61,7 @@ struct snapshot {
     tick_t t = 0;
     std::vector<tick_t> phase;      ///< per firefly, its phase at t after every event <= t
     std::vector<tick_t> last_flash; ///< per firefly, its last flash <= t, or -1
+    std::vector<tick_t> period;     ///< per firefly, its own period (the run's without a spread)
     std::int64_t flashes = 0;       ///< flashes with time <= t
 };
 
@@ -94,10 +95,13 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     r.sent_by.assign(n, 0);
     r.delivered_to.assign(n, 0);
     r.in_flight_to.assign(n, 0);
-    std::vector<firefly> st(n);
-    std::vector<tick_t> last(n, -1);
+    // Each firefly with its own period (the run's T and Rf without a period spread).
+    std::vector<firefly_spread> st(n);
+    std::vector<tick_t> last(n, -1), periods(n);
     for (std::size_t i = 0; i < n; ++i) {
-        st[i] = rules.start(i);
+        const own_period own = natural_period(p, i);
+        st[i] = {rules.start(i), own.period, own.refractory};
+        periods[i] = own.period;
         q.emplace(rules.next_turn(st[i]), 1, i);
     }
 
@@ -105,7 +109,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
         while (!q.empty() && std::get<0>(q.top()) <= until) {
             const auto [t, kind, id] = q.top();
             q.pop();
-            firefly& f = st[id];
+            firefly_spread& f = st[id];
             if (kind == 1 && rules.next_turn(f) != t) continue; // stale timer
             const tick_t before = rules.next_turn(f);
             reaction re;
@@ -139,6 +143,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
         s.phase.resize(n);
         for (std::size_t i = 0; i < n; ++i) s.phase[i] = rules.phase(st[i], t);
         s.last_flash = last;
+        s.period = periods;
         s.flashes = static_cast<std::int64_t>(r.flashes.size());
         r.samples.push_back(std::move(s));
     }
@@ -151,7 +156,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
         q.pop();
     }
     std::sort(r.flashes.begin(), r.flashes.end());
-    r.final_states = std::move(st);
+    r.final_states.assign(st.begin(), st.end());
     return r;
 }
 
@@ -160,7 +165,8 @@ inline phasor_sum state_sum(const snapshot& s, const block& b, std::int64_t W, t
     phasor_sum sum;
     for (std::int64_t y = b.y0; y < b.y0 + b.height; ++y)
         for (std::int64_t x = b.x0; x < b.x0 + b.width; ++x)
-            sum += phasor_sum::of(s.phase[static_cast<std::size_t>(y * W + x)], period);
+            sum += phasor_sum::of(s.phase[static_cast<std::size_t>(y * W + x)],
+                                  s.period.empty() ? period : s.period[static_cast<std::size_t>(y * W + x)]);
     return sum;
 }
 

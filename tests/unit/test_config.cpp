@@ -209,6 +209,10 @@ run_config awkward_config() {
     c.sample_every = 5e-3;
     c.seed = std::numeric_limits<std::uint64_t>::max();
     c.partitioned = true;
+    c.dissipation = 1.0 / 7.0;
+    c.period_spread = 0.01;
+    c.period_dist = period_distribution::uniform;
+    c.initial_phases = "phases \"a\".h5";
     c.output = "dir with space/\"quoted\"\\back\nnew line\x01\x7f\xC3\xA9.h5";
     c.force = true;
     c.progress = true;
@@ -245,6 +249,8 @@ TEST(ConfigToml, RoundTripsRandomValidConfigsBitForBit) {
         c.seed = random();
         c.partitioned = random() % 2;
         c.mode = random() % 2 ? refractory_mode::drop : refractory_mode::queue;
+        c.dissipation = random() % 2 ? 0.0 : unit(random) * 100;
+        if (random() % 4 == 0) c.nudge = -c.nudge; // inhibitory
         ASSERT_NO_THROW(validate(c, 1)) << to_toml(c);
         const run_config back = from_toml(to_toml(c));
         ASSERT_EQ(back, c) << to_toml(c);
@@ -385,7 +391,24 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{"--nudge", "0.3", "--period", "0.25"},
          "",
          "--nudge: 0.3 must be less than the period (0.25 s)"},
-        {{"--nudge", "-0.1"}, "", "--nudge: -0.1 is not a non-negative number of seconds"},
+        {{"--nudge", "-5"}, "", "--nudge: -5 must be more than minus the period (-5 s)"},
+        {{"--nudge", "-7", "--period", "6"}, "", "--nudge: -7 must be more than minus the period (-6 s)"},
+        {{"--nudge", "-4.9999999999", "--jitter", "0"},
+         "",
+         "--nudge: -4.9999999999 rounds to minus the period (-5 s) at the 1 ns resolution"},
+        {{"--nudge", "-inf"}, "", "--nudge: '-inf' is not a finite number"},
+        {{"--prc-dissipation", "-1"}, "", "--prc-dissipation: -1 must be in [0, 100]"},
+        {{"--prc-dissipation", "101"}, "", "--prc-dissipation: 101 must be in [0, 100]"},
+        {{"--prc-dissipation", "nan"}, "", "--prc-dissipation: 'nan' is not a finite number"},
+        {{"--period-spread", "-1"}, "", "--period-spread: -1 is not a non-negative number of seconds"},
+        {{"--period-spread", "4.7"},
+         "",
+         "--period-spread: 4.7 s must be less than the period minus the nudge and the jitter (4.7 s): every own "
+         "period stays above 0.3 s"},
+        {{"--period-spread", "1", "--period-distribution", "cauchy"},
+         "",
+         "--period-distribution: 'cauchy' must be one of: normal, uniform"},
+        {{"--period-spread", "2e8"}, "", "--period-spread: 2e+08 s must be less than the period minus the nudge and the jitter (4.7 s): every own period stays above 0.3 s"},
         {{"--refractory", "1.5"}, "", "--refractory: 1.5 must be in [0, 1)"},
         {{"--refractory", "1"}, "", "--refractory: 1 must be in [0, 1)"},
         {{"--refractory", "-0.1"}, "", "--refractory: -0.1 must be in [0, 1)"},

@@ -35,9 +35,11 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
         "width",           "height",         "period", "nudge",        "refractory",
         "refractory-mode", "delay",          "jitter", "seed",         "sample-every",
         "partitioned",     "record-flashes", "output", "snapshot-max", "snapshot-every",
-        // Added since: the largest volley's window decides what /timeseries/largest_volley means,
-        // so one file keeps one window. The time to sync is recomputed from the series on a
-        // restart, so --sync-threshold (and --stop-when-synced) may change.
+        // the model families (docs/model.md), each part of the run a checkpoint continues
+        "prc-dissipation", "period-spread", "period-distribution", "initial-phases",
+        // the largest volley's window decides what /timeseries/largest_volley means, so one file
+        // keeps one window; the time to sync is recomputed from the series on a restart, so
+        // --sync-threshold (and --stop-when-synced) may change
         "volley-window"};
     std::set<std::string_view> now;
     for (const auto& s : settings())
@@ -48,7 +50,7 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
 /// `c` with setting `s` set to another value that it reads (not necessarily a valid run).
 std::optional<run_config> with_other_value(const setting& s, const run_config& c) {
     for (const char* text : {"7", "0.25", "drop", "queue", "events", "summary", "coroutine", "flat",
-                             "true", "false"}) {
+                             "true", "false", "normal", "uniform"}) {
         run_config other = c;
         if (s.read(other, text).empty() && !s.same(c, other)) return other;
     }
@@ -70,6 +72,10 @@ run_config saved_run() {
     c.sample_every = 5e-3;
     c.seed = std::numeric_limits<std::uint64_t>::max();
     c.partitioned = true;
+    c.dissipation = 2.5;
+    c.period_spread = 0.01;
+    c.period_dist = period_distribution::uniform;
+    c.initial_phases = "start phases.h5";
     c.output = "dir with space/\"run\".h5";
     c.force = true;
     c.progress = true;
@@ -108,7 +114,7 @@ TEST(ConfigRestart, EachMustMatchSettingThatDiffersIsRefusedNamingItAndBothValue
             EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
         }
     }
-    EXPECT_EQ(refused, 16);
+    EXPECT_EQ(refused, 20);
 }
 
 TEST(ConfigRestart, MessagesShowTheValuesAsTheConfigFileWritesThem) {
