@@ -60,7 +60,8 @@ enum class report_kind : std::int32_t {
 struct phase_timers {
     double simulate = 0; ///< the event loop: pulses, timers, samples
     double exchange = 0; ///< packing and sending halo flashes, unpacking received ones
-    double wait = 0;     ///< the stop consensus at each epoch boundary (an all-reduce among the workers)
+    double wait = 0;     ///< the stop consensus at each epoch boundary (an all-reduce among the workers),
+                         ///< and the R_state reduction of each sample with --stop-when-synced
     double report = 0;   ///< building and sending reports to the hub (incl. back-pressure)
     double pace = 0;     ///< sleeping to hold --speed
 };

@@ -383,7 +383,8 @@ constexpr worker_timer worker_timers[] = {
     {"exchange", &phase_timers::exchange, "time exchanging halos",
      "wall time exchanging halo flashes with neighbour ranks, waits included"},
     {"wait", &phase_timers::wait, "time in the stop consensus",
-     "wall time in the stop consensus at each epoch boundary (an all-reduce among the workers)"},
+     "wall time in the stop consensus at each epoch boundary (an all-reduce among the workers) and, "
+     "with --stop-when-synced, in the reduction of each sample's R_state"},
     {"hub", &phase_timers::report, "time with the hub",
      "row 0: wall time the hub spent absorbing reports (its writes to the file included); workers: time "
      "building and handing reports to the hub, waits for the hub included"},

@@ -100,6 +100,8 @@ block_simulation::block_simulation(const run_config& config, const decomposition
 // Storage for n fireflies: the flash times, and one coroutine per firefly (each at the top of its
 // loop) whose promise holds the rest of it, or with the flat engine a second array.
 void block_simulation::allocate(std::size_t n) {
+    // (Both constructors come here.) --stop-when-synced: the time-to-sync rule, fed by the workers'
+    // reduction of each sample's R_state.
     if (config_.stop_when_synced)
         sync_.emplace_back(config_.sync_threshold, rules_.params().period, sample_);
     flash_at_.resize(n);
@@ -362,7 +364,9 @@ void block_simulation::emit_sample(worker_link& link) {
         // share; then this sample's share into the next reduction. Every worker makes the same
         // calls and reaches the same decision at the same sample.
         if (state_sum_open_) {
+            const auto w0 = clock::now();
             const phasor_sum total = link.finish_state_sum();
+            totals_.timers.wait += seconds_since(w0); // a consensus among the workers, as the stop's
             state_sum_open_ = false;
             sync_.front().add(next_sample_ - 1, total.order(width_ * height_));
             stop_after_ = sync_.front().stop_after();
@@ -504,14 +508,15 @@ void block_simulation::run(worker_link& link) {
             if (due > p0) link.idle_until(due);
             timers.pace += seconds_since(p0);
         }
-        const double reported_before = timers.report;
+        const double reported_before = timers.report, waited_before = timers.wait;
         const auto t0 = clock::now();
         begin_epoch(k);
         epoch_end_ = std::min((k + 1) * epoch_, duration_ + 1);
         run_epoch(epoch_end_, link);
         const auto t1 = clock::now();
         // The samples' reports, sent from inside the epoch, count as report time, not simulate.
-        timers.simulate += std::chrono::duration<double>(t1 - t0).count() - (timers.report - reported_before);
+        timers.simulate += std::chrono::duration<double>(t1 - t0).count() - (timers.report - reported_before) -
+                           (timers.wait - waited_before);
         exchange_halo(link);
         timers.exchange += seconds_since(t1);
         if (epoch_end_ > duration_) return finish(link, false, false, duration_);
