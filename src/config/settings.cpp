@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <system_error>
 #include <vector>
@@ -101,18 +102,23 @@ template <bool run_config::*field> std::string write_flag(const run_config& c) {
     return c.*field ? "true" : "false";
 }
 
-// A choice among an enum's named values (choice_names in config.hpp).
-template <class E, E run_config::*field> std::string read_choice(run_config& c, std::string_view text) {
-    const auto& names = choice_names<E>::names;
+// A choice among an enum's named values (choice_names in config.hpp): why `text` is none of
+// them, listing `also` (words the option takes besides, such as auto) before the names.
+template <class E> std::string not_a_choice(std::string_view text, std::initializer_list<std::string_view> also = {}) {
     std::string list;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        if (text == names[i]) {
-            c.*field = static_cast<E>(i);
-            return {};
-        }
-        list += (i ? ", " : "") + std::string(names[i]);
-    }
+    for (std::string_view word : also) list += (list.empty() ? "" : ", ") + std::string(word);
+    for (std::string_view name : choice_names<E>::names) list += (list.empty() ? "" : ", ") + std::string(name);
     return quoted(text) + " must be one of: " + list;
+}
+template <class E, E run_config::*field> bool take_choice(run_config& c, std::string_view text) {
+    const auto& names = choice_names<E>::names;
+    const auto at = std::find(names.begin(), names.end(), text);
+    if (at == names.end()) return false;
+    c.*field = static_cast<E>(at - names.begin());
+    return true;
+}
+template <class E, E run_config::*field> std::string read_choice(run_config& c, std::string_view text) {
+    return take_choice<E, field>(c, text) ? std::string() : not_a_choice<E>(text);
 }
 template <class E, E run_config::*field> std::string write_choice(const run_config& c) {
     return "\"" + std::string(name_of(c.*field)) + "\"";
@@ -126,9 +132,8 @@ std::string read_telemetry(run_config& c, std::string_view text) {
         return {};
     }
     c.telemetry_auto = false;
-    std::string why = read_choice<telemetry_mode, &run_config::telemetry>(c, text);
-    if (!why.empty()) why.replace(why.find("must be one of: "), 16, "must be one of: auto, ");
-    return why;
+    return take_choice<telemetry_mode, &run_config::telemetry>(c, text) ? std::string()
+                                                                         : not_a_choice<telemetry_mode>(text, {"auto"});
 }
 std::string write_telemetry(const run_config& c) {
     return c.telemetry_auto ? "\"auto\"" : write_choice<telemetry_mode, &run_config::telemetry>(c);

@@ -11,6 +11,7 @@
 
 #include "fireflies/error.hpp"
 #include "fireflies/version.hpp"
+#include "output/durable.hpp"
 #include "output/h5.hpp"
 
 namespace fireflies::output {
@@ -121,16 +122,6 @@ h5::dataspace block_selection(hid_t dset, const block& b, const std::string& pat
     h5::check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
               "H5Sselect_hyperslab", path);
     return space;
-}
-
-void fsync_file(const std::filesystem::path& p, bool directory) {
-    const int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-    if (fd < 0) throw io_error("open(" + p.string() + ") failed: " + std::strerror(errno));
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0 && !(directory && err == EINVAL))
-        throw io_error("fsync(" + p.string() + ") failed: " + std::strerror(err));
 }
 
 std::int64_t read_int_attr(hid_t file, const char* name, const std::string& where) {
@@ -253,12 +244,12 @@ void checkpoint_writer::commit(const checkpoint_meta& meta) {
     for (auto& d : m.datasets) d.close("H5Dclose", name);
     m.file.close("H5Fclose", name);
     write_seal(m.temporary);
-    fsync_file(m.temporary, false);
+    fsync_path(m.temporary, false);
     std::error_code ec;
     std::filesystem::rename(m.temporary, m.path, ec);
     if (ec) throw io_error("rename(" + name + ", " + m.path.string() + ") failed: " + ec.message());
     m.committed = true;
-    fsync_file(m.path.parent_path().empty() ? "." : m.path.parent_path(), true);
+    fsync_path(m.path.parent_path().empty() ? "." : m.path.parent_path(), true);
 }
 
 struct checkpoint_reader::impl {
