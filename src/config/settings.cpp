@@ -150,6 +150,34 @@ template <std::string run_config::*field> std::string write_path(const run_confi
     return toml::quote(c.*field);
 }
 
+// --record-region X0,Y0,W,H: four integers (cells), W and H at least 1; "" is the whole grid.
+// (Whether the rectangle lies in the grid is validate()'s: it needs --width and --height.)
+std::string read_region(run_config& c, std::string_view text) {
+    if (text.empty()) {
+        c.record_region = {};
+        return {};
+    }
+    std::array<std::int64_t, 4> v{};
+    std::string_view rest = text;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const std::size_t comma = i + 1 < v.size() ? rest.find(',') : std::string_view::npos;
+        if ((comma == std::string_view::npos) != (i + 1 == v.size()) ||
+            !parse_int(rest.substr(0, comma), v[i]).empty())
+            return quoted(text) + " is not X0,Y0,W,H (four integers, cells)";
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    if (v[0] < 0 || v[1] < 0) return quoted(text) + " starts at a negative column or row";
+    if (v[2] < 1 || v[3] < 1) return quoted(text) + " is empty: W and H must be at least 1";
+    c.record_region = {v[0], v[1], v[2], v[3]};
+    return {};
+}
+std::string write_region(const run_config& c) {
+    const grid_region& r = c.record_region;
+    if (r.whole()) return "\"\"";
+    return "\"" + std::to_string(r.x0) + "," + std::to_string(r.y0) + "," + std::to_string(r.width) + "," +
+           std::to_string(r.height) + "\"";
+}
+
 /// Equality of one field, for the restart check.
 template <auto field> bool same(const run_config& a, const run_config& b) {
     return a.*field == b.*field;
@@ -282,9 +310,14 @@ constexpr std::array table{
             value_kind::flag, on_restart::may_differ, read_flag<&run_config::progress>,
             write_flag<&run_config::progress>, same<&run_config::progress>},
     setting{"record-flashes", "Output", "", "true | false",
-            "write every flash to /flashes/t and /flashes/agent (needs --telemetry events)", "",
+            "write every flash to /flashes/t and /flashes/agent (the whole grid needs --telemetry "
+            "events; see --record-region)", "",
             value_kind::flag, on_restart::must_match, read_flag<&run_config::record_flashes>,
             write_flag<&run_config::record_flashes>, same<&run_config::record_flashes>},
+    setting{"record-region", "Output", "X0,Y0,W,H", "cells; empty: the whole grid",
+            "with --record-flashes, record only the flashes of the fireflies in columns [X0, X0+W) "
+            "and rows [Y0, Y0+H); the region's flashes reach the hub in summary telemetry too", "the whole grid",
+            value_kind::path, on_restart::must_match, read_region, write_region, same<&run_config::record_region>},
     setting{"snapshot-every", "Output", "SECONDS", "seconds of simulated time; 0: none",
             "write the phase field to /snapshots/phase at this interval (a multiple of "
             "--sample-every)", "",
@@ -546,8 +579,18 @@ std::optional<problem> find_problem(const run_config& c) {
     if (auto why = non_negative_time(c.checkpoint_every)) return problem{"checkpoint-every", *why};
     if (c.checkpoint_every > 0 && c.checkpoint.empty())
         return problem{"checkpoint-every", "needs --checkpoint FILE"};
-    if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.record_flashes)
-        return problem{"record-flashes", "needs --telemetry events (summary sends no flashes to the hub)"};
+    if (!c.record_region.whole()) {
+        const grid_region& r = c.record_region;
+        if (!c.record_flashes) return problem{"record-region", "needs --record-flashes (it chooses which flashes it records)"};
+        if (r.x0 >= c.width || r.y0 >= c.height || r.width > c.width - r.x0 || r.height > c.height - r.y0)
+            return problem{"record-region", write_region(c) + " reaches beyond the " + std::to_string(c.width) + " x " +
+                                                std::to_string(c.height) + " grid (columns 0.." +
+                                                std::to_string(c.width - 1) + ", rows 0.." +
+                                                std::to_string(c.height - 1) + ")"};
+    } else if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.record_flashes) {
+        return problem{"record-flashes", "of the whole grid needs --telemetry events (summary sends the hub only a "
+                                         "--record-region's flashes)"};
+    }
     if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.visualize)
         return problem{"visualize", "needs --telemetry events (summary sends no flashes to the hub)"};
     // Both sides are at most 2^31 - 1, so the product cannot overflow.

@@ -162,6 +162,13 @@ void run_writer::lay_out_flashes(std::int64_t keep) {
                               "firefly that flashed: y * width + x", 65536, keep);
     file_->create_dimension("/flashes/flash", *flash_t_, "flash", "one per flash in /flashes/t and /flashes/agent");
     for (const series* s : {flash_t_, flash_agent_}) file_->set_dimensions(s->path(), {"/flashes/flash"});
+    // Only a --record-region's flashes: its rectangle, for readers that map agents to cells.
+    const grid_region& r = config_.record_region;
+    if (!r.whole()) {
+        file_->set_attribute("/flashes", "region", std::vector<std::int64_t>{r.x0, r.y0, r.width, r.height});
+        file_->set_attribute("/flashes", "region_fields",
+                             std::string("x0, y0, width, height (cells): columns [x0, x0+width), rows [y0, y0+height)"));
+    }
 }
 
 void run_writer::lay_out_snapshots(std::int64_t keep) {
@@ -196,7 +203,16 @@ void run_writer::append(const sample& s) {
 }
 
 void run_writer::add_flashes(std::span<const flash_event> events) {
-    if (flash_t_) pending_flashes_.insert(pending_flashes_.end(), events.begin(), events.end());
+    if (!flash_t_) return;
+    const grid_region& r = config_.record_region;
+    if (r.whole()) {
+        pending_flashes_.insert(pending_flashes_.end(), events.begin(), events.end());
+        return;
+    }
+    for (const flash_event& ev : events) {
+        const auto id = static_cast<std::int64_t>(ev.agent);
+        if (r.contains(id % config_.width, id / config_.width)) pending_flashes_.push_back(ev);
+    }
 }
 
 void run_writer::append_snapshot(tick_t t, std::span<const float> frame) {

@@ -141,6 +141,8 @@ void block_simulation::start_tasks() {
     by_epoch_ = divider(epoch_);
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
+    region_events_ = config_.telemetry == telemetry_mode::summary && config_.record_flashes &&
+                     !config_.record_region.whole();
     set_periods(); // (global_id needs the dividers)
     family_ = rules_.params().spread > 0 || rules_.params().general_prc;
     if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_);
@@ -298,7 +300,16 @@ std::int64_t block_simulation::interior(const flash_event& source) const noexcep
 void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous) {
     const flash_event ev{t, global_id(local)};
     flashes_.push_back(ev);
-    if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
+    if (config_.telemetry == telemetry_mode::events) {
+        unreported_.push_back(ev);
+    } else if (region_events_) {
+        std::int64_t y = 0, x = 0;
+        by_width_.split(static_cast<std::int64_t>(ev.agent), y, x);
+        if (config_.record_region.contains(x, y)) {
+            unreported_.push_back(ev);
+            region_previous_.push_back(previous);
+        }
+    }
     ++flashes_since_report_;
     ++totals_.flashes_total;
     totals_.pulses_sent += eight_coupled_ ? 8 : pulses_from(ev.agent);
@@ -318,9 +329,12 @@ void block_simulation::send_flashes(worker_link& link, report_header h) {
     h.pixels = static_cast<std::int64_t>(pixels_.size());
     // Each firefly's flashes are in time order (visits are); the hub needs no more.
     // In events telemetry the flashes since the last report are unreported_, and their previous
-    // flash times order_previous_.
-    link.send_report(h, {unreported_, std::span<const tick_t>(order_previous_).first(unreported_.size()), pixels_});
+    // flash times order_previous_; in summary telemetry unreported_ holds the --record-region's.
+    const std::span<const tick_t> previous = region_events_ ? std::span<const tick_t>(region_previous_)
+                                                            : std::span<const tick_t>(order_previous_);
+    link.send_report(h, {unreported_, previous.first(unreported_.size()), pixels_});
     unreported_.clear();
+    region_previous_.clear();
     order_t_.clear();
     order_previous_.clear();
     pixels_.clear();
