@@ -501,8 +501,9 @@ const setting* restart_mismatch(const run_config& saved, const run_config& now) 
     return nullptr;
 }
 
-std::optional<problem> find_problem(const run_config& c) {
-    // Each value on its own, in table order.
+// Each value on its own, in table order: the grid and the model's, then the run's and the
+// output's; then the rules that tie values together.
+static std::optional<problem> model_problem(const run_config& c) {
     if (auto why = cells(c.width)) return problem{"width", *why};
     if (auto why = cells(c.height)) return problem{"height", *why};
     if (auto why = positive_time(c.period)) return problem{"period", *why};
@@ -552,6 +553,10 @@ std::optional<problem> find_problem(const run_config& c) {
         if (c.period + (uniform ? 1 : 9) * c.period_spread > max_seconds)
             return problem{"period-spread", show(c.period_spread) + " s makes periods of more than 1e9 s"};
     }
+    return std::nullopt;
+}
+
+static std::optional<problem> run_problem(const run_config& c) {
     if (auto why = non_negative_time(c.duration)) return problem{"duration", *why};
     if (auto why = positive_time(c.sample_every)) return problem{"sample-every", *why};
     if (c.mode != refractory_mode::drop && c.mode != refractory_mode::queue)
@@ -579,6 +584,10 @@ std::optional<problem> find_problem(const run_config& c) {
     if (auto why = non_negative_time(c.checkpoint_every)) return problem{"checkpoint-every", *why};
     if (c.checkpoint_every > 0 && c.checkpoint.empty())
         return problem{"checkpoint-every", "needs --checkpoint FILE"};
+    return std::nullopt;
+}
+
+static std::optional<problem> rule_problem(const run_config& c) {
     if (!c.record_region.whole()) {
         const grid_region& r = c.record_region;
         if (!c.record_flashes) return problem{"record-region", "needs --record-flashes (it chooses which flashes it records)"};
@@ -599,6 +608,12 @@ std::optional<problem> find_problem(const run_config& c) {
                                     std::to_string(c.width * c.height) +
                                     " cells is more than 2^53 (" + std::to_string(max_cells) + ")"};
     return std::nullopt;
+}
+
+std::optional<problem> find_problem(const run_config& c) {
+    if (auto p = model_problem(c)) return p;
+    if (auto p = run_problem(c)) return p;
+    return rule_problem(c);
 }
 
 std::string show(double x) {

@@ -8,17 +8,20 @@ Each region recording's /flashes/t and /flashes/agent equal, byte for byte, the 
 recording's flashes of the fireflies in the rectangle (same order); /flashes@region holds the
 rectangle; the time series are the same as the whole-grid run's (events) and R_state the same
 (summary); and every P gives the same bytes as P = 1.
+A region recorded in summary telemetry, checkpointed at P = 3 and restarted at P = 5, holds the
+same flashes as the uninterrupted run; a restart with another region is refused.
 """
 import unittest
 
 import h5py
 import numpy as np
 
-from e2e_common import E2ETestCase, read_series
+from e2e_common import E2ETestCase, read_series, run
 
 W, H = 30, 24
 REGION = (7, 5, 11, 9)  # x0, y0, width, height
-ARGS = ["--width", W, "--height", H, "--duration", 20, "--seed", 11, "--record-flashes"]
+BASE = ["--width", W, "--height", H, "--seed", 11, "--record-flashes"]
+ARGS = BASE + ["--duration", 20]
 REGION_ARG = ["--record-region", ",".join(map(str, REGION))]
 
 
@@ -64,6 +67,21 @@ class RecordRegion(E2ETestCase):
                 reference = got
             for a, b in zip(reference, got):
                 self.assertEqual(a.tobytes(), b.tobytes(), "P = %d differs from P = 1" % ranks)
+
+    def test_restart_continues_the_region(self):
+        args = ARGS + REGION_ARG + ["--telemetry", "summary"]
+        whole = self.path("whole.h5")
+        self.run_ok(3, args, whole)
+        out, ckpt = self.path("out.h5"), self.path("run.ckpt")
+        first = ["--duration", 10, "--checkpoint", ckpt, "--checkpoint-every", 5]
+        self.run_ok(3, BASE + REGION_ARG + ["--telemetry", "summary"] + first, out)
+        self.run_ok(5, args + ["--restart", ckpt], out)
+        for a, b in zip(flashes(whole), flashes(out)):
+            self.assertEqual(np.asarray(a).tobytes(), np.asarray(b).tobytes(), "restart P = 3 -> 5")
+        refused = run(1, ARGS + ["--record-region", "0,0,4,4", "--telemetry", "summary", "--restart", ckpt,
+                                 "-o", out], self.dir)
+        self.assertEqual(refused.returncode, 2, refused.describe())
+        self.assertIn("record-region", refused.stderr)
 
 
 if __name__ == "__main__":
