@@ -125,6 +125,9 @@ void recorder::banner(std::FILE* to) const {
     std::fprintf(to, "  output    %s\n", std::filesystem::absolute(facts_.output, ec).c_str());
     if (writer_->path_being_written() != facts_.output)
         std::fprintf(to, "            (written as %s, renamed at the end)\n", writer_->path_being_written().c_str());
+    if (const grid_region& r = config_.record_region; config_.record_flashes && !r.whole())
+        std::fprintf(to, "  flashes   recorded in --record-region: columns [%" PRId64 ", %" PRId64 "), rows [%" PRId64
+                         ", %" PRId64 ")\n", r.x0, r.x0 + r.width, r.y0, r.y0 + r.height);
     if (start_tick_ > 0) std::fprintf(to, "  restart   continuing from t = %g s (segment %lld)\n", to_seconds(start_tick_),
                                       static_cast<long long>(writer_->segment()));
     if (!config_.checkpoint.empty())

@@ -6,7 +6,7 @@ For P = 1, 3 and 5 (the region crosses block boundaries at 3 and 5), three runs 
   - the region recorded in summary telemetry (the workers send the hub only the region's flashes).
 Each region recording's /flashes/t and /flashes/agent equal, byte for byte, the whole-grid
 recording's flashes of the fireflies in the rectangle (same order); /flashes@region holds the
-rectangle; the time series are the same as the whole-grid run's (events) and R_state the same
+rectangle (and the banner names it); the time series are the same as the whole-grid run's (events) and R_state the same
 (summary); and every P gives the same bytes as P = 1.
 A region recorded in summary telemetry, checkpointed at P = 3 and restarted at P = 5, holds the
 same flashes as the uninterrupted run; a restart with another region is refused.
@@ -47,7 +47,8 @@ class RecordRegion(E2ETestCase):
             summary = self.path("summary%d.h5" % ranks)
             self.run_ok(ranks, ARGS, whole)
             self.run_ok(ranks, ARGS + REGION_ARG + ["--telemetry", "events"], events)
-            self.run_ok(ranks, ARGS + REGION_ARG + ["--telemetry", "summary"], summary)
+            r, _ = self.run_ok(ranks, ARGS + REGION_ARG + ["--telemetry", "summary"], summary)
+            self.assertIn("flashes   recorded in --record-region: columns [7, 18), rows [5, 14)", r.stdout)
             t, agent, region = flashes(whole)
             self.assertIsNone(region, "a whole-grid recording has no region attribute")
             keep = in_region(agent)
