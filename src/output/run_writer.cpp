@@ -3,25 +3,16 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <ctime>
 #include <fstream>
 #include <optional>
 
 #include "fireflies/error.hpp"
 #include "fireflies/version.hpp"
+#include "runtime/resources.hpp"
 
 namespace fireflies::output {
 
 namespace {
-
-std::string utc_now_iso8601() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
-}
 
 constexpr std::array<perf_timer, 5> timers{{
     {"simulate", &phase_timers::simulate, "time simulating", "wall time in the event loop (pulses, timers, samples)"},
@@ -91,7 +82,7 @@ void run_writer::write_root_attributes(const decomposition& d, const identity& i
     file.set_attribute("/", "workers", std::int64_t{d.workers()});
     file.set_attribute("/", "process_grid", d.describe());
     file.set_attribute("/", "seed", std::uint64_t{config_.seed});
-    file.set_attribute("/", "created", utc_now_iso8601());
+    file.set_attribute("/", "created", time_now_text("%Y-%m-%dT%H:%M:%SZ", true));
     file.set_attribute("/", "width", std::int64_t{config_.width});
     file.set_attribute("/", "height", std::int64_t{config_.height});
     file.set_attribute("/", "period", config_.period);

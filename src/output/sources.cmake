@@ -11,6 +11,6 @@ fireflies_room(output ${CMAKE_CURRENT_LIST_DIR}/h5.cpp
                       ${CMAKE_CURRENT_LIST_DIR}/run_file.cpp
                       ${CMAKE_CURRENT_LIST_DIR}/run_writer.cpp
                       ${CMAKE_CURRENT_LIST_DIR}/timeseries.cpp
-               USES model decomposition version_info
+               USES model decomposition runtime version_info
                LINKS hdf5::hdf5 hdf5::hdf5_hl)
 target_compile_definitions(fireflies_output PRIVATE ${HDF5_DEFINITIONS})
