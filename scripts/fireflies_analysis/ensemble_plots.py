@@ -180,16 +180,22 @@ def plot_mean(points: Sequence[dict[str, Any]], x: str, y: str, *, title: str = 
     return fig
 
 
-def _edges(values: Sequence[float], log: bool) -> np.ndarray:
-    """Cell edges around sorted values: midpoints (geometric on a log axis), the outer edges as
-    far out as the nearest inner one."""
+def _index_of(values: Sequence[float], log: bool):
+    """Maps a parameter's value to its place on an axis where the values run sample by sample
+    (0, 1, 2, ...): linear between neighbours (in the logarithm on a log axis), extended past
+    the ends with the nearest step."""
     v = np.log(values) if log else np.asarray(values, dtype=float)
-    if v.size == 1:
-        e = np.array([v[0] - 0.5, v[0] + 0.5])
-    else:
-        mid = (v[1:] + v[:-1]) / 2
-        e = np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
-    return np.exp(e) if log else e
+    idx = np.arange(v.size, dtype=float)
+
+    def place(x):
+        x = np.log(np.asarray(x, dtype=float)) if log else np.asarray(x, dtype=float)
+        if v.size == 1:
+            return np.zeros_like(x)
+        out = np.interp(x, v, idx)
+        lo, hi = (v[1] - v[0]), (v[-1] - v[-2])
+        out = np.where(x < v[0], (x - v[0]) / lo, out)
+        return np.where(x > v[-1], v.size - 1 + (x - v[-1]) / hi, out)
+    return place
 
 
 def plot_phase_diagram(points: Sequence[dict[str, Any]], x: str, y: str, *, facet: Optional[str] = None,
@@ -197,8 +203,10 @@ def plot_phase_diagram(points: Sequence[dict[str, Any]], x: str, y: str, *, face
                        facet_labels: Optional[dict[str, str]] = None,
                        guides: Sequence[dict[str, Any]] = ()) -> Figure:
     """Two rows of maps over (x, y), one column per value of ``facet``: the fraction of runs
-    synchronised (colour; each cell's median time to synchrony in s written in it, or "-" where
-    none did) and the mean final R_state (colour and value). A cell without runs is blank.
+    synchronised (colour; each cell's runs synchronised / counted and median time to synchrony
+    in s written in it, "-" where none did) and the mean final R_state (colour and value). One
+    cell per value, evenly spaced; ``log_x`` / ``log_y`` place the guides between the values in
+    the logarithm. A cell without runs is blank.
     ``guides``: curves ``{"x": [...], "y": [...], "label": ..., "facet": value}`` drawn on the
     panels of that facet value (every panel without ``facet``)."""
     facets = sorted({p.get(facet) for p in points}, key=lambda v: (v is None, v)) if facet else [None]
@@ -209,7 +217,10 @@ def plot_phase_diagram(points: Sequence[dict[str, Any]], x: str, y: str, *, face
     axes = fig.subplots(2, len(facets), squeeze=False)
     xs = sorted({float(p[x]) for p in points})
     ys = sorted({float(p[y]) for p in points})
-    ex, ey = _edges(xs, log_x), _edges(ys, log_y)
+    # One cell per value, equally wide, whatever the spacing of the values; guides are placed
+    # between the values (in the logarithm with log_x / log_y).
+    place_x, place_y = _index_of(xs, log_x), _index_of(ys, log_y)
+    ex, ey = np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5
     rows = (("fraction_synced", "fraction of runs synchronised (1)", "viridis"),
             ("final_R_state_mean", "mean final R_state (1)", "magma"))
     for col, value in enumerate(facets):
@@ -223,10 +234,6 @@ def plot_phase_diagram(points: Sequence[dict[str, Any]], x: str, y: str, *, face
             mesh = ax.pcolormesh(ex, ey, np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1,
                                  shading="flat")
             for p in mine:
-                cx = math.sqrt(ex[xs.index(float(p[x]))] * ex[xs.index(float(p[x])) + 1]) if log_x \
-                    else (ex[xs.index(float(p[x]))] + ex[xs.index(float(p[x])) + 1]) / 2
-                cy = math.sqrt(ey[ys.index(float(p[y]))] * ey[ys.index(float(p[y])) + 1]) if log_y \
-                    else (ey[ys.index(float(p[y]))] + ey[ys.index(float(p[y])) + 1]) / 2
                 v = p.get(name)
                 if row == 0:
                     median = p.get("time_to_sync_s_median")
@@ -235,27 +242,21 @@ def plot_phase_diagram(points: Sequence[dict[str, Any]], x: str, y: str, *, face
                 else:
                     text = "-" if v is None or not math.isfinite(v) else f"{v:.2f}"
                 shade = 0 if v is None or not math.isfinite(v) else float(v)
-                ax.text(cx, cy, text, ha="center", va="center", fontsize=6.5,
-                        color="black" if shade > 0.6 else "white")
+                ax.text(xs.index(float(p[x])), ys.index(float(p[y])), text, ha="center",
+                        va="center", fontsize=6.5, color="black" if shade > 0.6 else "white")
             for guide in guides:
                 if "facet" in guide and facet is not None and guide["facet"] != value:
                     continue
-                ax.plot(guide["x"], guide["y"], color=guide.get("color", "C3"), lw=1.6, ls="--",
-                        label=guide.get("label"))
+                ax.plot(place_x(guide["x"]), place_y(guide["y"]), color=guide.get("color", "C3"),
+                        lw=1.6, ls="--", label=guide.get("label"))
             if any(g.get("label") for g in guides if "facet" not in g or g["facet"] == value):
                 ax.legend(fontsize=6.5, loc="lower right", framealpha=0.85)
             ax.set_xlim(ex[0], ex[-1])
             ax.set_ylim(ey[0], ey[-1])
-            if log_x:
-                ax.set_xscale("log")
-            if log_y:
-                ax.set_yscale("log")
-            ax.set_xticks(xs, [f"{v:g}" for v in xs])
-            ax.set_yticks(ys, [f"{v:g}" for v in ys])
-            ax.xaxis.set_minor_formatter(NullFormatter())
-            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
+            ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
             ax.tick_params(axis="x", labelsize=7)
-            ax.set_xlabel(axis_label(x))
+            ax.set_xlabel(axis_label(x) + (" (cells spaced evenly)" if len(xs) > 2 else ""))
             ax.set_ylabel(axis_label(y))
             heading = (facet_labels or {}).get(str(value), f"{facet} = {value}") if facet else ""
             ax.set_title(f"{heading}: {label}" if heading else label, fontsize=8.5)
