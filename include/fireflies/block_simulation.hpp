@@ -97,7 +97,8 @@ class block_simulation {
     void emit_flash(std::uint32_t local, tick_t t, tick_t previous);
     void run_epoch(tick_t end, worker_link& link);
     void emit_sample(worker_link& link);
-    void send_flashes(worker_link& link, report_header h);
+    void send_flashes(worker_link& link, report_header h, std::span<const epoch_work> epochs = {});
+    void record_epoch(std::int64_t flashes_before, std::int64_t pulses_before);
     void take_snapshot(tick_t t);
     void exchange_halo(worker_link& link);
     void sort_by_time(std::vector<flash_event>& v);
@@ -192,6 +193,9 @@ class block_simulation {
     std::int64_t snapshot_samples_ = 0; // a snapshot every this many samples; 0: none
     snapshot_grid snapshot_grid_;
     std::vector<snapshot_pixel> pixels_;
+    // --record-epochs: the work of each epoch of this segment, sent with the final report
+    std::vector<epoch_work> epoch_log_;
+    std::int64_t epoch_arrivals_ = 0, epoch_visits_ = 0; // of the epoch just simulated
 };
 
 } // namespace fireflies

@@ -306,7 +306,7 @@ void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous
     order_previous_.push_back(previous);
 }
 
-void block_simulation::send_flashes(worker_link& link, report_header h) {
+void block_simulation::send_flashes(worker_link& link, report_header h, std::span<const epoch_work> epochs) {
     const auto r0 = clock::now();
     h.worker = worker_;
     // The flashes since the last report into the seed's order parameter, in one vectorised batch.
@@ -319,7 +319,8 @@ void block_simulation::send_flashes(worker_link& link, report_header h) {
     // Each firefly's flashes are in time order (visits are); the hub needs no more.
     // In events telemetry the flashes since the last report are unreported_, and their previous
     // flash times order_previous_.
-    link.send_report(h, {unreported_, std::span<const tick_t>(order_previous_).first(unreported_.size()), pixels_});
+    h.epoch_records = static_cast<std::int64_t>(epochs.size());
+    link.send_report(h, {unreported_, std::span<const tick_t>(order_previous_).first(unreported_.size()), pixels_, epochs});
     unreported_.clear();
     order_t_.clear();
     order_previous_.clear();
@@ -386,6 +387,7 @@ void block_simulation::emit_sample(worker_link& link) {
 // time and none after.
 void block_simulation::run_epoch(tick_t end, worker_link& link) {
     next_arrival_ = 0;
+    epoch_visits_ = 0;
     centres_.resize(arriving_.size());
     for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i]);
     for (;;) {
@@ -394,9 +396,11 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
         const tick_t until = sample_here ? t_sample + 1 : end;
         if (family_) process_interval_family(until); // (block_simulation_families.cpp)
         else with_fixed_rules([&](const auto& rules) { process_interval(rules, until); });
+        epoch_visits_ += static_cast<std::int64_t>(due_.size());
         if (!sample_here) break;
         emit_sample(link);
     }
+    epoch_arrivals_ = static_cast<std::int64_t>(next_arrival_);
     // Pulses that would arrive after the end of the run stay in flight.
     for (std::size_t i = next_arrival_; i < arriving_.size(); ++i)
         for_each_neighbour(arriving_[i].agent, [&](std::int64_t x, std::int64_t y) {
@@ -490,7 +494,13 @@ void block_simulation::finish(worker_link& link, bool interrupted, bool checkpoi
     h.checkpointed = checkpointed ? 1 : 0;
     h.epochs = epoch_index_ + 1;
     h.peak_rss_mib = peak_resident_mib();
-    send_flashes(link, h);
+    send_flashes(link, h, epoch_log_);
+}
+
+// --record-epochs: what the epoch just simulated did, from the totals before it.
+void block_simulation::record_epoch(std::int64_t flashes_before, std::int64_t pulses_before) {
+    epoch_log_.push_back({totals_.flashes_total - flashes_before, totals_.pulses_delivered - pulses_before,
+                          epoch_arrivals_, epoch_visits_});
 }
 
 void block_simulation::run(worker_link& link) {
@@ -509,11 +519,13 @@ void block_simulation::run(worker_link& link) {
             timers.pace += seconds_since(p0);
         }
         const double reported_before = timers.report, waited_before = timers.wait;
+        const std::int64_t flashes_before = totals_.flashes_total, pulses_before = totals_.pulses_delivered;
         const auto t0 = clock::now();
         begin_epoch(k);
         epoch_end_ = std::min((k + 1) * epoch_, duration_ + 1);
         run_epoch(epoch_end_, link);
         const auto t1 = clock::now();
+        if (config_.record_epochs) record_epoch(flashes_before, pulses_before);
         // The samples' reports, sent from inside the epoch, count as report time, not simulate.
         timers.simulate += std::chrono::duration<double>(t1 - t0).count() - (timers.report - reported_before) -
                            (timers.wait - waited_before);

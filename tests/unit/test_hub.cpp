@@ -394,6 +394,14 @@ TEST(HubMalformed, BadWorkerOrCountsThrow) {
         bad.pixels = 2;
         EXPECT_THROW(h.absorb(bad, {}), error) << "header says 2 pixels, none given";
     }
+    {
+        hub h(c, d, rec);
+        report_header bad = reports[0][0].header; // a sample report
+        const std::vector<epoch_work> epochs(2);
+        EXPECT_THROW(h.absorb(bad, {{}, {}, {}, epochs}), error) << "2 epoch records, header says none";
+        bad.epoch_records = 2;
+        EXPECT_THROW(h.absorb(bad, {{}, {}, {}, epochs}), error) << "epoch records on a report that is not final";
+    }
 }
 
 TEST(HubMalformed, SkippedSampleThrows) {
