@@ -172,6 +172,7 @@ class block_simulation {
     std::vector<std::int64_t> centres_; // of each arriving flash: interior() or -1
     std::vector<flash_event> flashes_;         // this epoch's flashes, time order
     std::vector<flash_event> sort_scratch_;
+    std::vector<std::uint32_t> sort_counts_;
     std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode)
     std::vector<tick_t> order_t_, order_previous_; // flashes since the last report: times, and each
                                                    // one's firefly's flash before it
