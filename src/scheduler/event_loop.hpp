@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "fireflies/block_simulation.hpp"
+#include "scheduler/flash_scan.hpp"
 
 namespace fireflies {
 
@@ -30,8 +31,20 @@ template <class Rules> void block_simulation::file_turns(const Rules& rules, std
     horizon_ = k + ring_mask_;
     horizon_time_ = horizon_ * epoch_;
     const tick_t to = horizon_time_;
-    for (std::uint32_t i = 0; i < flash_at_.size(); ++i)
-        if (const tick_t t = rules.next_turn(view(rules, i)); t >= from && t < to) schedule(i, t);
+    const auto n = static_cast<std::uint32_t>(flash_at_.size());
+    if constexpr (Rules::switches::mode() == refractory_mode::drop) {
+        // Nothing is held: each turn is the flash, and the flash times alone say what to file
+        // (flash_scan.cpp: a vectorised pass, a few fireflies found at a time).
+        std::array<std::uint32_t, 1024> found;
+        for (std::uint32_t first = 0; first < n; first += found.size()) {
+            const std::uint32_t last = std::min<std::uint32_t>(n, first + found.size());
+            const std::size_t m = flash_times_in(flash_at_.data(), first, last, from, to, found.data());
+            for (std::size_t j = 0; j < m; ++j) schedule(found[j], flash_at_[found[j]]);
+        }
+    } else {
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (const tick_t t = rules.next_turn(view(rules, i)); t >= from && t < to) schedule(i, t);
+    }
 }
 
 // The distinct Moore neighbours of `source` on the torus, without itself (fewer than 8 only on
