@@ -94,7 +94,7 @@ class block_simulation {
     void file_turns_family(std::int64_t k);
     void process_interval_family(tick_t end);
     void prefetch_turn(std::uint32_t local) const noexcept;
-    void emit_flash(std::uint32_t local, tick_t t, tick_t previous);
+    void emit_flash(std::uint64_t id, tick_t t, tick_t previous);
     void run_epoch(tick_t end, worker_link& link);
     void emit_sample(worker_link& link);
     void send_flashes(worker_link& link, report_header h, std::span<const epoch_work> epochs = {});
@@ -187,7 +187,6 @@ class block_simulation {
     std::int64_t stop_after_ = -1;
     bool stop_check_due_ = false;
     report_header totals_;
-    std::int64_t flashes_since_report_ = 0;
     std::int64_t first_epoch_ = 0;
     tick_t next_checkpoint_ = 0;
     tick_t reported_through_ = 0;

@@ -206,7 +206,8 @@ std::uint64_t block_simulation::global_id(std::uint32_t local) const noexcept {
 void block_simulation::act(std::uint32_t local, tick_t t) {
     firefly_ref f = at(local);
     const tick_t previous = f.last_flash;
-    if (rules_.act(f, global_id(local), t) == reaction::flashed) emit_flash(local, t, previous);
+    const std::uint64_t id = global_id(local);
+    if (rules_.act(f, id, t) == reaction::flashed) emit_flash(id, t, previous);
 }
 
 // act() for a firefly with its own period (a period spread): its own coroutine, so that the
@@ -214,7 +215,8 @@ void block_simulation::act(std::uint32_t local, tick_t t) {
 void block_simulation::act_spread(std::uint32_t local, tick_t t) {
     firefly_ref_spread f{at(local), periods_[local].period, periods_[local].refractory};
     const tick_t previous = f.last_flash;
-    if (rules_.act(f, global_id(local), t) == reaction::flashed) emit_flash(local, t, previous);
+    const std::uint64_t id = global_id(local);
+    if (rules_.act(f, id, t) == reaction::flashed) emit_flash(id, t, previous);
 }
 
 [[gnu::noinline]] void block_simulation::take_turn(std::uint32_t local, tick_t t) {
@@ -295,11 +297,11 @@ std::int64_t block_simulation::interior(const flash_event& source) const noexcep
 }
 
 
-void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous) {
-    const flash_event ev{t, global_id(local)};
+// (The flashes since the last report are order_t_.size().)
+void block_simulation::emit_flash(std::uint64_t id, tick_t t, tick_t previous) {
+    const flash_event ev{t, id};
     flashes_.push_back(ev);
     if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
-    ++flashes_since_report_;
     ++totals_.flashes_total;
     totals_.pulses_sent += eight_coupled_ ? 8 : pulses_from(ev.agent);
     order_t_.push_back(t);
@@ -313,7 +315,7 @@ void block_simulation::send_flashes(worker_link& link, report_header h, std::spa
     flash_order_.flashes(order_t_.data(), order_previous_.data(), order_t_.size());
     h.flash_sum = flash_order_.sum();
     h.flashed = flash_order_.flashed();
-    h.flashes = flashes_since_report_;
+    h.flashes = static_cast<std::int64_t>(order_t_.size());
     h.events = static_cast<std::int64_t>(unreported_.size());
     h.pixels = static_cast<std::int64_t>(pixels_.size());
     // Each firefly's flashes are in time order (visits are); the hub needs no more.
@@ -325,7 +327,6 @@ void block_simulation::send_flashes(worker_link& link, report_header h, std::spa
     order_t_.clear();
     order_previous_.clear();
     pixels_.clear();
-    flashes_since_report_ = 0;
     reported_through_ = h.through;
     totals_.timers.report += seconds_since(r0);
 }
