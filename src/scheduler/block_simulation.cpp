@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "fireflies/error.hpp"
+#include "fireflies/time_sort.hpp"
 #include "scheduler/event_loop.hpp"
 #include "scheduler/firefly_task.hpp"
 #include "runtime/resources.hpp"
@@ -413,52 +414,13 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
     sort_by_time(flashes_);
 }
 
-// Flashes of one epoch into time order. What delivery needs is each firefly's pulses in time
-// order; flashes at one instant may stay in any order (their pulses are identical, and
-// everything that leaves the worker in a canonical order is sorted again where it is written).
-// Most of an epoch's flashes come out of the loop in time order already (those pulses cause, in
-// the order of the arrivals), the rest (own turns) spread over the epoch: one pass of a bucket
-// sort on the time since the earliest, about one bucket per flash, leaves each flash among the
-// few of its bucket, and an insertion sort finishes. Insertion is O(n + moves); a crowded bucket
-// of distinct times (moves beyond 8 per flash) falls back to std::sort.
+// Flashes of one epoch into time order (time_sort.hpp: most come out of the loop in time order
+// already, those pulses cause, in the order of the arrivals; the rest, own turns, spread over the
+// epoch). What delivery needs is each firefly's pulses in time order; flashes at one instant may
+// stay in any order (their pulses are identical, and everything that leaves the worker in a
+// canonical order is sorted again where it is written).
 void block_simulation::sort_by_time(std::vector<flash_event>& v) {
-    const std::size_t n = v.size();
-    if (n < 2) return;
-    tick_t lo = v.front().t, hi = v.front().t;
-    for (const flash_event& ev : v) {
-        lo = std::min(lo, ev.t);
-        hi = std::max(hi, ev.t);
-    }
-    const auto range = static_cast<std::uint64_t>(hi - lo);
-    if (range == 0) return;
-    const auto earlier = [](const flash_event& a, const flash_event& b) { return a.t < b.t; };
-    flash_event* out = v.data();
-    if (n >= 32) {
-        const int bits = std::clamp(static_cast<int>(std::bit_width(n)), 5, 16);
-        const int shift = std::max(0, static_cast<int>(std::bit_width(range)) - bits);
-        const std::size_t buckets = static_cast<std::size_t>(range >> shift) + 1;
-        sort_counts_.assign(buckets, 0);
-        for (const flash_event& ev : v) ++sort_counts_[static_cast<std::uint64_t>(ev.t - lo) >> shift];
-        std::uint32_t sum = 0;
-        for (auto& c : sort_counts_) sum += std::exchange(c, sum);
-        sort_scratch_.resize(n);
-        for (const flash_event& ev : v) sort_scratch_[sort_counts_[static_cast<std::uint64_t>(ev.t - lo) >> shift]++] = ev;
-        v.swap(sort_scratch_);
-        out = v.data();
-    }
-    std::size_t moves = 0;
-    const std::size_t most = 8 * n;
-    for (std::size_t i = 1; i < n; ++i) {
-        const flash_event x = out[i];
-        std::size_t j = i;
-        for (; j > 0 && out[j - 1].t > x.t; --j) out[j] = out[j - 1];
-        out[j] = x;
-        moves += i - j;
-        if (moves > most) {
-            std::sort(v.begin(), v.end(), earlier);
-            return;
-        }
-    }
+    fireflies::sort_by_time(v, [](const flash_event& ev) { return ev.t; }, sort_scratch_, sort_counts_);
 }
 
 void block_simulation::exchange_halo(worker_link& link) {

@@ -386,7 +386,7 @@ TEST(HubMalformed, BadWorkerOrCountsThrow) {
         bad.events = 0;
         EXPECT_THROW(h.absorb(bad, reports[0][1].body()), error) << "header says 0 events, 1 given";
         bad.events = 1;
-        EXPECT_THROW(h.absorb(bad, {reports[0][1].events, {}, {}}), error) << "1 event without its previous flash";
+        EXPECT_THROW(h.absorb(bad, {reports[0][1].events, {}, {}, {}}), error) << "1 event without its previous flash";
     }
     {
         hub h(c, d, rec);
@@ -442,7 +442,7 @@ TEST(HubMalformed, FinalWhileOthersSampleThrows) {
     bad.events = 1;
     bad.flashes = 1;
     try {
-        h.absorb(bad, {std::span<const flash_event>(&ev, 1), std::span<const tick_t>(&previous, 1), {}});
+        h.absorb(bad, {std::span<const flash_event>(&ev, 1), std::span<const tick_t>(&previous, 1), {}, {}});
     } catch (const error&) {
         _exit(0);
     } catch (...) {
