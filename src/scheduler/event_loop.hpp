@@ -36,9 +36,10 @@ template <class Rules> void block_simulation::file_turns(const Rules& rules, std
     if constexpr (Rules::switches::mode() == refractory_mode::drop) {
         // Nothing is held: each turn is the flash, and the flash times alone say what to file
         // (flash_scan.cpp: a vectorised pass, a few fireflies found at a time).
-        std::array<std::uint32_t, 1024> found;
-        for (std::uint32_t first = 0; first < n; first += found.size()) {
-            const std::uint32_t last = std::min<std::uint32_t>(n, first + found.size());
+        constexpr std::uint32_t chunk = 1024;
+        std::array<std::uint32_t, chunk + 3> found;
+        for (std::uint32_t first = 0; first < n; first += chunk) {
+            const std::uint32_t last = std::min<std::uint32_t>(n, first + chunk);
             const std::size_t m = flash_times_in(flash_at_.data(), first, last, from, to, found.data());
             for (std::size_t j = 0; j < m; ++j) schedule(found[j], flash_at_[found[j]]);
         }
@@ -119,9 +120,10 @@ template <class Rules> void block_simulation::process_interval(const Rules& shar
     const tick_t delay = rules.params().delay;
     const std::int64_t row = block_.width;
     const auto w = static_cast<std::uint32_t>(row);
-    // The eight neighbours of an interior firefly c are c + offset[k] (unsigned, wrapping).
+    // The eight neighbours of an interior firefly c are c + offset[k], k < 8 (unsigned, wrapping); offset[8]
+    // is the firefly itself.
     constexpr std::uint32_t zero = 0;
-    const std::array<std::uint32_t, 8> offset{zero - w - 1, zero - w, zero - w + 1, zero - 1, 1, w - 1, w, w + 1};
+    const std::array<std::uint32_t, 9> offset{zero - w - 1, zero - w, zero - w + 1, zero - 1, 1, w - 1, w, w + 1, 0};
     // Memory is requested in two stages ahead of use: a neighbourhood's flash times `far`
     // flashes ahead; `near` flashes ahead (those times have arrived by then), the other fields
     // and the coroutine frames of the neighbours that flash will push to their own flash: those
@@ -147,13 +149,19 @@ template <class Rules> void block_simulation::process_interval(const Rules& shar
                               static_cast<unsigned>(up[2] <= soon) << 2 | static_cast<unsigned>(mid[0] <= soon) << 3 |
                               static_cast<unsigned>(mid[2] <= soon) << 4 | static_cast<unsigned>(down[0] <= soon) << 5 |
                               static_cast<unsigned>(down[1] <= soon) << 6 | static_cast<unsigned>(down[2] <= soon) << 7;
-            for (; pushed != 0; pushed &= pushed - 1) prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(pushed))]);
+            // The first two without a branch (none set asks for the centre's, offset[8] = 0:
+            // whether any is set is as good as random), more in a loop that is rarely entered.
+            const unsigned second = pushed & (pushed - 1);
+            prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(pushed | 256u))]);
+            prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(second | 256u))]);
+            for (unsigned more = second & (second - 1); more != 0; more &= more - 1)
+                prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(more))]);
         }
         const flash_event& source = arriving_[a];
         const tick_t t = source.t + delay;
         if (centres_[a] >= 0) {
             const auto c = static_cast<std::uint32_t>(centres_[a]);
-            for (const std::uint32_t d : offset) deliver(rules, c + d, t);
+            for (std::size_t k = 0; k < 8; ++k) deliver(rules, c + offset[k], t);
             totals_.pulses_delivered += 8;
             continue;
         }

@@ -1,5 +1,7 @@
 #include "scheduler/flash_scan.hpp"
 
+#include <array>
+
 namespace fireflies {
 
 namespace {
@@ -19,11 +21,25 @@ std::size_t scan_generic(const tick_t* times, std::uint32_t first, std::uint32_t
 
 using v4l = std::int64_t __attribute__((vector_size(32)));
 using v4d = double __attribute__((vector_size(32)));
+using v4u = std::uint32_t __attribute__((vector_size(16)));
+
+// For each 4-bit mask of lanes found, the lanes' offsets packed to the front.
+constexpr auto packed_lanes = [] {
+    std::array<std::array<std::uint32_t, 4>, 16> t{};
+    for (unsigned mask = 0; mask < 16; ++mask) {
+        unsigned k = 0;
+        for (unsigned lane = 0; lane < 4; ++lane)
+            if (mask >> lane & 1) t[mask][k++] = lane;
+    }
+    return t;
+}();
 
 // Four flash times at a time (AVX2 has a signed 64-bit compare: the unsigned one flips the sign
-// bits of both sides); the rare lanes inside the window are picked from the compare's mask.
-[[gnu::target("avx2")]] std::size_t scan_avx2(const tick_t* times, std::uint32_t first, std::uint32_t last,
-                                              tick_t from, tick_t to, std::uint32_t* out) noexcept {
+// bits of both sides). Without a branch: the compare's mask picks the lanes' indices, packed,
+// from a table, and they are stored whether any is found or not (whether a group of four holds
+// one is as good as random), the count advancing by the number found.
+[[gnu::target("avx2,popcnt")]] std::size_t scan_avx2(const tick_t* times, std::uint32_t first, std::uint32_t last,
+                                                     tick_t from, tick_t to, std::uint32_t* out) noexcept {
     constexpr std::int64_t sign = std::int64_t{1} << 63;
     const v4l base = v4l{} + from, bound = v4l{} + (static_cast<std::int64_t>(to - from) ^ sign);
     std::size_t k = 0;
@@ -32,9 +48,12 @@ using v4d = double __attribute__((vector_size(32)));
         v4l t;
         __builtin_memcpy(&t, times + i, sizeof t);
         const v4l inside = ((t - base) ^ sign) < bound;
-        if (const int mask = __builtin_ia32_movmskpd256(reinterpret_cast<v4d>(inside)))
-            for (int lane = 0; lane < 4; ++lane)
-                if (mask >> lane & 1) out[k++] = i + static_cast<std::uint32_t>(lane);
+        const int mask = __builtin_ia32_movmskpd256(reinterpret_cast<v4d>(inside));
+        v4u lanes;
+        __builtin_memcpy(&lanes, packed_lanes[static_cast<std::size_t>(mask)].data(), sizeof lanes);
+        const v4u found = lanes + i;
+        __builtin_memcpy(out + k, &found, sizeof found);
+        k += static_cast<std::size_t>(__builtin_popcount(static_cast<unsigned>(mask)));
     }
     return k + scan_generic(times, i, last, from, to, out + k);
 }
