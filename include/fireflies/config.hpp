@@ -103,6 +103,7 @@ struct run_config {
     bool telemetry_auto = true;
     engine_kind engine = engine_kind::coroutine;
     bool record_flashes = false;   ///< write every flash to /flashes (events telemetry)
+    bool record_epochs = false;    ///< write each worker's work per epoch to /perf/epoch_* (the efficiency model)
     /// --record-region: the fireflies whose flashes --record-flashes writes; whole(): every one.
     /// A region's flashes reach the hub in summary telemetry too (docs/output.md).
     grid_region record_region;

@@ -99,6 +99,7 @@ class run_writer {
     void write_flashes();
     void write_totals(finisher& f, const run_totals& totals, const run_ending& ending) const;
     void write_perf(finisher& f, const run_totals& totals, const run_ending& ending, double output_seconds) const;
+    void write_epoch_work(finisher& f, const run_totals& totals) const;
     void write_xdmf(const std::vector<double>& times) const;
 
     run_config config_;

@@ -40,7 +40,7 @@ HUGE_GRID = ["--width", 100000, "--height", 100000, "--duration", 1]  # 1e10 cel
 # Ranks to run a case at. Rank 0 alone reads and checks the settings, so the value checks take
 # the same path for every P: the core cases (ALL, 36 of them) run at P = 1, 3 and 8, three more
 # that need several workers at P = 3 and/or 8, one (the hub's memory for --record-flashes) at
-# P = 1 and 3, and the others (ONE, 52) only at P = 1, to keep
+# P = 1 and 3, and the others (ONE, 54) only at P = 1, to keep
 # the catalogue within its time budget on a 2-core machine (one refused run costs ~0.6 s at
 # P = 1, ~1 s at P = 3 and ~1.3 s at P = 8, mostly MPI start-up).
 ALL = (1, 3, 8)
@@ -140,6 +140,9 @@ CASES = [
     ("record_region_negative", ["--record-flashes", "--record-region=-1,2,3,4"], "--record-region", ONE),
     ("record_region_without_record_flashes", ["--record-region", "1,2,3,4"], "--record-region", ONE),
     ("record_flashes_summary_whole_grid", ["--record-flashes", "--telemetry", "summary"], "--record-flashes", ONE),
+    ("record_epochs_bad_value", ["--record-epochs=often"], "--record-epochs", ONE),
+    ("record_epochs_wrong_type", ["--config", "bad.toml"], "bad\\.toml.*record-epochs",
+     ONE, {"bad.toml": "record-epochs = 2\n"}),
     # more workers than cells
     ("more_workers_than_cells_1x1", ["--width", 1, "--height", 1], "workers", (3, 8)),
     ("more_workers_than_cells_2x2", ["--width", 2, "--height", 2], "workers", (8,)),
