@@ -47,7 +47,7 @@ void send_numbered(worker_link& link, int worker, int reports) {
         h.kind = report_kind::flashes;
         h.through = seq;
         h.events = n;
-        link.send_report(h, {events, previous, {}});
+        link.send_report(h, {events, previous, {}, {}});
     }
 }
 
