@@ -83,9 +83,13 @@ class hub {
     /// The checkpoint is written: go on.
     void checkpoint_done();
 
-    /// Continue from a checkpoint: counts from `meta`, then each block's last flash times.
+    /// Continue from a checkpoint: counts from `meta`, then each block's last flash times, one
+    /// block at a time (restore_block) or added up by the workers, each over its own block
+    /// (restore_flashes: the seed's order parameter's sum over the fireflies' last flashes, as
+    /// flash_order::flash(last_flash, -1) adds them, and how many have flashed).
     void restore(const checkpoint_meta& meta);
     void restore_block(const block_state& b);
+    void restore_flashes(const phasor_sum& last_flashes, std::int64_t flashed);
     const run_totals& totals() const noexcept { return totals_; }
     std::int64_t next_sample() const noexcept { return next_sample_; }
 

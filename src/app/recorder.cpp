@@ -400,6 +400,12 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
                         "before the end-of-run totals; workers: 0, they write nothing");
         f.write_dataset("/perf/peak_rss", rss, "MiB", "peak resident memory of each rank");
         f.write_dataset("/perf/epochs", epochs, "1", "epochs simulated by each worker");
+        if (facts_.restart) {
+            // What rank 0 sent and received to restart this segment: a fixed few dozen bytes,
+            // whatever the grid (the workers read the checkpoint themselves).
+            f.set_attribute("/perf", "restart_hub_bytes_sent", facts_.restart_bytes_sent);
+            f.set_attribute("/perf", "restart_hub_bytes_received", facts_.restart_bytes_received);
+        }
     }); });
 
     write_xdmf();

@@ -18,7 +18,8 @@ import h5py
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ckpt_common import (EXIT_CHECKPOINTED, EXIT_USAGE, CheckpointTestCase, attrs,  # noqa: E402
-                         command, kill_group, sha256, read_checkpoint_fully, temporaries, tree_state, wait_until)
+                         command, kill_group, sha256, read_checkpoint_fully, slow_fsync_env, temporaries,
+                         tree_state, wait_until)
 
 # A small run: 48 x 36 fireflies, 40 s simulated, every output series on.
 BASE = ["--width", 48, "--height", 36, "--duration", 40, "--seed", 7, "--record-flashes",
@@ -342,19 +343,24 @@ def h5clear(path):
 class CrashSafety(CheckpointTestCase):
     """(d) SIGKILL during a checkpoint write, and a full disk, leave the previous checkpoint."""
 
-    # 1000 x 1000 fireflies: a checkpoint of ~10 MB takes about a second to write (deflate,
-    # Fletcher32, fsync); one checkpoint per epoch, so the second write starts soon after the first.
+    # 1000 x 1000 fireflies: a checkpoint of ~24 MB, one per epoch, so the second write starts
+    # soon after the first. The workers write it in parallel in milliseconds, too fast for a
+    # poll to catch: the slow_fsync shim makes each writer's fsync of the temporary file, after
+    # its data and before the seal and the rename, take 3 s, so that the kill lands in a write
+    # every time. (Without the shim, when run by hand, the kill is a race.)
     BIG = ["--width", 1000, "--height", 1000, "--duration", 0.03, "--sample-every", 0.01]
+    FSYNC_DELAY = 3
 
     def kill_during_second_write(self, ranks):
         out, ck = self.path("big.h5"), self.path("big.ckpt")
-        r = self.start(ranks, self.BIG + ["-o", out, "--checkpoint", ck, "--checkpoint-every", 0.01], "killed")
+        r = self.start(ranks, self.BIG + ["-o", out, "--checkpoint", ck, "--checkpoint-every", 0.01], "killed",
+                       env=slow_fsync_env(self.FSYNC_DELAY))
         first = wait_until(lambda: "checkpoint at t=0.01 s written" in r.stderr() or r.p.poll() is not None, 300)
         if not (first and r.p.poll() is None):
             r.wait(1)
             self.fail("no first checkpoint:\n" + r.describe())
         before = {k: v for k, v in read_checkpoint_fully(ck).items() if k != "config"}
-        def halfway():   # the temporary file has 2 MB of the ~10 MB (the write takes ~1.5 s)
+        def halfway():   # the temporary file has 2 MB of the ~24 MB
             try:
                 return any(os.path.getsize(t) >= 2_000_000 for t in temporaries(ck))
             except FileNotFoundError:
@@ -364,7 +370,7 @@ class CrashSafety(CheckpointTestCase):
         if not (writing and tmp):
             kill_group(r.p, signal.SIGKILL)
             self.fail("did not catch the second write in progress:\n" + r.describe())
-        digest = sha256(ck)   # the next rename is ~1 s away
+        digest = sha256(ck)   # the next rename is seconds away (slow_fsync)
         kill_group(r.p, signal.SIGKILL)
         r.wait(60)
         self.assertNotIn("checkpoint at t=0.02", r.stderr(), "killed too late: the write completed")
@@ -413,13 +419,13 @@ class CrashSafety(CheckpointTestCase):
     def full_disk(self, ranks):
         mnt = self.path("small")
         os.mkdir(mnt)
-        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt], capture_output=True, text=True)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=10m", "tmpfs", mnt], capture_output=True, text=True)
         if m.returncode != 0:
-            self.skipTest("cannot mount a 2 MiB tmpfs (%s): full-disk case not tested"
+            self.skipTest("cannot mount a 10 MiB tmpfs (%s): full-disk case not tested"
                           % (m.stderr.strip() or "exit %d" % m.returncode))
         self.addCleanup(subprocess.run, ["umount", "-l", mnt], capture_output=True)
-        # 520 x 520 fireflies: a checkpoint of ~1.3 MB, so the first fits and the second's
-        # temporary file, beside it, does not.
+        # 520 x 520 fireflies: a checkpoint of ~6.5 MB (24 bytes a firefly, uncompressed), so the
+        # first fits in 10 MiB and the second's temporary file, beside it, does not.
         grid = ["--width", 520, "--height", 520, "--duration", 0.05, "--sample-every", 0.01]
         out, ck = self.path("full.h5"), os.path.join(mnt, "full.ckpt")
         r = self.run_to_end(ranks, grid + ["-o", out, "--checkpoint", ck, "--checkpoint-every", 0.01],
