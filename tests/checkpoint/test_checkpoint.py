@@ -275,6 +275,15 @@ class Refused(CopiedRun):
     def test_other_grid_3_ranks(self):
         self.refused(["--height", 30], ranks=3)
 
+    def test_format_2(self):
+        # A checkpoint of format version 2 (written by the hub alone, before parallel checkpoints;
+        # tests/checkpoint/data/format2_48x36.ckpt, by fireflies 0.1.0 at c7883b7): refused with
+        # what to do, at any rank count.
+        shutil.copy2(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "format2_48x36.ckpt"),
+                     self.path("old.ckpt"))
+        for ranks in (1, 3):
+            self.refused([], ranks=ranks, checkpoint="old.ckpt", expect_in=("format version 2", "finish"))
+
 
 class CheckpointPath(CopiedRun):
     """(c) --checkpoint never replaces what is not this run's checkpoint: the run's own output, an
@@ -333,6 +342,50 @@ class CheckpointPath(CopiedRun):
                                    "--checkpoint-every", 20])
         self.assertEqual(attrs(self.path("run.h5"))["status"], "complete")
         self.assertGreater(attrs(self.path("run.ckpt"))["epoch"], old_epoch)
+
+
+class HubTraffic(CheckpointTestCase):
+    """Rank 0's traffic for a checkpoint and for a restart does not grow with the grid: at the same
+    rank count, 48 x 36 and 640 x 360 fireflies (133 times as many) give the same byte counts,
+    each a few dozen bytes (the checkpoint's root attributes hub_bytes_sent and
+    hub_bytes_received; the restarted output's /perf attributes restart_hub_bytes_sent and
+    restart_hub_bytes_received). Before format 3 the hub received every block (48 bytes + 24 a
+    firefly + 16 an in-flight flash: 41 kB and 5.5 MB here) and sent them all back, with every
+    in-flight flash to every worker, for a restart. The restart here runs on another rank count
+    than the checkpoint (3 blocks of 213-214 columns whose halos cut through the 2 blocks of 320
+    columns that wrote it, each row two index tiles: 256 + 64) and continues the output bitwise
+    as the uninterrupted run wrote it."""
+
+    def traffic(self, width, height, first=3, second=4):
+        args = with_options(BASE, ["--width", width, "--height", height, "--duration", 2])
+        out, ck, ref = self.path("%dx%d.h5" % (width, height)), self.path("%dx%d.ckpt" % (width, height)), \
+            self.path("%dx%d-ref.h5" % (width, height))
+        r1 = self.run_to_end(first, args + ["-o", out, "--checkpoint", ck, "--checkpoint-every", 1])
+        shutil.copyfile(out, ref)
+        c = attrs(ck)
+        self.assertGreater(int(c["epoch"]), 0)
+        r2 = self.run_to_end(second, args + ["-o", out, "--restart", ck])
+        context = r1.describe() + "\n" + r2.describe()
+        self.check_balanced(out, "complete", context)
+        self.assertSameData(ref, out, SERIES_GROUPS, context)
+        self.assertSameTotals(ref, out, context)
+        p = attrs(out, "/perf")
+        counts = {"checkpoint sent": int(c["hub_bytes_sent"]), "checkpoint received": int(c["hub_bytes_received"]),
+                  "restart sent": int(p["restart_hub_bytes_sent"]),
+                  "restart received": int(p["restart_hub_bytes_received"])}
+        with h5py.File(ck, "r") as f:
+            before = 48 * int(c["workers"]) + 24 * width * height + 16 * f["in_flight/t"].shape[0]
+        print("%d x %d, P=%d -> %d: rank 0 bytes %s (format 2's hub received %d for the checkpoint)"
+              % (width, height, first, second, counts, before))
+        return counts
+
+    def test_rank_0_bytes_do_not_grow_with_the_grid(self):
+        small = self.traffic(48, 36)
+        big = self.traffic(640, 360)
+        self.assertEqual(small, big, "rank 0's bytes for a checkpoint and a restart grew with the grid")
+        for what, n in big.items():
+            self.assertGreater(n, 0, what)
+            self.assertLess(n, 1024, "rank 0 %s %d bytes" % (what, n))
 
 
 def h5clear(path):
