@@ -61,7 +61,7 @@ echo "bench_checkpoint.sh: building this tree (release preset)" >&2
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 exec "$python" - "$base_build/src/fireflies" "$root/build/release/src/fireflies" "$(git -C "$root" rev-parse --short "$base")" \
     "$(git -C "$root" describe --always --dirty)" "$grid" "$ranks" "$repeats" "$duration" "$every" "$workdir" "$keep" <<'PY'
-import os, shutil, statistics, subprocess, sys, tempfile, time
+import os, re, shutil, statistics, subprocess, sys, tempfile, time
 import h5py
 
 base_bin, this_bin, base_rev, this_rev, grid, ranks, repeats, duration, every, workdir, keep = sys.argv[1:]
@@ -89,7 +89,9 @@ def run(tag, binary, checkpoints, repeat):
         sys.exit(f"bench_checkpoint: {' '.join(argv)} exited {p.returncode}:\n{p.stderr[-3000:]}")
     with h5py.File(out, "r") as f:
         own = float(f.attrs["wall_time"])
-    rec = {"wall": wall, "own": own, "written": p.stderr.count("checkpoint at t=")}
+    rec = {"wall": wall, "own": own, "written": p.stderr.count("checkpoint at t="),
+           # this tree says how long each checkpoint took, from the hub's order to worker 0's answer
+           "each": [float(m) for m in re.findall(r"checkpoint at t=\S+ s written to .* in ([0-9.]+) s", p.stderr)]}
     if checkpoints:
         rec["bytes"] = os.path.getsize(ckpt)
         with h5py.File(ckpt, "r") as f:
@@ -134,6 +136,10 @@ for tag, rev, _ in programs:
     print(f"{tag + ' ' + rev:22s} {med([n['wall'] for n in none]):>21s} {med([c['wall'] for c in ckpt]):>21s} "
           f"{med(add):>21s} {med(own_add):>21s} {ckpt[0]['written']:5d} {ckpt[0]['bytes'] / 1e6:8.1f} "
           f"{(f'{hub[0]} + {hub[1]}' if hub else 'O(N)'):>13s}")
+each = [t for c in runs[("now", True)] for t in c["each"]]
+if each:
+    print(f"now: each checkpoint, from the hub's order to worker 0's answer (the program's own figure): "
+          f"median {statistics.median(each):.2f} s ({min(each):.2f}-{max(each):.2f}) over {len(each)}")
 if added["before"] > 0:
     print(f"time added by the checkpoints, now / before: {added['now'] / added['before']:.2f} "
           f"(target <= 0.35); a shared machine: figures vary from run to run")

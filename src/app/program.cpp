@@ -107,10 +107,12 @@ checkpoint_order checkpoint_state(const std::string& toml, hub& h, recorder& rec
     return order;
 }
 
-void checkpoint_written(const run_config& config, hub& h, const checkpoint_meta& meta) {
+// The checkpoint that began at `start` is in place: the run goes on.
+void checkpoint_written(const run_config& config, hub& h, const checkpoint_meta& meta, clock::time_point start) {
     h.checkpoint_done();
-    std::fprintf(stderr, "fireflies: checkpoint at t=%g s written to %s\n", to_seconds(meta.epoch * to_ticks(config.delay)),
-                 config.checkpoint.c_str());
+    std::fprintf(stderr, "fireflies: checkpoint at t=%g s written to %s in %.2f s\n",
+                 to_seconds(meta.epoch * to_ticks(config.delay)), config.checkpoint.c_str(),
+                 std::chrono::duration<double>(clock::now() - start).count());
 }
 
 // A checkpoint that could not be written, named as the user knows it; the exit code is the
@@ -204,6 +206,7 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
         if (taken) busy += std::chrono::duration<double>(clock::now() - t0).count();
         if (h.checkpoint_ready()) {
             // The workers write it; the hub sends one order and waits for one answer.
+            const auto start = clock::now();
             const checkpoint_order order = checkpoint_state(plan.toml, h, rec);
             const comm::checkpoint_outcome outcome = transport.checkpoint(order);
             if (outcome.code != 0) {
@@ -211,7 +214,7 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
                 std::filesystem::remove(output::checkpoint_temporary(config.checkpoint, order.temporary_id), ec);
                 checkpoint_failed(config, "rank " + std::to_string(outcome.rank) + ": " + outcome.message, outcome.code);
             }
-            checkpoint_written(config, h, order.meta);
+            checkpoint_written(config, h, order.meta, start);
         }
         if (stop_signal()) transport.request_stop();
         rec.tick();
@@ -227,13 +230,14 @@ int run_alone(const comm::session& mpi, run_plan& plan, recorder& rec) {
     rec.attach(h);
     const std::unique_ptr<collective> self = mpi.checkpoint_group();
     local_link link(h, rec, [&](const block_state& mine) {
+        const auto start = clock::now();
         const checkpoint_order order = checkpoint_state(plan.toml, h, rec);
         try {
             output::write_checkpoint(*self, config.checkpoint, d, mine, order);
         } catch (const fireflies::error& e) {
             checkpoint_failed(config, e.what(), e.exit_code());
         }
-        checkpoint_written(config, h, order.meta);
+        checkpoint_written(config, h, order.meta, start);
     });
     std::optional<block_simulation> sim;
     if (plan.restart) {
