@@ -250,6 +250,30 @@ class Refused(CopiedRun):
         self.corrupt()
         self.refused([], ranks=3)
 
+    def corrupt_dataset(self, name):
+        """Inverts 4 bytes in the middle of dataset `name`'s raw data (outside the seal's hash:
+        the block checksums cover it, verified by the workers that read it)."""
+        ck = self.path("run.ckpt")
+        with h5py.File(ck, "r") as f:
+            d = f[name]
+            at = d.id.get_offset() + d.id.get_storage_size() // 2
+        with open(ck, "r+b") as f:
+            f.seek(at)
+            flipped = bytes(b ^ 0x5A for b in f.read(4))
+            f.seek(at)
+            f.write(flipped)
+
+    def test_corrupt_block_data(self):
+        # The fireflies' data: found by the workers' block checksums, whichever blocks they read.
+        self.corrupt_dataset("state/last_flash")
+        for ranks in (1, 3, 4):
+            self.refused([], ranks=ranks, expect_in=("corrupt", "block"))
+
+    def test_corrupt_in_flight_index(self):
+        self.corrupt_dataset("in_flight/index")
+        for ranks in (1, 3):
+            self.refused([], ranks=ranks, expect_in=("corrupt",))
+
     def test_not_hdf5(self):
         with open(self.path("notes.txt"), "w") as f:
             f.write("this is not a checkpoint\n" * 100)
