@@ -1,4 +1,5 @@
-# HDF5, pinned to its MPI ("parallel") flavour: the imported target fireflies::hdf5.
+# HDF5, pinned to its MPI ("parallel") flavour: the imported target fireflies::hdf5 (libhdf5 and
+# its high-level library libhdf5_hl, for the output's dimension scales).
 #
 # Checkpoints are written and read by the workers in parallel through HDF5's MPI-IO driver, which
 # only the parallel build of HDF5 has. One binary cannot link both flavours (the same symbols),
@@ -28,7 +29,9 @@ find_path(FIREFLIES_HDF5_INCLUDE_DIR NAMES hdf5.h PATHS ${_fireflies_hdf5_includ
           NO_DEFAULT_PATH DOC "include directory of the parallel HDF5 (hdf5.h, H5pubconf.h)")
 find_library(FIREFLIES_HDF5_LIBRARY NAMES hdf5 PATHS ${_fireflies_hdf5_library_hints}
              NO_DEFAULT_PATH DOC "libhdf5 of the parallel HDF5")
-if(NOT FIREFLIES_HDF5_INCLUDE_DIR OR NOT FIREFLIES_HDF5_LIBRARY)
+find_library(FIREFLIES_HDF5_HL_LIBRARY NAMES hdf5_hl PATHS ${_fireflies_hdf5_library_hints}
+             NO_DEFAULT_PATH DOC "libhdf5_hl (high-level library) of the parallel HDF5")
+if(NOT FIREFLIES_HDF5_INCLUDE_DIR OR NOT FIREFLIES_HDF5_LIBRARY OR NOT FIREFLIES_HDF5_HL_LIBRARY)
   message(FATAL_ERROR "fireflies needs the parallel (MPI) flavour of HDF5 >= 1.10 and did not find it in "
                       "${_fireflies_hdf5_include_hints} and ${_fireflies_hdf5_library_hints}: "
                       "apt-get install libhdf5-openmpi-dev, or pass -DFIREFLIES_HDF5_ROOT=PREFIX")
@@ -53,7 +56,7 @@ endif()
 if(NOT TARGET fireflies::hdf5)
   add_library(fireflies::hdf5 INTERFACE IMPORTED)
   target_include_directories(fireflies::hdf5 INTERFACE ${FIREFLIES_HDF5_INCLUDE_DIR})
-  target_link_libraries(fireflies::hdf5 INTERFACE ${FIREFLIES_HDF5_LIBRARY})
+  target_link_libraries(fireflies::hdf5 INTERFACE ${FIREFLIES_HDF5_HL_LIBRARY} ${FIREFLIES_HDF5_LIBRARY})
   if(TARGET MPI::MPI_C)
     target_link_libraries(fireflies::hdf5 INTERFACE MPI::MPI_C)
   elseif(TARGET MPI::MPI_CXX)

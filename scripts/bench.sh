@@ -18,8 +18,8 @@
 #                                    no MPI; options --samples, --workers, --order)
 #
 # Time: at 60 s simulated on every grid, 3 repeats, the runs cost ~3.8e9 firefly-seconds in all;
-# at the program's rate on this 2-core machine (~1.8e7 firefly-s per wall-s per worker, see the
-# README) that is about 4 minutes (a full run at 17:45 UTC on 2026-11-28: 3.4 min). A calibration
+# at the program's rate on this 2-core machine (~1.8e7 firefly-s per wall-s per worker, see
+# docs/performance.md) that is about 4 minutes (a full run at 17:45 UTC on 2026-11-28: 3.4 min). A calibration
 # (two short 1000x1000 runs, the faster counts) first measures the rate and, when the plan, with
 # a margin of --safety 1.4 for a shared machine's changing load, would take longer than --budget
 # wall seconds (default 900 = 15 min), shortens the largest grids, holding every run to the same

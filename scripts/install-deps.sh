@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what fireflies needs from Debian's packages, when something is missing.
-#   scripts/install-deps.sh          build and run: compiler, CMake, Open MPI, Boost.MPI, HDF5, CLI11
+#   scripts/install-deps.sh          build and run: compiler, CMake, Open MPI, Boost.MPI, HDF5, CLI11,
+#                                    toml++
 #   scripts/install-deps.sh --test   also what the tests use: GoogleTest, Python (h5py, numpy,
 #                                    matplotlib, nbconvert, xarray + h5netcdf, venv + pip),
 #                                    tmux, clang (libFuzzer), Slurm, munge, ParaView (pvbatch)
@@ -9,7 +10,7 @@
 set -Eeuo pipefail
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libboost-mpi-dev
-          libhdf5-openmpi-dev hdf5-tools libcli11-dev)
+          libhdf5-openmpi-dev hdf5-tools libcli11-dev libtomlplusplus-dev)
 if [[ ${1:-} == --test ]]; then
     packages+=(googletest libgtest-dev python3 python3-h5py python3-numpy python3-matplotlib
                python3-pil jupyter-nbconvert python3-nbclient python3-ipykernel tmux clang

@@ -2,7 +2,12 @@
 # The main job with its defaults: builds fireflies (release), installs it, and runs
 #   mpirun -np 8 fireflies [fireflies options]
 # on this machine. Ranks: FIREFLIES_RANKS (default 8). Install prefix: FIREFLIES_PREFIX
-# (default /usr/local as root, else ~/.local). Output: the path printed at the start and end.
+# (default /usr/local as root, else ~/.local): PREFIX/bin/fireflies, the job scripts and these
+# scripts under PREFIX/share/fireflies, and the analysis package where Debian's python3 looks for
+# PREFIX (/usr/local/lib/python3.X/dist-packages, and for ~/.local its user site directory:
+# `import fireflies_analysis` then works anywhere with /usr/bin/python3; a venv: see
+# scripts/pyproject.toml).
+# Output: the path printed at the start and end.
 set -Eeuo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/install-deps.sh"

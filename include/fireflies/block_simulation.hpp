@@ -12,6 +12,7 @@
 #include "fireflies/huge_pages.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
+#include "fireflies/sync.hpp"
 #include "fireflies/worker_link.hpp"
 #include "fireflies/divider.hpp"
 
@@ -56,8 +57,13 @@ class block_simulation {
     block_simulation(const block_simulation&) = delete;
     block_simulation& operator=(const block_simulation&) = delete;
 
-    /// Runs to the end of the simulated duration, or until the link asks to stop.
+    /// Runs to the end of the simulated duration, or until the link asks to stop, or (with
+    /// --stop-when-synced) until the epoch boundary after sync_tracker::stop_after().
     void run(worker_link& link);
+
+    /// --stop-when-synced after a restart: what the time-to-sync rule knows of the samples
+    /// before this one (rank 0 replays the series in the output; every worker gets the same).
+    void resume_sync(const sync_tracker::state& s);
 
     const block& cells() const noexcept { return block_; }
     /// Every firefly of the block, row by row.
@@ -68,6 +74,7 @@ class block_simulation {
     // Called by the fireflies' coroutines (and by the flat engine directly): firefly `local`
     // takes its turn at t.
     void act(std::uint32_t local, tick_t t);
+    void act_spread(std::uint32_t local, tick_t t);
 
   private:
     void take_turn(std::uint32_t local, tick_t t);
@@ -82,6 +89,10 @@ class block_simulation {
     template <class Rules> void refile(const Rules& rules, std::uint32_t local, tick_t before);
     std::int64_t interior(const flash_event& source) const noexcept;
     template <class Rules> void process_interval(const Rules& rules, tick_t end);
+    // The model families' builds of file_turns and process_interval (block_simulation_families.cpp).
+    bool family_ = false; // a period spread or the general phase response
+    void file_turns_family(std::int64_t k);
+    void process_interval_family(tick_t end);
     void prefetch_turn(std::uint32_t local) const noexcept;
     void emit_flash(std::uint32_t local, tick_t t, tick_t previous);
     void run_epoch(tick_t end, worker_link& link);
@@ -95,7 +106,9 @@ class block_simulation {
     void allocate(std::size_t n);
     void start_tasks();
     std::int64_t coupled_neighbours(std::uint64_t source) const;
+    std::int64_t pulses_from(std::uint64_t source) const;
     template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
+    template <bool Open, class F> void for_each_neighbour_of(std::uint64_t source, F&& f) const;
 
     // configuration
     run_config config_;
@@ -108,6 +121,7 @@ class block_simulation {
     std::int64_t width_, height_;
     std::vector<int> neighbours_;
     bool eight_coupled_ = false; // every firefly has 8 distinct neighbours, all coupled to it
+    bool open_eight_inside_ = false; // --boundary open: 8 coupled neighbours away from the edges
     divider by_epoch_, by_width_, by_block_width_;
 
     // fireflies, in two parts: the flash times that every pulse reads, in one array; the rest of
@@ -125,6 +139,20 @@ class block_simulation {
         return {flash_at_[local], r.last_flash, r.draws, r.queued};
     }
     void put(std::uint32_t local, const firefly& f);
+    // with a period spread: each firefly's own period and Rf (a pure function of the seed and
+    // its id, so never checkpointed); empty without one
+    std::vector<own_period> periods_;
+    void set_periods();
+    /// Firefly `local` as the rules of the loop take it: with its own period when they have a
+    /// period spread, else with the run's (and then nothing more is read).
+    template <class Rules> auto view(const Rules&, std::uint32_t local) noexcept {
+        if constexpr (Rules::switches::spread()) {
+            const own_period& o = periods_[local];
+            return firefly_ref_spread{at(local), o.period, o.refractory};
+        } else {
+            return at(local);
+        }
+    }
     flash_order flash_order_;
     std::unique_ptr<frame_array> frames_; // coroutine engine: frame i is firefly i's
 
@@ -150,6 +178,11 @@ class block_simulation {
 
     // samples and totals
     std::int64_t next_sample_ = 0;
+    // --stop-when-synced: the rule fed the whole grid's R_state one sample late (a pipelined
+    // reduction among the workers), and the sample after which to stop (-1: not yet)
+    std::vector<sync_tracker> sync_;   // empty without --stop-when-synced
+    bool state_sum_open_ = false;
+    std::int64_t stop_after_ = -1;
     bool stop_check_due_ = false;
     report_header totals_;
     std::int64_t flashes_since_report_ = 0;

@@ -25,12 +25,16 @@ struct checkpoint_meta {
     std::int64_t snapshots = 0;        ///< frames of /snapshots in the output
     std::int64_t segment = 0;          ///< how many restarts led here
     std::string config_toml;           ///< the run's settings
+    /// Times of the flashes after the last sample (events telemetry; `interval_flashes` of
+    /// them): the hub's largest volley of the sample in progress counts them too.
+    std::vector<tick_t> interval_flash_times;
 };
 
-/// What the hub tells the workers when they write a checkpoint together (src/comm carries it,
-/// O(1) bytes): the run's state, and what the file records of rank 0's part.
+/// A checkpoint as rank 0 begins it: the run's state, which rank 0 writes into the file first,
+/// the temporary file's id, which it then sends the workers (src/comm carries it: O(1) bytes),
+/// and what the file records of rank 0's traffic.
 struct checkpoint_order {
-    checkpoint_meta meta;               ///< the run's position and counts (config_toml: the run's)
+    checkpoint_meta meta;               ///< the run's position, counts and settings (config_toml)
     std::int64_t temporary_id = 0;      ///< the temporary file's suffix (the hub's process id)
     std::int64_t hub_bytes_sent = 0;    ///< bytes rank 0 sends for this checkpoint
     std::int64_t hub_bytes_received = 0; ///< bytes rank 0 receives for it

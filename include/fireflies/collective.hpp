@@ -8,7 +8,7 @@ namespace fireflies {
 /// The ranks that write or read a checkpoint together: the workers (ranks 1..P-1), or the one
 /// process of a one-process run. Every call is collective over them: each rank makes the same
 /// calls in the same order. src/comm implements it over an MPI communicator of its own; the
-/// checkpoint code (src/output) sees no MPI.
+/// checkpoint code (src/output) makes no MPI call: it passes communicator() to HDF5.
 class collective {
   public:
     virtual ~collective() = default;
@@ -17,9 +17,9 @@ class collective {
     virtual int rank() const noexcept = 0;
     virtual int size() const noexcept = 0;
 
-    /// Makes `fapl`, an HDF5 file-access property list (an hid_t), open files with HDF5's MPI-IO
-    /// driver on these ranks, with collective metadata reads and writes.
-    virtual void use_mpio(std::int64_t fapl) const = 0;
+    /// The address of their MPI communicator (an MPI_Comm), for HDF5's MPI-IO driver only:
+    /// src/output hands it to H5Pset_fapl_mpio (src/output/mpio.cpp) and makes no MPI call.
+    virtual const void* communicator() const noexcept = 0;
 
     /// Element-wise sum (modulo 2^64) of every member's `values`, into every member's `values`.
     virtual void sum(std::span<std::uint64_t> values) const = 0;

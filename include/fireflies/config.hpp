@@ -1,6 +1,8 @@
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace fireflies {
 
@@ -8,6 +10,18 @@ namespace fireflies {
 enum class refractory_mode {
     drop,  ///< ignored: the classic pulse-coupled oscillator; the grid synchronises (default)
     queue, ///< held and applied, each as +nudge, when the refractory period ends (the seed's code)
+};
+
+/// How the fireflies' own periods spread around --period (with --period-spread > 0).
+enum class period_distribution {
+    normal,  ///< normal with standard deviation --period-spread, truncated (docs/model.md)
+    uniform, ///< uniform on [period - spread, period + spread]
+};
+
+/// What lies beyond the grid's edges.
+enum class boundary_kind {
+    periodic, ///< a torus: the edges wrap around (every firefly has 8 neighbours)
+    open,     ///< nothing: fireflies on an edge have fewer neighbours (5, or 3 in a corner)
 };
 
 /// How workers report to the hub.
@@ -22,6 +36,29 @@ enum class engine_kind {
     flat,      ///< the same event loop calling the same rules directly (benchmark reference)
 };
 
+/// The names of an enum's values as the options, the config file, the banner and the output
+/// spell them, in the order of the values: the one place they are written.
+template <class E> struct choice_names;
+template <> struct choice_names<refractory_mode> {
+    static constexpr std::array<std::string_view, 2> names{"drop", "queue"};
+};
+template <> struct choice_names<telemetry_mode> {
+    static constexpr std::array<std::string_view, 2> names{"events", "summary"};
+};
+template <> struct choice_names<engine_kind> {
+    static constexpr std::array<std::string_view, 2> names{"coroutine", "flat"};
+};
+template <> struct choice_names<boundary_kind> {
+    static constexpr std::array<std::string_view, 2> names{"periodic", "open"};
+};
+template <> struct choice_names<period_distribution> {
+    static constexpr std::array<std::string_view, 2> names{"normal", "uniform"};
+};
+/// The name of `value` (see choice_names).
+template <class E> constexpr std::string_view name_of(E value) {
+    return choice_names<E>::names.at(static_cast<std::size_t>(value));
+}
+
 /// Every setting of a run, as the user gave it (seconds, cells). Defaults are the seed's.
 /// `config::parse` fills it from the command line and `--config FILE`; `config::validate`
 /// checks it; `config::to_toml` writes it back in a form `--config` reads again.
@@ -31,7 +68,12 @@ struct run_config {
     std::int64_t height = 30;  ///< cells
     double duration = 300.0;   ///< simulated seconds
     double period = 5.0;       ///< seconds, T
-    double nudge = 0.2;        ///< seconds of phase added by one pulse, e
+    double nudge = 0.2;        ///< seconds of phase added by one pulse, e (negative: inhibitory)
+    double dissipation = 0;    ///< B, the Mirollo-Strogatz dissipation of the state function; 0: linear
+    double period_spread = 0;  ///< seconds; each firefly's own period spreads this much around `period`
+    period_distribution period_dist = period_distribution::normal;
+    std::string initial_phases; ///< HDF5 file of start phases (docs/model.md); empty: random
+    boundary_kind boundary = boundary_kind::periodic;
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0
@@ -45,10 +87,18 @@ struct run_config {
     bool force = false;        ///< overwrite an existing --output
     bool progress = false;     ///< progress line even when stderr is a terminal
     telemetry_mode telemetry = telemetry_mode::events;
+    /// --telemetry auto (the default): rank 0 chooses `telemetry` for the run's size before it
+    /// starts (app/telemetry_choice.hpp); what every rank then runs with is the choice.
+    bool telemetry_auto = true;
     engine_kind engine = engine_kind::coroutine;
     bool record_flashes = false;   ///< write every flash to /flashes (events telemetry)
     double snapshot_every = 0;     ///< seconds between phase snapshots; 0: none
     std::int64_t snapshot_max = 512; ///< at most this many pixels a side in /snapshots/phase
+
+    // synchrony (docs/output.md)
+    double sync_threshold = 0.99;  ///< time_to_sync: R_state at or above this for a whole period
+    bool stop_when_synced = false; ///< end the run one sample after time_to_sync is known
+    double volley_window = 0.25;   ///< seconds: /timeseries/largest_volley counts flashes this close
 
     // live view
     bool visualize = false;    ///< draw the grid in the terminal (rank 0)

@@ -1,4 +1,5 @@
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "fireflies/config.hpp"
@@ -16,9 +17,60 @@ struct model_params {
     tick_t delay = 0;      ///< d, flash to pulse arrival
     refractory_mode mode = refractory_mode::drop;
     std::uint64_t seed = 0;
+    /// The phase response of a pulse (docs/model.md, "Dissipation"): false for the constant
+    /// advance phase += e in exact integer ticks (B = 0, e >= 0, the default); true for the
+    /// general map phase' = min(T, max(0, llround(prc_a * phase + prc_c))), which B > 0 (the
+    /// Mirollo-Strogatz state function) and inhibitory nudges (e < 0) need.
+    bool general_prc = false;
+    double prc_a = 1; ///< e^(B e/T); 1 for B = 0
+    double prc_c = 0; ///< T (e^(B e/T) - 1) / (e^B - 1), in ticks; e for B = 0
+    double dissipation = 0; ///< B
+    double prc_num = 0, prc_den = 1; ///< e^(B e/T) - 1 and e^B - 1: c = T prc_num / prc_den
+
+    /// Each firefly's own period (docs/model.md, "Period spread"): 0 for one period T for all.
+    tick_t spread = 0;
+    period_distribution distribution = period_distribution::normal;
+    double refractory_fraction = 0; ///< r: a firefly's Rf is r times its own period
 
     static model_params from(const run_config& c) noexcept;
+    /// Fills general_prc, prc_a and prc_c from the period, the nudge (in ticks) and B.
+    void set_dissipation(double b) noexcept;
 };
+
+/// A firefly's own period and refractory length, in ticks (with a period spread).
+struct own_period {
+    tick_t period = 0;
+    tick_t refractory = 0;
+    friend bool operator==(const own_period&, const own_period&) = default;
+};
+
+/// The first draw number of the stream of a firefly's own period: far above the draws of its
+/// start and reset phases (a 32-bit counter), so that they are not touched.
+inline constexpr std::uint64_t period_stream = std::uint64_t{1} << 63;
+
+/// Firefly `id`'s own period and refractory length: T and Rf without a spread; with one, drawn
+/// once from its own stream (docs/model.md, "Period spread").
+own_period natural_period(const model_params& p, std::uint64_t id) noexcept;
+
+/// One pulse's new phase under the general phase response: min(T, max(0, llround(a phase + c))),
+/// with a phase in [0, T]. The product and the sum are rounded separately (the empty asm keeps
+/// the compiler from fusing them into one fused multiply-add where -march allows it), and
+/// std::llround rounds halves away from zero: the same double operations, in the same order, on
+/// every rank, so every rank (the same binary on the same kind of machine) computes the same
+/// tick, as does the Python reference of tests/reference.
+inline tick_t general_response(double a, double c, tick_t period, tick_t phase) noexcept {
+    double product = a * static_cast<double>(phase);
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __asm__("" : "+x"(product));
+#else
+    product = *static_cast<volatile double*>(&product);
+#endif
+    const double x = product + c;
+    if (!(x < static_cast<double>(period))) return period;
+    if (!(x > 0)) return 0;
+    const tick_t r = std::llround(x);
+    return r < period ? r : period;
+}
 
 /// Everything that is one firefly, and all a checkpoint needs of it: 24 bytes.
 ///
@@ -57,35 +109,60 @@ struct firefly_ref {
     std::uint32_t& queued;
 };
 
+/// A firefly that carries its own period (a run with a period spread): the rules read T and Rf
+/// from it rather than from the run's parameters.
+struct firefly_spread : firefly {
+    tick_t period = 0;
+    tick_t refractory = 0;
+};
+/// The same, with the fields in a block's storage (its period and Rf as values).
+struct firefly_ref_spread : firefly_ref {
+    tick_t period;
+    tick_t refractory;
+};
+
 /// What a firefly's own turn did.
 enum class reaction : std::uint8_t { quiet, flashed };
 
-/// The two switches of the rules that depend on the run's parameters: the refractory mode, and
-/// whether the flash instant itself must be checked (a flash can leave the phase at or above
-/// Rf: jitter > Rf, or Rf < 1 tick). firefly_rules reads them from the parameters; an event loop
+/// The switches of the rules that depend on the run's parameters: the refractory mode, whether
+/// the flash instant itself must be checked (a flash can leave the phase at or above Rf: jitter
+/// > Rf, or Rf < 1 tick), and whether a pulse takes the general phase response (B > 0 or e < 0)
+/// rather than the integer advance. firefly_rules reads them from the parameters; an event loop
 /// fixes them at compile time with fixed_switches, one build of the loop per combination, so
-/// that a pulse in drop mode does not test for queue mode.
+/// that a pulse in drop mode does not test for queue mode, and the default model does not test
+/// for the general response.
 struct run_switches {
     refractory_mode mode_;
     bool instant_matters_;
+    bool general_prc_;
+    bool spread_;
     explicit run_switches(const model_params& p) noexcept
-        : mode_(p.mode), instant_matters_(p.jitter > 0 ? p.jitter > p.refractory : p.refractory < 1) {}
+        : mode_(p.mode),
+          // With a period spread, Rf and the jitter compare firefly by firefly: check the instant.
+          instant_matters_(p.spread > 0 || (p.jitter > 0 ? p.jitter > p.refractory : p.refractory < 1)),
+          general_prc_(p.general_prc), spread_(p.spread > 0) {}
     refractory_mode mode() const noexcept { return mode_; }
     bool instant_matters() const noexcept { return instant_matters_; }
+    bool general_prc() const noexcept { return general_prc_; }
+    bool spread() const noexcept { return spread_; }
 };
 
-template <refractory_mode Mode, bool InstantMatters> struct fixed_switches {
+template <refractory_mode Mode, bool InstantMatters, bool GeneralPrc = false, bool Spread = false>
+struct fixed_switches {
     /// Checks that `p` has these switches.
     static bool fit(const model_params& p) noexcept {
         const run_switches s(p);
-        return s.mode() == Mode && s.instant_matters() == InstantMatters;
+        return s.mode() == Mode && s.instant_matters() == InstantMatters && s.general_prc() == GeneralPrc &&
+               s.spread() == Spread;
     }
     explicit fixed_switches(const model_params&) noexcept {}
     static constexpr refractory_mode mode() noexcept { return Mode; }
     static constexpr bool instant_matters() noexcept { return InstantMatters; }
+    static constexpr bool general_prc() noexcept { return GeneralPrc; }
+    static constexpr bool spread() noexcept { return Spread; }
 };
 
-/// The model's rules (MODEL.md). Pure: no I/O, no scheduling. The scheduler decides *when*
+/// The model's rules (docs/model.md). Pure: no I/O, no scheduling. The scheduler decides *when*
 /// something happens; these decide *what* it does. Each rule takes a `firefly` or a
 /// `firefly_ref`. Written once for both kinds of switches (firefly_rules, and the
 /// fixed_firefly_rules of the event loop), which therefore compute the same.
@@ -104,19 +181,32 @@ template <refractory_mode Mode, bool InstantMatters> struct fixed_switches {
 /// Rf < 1 tick), where the flash instant itself is what keeps it refractory.
 template <class Switches> class basic_firefly_rules {
   public:
+    using switches = Switches;
     explicit basic_firefly_rules(const model_params& p) noexcept : p_(p), switches_(p) {}
     const model_params& params() const noexcept { return p_; }
 
     /// State at t = 0: phase U(0, T) from draw 0 of firefly `id` (refractory while below Rf).
     firefly start(std::uint64_t id) const noexcept {
         firefly f;
-        f.flash_at = p_.period - uniform_below(random_bits(p_.seed, id, 0), p_.period);
+        const tick_t period = p_.spread > 0 ? natural_period(p_, id).period : p_.period;
+        f.flash_at = period - uniform_below(random_bits(p_.seed, id, 0), period);
         f.draws = 1;
         return f;
     }
 
     /// Phase in [0, T) at t, for a firefly whose events up to t have been applied.
-    template <class F> tick_t phase(const F& f, tick_t t) const noexcept { return p_.period - (f.flash_at - t); }
+    template <class F> tick_t phase(const F& f, tick_t t) const noexcept { return period_of(f) - (f.flash_at - t); }
+
+    /// Its period T: its own, for a firefly that carries one (a run with a period spread).
+    template <class F> tick_t period_of(const F& f) const noexcept {
+        if constexpr (requires { f.period; }) return f.period;
+        else return p_.period;
+    }
+    /// Its refractory length Rf, likewise.
+    template <class F> tick_t refractory_of(const F& f) const noexcept {
+        if constexpr (requires { f.refractory; }) return f.refractory;
+        else return p_.refractory;
+    }
 
     /// Pulses strictly before this time find the firefly refractory: where its phase reaches
     /// Rf after its last flash (or its start), and at least the tick after its last flash (the
@@ -124,14 +214,14 @@ template <class Switches> class basic_firefly_rules {
     /// with Rf <= jitter). Meaningful while the firefly is refractory; once it is not, the value
     /// is at or before the present.
     template <class F> tick_t refractory_until(const F& f) const noexcept {
-        const tick_t by_phase = f.flash_at - (p_.period - p_.refractory);
+        const tick_t by_phase = f.flash_at - (period_of(f) - refractory_of(f));
         return by_phase > f.last_flash ? by_phase : f.last_flash + 1;
     }
 
     /// t < refractory_until(f), for t at or after its last flash. Without branches: whether a
     /// pulse finds its target refractory is as good as random.
     template <class F> bool refractory_at(const F& f, tick_t t) const noexcept {
-        const bool by_phase = t < f.flash_at - (p_.period - p_.refractory);
+        const bool by_phase = t < f.flash_at - (period_of(f) - refractory_of(f));
         if (!switches_.instant_matters()) return by_phase;
         return by_phase | (t <= f.last_flash);
     }
@@ -155,12 +245,32 @@ template <class Switches> class basic_firefly_rules {
     /// A pulse at t, with every turn before it taken. Refractory: dropped, or held (queue mode).
     /// Otherwise phase += e. True when the phase has reached T: the firefly acts at t (flashes).
     /// (A refractory firefly's flash_at is after t + T - Rf, so it answers false.)
+    /// Under the general response (B > 0 or e < 0) the new phase is general_response() of the
+    /// phase: capped at T (the firefly flashes at t), floored at 0.
     template <class F> bool absorb(F& f, tick_t t) const noexcept {
         const bool refractory = refractory_at(f, t);
         if (switches_.mode() == refractory_mode::queue) f.queued += refractory ? 1 : 0;
+        if (switches_.general_prc()) {
+            if (!refractory) f.flash_at = t + (period_of(f) - respond(f, period_of(f) - (f.flash_at - t)));
+            return f.flash_at <= t;
+        }
         f.flash_at -= p_.nudge & (static_cast<tick_t>(refractory) - 1); // (a mask, not a branch)
         return f.flash_at <= t;
     }
+
+    /// The phase after one pulse that finds firefly `f` not refractory at `phase` (in [0, T]).
+    /// With a period spread, c scales with the firefly's own period (eps = e / T is the same for
+    /// every firefly: docs/model.md).
+    template <class F> tick_t respond(const F& f, tick_t phase) const noexcept {
+        if (!switches_.general_prc()) return phase + p_.nudge;
+        const tick_t period = period_of(f);
+        const double c = p_.dissipation > 0 && period != p_.period
+                             ? static_cast<double>(period) * p_.prc_num / p_.prc_den
+                             : p_.prc_c;
+        return general_response(p_.prc_a, c, period, phase);
+    }
+    /// The same for a firefly with the run's period T.
+    tick_t respond(tick_t phase) const noexcept { return respond(firefly{}, phase); }
 
     /// Its own turn at t: next_turn(f), or t after absorb() said so. It flashes, or (queue mode)
     /// its refractory period ends with the held pulses applied, which may make it flash at t.
@@ -170,7 +280,15 @@ template <class Switches> class basic_firefly_rules {
             // exactly Rf (flash_at - t = T - Rf, integer arithmetic, nothing accumulated), or just
             // above it when the refractory period was the one-tick flash instant; the held
             // pulses add to it.
-            f.flash_at -= static_cast<tick_t>(f.queued) * p_.nudge;
+            if (switches_.general_prc()) {
+                // One pulse at a time, each rounded to a tick, until the phase reaches T.
+                const tick_t period = period_of(f);
+                tick_t phase = period - (f.flash_at - t);
+                for (std::uint32_t k = 0; k < f.queued && phase < period; ++k) phase = respond(f, phase);
+                f.flash_at = t + (period - phase);
+            } else {
+                f.flash_at -= static_cast<tick_t>(f.queued) * p_.nudge;
+            }
             f.queued = 0;
             if (f.flash_at > t) return reaction::quiet;
         }
@@ -179,7 +297,7 @@ template <class Switches> class basic_firefly_rules {
         const tick_t jitter = p_.jitter > 0 ? uniform_below(random_bits(p_.seed, id, f.draws), p_.jitter) : 0;
         ++f.draws;
         f.last_flash = t;
-        f.flash_at = t + (p_.period - jitter);
+        f.flash_at = t + (period_of(f) - jitter);
         f.queued = 0;
         return reaction::flashed;
     }
@@ -202,7 +320,7 @@ template <class Switches> class basic_firefly_rules {
 /// The rules with the switches read from the run's parameters.
 using firefly_rules = basic_firefly_rules<run_switches>;
 /// The rules with the switches fixed at compile time (for parameters with fixed_switches::fit).
-template <refractory_mode Mode, bool InstantMatters>
-using fixed_firefly_rules = basic_firefly_rules<fixed_switches<Mode, InstantMatters>>;
+template <refractory_mode Mode, bool InstantMatters, bool GeneralPrc = false, bool Spread = false>
+using fixed_firefly_rules = basic_firefly_rules<fixed_switches<Mode, InstantMatters, GeneralPrc, Spread>>;
 
 } // namespace fireflies

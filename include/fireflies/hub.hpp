@@ -9,6 +9,7 @@
 #include "fireflies/decomposition.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
+#include "fireflies/sync.hpp"
 
 namespace fireflies {
 
@@ -20,6 +21,9 @@ struct sample {
     double R_state = 0;         ///< order parameter of the true phases
     std::int64_t flashes = 0;   ///< flashes in (previous sample, t]
     double pulse = 0;           ///< flashes so far / N
+    /// The most flashes of the interval within any window of --volley-window (events
+    /// telemetry), or -1 where the hub did not see the interval's flashes (summary telemetry).
+    std::int64_t largest_volley = -1;
     std::vector<double> block_R;       ///< per worker, the seed's R of its block
     std::vector<double> block_R_state; ///< per worker, R of its block's true phases
 };
@@ -35,6 +39,8 @@ struct run_totals {
     std::int64_t order_mismatches = 0; ///< samples where the hub's R sum differed from the workers'
     bool interrupted = false;
     bool checkpointed = false;         ///< the stop saved a checkpoint
+    bool stopped_when_synced = false;  ///< --stop-when-synced ended the run before its duration
+    tick_t time_to_sync = -1;          ///< the first time R_state stayed >= the threshold for a period; -1: not
     tick_t reached = 0;                ///< simulated time every worker reached
     std::vector<report_header> finals; ///< each worker's final report (timers, memory)
 
@@ -45,7 +51,7 @@ struct run_totals {
 /// The telemetry hub (rank 0): takes every worker's reports in any interleaving, and turns them
 /// into samples in order. Sums are integers, so a sample is bitwise the same whatever the
 /// arrival order and the decomposition. No MPI here: the caller feeds it.
-class hub {
+class hub final : public report_sink {
   public:
     /// Receives what the hub produces; both calls happen in simulated-time order.
     class observer {
@@ -61,7 +67,7 @@ class hub {
     hub(const run_config& config, const decomposition& d, observer& out);
 
     /// One report from a worker, in that worker's sending order.
-    void absorb(const report_header& header, const report_body& body);
+    void absorb(const report_header& header, const report_body& body) override;
 
     /// Simulated time up to which every worker's flashes have been passed to the observer.
     tick_t through() const noexcept;
@@ -70,11 +76,11 @@ class hub {
 
     /// Reports held because they are ahead of the slowest worker (flow control: the transport
     /// stops receiving from a worker while this is large).
-    std::size_t held(int worker) const { return queues_.at(static_cast<std::size_t>(worker)).size(); }
+    std::size_t held(int worker) const override { return queues_.at(static_cast<std::size_t>(worker)).size(); }
     bool done() const noexcept { return done_; }
     /// Rounds (samples and checkpoints) completed so far: held() changes for every worker only
     /// when this does, and for one worker when it absorbs one of its reports.
-    std::uint64_t rounds() const noexcept { return rounds_; }
+    std::uint64_t rounds() const override { return rounds_; }
 
     /// Every worker has reached the same checkpoint and waits to hand over its block.
     bool checkpoint_ready() const noexcept { return checkpoint_ready_; }
@@ -83,11 +89,15 @@ class hub {
     /// The checkpoint is written: go on.
     void checkpoint_done();
 
-    /// Continue from a checkpoint: counts from `meta`, then each block's last flash times, one
-    /// block at a time (restore_block) or added up by the workers, each over its own block
-    /// (restore_flashes: the seed's order parameter's sum over the fireflies' last flashes, as
+    /// Continue from a checkpoint: counts from `meta` and the time-to-sync rule over the samples
+    /// already written (`sync`: rank 0 replays the output's R_state series, the series an
+    /// uninterrupted run would have fed it), then each block's last flash times, one block at a
+    /// time (restore_block) or added up by the workers, each over its own block (restore_flashes:
+    /// the seed's order parameter's sum over the fireflies' last flashes, as
     /// flash_order::flash(last_flash, -1) adds them, and how many have flashed).
-    void restore(const checkpoint_meta& meta);
+    void restore(const checkpoint_meta& meta, const sync_tracker::state& sync);
+    /// The time-to-sync rule so far (its state().next is next_sample()).
+    const sync_tracker& sync() const noexcept { return sync_; }
     void restore_block(const block_state& b);
     void restore_flashes(const phasor_sum& last_flashes, std::int64_t flashed);
     const run_totals& totals() const noexcept { return totals_; }
@@ -126,6 +136,12 @@ class hub {
     bool checkpoint_ready_ = false;
     checkpoint_meta base_; // counts carried over from the checkpoint this run continues
     run_totals totals_;
+    // Synchrony: the time-to-sync rule fed every sample; the flash times of the sample in
+    // progress (events telemetry) for its largest volley, and whether they are all there.
+    sync_tracker sync_;
+    tick_t volley_window_;
+    std::vector<tick_t> interval_times_, volley_scratch_;
+    bool interval_complete_ = true;
 };
 
 } // namespace fireflies

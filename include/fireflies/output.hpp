@@ -22,6 +22,20 @@ namespace fireflies::output {
 /// `--output`, the path and the reason. Creates, opens and changes nothing.
 void check_output_path(const std::filesystem::path& p, bool force, std::string_view option = "--output");
 
+/// Start phases read from an HDF5 file (--initial-phases, docs/model.md "Initial phases"): every
+/// firefly's, row-major ([height, width]), as the file gives them.
+struct initial_phases {
+    std::vector<double> values; ///< seconds (from /phase), or fractions of the period (a snapshot)
+    bool fractions = false;     ///< values are phase / period, from /snapshots/phase
+    std::string source;         ///< "/phase", or "/snapshots/phase frame k (t = ... s)"
+};
+
+/// Reads `path`: a [height, width] dataset `/phase` (seconds), or else the last frame of
+/// `/snapshots/phase` of an earlier fireflies output, which must be unsubsampled (stride 1,
+/// [k, height, width]). Checks that every value is finite (the ranges are the caller's). Throws
+/// fireflies::usage_error, one line naming `--initial-phases` and the file, on any problem.
+initial_phases read_initial_phases(const std::filesystem::path& path, std::int64_t width, std::int64_t height);
+
 /// The value of an HDF5 attribute: a scalar, a string (variable-length UTF-8) or a 1-D array.
 using attribute_value = std::variant<std::int64_t, std::uint64_t, double, std::string,
                                      std::vector<std::int64_t>, std::vector<double>>;
@@ -74,20 +88,28 @@ class finisher {
     void set_attribute(const std::string& object_path, const std::string& name,
                        const attribute_value& value);
     /// A fixed-size dataset with the given shape (product == data.size(); {} is a scalar) or,
-    /// without a shape, 1-D; it carries string attributes `units` and `description`.
+    /// without a shape, 1-D; it carries string attributes `units`, `long_name` (a short label,
+    /// which xarray puts on plot axes) and `description`.
     void write_dataset(const std::string& path, std::span<const double> data,
                        const std::vector<std::uint64_t>& shape, const std::string& units,
-                       const std::string& description);
+                       const std::string& long_name, const std::string& description);
     void write_dataset(const std::string& path, std::span<const std::int64_t> data,
                        const std::vector<std::uint64_t>& shape, const std::string& units,
-                       const std::string& description);
+                       const std::string& long_name, const std::string& description);
     void write_dataset(const std::string& path, std::span<const double> data,
-                       const std::string& units, const std::string& description);
+                       const std::string& units, const std::string& long_name,
+                       const std::string& description);
     void write_dataset(const std::string& path, std::span<const std::int64_t> data,
-                       const std::string& units, const std::string& description);
+                       const std::string& units, const std::string& long_name,
+                       const std::string& description);
     /// A scalar string dataset (variable-length UTF-8), e.g. the run's configuration as TOML.
     void write_string(const std::string& path, const std::string& text,
                       const std::string& description);
+    /// Names the dimensions of a dataset, as run_file::set_dimensions.
+    void set_dimensions(const std::string& path, const std::vector<std::string>& scales);
+    /// A whole floating-point dataset, flattened (what the file holds, e.g. from an earlier
+    /// segment of a restarted run).
+    std::vector<double> read_float64(const std::string& path) const;
 
   private:
     friend class run_file;
@@ -128,6 +150,9 @@ class run_file {
     void move(const std::string& from, const std::string& to);
     /// A whole integer dataset, flattened.
     std::vector<std::int64_t> read_int64(const std::string& path) const;
+    /// A whole floating-point dataset, flattened (before start_swmr(): a restart reads the
+    /// series an earlier segment wrote).
+    std::vector<double> read_float64(const std::string& path) const;
     run_file(run_file&&) noexcept;
     run_file& operator=(run_file&&) noexcept;
     run_file(const run_file&) = delete;
@@ -148,19 +173,38 @@ class run_file {
     /// Fixed-size datasets known at the start (see finisher); before start_swmr() only.
     void write_dataset(const std::string& path, std::span<const double> data,
                        const std::vector<std::uint64_t>& shape, const std::string& units,
-                       const std::string& description);
+                       const std::string& long_name, const std::string& description);
     void write_dataset(const std::string& path, std::span<const std::int64_t> data,
                        const std::vector<std::uint64_t>& shape, const std::string& units,
-                       const std::string& description);
+                       const std::string& long_name, const std::string& description);
     void write_string(const std::string& path, const std::string& text,
                       const std::string& description);
 
     /// Creates an extendible dataset [0, frame_shape...] (unlimited first dimension), chunked by
-    /// `chunk_frames` frames, shuffle + deflate compressed, with string attributes `units` and
-    /// `description`; before start_swmr() only. The reference lives as long as the run_file.
+    /// `chunk_frames` frames, shuffle + deflate compressed, with string attributes `units`,
+    /// `long_name` and `description`; before start_swmr() only. The reference lives as long as
+    /// the run_file.
     series& create_series(const std::string& path, element_type type,
                           std::vector<std::uint64_t> frame_shape, const std::string& units,
-                          const std::string& description, std::uint64_t chunk_frames);
+                          const std::string& long_name, const std::string& description,
+                          std::uint64_t chunk_frames);
+
+    /// Names the dimensions of the dataset `path` with HDF5 dimension scales, as netCDF-4 does,
+    /// so that netCDF readers (xarray with h5netcdf) label its axes: dimension i is the 1-D
+    /// dataset `scales[i]` (a netCDF dimension named by its last path component, whose values
+    /// are the coordinate), which becomes a dimension scale if it is not one yet; `path` itself
+    /// makes it the coordinate of its own dimension. Scales already attached (a reopened file)
+    /// stay as they are. Before start_swmr() only: it writes attributes.
+    void set_dimensions(const std::string& path, const std::vector<std::string>& scales);
+    /// A netCDF dimension without coordinate values (as netCDF-C makes them: a dataset whose
+    /// values are never stored, which netCDF readers show as a dimension, not a variable),
+    /// `length` long; on a reopened file, the existing one. Before start_swmr() only.
+    void create_dimension(const std::string& path, std::uint64_t length,
+                          const std::string& long_name, const std::string& description);
+    /// The same, extendible and as long as `length_of` after every flush() (a reopened file's
+    /// existing one is taken over, cut with its series).
+    void create_dimension(const std::string& path, const series& length_of,
+                          const std::string& long_name, const std::string& description);
 
     /// Switches the file to SWMR writing (H5Fstart_swmr_write); call once, after every series
     /// and attribute of the running phase has been created.
@@ -190,16 +234,17 @@ struct sample_row {
     double R_state = 0.0;     ///< order parameter of the true phases
     std::int64_t flashes = 0; ///< flashes in (previous sample, t]
     double pulse = 0.0;       ///< flashes so far / number of fireflies (the seed's "Pulse")
+    std::int64_t largest_volley = -1; ///< most flashes of the interval within one volley window; -1: unknown
 };
 
 /// The /timeseries group of a run_file: one scalar series per field of sample_row, each with
 /// its units and description. Create it before run_file::start_swmr().
 class timeseries {
   public:
-    /// Creates the five series, or with `continue_after` continues those of a reopened file
-    /// after that many samples (a restart).
+    /// Creates the six series, or with `continue_after` continues those of a reopened file
+    /// after that many samples (a restart). `volley_window` (s) is recorded on largest_volley.
     explicit timeseries(run_file& file, std::uint64_t chunk_frames = 1024,
-                        std::optional<std::uint64_t> continue_after = std::nullopt);
+                        std::optional<std::uint64_t> continue_after = std::nullopt, double volley_window = 0.25);
     void append(const sample_row& row);
     /// Samples appended so far.
     std::uint64_t size() const noexcept { return t_->size(); }
@@ -210,6 +255,7 @@ class timeseries {
     series* R_state_;
     series* flashes_;
     series* pulse_;
+    series* largest_volley_;
 };
 
 } // namespace fireflies::output

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -59,7 +60,8 @@ enum class report_kind : std::int32_t {
 struct phase_timers {
     double simulate = 0; ///< the event loop: pulses, timers, samples
     double exchange = 0; ///< packing and sending halo flashes, unpacking received ones
-    double wait = 0;     ///< the stop consensus at each epoch boundary (an all-reduce among the workers)
+    double wait = 0;     ///< the stop consensus at each epoch boundary (an all-reduce among the workers),
+                         ///< and the R_state reduction of each sample with --stop-when-synced
     double report = 0;   ///< building and sending reports to the hub (incl. back-pressure)
     double pace = 0;     ///< sleeping to hold --speed
 };
@@ -85,6 +87,22 @@ struct report_header {
     std::int32_t checkpointed = 0;     ///< 1 when the stop saved a checkpoint
     phase_timers timers;
     double peak_rss_mib = 0;
+};
+
+/// Where the hub's transport hands the reports it receives: the hub (fireflies::hub), or a test's
+/// recorder. The transport moves bytes and keeps each worker's reports in order; the sink
+/// absorbs them and says how many of a worker's it holds, for flow control.
+class report_sink {
+  public:
+    virtual ~report_sink() = default;
+    /// One report from a worker, in that worker's sending order.
+    virtual void absorb(const report_header& header, const report_body& body) = 0;
+    /// Reports of `worker` held and not yet done with: the transport stops receiving from a
+    /// worker while this (plus its receives in progress) reaches its limit.
+    virtual std::size_t held(int worker) const = 0;
+    /// Rounds completed (a sample, a checkpoint): held() changes for every worker only when this
+    /// does, and otherwise for one worker when it absorbs one of its reports.
+    virtual std::uint64_t rounds() const = 0;
 };
 
 } // namespace fireflies

@@ -39,6 +39,18 @@ class worker_link {
     /// workers, once the hub has every report up to here and says so. Returns when this worker's
     /// part is on disk.
     virtual void save_checkpoint(const block_state& mine) = 0;
+
+    /// --stop-when-synced: the sum over every worker of one sample's R_state partial sum, as a
+    /// pipelined reduction among the workers: begun at sample k with this worker's sum, ended at
+    /// sample k + 1 by finish_state_sum(), which returns the total (waiting, if need be, until
+    /// every worker has begun it). Every worker makes the same calls in the same order, at most
+    /// one reduction open at a time. The default serves a single worker, whose sum is the total;
+    /// a link to several workers overrides both.
+    virtual void start_state_sum(const phasor_sum& mine) { state_sum_ = mine; }
+    virtual phasor_sum finish_state_sum() { return state_sum_; }
+
+  private:
+    phasor_sum state_sum_;
 };
 
 } // namespace fireflies

@@ -10,7 +10,7 @@ import numpy as np
 
 from .load import Run
 
-__all__ = ["SUMMARY_LEVELS", "format_summary", "summary", "time_to_reach"]
+__all__ = ["SUMMARY_LEVELS", "format_summary", "summary", "time_to_reach", "time_to_sync"]
 
 #: Order-parameter levels whose first crossing :func:`summary` reports.
 SUMMARY_LEVELS = (0.9, 0.99)
@@ -49,6 +49,45 @@ def time_to_reach(
     return float(run.t[index])
 
 
+TICKS_PER_SECOND = 1_000_000_000
+
+
+def _ticks(seconds: float) -> int:
+    """Seconds to the program's integer nanoseconds, rounded as the program rounds them."""
+    t = float(seconds) * TICKS_PER_SECOND
+    return int(t - 0.5) if t < 0 else int(t + 0.5)
+
+
+def time_to_sync(
+    R_state: np.ndarray, *, sample_every: float, period: float, threshold: float = 0.99
+) -> Optional[float]:
+    """The program's ``time_to_sync`` rule, recomputed from the series (s), or ``None``.
+
+    The first sample time from which R_state stays at or above ``threshold`` for a whole
+    period: samples k0, k0 + 1, ..., k all >= threshold with ``t_k - t_k0 >= period``; the answer
+    is ``t_k0``. Times are compared in integer nanoseconds, as the hub does
+    (``/timeseries/t[k] = k * sample_every``), so this gives the attribute the program writes
+    (``docs/output.md``) for a file whose program predates it, and checks it for one that
+    does not.
+    """
+    values = np.asarray(R_state, dtype=np.float64)
+    s, T = _ticks(sample_every), _ticks(period)
+    if s <= 0:
+        raise ValueError(f"sample_every must be positive, not {sample_every}")
+    span = -(-T // s)  # the stretch must cover ceil(T / s) sample intervals
+    with np.errstate(invalid="ignore"):
+        above = values >= threshold
+    if not above.any():
+        return None
+    edges = np.diff(np.concatenate(([0], above.astype(np.int8), [0])))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1) - 1  # last sample of each stretch
+    long_enough = np.flatnonzero(ends - starts >= span)
+    if long_enough.size == 0:
+        return None
+    return float(starts[long_enough[0]] * s) / TICKS_PER_SECOND
+
+
 def _key(level: float) -> str:
     return f"{level:g}"
 
@@ -62,6 +101,9 @@ def summary(run: Run) -> dict[str, Any]:
 
     - ``time_to_R_0.9_s``, ``time_to_R_0.99_s``, ``time_to_R_state_0.9_s``, ...: first sample
       time at which the order parameter reaches the level (:func:`time_to_reach`);
+    - ``time_to_sync_s``: the program's ``time_to_sync`` (the first time R_state stays at or
+      above the threshold for a period; :func:`time_to_sync` for outputs that predate it) and
+      ``stopped_when_synced``;
     - ``final_R``, ``final_R_state``: the last sample;
     - ``flashes_per_firefly_per_s``: flashes in the time series / (N * covered time); an
       uncoupled firefly flashes about 1 / period per second;
@@ -98,6 +140,16 @@ def summary(run: Run) -> dict[str, Any]:
     for series in ("R", "R_state"):
         for level in SUMMARY_LEVELS:
             out[f"time_to_{series}_{_key(level)}_s"] = time_to_reach(run, level, series=series)
+    # The program's time to synchrony (docs/output.md): its attribute, or for an output of a
+    # program before it, the same rule on the series (threshold 0.99).
+    if "time_to_sync" in a:
+        out["time_to_sync_s"] = float(a["time_to_sync"])
+    elif run.setting("sync-threshold") is not None or not run.n_samples:
+        out["time_to_sync_s"] = None
+    else:
+        out["time_to_sync_s"] = time_to_sync(run.R_state, sample_every=run.sample_every,
+                                             period=run.period, threshold=0.99)
+    out["stopped_when_synced"] = bool(a.get("stopped_when_synced", 0))
     out["final_R"] = float(run.R[-1]) if run.n_samples else None
     out["final_R_state"] = float(run.R_state[-1]) if run.n_samples else None
 

@@ -18,6 +18,8 @@ attributes of ``/``        scalars                   ``fireflies_version``, ``gi
 ``/timeseries/R_state``    float64 [n]               order parameter from true phases (1)
 ``/timeseries/flashes``    int64 [n]                 flashes in (previous t, t] (count)
 ``/timeseries/pulse``      float64 [n]               flashes so far / N (1)
+``/timeseries/largest_    int64 [n]                 most flashes of the interval within one
+volley``                                             ``--volley-window`` (flashes; -1: unknown)
 ``/flashes/t``             float64 [m]  (optional)   time of every flash (s)
 ``/flashes/agent``         int64 [m]    (optional)   flashing firefly, ``y * width + x``
 ``/snapshots/t``           float64 [k]  (optional)   snapshot time (s)
@@ -66,6 +68,7 @@ DEFAULT_UNITS = {
     "timeseries/R_state": "1",
     "timeseries/flashes": "1",
     "timeseries/pulse": "1",
+    "timeseries/largest_volley": "flashes",
     "flashes/t": "s",
     "flashes/agent": "1",
     "snapshots/t": "s",
@@ -114,6 +117,10 @@ class Run:
     flashes: np.ndarray
     #: Flashes so far divided by the number of fireflies (1).
     pulse: np.ndarray
+
+    #: The largest volley of each sample interval (flashes; -1 where unknown, in summary
+    #: telemetry); ``None`` in files written before the program measured it.
+    largest_volley: Optional[np.ndarray] = None
 
     #: Every flash: time (s) and firefly id ``y * width + x``; ``None`` without --record-flashes.
     flash_t: Optional[np.ndarray] = None
@@ -187,19 +194,28 @@ class Run:
         """A setting from the run's TOML config, found under ``name`` with ``-`` or ``_``.
 
         ``run.setting("refractory-mode")`` and ``run.setting("refractory_mode")`` are the same.
-        Dotted names (``"output.path"``) descend into TOML tables.
+        The program stores its options in a ``[fireflies]`` table; a name not found at the top
+        level is looked up there. Dotted names (``"fireflies.seed"``) descend into TOML tables.
         """
-        node: Any = self.config
-        for part in name.split("."):
-            if not isinstance(node, dict):
-                return default
-            for key in (part, part.replace("_", "-"), part.replace("-", "_")):
-                if key in node:
-                    node = node[key]
-                    break
-            else:
-                return default
-        return node
+        missing = object()
+
+        def find(node: Any) -> Any:
+            for part in name.split("."):
+                if not isinstance(node, dict):
+                    return missing
+                for key in (part, part.replace("_", "-"), part.replace("-", "_")):
+                    if key in node:
+                        node = node[key]
+                        break
+                else:
+                    return missing
+            return node
+
+        for root in (self.config, self.config.get("fireflies") if isinstance(self.config, dict) else None):
+            found = find(root) if root is not None else missing
+            if found is not missing:
+                return found
+        return default
 
     def unit(self, dataset: str) -> str:
         """Units of a dataset (``"timeseries/t"`` -> ``"s"``), from the file or the defaults."""
@@ -312,6 +328,12 @@ def _read_run(
             series[name] = found[name].astype(dtype, copy=False)
         else:
             series[name] = np.zeros(n, dtype) if name == "flashes" else np.full(n, np.nan)
+
+    volley = _dataset(f, "timeseries/largest_volley")
+    if volley is not None:
+        _note_units(volley, kwargs)
+        values = np.asarray(volley[:n], dtype=np.int64)
+        kwargs["largest_volley"] = np.pad(values, (0, n - values.size), constant_values=-1)
 
     if flashes:
         events = _read_group(f, "flashes", ("t", "agent"), kwargs)

@@ -1,5 +1,7 @@
 #include "app/memory_check.hpp"
 
+#include "app/telemetry_choice.hpp"
+
 #include <cstdio>
 #include <string>
 
@@ -15,8 +17,16 @@ double memory_estimate::recording_bytes(const run_config& config) {
     return cells * 1.25 * config.sample_every / config.period * recorded_flash;
 }
 
+double memory_estimate::volley_bytes(const run_config& config, int workers) {
+    run_config chosen = config;
+    choose_telemetry(chosen, workers); // --telemetry auto: what the run will use
+    if (chosen.telemetry != telemetry_mode::events) return 0;
+    const double cells = static_cast<double>(config.width) * static_cast<double>(config.height);
+    return cells * 1.25 * config.sample_every / config.period * volley_flash;
+}
+
 double memory_estimate::rank_bytes(const run_config& config, const decomposition& d, int ranks, int rank) {
-    const double hub = hub_fixed + recording_bytes(config);
+    const double hub = hub_fixed + recording_bytes(config) + volley_bytes(config, d.workers());
     auto worker = [&](int w) {
         const block& b = d.block_of(w);
         return worker_fixed + static_cast<double>(b.width) * static_cast<double>(b.height) * worker_per_firefly;

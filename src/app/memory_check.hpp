@@ -14,11 +14,15 @@ struct memory_estimate {
     static constexpr double worker_fixed = 48.0 * (1 << 20); ///< report buffers, MPI, the program
     static constexpr double hub_fixed = 80.0 * (1 << 20);    ///< receive buffers (8 x 6 MiB), MPI
     static constexpr double recorded_flash = 32;         ///< a flash held until its sample is written, doubled for growth
+    static constexpr double volley_flash = 24;           ///< a flash time held for the largest volley, its sort scratch, growth
 
     /// Rank `rank` of a run with decomposition `d` (rank 0 the hub; one process: both).
     static double rank_bytes(const run_config& config, const decomposition& d, int ranks, int rank);
     /// The hub's share for --record-flashes: one sample interval's flashes of the whole grid.
     static double recording_bytes(const run_config& config);
+    /// The hub's share for /timeseries/largest_volley (events telemetry, as --telemetry auto
+    /// chooses it for `workers` workers): one sample interval's flash times.
+    static double volley_bytes(const run_config& config, int workers = 1);
 };
 
 /// Refuses (fireflies::usage_error, one line with the figures) a run whose ranks need more than

@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <ctime>
@@ -12,8 +15,10 @@
 
 #include "app/memory_check.hpp"
 #include "app/recorder.hpp"
+#include "app/telemetry_choice.hpp"
 #include "comm/mpi.hpp"
 #include "config/cli.hpp"
+#include "config/settings.hpp"
 #include "fireflies/block_simulation.hpp"
 #include "fireflies/checkpoint.hpp"
 #include "fireflies/collective.hpp"
@@ -42,34 +47,6 @@ std::string default_output_name() {
     return "fireflies-" + std::string(stamp) + "-" + std::to_string(getpid()) + ".h5";
 }
 
-// A restart continues the same model: every setting that shapes the run must be the one the
-// checkpoint was written with. (Duration, output options, telemetry and speed may change.)
-void check_restart_matches(const run_config& saved, const run_config& now, const std::string& file) {
-    auto differ = [&](const char* option, const std::string& then, const std::string& asked) {
-        throw usage_error("--restart " + file + ": the checkpoint has " + option + " = " + then +
-                          ", this run asks for " + asked);
-    };
-    auto num = [](double v) { return std::to_string(v); };
-    if (saved.width != now.width || saved.height != now.height)
-        differ("the grid", std::to_string(saved.width) + " x " + std::to_string(saved.height),
-               std::to_string(now.width) + " x " + std::to_string(now.height));
-    if (saved.period != now.period) differ("period", num(saved.period), num(now.period));
-    if (saved.nudge != now.nudge) differ("nudge", num(saved.nudge), num(now.nudge));
-    if (saved.refractory != now.refractory) differ("refractory", num(saved.refractory), num(now.refractory));
-    if (saved.mode != now.mode) differ("refractory-mode", saved.mode == refractory_mode::drop ? "drop" : "queue",
-                                       now.mode == refractory_mode::drop ? "drop" : "queue");
-    if (saved.delay != now.delay) differ("delay", num(saved.delay), num(now.delay));
-    if (saved.jitter != now.jitter) differ("jitter", num(saved.jitter), num(now.jitter));
-    if (saved.sample_every != now.sample_every) differ("sample-every", num(saved.sample_every), num(now.sample_every));
-    if (saved.seed != now.seed) differ("seed", std::to_string(saved.seed), std::to_string(now.seed));
-    if (saved.partitioned != now.partitioned) differ("partitioned", saved.partitioned ? "true" : "false",
-                                                     now.partitioned ? "true" : "false");
-    if (saved.record_flashes != now.record_flashes || saved.snapshot_every != now.snapshot_every ||
-        saved.snapshot_max != now.snapshot_max)
-        differ("output layout (record-flashes, snapshot-every, snapshot-max)", "other values", "these");
-    if (saved.output != now.output) differ("output", "\"" + saved.output + "\"", "\"" + now.output + "\"");
-}
-
 // --checkpoint names a file that a checkpoint will replace: never the run's output, and never an
 // existing file that is not this run's checkpoint. The file being restarted from is this run's;
 // another existing checkpoint is replaced only with --force; anything else is refused.
@@ -93,20 +70,6 @@ void check_checkpoint_path(const run_config& config) {
         refuse("a checkpoint of another run exists there (use --restart to continue it, or --force to replace it)");
 }
 
-// A checkpoint's first step, at the hub: the run's position and counts, and the output flushed
-// (a restart continues it from exactly there). Then the workers write (write_checkpoint).
-checkpoint_order checkpoint_state(const std::string& toml, hub& h, recorder& rec) {
-    checkpoint_order order;
-    order.meta = h.checkpoint_state();
-    order.meta.config_toml = toml;
-    order.meta.flashes_recorded = rec.flashes_recorded();
-    order.meta.snapshots = rec.snapshots_written();
-    order.meta.segment = rec.segment();
-    rec.flush();
-    order.temporary_id = ::getpid();
-    return order;
-}
-
 // The checkpoint that began at `start` is in place: the run goes on.
 void checkpoint_written(const run_config& config, hub& h, const checkpoint_meta& meta, clock::time_point start) {
     h.checkpoint_done();
@@ -122,6 +85,30 @@ void checkpoint_written(const run_config& config, hub& h, const checkpoint_meta&
     if (code == exit_codes::io) throw io_error(text);
     if (code == exit_codes::hdf5) throw hdf5_error(text);
     throw error(text, static_cast<int>(code));
+}
+
+// A checkpoint's first step, at the hub: the run's position, counts and settings, and the output
+// flushed (a restart continues it from exactly there), into the temporary file, which rank 0
+// begins (begin_checkpoint, with its own byte counts for this checkpoint: `sent`, `received`).
+// Then the workers write their blocks into it (write_checkpoint).
+checkpoint_order begin_checkpoint(const run_config& config, const std::string& toml, hub& h, recorder& rec,
+                                  std::int64_t sent, std::int64_t received) {
+    checkpoint_order order;
+    order.meta = h.checkpoint_state();
+    order.meta.config_toml = toml;
+    order.meta.flashes_recorded = rec.flashes_recorded();
+    order.meta.snapshots = rec.snapshots_written();
+    order.meta.segment = rec.segment();
+    rec.flush();
+    order.temporary_id = ::getpid();
+    order.hub_bytes_sent = sent;
+    order.hub_bytes_received = received;
+    try {
+        output::begin_checkpoint(config.checkpoint, config.width, config.height, order);
+    } catch (const fireflies::error& e) {
+        checkpoint_failed(config, e.what(), e.exit_code());
+    }
+    return order;
 }
 
 // The one-process run: the worker hands its reports straight to the hub.
@@ -187,7 +174,59 @@ struct run_plan {
     std::int64_t flashed = 0;               ///< rank 0: fireflies that have flashed
     std::optional<block_state> block;       ///< a one-process run's restored block
     std::int64_t restart_bytes_sent = 0, restart_bytes_received = 0; ///< rank 0's traffic for the restart
+    std::vector<tick_t> initial;  // --initial-phases: each cell's start phase in ticks (else empty)
+    std::string initial_source;   // where in the file they came from
+    std::string telemetry_note;   // why --telemetry auto chose what it did
 };
+
+// --initial-phases: the file's values as start phases in ticks, each below its firefly's own
+// period (docs/model.md, "Initial phases"). Seconds from /phase are rounded to the nearest tick;
+// fractions from a snapshot are multiplied by the firefly's period and rounded (a fraction that
+// rounds to the whole period, possible in the snapshot's 32-bit floats, gives period - 1 tick).
+std::vector<tick_t> start_phases(const run_config& c, const output::initial_phases& in) {
+    const model_params p = model_params::from(c);
+    std::vector<tick_t> out(in.values.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const tick_t period = natural_period(p, i).period;
+        const double v = in.values[i];
+        const auto where = [&] {
+            return "--initial-phases " + c.initial_phases + ": " + (in.fractions ? "/snapshots/phase" : "/phase") +
+                   " at x = " + std::to_string(i % static_cast<std::size_t>(c.width)) +
+                   ", y = " + std::to_string(i / static_cast<std::size_t>(c.width)) + " is " + config::show(v);
+        };
+        tick_t phase = 0;
+        if (in.fractions) {
+            if (!(v >= 0 && v <= 1)) throw usage_error(where() + ", not a fraction of the period in [0, 1)");
+            phase = std::min<tick_t>(std::llround(v * static_cast<double>(period)), period - 1);
+        } else {
+            phase = to_ticks(v);
+            if (!(v >= 0) || phase >= period)
+                throw usage_error(where() + " s, not in [0, " + config::show(to_seconds(period)) +
+                                  ") s (the firefly's period)");
+        }
+        out[i] = phase;
+    }
+    return out;
+}
+
+// Worker w's block at t = 0 from the start phases: what a fresh start would have, but these
+// phases (draw 0 is not used; the jitter draws are the usual ones, from 1).
+block_state initial_block(const run_config& c, const decomposition& d, int w, const std::vector<tick_t>& phases) {
+    const model_params p = model_params::from(c);
+    block_state s;
+    s.cells = d.block_of(w);
+    for (std::int64_t y = s.cells.y0; y < s.cells.y0 + s.cells.height; ++y)
+        for (std::int64_t x = s.cells.x0; x < s.cells.x0 + s.cells.width; ++x) {
+            const auto id = static_cast<std::uint64_t>(y * c.width + x);
+            firefly f;
+            f.flash_at = natural_period(p, id).period - phases[id];
+            f.last_flash = -1;
+            f.draws = 1;
+            f.queued = 0;
+            s.fireflies.push_back(f);
+        }
+    return s;
+}
 
 int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
     const run_config& config = plan.config;
@@ -196,8 +235,10 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
     hub h(config, d, rec);
     rec.attach(h);
     if (plan.restart) {
-        h.restore(*plan.restart);
+        h.restore(*plan.restart, rec.restart_sync());
         h.restore_flashes(plan.last_flashes, plan.flashed);
+    } else if (!plan.initial.empty()) {
+        for (int w = 0; w < d.workers(); ++w) transport.send_block(w, initial_block(config, d, w, plan.initial).pack());
     }
     double busy = 0;
     while (!h.done()) {
@@ -205,10 +246,13 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
         const int taken = transport.poll(h);
         if (taken) busy += std::chrono::duration<double>(clock::now() - t0).count();
         if (h.checkpoint_ready()) {
-            // The workers write it; the hub sends one order and waits for one answer.
+            // Rank 0 begins the file with the run's state, the workers write their blocks into
+            // it; the hub sends one order and waits for one answer.
             const auto start = clock::now();
-            const checkpoint_order order = checkpoint_state(plan.toml, h, rec);
-            const comm::checkpoint_outcome outcome = transport.checkpoint(order);
+            const checkpoint_order order =
+                begin_checkpoint(config, plan.toml, h, rec, comm::hub_transport::checkpoint_order_bytes,
+                                 comm::hub_transport::checkpoint_answer_bytes);
+            const comm::checkpoint_outcome outcome = transport.checkpoint(order.temporary_id);
             if (outcome.code != 0) {
                 std::error_code ec;
                 std::filesystem::remove(output::checkpoint_temporary(config.checkpoint, order.temporary_id), ec);
@@ -231,9 +275,9 @@ int run_alone(const comm::session& mpi, run_plan& plan, recorder& rec) {
     const std::unique_ptr<collective> self = mpi.checkpoint_group();
     local_link link(h, rec, [&](const block_state& mine) {
         const auto start = clock::now();
-        const checkpoint_order order = checkpoint_state(plan.toml, h, rec);
+        const checkpoint_order order = begin_checkpoint(config, plan.toml, h, rec, 0, 0); // one process: no messages
         try {
-            output::write_checkpoint(*self, config.checkpoint, d, mine, order);
+            output::write_checkpoint(*self, config.checkpoint, d, mine, order.temporary_id);
         } catch (const fireflies::error& e) {
             checkpoint_failed(config, e.what(), e.exit_code());
         }
@@ -241,10 +285,13 @@ int run_alone(const comm::session& mpi, run_plan& plan, recorder& rec) {
     });
     std::optional<block_simulation> sim;
     if (plan.restart) {
-        h.restore(*plan.restart);
+        h.restore(*plan.restart, rec.restart_sync());
         h.restore_flashes(plan.last_flashes, plan.flashed);
         sim.emplace(config, d, 0, std::move(*plan.block), plan.restart->epoch, plan.restart->next_sample);
         plan.block.reset();
+        sim->resume_sync(rec.restart_sync());
+    } else if (!plan.initial.empty()) {
+        sim.emplace(config, d, 0, initial_block(config, d, 0, plan.initial), 0, 0);
     } else {
         sim.emplace(config, d, 0);
     }
@@ -341,6 +388,9 @@ int run_program(int argc, char** argv) {
         // that another has refused.
         long long status = 0; // 0: run, -1: stop quietly (--help etc.), > 0: error exit code
         long long epoch = 0, next_sample = 0;
+        // After a restart, the time-to-sync rule rebuilt from the output's series (rank 0 reads
+        // it): --stop-when-synced needs every worker to go on from the same state.
+        std::array<long long, 4> sync_state{0, -1, -1, -1};
         run_plan plan;
         if (const std::string why = slurm_mismatch(mpi.size()); !why.empty()) {
             if (std::string(std::getenv("SLURM_PROCID")) == "0") std::fprintf(stderr, "fireflies: error: %s\n", why.c_str());
@@ -359,6 +409,7 @@ int run_program(int argc, char** argv) {
                     config::validate(config, mpi.size());
                     plan.d.emplace(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
                     check_memory(config, *plan.d, mpi.size(), nodes);
+                    plan.telemetry_note = choose_telemetry(config, plan.d->workers());
                     if (!config.restart.empty()) {
                         // The checkpoint's seal, metadata and block checksums (O(blocks) bytes;
                         // the workers check the fireflies against the checksums, in parallel).
@@ -369,7 +420,8 @@ int run_program(int argc, char** argv) {
                         if (saved.width != checkpoint.width() || saved.height != checkpoint.height())
                             throw usage_error("--restart " + config.restart +
                                               ": its datasets do not match its own settings (corrupt checkpoint)");
-                        check_restart_matches(saved, config, config.restart);
+                        // The settings table says which settings a restart must keep.
+                        config::check_restart(saved, config, config.restart);
                         if (!std::filesystem::exists(config.output))
                             throw usage_error("--restart " + config.restart + ": the run's output " + config.output +
                                               " is missing; it is continued, not recreated");
@@ -379,6 +431,12 @@ int run_program(int argc, char** argv) {
                             throw usage_error("--duration: " + std::to_string(config.duration) +
                                               " s ends before the checkpoint's time");
                     } else {
+                        if (!config.initial_phases.empty()) {
+                            const auto in = output::read_initial_phases(config.initial_phases, config.width,
+                                                                        config.height);
+                            plan.initial = start_phases(config, in);
+                            plan.initial_source = in.source;
+                        }
                         if (config.output.empty()) config.output = default_output_name();
                         output::check_output_path(config.output, config.force);
                     }
@@ -416,30 +474,42 @@ int run_program(int argc, char** argv) {
                 if (mpi.size() == 1 && restored) plan.block = std::move(restored);
                 rec.emplace(config, *plan.d,
                             recorder::facts{mpi.size(), plan.toml, config.output, plan.restart ? &*plan.restart : nullptr,
-                                            plan.restart_bytes_sent, plan.restart_bytes_received});
+                                            plan.restart_bytes_sent, plan.restart_bytes_received,
+                                            plan.telemetry_note});
+                const sync_tracker::state& rs = rec->restart_sync();
+                sync_state = {rs.next, rs.stretch, rs.start, rs.decided};
             } catch (const fireflies::error& e) {
                 std::fprintf(stderr, "fireflies: error: %s\n", e.what());
                 status = e.exit_code();
             }
         }
-        if (mpi.size() > 1) mpi.broadcast(status);
+        if (mpi.size() > 1) {
+            mpi.broadcast(status);
+            if (status == 0 && !config.restart.empty())
+                for (long long& v : sync_state) mpi.broadcast(v);
+        }
         if (status != 0) return static_cast<int>(status);
 
         install_stop_handlers();
         if (hub_rank) {
             rec->banner(stdout);
+            if (!plan.initial_source.empty())
+                std::printf("  start     phases from %s, %s\n", plan.config.initial_phases.c_str(),
+                            plan.initial_source.c_str());
             return mpi.size() == 1 ? run_alone(mpi, plan, *rec) : run_hub(mpi, plan, *rec);
         }
-        auto link = mpi.make_worker_link([&](const block_state& mine, const checkpoint_order& order, const collective& group) {
-            checkpoint_order o = order;
-            o.meta.config_toml = plan.toml;
-            output::write_checkpoint(group, config.checkpoint, d, mine, o);
+        auto link = mpi.make_worker_link([&](const block_state& mine, std::int64_t temporary_id, const collective& group) {
+            output::write_checkpoint(group, config.checkpoint, d, mine, temporary_id);
         });
         std::optional<block_simulation> sim;
-        if (restored)
+        if (restored) {
             sim.emplace(config, d, mpi.rank() - 1, std::move(*restored), epoch, next_sample);
-        else
+            sim->resume_sync({sync_state[0], sync_state[1], sync_state[2], sync_state[3]});
+        } else if (!config.initial_phases.empty()) {
+            sim.emplace(config, d, mpi.rank() - 1, block_state::unpack(mpi.receive_block()), 0, 0);
+        } else {
             sim.emplace(config, d, mpi.rank() - 1);
+        }
         restored.reset();
         sim->run(*link);
         return 0;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cinttypes>
 #include <ctime>
 
@@ -29,7 +30,6 @@ std::string utc_now_iso8601() {
     return text;
 }
 
-const char* mode_name(refractory_mode m) { return m == refractory_mode::drop ? "drop" : "queue"; }
 
 } // namespace
 
@@ -50,10 +50,10 @@ recorder::recorder(const run_config& config, const decomposition& d, facts f)
     // A series of this run: new, or after a restart the existing one cut to what the checkpoint
     // had written.
     auto series_of = [&](const std::string& path, output::element_type type, std::vector<std::uint64_t> shape,
-                         const std::string& units, const std::string& description, std::uint64_t chunk,
-                         std::int64_t keep) -> output::series& {
+                         const std::string& units, const std::string& long_name, const std::string& description,
+                         std::uint64_t chunk, std::int64_t keep) -> output::series& {
         if (restart && file.has(path)) return file.continue_series(path, static_cast<std::uint64_t>(keep));
-        return file.create_series(path, type, std::move(shape), units, description, chunk);
+        return file.create_series(path, type, std::move(shape), units, long_name, description, chunk);
     };
     file.set_attribute("/", "fireflies_version", std::string(version()));
     file.set_attribute("/", "git_revision", std::string(git_revision()));
@@ -66,58 +66,98 @@ recorder::recorder(const run_config& config, const decomposition& d, facts f)
     file.set_attribute("/", "width", std::int64_t{config.width});
     file.set_attribute("/", "height", std::int64_t{config.height});
     file.set_attribute("/", "period", config.period);
-    file.set_attribute("/", "refractory_mode", std::string(mode_name(config.mode)));
+    file.set_attribute("/", "refractory_mode", std::string(name_of(config.mode)));
     file.set_attribute("/", "partitioned", std::int64_t{config.partitioned ? 1 : 0});
+    file.set_attribute("/", "telemetry", std::string(name_of(config.telemetry)));
     file.set_attribute("/", "status", std::string("running"));
     file.set_attribute("/", "segments", std::int64_t{segment_ + 1});
 
-    std::vector<std::int64_t> geometry, ranks;
+    std::vector<std::int64_t> geometry, ranks, blocks;
     for (int w = 0; w < d.workers(); ++w) {
         const block& b = d.block_of(w);
         geometry.insert(geometry.end(), {b.x0, b.y0, b.width, b.height});
         ranks.push_back(facts_.ranks == 1 ? 0 : w + 1);
+        blocks.push_back(w);
     }
     const auto nb = static_cast<std::uint64_t>(d.workers());
     const std::int64_t samples = restart ? restart->next_sample : 0;
-    bool same_blocks = restart && file.has("/blocks/geometry") && file.read_int64("/blocks/geometry") == geometry;
+    // (A file written before /blocks/t existed gets a new /blocks, whose rows all have times.)
+    bool same_blocks = restart && file.has("/blocks/geometry") && file.has("/blocks/t") &&
+                       file.read_int64("/blocks/geometry") == geometry;
     if (restart && file.has("/perf")) file.move("/perf", "/perf_segment" + std::to_string(restart->segment));
     if (restart && !same_blocks && file.has("/blocks")) {
         // Another decomposition: the old blocks' series stay, under the segment that made them.
         file.move("/blocks", "/blocks_segment" + std::to_string(restart->segment));
     }
     if (!same_blocks) {
-        file.write_dataset("/blocks/geometry", geometry, {nb, 4}, "cells",
+        file.write_dataset("/blocks/geometry", geometry, {nb, 4}, "cells", "block x0, y0, width, height",
                            "each worker's block: x0, y0, width, height (columns [x0, x0+width), rows [y0, y0+height))");
-        file.write_dataset("/blocks/rank", ranks, {nb}, "1", "MPI rank that simulated each block");
+        file.write_dataset("/blocks/rank", ranks, {nb}, "1", "MPI rank", "MPI rank that simulated each block");
+        file.write_dataset("/blocks/block", blocks, {nb}, "1", "block",
+                           "index of each worker's block: the row of /blocks/geometry, the column of /blocks/R");
+        file.create_dimension("/blocks/geometry_field", 4, "x0, y0, width, height",
+                              "the four numbers of each block in /blocks/geometry");
         file.set_attribute("/blocks", "first_sample", std::int64_t{samples});
     }
-    series_ = std::make_unique<output::timeseries>(file, 1024,
-                                                   restart ? std::optional<std::uint64_t>(samples) : std::nullopt);
+    if (restart) {
+        // The time-to-sync rule over the samples written so far: the series an uninterrupted run
+        // would have fed it, bitwise (the output is flushed at every checkpoint and cut to it).
+        const std::vector<double> r = file.read_float64("/timeseries/R_state");
+        if (static_cast<std::int64_t>(r.size()) < samples)
+            throw usage_error("--restart: the output " + facts_.output.string() + " holds " +
+                              std::to_string(r.size()) + " samples, fewer than the checkpoint's " +
+                              std::to_string(samples));
+        sync_tracker rule(config.sync_threshold, to_ticks(config.period), to_ticks(config.sample_every));
+        rule.replay(std::span<const double>(r).first(static_cast<std::size_t>(samples)));
+        restart_sync_ = rule.get();
+    }
+    series_ = std::make_unique<output::timeseries>(
+        file, 1024, restart ? std::optional<std::uint64_t>(samples) : std::nullopt, config.volley_window);
     const std::int64_t block_keep = same_blocks ? samples : 0;
-    block_R_ = &series_of("/blocks/R", output::element_type::f64, {nb}, "1",
+    block_t_ = &series_of("/blocks/t", output::element_type::f64, {}, "s", "simulated time",
+                          "simulated time of each row's sample: /timeseries/t from sample /blocks@first_sample on",
+                          256, block_keep);
+    block_R_ = &series_of("/blocks/R", output::element_type::f64, {nb}, "1", "block order parameter (seed's way)",
                           "order parameter of each block, computed the seed's way (as /timeseries/R); row i is "
                           "sample /blocks@first_sample + i", 256, block_keep);
     block_R_state_ = &series_of("/blocks/R_state", output::element_type::f64, {nb}, "1",
+                                "block order parameter of the phases",
                                 "order parameter of each block's true phases (as /timeseries/R_state)", 256, block_keep);
+    // Named axes (HDF5 dimension scales, as netCDF-4 lays them out) for xarray and other netCDF
+    // readers; a reopened file keeps the ones it has.
+    file.set_dimensions("/blocks/geometry", {"/blocks/block", "/blocks/geometry_field"});
+    file.set_dimensions("/blocks/rank", {"/blocks/block"});
+    for (const output::series* s : {block_R_, block_R_state_})
+        file.set_dimensions(s->path(), {"/blocks/t", "/blocks/block"});
     if (config.record_flashes) {
         const std::int64_t keep = restart ? restart->flashes_recorded : 0;
-        flash_t_ = &series_of("/flashes/t", output::element_type::f64, {}, "s",
+        flash_t_ = &series_of("/flashes/t", output::element_type::f64, {}, "s", "flash time",
                               "time of each flash, in time order within each sample interval", 65536, keep);
-        flash_agent_ = &series_of("/flashes/agent", output::element_type::i64, {}, "1",
+        flash_agent_ = &series_of("/flashes/agent", output::element_type::i64, {}, "1", "firefly",
                                   "firefly that flashed: y * width + x", 65536, keep);
+        file.create_dimension("/flashes/flash", *flash_t_, "flash", "one per flash in /flashes/t and /flashes/agent");
+        for (const output::series* s : {flash_t_, flash_agent_}) file.set_dimensions(s->path(), {"/flashes/flash"});
     }
     if (config.snapshot_every > 0) {
         const std::int64_t keep = restart ? restart->snapshots : 0;
         snapshots_ = snapshot_grid::of(config.width, config.height, config.snapshot_max);
         const auto ny = static_cast<std::uint64_t>(snapshots_.ny), nx = static_cast<std::uint64_t>(snapshots_.nx);
-        snapshot_t_ = &series_of("/snapshots/t", output::element_type::f64, {}, "s",
+        snapshot_t_ = &series_of("/snapshots/t", output::element_type::f64, {}, "s", "simulated time",
                                  "simulated time of each snapshot", 256, keep);
         snapshot_phase_ = &series_of(
-            "/snapshots/phase", output::element_type::f32, {ny, nx}, "1",
+            "/snapshots/phase", output::element_type::f32, {ny, nx}, "1", "phase / period",
             "phase / period in [0, 1) of the cell (x, y) = (px * stride_x, py * stride_y) each pixel samples, "
             "[time, y, x]", 1, keep);
         file.set_attribute("/snapshots/phase", "stride_x", std::int64_t{snapshots_.stride});
         file.set_attribute("/snapshots/phase", "stride_y", std::int64_t{snapshots_.stride});
+        if (!file.has("/snapshots/x")) {
+            std::vector<std::int64_t> x, y;
+            for (std::int64_t px = 0; px < snapshots_.nx; ++px) x.push_back(px * snapshots_.stride);
+            for (std::int64_t py = 0; py < snapshots_.ny; ++py) y.push_back(py * snapshots_.stride);
+            file.write_dataset("/snapshots/x", x, {nx}, "cells", "x", "column x of the cell each pixel column samples");
+            file.write_dataset("/snapshots/y", y, {ny}, "cells", "y", "row y of the cell each pixel row samples");
+        }
+        file.set_dimensions("/snapshots/phase", {"/snapshots/t", "/snapshots/y", "/snapshots/x"});
     }
     if (config.visualize) {
         if (view::is_terminal(STDOUT_FILENO)) {
@@ -190,30 +230,41 @@ void recorder::draw_view() {
     view_->draw(st.t_sim, st);
 }
 
-// An XDMF description of /snapshots so that ParaView opens them as a time series.
-void recorder::write_xdmf() const {
-    if (!snapshot_phase_ || snapshot_phase_->size() == 0) return;
+// An XDMF description of /snapshots, so that ParaView (its Xdmf3 readers, which it picks for
+// .xmf) opens them as a time series of images: frame i at times[i], the times /snapshots/t
+// holds (every segment's after a restart). Each frame is a grid one node thick in z, so that it
+// lies in the X-Y plane that ParaView's default view faces (a 2DCoRectMesh lands in Y-Z, edge
+// on), with one cell per pixel (the phase is cell data), spaced by the subsampling stride.
+// XDMF lists dimensions, origin and spacing slowest first: z, y, x. The frame is picked in the
+// HDF item itself (FILE:DATASET|start:stride:count:dataspace, Xdmf3's hyperslab): ParaView
+// 5.11's Xdmf3 reads a HyperSlab DataItem as an empty array.
+void recorder::write_xdmf(const std::vector<double>& times) const {
+    if (!snapshot_phase_ || times.empty()) return;
     const std::filesystem::path xmf = std::filesystem::path(facts_.output).replace_extension(".xmf");
     const std::string h5 = std::filesystem::path(facts_.output).filename().string();
     const auto frames = snapshot_phase_->size();
+    const auto nx = snapshots_.nx, ny = snapshots_.ny;
+    auto shortest = [](double v) { // the shortest text that reads back as v
+        char text[32];
+        return std::string(text, std::to_chars(text, text + sizeof text, v).ptr);
+    };
     std::ofstream out(xmf);
     out << "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"3.0\">\n<Domain>\n"
         << "<Grid Name=\"fireflies\" GridType=\"Collection\" CollectionType=\"Temporal\">\n";
-    const double step = static_cast<double>(snapshots_.stride);
-    for (std::uint64_t i = 0; i < frames; ++i) {
+    for (std::uint64_t i = 0; i < times.size(); ++i) {
         out << " <Grid Name=\"frame" << i << "\" GridType=\"Uniform\">\n"
-            << "  <Time Value=\"" << config_.snapshot_every * static_cast<double>(i) << "\"/>\n"
-            << "  <Topology TopologyType=\"2DCoRectMesh\" Dimensions=\"" << snapshots_.ny << " " << snapshots_.nx << "\"/>\n"
-            << "  <Geometry GeometryType=\"ORIGIN_DXDY\">\n"
-            << "   <DataItem Dimensions=\"2\" Format=\"XML\">0 0</DataItem>\n"
-            << "   <DataItem Dimensions=\"2\" Format=\"XML\">" << step << " " << step << "</DataItem>\n"
+            << "  <Time Value=\"" << shortest(times[i]) << "\"/>\n"
+            << "  <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"1 " << ny + 1 << " " << nx + 1 << "\"/>\n"
+            << "  <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n"
+            << "   <DataItem Dimensions=\"3\" Format=\"XML\">0 0 0</DataItem>\n"
+            << "   <DataItem Dimensions=\"3\" Format=\"XML\">1 " << snapshots_.stride << " " << snapshots_.stride
+            << "</DataItem>\n"
             << "  </Geometry>\n"
-            << "  <Attribute Name=\"phase\" AttributeType=\"Scalar\" Center=\"Node\">\n"
-            << "   <DataItem ItemType=\"HyperSlab\" Dimensions=\"" << snapshots_.ny << " " << snapshots_.nx << "\" Type=\"HyperSlab\">\n"
-            << "    <DataItem Dimensions=\"3 3\" Format=\"XML\">" << i << " 0 0 1 1 1 1 " << snapshots_.ny << " " << snapshots_.nx << "</DataItem>\n"
-            << "    <DataItem Dimensions=\"" << frames << " " << snapshots_.ny << " " << snapshots_.nx
-            << "\" NumberType=\"Float\" Precision=\"4\" Format=\"HDF\">" << h5 << ":/snapshots/phase</DataItem>\n"
-            << "   </DataItem>\n  </Attribute>\n </Grid>\n";
+            << "  <Attribute Name=\"phase\" AttributeType=\"Scalar\" Center=\"Cell\">\n"
+            << "   <DataItem Dimensions=\"" << ny << " " << nx
+            << "\" NumberType=\"Float\" Precision=\"4\" Format=\"HDF\">" << h5 << ":/snapshots/phase|"
+            << i << " 0 0:1 1 1:1 " << ny << " " << nx << ":" << frames << " " << ny << " " << nx << "</DataItem>\n"
+            << "  </Attribute>\n </Grid>\n";
     }
     out << "</Grid>\n</Domain>\n</Xdmf>\n";
     if (!out) throw io_error("cannot write " + xmf.string());
@@ -233,10 +284,16 @@ void recorder::banner(std::FILE* to) const {
                  view::group_thousands(cells).c_str(),
                  config_.partitioned ? "partitioned (no pulses cross a block boundary)" : "coupled across ranks");
     std::fprintf(to, "  model     period %g s, nudge %g s, refractory %g of the period (%s mode), delay %g s\n",
-                 config_.period, config_.nudge, config_.refractory, mode_name(config_.mode), config_.delay);
-    std::fprintf(to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s\n",
+                 config_.period, config_.nudge, config_.refractory, std::string(name_of(config_.mode)).c_str(), config_.delay);
+    if (config_.period_spread > 0)
+        std::fprintf(to, "  periods   own period of each firefly: %s, spread %g s around %g s\n",
+                     std::string(name_of(config_.period_dist)).c_str(), config_.period_spread, config_.period);
+    if (config_.dissipation > 0)
+        std::fprintf(to, "  response  Mirollo-Strogatz state function, dissipation B = %g\n", config_.dissipation);
+    std::fprintf(to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s%s%s%s\n",
                  config_.duration, config_.sample_every, config_.seed,
-                 config_.telemetry == telemetry_mode::events ? "events" : "summary");
+                 std::string(name_of(config_.telemetry)).c_str(), facts_.telemetry_note.empty() ? "" : " (",
+                 facts_.telemetry_note.c_str(), facts_.telemetry_note.empty() ? "" : ")");
     std::error_code ec;
     std::fprintf(to, "  output    %s\n", std::filesystem::absolute(facts_.output, ec).c_str());
     if (file_->path_being_written() != facts_.output)
@@ -284,7 +341,8 @@ void recorder::on_sample(const sample& s) {
 
 void recorder::record(const sample& s) {
     write_flashes();
-    series_->append(output::sample_row{to_seconds(s.t), s.R, s.R_state, s.flashes, s.pulse});
+    series_->append(output::sample_row{to_seconds(s.t), s.R, s.R_state, s.flashes, s.pulse, s.largest_volley});
+    block_t_->append(to_seconds(s.t));
     block_R_->append(std::span<const double>(s.block_R));
     block_R_state_->append(std::span<const double>(s.block_R_state));
     last_ = s;
@@ -317,16 +375,20 @@ namespace {
 struct worker_timer {
     const char* name;
     double phase_timers::*of;
+    const char* long_name;
     const char* description;
 };
 constexpr worker_timer worker_timers[] = {
-    {"simulate", &phase_timers::simulate, "wall time in the event loop (pulses, timers, samples)"},
-    {"exchange", &phase_timers::exchange, "wall time exchanging halo flashes with neighbour ranks, waits included"},
-    {"wait", &phase_timers::wait, "wall time in the stop consensus at each epoch boundary (an all-reduce among the workers)"},
-    {"hub", &phase_timers::report,
+    {"simulate", &phase_timers::simulate, "time simulating", "wall time in the event loop (pulses, timers, samples)"},
+    {"exchange", &phase_timers::exchange, "time exchanging halos",
+     "wall time exchanging halo flashes with neighbour ranks, waits included"},
+    {"wait", &phase_timers::wait, "time in the stop consensus",
+     "wall time in the stop consensus at each epoch boundary (an all-reduce among the workers) and, "
+     "with --stop-when-synced, in the reduction of each sample's R_state"},
+    {"hub", &phase_timers::report, "time with the hub",
      "row 0: wall time the hub spent absorbing reports (its writes to the file included); workers: time "
      "building and handing reports to the hub, waits for the hub included"},
-    {"pace", &phase_timers::pace, "wall time sleeping to hold --speed"},
+    {"pace", &phase_timers::pace, "time pacing", "wall time sleeping to hold --speed"},
 };
 } // namespace
 
@@ -362,6 +424,7 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
 
     guarded([&] { write_flashes(); });
     double output_until_totals = 0; // /perf/output, the same in the summary line
+    std::vector<double> snapshot_times; // /snapshots/t, every segment's, for the XDMF sidecar
     guarded([&] { file_->finish([&](output::finisher& f) {
         f.set_attribute("/", "status", status);
         f.set_attribute("/", "simulated_time", reached);
@@ -374,6 +437,9 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         f.set_attribute("/", "pulses_in_flight", std::int64_t{totals.pulses_in_flight});
         f.set_attribute("/", "order_mismatches", std::int64_t{totals.order_mismatches});
         f.set_attribute("/", "invariants_hold", std::int64_t{balanced ? 1 : 0});
+        // Synchrony (docs/output.md): absent when R_state never stayed at the threshold for a period.
+        if (totals.time_to_sync >= 0) f.set_attribute("/", "time_to_sync", to_seconds(totals.time_to_sync));
+        f.set_attribute("/", "stopped_when_synced", std::int64_t{totals.stopped_when_synced ? 1 : 0});
         // Per-rank timers (rank 0 first, then the workers), as NEST and arbor report them.
         std::vector<double> rss, out;
         std::vector<std::int64_t> ranks, epochs;
@@ -389,17 +455,22 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
             ranks.push_back(facts_.ranks == 1 ? 0 : static_cast<std::int64_t>(w) + 1);
             epochs.push_back(h.epochs);
         }
-        f.write_dataset("/perf/rank", ranks, "1", "MPI rank of each row: the hub first, then the workers");
+        f.write_dataset("/perf/rank", ranks, "1", "MPI rank", "MPI rank of each row: the hub first, then the workers");
+        std::vector<std::string> per_rank;
         for (const worker_timer& timer : worker_timers) {
             std::vector<double> rows{timer.of == &phase_timers::report ? hub_busy_seconds : 0.0};
             for (const auto& h : totals.finals) rows.push_back(h.timers.*timer.of);
-            f.write_dataset(std::string("/perf/") + timer.name, rows, "s", timer.description);
+            per_rank.push_back(std::string("/perf/") + timer.name);
+            f.write_dataset(per_rank.back(), rows, "s", timer.long_name, timer.description);
         }
-        f.write_dataset("/perf/output", out, "s",
+        f.write_dataset("/perf/output", out, "s", "time writing the output",
                         "row 0: wall time the hub spent writing this file (time series, flashes, snapshots) "
                         "before the end-of-run totals; workers: 0, they write nothing");
-        f.write_dataset("/perf/peak_rss", rss, "MiB", "peak resident memory of each rank");
-        f.write_dataset("/perf/epochs", epochs, "1", "epochs simulated by each worker");
+        f.write_dataset("/perf/peak_rss", rss, "MiB", "peak resident memory", "peak resident memory of each rank");
+        f.write_dataset("/perf/epochs", epochs, "1", "epochs simulated", "epochs simulated by each worker");
+        per_rank.insert(per_rank.end(), {"/perf/output", "/perf/peak_rss", "/perf/epochs"});
+        for (const std::string& path : per_rank) f.set_dimensions(path, {"/perf/rank"});
+        if (snapshot_phase_) snapshot_times = f.read_float64("/snapshots/t");
         if (facts_.restart) {
             // What rank 0 sent and received to restart this segment: a fixed few dozen bytes,
             // whatever the grid (the workers read the checkpoint themselves).
@@ -408,13 +479,17 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         }
     }); });
 
-    write_xdmf();
+    write_xdmf(snapshot_times);
     view_.reset(); // the terminal is the user's again before the summary
     if (show_progress_) progress_line();
+    char synced[64] = "time_to_sync=none";
+    if (totals.time_to_sync >= 0)
+        std::snprintf(synced, sizeof synced, "time_to_sync=%gs%s", to_seconds(totals.time_to_sync),
+                      totals.stopped_when_synced ? " (stopped when synced)" : "");
     std::printf("fireflies: done status=%s wall=%.3fs simulated=%gs rate=%.3g firefly-s/s flashes=%" PRId64
-                " R=%.4f R_state=%.4f output=%s\n",
+                " R=%.4f R_state=%.4f %s output=%s\n",
                 status.c_str(), wall, reached, wall > 0 ? firefly_seconds / wall : 0.0, totals.flashes_emitted,
-                last_.R, last_.R_state, facts_.output.c_str());
+                last_.R, last_.R_state, synced, facts_.output.c_str());
     print_timers(totals, hub_busy_seconds, output_until_totals);
     std::fflush(stdout);
     if (!balanced) {

@@ -25,6 +25,7 @@ class recorder final : public hub::observer {
         const checkpoint_meta* restart = nullptr; ///< continue this run's output after a restart
         std::int64_t restart_bytes_sent = 0;      ///< rank 0's traffic for the restart (/perf attributes)
         std::int64_t restart_bytes_received = 0;
+        std::string telemetry_note;               ///< why --telemetry auto chose what it did
     };
     recorder(const run_config& config, const decomposition& d, facts f);
     ~recorder() override;
@@ -48,6 +49,9 @@ class recorder final : public hub::observer {
     std::int64_t flashes_recorded();
     std::int64_t snapshots_written() const;
     std::int64_t segment() const noexcept { return segment_; }
+    /// After a restart: the time-to-sync rule replayed over the R_state series the output holds
+    /// up to the checkpoint (the hub and every worker continue from it).
+    const sync_tracker::state& restart_sync() const noexcept { return restart_sync_; }
     /// Makes everything appended so far visible to readers and safe on disk.
     void flush();
 
@@ -60,13 +64,14 @@ class recorder final : public hub::observer {
     void draw_view();
     void record(const sample& s);
     void write_flashes();
-    void write_xdmf() const;
+    void write_xdmf(const std::vector<double>& times) const;
 
     run_config config_;
     const decomposition& decomposition_;
     facts facts_;
     std::unique_ptr<output::run_file> file_;
     std::unique_ptr<output::timeseries> series_;
+    output::series* block_t_ = nullptr;
     output::series* block_R_ = nullptr;
     output::series* block_R_state_ = nullptr;
     output::series* flash_t_ = nullptr;
@@ -86,6 +91,7 @@ class recorder final : public hub::observer {
     std::int64_t segment_ = 0;
     tick_t start_tick_ = 0; // simulated time this run started from (a restart's checkpoint)
     std::vector<flash_event> pending_flashes_; // this sample interval's, written sorted
+    sync_tracker::state restart_sync_;
 };
 
 } // namespace fireflies

@@ -1,9 +1,9 @@
 #include "comm/mpi.hpp"
 
-#include <hdf5.h> // H5Pset_fapl_mpio only: HDF5's MPI-IO driver takes a communicator
 #include <mpi.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
@@ -15,6 +15,7 @@
 
 #include "fireflies/error.hpp"
 #include "fireflies/huge_pages.hpp"
+#include "fireflies/report_codec.hpp"
 #include "runtime/signals.hpp"
 
 namespace fireflies::comm {
@@ -27,6 +28,7 @@ constexpr int tag_control = 13;
 constexpr int tag_checkpoint_order = 14;  // hub -> worker 0: write a checkpoint
 constexpr int tag_checkpoint_result = 15; // worker 0 -> hub: it is in place; any worker: it failed
 constexpr int tag_restart_result = 16;    // a worker -> hub: how the workers' reading went
+constexpr int tag_initial = 17;           // hub -> a worker: its block at t = 0 (--initial-phases)
 
 void check(int rc, const char* call) {
     if (rc == MPI_SUCCESS) return;
@@ -114,13 +116,7 @@ class mpi_collective final : public collective {
     int rank() const noexcept override { return rank_; }
     int size() const noexcept override { return size_; }
 
-    void use_mpio(std::int64_t fapl) const override {
-        // Metadata read and written collectively: one rank reads each piece and shares it, one
-        // writes, instead of every rank hitting the file system for the same bytes.
-        if (H5Pset_fapl_mpio(fapl, comm_, MPI_INFO_NULL) < 0 || H5Pset_all_coll_metadata_ops(fapl, 1) < 0 ||
-            H5Pset_coll_metadata_write(fapl, 1) < 0)
-            throw hdf5_error("H5Pset_fapl_mpio (the checkpoint's MPI-IO driver) failed");
-    }
+    const void* communicator() const noexcept override { return &comm_; }
 
     void sum(std::span<std::uint64_t> values) const override {
         MPI_Request r;
@@ -171,41 +167,12 @@ class mpi_collective final : public collective {
     int rank_ = 0, size_ = 1;
 };
 
-// The hub's order to write a checkpoint, on the wire: checkpoint_order without the TOML (every
-// worker has the run's settings), 14 integers.
+// The hub's order to write a checkpoint, on the wire: the temporary file's id (rank 0 has begun
+// that file with the run's state; the workers add their blocks).
 struct order_message {
-    std::int64_t epoch, next_sample, interval_flashes, flashes_so_far, flashes_emitted, flashes_received,
-        pulses_sent, pulses_delivered, flashes_recorded, snapshots, segment;
-    std::int64_t temporary_id, hub_bytes_sent, hub_bytes_received;
+    std::int64_t temporary_id;
 };
-static_assert(sizeof(order_message) == 14 * sizeof(std::uint64_t));
-
-order_message to_message(const checkpoint_order& o) {
-    const checkpoint_meta& m = o.meta;
-    return {m.epoch,       m.next_sample,      m.interval_flashes, m.flashes_so_far,   m.flashes_emitted,
-            m.flashes_received, m.pulses_sent, m.pulses_delivered, m.flashes_recorded, m.snapshots,
-            m.segment,     o.temporary_id,     o.hub_bytes_sent,   o.hub_bytes_received};
-}
-
-checkpoint_order from_message(const order_message& g) {
-    checkpoint_order o;
-    checkpoint_meta& m = o.meta;
-    m.epoch = g.epoch;
-    m.next_sample = g.next_sample;
-    m.interval_flashes = g.interval_flashes;
-    m.flashes_so_far = g.flashes_so_far;
-    m.flashes_emitted = g.flashes_emitted;
-    m.flashes_received = g.flashes_received;
-    m.pulses_sent = g.pulses_sent;
-    m.pulses_delivered = g.pulses_delivered;
-    m.flashes_recorded = g.flashes_recorded;
-    m.snapshots = g.snapshots;
-    m.segment = g.segment;
-    o.temporary_id = g.temporary_id;
-    o.hub_bytes_sent = g.hub_bytes_sent;
-    o.hub_bytes_received = g.hub_bytes_received;
-    return o;
-}
+static_assert(sizeof(order_message) == hub_transport::checkpoint_order_bytes);
 
 // A worker's report to the hub of how a checkpoint or a restart went: the code (0: fine), then
 // for a restart three numbers, then the line to print (failures only).
@@ -219,7 +186,7 @@ std::vector<std::byte> result_message(std::int64_t code, const std::vector<std::
 }
 
 // The fixed size of a successful checkpoint's result (worker 0's "in place").
-constexpr std::size_t checkpoint_done_bytes = sizeof(std::int64_t);
+static_assert(sizeof(std::int64_t) == hub_transport::checkpoint_answer_bytes);
 
 // Neighbours meet at every epoch boundary, a fraction of a millisecond apart when the load is
 // even: a worker waiting for its neighbours' halo yields for a while (about a millisecond at
@@ -236,19 +203,6 @@ constexpr std::size_t max_receiving = 8;
 // The hub's longest nap while a report is on its way.
 constexpr std::chrono::microseconds receiving_nap(200);
 
-constexpr std::size_t header_slots = (sizeof(report_header) + sizeof(flash_event) - 1) / sizeof(flash_event);
-
-// A report on the wire, in slots of 16 bytes: the header's, then the events, the previous flash
-// times two to a slot, the pixels. Where each part starts, in slots after the header's.
-struct report_layout {
-    static_assert(sizeof(snapshot_pixel) == sizeof(flash_event) && 2 * sizeof(tick_t) == sizeof(flash_event));
-    std::size_t previous, pixels, end;
-    static report_layout of(std::size_t events, std::size_t pixels) noexcept {
-        const std::size_t at_pixels = events + (events + 1) / 2;
-        return {events, at_pixels, at_pixels + pixels};
-    }
-};
-
 class mpi_worker_link final : public worker_link {
   public:
     mpi_worker_link(MPI_Comm world, MPI_Comm workers, int reports_in_flight, checkpoint_sink sink)
@@ -262,6 +216,7 @@ class mpi_worker_link final : public worker_link {
             if (s.request != MPI_REQUEST_NULL) MPI_Wait(&s.request, MPI_STATUS_IGNORE);
         for (auto& s : slots_)
             if (s.request != MPI_REQUEST_NULL) MPI_Wait(&s.request, MPI_STATUS_IGNORE);
+        if (state_request_ != MPI_REQUEST_NULL) MPI_Wait(&state_request_, MPI_STATUS_IGNORE);
         if (workers_ != MPI_COMM_NULL) MPI_Comm_free(&workers_);
     }
 
@@ -302,15 +257,8 @@ class mpi_worker_link final : public worker_link {
 
     void send_report(const report_header& header, const report_body& body) override {
         slot& s = free_slot();
-        const auto at = report_layout::of(body.events.size(), body.pixels.size());
-        s.buffer.resize(header_slots + at.end);
-        flash_event* const after_header = s.buffer.data() + header_slots;
-        std::memcpy(static_cast<void*>(s.buffer.data()), &header, sizeof header);
-        std::copy(body.events.begin(), body.events.end(), after_header);
-        if (!body.previous.empty())
-            std::memcpy(static_cast<void*>(after_header + at.previous), body.previous.data(), body.previous.size_bytes());
-        if (!body.pixels.empty())
-            std::memcpy(static_cast<void*>(after_header + at.pixels), body.pixels.data(), body.pixels.size_bytes());
+        s.buffer.resize(report_codec::slots(body.events.size(), body.pixels.size()));
+        report_codec::encode(header, body, s.buffer);
         // Synchronous mode: a send completes only once the hub has taken it, so at most
         // `slots_` reports of this worker are ever outstanding.
         check(MPI_Issend(s.buffer.data(), static_cast<int>(s.buffer.size() * sizeof(flash_event)), MPI_BYTE, 0,
@@ -352,6 +300,25 @@ class mpi_worker_link final : public worker_link {
         return stop;
     }
 
+    void start_state_sum(const phasor_sum& mine) override {
+        if (state_request_ != MPI_REQUEST_NULL) throw error("start_state_sum: the previous reduction is still open");
+        state_local_ = {mine.re, mine.im};
+        // Integer sums: exact, and the same whatever the reduction's order.
+        check(MPI_Iallreduce(state_local_.data(), state_global_.data(), 2, MPI_INT64_T, MPI_SUM, workers_,
+                             &state_request_),
+              "MPI_Iallreduce(state)");
+    }
+
+    phasor_sum finish_state_sum() override {
+        if (state_request_ == MPI_REQUEST_NULL) throw error("finish_state_sum: no reduction is open");
+        wait_gently([&] {
+            int done = 0;
+            check(MPI_Test(&state_request_, &done, MPI_STATUS_IGNORE), "MPI_Test(state)");
+            return done != 0;
+        });
+        return {state_global_[0], state_global_[1]};
+    }
+
     void save_checkpoint(const block_state& mine) override {
         // The hub's order reaches worker 0, which passes it on; then every worker writes its
         // block, worker 0 last of all sealing and renaming the file, and tells the hub.
@@ -361,9 +328,11 @@ class mpi_worker_link final : public worker_link {
             if (bytes.size() != sizeof m) throw mpi_error("checkpoint order from the hub has the wrong length");
             std::memcpy(&m, bytes.data(), sizeof m);
         }
-        checkpointers_.broadcast({reinterpret_cast<std::uint64_t*>(&m), sizeof m / sizeof(std::uint64_t)}, 0);
+        std::array<std::uint64_t, 1> id{static_cast<std::uint64_t>(m.temporary_id)};
+        checkpointers_.broadcast(id, 0);
+        m.temporary_id = static_cast<std::int64_t>(id[0]);
         try {
-            sink_(mine, from_message(m), checkpointers_);
+            sink_(mine, m.temporary_id, checkpointers_);
         } catch (const error& e) {
             failed(e.exit_code(), e.what());
         } catch (const std::bad_alloc&) {
@@ -425,6 +394,10 @@ class mpi_worker_link final : public worker_link {
     }
     std::vector<stop_slot> stops_;
     std::size_t next_stop_ = 0;
+    // --stop-when-synced: the one open reduction of a sample's R_state sums, its buffers alive
+    // until it completes.
+    std::array<std::int64_t, 2> state_local_{}, state_global_{};
+    MPI_Request state_request_ = MPI_REQUEST_NULL;
     checkpoint_sink sink_;
     mpi_collective checkpointers_; // the workers, for checkpoints
 };
@@ -509,6 +482,8 @@ std::unique_ptr<collective> session::checkpoint_group() const {
     return std::make_unique<mpi_collective>(impl_->workers);
 }
 
+std::vector<std::byte> session::receive_block() const { return receive_bytes(0, tag_initial, "MPI_Mrecv(initial block)"); }
+
 void session::send_restart_result(std::int64_t code, const std::string& line,
                                   const std::vector<std::uint64_t>& numbers) const {
     send_bytes(result_message(code, numbers, line), 0, tag_restart_result, "MPI_Issend(restart result)");
@@ -556,7 +531,7 @@ struct hub_transport::impl {
         return static_cast<std::size_t>(std::count_if(receiving.begin(), receiving.end(),
                                                        [&](const report_receive& r) { return r.worker == worker; }));
     }
-    bool may_take(const hub& h, int worker) const { return h.held(worker) + receiving_from(worker) < max_held; }
+    bool may_take(const report_sink& h, int worker) const { return h.held(worker) + receiving_from(worker) < max_held; }
 
     // Which workers the hub may not receive from now, kept up to date by the events that change
     // it (a report absorbed or started: that worker; a round completed: every worker), so that
@@ -564,13 +539,13 @@ struct hub_transport::impl {
     std::vector<char> blocked = std::vector<char>(static_cast<std::size_t>(workers), 0);
     int blocked_count = 0;
     std::uint64_t rounds_seen = ~std::uint64_t{0};
-    void refresh(const hub& h, int worker) {
+    void refresh(const report_sink& h, int worker) {
         const char now = may_take(h, worker) ? 0 : 1;
         char& was = blocked[static_cast<std::size_t>(worker)];
         blocked_count += now - was;
         was = now;
     }
-    void refresh_after_rounds(const hub& h) {
+    void refresh_after_rounds(const report_sink& h) {
         if (h.rounds() == rounds_seen) return;
         rounds_seen = h.rounds();
         for (int w = 0; w < workers; ++w) refresh(h, w);
@@ -595,30 +570,14 @@ hub_transport::~hub_transport() {
 
 namespace {
 
-void absorb_report(hub& h, const report_receive& r) {
-    const int rank = r.worker + 1;
-    if (static_cast<std::size_t>(r.bytes) < header_slots * sizeof(flash_event))
-        throw mpi_error("report from rank " + std::to_string(rank) + " is too short");
-    report_header header;
-    std::memcpy(static_cast<void*>(&header), r.buffer.data(), sizeof header);
-    if (header.worker != r.worker)
-        throw mpi_error("report from rank " + std::to_string(rank) + " names another worker");
-    const std::span<const flash_event> body = std::span<const flash_event>(r.buffer).subspan(header_slots);
-    if (header.events < 0 || header.pixels < 0 || header.events > static_cast<std::int64_t>(body.size()) ||
-        header.pixels > static_cast<std::int64_t>(body.size()) ||
-        report_layout::of(static_cast<std::size_t>(header.events), static_cast<std::size_t>(header.pixels)).end !=
-            body.size())
-        throw mpi_error("report from rank " + std::to_string(rank) + " has the wrong length");
-    const auto n = static_cast<std::size_t>(header.events);
-    const auto at = report_layout::of(n, static_cast<std::size_t>(header.pixels));
-    const auto* previous = reinterpret_cast<const tick_t*>(body.data() + at.previous);
-    const auto* pixels = reinterpret_cast<const snapshot_pixel*>(body.data() + at.pixels);
-    h.absorb(header, {body.first(n), {previous, n}, {pixels, static_cast<std::size_t>(header.pixels)}});
+void absorb_report(report_sink& h, const report_receive& r) {
+    const report_codec::decoded d = report_codec::decode(r.buffer, static_cast<std::size_t>(r.bytes), r.worker);
+    h.absorb(d.header, d.body);
 }
 
 } // namespace
 
-int hub_transport::poll(hub& h) {
+int hub_transport::poll(report_sink& h) {
     impl& m = *impl_;
     int taken = 0;
     bool started = false;
@@ -685,10 +644,12 @@ void hub_transport::idle(std::chrono::microseconds longest) {
     impl_->nap = std::min(impl_->nap * 2, longest);
 }
 
-checkpoint_outcome hub_transport::checkpoint(checkpoint_order order) {
-    order.hub_bytes_sent = sizeof(order_message);
-    order.hub_bytes_received = checkpoint_done_bytes;
-    const order_message m = to_message(order);
+void hub_transport::send_block(int worker, const std::vector<std::byte>& packed) {
+    send_bytes(packed, worker + 1, tag_initial, "MPI_Issend(initial block)");
+}
+
+checkpoint_outcome hub_transport::checkpoint(std::int64_t temporary_id) {
+    const order_message m{temporary_id};
     std::vector<std::byte> bytes(sizeof m);
     std::memcpy(bytes.data(), &m, sizeof m);
     send_bytes(bytes, 1, tag_checkpoint_order, "MPI_Issend(checkpoint order)");

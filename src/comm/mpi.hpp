@@ -10,7 +10,7 @@
 
 #include "fireflies/checkpoint.hpp"
 #include "fireflies/collective.hpp"
-#include "fireflies/hub.hpp"
+#include "fireflies/report.hpp"
 #include "fireflies/worker_link.hpp"
 #include "runtime/resources.hpp"
 
@@ -18,7 +18,8 @@ namespace fireflies::comm {
 
 /// A worker's part of a checkpoint: writes its block together with the other workers (see
 /// output::write_checkpoint); throws fireflies::error on failure.
-using checkpoint_sink = std::function<void(const block_state&, const checkpoint_order&, const collective&)>;
+/// (the arguments: this worker's block, the temporary file's id, the workers together).
+using checkpoint_sink = std::function<void(const block_state&, std::int64_t, const collective&)>;
 
 /// What the workers tell the hub after reading a checkpoint for a restart (one message, from one
 /// worker): code 0 and the hub's share of the restored state, or the exit code and the line to
@@ -68,6 +69,9 @@ class session {
     /// one-process run (rank 0 of several ranks has none: throws). Collective over them.
     std::unique_ptr<collective> checkpoint_group() const;
 
+    /// --initial-phases, on a worker: its packed block_state at t = 0, sent by the hub (blocking).
+    std::vector<std::byte> receive_block() const;
+
     /// Restart, on a worker: the one message to the hub about the workers' reading.
     void send_restart_result(std::int64_t code, const std::string& line, const std::vector<std::uint64_t>& numbers) const;
     /// Restart, on rank 0: waits for that message (from any worker).
@@ -79,24 +83,30 @@ class session {
     int rank_ = 0, size_ = 1;
 };
 
-/// Rank 0's side of the reports: receives them without spinning on a core and hands them to the
-/// hub, receiving from a worker only while the hub holds few of its reports (bounded memory).
+/// Rank 0's side of the reports: receives them without spinning on a core and hands them, each
+/// worker's in the order it sent them, to a report_sink (the hub), receiving from a worker only
+/// while the sink holds few of its reports (bounded memory).
 class hub_transport {
   public:
     hub_transport(const session& s, int workers, std::size_t max_held = 8);
     ~hub_transport();
 
     /// Receives and absorbs every report ready now; returns how many.
-    int poll(hub& h);
+    int poll(report_sink& h);
     /// Sleeps until a report may be ready (at most `longest`), backing off when idle.
     void idle(std::chrono::microseconds longest);
-    /// Tells every worker to stop at the next sample boundary (once).
+    /// Tells every worker to stop (once); they agree on the epoch boundary to stop at.
     void request_stop();
-    /// Checkpoint: tells worker 0 (which passes it on to the others) to write `order`, and waits
-    /// until worker 0 reports the file in place or any worker reports a failure. Rank 0's part is
-    /// one message each way of a fixed size (filled into `order.hub_bytes_*`), whatever the grid
-    /// and the rank count.
-    checkpoint_outcome checkpoint(checkpoint_order order);
+    /// --initial-phases: sends worker `w` its packed block_state at t = 0 (returns when the
+    /// worker has it).
+    void send_block(int worker, const std::vector<std::byte>& packed);
+    /// Checkpoint, once rank 0 has begun the temporary file `temporary_id`: tells worker 0 (which
+    /// passes it on to the others) to write their blocks into it, and waits until worker 0
+    /// reports the file in place or any worker reports a failure. Rank 0's part is one message
+    /// each way of a fixed size, whatever the grid and the rank count: these.
+    checkpoint_outcome checkpoint(std::int64_t temporary_id);
+    static constexpr std::int64_t checkpoint_order_bytes = 8;  ///< the order: the temporary file's id
+    static constexpr std::int64_t checkpoint_answer_bytes = 8; ///< the answer: its code
 
   private:
     struct impl;

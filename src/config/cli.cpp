@@ -96,37 +96,6 @@ std::string one_line(std::string text) {
     return text;
 }
 
-std::string_view type_noun(toml::value_type type) {
-    switch (type) {
-    case toml::value_type::string:
-        return "a string";
-    case toml::value_type::boolean:
-        return "a boolean";
-    case toml::value_type::integer:
-        return "an integer";
-    case toml::value_type::floating:
-        return "a float";
-    }
-    return "a value";
-}
-
-std::string_view expected_noun(value_kind kind) {
-    switch (kind) {
-    case value_kind::count:
-    case value_kind::seed:
-        return "an integer";
-    case value_kind::seconds:
-    case value_kind::number:
-        return "a number";
-    case value_kind::choice:
-    case value_kind::path:
-        return "a string in double quotes";
-    case value_kind::flag:
-        return "true or false";
-    }
-    return "a value";
-}
-
 /// Who set each setting, to start its error messages: "--width" (the command line, or the
 /// default) or "config file run.toml line 3: width".
 class origins {
@@ -181,13 +150,7 @@ void apply(run_config& c, std::string_view text, std::string_view where, origins
             fail(at + "unknown key '" + e.key + "'" + suggestion(e.key, "", false));
         }
         const std::string label = at + e.key;
-        if (!accepts(s->kind, e.type)) {
-            const std::string shown =
-                e.type == toml::value_type::string ? toml::quote(e.text) : e.text;
-            fail(label + ": " + shown + " is " + std::string(type_noun(e.type)) + ", expected " +
-                 std::string(expected_noun(s->kind)));
-        }
-        if (const auto why = s->read(c, e.text); !why.empty()) fail(label + ": " + why);
+        if (const auto why = read_entry(*s, c, e); !why.empty()) fail(label + ": " + why);
         from.set(s->name, label);
     }
 }
@@ -287,8 +250,10 @@ parsed parse(int argc, const char* const* argv) {
     for (const auto& [s, option] : given) {
         if (option->count() == 0) continue;
         const std::string label = "--" + std::string(s->name);
-        const std::string value = single(option, label);
-        if (const auto why = s->read(out.config, value); !why.empty()) fail(label + ": " + why);
+        // A list takes every occurrence (and replaces the file's list); a value is given once.
+        const auto why = s->read_list ? s->read_list(out.config, option->results())
+                                      : s->read(out.config, single(option, label));
+        if (!why.empty()) fail(label + ": " + why);
         from.set(s->name, label);
     }
     check(out.config, from);
@@ -330,6 +295,12 @@ std::string to_toml(const run_config& c) {
         out += line + "# " + std::string(s.units) + "\n";
     }
     return out;
+}
+
+void check_restart(const run_config& saved, const run_config& now, std::string_view file) {
+    if (const setting* s = restart_mismatch(saved, now))
+        fail("--restart " + std::string(file) + ": the checkpoint has " + std::string(s->name) +
+             " = " + s->write(saved) + ", this run asks for " + s->write(now));
 }
 
 run_config from_toml(const std::string& text, std::string_view where) {
@@ -380,7 +351,7 @@ std::string help_text() {
                       "\n\nUsage: mpirun -np P fireflies [OPTIONS]\n"
                       "       fireflies [OPTIONS]          (one process: hub and one worker)\n\n" +
                       wrap(description, 0, 0) + "\n";
-    for (const std::string_view group : {"Model", "Run", "Output", "Checkpoint"}) {
+    for (const std::string_view group : {"Model", "Run", "Synchrony", "Output", "Checkpoint"}) {
         out += "\n" + std::string(group) + ":\n";
         for (const auto& s : settings()) {
             if (s.group != group) continue;

@@ -34,11 +34,17 @@ void validate(const run_config& c, int mpi_size);
 /// `from_toml(to_toml(c)) == c` exactly, doubles included.
 std::string to_toml(const run_config& c);
 
-/// Reads a config file's text with the rules of `--config` (strict TOML subset, known keys, each
+/// Reads a config file's text with the rules of `--config` (strict TOML dialect, known keys, each
 /// once, every value checked); keys it does not give keep their defaults. `where` starts every
 /// error message, e.g. "checkpoint run.h5" gives "checkpoint run.h5 line 3: ...".
 /// Throws fireflies::usage_error.
 run_config from_toml(const std::string& text, std::string_view where = "config");
+
+/// Checks that a `--restart` run `now` keeps every setting that the checkpoint's run `saved`
+/// must keep (the settings table says which). Throws fireflies::usage_error naming the first
+/// that differs and both values: "--restart run.ckpt: the checkpoint has seed = 7, this run
+/// asks for 8". `file` is the checkpoint's path.
+void check_restart(const run_config& saved, const run_config& now, std::string_view file);
 
 /// The --help text.
 std::string help_text();

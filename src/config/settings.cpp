@@ -2,12 +2,14 @@
 
 #include "fireflies/time.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <system_error>
+#include <vector>
 
 namespace fireflies::config {
 namespace {
@@ -26,7 +28,8 @@ constexpr double resolution = 1.0 / ticks_per_second;
 // ---- reading text -------------------------------------------------------------------------
 
 std::string quoted(std::string_view text) {
-    return "'" + std::string(text) + "'";
+    std::string out = "'"; // not "'" + std::string(text): g++ 12 -O3 warns -Wrestrict on that
+    return out.append(text) += '\'';
 }
 
 /// TOML and people write "+5"; from_chars does not take the sign.
@@ -98,46 +101,40 @@ template <bool run_config::*field> std::string write_flag(const run_config& c) {
     return c.*field ? "true" : "false";
 }
 
-std::string read_mode(run_config& c, std::string_view text) {
-    if (text == "drop") {
-        c.mode = refractory_mode::drop;
-    } else if (text == "queue") {
-        c.mode = refractory_mode::queue;
-    } else {
-        return quoted(text) + " must be one of: drop, queue";
+// A choice among an enum's named values (choice_names in config.hpp).
+template <class E, E run_config::*field> std::string read_choice(run_config& c, std::string_view text) {
+    const auto& names = choice_names<E>::names;
+    std::string list;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (text == names[i]) {
+            c.*field = static_cast<E>(i);
+            return {};
+        }
+        list += (i ? ", " : "") + std::string(names[i]);
     }
-    return {};
+    return quoted(text) + " must be one of: " + list;
 }
-std::string write_mode(const run_config& c) {
-    return c.mode == refractory_mode::drop ? "\"drop\"" : "\"queue\"";
+template <class E, E run_config::*field> std::string write_choice(const run_config& c) {
+    return "\"" + std::string(name_of(c.*field)) + "\"";
 }
 
+// --telemetry: auto, or one of the modes.
 std::string read_telemetry(run_config& c, std::string_view text) {
-    if (text == "events") {
+    if (text == "auto") {
+        c.telemetry_auto = true;
         c.telemetry = telemetry_mode::events;
-    } else if (text == "summary") {
-        c.telemetry = telemetry_mode::summary;
-    } else {
-        return quoted(text) + " must be one of: events, summary";
+        return {};
     }
-    return {};
+    c.telemetry_auto = false;
+    std::string why = read_choice<telemetry_mode, &run_config::telemetry>(c, text);
+    if (!why.empty()) why.replace(why.find("must be one of: "), 16, "must be one of: auto, ");
+    return why;
 }
 std::string write_telemetry(const run_config& c) {
-    return c.telemetry == telemetry_mode::events ? "\"events\"" : "\"summary\"";
+    return c.telemetry_auto ? "\"auto\"" : write_choice<telemetry_mode, &run_config::telemetry>(c);
 }
-
-std::string read_engine(run_config& c, std::string_view text) {
-    if (text == "coroutine") {
-        c.engine = engine_kind::coroutine;
-    } else if (text == "flat") {
-        c.engine = engine_kind::flat;
-    } else {
-        return quoted(text) + " must be one of: coroutine, flat";
-    }
-    return {};
-}
-std::string write_engine(const run_config& c) {
-    return c.engine == engine_kind::coroutine ? "\"coroutine\"" : "\"flat\"";
+bool same_telemetry(const run_config& a, const run_config& b) {
+    return a.telemetry_auto == b.telemetry_auto && a.telemetry == b.telemetry;
 }
 
 template <std::string run_config::*field> std::string read_path(run_config& c, std::string_view text) {
@@ -148,6 +145,11 @@ template <std::string run_config::*field> std::string write_path(const run_confi
     return toml::quote(c.*field);
 }
 
+/// Equality of one field, for the restart check.
+template <auto field> bool same(const run_config& a, const run_config& b) {
+    return a.*field == b.*field;
+}
+
 // ---- the table ----------------------------------------------------------------------------
 
 // clang-format off
@@ -155,107 +157,215 @@ constexpr std::array table{
     // Model
     setting{"width", "Model", "CELLS", "cells",
             "grid width; the grid is a torus, each firefly has 8 neighbours", "",
-            value_kind::count, read_count<&run_config::width>, write_count<&run_config::width>},
+            value_kind::count, on_restart::must_match, read_count<&run_config::width>,
+            write_count<&run_config::width>, same<&run_config::width>},
     setting{"height", "Model", "CELLS", "cells", "grid height", "",
-            value_kind::count, read_count<&run_config::height>, write_count<&run_config::height>},
+            value_kind::count, on_restart::must_match, read_count<&run_config::height>,
+            write_count<&run_config::height>, same<&run_config::height>},
     setting{"period", "Model", "SECONDS", "seconds",
             "flash period T: the phase grows at rate 1 and the firefly flashes when it reaches T",
-            "", value_kind::seconds, read_double<&run_config::period>,
-            write_double<&run_config::period>},
+            "", value_kind::seconds, on_restart::must_match, read_double<&run_config::period>,
+            write_double<&run_config::period>, same<&run_config::period>},
     setting{"nudge", "Model", "SECONDS", "seconds of phase",
-            "phase a pulse adds to a firefly that is not refractory (e); below the period", "",
-            value_kind::seconds, read_double<&run_config::nudge>,
-            write_double<&run_config::nudge>},
+            "phase a pulse adds to a firefly that is not refractory (e); between minus the "
+            "period and the period, negative for inhibitory pulses (the phase is floored at 0)", "",
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::nudge>,
+            write_double<&run_config::nudge>, same<&run_config::nudge>},
+    setting{"prc-dissipation", "Model", "B", "1 (dimensionless), in [0, 100]",
+            "dissipation B of the Mirollo-Strogatz state function x = ln(1 + (e^B - 1) phase/T) / B: "
+            "a pulse raises x by nudge/period (capped at 1: the firefly flashes), so it moves a "
+            "firefly near the top of its cycle further; 0 is the constant advance by the nudge", "",
+            value_kind::number, on_restart::must_match, read_double<&run_config::dissipation>,
+            write_double<&run_config::dissipation>, same<&run_config::dissipation>},
+    setting{"period-spread", "Model", "SECONDS", "seconds",
+            "spread S of the fireflies' own periods around --period: each firefly's period is "
+            "drawn once from its id (standard deviation S, or half-width S for uniform); 0: "
+            "identical fireflies", "",
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::period_spread>,
+            write_double<&run_config::period_spread>, same<&run_config::period_spread>},
+    setting{"period-distribution", "Model", "normal|uniform", "normal | uniform",
+            "how the own periods spread: normal (truncated to keep every period above nudge + "
+            "jitter) or uniform on [period - spread, period + spread]", "",
+            value_kind::choice, on_restart::must_match, read_choice<period_distribution, &run_config::period_dist>,
+            write_choice<period_distribution, &run_config::period_dist>,
+            same<&run_config::period_dist>},
+    setting{"initial-phases", "Model", "FILE", "path; empty: random",
+            "start phases from an HDF5 file: a [height, width] dataset /phase in seconds, or the last "
+            "frame of /snapshots/phase of an earlier fireflies output (unsubsampled: stride 1)",
+            "random (draw 0 of each firefly)",
+            value_kind::path, on_restart::must_match, read_path<&run_config::initial_phases>,
+            write_path<&run_config::initial_phases>, same<&run_config::initial_phases>},
     setting{"refractory", "Model", "FRACTION", "fraction of the period, in [0, 1)",
             "refractory length Rf = refractory * period, counted from the phase reset", "",
-            value_kind::number, read_double<&run_config::refractory>,
-            write_double<&run_config::refractory>},
+            value_kind::number, on_restart::must_match, read_double<&run_config::refractory>,
+            write_double<&run_config::refractory>, same<&run_config::refractory>},
     setting{"refractory-mode", "Model", "drop|queue", "drop | queue",
             "what a refractory firefly does with a pulse: drop ignores it (the grid synchronises), "
             "queue applies it when the refractory period ends (what the seed's code did)",
-            "", value_kind::choice, read_mode, write_mode},
+            "", value_kind::choice, on_restart::must_match, read_choice<refractory_mode, &run_config::mode>, write_choice<refractory_mode, &run_config::mode>,
+            same<&run_config::mode>},
     setting{"delay", "Model", "SECONDS", "seconds",
             "propagation delay d from a flash to its neighbours' pulses; at least 1 ns", "",
-            value_kind::seconds, read_double<&run_config::delay>,
-            write_double<&run_config::delay>},
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::delay>,
+            write_double<&run_config::delay>, same<&run_config::delay>},
     setting{"jitter", "Model", "SECONDS", "seconds",
             "the phase after a flash is uniform in [0, jitter); below the period", "",
-            value_kind::seconds, read_double<&run_config::jitter>,
-            write_double<&run_config::jitter>},
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::jitter>,
+            write_double<&run_config::jitter>, same<&run_config::jitter>},
+    setting{"boundary", "Model", "periodic|open", "periodic | open",
+            "the grid's edges: periodic wraps them (a torus, 8 neighbours each), open leaves "
+            "fireflies on an edge with fewer neighbours (5, and 3 in a corner)", "",
+            value_kind::choice, on_restart::must_match, read_choice<boundary_kind, &run_config::boundary>,
+            write_choice<boundary_kind, &run_config::boundary>, same<&run_config::boundary>},
     setting{"partitioned", "Model", "", "true | false",
             "cut the links between ranks' blocks: pulses never cross a block boundary (the "
             "seed's islands)", "",
-            value_kind::flag, read_flag<&run_config::partitioned>,
-            write_flag<&run_config::partitioned>},
+            value_kind::flag, on_restart::must_match, read_flag<&run_config::partitioned>,
+            write_flag<&run_config::partitioned>, same<&run_config::partitioned>},
     // Run
     setting{"duration", "Run", "SECONDS", "seconds of simulated time",
             "simulated time to run; 0 gives only the t = 0 sample", "",
-            value_kind::seconds, read_double<&run_config::duration>,
-            write_double<&run_config::duration>},
+            value_kind::seconds, on_restart::may_differ, read_double<&run_config::duration>,
+            write_double<&run_config::duration>, same<&run_config::duration>},
     setting{"sample-every", "Run", "SECONDS", "seconds of simulated time",
             "interval between order-parameter samples (0.5 s is the seed's 2 Hz)", "",
-            value_kind::seconds, read_double<&run_config::sample_every>,
-            write_double<&run_config::sample_every>},
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::sample_every>,
+            write_double<&run_config::sample_every>, same<&run_config::sample_every>},
     setting{"seed", "Run", "UINT64", "integer in [0, 2^64)",
             "random seed; the same seed gives the same run for any number of ranks", "",
-            value_kind::seed, read_seed, write_seed},
-    setting{"telemetry", "Run", "events|summary", "events | summary",
-            "what workers send the hub: every flash (events) or per-sample partial sums (summary)",
-            "", value_kind::choice, read_telemetry, write_telemetry},
+            value_kind::seed, on_restart::must_match, read_seed, write_seed,
+            same<&run_config::seed>},
+    setting{"telemetry", "Run", "auto|events|summary", "auto | events | summary",
+            "what workers send the hub: every flash (events), per-sample partial sums (summary; the "
+            "same series, but largest_volley -1), or auto: events unless the run would send the hub "
+            "more flash events than it absorbs (the banner says which)",
+            "", value_kind::choice, on_restart::may_differ, read_telemetry, write_telemetry, same_telemetry},
     setting{"engine", "Run", "coroutine|flat", "coroutine | flat",
             "how workers run their fireflies: one C++20 coroutine each (coroutine), or the same "
             "event loop calling the rules directly (flat, the benchmark reference); same results",
-            "", value_kind::choice, read_engine, write_engine},
+            "", value_kind::choice, on_restart::may_differ, read_choice<engine_kind, &run_config::engine>, write_choice<engine_kind, &run_config::engine>,
+            same<&run_config::engine>},
+    // Synchrony
+    setting{"sync-threshold", "Synchrony", "FRACTION", "order parameter, in (0, 1]",
+            "time_to_sync (a root attribute of the output): the first time R_state stays at or "
+            "above this for a whole period", "",
+            value_kind::number, on_restart::may_differ, read_double<&run_config::sync_threshold>,
+            write_double<&run_config::sync_threshold>, same<&run_config::sync_threshold>},
+    setting{"stop-when-synced", "Synchrony", "", "true | false",
+            "end the run once time_to_sync is known: every rank stops at the epoch boundary after "
+            "the next sample (the same simulated time for any number of ranks); status complete, "
+            "exit code 0", "",
+            value_kind::flag, on_restart::may_differ, read_flag<&run_config::stop_when_synced>,
+            write_flag<&run_config::stop_when_synced>, same<&run_config::stop_when_synced>},
+    setting{"volley-window", "Synchrony", "SECONDS", "seconds of simulated time",
+            "width of the window of /timeseries/largest_volley: the most flashes of each sample "
+            "interval within any window this wide (events telemetry; at least --sample-every: "
+            "all the interval's flashes)", "",
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::volley_window>,
+            write_double<&run_config::volley_window>, same<&run_config::volley_window>},
     // Output
     setting{"output", "Output", "PATH", "path; empty: the default name",
             "HDF5 file to write", "fireflies-YYYYmmdd-HHMMSS-<pid>.h5 in the current directory",
-            value_kind::path, read_path<&run_config::output>, write_path<&run_config::output>, 'o'},
+            value_kind::path, on_restart::must_match, read_path<&run_config::output>,
+            write_path<&run_config::output>, same<&run_config::output>, 'o'},
     setting{"force", "Output", "", "true | false", "overwrite --output if it exists", "",
-            value_kind::flag, read_flag<&run_config::force>, write_flag<&run_config::force>},
+            value_kind::flag, on_restart::may_differ, read_flag<&run_config::force>,
+            write_flag<&run_config::force>, same<&run_config::force>},
     setting{"progress", "Output", "", "true | false",
             "show the progress line on stderr even when it is a terminal (it is always shown "
             "when stderr is a file or pipe, as in batch jobs)", "",
-            value_kind::flag, read_flag<&run_config::progress>,
-            write_flag<&run_config::progress>},
+            value_kind::flag, on_restart::may_differ, read_flag<&run_config::progress>,
+            write_flag<&run_config::progress>, same<&run_config::progress>},
     setting{"record-flashes", "Output", "", "true | false",
             "write every flash to /flashes/t and /flashes/agent (needs --telemetry events)", "",
-            value_kind::flag, read_flag<&run_config::record_flashes>,
-            write_flag<&run_config::record_flashes>},
+            value_kind::flag, on_restart::must_match, read_flag<&run_config::record_flashes>,
+            write_flag<&run_config::record_flashes>, same<&run_config::record_flashes>},
     setting{"snapshot-every", "Output", "SECONDS", "seconds of simulated time; 0: none",
             "write the phase field to /snapshots/phase at this interval (a multiple of "
             "--sample-every)", "",
-            value_kind::seconds, read_double<&run_config::snapshot_every>,
-            write_double<&run_config::snapshot_every>},
+            value_kind::seconds, on_restart::must_match, read_double<&run_config::snapshot_every>,
+            write_double<&run_config::snapshot_every>, same<&run_config::snapshot_every>},
     setting{"snapshot-max", "Output", "PIXELS", "pixels",
             "largest side of a snapshot frame; larger grids are subsampled with one stride", "",
-            value_kind::count, read_count<&run_config::snapshot_max>,
-            write_count<&run_config::snapshot_max>},
+            value_kind::count, on_restart::must_match, read_count<&run_config::snapshot_max>,
+            write_count<&run_config::snapshot_max>, same<&run_config::snapshot_max>},
     setting{"visualize", "Output", "", "true | false",
             "draw the grid live in the terminal on rank 0 (the seed's view)", "",
-            value_kind::flag, read_flag<&run_config::visualize>,
-            write_flag<&run_config::visualize>},
+            value_kind::flag, on_restart::may_differ, read_flag<&run_config::visualize>,
+            write_flag<&run_config::visualize>, same<&run_config::visualize>},
     setting{"speed", "Output", "X", "simulated seconds per wall second; 0: unlimited",
             "hold the simulation to this pace on every worker (results do not depend on it); "
             "0 means unlimited, or 1 with --visualize", "",
-            value_kind::number, read_double<&run_config::speed>,
-            write_double<&run_config::speed>},
+            value_kind::number, on_restart::may_differ, read_double<&run_config::speed>,
+            write_double<&run_config::speed>, same<&run_config::speed>},
     // Checkpoint
     setting{"checkpoint", "Checkpoint", "PATH", "path; empty: none",
             "write the whole state here when the run is stopped by SIGUSR1, SIGTERM or SIGINT, "
             "and periodically (atomically: a temporary file, then rename)", "none",
-            value_kind::path, read_path<&run_config::checkpoint>,
-            write_path<&run_config::checkpoint>},
-    setting{"checkpoint-every", "Checkpoint", "SECONDS", "seconds of simulated time; 0: only on a signal",
+            value_kind::path, on_restart::may_differ, read_path<&run_config::checkpoint>,
+            write_path<&run_config::checkpoint>, same<&run_config::checkpoint>},
+    setting{"checkpoint-every", "Checkpoint", "SECONDS",
+            "seconds of simulated time; 0: only on a signal",
             "simulated time between checkpoints", "",
-            value_kind::seconds, read_double<&run_config::checkpoint_every>,
-            write_double<&run_config::checkpoint_every>},
+            value_kind::seconds, on_restart::may_differ, read_double<&run_config::checkpoint_every>,
+            write_double<&run_config::checkpoint_every>, same<&run_config::checkpoint_every>},
     setting{"restart", "Checkpoint", "PATH", "path; empty: start at t = 0",
             "continue the run saved in this checkpoint (any number of ranks); its output file "
             "is continued", "none",
-            value_kind::path, read_path<&run_config::restart>,
-            write_path<&run_config::restart>},
+            value_kind::path, on_restart::may_differ, read_path<&run_config::restart>,
+            write_path<&run_config::restart>, same<&run_config::restart>},
 };
 // clang-format on
+
+// ---- the file's values ----------------------------------------------------------------------
+
+std::string_view type_noun(toml::value_type type) {
+    using t = toml::value_type;
+    switch (type) {
+    case t::string:
+        return "a string";
+    case t::boolean:
+        return "a boolean";
+    case t::integer:
+        return "an integer";
+    case t::floating:
+        return "a float";
+    case t::array:
+        return "an array";
+    case t::inline_table:
+        return "an inline table";
+    case t::date:
+        return "a date";
+    case t::time:
+        return "a time";
+    case t::date_time:
+        return "a date-time";
+    }
+    return "a value";
+}
+
+/// What a setting of kind `kind` takes, or each element of a list takes (`plural`).
+std::string_view expected_noun(value_kind kind, bool plural) {
+    switch (kind) {
+    case value_kind::count:
+    case value_kind::seed:
+        return plural ? "integers" : "an integer";
+    case value_kind::seconds:
+    case value_kind::number:
+        return plural ? "numbers" : "a number";
+    case value_kind::choice:
+    case value_kind::path:
+        return plural ? "strings in double quotes" : "a string in double quotes";
+    case value_kind::flag:
+        return plural ? "booleans" : "true or false";
+    }
+    return "a value";
+}
+
+/// A value as the file wrote it, for messages: strings quoted again.
+std::string shown(toml::value_type type, const std::string& text) {
+    return type == toml::value_type::string ? toml::quote(text) : text;
+}
 
 // ---- range rules --------------------------------------------------------------------------
 
@@ -286,7 +396,7 @@ std::optional<std::string> non_negative_time(double x) {
     return std::nullopt;
 }
 
-/// nudge and jitter: non-negative and below the period, also once both are rounded to ticks.
+/// jitter, and a nudge that is not negative: below the period, also once rounded to ticks.
 std::optional<std::string> below_period(double x, double period) {
     if (auto why = non_negative_time(x)) return why;
     if (x >= period) return show(x) + " must be less than the period (" + show(period) + " s)";
@@ -325,12 +435,53 @@ bool accepts(value_kind kind, toml::value_type type) {
     return false;
 }
 
+std::string read_entry(const setting& s, run_config& c, const toml::entry& e) {
+    if (s.read_list) {
+        if (e.type != toml::value_type::array)
+            return shown(e.type, e.text) + " is " + std::string(type_noun(e.type)) +
+                   ", expected an array of " + std::string(expected_noun(s.kind, true));
+        std::vector<std::string> items;
+        for (const auto& item : e.items) {
+            if (!accepts(s.kind, item.type))
+                return "element " + shown(item.type, item.text) + " of " + e.text + " is " +
+                       std::string(type_noun(item.type)) + ", expected " +
+                       std::string(expected_noun(s.kind, false));
+            items.push_back(item.text);
+        }
+        return s.read_list(c, items);
+    }
+    if (!accepts(s.kind, e.type))
+        return shown(e.type, e.text) + " is " + std::string(type_noun(e.type)) + ", expected " +
+               std::string(expected_noun(s.kind, false));
+    return s.read(c, e.text);
+}
+
+const setting* restart_mismatch(const run_config& saved, const run_config& now) {
+    // Anything not explicitly free must match, so that a row without a decision errs safe.
+    for (const auto& s : table)
+        if (s.restart != on_restart::may_differ && !s.same(saved, now)) return &s;
+    return nullptr;
+}
+
 std::optional<problem> find_problem(const run_config& c) {
     // Each value on its own, in table order.
     if (auto why = cells(c.width)) return problem{"width", *why};
     if (auto why = cells(c.height)) return problem{"height", *why};
     if (auto why = positive_time(c.period)) return problem{"period", *why};
-    if (auto why = below_period(c.nudge, c.period)) return problem{"nudge", *why};
+    if (c.nudge < 0) {
+        // Inhibitory pulses: above minus the period, also once rounded to ticks.
+        if (-c.nudge >= c.period)
+            return problem{"nudge", show(c.nudge) + " must be more than minus the period (-" + show(c.period) + " s)"};
+        if (to_ticks(-c.nudge) >= to_ticks(c.period))
+            return problem{"nudge", show(c.nudge) + " rounds to minus the period (-" + show(c.period) +
+                                        " s) at the 1 ns resolution"};
+    } else if (auto why = below_period(c.nudge, c.period)) {
+        return problem{"nudge", *why};
+    }
+    if (!std::isfinite(c.dissipation))
+        return problem{"prc-dissipation", show(c.dissipation) + " is not a finite number"};
+    if (!(c.dissipation >= 0 && c.dissipation <= 100))
+        return problem{"prc-dissipation", show(c.dissipation) + " must be in [0, 100]"};
     if (!std::isfinite(c.refractory))
         return problem{"refractory", show(c.refractory) + " is not a finite number"};
     if (!(c.refractory >= 0 && c.refractory < 1))
@@ -345,6 +496,24 @@ std::optional<problem> find_problem(const run_config& c) {
         return problem{"jitter", show(c.jitter) + " plus the nudge (" + show(c.nudge) +
                                      ") must stay below the period (" + show(c.period) +
                                      "), or a firefly could flash twice at one instant"};
+    if (auto why = non_negative_time(c.period_spread)) return problem{"period-spread", *why};
+    if (c.boundary != boundary_kind::periodic && c.boundary != boundary_kind::open)
+        return problem{"boundary", "is not periodic or open"};
+    if (c.period_dist != period_distribution::normal && c.period_dist != period_distribution::uniform)
+        return problem{"period-distribution", "is not normal or uniform"};
+    if (c.period_spread > 0) {
+        // Every own period stays above nudge + jitter (ticks), and below 1e9 s.
+        const tick_t floor = std::max<tick_t>(to_ticks(c.nudge), 0) + to_ticks(c.jitter);
+        const tick_t room = to_ticks(c.period) - floor, spread = to_ticks(c.period_spread);
+        const bool uniform = c.period_dist == period_distribution::uniform;
+        if (spread >= room)
+            return problem{"period-spread", show(c.period_spread) +
+                                                " s must be less than the period minus the nudge and the jitter (" +
+                                                show(to_seconds(room)) + " s): every own period stays above " +
+                                                show(to_seconds(floor)) + " s"};
+        if (c.period + (uniform ? 1 : 9) * c.period_spread > max_seconds)
+            return problem{"period-spread", show(c.period_spread) + " s makes periods of more than 1e9 s"};
+    }
     if (auto why = non_negative_time(c.duration)) return problem{"duration", *why};
     if (auto why = positive_time(c.sample_every)) return problem{"sample-every", *why};
     if (c.mode != refractory_mode::drop && c.mode != refractory_mode::queue)
@@ -353,6 +522,9 @@ std::optional<problem> find_problem(const run_config& c) {
         return problem{"telemetry", "is not events or summary"};
     if (c.engine != engine_kind::coroutine && c.engine != engine_kind::flat)
         return problem{"engine", "is not coroutine or flat"};
+    if (!std::isfinite(c.sync_threshold) || !(c.sync_threshold > 0 && c.sync_threshold <= 1))
+        return problem{"sync-threshold", show(c.sync_threshold) + " must be in (0, 1] (an order parameter)"};
+    if (auto why = positive_time(c.volley_window)) return problem{"volley-window", *why};
     if (auto why = non_negative_time(c.snapshot_every)) return problem{"snapshot-every", *why};
     if (c.snapshot_every > 0) {
         const double ratio = static_cast<double>(to_ticks(c.snapshot_every)) /
@@ -369,9 +541,9 @@ std::optional<problem> find_problem(const run_config& c) {
     if (auto why = non_negative_time(c.checkpoint_every)) return problem{"checkpoint-every", *why};
     if (c.checkpoint_every > 0 && c.checkpoint.empty())
         return problem{"checkpoint-every", "needs --checkpoint FILE"};
-    if (c.telemetry == telemetry_mode::summary && c.record_flashes)
+    if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.record_flashes)
         return problem{"record-flashes", "needs --telemetry events (summary sends no flashes to the hub)"};
-    if (c.telemetry == telemetry_mode::summary && c.visualize)
+    if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.visualize)
         return problem{"visualize", "needs --telemetry events (summary sends no flashes to the hub)"};
     // Both sides are at most 2^31 - 1, so the product cannot overflow.
     if (c.width * c.height > max_cells)

@@ -1,1 +1,2 @@
-target_sources(fireflies_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/decomposition.cpp)
+# Who owns which block: a pure function of (W, H, workers). Uses nothing.
+fireflies_room(decomposition ${CMAKE_CURRENT_LIST_DIR}/decomposition.cpp)

@@ -9,7 +9,8 @@ namespace fireflies {
 hub::hub(const run_config& config, const decomposition& d, observer& out)
     : config_(config), cells_(config.width * config.height), period_(to_ticks(config.period)),
       sample_(to_ticks(config.sample_every)), out_(out),
-      queues_(static_cast<std::size_t>(d.workers())), flash_order_(period_) {
+      queues_(static_cast<std::size_t>(d.workers())), flash_order_(period_),
+      sync_(config.sync_threshold, period_, sample_), volley_window_(to_ticks(config.volley_window)) {
     for (const block& b : d.blocks()) block_cells_.push_back(b.cells());
     totals_.finals.resize(queues_.size());
     through_.assign(queues_.size(), -1);
@@ -58,7 +59,10 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
                         std::to_string(before) + " ns: not a flash of this grid");
         return std::pair{ev.t, before};
     });
-    if (n > 0) out_.on_flashes(events);
+    if (n > 0) {
+        for (const flash_event& ev : events) interval_times_.push_back(ev.t);
+        out_.on_flashes(events);
+    }
     totals_.flashes_received += static_cast<std::int64_t>(events.size());
     interval_flashes_ += header.flashes;
     through_[static_cast<std::size_t>(header.worker)] = header.through;
@@ -132,6 +136,13 @@ void hub::emit_ready() {
         s.R_state = state.order(cells_);
         s.flashes = interval_flashes_;
         s.pulse = static_cast<double>(flashes_so_far_) / static_cast<double>(cells_);
+        // The interval's flash times are exactly those taken since the last sample: a worker's
+        // reports after its sample marker are held behind it until this round completes.
+        s.largest_volley = summary || !interval_complete_ ? -1
+                                                          : largest_volley(interval_times_, volley_window_, volley_scratch_);
+        interval_times_.clear();
+        interval_complete_ = true;
+        sync_.add(s.index, s.R_state);
         interval_flashes_ = 0;
         ++next_sample_;
         ++totals_.samples;
@@ -157,6 +168,16 @@ void hub::emit_ready() {
         totals_.finals[w] = h;
     }
     if (summary) totals_.flashes_received = flashes_so_far_ + interval_flashes_;
+    totals_.time_to_sync = sync_.time_to_sync();
+    // A complete run that ended before its duration: the workers stopped when synchronised, one
+    // sample after the rule decided, which the hub's own rule must agree with.
+    totals_.stopped_when_synced = !totals_.interrupted && totals_.reached < to_ticks(config_.duration);
+    // (A restart after the decision stops at its first boundary, possibly before a new sample.)
+    const bool agreed = config_.stop_when_synced && sync_.synced() &&
+                        (sync_.stop_after() == next_sample_ - 1 || sync_.stop_after() < base_.next_sample);
+    if (totals_.stopped_when_synced && !agreed)
+        throw error("hub: the workers stopped after sample " + std::to_string(next_sample_ - 1) +
+                    " as synchronised, the hub's time-to-sync rule says " + std::to_string(sync_.stop_after()));
 }
 
 checkpoint_meta hub::checkpoint_state() const {
@@ -167,6 +188,7 @@ checkpoint_meta hub::checkpoint_state() const {
     m.next_sample = next_sample_;
     m.interval_flashes = interval_flashes_;
     m.flashes_so_far = flashes_so_far_;
+    if (config_.telemetry == telemetry_mode::events && interval_complete_) m.interval_flash_times = interval_times_;
     m.flashes_received = config_.telemetry == telemetry_mode::summary ? flashes_so_far_ + interval_flashes_
                                                                        : totals_.flashes_received;
     for (const auto& q : queues_) {
@@ -195,12 +217,20 @@ void hub::checkpoint_done() {
     emit_ready();
 }
 
-void hub::restore(const checkpoint_meta& meta) {
+void hub::restore(const checkpoint_meta& meta, const sync_tracker::state& sync) {
+    if (sync.next != meta.next_sample)
+        throw error("hub: the time-to-sync rule has seen " + std::to_string(sync.next) + " samples, the checkpoint " +
+                    std::to_string(meta.next_sample));
+    sync_.set(sync);
     base_ = meta;
     next_sample_ = meta.next_sample;
     interval_flashes_ = meta.interval_flashes;
     flashes_so_far_ = meta.flashes_so_far;
     totals_.flashes_received = meta.flashes_received;
+    // The flashes of the sample in progress, for its largest volley; a checkpoint written in
+    // summary telemetry has none to give, and that sample's volley is unknown (-1).
+    interval_times_ = meta.interval_flash_times;
+    interval_complete_ = static_cast<std::int64_t>(interval_times_.size()) == meta.interval_flashes;
 }
 
 void hub::restore_flashes(const phasor_sum& last_flashes, std::int64_t flashed) {

@@ -1,1 +1,2 @@
-target_sources(fireflies_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/hub.cpp)
+# Rank 0's telemetry hub, without MPI: reports in, samples out.
+fireflies_room(hub ${CMAKE_CURRENT_LIST_DIR}/hub.cpp USES model)

@@ -14,12 +14,15 @@
 #include "fireflies/error.hpp"
 #include "fireflies/version.hpp"
 #include "output/h5.hpp"
+#include "output/mpio.hpp"
 
 namespace fireflies::output {
 
 namespace {
 
 constexpr const char* format_name = "fireflies checkpoint";
+// The hub's flash times of the sample in progress, written and read by rank 0 alone.
+constexpr const char* interval_flash_path = "/hub/interval_flash_t";
 
 // Columns per slot of the in-flight index: a reader reads at most this many columns beyond its
 // halo on each side; the index holds one int64 per this many fireflies.
@@ -28,8 +31,11 @@ constexpr std::int64_t in_flight_tile = 256;
 // ---- the seal ---------------------------------------------------------------------------------
 // The file starts with a 512-byte HDF5 user block holding the seal, written last.
 constexpr std::size_t user_block = 512;
-constexpr char seal_magic[24] = "FIREFLIES-CHECKPOINT-3\n";
-constexpr char old_seal_magic[24] = "FIREFLIES-CHECKPOINT-1\n"; // format version 2 (hub-written)
+constexpr char seal_magic[24] = "FIREFLIES-CHECKPOINT-4\n";
+// Older formats' seals, refused with what to do: format 3 written by the workers without the
+// hub's state of the sample in progress, and formats 2 and 3 written by rank 0 alone.
+constexpr char parallel_3_magic[24] = "FIREFLIES-CHECKPOINT-3\n";
+constexpr char serial_magic[24] = "FIREFLIES-CHECKPOINT-1\n";
 constexpr std::size_t max_raw = 8;
 
 /// A dataset's raw data in the file: absolute offset, length.
@@ -173,6 +179,25 @@ void reserve_space(const std::filesystem::path& p, std::uint64_t bytes) {
         throw_errno("reserving " + std::to_string(bytes) + " bytes for " + p.string() + " (fallocate)", err);
 }
 
+/// The format version of a checkpoint sealed by rank 0 alone (formats 2 and 3: the seal's hash
+/// covers every byte after the user block), read only when that hash holds; else "2 or 3".
+std::string serial_format_version(const std::filesystem::path& p, int fd, const seal& s) {
+    struct stat st {};
+    std::uint64_t hash = 0;
+    if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != user_block + s.bytes ||
+        !hash_outside(fd, static_cast<std::uint64_t>(st.st_size), {}, hash) || hash != s.hash)
+        return "2 or 3";
+    try {
+        const h5::file f(h5::check_id(H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", p.string()));
+        const h5::attribute a(h5::check_id(H5Aopen(f.get(), "format_version", H5P_DEFAULT), "H5Aopen", p.string()));
+        std::int64_t v = 0;
+        h5::check(H5Aread(a.get(), H5T_NATIVE_INT64, &v), "H5Aread", p.string());
+        return std::to_string(v);
+    } catch (const error&) {
+        return "2 or 3";
+    }
+}
+
 /// Empty when the file's seal holds, else what is wrong; `out` gets the seal.
 std::string check_seal(const std::filesystem::path& p, seal& out) {
     const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
@@ -183,12 +208,16 @@ std::string check_seal(const std::filesystem::path& p, seal& out) {
     } close_it{fd};
     seal s{};
     const ssize_t got = ::pread(fd, &s, sizeof s, 0);
-    if (got >= static_cast<ssize_t>(sizeof s.magic + sizeof s.version) &&
-        std::memcmp(s.magic, old_seal_magic, sizeof s.magic) == 0) {
+    if (got >= static_cast<ssize_t>(sizeof s.magic + sizeof s.version)) {
         const std::string written_by(s.version, strnlen(s.version, sizeof s.version));
-        return "checkpoint format version 2, written by an older fireflies (" + written_by +
-               ") whose hub wrote checkpoints alone; this fireflies reads format " +
-               std::to_string(checkpoint_format_version) + ": finish that run with the fireflies that wrote it";
+        const std::string what_to_do = "; this fireflies reads format " + std::to_string(checkpoint_format_version) +
+                                       " only: restart it with the fireflies that wrote it, or rerun the run";
+        if (std::memcmp(s.magic, parallel_3_magic, sizeof s.magic) == 0)
+            return "checkpoint format version 3 (written by the workers, without the hub's flashes of the sample "
+                   "in progress) by fireflies " + written_by + what_to_do;
+        if (std::memcmp(s.magic, serial_magic, sizeof s.magic) == 0)
+            return "an older checkpoint format (version " + serial_format_version(p, fd, s) + ", written by rank 0 " +
+                   "alone) by fireflies " + written_by + what_to_do;
     }
     if (got != static_cast<ssize_t>(sizeof s) || std::memcmp(s.magic, seal_magic, sizeof s.magic) != 0)
         return "not a fireflies checkpoint (no checksum seal)";
@@ -670,9 +699,53 @@ std::filesystem::path checkpoint_temporary(const std::filesystem::path& path, st
 
 // ---- writing --------------------------------------------------------------------------------
 
+void begin_checkpoint(const std::filesystem::path& path, std::int64_t width, std::int64_t height,
+                      const checkpoint_order& order) {
+    h5::init_library();
+    const std::filesystem::path temporary = checkpoint_temporary(path, order.temporary_id);
+    const std::string name = temporary.string();
+    const checkpoint_meta& meta = order.meta;
+    try {
+        const h5::plist fcpl = h5::make_plist(H5P_FILE_CREATE, name);
+        h5::check(H5Pset_userblock(fcpl.get(), user_block), "H5Pset_userblock", name);
+        h5::file file(h5::check_id(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), "H5Fcreate", name));
+        const hid_t root = file.get();
+        h5::set_attribute(root, "/", "format", std::string(format_name));
+        h5::set_attribute(root, "/", "format_version", checkpoint_format_version);
+        h5::set_attribute(root, "/", "fireflies_version", std::string(version()));
+        h5::set_attribute(root, "/", "width", width);
+        h5::set_attribute(root, "/", "height", height);
+        h5::set_attribute(root, "/", "config", meta.config_toml);
+        h5::set_attribute(root, "/", "epoch", meta.epoch);
+        h5::set_attribute(root, "/", "next_sample", meta.next_sample);
+        h5::set_attribute(root, "/", "interval_flashes", meta.interval_flashes);
+        h5::set_attribute(root, "/", "flashes_so_far", meta.flashes_so_far);
+        h5::set_attribute(root, "/", "flashes_emitted", meta.flashes_emitted);
+        h5::set_attribute(root, "/", "flashes_received", meta.flashes_received);
+        h5::set_attribute(root, "/", "pulses_sent", meta.pulses_sent);
+        h5::set_attribute(root, "/", "pulses_delivered", meta.pulses_delivered);
+        h5::set_attribute(root, "/", "flashes_recorded", meta.flashes_recorded);
+        h5::set_attribute(root, "/", "snapshots", meta.snapshots);
+        h5::set_attribute(root, "/", "segment", meta.segment);
+        h5::set_attribute(root, "/", "hub_bytes_sent", order.hub_bytes_sent);
+        h5::set_attribute(root, "/", "hub_bytes_received", order.hub_bytes_received);
+        const std::vector<std::int64_t> pending(meta.interval_flash_times.begin(), meta.interval_flash_times.end());
+        h5::write_dataset(root, interval_flash_path, H5T_STD_I64LE, H5T_NATIVE_INT64, pending.data(), pending.size(),
+                          {pending.size()}, "ns", "flash time",
+                          "the hub's flashes after the last sample (events telemetry; empty in summary "
+                          "telemetry), for the largest volley of the sample in progress");
+        file.close("H5Fclose", name);
+        fsync_path(temporary, false);
+    } catch (...) {
+        std::error_code ec;
+        std::filesystem::remove(temporary, ec);
+        throw;
+    }
+}
+
 void write_checkpoint(const collective& group, const std::filesystem::path& path, const decomposition& d,
-                      const block_state& mine, const checkpoint_order& order) {
-    h5::silence_error_printing();
+                      const block_state& mine, std::int64_t temporary_id) {
+    h5::init_library();
     const int member = group.rank(), members = group.size();
     if (members != d.workers() || !(mine.cells == d.block_of(member)) ||
         mine.fireflies.size() != static_cast<std::size_t>(mine.cells.cells()))
@@ -726,17 +799,16 @@ void write_checkpoint(const collective& group, const std::filesystem::path& path
     std::array<std::uint64_t, 1> combined{member == 0 ? chain(checksums) : 0};
     group.broadcast(combined, 0);
 
-    // The file: every member creates it and its datasets together, writes its parts, closes it.
-    const std::filesystem::path temporary = checkpoint_temporary(path, order.temporary_id);
+    // The file rank 0 began (begin_checkpoint): every member opens it, creates the datasets
+    // together, writes its parts, closes it.
+    const std::filesystem::path temporary = checkpoint_temporary(path, temporary_id);
     const std::string name = temporary.string();
     h5::file file;
     std::array<h5::dataset, dsi::count> ds;
     try {
-        const h5::plist fcpl = h5::make_plist(H5P_FILE_CREATE, name);
-        h5::check(H5Pset_userblock(fcpl.get(), user_block), "H5Pset_userblock", name);
         const h5::plist fapl = h5::make_plist(H5P_FILE_ACCESS, name);
-        group.use_mpio(fapl.get());
-        file = h5::file(h5::check_id(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "H5Fcreate", name));
+        h5::use_mpio(fapl.get(), group);
+        file = h5::file(h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", name));
         const h5::plist dcpl = h5::make_plist(H5P_DATASET_CREATE, name);
         h5::check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), "H5Pset_layout", name);
         h5::check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time", name);
@@ -760,29 +832,9 @@ void write_checkpoint(const collective& group, const std::filesystem::path& path
             h5::set_attribute(ds[i].get(), p, "description", std::string(description_of(i)));
         }
         const hid_t root = file.get();
-        const checkpoint_meta& meta = order.meta;
-        h5::set_attribute(root, "/", "format", std::string(format_name));
-        h5::set_attribute(root, "/", "format_version", checkpoint_format_version);
-        h5::set_attribute(root, "/", "fireflies_version", std::string(version()));
-        h5::set_attribute(root, "/", "width", d.width());
-        h5::set_attribute(root, "/", "height", d.height());
-        h5::set_attribute(root, "/", "config", meta.config_toml);
-        h5::set_attribute(root, "/", "epoch", meta.epoch);
-        h5::set_attribute(root, "/", "next_sample", meta.next_sample);
-        h5::set_attribute(root, "/", "interval_flashes", meta.interval_flashes);
-        h5::set_attribute(root, "/", "flashes_so_far", meta.flashes_so_far);
-        h5::set_attribute(root, "/", "flashes_emitted", meta.flashes_emitted);
-        h5::set_attribute(root, "/", "flashes_received", meta.flashes_received);
-        h5::set_attribute(root, "/", "pulses_sent", meta.pulses_sent);
-        h5::set_attribute(root, "/", "pulses_delivered", meta.pulses_delivered);
-        h5::set_attribute(root, "/", "flashes_recorded", meta.flashes_recorded);
-        h5::set_attribute(root, "/", "snapshots", meta.snapshots);
-        h5::set_attribute(root, "/", "segment", meta.segment);
         h5::set_attribute(root, "/", "workers", std::int64_t{members});
         h5::set_attribute(root, "/", "in_flight_tile", in_flight_tile);
         h5::set_attribute(root, "/", "checksum", combined[0]);
-        h5::set_attribute(root, "/", "hub_bytes_sent", order.hub_bytes_sent);
-        h5::set_attribute(root, "/", "hub_bytes_received", order.hub_bytes_received);
 
         // Where the raw data lie (allocated at creation): for the seal, which leaves it to the
         // block checksums, and to reserve the space before anyone writes.
@@ -861,7 +913,7 @@ void write_checkpoint(const collective& group, const std::filesystem::path& path
 // ---- reading --------------------------------------------------------------------------------
 
 restored_block read_checkpoint_block(const collective& group, const std::filesystem::path& path, const block& mine) {
-    h5::silence_error_printing();
+    h5::init_library();
     restored_block out;
     open_checkpoint f;
     f.where = "--restart " + path.string();
@@ -870,7 +922,7 @@ restored_block read_checkpoint_block(const collective& group, const std::filesys
     h5::file file;
     try {
         const h5::plist fapl = h5::make_plist(H5P_FILE_ACCESS, name);
-        group.use_mpio(fapl.get());
+        h5::use_mpio(fapl.get(), group);
         file = h5::file(h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.get()), "H5Fopen", name));
         f.file = file.get();
         if (std::string p = open_datasets(f); !p.empty()) out.problem = f.where + ": " + p;
@@ -914,7 +966,7 @@ std::string check_block_sums(const std::filesystem::path& path, std::int64_t wid
 
 bool is_checkpoint(const std::filesystem::path& path) noexcept {
     try {
-        h5::silence_error_printing();
+        h5::init_library();
         const std::string name = path.string();
         if (H5Fis_hdf5(name.c_str()) <= 0) return false;
         h5::file f(h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", name));
@@ -932,7 +984,7 @@ struct checkpoint_reader::impl {
 };
 
 checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(std::make_unique<impl>()) {
-    h5::silence_error_printing();
+    h5::init_library();
     impl& m = *impl_;
     m.path = path;
     const std::string name = path.string();
@@ -982,6 +1034,22 @@ checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(
         c.flashes_recorded = read_int_attr(file, "flashes_recorded", name);
         c.snapshots = read_int_attr(file, "snapshots", name);
         c.segment = read_int_attr(file, "segment", name);
+        {
+            // The hub's flashes of the sample in progress: the interval's, or none (summary
+            // telemetry sends the hub no flashes). Rank 0's own state, read by rank 0 alone.
+            const char* p = interval_flash_path;
+            const h5::dataset d(h5::check_id(H5Dopen2(file, p, H5P_DEFAULT), "H5Dopen2", p));
+            const h5::dataspace s(h5::check_id(H5Dget_space(d.get()), "H5Dget_space", p));
+            const hssize_t points = H5Sget_simple_extent_npoints(s.get());
+            if (H5Sget_simple_extent_ndims(s.get()) != 1 || points < 0 || (points != 0 && points != c.interval_flashes))
+                throw usage_error(where + ": dataset " + p + " holds " + std::to_string(points) +
+                                  " flash times, not the interval's " + std::to_string(c.interval_flashes) +
+                                  " (corrupt checkpoint)");
+            c.interval_flash_times.resize(static_cast<std::size_t>(points));
+            if (points > 0)
+                h5::check(H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, c.interval_flash_times.data()),
+                          "H5Dread", p);
+        }
         // The decomposition that wrote it, and its blocks' checksums (O(B)).
         checkpoint_layout& L = m.f.layout;
         const auto B = static_cast<std::size_t>(L.blocks);

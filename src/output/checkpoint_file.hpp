@@ -1,7 +1,9 @@
 #pragma once
-// The checkpoint file, format version 3: HDF5, written and read by the workers in parallel
-// through HDF5's MPI-IO driver; rank 0 only coordinates (its traffic for a checkpoint or a
-// restart is a few dozen bytes, whatever the grid: nothing O(N) passes through it).
+// The checkpoint file, format version 4: HDF5, written and read by the workers in parallel
+// through HDF5's MPI-IO driver; rank 0 begins the file with the run's state and its own (the
+// hub's counts, the output position, its flashes of the sample in progress) and coordinates: its
+// traffic for a checkpoint or a restart is a few dozen bytes, whatever the grid (nothing O(N)
+// passes through it; it writes and reads only the hub's own state).
 //
 // Layout (every dataset contiguous, unfiltered, little-endian; B blocks, F in-flight flashes):
 //   /state/flash_at, /state/last_flash   [H, W] int64   per firefly, ns (firefly.hpp)
@@ -21,10 +23,16 @@
 //     block_start[b + 1]): a worker reads only the slots of the rows and columns within one cell
 //     of its own block, so what it reads scales with its block, not with N
 //   /checksums                           [B] uint64     each block's checksum (below)
-//   root attributes: format, format_version (3), fireflies_version, width, height, config (the
-//     run's TOML), the run's position and counts (checkpoint_meta), workers (B),
-//     in_flight_tile, checksum (the blocks' checksums chained in block order), hub_bytes_sent
-//     and hub_bytes_received (rank 0's traffic for this checkpoint)
+//   /hub/interval_flash_t                [I] int64, ns  the hub's flashes after the last sample
+//     (I = interval_flashes in events telemetry, 0 in summary telemetry): the largest volley of
+//     the sample in progress counts them. Written by rank 0 (begin_checkpoint), read by rank 0.
+//   root attributes, by rank 0: format, format_version (4), fireflies_version, width, height,
+//     config (the run's TOML: every setting, the model families' included), the run's position
+//     and counts (checkpoint_meta), hub_bytes_sent and hub_bytes_received (rank 0's traffic for
+//     this checkpoint); by the workers: workers (B), in_flight_tile, checksum (the blocks'
+//     checksums chained in block order)
+//   Not stored: the time-to-sync rule's state (rank 0 replays the output's R_state series on
+//   restart) and each firefly's own period with --period-spread (a function of seed and firefly).
 //
 // Checksums. A block's checksum is the sum modulo 2^64 of one mixed 64-bit term per firefly
 // (its global index and its four fields), per in-flight flash (firefly and time) and per index
@@ -34,11 +42,13 @@
 // over the readers and compared with /checksums, per block. The first 512 bytes of the file (an
 // HDF5 user block) hold a seal: the format's mark, the writing program's version, the file's
 // length and a hash of every byte except the raw data of the seven big datasets (which the block
-// checksums cover). Rank 0 checks the seal before HDF5 parses a byte (HDF5 can crash or hang on
-// a corrupt file): O(metadata + B) bytes, never O(N).
+// checksums cover; /hub/interval_flash_t is inside the hash). Rank 0 checks the seal before HDF5
+// parses a byte (HDF5 can crash or hang on a corrupt file): O(metadata + B + I) bytes, never
+// O(N). Older formats (3 by the workers without /hub; 2 and 3 by rank 0 alone) are refused by
+// their seal with one line: restart with the fireflies that wrote it, or rerun.
 //
-// Atomic: written under .NAME.tmp.ID beside NAME (ID: the hub's process id), closed, fsynced by
-// every writer, and only once every writer's part is on disk does worker 0 seal, fsync and rename
+// Atomic: written under .NAME.tmp.ID beside NAME (ID: the hub's process id), begun by rank 0
+// (closed, fsynced), then opened, written, closed and fsynced by every writer, and only once every writer's part is on disk does worker 0 seal, fsync and rename
 // it into place (and fsync the directory): a crash or a full disk mid-write leaves the previous
 // checkpoint as it was.
 //
@@ -59,18 +69,26 @@
 namespace fireflies::output {
 
 /// The checkpoint format this program writes and reads.
-inline constexpr std::int64_t checkpoint_format_version = 3;
+inline constexpr std::int64_t checkpoint_format_version = 4;
 
 /// The temporary name a checkpoint is written under: .NAME.tmp.ID beside `path`.
 std::filesystem::path checkpoint_temporary(const std::filesystem::path& path, std::int64_t id);
 
-/// Collective over `group` (member w holds block w of `d`): writes `mine`, each member its own
-/// block, and the run's state `order.meta` (config_toml included) into `path`, atomically (see
-/// above). Returns on every member once the checkpoint is in place. Throws hdf5_error or
-/// io_error; with more than one member the file is then left to the caller (its collective close
-/// would wait for the members that did not fail): the hub removes the temporary file.
+/// Rank 0's part, first: creates the temporary file of `path` (checkpoint_temporary with
+/// `order.temporary_id`) with the run's state `order.meta` (config_toml and the hub's interval
+/// flash times included) and rank 0's byte counts, through HDF5's sec2 driver; closes and
+/// fsyncs it. O(I) bytes, never O(N). Throws hdf5_error or io_error (the file removed).
+void begin_checkpoint(const std::filesystem::path& path, std::int64_t width, std::int64_t height,
+                      const checkpoint_order& order);
+
+/// Then, collective over `group` (member w holds block w of `d`): opens the file rank 0 began,
+/// writes `mine`, each member its own block, seals it and moves it into place at `path`
+/// atomically (see above). Returns on every member once the checkpoint is in place. Throws
+/// hdf5_error or io_error; with more than one member the file is then left to the caller (its
+/// collective close would wait for the members that did not fail): the hub removes the
+/// temporary file.
 void write_checkpoint(const collective& group, const std::filesystem::path& path, const decomposition& d,
-                      const block_state& mine, const checkpoint_order& order);
+                      const block_state& mine, std::int64_t temporary_id);
 
 /// How a checkpoint was cut into blocks, and its checksums (rank 0's validation, O(B)).
 struct checkpoint_layout {

@@ -1,6 +1,9 @@
 #include "output/h5.hpp"
 
+#include <hdf5_hl.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -10,9 +13,11 @@
 
 namespace fireflies::output::h5 {
 
-void silence_error_printing() {
+void init_library() {
     static std::once_flag once;
     std::call_once(once, [] {
+        // Fails, harmlessly, when something in this process used HDF5 before (a test).
+        (void)H5dont_atexit();
         check(H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), "H5Eset_auto2", "H5E_DEFAULT");
     });
 }
@@ -164,9 +169,17 @@ void set_attribute(hid_t obj, const std::string& obj_path, const std::string& na
         value);
 }
 
+void set_labels(hid_t dset, const std::string& path, const std::string& units,
+                const std::string& long_name, const std::string& description) {
+    set_attribute(dset, path, "units", units);
+    set_attribute(dset, path, "long_name", long_name);
+    set_attribute(dset, path, "description", description);
+}
+
 void write_dataset(hid_t file, const std::string& path, hid_t file_type, hid_t mem_type,
                    const void* data, std::uint64_t count, const std::vector<std::uint64_t>& shape,
-                   const std::string& units, const std::string& description) {
+                   const std::string& units, const std::string& long_name,
+                   const std::string& description) {
     std::uint64_t elements = 1;
     for (const std::uint64_t n : shape)
         elements *= n;
@@ -181,8 +194,7 @@ void write_dataset(hid_t file, const std::string& path, hid_t file_type, hid_t m
                        "H5Dcreate2", path));
     if (count > 0)
         check(H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "H5Dwrite", path);
-    set_attribute(d.get(), path, "units", units);
-    set_attribute(d.get(), path, "description", description);
+    set_labels(d.get(), path, units, long_name, description);
     d.close("H5Dclose", path);
 }
 
@@ -198,6 +210,74 @@ void write_string(hid_t file, const std::string& path, const std::string& text,
     check(H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), "H5Dwrite", path);
     set_attribute(d.get(), path, "description", description);
     d.close("H5Dclose", path);
+}
+
+namespace {
+
+dataset open_dataset(hid_t file, const std::string& path) {
+    return dataset(check_id(H5Dopen2(file, path.c_str(), H5P_DEFAULT), "H5Dopen2", path));
+}
+
+int rank_of(hid_t dset, const std::string& path) {
+    const dataspace space(check_id(H5Dget_space(dset), "H5Dget_space", path));
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    if (rank < 0) fail("H5Sget_simple_extent_ndims", path);
+    return rank;
+}
+
+/// netCDF-C's mark for a dimension without a coordinate variable (a scale's NAME starts with it,
+/// followed by the length at creation in 10 characters).
+constexpr const char* not_a_variable = "This is a netCDF dimension but not a netCDF variable.";
+
+} // namespace
+
+void set_dimensions(hid_t file, const std::string& path, const std::vector<std::string>& scales) {
+    const dataset d = open_dataset(file, path);
+    const int rank = rank_of(d.get(), path);
+    if (static_cast<std::size_t>(rank) != scales.size())
+        throw std::invalid_argument("dataset " + path + " has " + std::to_string(rank) +
+                                    " dimensions, given " + std::to_string(scales.size()) +
+                                    " scales");
+    for (unsigned i = 0; i < scales.size(); ++i) {
+        const std::string& scale_path = scales[i];
+        const std::string what = scale_path + " as dimension " + std::to_string(i) + " of " + path;
+        const dataset own = scale_path == path ? dataset() : open_dataset(file, scale_path);
+        const hid_t scale = own ? own.get() : d.get();
+        if (rank_of(scale, scale_path) != 1)
+            throw std::invalid_argument("dimension scale " + scale_path + " is not 1-D");
+        if (!check_tri(H5DSis_scale(scale), "H5DSis_scale", scale_path)) {
+            // A coordinate variable's scale is named after it, as netCDF-C names its own.
+            const std::string name = scale_path.substr(scale_path.rfind('/') + 1);
+            check(H5DSset_scale(scale, name.c_str()), "H5DSset_scale", scale_path);
+        }
+        if (!own) continue; // a coordinate variable is its own dimension: nothing to attach
+        if (!check_tri(H5DSis_attached(d.get(), scale, i), "H5DSis_attached", what))
+            check(H5DSattach_scale(d.get(), scale, i), "H5DSattach_scale", what);
+    }
+}
+
+dataset create_dimension(hid_t file, const std::string& path, std::uint64_t length,
+                         bool extendible, const std::string& long_name,
+                         const std::string& description) {
+    const plist lcpl = make_intermediate_lcpl(path);
+    const plist dcpl = make_plist(H5P_DATASET_CREATE, path);
+    if (extendible) {
+        // Unlimited needs chunks; none is ever written (no values), so their size is moot.
+        const hsize_t chunk = 1024;
+        check(H5Pset_chunk(dcpl.get(), 1, &chunk), "H5Pset_chunk", path);
+    }
+    const dataspace space =
+        make_space({length}, {extendible ? H5S_UNLIMITED : hsize_t{length}}, path);
+    // 32-bit floats, as netCDF-C makes these datasets; they hold no values.
+    dataset d(check_id(H5Dcreate2(file, path.c_str(), H5T_IEEE_F32LE, space.get(), lcpl.get(),
+                                  dcpl.get(), H5P_DEFAULT),
+                       "H5Dcreate2", path));
+    char name[96];
+    std::snprintf(name, sizeof name, "%s%10llu", not_a_variable,
+                  static_cast<unsigned long long>(length));
+    check(H5DSset_scale(d.get(), name), "H5DSset_scale", path);
+    set_labels(d.get(), path, "1", long_name, description);
+    return d;
 }
 
 } // namespace fireflies::output::h5

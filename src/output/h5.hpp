@@ -20,9 +20,13 @@ namespace fireflies::output::h5 {
 static_assert(std::is_same_v<hid_t, std::int64_t>, "finisher keeps an hid_t as std::int64_t");
 static_assert(sizeof(hsize_t) == sizeof(std::uint64_t));
 
-/// Turns off HDF5's printing of its error stack to stderr, once per process: the stack's message
-/// travels in our exceptions instead.
-void silence_error_printing();
+/// Sets HDF5 up, once per process (call it before any other HDF5 call): its error stack is not
+/// printed to stderr (its message travels in our exceptions instead), and the library does not
+/// close files left open at exit (H5dont_atexit). Every file is closed by its owner; the only
+/// ones left are those whose close failed, and HDF5 1.10 crashes closing those again at exit
+/// (a full disk before SWMR: a failed flush leaves the metadata cache unable to flush again,
+/// "slist already enabled", and the file's failed close leaves a freed file behind its id).
+void init_library();
 
 /// The current HDF5 error stack in one line: the API call's message and, when different, the
 /// innermost cause (which usually names the file and errno). Empty when the stack is empty.
@@ -115,12 +119,47 @@ object open_or_create_object(hid_t file, const std::string& path);
 void set_attribute(hid_t obj, const std::string& obj_path, const std::string& name,
                    const attribute_value& value);
 
-/// A fixed-size contiguous dataset at `path` with `units` and `description` attributes.
+/// Sets the attributes every dataset of a run file carries: `units`, `long_name` (a short label,
+/// as netCDF's conventions name it, that xarray puts on plot axes) and `description`.
+void set_labels(hid_t dset, const std::string& path, const std::string& units,
+                const std::string& long_name, const std::string& description);
+
+/// A fixed-size contiguous dataset at `path` with `units`, `long_name` and `description`.
 void write_dataset(hid_t file, const std::string& path, hid_t file_type, hid_t mem_type,
                    const void* data, std::uint64_t count, const std::vector<std::uint64_t>& shape,
-                   const std::string& units, const std::string& description);
+                   const std::string& units, const std::string& long_name,
+                   const std::string& description);
 /// A scalar variable-length UTF-8 string dataset with a `description` attribute.
 void write_string(hid_t file, const std::string& path, const std::string& text,
                   const std::string& description);
+
+/// A whole dataset read into `mem_type` elements of T, flattened.
+template <class T> std::vector<T> read_all(hid_t file, const std::string& path, hid_t mem_type) {
+    const dataset d(check_id(H5Dopen2(file, path.c_str(), H5P_DEFAULT), "H5Dopen2", path));
+    const dataspace space(check_id(H5Dget_space(d.get()), "H5Dget_space", path));
+    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+    if (n < 0) fail("H5Sget_simple_extent_npoints", path);
+    std::vector<T> out(static_cast<std::size_t>(n));
+    if (!out.empty())
+        check(H5Dread(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "H5Dread", path);
+    return out;
+}
+
+/// Dimension scales (H5DS, from HDF5's high-level library), laid out as netCDF-4 lays them out,
+/// so that netCDF readers (xarray with h5netcdf) name every axis instead of making up
+/// `phony_dim_N`: dimension i of the dataset at `path` gets the 1-D dataset `scales[i]`, which
+/// is made a scale (a netCDF dimension named by its last path component, with its values as the
+/// coordinate) if it is not one yet. A scale equal to `path` makes `path` the coordinate of its
+/// own dimension. Attaching a scale twice does nothing, so that a reopened file is labelled
+/// again without harm.
+void set_dimensions(hid_t file, const std::string& path, const std::vector<std::string>& scales);
+
+/// A netCDF dimension without a coordinate variable: a 1-D dataset `length` long (extendible
+/// when `extendible`) whose values are never written, so never stored, made a scale named
+/// "This is a netCDF dimension but not a netCDF variable.", the mark netCDF-C gives such
+/// dimensions and netCDF readers hide. Returns the open dataset (to extend it).
+dataset create_dimension(hid_t file, const std::string& path, std::uint64_t length,
+                         bool extendible, const std::string& long_name,
+                         const std::string& description);
 
 } // namespace fireflies::output::h5

@@ -210,31 +210,41 @@ void finisher::set_attribute(const std::string& object_path, const std::string& 
 
 void finisher::write_dataset(const std::string& path, std::span<const double> data,
                              const std::vector<std::uint64_t>& shape, const std::string& units,
-                             const std::string& description) {
+                             const std::string& long_name, const std::string& description) {
     h5::write_dataset(file_id_, path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data.data(), data.size(),
-                      shape, units, description);
+                      shape, units, long_name, description);
 }
 
 void finisher::write_dataset(const std::string& path, std::span<const std::int64_t> data,
                              const std::vector<std::uint64_t>& shape, const std::string& units,
-                             const std::string& description) {
+                             const std::string& long_name, const std::string& description) {
     h5::write_dataset(file_id_, path, H5T_STD_I64LE, H5T_NATIVE_INT64, data.data(), data.size(),
-                      shape, units, description);
+                      shape, units, long_name, description);
 }
 
 void finisher::write_dataset(const std::string& path, std::span<const double> data,
-                             const std::string& units, const std::string& description) {
-    write_dataset(path, data, {data.size()}, units, description);
+                             const std::string& units, const std::string& long_name,
+                             const std::string& description) {
+    write_dataset(path, data, {data.size()}, units, long_name, description);
 }
 
 void finisher::write_dataset(const std::string& path, std::span<const std::int64_t> data,
-                             const std::string& units, const std::string& description) {
-    write_dataset(path, data, {data.size()}, units, description);
+                             const std::string& units, const std::string& long_name,
+                             const std::string& description) {
+    write_dataset(path, data, {data.size()}, units, long_name, description);
 }
 
 void finisher::write_string(const std::string& path, const std::string& text,
                             const std::string& description) {
     h5::write_string(file_id_, path, text, description);
+}
+
+void finisher::set_dimensions(const std::string& path, const std::vector<std::string>& scales) {
+    h5::set_dimensions(file_id_, path, scales);
+}
+
+std::vector<double> finisher::read_float64(const std::string& path) const {
+    return h5::read_all<double>(file_id_, path, H5T_NATIVE_DOUBLE);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,6 +256,13 @@ struct run_file::impl {
     std::string name;                    // being_written as text, for error messages
     h5::file file;
     std::vector<std::unique_ptr<series>> all_series;
+    /// netCDF dimensions without values that are as long as a series (create_dimension).
+    struct dimension {
+        std::string path;
+        h5::dataset dset;
+        const series* length_of;
+    };
+    std::vector<dimension> dimensions;
     bool swmr = false;
     bool finished = false;
 
@@ -265,12 +282,30 @@ struct run_file::impl {
             s->state_->dset.reset();
             s->state_->closed = true;
         }
+        for (auto& d : dimensions) {
+            try {
+                if (d.dset) extend(d, false); // closing the file flushes it
+            } catch (...) {
+                // As above: the file keeps the length of the last flush.
+            }
+            d.dset.reset();
+        }
         file.reset();
+    }
+
+    /// A dimension of create_dimension(path, series) made as long as its series; with `flush`,
+    /// visible so to SWMR readers.
+    static void extend(dimension& d, bool flush) {
+        const hsize_t length = d.length_of->size();
+        h5::check(H5Dset_extent(d.dset.get(), &length), "H5Dset_extent", d.path);
+        if (flush) h5::check(H5Dflush(d.dset.get()), "H5Dflush", d.path);
     }
 
     void flush() {
         for (auto& s : all_series)
             s->state_->flush();
+        for (auto& d : dimensions)
+            extend(d, true);
         // H5Dflush leaves the superblock's end-of-file address (and, outside SWMR mode, group and
         // attribute metadata) in memory: without H5Fflush a file left by a crash reads only
         // with SWMR_READ, with it `h5clear -s` makes it an ordinary file again.
@@ -280,7 +315,7 @@ struct run_file::impl {
 
 run_file::run_file(const std::filesystem::path& path, bool force)
     : impl_(std::make_unique<impl>()) {
-    h5::silence_error_printing();
+    h5::init_library();
     impl& m = *impl_;
     m.path = path;
     m.being_written = path;
@@ -302,7 +337,7 @@ run_file::run_file(const std::filesystem::path& path, bool force)
 run_file::run_file() : impl_(std::make_unique<impl>()) {}
 
 run_file run_file::reopen(const std::filesystem::path& path) {
-    h5::silence_error_printing();
+    h5::init_library();
     run_file f;
     impl& m = *f.impl_;
     m.path = m.being_written = path;
@@ -366,12 +401,11 @@ void run_file::move(const std::string& from, const std::string& to) {
 }
 
 std::vector<std::int64_t> run_file::read_int64(const std::string& path) const {
-    const h5::dataset d(h5::check_id(H5Dopen2(impl_->file.get(), path.c_str(), H5P_DEFAULT), "H5Dopen2", path));
-    const h5::dataspace space(h5::check_id(H5Dget_space(d.get()), "H5Dget_space", path));
-    std::vector<std::int64_t> out(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get())));
-    if (!out.empty())
-        h5::check(H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "H5Dread", path);
-    return out;
+    return h5::read_all<std::int64_t>(impl_->file.get(), path, H5T_NATIVE_INT64);
+}
+
+std::vector<double> run_file::read_float64(const std::string& path) const {
+    return h5::read_all<double>(impl_->file.get(), path, H5T_NATIVE_DOUBLE);
 }
 
 run_file::run_file(run_file&&) noexcept = default;
@@ -399,16 +433,16 @@ void run_file::set_attribute(const std::string& object_path, const std::string& 
 
 void run_file::write_dataset(const std::string& path, std::span<const double> data,
                              const std::vector<std::uint64_t>& shape, const std::string& units,
-                             const std::string& description) {
+                             const std::string& long_name, const std::string& description) {
     check_before_swmr(impl_->swmr, impl_->finished, "write_dataset");
-    finisher(impl_->file.get()).write_dataset(path, data, shape, units, description);
+    finisher(impl_->file.get()).write_dataset(path, data, shape, units, long_name, description);
 }
 
 void run_file::write_dataset(const std::string& path, std::span<const std::int64_t> data,
                              const std::vector<std::uint64_t>& shape, const std::string& units,
-                             const std::string& description) {
+                             const std::string& long_name, const std::string& description) {
     check_before_swmr(impl_->swmr, impl_->finished, "write_dataset");
-    finisher(impl_->file.get()).write_dataset(path, data, shape, units, description);
+    finisher(impl_->file.get()).write_dataset(path, data, shape, units, long_name, description);
 }
 
 void run_file::write_string(const std::string& path, const std::string& text,
@@ -419,7 +453,8 @@ void run_file::write_string(const std::string& path, const std::string& text,
 
 series& run_file::create_series(const std::string& path, element_type type,
                                 std::vector<std::uint64_t> frame_shape, const std::string& units,
-                                const std::string& description, std::uint64_t chunk_frames) {
+                                const std::string& long_name, const std::string& description,
+                                std::uint64_t chunk_frames) {
     check_before_swmr(impl_->swmr, impl_->finished, "create_series");
     auto s = std::make_unique<series::state>();
     s->path = path;
@@ -455,10 +490,35 @@ series& run_file::create_series(const std::string& path, element_type type,
         h5::dataset(h5::check_id(H5Dcreate2(impl_->file.get(), path.c_str(), s->info.file_type,
                                             space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
                                  "H5Dcreate2", path));
-    h5::set_attribute(s->dset.get(), path, "units", units);
-    h5::set_attribute(s->dset.get(), path, "description", description);
+    h5::set_labels(s->dset.get(), path, units, long_name, description);
     impl_->all_series.push_back(std::unique_ptr<series>(new series(std::move(s))));
     return *impl_->all_series.back();
+}
+
+void run_file::set_dimensions(const std::string& path, const std::vector<std::string>& scales) {
+    check_before_swmr(impl_->swmr, impl_->finished, "set_dimensions");
+    h5::set_dimensions(impl_->file.get(), path, scales);
+}
+
+void run_file::create_dimension(const std::string& path, std::uint64_t length,
+                                const std::string& long_name, const std::string& description) {
+    check_before_swmr(impl_->swmr, impl_->finished, "create_dimension");
+    if (!has(path))
+        h5::create_dimension(impl_->file.get(), path, length, false, long_name, description);
+}
+
+void run_file::create_dimension(const std::string& path, const series& length_of,
+                                const std::string& long_name, const std::string& description) {
+    check_before_swmr(impl_->swmr, impl_->finished, "create_dimension");
+    impl::dimension d{path, {}, &length_of};
+    if (has(path))
+        d.dset = h5::dataset(h5::check_id(H5Dopen2(impl_->file.get(), path.c_str(), H5P_DEFAULT),
+                                          "H5Dopen2", path));
+    else
+        d.dset = h5::create_dimension(impl_->file.get(), path, length_of.size(), true, long_name,
+                                      description);
+    impl::extend(d, false); // a reopened file's dimension is cut with its series
+    impl_->dimensions.push_back(std::move(d));
 }
 
 void run_file::start_swmr() {
@@ -480,6 +540,8 @@ void run_file::finish(const std::function<void(finisher&)>& final_writes) {
         s->state_->closed = true;
         s->state_->dset.close("H5Dclose", s->state_->path);
     }
+    for (auto& d : m.dimensions)
+        d.dset.close("H5Dclose", d.path);
     m.file.close("H5Fclose", m.name);
     m.finished = true; // from here on the destructor has nothing left to close
     m.swmr = false;

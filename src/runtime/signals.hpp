@@ -2,8 +2,9 @@
 
 namespace fireflies {
 
-/// Installs handlers for SIGINT, SIGTERM and SIGUSR1 that only record the signal: the run stops
-/// at the next epoch boundary after a sample, on every rank together (see worker_link).
+/// Installs handlers for SIGINT, SIGTERM and SIGUSR1 that only record the signal: the ranks
+/// agree on an epoch boundary at most 2 + log2(workers) epochs later and stop there together
+/// (the pipelined stop consensus of worker_link).
 void install_stop_handlers();
 
 /// The signal that asked this process to stop, or 0.

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "fireflies/error.hpp"
+#include "scheduler/event_loop.hpp"
 #include "scheduler/firefly_task.hpp"
 #include "runtime/resources.hpp"
 
@@ -43,6 +44,14 @@ firefly_task firefly_life() {
     }
 }
 
+// The same for a firefly with its own period (--period-spread).
+firefly_task firefly_life_spread() {
+    for (;;) {
+        co_await std::suspend_always{}; // until its turn
+        calling.sim->act_spread(calling.local, calling.t);
+    }
+}
+
 } // namespace
 
 block_simulation::block_simulation(const run_config& config, const decomposition& d, int worker)
@@ -56,6 +65,15 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     allocate(n);
     for (std::uint32_t i = 0; i < n; ++i) put(i, rules_.start(global_id(i)));
     start_tasks();
+}
+
+void block_simulation::resume_sync(const sync_tracker::state& s) {
+    if (sync_.empty()) return;
+    if (s.next != next_sample_)
+        throw error("resume_sync: the time-to-sync rule has seen " + std::to_string(s.next) + " samples, the block " +
+                    std::to_string(next_sample_));
+    sync_.front().set(s);
+    stop_after_ = sync_.front().stop_after();
 }
 
 block_simulation::block_simulation(const run_config& config, const decomposition& d, int worker,
@@ -82,6 +100,10 @@ block_simulation::block_simulation(const run_config& config, const decomposition
 // Storage for n fireflies: the flash times, and one coroutine per firefly (each at the top of its
 // loop) whose promise holds the rest of it, or with the flat engine a second array.
 void block_simulation::allocate(std::size_t n) {
+    // (Both constructors come here.) --stop-when-synced: the time-to-sync rule, fed by the workers'
+    // reduction of each sample's R_state.
+    if (config_.stop_when_synced)
+        sync_.emplace_back(config_.sync_threshold, rules_.params().period, sample_);
     flash_at_.resize(n);
     if (engine_ != engine_kind::coroutine || n == 0) {
         static_assert(std::has_single_bit(sizeof(firefly_rest)));
@@ -93,7 +115,7 @@ void block_simulation::allocate(std::size_t n) {
     frames_ = std::make_unique<frame_array>(n);
     frame_array::scope scope(*frames_);
     for (std::uint32_t i = 0; i < n; ++i) {
-        const auto task = firefly_life().handle;
+        const auto task = (rules_.params().spread > 0 ? firefly_life_spread() : firefly_life()).handle;
         if (task.address() != frames_->frame(i)) throw error("coroutine frames are not laid out in firefly order");
         // Every frame is the same coroutine's, so its promise sits at the same offset in each: the
         // frames' order (checked above) is the promises' order.
@@ -105,13 +127,25 @@ void block_simulation::allocate(std::size_t n) {
     }
 }
 
+// With a period spread, each firefly's own period (drawn from its id, the same on every rank and
+// after a restart).
+void block_simulation::set_periods() {
+    const model_params& p = rules_.params();
+    if (p.spread <= 0) return;
+    periods_.resize(flash_at_.size());
+    for (std::uint32_t i = 0; i < periods_.size(); ++i) periods_[i] = natural_period(p, global_id(i));
+}
+
 // The timer ring, and what both constructors share.
 void block_simulation::start_tasks() {
     by_epoch_ = divider(epoch_);
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
+    set_periods(); // (global_id needs the dividers)
+    family_ = rules_.params().spread > 0 || rules_.params().general_prc;
     if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_);
-    eight_coupled_ = !config_.partitioned && width_ >= 3 && height_ >= 3;
+    eight_coupled_ = !config_.partitioned && width_ >= 3 && height_ >= 3 && config_.boundary == boundary_kind::periodic;
+    open_eight_inside_ = !config_.partitioned && config_.boundary == boundary_kind::open;
     outgoing_.resize(neighbours_.size());
     const tick_t period = rules_.params().period;
     // The ring spans about T/8, 64 to 256 epochs (a longer one would file more turns that move
@@ -175,23 +209,25 @@ void block_simulation::act(std::uint32_t local, tick_t t) {
     if (rules_.act(f, global_id(local), t) == reaction::flashed) emit_flash(local, t, previous);
 }
 
+// act() for a firefly with its own period (a period spread): its own coroutine, so that the
+// default model's turns do not test for it.
+void block_simulation::act_spread(std::uint32_t local, tick_t t) {
+    firefly_ref_spread f{at(local), periods_[local].period, periods_[local].refractory};
+    const tick_t previous = f.last_flash;
+    if (rules_.act(f, global_id(local), t) == reaction::flashed) emit_flash(local, t, previous);
+}
+
 [[gnu::noinline]] void block_simulation::take_turn(std::uint32_t local, tick_t t) {
     if (engine_ == engine_kind::coroutine) {
         calling = {this, local, t};
         std::coroutine_handle<>::from_address(frames_->frame(local)).resume();
-    } else {
+    } else if (periods_.empty()) {
         act(local, t);
+    } else {
+        act_spread(local, t);
     }
 }
 
-[[gnu::always_inline]] inline void block_simulation::schedule(std::uint32_t local, tick_t t) {
-    const std::int64_t e = by_epoch_.quotient(t);
-    if (e <= epoch_index_) {
-        due_.push_back(local);
-    } else {
-        ring_[static_cast<std::size_t>(e & ring_mask_)].push_back(local);
-    }
-}
 
 template <class F> void block_simulation::with_fixed_rules(F&& f) const {
     const model_params& p = rules_.params();
@@ -201,21 +237,13 @@ template <class F> void block_simulation::with_fixed_rules(F&& f) const {
     return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
 }
 
-// Files every turn in epochs [horizon_, k + ring - 1) and moves the horizon there: one pass over
-// the block every ring - 1 epochs, instead of filing every turn that a pulse moves while it is
-// still far off (most of them move again before they come due).
-template <class Rules> void block_simulation::file_turns(const Rules& rules, std::int64_t k) {
-    const tick_t from = horizon_time_;
-    horizon_ = k + ring_mask_;
-    horizon_time_ = horizon_ * epoch_;
-    const tick_t to = horizon_time_;
-    for (std::uint32_t i = 0; i < flash_at_.size(); ++i)
-        if (const tick_t t = rules.next_turn(at(i)); t >= from && t < to) schedule(i, t);
-}
 
 void block_simulation::begin_epoch(std::int64_t k) {
     epoch_index_ = k;
-    if (k >= horizon_) with_fixed_rules([&](const auto& rules) { file_turns(rules, k); });
+    if (k >= horizon_) {
+        if (family_) file_turns_family(k); // (block_simulation_families.cpp)
+        else with_fixed_rules([&](const auto& rules) { file_turns(rules, k); });
+    }
     // The bucket becomes the due list as it is. Entries of fireflies filed again since (a pulse
     // moved the turn earlier) are stale: visiting one finds no turn before the epoch's end and
     // does nothing, which costs less than keeping a tag per firefly to tell.
@@ -226,28 +254,16 @@ void block_simulation::begin_epoch(std::int64_t k) {
     bucket.clear();
 }
 
-// The distinct Moore neighbours of `source` on the torus, without itself (fewer than 8 only on
-// grids narrower than 3 cells), restricted to those coupled to it: all of them, or with
-// --partitioned those in the same block.
-template <class F>
-void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
-    const auto w = static_cast<std::uint64_t>(width_);
-    const auto sx = static_cast<std::int64_t>(source % w), sy = static_cast<std::int64_t>(source / w);
-    std::array<std::uint64_t, 8> seen{};
-    int n = 0;
-    const bool same_block_only = config_.partitioned;
-    const int source_owner = same_block_only ? decomposition_.owner(sx, sy) : -1;
-    for (int dy = -1; dy <= 1; ++dy) {
-        for (int dx = -1; dx <= 1; ++dx) {
-            if (dx == 0 && dy == 0) continue;
-            const std::int64_t x = (sx + dx + width_) % width_, y = (sy + dy + height_) % height_;
-            const std::uint64_t id = static_cast<std::uint64_t>(y) * w + static_cast<std::uint64_t>(x);
-            if (id == source || std::find(seen.begin(), seen.begin() + n, id) != seen.begin() + n) continue;
-            seen[static_cast<std::size_t>(n++)] = id;
-            if (same_block_only && decomposition_.owner(x, y) != source_owner) continue;
-            f(x, y);
-        }
+
+// The pulses a flash of `source` sends when not every firefly has 8 coupled neighbours: with
+// --boundary open (and nothing partitioned) 8 away from the grid's edges, else counted.
+std::int64_t block_simulation::pulses_from(std::uint64_t source) const {
+    if (open_eight_inside_) {
+        std::int64_t y = 0, x = 0;
+        by_width_.split(static_cast<std::int64_t>(source), y, x);
+        if (x >= 1 && x < width_ - 1 && y >= 1 && y < height_ - 1) return 8;
     }
+    return coupled_neighbours(source);
 }
 
 std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
@@ -256,32 +272,6 @@ std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
     return n;
 }
 
-// A pulse reaches firefly `local` at t: first its own turns before it, then the pulse.
-template <class Rules>
-[[gnu::always_inline]] inline void block_simulation::deliver(const Rules& rules, std::uint32_t local, tick_t t) {
-    const firefly_ref f = at(local);
-    const tick_t before = rules.next_turn(f);
-    while (rules.acts_before(f, t)) take_turn(local, rules.next_turn(f));
-    if (rules.absorb(f, t)) take_turn(local, t);
-    refile(rules, local, before);
-}
-
-// A firefly on the due list: its own turns before `end`.
-template <class Rules> void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
-    const firefly_ref f = at(local);
-    const tick_t before = rules.next_turn(f);
-    while (rules.next_turn(f) < end) take_turn(local, rules.next_turn(f));
-    refile(rules, local, before);
-}
-
-// After a visit: a turn that moved from `before` is filed again, only when it comes before the
-// horizon (file_turns finds the later ones); one moved into this epoch goes on the due list.
-template <class Rules>
-[[gnu::always_inline]] inline void block_simulation::refile(const Rules& rules, std::uint32_t local, tick_t before) {
-    // One branch, taken by few pulses (whether a pulse moved the turn is as good as random).
-    if (const tick_t after = rules.next_turn(at(local)); (after != before) & (after < horizon_time_))
-        schedule(local, after);
-}
 
 // What a firefly's own turn touches besides its flash time: the rest of its state, in the
 // coroutine engine on the one line of its coroutine frame (up to 64 bytes; a larger frame is
@@ -304,63 +294,6 @@ std::int64_t block_simulation::interior(const flash_event& source) const noexcep
     return inside ? ly * block_.width + lx : -1;
 }
 
-// Events before `end`: the pulses of every flash whose pulses arrive by then, in time order
-// (arriving_ is), each firefly's own turns before each of its pulses; then the fireflies whose
-// own turn is due and that no pulse reached (visiting twice is harmless). Fireflies are
-// independent within an epoch, so one firefly's events need to be in time order, not all.
-template <class Rules> void block_simulation::process_interval(const Rules& rules, tick_t end) {
-    const tick_t delay = rules.params().delay;
-    const std::int64_t row = block_.width;
-    const auto w = static_cast<std::uint32_t>(row);
-    auto neighbours_of = [w](std::int64_t centre) {
-        const auto u = static_cast<std::uint32_t>(centre);
-        return std::array<std::uint32_t, 8>{u - w - 1, u - w, u - w + 1, u - 1, u + 1, u + w - 1, u + w, u + w + 1};
-    };
-    // Memory is requested in two stages ahead of use: a neighbourhood's flash times `far`
-    // flashes ahead; `near` flashes ahead (those times have arrived by then), the other fields
-    // and the coroutine frames of the neighbours that flash will push to their own flash.
-    constexpr std::size_t far = 8, near = 4;
-    const std::size_t n = arriving_.size();
-    for (; next_arrival_ < n && arriving_[next_arrival_].t + delay < end; ++next_arrival_) {
-        const std::size_t i = next_arrival_;
-        if (i + far < n && centres_[i + far] >= 0)
-            for (const std::int64_t r : {centres_[i + far] - row, centres_[i + far], centres_[i + far] + row}) {
-                const tick_t* left = &flash_at_[static_cast<std::size_t>(r - 1)];
-                __builtin_prefetch(left, 1);
-                __builtin_prefetch(left + 2, 1); // the same line, unless the three cross one
-            }
-        if (i + near < n && centres_[i + near] >= 0) {
-            const tick_t arrives = arriving_[i + near].t + delay;
-            // (Firefly 0's instead of a branch, which would go either way at random.)
-            for (const std::uint32_t j : neighbours_of(centres_[i + near]))
-                prefetch_turn(j & -static_cast<std::uint32_t>(flash_at_[j] - nudge_ <= arrives));
-        }
-        const flash_event& source = arriving_[i];
-        const tick_t t = source.t + delay;
-        if (centres_[i] >= 0) {
-            for (const std::uint32_t j : neighbours_of(centres_[i])) deliver(rules, j, t);
-            totals_.pulses_delivered += 8;
-            continue;
-        }
-        for_each_neighbour(source.agent, [&](std::int64_t x, std::int64_t y) {
-            if (!block_.contains(x, y)) return;
-            deliver(rules, static_cast<std::uint32_t>((y - block_.y0) * row + (x - block_.x0)), t);
-            ++totals_.pulses_delivered;
-        });
-    }
-    // The due list, stale entries included: flash times 64 entries ahead, and 24 ahead the rest
-    // and the coroutine frame of those whose turn comes before the end.
-    constexpr std::size_t due_far = 64, due_near = 24;
-    const bool queue = rules.params().mode == refractory_mode::queue;
-    for (std::size_t i = 0; i < due_.size(); ++i) {
-        if (i + due_far < due_.size()) __builtin_prefetch(&flash_at_[due_[i + due_far]], 1);
-        if (i + due_near < due_.size()) {
-            const std::uint32_t later = due_[i + due_near];
-            prefetch_turn(later & -static_cast<std::uint32_t>(queue | (flash_at_[later] < end)));
-        }
-        visit(rules, due_[i], end);
-    }
-}
 
 void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous) {
     const flash_event ev{t, global_id(local)};
@@ -368,7 +301,7 @@ void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous
     if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
     ++flashes_since_report_;
     ++totals_.flashes_total;
-    totals_.pulses_sent += eight_coupled_ ? 8 : coupled_neighbours(ev.agent);
+    totals_.pulses_sent += eight_coupled_ ? 8 : pulses_from(ev.agent);
     order_t_.push_back(t);
     order_previous_.push_back(previous);
 }
@@ -404,7 +337,10 @@ void block_simulation::take_snapshot(tick_t t) {
         for (std::int64_t px = (block_.x0 + s - 1) / s; px * s < block_.x0 + block_.width; ++px) {
             const auto local = static_cast<std::size_t>((py * s - block_.y0) * block_.width + (px * s - block_.x0));
             pixels_.push_back({py * snapshot_grid_.nx + px,
-                               static_cast<double>(rules_.phase(at(local), t)) / static_cast<double>(period)});
+                               periods_.empty()
+                                   ? static_cast<double>(rules_.phase(at(local), t)) / static_cast<double>(period)
+                                   : static_cast<double>(periods_[local].period - (flash_at_[local] - t)) /
+                                         static_cast<double>(periods_[local].period)});
         }
 }
 
@@ -416,7 +352,30 @@ void block_simulation::emit_sample(worker_link& link) {
     h.through = t;
     // Every phase at t, rules_.phase = (T + t) - flash_at, is in [0, T): their phasors in one
     // vectorised sweep over the flash times.
-    h.state = flash_order_.circle().sum_of_differences(rules_.params().period + t, flash_at_.data(), flash_at_.size());
+    if (periods_.empty()) {
+        h.state = flash_order_.circle().sum_of_differences(rules_.params().period + t, flash_at_.data(), flash_at_.size());
+    } else {
+        // With a period spread, each phase on its own period's circle (docs/model.md).
+        for (std::size_t i = 0; i < flash_at_.size(); ++i)
+            h.state += phasor_sum::of(periods_[i].period - (flash_at_[i] - t), periods_[i].period);
+    }
+    if (!sync_.empty() && stop_after_ < 0) {
+        // The previous sample's R_state over the whole grid, now that every worker has added its
+        // share; then this sample's share into the next reduction. Every worker makes the same
+        // calls and reaches the same decision at the same sample.
+        if (state_sum_open_) {
+            const auto w0 = clock::now();
+            const phasor_sum total = link.finish_state_sum();
+            totals_.timers.wait += seconds_since(w0); // a consensus among the workers, as the stop's
+            state_sum_open_ = false;
+            sync_.front().add(next_sample_ - 1, total.order(width_ * height_));
+            stop_after_ = sync_.front().stop_after();
+        }
+        if (stop_after_ < 0) {
+            link.start_state_sum(h.state);
+            state_sum_open_ = true;
+        }
+    }
     if (snapshot_samples_ > 0 && next_sample_ % snapshot_samples_ == 0) take_snapshot(t);
     send_flashes(link, h);
     ++next_sample_;
@@ -432,7 +391,9 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
     for (;;) {
         const tick_t t_sample = next_sample_ * sample_;
         const bool sample_here = t_sample < end && t_sample <= duration_;
-        with_fixed_rules([&](const auto& rules) { process_interval(rules, sample_here ? t_sample + 1 : end); });
+        const tick_t until = sample_here ? t_sample + 1 : end;
+        if (family_) process_interval_family(until); // (block_simulation_families.cpp)
+        else with_fixed_rules([&](const auto& rules) { process_interval(rules, until); });
         if (!sample_here) break;
         emit_sample(link);
     }
@@ -547,14 +508,15 @@ void block_simulation::run(worker_link& link) {
             if (due > p0) link.idle_until(due);
             timers.pace += seconds_since(p0);
         }
-        const double reported_before = timers.report;
+        const double reported_before = timers.report, waited_before = timers.wait;
         const auto t0 = clock::now();
         begin_epoch(k);
         epoch_end_ = std::min((k + 1) * epoch_, duration_ + 1);
         run_epoch(epoch_end_, link);
         const auto t1 = clock::now();
         // The samples' reports, sent from inside the epoch, count as report time, not simulate.
-        timers.simulate += std::chrono::duration<double>(t1 - t0).count() - (timers.report - reported_before);
+        timers.simulate += std::chrono::duration<double>(t1 - t0).count() - (timers.report - reported_before) -
+                           (timers.wait - waited_before);
         exchange_halo(link);
         timers.exchange += seconds_since(t1);
         if (epoch_end_ > duration_) return finish(link, false, false, duration_);
@@ -572,6 +534,9 @@ void block_simulation::run(worker_link& link) {
         const auto w0 = clock::now();
         const bool stop = link.stop_requested();
         timers.wait += seconds_since(w0);
+        // --stop-when-synced: at the first boundary after the sample that follows the decision,
+        // the same simulated time for every decomposition; a complete run, no checkpoint.
+        if (stop_after_ >= 0 && next_sample_ > stop_after_) return finish(link, false, false, epoch_end_ - 1);
         const bool periodic = stop_check_due_ && next_checkpoint_ > 0 && epoch_end_ >= next_checkpoint_;
         stop_check_due_ = false;
         const bool save = !config_.checkpoint.empty() && (stop || periodic);

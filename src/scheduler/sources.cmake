@@ -1,2 +1,5 @@
-target_sources(fireflies_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/firefly_task.cpp
-                                      ${CMAKE_CURRENT_LIST_DIR}/block_simulation.cpp)
+# One worker's block and its event loop; talks to the world through worker_link (no MPI).
+fireflies_room(scheduler ${CMAKE_CURRENT_LIST_DIR}/firefly_task.cpp
+                         ${CMAKE_CURRENT_LIST_DIR}/block_simulation.cpp
+                         ${CMAKE_CURRENT_LIST_DIR}/block_simulation_families.cpp
+               USES model runtime)

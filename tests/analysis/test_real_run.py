@@ -35,6 +35,26 @@ class RealRun(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
+    def test_every_stored_setting_reads_back(self):
+        """Run.setting finds every option the program stored, under the name --help gives it (the
+        stored config keeps them in a [fireflies] table), and the summary shows them."""
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python < 3.11
+            self.skipTest("no tomllib")
+        stored = tomllib.loads(self.data.attrs["config"])["fireflies"]
+        self.assertGreater(len(stored), 10)
+        for key, value in stored.items():
+            self.assertEqual(self.data.setting(key), value, key)
+            self.assertEqual(self.data.setting(key.replace("-", "_")), value, key)
+        self.assertEqual(self.data.setting("refractory-mode"), "drop")
+        self.assertIs(self.data.setting("partitioned"), False)
+        self.assertEqual(self.data.setting("no-such-option", "absent"), "absent")
+        from fireflies_analysis.convergence import summary
+        facts = summary(self.data)
+        self.assertEqual(facts["refractory_mode"], "drop")
+        self.assertIs(facts["partitioned"], False)
+
     def test_raster_holds_every_flash(self):
         t, agent = raster_points(self.data)
         self.assertEqual(len(t), int(self.data.attrs["flashes_emitted"]))

@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
     // Whole intervals until the wanted number of events: each interval has cells * interval / period.
     const double per_interval = static_cast<double>(cells) * static_cast<double>(interval) / static_cast<double>(period);
     const auto intervals = static_cast<std::int64_t>(std::max(1.0, static_cast<double>(target_events) / per_interval + 0.999));
+    // The run these reports describe ends at its last interval, as a real run's duration does
+    // (a final report before the duration would read as a run stopped when synchronised).
+    config.duration = to_seconds(intervals * interval);
 
     std::mt19937_64 rng(seed);
     std::vector<worker_feed> feeds;

@@ -14,6 +14,7 @@ exits 0 for datasets of different lengths ("not comparable").
 import glob
 import hashlib
 import os
+import sys
 import shutil
 import signal
 import subprocess
@@ -32,24 +33,8 @@ TOTALS = ("flashes_emitted", "flashes_received", "pulses_sent", "pulses_delivere
           "pulses_in_flight")
 
 
-def _env_list(name):
-    return [v for v in os.environ.get(name, "").replace(";", " ").split() if v]
-
-
-FIREFLIES = os.environ.get("FIREFLIES_BIN", "")
-MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
-NP_FLAG = os.environ.get("MPIEXEC_NUMPROC_FLAG", "-n") or "-n"
-PREFLAGS = _env_list("MPIEXEC_PREFLAGS")
-
-
-def command(ranks, args):
-    """argv for `fireflies args` on `ranks` ranks: the plain program for 1, mpiexec otherwise."""
-    if not FIREFLIES:
-        raise unittest.SkipTest("FIREFLIES_BIN is not set (run these tests through ctest)")
-    args = [str(a) for a in args]
-    if ranks == 1:
-        return [FIREFLIES] + args
-    return [MPIEXEC, NP_FLAG, str(ranks)] + PREFLAGS + [FIREFLIES] + args
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from launch import FIREFLIES, command  # noqa: E402,F401  (one launcher for every suite)
 
 
 def kill_group(p, sig=signal.SIGKILL):

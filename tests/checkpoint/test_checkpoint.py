@@ -15,6 +15,7 @@ import tempfile
 import unittest
 
 import h5py
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ckpt_common import (EXIT_CHECKPOINTED, EXIT_USAGE, CheckpointTestCase, attrs,  # noqa: E402
@@ -68,14 +69,15 @@ class Periodic(CheckpointTestCase):
                 self.assertGreater(int(c["epoch"]), 0)
 
 
-class SignalRestart(CheckpointTestCase):
-    """(b) a signal mid-run gives exit 85 and a checkpoint; --restart at any rank count
-    continues the output bitwise identically to an uninterrupted run."""
+class RestartCase(CheckpointTestCase):
+    """Interrupt a run of `base` with a signal, restart it, compare with the uninterrupted run."""
+
+    base = BASE
 
     def reference(self, ranks):
         ref = self.path("ref.h5")
         if not os.path.exists(ref):
-            self.run_to_end(ranks, BASE + ["-o", ref], name="reference")
+            self.run_to_end(ranks, self.base + ["-o", ref], name="reference")
         return ref
 
     def check_checkpointed(self, run, out, ck, segment):
@@ -96,9 +98,9 @@ class SignalRestart(CheckpointTestCase):
     def interrupted_then_restarted(self, first, second, sig=signal.SIGUSR1):
         ref = self.reference(first)
         out, ck = self.path("run.h5"), self.path("run.ckpt")
-        r1 = self.interrupt(first, BASE + PACE + ["-o", out, "--checkpoint", ck], sig=sig, name="segment1")
+        r1 = self.interrupt(first, self.base + PACE + ["-o", out, "--checkpoint", ck], sig=sig, name="segment1")
         c = self.check_checkpointed(r1, out, ck, 0)
-        r2 = self.run_to_end(second, BASE + ["-o", out, "--restart", ck, "--checkpoint", ck], name="segment2")
+        r2 = self.run_to_end(second, self.base + ["-o", out, "--restart", ck, "--checkpoint", ck], name="segment2")
         context = "%s\n%s" % (r1.describe(), r2.describe())
         a = self.check_balanced(out, "complete", context)
         self.assertEqual(int(a["segments"]), 2)
@@ -111,6 +113,11 @@ class SignalRestart(CheckpointTestCase):
             self.assertSameData(ref, out, ("blocks",), context)
         print("%s at P=%d, checkpoint at t=%.2f s, restart at P=%d: identical (%.1f s + %.1f s wall)"
               % (signal.Signals(sig).name, first, int(c["epoch"]) * 0.01, second, r1.wall, r2.wall))
+
+
+class SignalRestart(RestartCase):
+    """(b) a signal mid-run gives exit 85 and a checkpoint; --restart at any rank count
+    continues the output bitwise identically to an uninterrupted run."""
 
     def test_usr1_3_to_3(self):
         self.interrupted_then_restarted(3, 3)
@@ -164,6 +171,35 @@ class SignalRestart(CheckpointTestCase):
               % (int(c1["epoch"]) * 0.01, int(c2["epoch"]) * 0.01))
 
 
+class Families(RestartCase):
+    """(b) for the model families: interrupted at one rank count, restarted at another, the
+    output is bitwise the uninterrupted run's."""
+
+    def test_prc_dissipation_3_to_2(self):
+        self.base = BASE + ["--prc-dissipation", 2.5]
+        self.interrupted_then_restarted(3, 2)
+
+    def test_inhibitory_queue_1_to_3(self):
+        self.base = BASE + ["--prc-dissipation", 1, "--nudge", -0.1, "--refractory-mode", "queue"]
+        self.interrupted_then_restarted(1, 3)
+
+    def test_initial_phases_3_to_1(self):
+        phases = self.path("phases.h5")
+        with h5py.File(phases, "w") as f:
+            f["phase"] = (np.arange(36 * 48).reshape(36, 48) * 0.37) % 5.0
+        self.base = BASE + ["--initial-phases", phases]
+        self.interrupted_then_restarted(3, 1)
+
+    def test_open_boundary_5_to_2(self):
+        self.base = BASE + ["--boundary", "open"]
+        self.interrupted_then_restarted(5, 2)
+
+    def test_period_spread_2_to_5(self):
+        self.base = BASE + ["--period-spread", 0.3, "--period-distribution", "uniform"]
+        self.interrupted_then_restarted(2, 5)
+
+
+
 class CopiedRun(CheckpointTestCase):
     """Each test works on copies of one interrupted run's output `run.h5` and checkpoint
     `run.ckpt` (P = 1), made once per class."""
@@ -195,14 +231,10 @@ class CopiedRun(CheckpointTestCase):
         if not self.KEEP:
             self.addCleanup(shutil.rmtree, self.logs, ignore_errors=True)
 
-
-class Refused(CopiedRun):
-    """(c) a checkpoint that does not fit is refused: exit 2, one line naming --restart, and no
-    file in the directory is created, changed or removed."""
-
-    def refused(self, extra, ranks=1, checkpoint="run.ckpt", expect_in=()):
+    def assertRefused(self, args, option, ranks=1, expect_in=()):
+        """`fireflies args` at `ranks` ranks exits 2 with one line that names `option` (and every
+        text of `expect_in`), and creates, changes or removes no file in the directory."""
         before = tree_state(self.dir)
-        args = with_options(BASE, extra) + ["-o", "run.h5", "--restart", checkpoint]
         r = subprocess.run(command(ranks, args), stdin=subprocess.DEVNULL, capture_output=True,
                            text=True, timeout=120, cwd=self.dir)
         what = "command: %s\nexit %d\n--- stdout ---\n%s--- stderr ---\n%s" % (
@@ -210,13 +242,22 @@ class Refused(CopiedRun):
         self.assertEqual(r.returncode, EXIT_USAGE, what)
         lines = [l for l in r.stderr.splitlines() if l.startswith("fireflies:")]
         self.assertEqual(len(lines), 1, "expected one line from fireflies:\n" + what)
-        self.assertIn("--restart", lines[0], what)
+        self.assertIn(option, lines[0], what)
         for text in expect_in:
             self.assertIn(text, lines[0], what)
         self.assertEqual(tree_state(self.dir), before,
-                         "a refused restart changed the files in its directory\n" + what)
+                         "a refused run changed the files in its directory\n" + what)
         print("P=%d refused: %s" % (ranks, lines[0][:300]))
         return lines[0]
+
+
+class Refused(CopiedRun):
+    """(c) a checkpoint that does not fit is refused: exit 2, one line naming --restart, and no
+    file in the directory is created, changed or removed."""
+
+    def refused(self, extra, ranks=1, checkpoint="run.ckpt", expect_in=()):
+        args = with_options(BASE, extra) + ["-o", "run.h5", "--restart", checkpoint]
+        return self.assertRefused(args, "--restart", ranks, expect_in)
 
     def test_other_grid(self):
         self.refused(["--width", 50], expect_in=("48", "50"))
@@ -306,7 +347,7 @@ class Refused(CopiedRun):
         shutil.copy2(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "format2_48x36.ckpt"),
                      self.path("old.ckpt"))
         for ranks in (1, 3):
-            self.refused([], ranks=ranks, checkpoint="old.ckpt", expect_in=("format version 2", "finish"))
+            self.refused([], ranks=ranks, checkpoint="old.ckpt", expect_in=("older checkpoint format (version 2", "restart it with the fireflies that wrote it"))
 
 
 class CheckpointPath(CopiedRun):
@@ -316,21 +357,7 @@ class CheckpointPath(CopiedRun):
     the checkpoint being restarted from is this run's and is accepted."""
 
     def start_refused(self, args, ranks=1, expect_in=()):
-        before = tree_state(self.dir)
-        args = BASE + args
-        r = subprocess.run(command(ranks, args), stdin=subprocess.DEVNULL, capture_output=True,
-                           text=True, timeout=120, cwd=self.dir)
-        what = "command: %s\nexit %d\n--- stdout ---\n%s--- stderr ---\n%s" % (
-            " ".join(map(str, args)), r.returncode, r.stdout, r.stderr)
-        self.assertEqual(r.returncode, EXIT_USAGE, what)
-        lines = [l for l in r.stderr.splitlines() if l.startswith("fireflies:")]
-        self.assertEqual(len(lines), 1, "expected one line from fireflies:\n" + what)
-        self.assertIn("--checkpoint", lines[0], what)
-        for text in expect_in:
-            self.assertIn(text, lines[0], what)
-        self.assertEqual(tree_state(self.dir), before,
-                         "a refused run changed the files in its directory\n" + what)
-        print("P=%d refused: %s" % (ranks, lines[0][:300]))
+        self.assertRefused(BASE + args, "--checkpoint", ranks, expect_in)
 
     def test_checkpoint_is_the_output(self):
         self.start_refused(["-o", "new.h5", "--checkpoint", "./new.h5"], expect_in=("output",))

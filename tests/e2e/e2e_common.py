@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -24,32 +25,11 @@ import unittest
 import h5py
 import numpy as np
 
-SERIES = ("t", "R", "R_state", "flashes", "pulse")
+SERIES = ("t", "R", "R_state", "flashes", "pulse", "largest_volley")
 
 
-def _env_list(name):
-    value = os.environ.get(name, "")
-    return [v for v in value.replace(";", " ").split() if v]
-
-
-FIREFLIES = os.environ.get("FIREFLIES_BIN", "")
-MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
-NP_FLAG = os.environ.get("MPIEXEC_NUMPROC_FLAG", "-n") or "-n"
-PREFLAGS = _env_list("MPIEXEC_PREFLAGS")
-
-
-def command(np_, args):
-    """argv for `fireflies args` at np_ ranks: the plain program for np_ == 0, mpiexec otherwise.
-
-    np_ == 1 runs the program directly (no mpiexec), as a user would; mpiexec -n 1 is also valid
-    and is used where a test says so with np_ == -1."""
-    if not FIREFLIES:
-        raise unittest.SkipTest("FIREFLIES_BIN is not set (run these tests through ctest)")
-    args = [str(a) for a in args]
-    if np_ == 1:
-        return [FIREFLIES] + args
-    n = 1 if np_ == -1 else np_
-    return [MPIEXEC, NP_FLAG, str(n)] + PREFLAGS + [FIREFLIES] + args
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from launch import FIREFLIES, MPIEXEC_1, command, processes  # noqa: E402,F401  (one launcher for every suite)
 
 
 class Result:
@@ -74,9 +54,9 @@ def kill_group(p):
         pass
 
 
-def run(np_, args, cwd, timeout=60, preexec_fn=None):
+def run(ranks, args, cwd, timeout=60, preexec_fn=None):
     """Runs fireflies to the end (or kills its whole process group after `timeout` s)."""
-    argv = command(np_, args)
+    argv = command(ranks, args)
     t0 = time.monotonic()
     p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL, text=True, start_new_session=True,
@@ -141,10 +121,14 @@ class E2ETestCase(unittest.TestCase):
                              "sum(/timeseries/flashes) > flashes_emitted in " + where)
         return a
 
-    def assertSeriesEqual(self, a_path, b_path, prefix=False):
-        """Bitwise identity of the /timeseries datasets (prefix: on the common length)."""
+    def assertSeriesEqual(self, a_path, b_path, prefix=False, skip=()):
+        """Bitwise identity of the /timeseries datasets (prefix: on the common length; `skip`:
+        series left out) and, for whole runs, of the time_to_sync attribute."""
         a, b = read_series(a_path), read_series(b_path)
-        for name in SERIES:
+        if not prefix:
+            ta, tb = attrs(a_path).get("time_to_sync"), attrs(b_path).get("time_to_sync")
+            self.assertEqual(ta, tb, "time_to_sync differs between %s and %s" % (a_path, b_path))
+        for name in (n for n in SERIES if n not in skip):
             x, y = a[name], b[name]
             self.assertEqual(x.dtype, y.dtype,
                              "%s dtype differs: %s vs %s" % (name, a_path, b_path))

@@ -38,8 +38,8 @@ OLD_MTIME_NS = 1_000_000_000 * 1_600_000_000  # 2020-09-13
 HUGE_GRID = ["--width", 100000, "--height", 100000, "--duration", 1]  # 1e10 cells < 2^53
 
 # Ranks to run a case at. Rank 0 alone reads and checks the settings, so the value checks take
-# the same path for every P: the core cases (ALL, 28 of them) run at P = 1, 3 and 8, three more
-# that need several workers at P = 3 and/or 8, and the others (ONE, 35) only at P = 1, to keep
+# the same path for every P: the core cases (ALL, 33 of them) run at P = 1, 3 and 8, three more
+# that need several workers at P = 3 and/or 8, and the others (ONE, 48) only at P = 1, to keep
 # the catalogue within its time budget on a 2-core machine (one refused run costs ~0.6 s at
 # P = 1, ~1 s at P = 3 and ~1.3 s at P = 8, mostly MPI start-up).
 ALL = (1, 3, 8)
@@ -75,7 +75,26 @@ CASES = [
     ("nudge_equals_period", ["--nudge", 5], "--nudge", ALL),
     ("nudge_above_period", ["--nudge", 6, "--period", 5], "--nudge", ALL),
     ("period_below_default_nudge", ["--period", 0.1], "--nudge|--period", ONE),
-    ("nudge_negative", ["--nudge", -0.1], "--nudge", ONE),
+    # an inhibitory nudge is allowed above minus the period
+    ("nudge_minus_period", ["--nudge", -5], "--nudge", ONE),
+    ("nudge_below_minus_period", ["--nudge", -6, "--period", 5], "--nudge", ONE),
+    # --prc-dissipation outside [0, 100], not a number
+    ("prc_dissipation_negative", ["--prc-dissipation", -1], "--prc-dissipation", ALL),
+    ("prc_dissipation_huge", ["--prc-dissipation", 1000], "--prc-dissipation", ONE),
+    ("prc_dissipation_nan", ["--prc-dissipation", "nan"], "--prc-dissipation", ONE),
+    ("prc_dissipation_not_numeric", ["--prc-dissipation", "strong"], "--prc-dissipation", ONE),
+    # --period-spread: negative, leaving periods below nudge + jitter; --period-distribution
+    ("period_spread_negative", ["--period-spread", -0.1], "--period-spread", ALL),
+    ("period_spread_too_wide", ["--period-spread", 4.8], "--period-spread", ONE),
+    ("period_spread_uniform_too_wide", ["--period-spread", 4.7, "--period-distribution", "uniform"],
+     "--period-spread", ONE),
+    ("period_distribution_unknown", ["--period-distribution", "cauchy"], "--period-distribution", ONE),
+    ("boundary_unknown", ["--boundary", "reflecting"], "--boundary", ONE),
+    # --initial-phases: missing, not HDF5 (HDF5 files of the wrong shape, out-of-range or NaN
+    # phases and subsampled snapshots: tests/e2e/test_initial_phases.py)
+    ("initial_phases_missing", ["--initial-phases", "missing.h5"], "--initial-phases", ALL),
+    ("initial_phases_not_hdf5", ["--initial-phases", "phases.h5"], "--initial-phases", ONE,
+     {"phases.h5": "phase = [0.5, 1.5]\n"}),
     # --refractory outside [0, 1)
     ("refractory_one", ["--refractory", 1], "--refractory", ALL),
     ("refractory_negative", ["--refractory", -0.1], "--refractory", ONE),
@@ -96,6 +115,13 @@ CASES = [
     ("seed_above_uint64", ["--seed", "18446744073709551616"], "--seed", ONE),
     ("seed_not_numeric", ["--seed", "x"], "--seed", ALL),
     ("seed_float", ["--seed", 1.5], "--seed", ONE),
+    # --sync-threshold outside (0, 1], --volley-window not a positive time, a flag's value
+    ("sync_threshold_zero", ["--sync-threshold", 0], "--sync-threshold", ALL),
+    ("sync_threshold_above_one", ["--sync-threshold", 1.5], "--sync-threshold", ONE),
+    ("sync_threshold_nan", ["--sync-threshold", "nan"], "--sync-threshold", ONE),
+    ("volley_window_zero", ["--volley-window", 0], "--volley-window", ALL),
+    ("volley_window_negative", ["--volley-window", -0.25], "--volley-window", ONE),
+    ("stop_when_synced_bad_value", ["--stop-when-synced=soon"], "--stop-when-synced", ONE),
     # choices and flags
     ("refractory_mode_unknown", ["--refractory-mode", "sometimes"], "--refractory-mode", ONE),
     ("telemetry_unknown", ["--telemetry", "all"], "--telemetry", ONE),

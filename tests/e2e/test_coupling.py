@@ -1,4 +1,4 @@
-"""The coupling is real: what MODEL.md says the model does, the program does.
+"""The coupling is real: what docs/model.md says the model does, the program does.
 
 - drop mode (the default) synchronises a 30 x 30 torus: R > 0.99 at t = 300 s;
 - queue mode does not: R stays near 0.4;

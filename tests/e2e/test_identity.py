@@ -1,9 +1,11 @@
 """Same seed, same run, for every number of ranks.
 
-The /timeseries datasets (t, R, R_state, flashes, pulse) must be bitwise identical for
+The /timeseries datasets (t, R, R_state, flashes, pulse, largest_volley) and the time_to_sync
+attribute must be bitwise identical for
 P = 1, 2, 3, 5, 8 (8 is oversubscribed on a small machine): the model draws every random number
 from a counter-based generator keyed by (seed, agent, draw), and the hub's reductions are
-order-independent (MODEL.md, "Convergence" and "Randomness").
+order-independent (docs/model.md, "Randomness" and
+"Convergence: the order parameters").
 """
 import os
 import unittest
@@ -11,27 +13,45 @@ import unittest
 import h5py
 import numpy as np
 
-from e2e_common import E2ETestCase
+from e2e_common import MPIEXEC_1, E2ETestCase, processes
 
 RANKS = (1, 2, 3, 5, 8)
 
 
 class Identity(E2ETestCase):
 
-    def across_ranks(self, tag, args, ranks=RANKS, reference=None):
-        """Runs `args` at each P of `ranks`, each file against the first (or `reference`)."""
+    def across_ranks(self, tag, args, ranks=RANKS, reference=None, skip=()):
+        """Runs `args` at each P of `ranks`, each file against the first (or `reference`),
+        leaving out the series in `skip`."""
         files = []
         for p in ranks:
-            out = self.path("%s-np%d.h5" % (tag, p))
+            out = self.path("%s-np%s.h5" % (tag, str(p).replace(" ", "")))
             _, a = self.run_ok(p, args, out)
-            self.assertEqual(int(a["mpi_size"]), 1 if p in (1, -1) else p)
+            self.assertEqual(int(a["mpi_size"]), processes(p))
             files.append(out)
         first = reference or files[0]
         for p, f in zip(ranks, files):
             if f != first:
                 with self.subTest(case=tag, np=p):
-                    self.assertSeriesEqual(first, f)
+                    self.assertSeriesEqual(first, f, skip=skip)
         return files
+
+    def test_auto_telemetry(self):
+        """--telemetry auto (the default) picks summary where the hub could not absorb every
+        flash (here: a 0.1 s period, about 4e8 flash events per wall second from 2 workers),
+        says so in the banner and the file, and the series are those of events telemetry."""
+        model = ["--width", 24, "--height", 18, "--duration", 3, "--period", 0.1, "--nudge", 0.01,
+                 "--jitter", 0.01, "--delay", 0.001, "--sample-every", 0.05]
+        auto = self.path("auto-np3.h5")
+        r, a = self.run_ok(3, model, auto)
+        self.assertEqual(a["telemetry"], "summary", r.describe())
+        self.assertIn("telemetry summary (auto: ", r.stdout, r.describe())
+        self.assertIn('telemetry = "summary"', a["config"])
+        events = self.path("events-np1.h5")
+        _, e = self.run_ok(1, model + ["--telemetry", "events"], events)
+        self.assertEqual(e["telemetry"], "events")
+        # (but the largest volley, which needs the flashes: -1 in summary telemetry)
+        self.assertSeriesEqual(events, auto, skip=("largest_volley",))
 
     def test_square_grid(self):
         # 30 x 30: 7 workers at P = 8 do not divide 30 either.
@@ -39,7 +59,7 @@ class Identity(E2ETestCase):
                                             "--seed", 7])
         # mpiexec -n 1 (hub and worker in one process under MPI) is the same run too.
         self.across_ranks("30x30-mpiexec1", ["--width", 30, "--height", 30, "--duration", 60,
-                                             "--seed", 7], ranks=(-1,), reference=files[0])
+                                             "--seed", 7], ranks=(MPIEXEC_1,), reference=files[0])
 
     def test_grid_not_divisible(self):
         # 37 x 23: prime sides, so no process grid divides them evenly.
@@ -50,11 +70,37 @@ class Identity(E2ETestCase):
         self.across_ranks("queue", ["--width", 37, "--height", 23, "--duration", 60,
                                     "--seed", 3, "--refractory-mode", "queue"])
 
+    def test_prc_dissipation(self):
+        # --prc-dissipation: every pulse rounds a double to a tick, the same on every rank.
+        self.across_ranks("dissipation", ["--width", 37, "--height", 23, "--duration", 60,
+                                          "--seed", 3, "--prc-dissipation", 2.5])
+        # Inhibitory pulses (phase floored at 0, back into the refractory period) in queue mode.
+        self.across_ranks("inhibitory", ["--width", 37, "--height", 23, "--duration", 60,
+                                         "--seed", 4, "--prc-dissipation", 1, "--nudge", -0.1,
+                                         "--refractory-mode", "queue"])
+
+    def test_period_spread(self):
+        # Each firefly's own period, drawn from its id: the same on every rank.
+        self.across_ranks("spread-normal", ["--width", 37, "--height", 23, "--duration", 60,
+                                            "--seed", 5, "--period-spread", 0.2])
+        self.across_ranks("spread-uniform", ["--width", 37, "--height", 23, "--duration", 60,
+                                             "--seed", 6, "--period-spread", 0.5,
+                                             "--period-distribution", "uniform",
+                                             "--prc-dissipation", 2, "--refractory-mode", "queue"])
+
+    def test_open_boundary(self):
+        self.across_ranks("open", ["--width", 37, "--height", 23, "--duration", 60, "--seed", 7,
+                                   "--boundary", "open"])
+
     def test_telemetry_summary_equals_events(self):
         args = ["--width", 37, "--height", 23, "--duration", 60, "--seed", 5]
         events = self.across_ranks("events", args + ["--telemetry", "events"], ranks=(1, 3))
-        self.across_ranks("summary", args + ["--telemetry", "summary"], ranks=(1, 3, 8),
-                          reference=events[0])
+        # Summary telemetry sends the hub no flashes: its largest_volley is -1 throughout.
+        summary = self.across_ranks("summary", args + ["--telemetry", "summary"], ranks=(1, 3, 8),
+                                    reference=events[0], skip=("largest_volley",))
+        for f in summary:
+            with h5py.File(f, "r") as h:
+                self.assertTrue(np.all(h["timeseries/largest_volley"][()] == -1), f)
 
     def test_flat_engine_equals_coroutines(self):
         # --help: "same results" for --engine flat.

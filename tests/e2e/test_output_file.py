@@ -1,5 +1,5 @@
-"""The output file: valid HDF5, the documented root attributes, units and descriptions on every
-dataset, a `config` attribute that `fireflies --config` reads back into the same run, default
+"""The output file: valid HDF5, the documented root attributes, units, long names and
+descriptions on every dataset, a `config` attribute that `fireflies --config` reads back into the same run, default
 output names that never collide, and --force replacing an existing file.
 """
 import os
@@ -54,7 +54,7 @@ class OutputFile(E2ETestCase):
 
         def visit(name, obj):
             if isinstance(obj, h5py.Dataset):
-                for key in ("units", "description"):
+                for key in ("units", "long_name", "description"):
                     value = obj.attrs.get(key)
                     if isinstance(value, bytes):
                         value = value.decode()
@@ -64,7 +64,7 @@ class OutputFile(E2ETestCase):
             f.visititems(visit)
             for name in ("t", "R", "R_state", "flashes", "pulse"):
                 self.assertEqual(len(f["timeseries/" + name]), 61, name)
-        self.assertEqual(missing, [], "datasets without a units or description attribute")
+        self.assertEqual(missing, [], "datasets without a units, long_name or description attribute")
 
     def test_per_rank_timers(self):
         # /perf: one row per rank (the hub first), every timer measured where the rank spends

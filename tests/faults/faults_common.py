@@ -25,26 +25,14 @@ import unittest
 import h5py
 import numpy as np
 
-FIREFLIES = os.environ.get("FIREFLIES_BIN", "")
-MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
-NP_FLAG = os.environ.get("MPIEXEC_NUMPROC_FLAG", "-n") or "-n"
-PREFLAGS = [v for v in os.environ.get("MPIEXEC_PREFLAGS", "").replace(";", " ").split() if v]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from launch import FIREFLIES, MPIEXEC_1, command, direct, processes  # noqa: E402,F401  (one launcher for every suite)
 H5CLEAR = os.environ.get("H5CLEAR") or shutil.which("h5clear") or "h5clear"
 
 
 def log(msg):
     """A line in the test log (CTest shows it on failure, and with -V)."""
     print("  " + msg, file=sys.stderr, flush=True)
-
-
-def command(np_, args):
-    """argv for `fireflies args` under `mpiexec -n np_`; np_ == 0: the program alone (one process,
-    no mpiexec, as a user runs it on a laptop)."""
-    if not FIREFLIES:
-        raise unittest.SkipTest("FIREFLIES_BIN is not set (run these tests through ctest)")
-    if np_ == 0:
-        return [FIREFLIES] + [str(a) for a in args]
-    return [MPIEXEC, NP_FLAG, str(np_)] + PREFLAGS + [FIREFLIES] + [str(a) for a in args]
 
 
 # ---- processes ---------------------------------------------------------------------------------
@@ -96,8 +84,8 @@ class Job:
     """`mpiexec -n P fireflies ARGS` in its own session, output to files in `workdir`."""
 
     def __init__(self, np_, args, workdir, env=None, name="job"):
-        self.np = max(np_, 1)
-        self.direct = np_ == 0
+        self.np = processes(np_)
+        self.direct = direct(np_)
         self.argv = command(np_, args)
         self.workdir = workdir
         self.stdout_path = os.path.join(workdir, name + ".stdout")

@@ -24,7 +24,7 @@ import unittest
 
 import h5py
 
-from faults_common import FaultTestCase, alive, attrs, error_lines, h5clear, log, open_swmr, run
+from faults_common import MPIEXEC_1, FaultTestCase, alive, attrs, error_lines, h5clear, log, open_swmr, run
 
 LIMIT = 60.0
 SIZE = "1m"
@@ -85,15 +85,15 @@ class DiskFull(FaultTestCase):
                 log("what is left of the output cannot be read (%s)" % e)
 
     def test_output_full_alone(self):
-        self.output_full(0)
+        self.output_full(1)
 
     def test_output_full_mpiexec_np1(self):
-        self.output_full(1)
+        self.output_full(MPIEXEC_1)
 
     def test_output_full_alone_tiny_disk(self):
         # 16 KiB: the very first flush of the output fails (the file's metadata is not all
         # written yet), a different path out of the run than a disk that fills later.
-        self.output_full(0, "16k")
+        self.output_full(1, "16k")
 
     def test_output_full_np3_tiny_disk(self):
         self.output_full(3, "16k")
@@ -140,8 +140,9 @@ class DiskFull(FaultTestCase):
     def test_checkpoint_full_fresh_run(self):
         ck, digest = self.previous_checkpoint()
         out = self.path("second.h5")
-        rc, wall, job = run(3, MODEL + ["--duration", 40, "--checkpoint", ck, "--checkpoint-every", 5, "-o", out],
-                            self.dir, timeout=LIMIT + 30, name="second")
+        # Another run's checkpoint is replaced only with --force (without it: refused at the start).
+        rc, wall, job = run(3, MODEL + ["--duration", 40, "--checkpoint", ck, "--checkpoint-every", 5, "-o", out,
+                                        "--force"], self.dir, timeout=LIMIT + 30, name="second")
         self.expect_disk_full_failure(rc, wall, job, ck)
         # The previous checkpoint belongs to the first run (first.h5): restart that.
         self.check_intact_and_usable(ck, digest, self.path("first.h5"),

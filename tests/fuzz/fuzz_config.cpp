@@ -1,7 +1,7 @@
 // libFuzzer target: the config reader, three ways, on one input.
 //   1. fireflies::config::parse(argv), argv being the input split at '\n' (argv[0] = fireflies),
 //      for inputs that start with '-' (CLI11 builds its whole parser on every call: slow);
-//   2. fireflies::config::from_toml(text): the strict TOML subset and every key's checks;
+//   2. fireflies::config::from_toml(text): toml++ under the strict dialect, every key's checks;
 //   3. when (2) accepts: parse({"fireflies", "--config", FILE}) with the input written to FILE
 //      (read_file + apply) must accept it too and give the same settings.
 // Whatever is accepted must also pass these properties (a failure is a finding, reported by

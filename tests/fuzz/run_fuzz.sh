@@ -5,7 +5,7 @@
 #   tests/fuzz/run_fuzz.sh build SOURCE_DIR FUZZ_BUILD_DIR VERSION_CPP
 #       configures and builds tests/fuzz/project with clang++ into FUZZ_BUILD_DIR
 #   tests/fuzz/run_fuzz.sh run TARGET SOURCE_DIR FUZZ_BUILD_DIR [SECONDS] [FIREFLIES_BIN]
-#       TARGET is config or checkpoint: replays every file of tests/fuzz/regressions/TARGET, then
+#       TARGET is config, checkpoint or report: replays every file of tests/fuzz/regressions/TARGET, then
 #       fuzzes for SECONDS (default 30; env FIREFLIES_FUZZ_SECONDS overrides) starting from
 #       tests/fuzz/corpus/TARGET (and, for checkpoint, a checkpoint FIREFLIES_BIN writes now, so
 #       that a seed of this very version is always there).
@@ -47,7 +47,7 @@ if [[ $mode == build ]]; then
 fi
 
 [[ $mode == run ]] || { echo "usage: run_fuzz.sh build|run ..." >&2; exit 2; }
-target=${1:?TARGET (config or checkpoint)}
+target=${1:?TARGET (config, checkpoint or report)}
 source_dir=${2:?SOURCE_DIR}
 build_dir=${3:?FUZZ_BUILD_DIR}
 seconds=${FIREFLIES_FUZZ_SECONDS:-${4:-30}}

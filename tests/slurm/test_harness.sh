@@ -47,39 +47,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 # Keep Open MPI quiet and local in a container (no InfiniBand/UCX probing).
 export OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 
-fails=0
-passes=0
-pass() { passes=$((passes + 1)); echo "PASS: $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL: $*"; }
-check() {  # check <description> <command...>
-  local what=$1; shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
-}
-note() { echo "  .. $*"; }
-trap 'echo "test_harness.sh: error at line $LINENO: $BASH_COMMAND" >&2' ERR
-
-if ((EUID != 0)); then
-  echo "SKIP: the Slurm harness needs root"
-  exit 77
-fi
-
-# ---- the program and Python -----------------------------------------------------------------
-bin=${FIREFLIES_BIN:-$(command -v fireflies || true)}
-if [[ -z $bin || ! -x $bin ]]; then
-  echo "FAIL: no fireflies binary: set FIREFLIES_BIN or put it on PATH (ctest sets it)"
-  exit 1
-fi
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-[[ $(basename "$bin") == fireflies ]] || { echo "FAIL: $bin is not named fireflies (the scripts look for that name on PATH)"; exit 1; }
-PATH=$(dirname "$bin"):$PATH
-export PATH
-unset FIREFLIES_BIN
-PY=${FIREFLIES_PYTHON:-}
-for candidate in $PY /usr/bin/python3 python3; do
-  if "$candidate" -c 'import h5py, numpy' 2>/dev/null; then PY=$candidate; break; fi
-done
-"$PY" -c 'import h5py, numpy' 2>/dev/null || { echo "FAIL: no python3 with h5py and numpy (set FIREFLIES_PYTHON)"; exit 1; }
-h5check() { "$PY" "$HERE/h5check.py" "$@"; }
+TEST_NAME=test_harness.sh
+# shellcheck source=slurm_common.sh
+source "$HERE/slurm_common.sh"
 ckpt_ok() { h5check checkpoint "$1" >/dev/null; }
 ran_with() {  # ran_with <output> <seed> <nudge>: the run's recorded settings
   local seed config
@@ -105,44 +75,6 @@ cd "$work"
 
 # ---- helpers -----------------------------------------------------------------------------
 # wait_until <seconds> <command...>: poll every 0.1 s; false on timeout.
-wait_until() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
-field() {  # field <jobid> <Name>: one field of `scontrol show job` (first array element)
-  timeout 10 scontrol -o show job "$1" 2>/dev/null | head -n 1 | grep -o " $2=[^ ]*" | head -n 1 | cut -d= -f2-
-}
-finished_state() {
-  case $1 in
-    COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | PREEMPTED | BOOT_FAIL | DEADLINE) return 0 ;;
-  esac
-  return 1
-}
-# job_done <jobid>: true once the job has ended. A requeued job is held for about 2 minutes
-# (Reason=BeginTime); release it early so the test stays short, but not in the first seconds:
-# slurmd refuses to launch a job again within the second in which it killed it ("Job N already
-# killed, do not launch batch job") and the job then fails.
-job_done() {
-  local st restarts reason submitted
-  st=$(field "$1" JobState)
-  finished_state "$st" && return 0
-  restarts=$(field "$1" Restarts)
-  reason=$(field "$1" Reason)
-  submitted=$(date -d "$(field "$1" SubmitTime)" +%s 2>/dev/null || echo 0)   # reset by a requeue
-  if [[ $st == PENDING && ${restarts:-0} -gt 0 && $reason == BeginTime ]] \
-     && (($(date +%s) - submitted >= 3)); then
-    timeout 10 scontrol update JobId="$1" StartTime=now >/dev/null 2>&1 || true
-  fi
-  return 1
-}
-wait_job() {  # wait_job <jobid> [seconds]: wait for the end; echo the final state
-  wait_until "${2:-120}" job_done "$1" \
-    || { echo "TIMEOUT-WAITING($(field "$1" JobState) $(field "$1" Reason))"; return 0; }
-  field "$1" JobState
-}
 wait_job_array() {  # wait_job_array <array jobid> [seconds]: all tasks ended; echo their states
   local deadline=$((SECONDS + ${2:-120}))
   while [[ -n $(timeout 10 squeue -h -j "$1" -t PD,R,CG,CF,S -o %i 2>/dev/null) ]]; do

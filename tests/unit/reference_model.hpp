@@ -1,5 +1,5 @@
 #pragma once
-// A deliberately naive reference simulator of MODEL.md, for the unit tests only.
+// A deliberately naive reference simulator of docs/model.md, for the unit tests only.
 //
 // One global priority queue of individual events (pulse or timer, per firefly) over plain
 // arrays, ordered by (time, kind, firefly) with pulses before timers at equal times. The model's
@@ -41,12 +41,13 @@ namespace fireflies::reference {
 /// The distinct Moore neighbours of cell `id` on a W x H torus, without the cell itself,
 /// ascending. With `part` (partitioned mode), only those owned by the same worker.
 inline std::vector<std::uint64_t> moore_neighbours(std::int64_t W, std::int64_t H, std::uint64_t id,
-                                                   const decomposition* part = nullptr) {
+                                                   const decomposition* part = nullptr, bool open = false) {
     const auto x = static_cast<std::int64_t>(id % static_cast<std::uint64_t>(W));
     const auto y = static_cast<std::int64_t>(id / static_cast<std::uint64_t>(W));
     std::set<std::uint64_t> out;
     for (std::int64_t dy = -1; dy <= 1; ++dy)
         for (std::int64_t dx = -1; dx <= 1; ++dx) {
+            if (open && (x + dx < 0 || x + dx >= W || y + dy < 0 || y + dy >= H)) continue; // no wrap
             const std::int64_t nx = ((x + dx) % W + W) % W, ny = ((y + dy) % H + H) % H;
             const auto n = static_cast<std::uint64_t>(ny * W + nx);
             if (n == id) continue;
@@ -61,6 +62,7 @@ struct snapshot {
     tick_t t = 0;
     std::vector<tick_t> phase;      ///< per firefly, its phase at t after every event <= t
     std::vector<tick_t> last_flash; ///< per firefly, its last flash <= t, or -1
+    std::vector<tick_t> period;     ///< per firefly, its own period (the run's without a spread)
     std::int64_t flashes = 0;       ///< flashes with time <= t
 };
 
@@ -84,7 +86,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     const decomposition* cut = c.partitioned ? part : nullptr;
 
     std::vector<std::vector<std::uint64_t>> nbr(n);
-    for (std::size_t i = 0; i < n; ++i) nbr[i] = moore_neighbours(W, H, i, cut);
+    for (std::size_t i = 0; i < n; ++i) nbr[i] = moore_neighbours(W, H, i, cut, c.boundary == boundary_kind::open);
 
     // (time, kind, firefly): kind 0 = pulse, 1 = timer, so pulses come first at equal times.
     using ev = std::tuple<tick_t, int, std::uint64_t>;
@@ -94,10 +96,13 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     r.sent_by.assign(n, 0);
     r.delivered_to.assign(n, 0);
     r.in_flight_to.assign(n, 0);
-    std::vector<firefly> st(n);
-    std::vector<tick_t> last(n, -1);
+    // Each firefly with its own period (the run's T and Rf without a period spread).
+    std::vector<firefly_spread> st(n);
+    std::vector<tick_t> last(n, -1), periods(n);
     for (std::size_t i = 0; i < n; ++i) {
-        st[i] = rules.start(i);
+        const own_period own = natural_period(p, i);
+        st[i] = {rules.start(i), own.period, own.refractory};
+        periods[i] = own.period;
         q.emplace(rules.next_turn(st[i]), 1, i);
     }
 
@@ -105,7 +110,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
         while (!q.empty() && std::get<0>(q.top()) <= until) {
             const auto [t, kind, id] = q.top();
             q.pop();
-            firefly& f = st[id];
+            firefly_spread& f = st[id];
             if (kind == 1 && rules.next_turn(f) != t) continue; // stale timer
             const tick_t before = rules.next_turn(f);
             reaction re;
@@ -139,6 +144,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
         s.phase.resize(n);
         for (std::size_t i = 0; i < n; ++i) s.phase[i] = rules.phase(st[i], t);
         s.last_flash = last;
+        s.period = periods;
         s.flashes = static_cast<std::int64_t>(r.flashes.size());
         r.samples.push_back(std::move(s));
     }
@@ -151,7 +157,7 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
         q.pop();
     }
     std::sort(r.flashes.begin(), r.flashes.end());
-    r.final_states = std::move(st);
+    r.final_states.assign(st.begin(), st.end());
     return r;
 }
 
@@ -160,7 +166,8 @@ inline phasor_sum state_sum(const snapshot& s, const block& b, std::int64_t W, t
     phasor_sum sum;
     for (std::int64_t y = b.y0; y < b.y0 + b.height; ++y)
         for (std::int64_t x = b.x0; x < b.x0 + b.width; ++x)
-            sum += phasor_sum::of(s.phase[static_cast<std::size_t>(y * W + x)], period);
+            sum += phasor_sum::of(s.phase[static_cast<std::size_t>(y * W + x)],
+                                  s.period.empty() ? period : s.period[static_cast<std::size_t>(y * W + x)]);
     return sum;
 }
 
@@ -229,11 +236,32 @@ class mesh {
                       std::vector<flash_event>& incoming) override {
             mesh_.exchange(me_, exchanges++, neighbours, outgoing, incoming);
         }
+        void start_state_sum(const phasor_sum& mine) override { mesh_.add_state(sums_, mine); }
+        phasor_sum finish_state_sum() override { return mesh_.state_total(me_, sums_++); }
 
       private:
         mesh& mesh_;
         int me_;
+        long sums_ = 0; // state reductions begun by this worker
     };
+
+    explicit mesh(int workers = 0) : workers_(workers) {}
+
+    /// The state reductions (--stop-when-synced): round r's total is every worker's r-th sum.
+    void add_state(long round, const phasor_sum& mine) {
+        std::lock_guard lock(mutex_);
+        auto& [sum, count] = sums_[round];
+        sum += mine;
+        ++count;
+        changed_.notify_all();
+    }
+    phasor_sum state_total(int me, long round) {
+        std::unique_lock lock(mutex_);
+        if (!changed_.wait_for(lock, std::chrono::seconds(60), [&] { return sums_[round].second == workers_; }))
+            throw std::runtime_error("mesh: worker " + std::to_string(me) + " waited 60 s for state reduction " +
+                                     std::to_string(round));
+        return sums_[round].first;
+    }
 
     void exchange(int me, long round, const std::vector<int>& neighbours,
                   const std::vector<std::vector<flash_event>>& outgoing, std::vector<flash_event>& incoming) {
@@ -257,6 +285,8 @@ class mesh {
     std::mutex mutex_;
     std::condition_variable changed_;
     std::map<key, std::vector<flash_event>> box_;
+    int workers_;
+    std::map<long, std::pair<phasor_sum, int>> sums_;
 };
 
 /// What one worker's block_simulation did.
@@ -283,7 +313,7 @@ inline std::vector<worker_run> run_workers(const run_config& c, const decomposit
     const int P = d.workers();
     std::vector<std::unique_ptr<block_simulation>> sims;
     for (int w = 0; w < P; ++w) sims.push_back(make ? make(w) : std::make_unique<block_simulation>(c, d, w));
-    mesh net;
+    mesh net(P);
     std::vector<std::unique_ptr<recording_link>> links;
     const bool threaded = P > 1 && !c.partitioned;
     for (int w = 0; w < P; ++w) {

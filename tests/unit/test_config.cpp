@@ -209,10 +209,16 @@ run_config awkward_config() {
     c.sample_every = 5e-3;
     c.seed = std::numeric_limits<std::uint64_t>::max();
     c.partitioned = true;
+    c.dissipation = 1.0 / 7.0;
+    c.period_spread = 0.01;
+    c.period_dist = period_distribution::uniform;
+    c.initial_phases = "phases \"a\".h5";
+    c.boundary = boundary_kind::open;
     c.output = "dir with space/\"quoted\"\\back\nnew line\x01\x7f\xC3\xA9.h5";
     c.force = true;
     c.progress = true;
     c.telemetry = telemetry_mode::summary;
+    c.telemetry_auto = false; // an explicit mode, not auto's choice
     return c;
 }
 
@@ -244,6 +250,8 @@ TEST(ConfigToml, RoundTripsRandomValidConfigsBitForBit) {
         c.seed = random();
         c.partitioned = random() % 2;
         c.mode = random() % 2 ? refractory_mode::drop : refractory_mode::queue;
+        c.dissipation = random() % 2 ? 0.0 : unit(random) * 100;
+        if (random() % 4 == 0) c.nudge = -c.nudge; // inhibitory
         ASSERT_NO_THROW(validate(c, 1)) << to_toml(c);
         const run_config back = from_toml(to_toml(c));
         ASSERT_EQ(back, c) << to_toml(c);
@@ -323,7 +331,7 @@ TEST(ConfigHelp, MentionsEveryOptionWithUnitsAndDefault) {
     for (const char* text :
          {"--config FILE", "--print-config", "--version", "-h,--help", "-o,--output PATH",
           "Model:\n", "Run:\n", "Output:\n", "(seconds; default: 5.0)", "(cells; default: 30)",
-          "(default: drop)", "(default: events)", "(default: off)",
+          "(default: drop)", "(default: auto)", "(default: off)",
           "mpirun -np 8 fireflies --width 100 --height 100 -o run.h5",
           "(fraction of the period, in [0, 1); default: 0.2)"})
         EXPECT_NE(help.find(text), std::string::npos) << text << "\n" << help;
@@ -360,7 +368,7 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{"--refractory-mode", "fast"},
          "",
          "--refractory-mode: 'fast' must be one of: drop, queue"},
-        {{"--telemetry", "all"}, "", "--telemetry: 'all' must be one of: events, summary"},
+        {{"--telemetry", "all"}, "", "--telemetry: 'all' must be one of: auto, events, summary"},
         {{"--force=maybe"}, "", "--force: 'maybe' is not true or false"},
         // command line: ranges
         {{"--width", "0"}, "", "--width: 0 must be at least 1 cell"},
@@ -384,7 +392,25 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{"--nudge", "0.3", "--period", "0.25"},
          "",
          "--nudge: 0.3 must be less than the period (0.25 s)"},
-        {{"--nudge", "-0.1"}, "", "--nudge: -0.1 is not a non-negative number of seconds"},
+        {{"--nudge", "-5"}, "", "--nudge: -5 must be more than minus the period (-5 s)"},
+        {{"--nudge", "-7", "--period", "6"}, "", "--nudge: -7 must be more than minus the period (-6 s)"},
+        {{"--nudge", "-4.9999999999", "--jitter", "0"},
+         "",
+         "--nudge: -4.9999999999 rounds to minus the period (-5 s) at the 1 ns resolution"},
+        {{"--nudge", "-inf"}, "", "--nudge: '-inf' is not a finite number"},
+        {{"--prc-dissipation", "-1"}, "", "--prc-dissipation: -1 must be in [0, 100]"},
+        {{"--prc-dissipation", "101"}, "", "--prc-dissipation: 101 must be in [0, 100]"},
+        {{"--prc-dissipation", "nan"}, "", "--prc-dissipation: 'nan' is not a finite number"},
+        {{"--period-spread", "-1"}, "", "--period-spread: -1 is not a non-negative number of seconds"},
+        {{"--boundary", "reflecting"}, "", "--boundary: 'reflecting' must be one of: periodic, open"},
+        {{"--period-spread", "4.7"},
+         "",
+         "--period-spread: 4.7 s must be less than the period minus the nudge and the jitter (4.7 s): every own "
+         "period stays above 0.3 s"},
+        {{"--period-spread", "1", "--period-distribution", "cauchy"},
+         "",
+         "--period-distribution: 'cauchy' must be one of: normal, uniform"},
+        {{"--period-spread", "2e8"}, "", "--period-spread: 2e+08 s must be less than the period minus the nudge and the jitter (4.7 s): every own period stays above 0.3 s"},
         {{"--refractory", "1.5"}, "", "--refractory: 1.5 must be in [0, 1)"},
         {{"--refractory", "1"}, "", "--refractory: 1 must be in [0, 1)"},
         {{"--refractory", "-0.1"}, "", "--refractory: -0.1 must be in [0, 1)"},
@@ -449,16 +475,35 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
          "config file {file} line 1: period: 0 is not a positive number of seconds"},
         {{},
          "period = 1_000\n",
-         "config file {file} line 1: '1_000' is not a valid value for key 'period' (strings need "
-         "double quotes)"},
+         "config file {file} line 1: '1_000' is not a valid value for key 'period' (write numbers "
+         "without underscores)"},
+        {{},
+         "width = 0x10\n",
+         "config file {file} line 1: '0x10' is not a valid value for key 'width' (write integers "
+         "in decimal)"},
         {{},
          "period = .5\n",
-         "config file {file} line 1: '.5' is not a valid value for key 'period' (strings need "
-         "double quotes)"},
+         "config file {file} line 1: '.5' is not a valid value for key 'period' (expected decimal "
+         "digit, saw '.')"},
         {{},
          "period = 05\n",
-         "config file {file} line 1: '05' is not a valid value for key 'period' (strings need "
-         "double quotes)"},
+         "config file {file} line 1: '05' is not a valid value for key 'period' (leading zeroes "
+         "are prohibited)"},
+        {{},
+         "period = 5s\n",
+         "config file {file} line 1: '5s' is not a valid value for key 'period' (expected digit, "
+         "saw 's')"},
+        {{},
+         "width = 99999999999999999999\n",
+         "config file {file} line 1: width: '99999999999999999999' is out of range"},
+        {{},
+         "seed = 18446744073709551616\n",
+         "config file {file} line 1: seed: '18446744073709551616' is out of range"},
+        {{},
+         "seed = -1\n",
+         "config file {file} line 1: seed: '-1' is not an integer in [0, 18446744073709551615]"},
+        {{}, "duration = 1e309\n", "config file {file} line 1: duration: '1e309' is out of range"},
+        {{}, "period = -inf\n", "config file {file} line 1: period: '-inf' is not a finite number"},
         {{},
          "period = 5 6\n",
          "config file {file} line 1: unexpected '6' after the value of 'period'"},
@@ -470,6 +515,17 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
          "config file {file} line 1: unknown table [model] (the only table is [fireflies])"},
         {{}, "[[fireflies]]\n", "config file {file} line 1: arrays of tables are not supported"},
         {{},
+         "[fireflies]\nwidth = 3\n[[fireflies.runs]]\n",
+         "config file {file} line 3: arrays of tables are not supported"},
+        {{},
+         "[a.b]\n",
+         "config file {file} line 1: unknown table [a.b] (the only table is [fireflies])"},
+        {{},
+         "[fireflies]\nwidth = 3\n[fireflies.model]\nheight = 4\n",
+         "config file {file} line 3: unknown table [fireflies.model] (the only table is "
+         "[fireflies])"},
+        {{}, "[fireflies\nwidth = 3\n", "config file {file} line 1: unterminated table header"},
+        {{},
          "width = 3\n[fireflies]\n",
          "config file {file} line 2: table [fireflies] after keys: put it before every key or "
          "leave it out"},
@@ -479,6 +535,9 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{},
          "fireflies.width = 3\n",
          "config file {file} line 1: dotted keys are not supported: 'fireflies.'"},
+        {{},
+         "[fireflies]\n\nmodel.width = 3\n",
+         "config file {file} line 3: dotted keys are not supported: 'model.'"},
         {{},
          "\"width\" = 3\n",
          "config file {file} line 1: quoted keys are not supported: write the key bare, e.g. "
@@ -496,16 +555,44 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{},
          "output = \"a\\uD800\"\n",
          "config file {file} line 1: escape \\uD800 is not a Unicode scalar value"},
+        {{}, "output = \"a\\u12\"\n", "config file {file} line 1: escape \\u needs 4 hex digits"},
+        {{},
+         "output = \"a\\U0011FFFF\"\n",
+         "config file {file} line 1: escape \\U0011FFFF is not a Unicode scalar value"},
+        // TOML that the dialect reads but a scalar setting refuses, by its type
         {{},
          "width = [1, 2]\n",
-         "config file {file} line 1: arrays are not supported (key 'width')"},
+         "config file {file} line 1: width: [1, 2] is an array, expected an integer"},
+        {{},
+         "width = [\n  1,  # one\n  2,\n]\n",
+         "config file {file} line 1: width: [ 1, # one 2, ] is an array, expected an integer"},
+        {{},
+         "output = [\"a.h5\"]\n",
+         "config file {file} line 1: output: [\"a.h5\"] is an array, expected a string in double "
+         "quotes"},
         {{},
          "width = {a = 1}\n",
-         "config file {file} line 1: inline tables are not supported (key 'width')"},
+         "config file {file} line 1: width: {a = 1} is an inline table, expected an integer"},
         {{},
-         "date = 1979-05-27\n",
-         "config file {file} line 1: '1979-05-27' is not a valid value for key 'date' (strings "
-         "need double quotes)"},
+         "duration = 1979-05-27\n",
+         "config file {file} line 1: duration: 1979-05-27 is a date, expected a number"},
+        {{},
+         "duration = 07:32:00\n",
+         "config file {file} line 1: duration: 07:32:00 is a time, expected a number"},
+        {{},
+         "output = 1979-05-27T07:32:00Z\n",
+         "config file {file} line 1: output: 1979-05-27T07:32:00Z is a date-time, expected a "
+         "string in double quotes"},
+        {{}, "date = 1979-05-27\n", "config file {file} line 1: unknown key 'date'"},
+        // syntax comes before keys and types, as it did: the whole file is read first
+        {{},
+         "perod = 5\nwidth = abc\n",
+         "config file {file} line 2: 'abc' is not a valid value for key 'width' (strings need "
+         "double quotes)"},
+        {{},
+         "perod = 5\n[fireflies]\n",
+         "config file {file} line 2: table [fireflies] after keys: put it before every key or "
+         "leave it out"},
         {{"--config", "{file}", "--config", "{file}"},
          "width = 3\n",
          "--config: given more than once"},

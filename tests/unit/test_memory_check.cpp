@@ -57,7 +57,16 @@ TEST(MemoryCheck, OneProcessHoldsHubAndWorker) {
     const decomposition d(1000, 1000, 1);
     EXPECT_DOUBLE_EQ(memory_estimate::rank_bytes(c, d, 1, 0),
                      memory_estimate::hub_fixed + memory_estimate::worker_fixed +
-                         1e6 * memory_estimate::worker_per_firefly);
+                         1e6 * memory_estimate::worker_per_firefly + memory_estimate::volley_bytes(c));
+    EXPECT_NEAR(memory_estimate::volley_bytes(c), 1e6 * 1.25 * 0.1 * memory_estimate::volley_flash, 1.0)
+        << "the hub holds a sample interval's flash times (a tenth of a period's) for the largest volley";
+    run_config summary = c;
+    summary.telemetry = telemetry_mode::summary;
+    summary.telemetry_auto = false;
+    EXPECT_EQ(memory_estimate::volley_bytes(summary), 0.0) << "summary telemetry sends no flashes";
+    // --telemetry auto picks summary for a big run, whose hub then holds no flash times.
+    const run_config big = grid(100000, 100000);
+    EXPECT_EQ(memory_estimate::volley_bytes(big, 4096), 0.0);
     EXPECT_NE(refusal(c, 1, nodes(1, 1, memory_estimate::hub_fixed)), "");
     EXPECT_EQ(refusal(c, 1, nodes(1, 1, 1e12)), "");
 }

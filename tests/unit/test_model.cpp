@@ -1,4 +1,4 @@
-// The model's rules (firefly_rules, MODEL.md) event by event, with expectations worked out by
+// The model's rules (firefly_rules, docs/model.md) event by event, with expectations worked out by
 // hand in ticks; the order parameter's phasors and sums.
 #include <gtest/gtest.h>
 
@@ -729,10 +729,11 @@ TEST(ModelOrderParameter, FlashAtTimeZeroCountsAsFlashed) {
 namespace {
 
 TEST(ModelRefractory, AtMostOneFlashPerInstant) {
-    // BUG (model): MODEL.md resets the phase "so the firefly enters its refractory period", but
-    // with Rf <= jitter (Rf = 0 is accepted by validation) the firefly is not refractory at the
-    // instant of its flash; further pulses at the same tick then add e to the new phase and can
-    // reach T again: a second flash at the same instant (and in a grid, an exponential cascade).
+    // BUG (model): docs/model.md resets the phase, which "puts the firefly in its refractory
+    // period", but with Rf <= jitter (Rf = 0 is accepted by validation) the firefly is not
+    // refractory at the instant of its flash; further pulses at the same tick then add e to the
+    // new phase and can reach T again: a second flash at the same instant (and in a grid, an
+    // exponential cascade).
     for (auto mode : both_modes) {
         const firefly_rules rules(params(mode, /*rf=*/0));
         const std::uint64_t id = 3;
@@ -834,6 +835,292 @@ TEST(ModelRules, FireflyRefAndShortCutsAgreeWithTheDefinitions) {
                 }
             }
         }
+}
+
+} // namespace
+
+// ---- dissipation (--prc-dissipation B) and inhibitory nudges --------------------------------
+
+namespace {
+
+model_params dissipative(refractory_mode mode, double b, tick_t nudge = E, tick_t rf = RF, tick_t jitter = J) {
+    model_params p = params(mode, rf, jitter);
+    p.nudge = nudge;
+    p.set_dissipation(b);
+    return p;
+}
+
+/// The new phase by the definition (docs/model.md): x = ln(1 + (e^B - 1) phase/T) / B, then
+/// T (e^(B (x + eps)) - 1) / (e^B - 1), in long double, not rounded, not capped.
+long double by_state_function(long double b, tick_t phase, tick_t nudge) {
+    const long double x = std::log1p(std::expm1(b) * phase / T) / b;
+    return T * std::expm1(b * (x + static_cast<long double>(nudge) / T)) / std::expm1(b);
+}
+
+TEST(ModelDissipation, ZeroIsTheIntegerAdvance) {
+    const model_params p = dissipative(refractory_mode::drop, 0);
+    EXPECT_FALSE(p.general_prc) << "B = 0 with e >= 0 keeps the integer path";
+    EXPECT_EQ(p.prc_a, 1.0);
+    EXPECT_EQ(p.prc_c, static_cast<double>(E));
+    run_config c;
+    EXPECT_FALSE(model_params::from(c).general_prc) << "the default run";
+    c.dissipation = 0.5;
+    EXPECT_TRUE(model_params::from(c).general_prc);
+    c.dissipation = 0;
+    c.nudge = -0.1;
+    EXPECT_TRUE(model_params::from(c).general_prc) << "an inhibitory nudge takes the general response";
+}
+
+TEST(ModelDissipation, PulseFollowsTheStateFunctionRoundedToATick) {
+    for (double b : {1e-6, 0.1, 1.0, 3.0, 10.0})
+        for (tick_t nudge : {tick_t{1}, tick_t{37}, E, tick_t{400}}) {
+            const model_params p = dissipative(refractory_mode::drop, b, nudge);
+            ASSERT_TRUE(p.general_prc);
+            EXPECT_DOUBLE_EQ(p.prc_a, std::exp(b * static_cast<double>(nudge) / T));
+            const firefly_rules rules(p);
+            for (tick_t phase = RF; phase < T; phase += 7) {
+                const long double exact = by_state_function(b, phase, nudge);
+                const tick_t got = rules.respond(phase);
+                if (exact >= T - 0.5L + 1e-6L) {
+                    EXPECT_EQ(got, T) << "B " << b << " e " << nudge << " phase " << phase;
+                } else if (exact < T - 0.5L - 1e-6L && std::fabs(exact - std::floor(exact) - 0.5L) > 1e-6L) {
+                    EXPECT_EQ(got, std::llround(exact)) << "B " << b << " e " << nudge << " phase " << phase;
+                }
+                EXPECT_GE(got, phase) << "an excitatory pulse never lowers the phase";
+            }
+        }
+}
+
+TEST(ModelDissipation, ConcaveStateFunctionGivesLargerJumpsNearTheTop) {
+    const firefly_rules rules(dissipative(refractory_mode::drop, 3.0));
+    tick_t previous_jump = 0;
+    for (tick_t phase = RF; phase < 700; phase += 50) {
+        const tick_t jump = rules.respond(phase) - phase;
+        EXPECT_GE(jump, previous_jump) << phase;
+        previous_jump = jump;
+    }
+    // Near phase 0 the jump is c = T (e^(B eps) - 1) / (e^B - 1) < e; near the top, above e.
+    EXPECT_LT(rules.respond(0), E);
+    EXPECT_GT(rules.respond(800) - 800, E);
+}
+
+TEST(ModelDissipation, PulseReachingTheTopFlashesAtOnce) {
+    for (auto mode : both_modes) {
+        const firefly_rules rules(dissipative(mode, 3.0));
+        // The largest phase that stays below T after one pulse, and the next one up.
+        tick_t below = RF;
+        while (rules.respond(below + 1) < T) ++below;
+        firefly f = running(rules, 0, below - 50);
+        EXPECT_EQ(rules.pulse(f, 3, 50), reaction::quiet);
+        EXPECT_EQ(rules.phase(f, 50), rules.respond(below));
+        firefly g = running(rules, 0, below + 1 - 50, 4);
+        EXPECT_EQ(rules.pulse(g, 3, 50), reaction::flashed);
+        EXPECT_EQ(g.last_flash, 50);
+        EXPECT_EQ(rules.phase(g, 50), jitter_draw(3, 4));
+        EXPECT_LT(below + E, T) << "(with B > 0 a pulse reaches T from further below than e)";
+    }
+}
+
+TEST(ModelDissipation, InhibitoryNudgeDelaysAndFloorsAtZero) {
+    for (double b : {0.0, 2.0})
+        for (auto mode : both_modes) {
+            const firefly_rules rules(dissipative(mode, b, -E));
+            ASSERT_TRUE(rules.params().general_prc);
+            firefly f = running(rules, 0, 600);
+            EXPECT_EQ(rules.pulse(f, 1, 100), reaction::quiet);
+            const tick_t after = rules.phase(f, 100);
+            if (b == 0) {
+                EXPECT_EQ(after, 700 - E) << "B = 0: exactly phase - e";
+            } else {
+                EXPECT_EQ(after, std::llround(by_state_function(b, 700, -E)));
+            }
+            EXPECT_LT(after, 700);
+            EXPECT_EQ(f.flash_at, 100 + T - after) << "the flash moves later";
+            // Pulses below Rf's worth of phase: the floor at 0 (the phase never goes negative),
+            // and from there on the firefly is refractory again (phase < Rf).
+            firefly g = running(rules, 0, RF + 10);
+            EXPECT_EQ(rules.pulse(g, 1, 0), reaction::quiet);
+            EXPECT_LT(rules.phase(g, 0), RF);
+            EXPECT_TRUE(rules.refractory_at(g, 0)) << "pushed back below Rf: refractory";
+            EXPECT_GE(rules.phase(g, 0), 0);
+            firefly h = running(rules, 0, RF + 10);
+            h.flash_at = T - 5; // phase 5 at t = 0, not yet refractory by last_flash... below Rf:
+            const firefly before = h;
+            EXPECT_EQ(rules.pulse(h, 1, 0), reaction::quiet);
+            if (mode == refractory_mode::drop) {
+                EXPECT_EQ(h, before) << "below Rf the pulse is dropped";
+            } else {
+                EXPECT_EQ(h.queued, 1u) << "below Rf the pulse is held";
+            }
+            // Not refractory (Rf = 0): the floor.
+            const firefly_rules open(dissipative(mode, b, -E, 0, 0));
+            firefly z = running(open, 0, 30);
+            EXPECT_EQ(open.pulse(z, 1, 0), reaction::quiet);
+            EXPECT_EQ(open.phase(z, 0), 0) << "phase 30 - e floors at 0";
+            EXPECT_EQ(z.flash_at, T);
+        }
+}
+
+TEST(ModelDissipation, QueueModeAppliesHeldPulsesOneAtATime) {
+    const firefly_rules rules(dissipative(refractory_mode::queue, 2.0));
+    const std::uint64_t id = 9;
+    firefly f = running(rules, 0, 600);
+    ASSERT_EQ(rules.act(f, id, 400), reaction::flashed);
+    const tick_t j = jitter_draw(id, 1), until = 400 + RF - j;
+    for (int k = 0; k < 3; ++k) EXPECT_EQ(rules.pulse(f, id, 400 + k), reaction::quiet);
+    EXPECT_EQ(f.queued, 3u);
+    EXPECT_EQ(rules.next_turn(f), until);
+    EXPECT_EQ(rules.act(f, id, until), reaction::quiet);
+    EXPECT_EQ(rules.phase(f, until), rules.respond(rules.respond(rules.respond(RF))));
+    EXPECT_EQ(f.queued, 0u);
+    // Enough held pulses reach T: the firefly flashes at the refractory end.
+    firefly g = running(rules, 0, 600);
+    ASSERT_EQ(rules.act(g, id, 400), reaction::flashed);
+    for (int k = 0; k < 20; ++k) rules.pulse(g, id, 401);
+    EXPECT_EQ(rules.act(g, id, until), reaction::flashed);
+    EXPECT_EQ(g.last_flash, until);
+}
+
+// The rules with general responses, over random event sequences: firefly_ref and the fixed
+// switches compute what firefly_rules computes.
+TEST(ModelDissipation, FixedSwitchesAgreeWithRunSwitches) {
+    std::mt19937_64 rng(5);
+    for (const auto mode : both_modes)
+        for (const double b : {0.0, 0.7, 4.0})
+            for (const tick_t nudge : {tick_t{-60}, tick_t{90}}) {
+                const model_params p = dissipative(mode, b, nudge);
+                if (!p.general_prc) continue;
+                const firefly_rules rules(p);
+                const auto check = [&](const auto& fixed) {
+                    for (std::uint64_t id = 0; id < 10; ++id) {
+                        firefly a = rules.start(id), c = a;
+                        tick_t t = 0;
+                        for (int step = 0; step < 300; ++step) {
+                            t += static_cast<tick_t>(rng() % 30);
+                            while (rules.acts_before(a, t)) {
+                                const tick_t turn = rules.next_turn(a);
+                                ASSERT_EQ(fixed.next_turn(c), turn);
+                                ASSERT_EQ(rules.act(a, id, turn), fixed.act(c, id, turn));
+                            }
+                            ASSERT_EQ(rules.pulse(a, id, t), fixed.pulse(c, id, t));
+                            ASSERT_EQ(a, c);
+                            ASSERT_GE(rules.phase(a, t), 0);
+                            ASSERT_LT(rules.phase(a, t), T);
+                        }
+                    }
+                };
+                if (mode == refractory_mode::drop) check(fixed_firefly_rules<refractory_mode::drop, false, true>(p));
+                else check(fixed_firefly_rules<refractory_mode::queue, false, true>(p));
+            }
+}
+
+} // namespace
+
+// ---- period spread (--period-spread S, --period-distribution) -------------------------------
+
+namespace {
+
+TEST(ModelPeriodSpread, DefaultRunDrawsAreUnchanged) {
+    // Pinned from the program before period spreads existed (seed 1, T = 5 s, jitter 0.1 s):
+    // the start phases (draw 0) and the jitter draws 1..3 of a few fireflies.
+    const run_config c;
+    const model_params p = model_params::from(c);
+    EXPECT_EQ(p.spread, 0);
+    const firefly_rules rules(p);
+    struct pin { std::uint64_t id; tick_t flash_at; tick_t jitter[3]; };
+    for (const pin& x : {pin{0, 548704136, {2745223, 90313749, 53863044}},
+                         pin{1, 1640008656, {23174448, 71760186, 34321707}},
+                         pin{2, 3762992639, {48908467, 57786931, 93856664}},
+                         pin{899, 2434134161, {98878106, 57242999, 75929787}}}) {
+        firefly f = rules.start(x.id);
+        EXPECT_EQ(f.flash_at, x.flash_at) << x.id;
+        EXPECT_EQ(natural_period(p, x.id), (own_period{p.period, p.refractory}));
+        tick_t t = f.flash_at;
+        for (tick_t j : x.jitter) {
+            ASSERT_EQ(rules.act(f, x.id, t), reaction::flashed);
+            EXPECT_EQ(f.flash_at, t + p.period - j) << x.id;
+            t = f.flash_at;
+        }
+    }
+}
+
+model_params spread_params(period_distribution d, tick_t spread) {
+    model_params p = params(refractory_mode::drop);
+    p.spread = spread;
+    p.distribution = d;
+    p.refractory_fraction = 0.2;
+    return p;
+}
+
+TEST(ModelPeriodSpread, UniformCoversItsIntervalAndNoMore) {
+    const model_params p = spread_params(period_distribution::uniform, 300);
+    tick_t lo = T, hi = T;
+    double sum = 0;
+    const int n = 20000;
+    for (std::uint64_t id = 0; id < n; ++id) {
+        const own_period o = natural_period(p, id);
+        ASSERT_GE(o.period, T - 300);
+        ASSERT_LE(o.period, T + 300);
+        ASSERT_EQ(o.refractory, std::llround(0.2 * static_cast<double>(o.period)));
+        lo = std::min(lo, o.period);
+        hi = std::max(hi, o.period);
+        sum += static_cast<double>(o.period);
+    }
+    EXPECT_EQ(lo, T - 300);
+    EXPECT_EQ(hi, T + 300);
+    EXPECT_NEAR(sum / n, T, 5);
+}
+
+TEST(ModelPeriodSpread, NormalHasItsMomentsAndIsTruncatedAboveNudgePlusJitter) {
+    for (tick_t s : {tick_t{100}, tick_t{800}}) {
+        const model_params p = spread_params(period_distribution::normal, s);
+        double sum = 0, squares = 0;
+        const int n = 40000;
+        for (std::uint64_t id = 0; id < n; ++id) {
+            const own_period o = natural_period(p, id);
+            ASSERT_GT(o.period, E + J) << "truncated above nudge + jitter";
+            sum += static_cast<double>(o.period);
+            squares += static_cast<double>(o.period) * static_cast<double>(o.period);
+            ASSERT_EQ(natural_period(p, id), o) << "a pure function of (seed, id)";
+        }
+        const double mean = sum / n, sd = std::sqrt(squares / n - mean * mean);
+        if (s == 100) {
+            EXPECT_NEAR(mean, T, 2);
+            EXPECT_NEAR(sd, 100, 2);
+        } else {
+            // T - 800 ~ 1.06 sd above the floor 150: the truncation lifts the mean, narrows the sd.
+            EXPECT_GT(mean, T);
+            EXPECT_LT(sd, 800);
+            EXPECT_GT(sd, 500);
+        }
+    }
+}
+
+TEST(ModelPeriodSpread, StartAndResetUseTheOwnPeriodAndTheUsualDraws) {
+    const model_params p = spread_params(period_distribution::normal, 200);
+    const firefly_rules rules(p);
+    for (std::uint64_t id = 0; id < 50; ++id) {
+        const own_period o = natural_period(p, id);
+        firefly_spread f{rules.start(id), o.period, o.refractory};
+        EXPECT_EQ(f.flash_at, o.period - uniform_below(random_bits(SEED, id, 0), o.period)) << "draw 0, own period";
+        EXPECT_EQ(rules.phase(f, 0), uniform_below(random_bits(SEED, id, 0), o.period));
+        const tick_t t = f.flash_at;
+        ASSERT_EQ(rules.act(f, id, t), reaction::flashed);
+        EXPECT_EQ(f.flash_at, t + o.period - jitter_draw(id, 1)) << "free-running: its own period minus jitter";
+        EXPECT_EQ(rules.refractory_until(f), std::max(t + o.refractory - jitter_draw(id, 1), t + 1));
+    }
+}
+
+TEST(ModelPeriodSpread, DissipationScalesWithTheOwnPeriod) {
+    model_params p = spread_params(period_distribution::uniform, 300);
+    p.set_dissipation(3.0);
+    const firefly_rules rules(p);
+    firefly_spread slow{rules.start(0), T + 200, 240};
+    // c = T_i (e^(B eps) - 1) / (e^B - 1), eps = e / T for every firefly.
+    const double c = static_cast<double>(T + 200) * std::expm1(3.0 * E / T) / std::expm1(3.0);
+    EXPECT_EQ(rules.respond(slow, 500), std::llround(p.prc_a * 500.0 + c));
+    firefly_spread nominal{rules.start(0), T, RF};
+    EXPECT_EQ(rules.respond(nominal, 500), rules.respond(500));
 }
 
 } // namespace

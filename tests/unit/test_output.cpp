@@ -2,6 +2,7 @@
 // API directly, not through our own layer, so the layer cannot agree with itself by mistake.
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <hdf5_hl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -296,12 +297,12 @@ TEST_F(OutputRunFile, WritesEverythingAndReadsBack) {
         f.set_attribute("/config/model", "empty", std::vector<double>{});
         f.set_attribute("/", "d", 0.25); // replaces
         f.write_dataset("/static/grid", std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}, {2, 3},
-                        "cells", "a grid");
+                        "cells", "grid", "a grid");
         f.write_string("/static/config", "width = 30\nheight = 30\n", "the configuration");
 
-        series& a = f.create_series("/ts/a", element_type::f64, {}, "s", "a scalar", 4);
-        series& b = f.create_series("/ts/b", element_type::i64, {}, "flashes", "counts", 3);
-        series& c = f.create_series("/frames/c", element_type::f32, {2, 3}, "1", "frames", 2);
+        series& a = f.create_series("/ts/a", element_type::f64, {}, "s", "time", "a scalar", 4);
+        series& b = f.create_series("/ts/b", element_type::i64, {}, "flashes", "count", "counts", 3);
+        series& c = f.create_series("/frames/c", element_type::f32, {2, 3}, "1", "frame", "frames", 2);
         f.set_attribute("/ts/a", "extra", std::string("on a dataset"));
         EXPECT_EQ(a.path(), "/ts/a");
         EXPECT_EQ(c.frame_shape(), (std::vector<std::uint64_t>{2, 3}));
@@ -329,11 +330,11 @@ TEST_F(OutputRunFile, WritesEverythingAndReadsBack) {
             fin.set_attribute("/", "wall_seconds", 1.5);
             fin.set_attribute("/ts/a", "final", std::int64_t{1});
             fin.write_dataset("/final/phases", std::vector<double>{0.1, 0.2, 0.3, 0.4}, {2, 2}, "s",
-                              "phases at the end");
+                              "phase", "phases at the end");
             fin.write_dataset("/final/count", std::vector<std::int64_t>{5, 6, 7}, "flashes",
-                              "per block");
+                              "flashes", "per block");
             fin.write_dataset("/final/one", std::vector<double>{42.0}, std::vector<std::uint64_t>{},
-                              "1", "a scalar");
+                              "1", "one", "a scalar");
             fin.write_string("/final/log", "done", "how it ended");
         });
         EXPECT_TRUE(f.finished());
@@ -365,6 +366,7 @@ TEST_F(OutputRunFile, WritesEverythingAndReadsBack) {
     EXPECT_EQ(r.dims("/static/grid"), (std::vector<hsize_t>{2, 3}));
     EXPECT_EQ(r.i64("/static/grid"), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}));
     EXPECT_EQ(r.attr_string("/static/grid", "units"), "cells");
+    EXPECT_EQ(r.attr_string("/static/grid", "long_name"), "grid");
     EXPECT_EQ(r.attr_string("/static/grid", "description"), "a grid");
     EXPECT_EQ(r.string_dataset("/static/config"), "width = 30\nheight = 30\n");
     EXPECT_EQ(r.attr_string("/static/config", "description"), "the configuration");
@@ -374,6 +376,7 @@ TEST_F(OutputRunFile, WritesEverythingAndReadsBack) {
     EXPECT_EQ(max, std::vector<hsize_t>{H5S_UNLIMITED});
     EXPECT_EQ(r.f64("/ts/a"), (std::vector<double>{0, 0.5, 1, 1.5, 2, 2.5, 3, 99}));
     EXPECT_EQ(r.attr_string("/ts/a", "units"), "s");
+    EXPECT_EQ(r.attr_string("/ts/a", "long_name"), "time");
     EXPECT_EQ(r.attr_string("/ts/a", "description"), "a scalar");
     EXPECT_EQ(r.attr_string("/ts/a", "extra"), "on a dataset");
     EXPECT_EQ(r.attr_values<std::int64_t>("/ts/a", "final", H5T_NATIVE_INT64, H5T_STD_I64LE),
@@ -390,6 +393,7 @@ TEST_F(OutputRunFile, WritesEverythingAndReadsBack) {
     EXPECT_EQ(r.dims("/final/phases"), (std::vector<hsize_t>{2, 2}));
     EXPECT_EQ(r.f64("/final/phases"), (std::vector<double>{0.1, 0.2, 0.3, 0.4}));
     EXPECT_EQ(r.attr_string("/final/phases", "units"), "s");
+    EXPECT_EQ(r.attr_string("/final/phases", "long_name"), "phase");
     EXPECT_EQ(r.attr_string("/final/phases", "description"), "phases at the end");
     EXPECT_EQ(r.i64("/final/count"), (std::vector<std::int64_t>{5, 6, 7}));
     EXPECT_EQ(r.dims("/final/one"), std::vector<hsize_t>{});
@@ -441,7 +445,7 @@ TEST_F(OutputRunFile, ForceWritesTemporarySiblingAndRenamesAtFinish) {
     EXPECT_EQ(tmp.parent_path(), p.parent_path());
     EXPECT_EQ(tmp.filename(), ".run.h5.tmp." + std::to_string(::getpid()));
     EXPECT_EQ(f.path(), p);
-    series& s = f.create_series("/x", element_type::f64, {}, "1", "x", 2);
+    series& s = f.create_series("/x", element_type::f64, {}, "1", "x", "x", 2);
     f.start_swmr();
     for (int i = 0; i < 9; ++i)
         s.append(double(i));
@@ -469,7 +473,7 @@ TEST_F(OutputRunFile, DestructorWithoutFinishLeavesReadableFile) {
     {
         run_file f(p, false);
         timeseries ts(f, 4);
-        series& frames = f.create_series("/frames", element_type::i64, {2}, "1", "pairs", 16);
+        series& frames = f.create_series("/frames", element_type::i64, {2}, "1", "pairs", "pairs", 16);
         f.start_swmr();
         for (int i = 0; i < 6; ++i)
             ts.append({0.5 * i, 0.1, 0.2, i, 0.01 * i});
@@ -491,7 +495,7 @@ TEST_F(OutputRunFile, DestructorWithoutFinishKeepsOldFileUnderForce) {
     {
         run_file f(p, true);
         tmp = f.path_being_written();
-        f.create_series("/x", element_type::f64, {}, "1", "x", 2).append(1.0);
+        f.create_series("/x", element_type::f64, {}, "1", "x", "x", 2).append(1.0);
     }
     EXPECT_EQ(slurp(p), "old run");
     reader r(tmp); // the interrupted run stays beside it, readable
@@ -503,7 +507,7 @@ TEST_F(OutputRunFile, CrashAfterFlushLeavesFlushedFramesReadable) {
     ASSERT_EQ(open_hdf5_objects(), 0);
     const int rc = in_child([&] {
         run_file f(p, false);
-        series& s = f.create_series("/x", element_type::f64, {}, "1", "x", 4);
+        series& s = f.create_series("/x", element_type::f64, {}, "1", "x", "x", 4);
         f.start_swmr();
         for (int i = 0; i < 10; ++i)
             s.append(double(i));
@@ -526,7 +530,7 @@ TEST_F(OutputRunFile, CrashedFileOpensPlainlyAfterH5clear) {
     ASSERT_EQ(open_hdf5_objects(), 0);
     const int rc = in_child([&] {
         run_file f(p, false);
-        series& s = f.create_series("/x", element_type::i64, {}, "1", "x", 4);
+        series& s = f.create_series("/x", element_type::i64, {}, "1", "x", "x", 4);
         f.start_swmr();
         for (std::int64_t i = 0; i < 6; ++i)
             s.append(i);
@@ -546,9 +550,9 @@ TEST_F(OutputRunFile, NothingLeaksAndErrorsNameCallAndObject) {
     const fs::path p = dir_ / "run.h5";
     {
         run_file f(p, false);
-        f.create_series("/x", element_type::f64, {}, "1", "x", 4);
+        f.create_series("/x", element_type::f64, {}, "1", "x", "x", 4);
         try {
-            f.create_series("/x", element_type::f64, {}, "1", "again", 4);
+            f.create_series("/x", element_type::f64, {}, "1", "again", "again", 4);
             FAIL() << "created /x twice";
         } catch (const hdf5_error& e) {
             const std::string msg = e.what();
@@ -556,9 +560,9 @@ TEST_F(OutputRunFile, NothingLeaksAndErrorsNameCallAndObject) {
             EXPECT_NE(msg.find("already exists"), std::string::npos) << msg;
             EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
         }
-        EXPECT_THROW(f.write_dataset("/bad", std::vector<double>{1, 2, 3}, {2, 2}, "1", "bad"),
+        EXPECT_THROW(f.write_dataset("/bad", std::vector<double>{1, 2, 3}, {2, 2}, "1", "bad", "bad"),
                      std::invalid_argument);
-        EXPECT_THROW(f.create_series("/y", element_type::f64, {}, "1", "y", 0),
+        EXPECT_THROW(f.create_series("/y", element_type::f64, {}, "1", "y", "y", 0),
                      std::invalid_argument);
     }
     EXPECT_EQ(open_hdf5_objects(), 0);
@@ -566,8 +570,8 @@ TEST_F(OutputRunFile, NothingLeaksAndErrorsNameCallAndObject) {
 
 TEST_F(OutputRunFile, MisuseIsRefused) {
     run_file f(dir_ / "run.h5", false);
-    series& s = f.create_series("/x", element_type::f64, {}, "1", "x", 4);
-    series& v = f.create_series("/v", element_type::i64, {3}, "1", "v", 4);
+    series& s = f.create_series("/x", element_type::f64, {}, "1", "x", "x", 4);
+    series& v = f.create_series("/v", element_type::i64, {3}, "1", "v", "v", 4);
     EXPECT_THROW(s.append(std::int64_t{1}), std::invalid_argument);
     EXPECT_THROW(s.append(1.0f), std::invalid_argument);
     EXPECT_THROW(v.append(std::int64_t{1}), std::invalid_argument); // a frame is 3 values
@@ -575,7 +579,7 @@ TEST_F(OutputRunFile, MisuseIsRefused) {
     EXPECT_THROW(v.append(four), std::invalid_argument);
     f.start_swmr();
     EXPECT_THROW(f.start_swmr(), std::logic_error);
-    EXPECT_THROW(f.create_series("/y", element_type::f64, {}, "1", "y", 4), std::logic_error);
+    EXPECT_THROW(f.create_series("/y", element_type::f64, {}, "1", "y", "y", 4), std::logic_error);
     EXPECT_THROW(f.set_attribute("/", "late", 1.0), std::logic_error);
     f.finish();
     EXPECT_THROW(s.append(1.0), std::logic_error);
@@ -590,7 +594,7 @@ TEST_F(OutputRunFile, FinalWritesThatThrowLeaveTheFileClosedAndNotRenamed) {
     {
         run_file f(p, true);
         tmp = f.path_being_written();
-        f.create_series("/x", element_type::f64, {}, "1", "x", 4).append(1.0);
+        f.create_series("/x", element_type::f64, {}, "1", "x", "x", 4).append(1.0);
         EXPECT_THROW(f.finish([](finisher& fin) {
             fin.set_attribute("/", "a", 1.0);
             throw std::runtime_error("boom");
@@ -614,7 +618,7 @@ TEST_F(OutputRunFile, FullDiskIsAnError) {
         if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) return 3;
         try {
             run_file f(p, false);
-            series& s = f.create_series("/noise", element_type::f64, {256}, "1", "noise", 8);
+            series& s = f.create_series("/noise", element_type::f64, {256}, "1", "noise", "noise", 8);
             f.start_swmr();
             std::mt19937_64 rng(1);
             std::uniform_real_distribution<double> u;
@@ -642,7 +646,7 @@ TEST_F(OutputRunFile, FinishedFileIsH5dumpClean) {
         run_file f(p, false);
         f.set_attribute("/", "version", std::string("0.1.0"));
         timeseries ts(f, 4);
-        f.create_series("/frames", element_type::f32, {3, 2}, "1", "frames", 2);
+        f.create_series("/frames", element_type::f32, {3, 2}, "1", "frames", "frames", 2);
         f.start_swmr();
         for (int i = 0; i < 10; ++i)
             ts.append({double(i), 0.5, 0.5, i, 0.1 * i});
@@ -650,6 +654,90 @@ TEST_F(OutputRunFile, FinishedFileIsH5dumpClean) {
     }
     const std::string cmd = "h5dump " + p.string() + " >" + (dir_ / "dump.txt").string() + " 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << slurp(dir_ / "dump.txt");
+}
+
+// ---- dimension scales (netCDF-4 layout, for xarray) ---------------------------------------------
+
+/// The name of a dimension scale (its NAME attribute).
+std::string scale_name(hid_t scale) {
+    char name[128] = {};
+    need(H5DSget_scale_name(scale, name, sizeof name) > 0, "H5DSget_scale_name");
+    return name;
+}
+
+TEST_F(OutputRunFile, DimensionScalesNameEveryAxisAndSurviveReopening) {
+    const fs::path p = dir_ / "run.h5";
+    {
+        run_file f(p, false);
+        series& t = f.create_series("/g/t", element_type::f64, {}, "s", "time", "sample time", 4);
+        series& v = f.create_series("/g/v", element_type::f64, {2}, "1", "value", "values", 4);
+        f.write_dataset("/g/column", std::vector<std::int64_t>{0, 1}, {2}, "1", "column", "index");
+        series& e = f.create_series("/g/e", element_type::i64, {}, "1", "event", "events", 4);
+        f.set_dimensions("/g/v", {"/g/t", "/g/column"});
+        f.set_dimensions("/g/v", {"/g/t", "/g/column"}); // again: attached once all the same
+        f.create_dimension("/g/event", e, "event index", "one per event");
+        f.set_dimensions("/g/e", {"/g/event"});
+        f.create_dimension("/g/pair", 2, "pair", "a fixed dimension");
+        EXPECT_THROW(f.set_dimensions("/g/v", {"/g/t"}), std::invalid_argument);
+        EXPECT_THROW(f.set_dimensions("/g/v", {"/g/t", "/g/v"}), std::invalid_argument); // not 1-D
+        f.start_swmr();
+        EXPECT_THROW(f.set_dimensions("/g/e", {"/g/event"}), std::logic_error);
+        for (int i = 0; i < 5; ++i) {
+            t.append(0.5 * i);
+            v.append(std::vector<double>{1.0 * i, -1.0 * i});
+        }
+        for (std::int64_t i = 0; i < 7; ++i)
+            e.append(i);
+        f.finish();
+    }
+    EXPECT_EQ(open_hdf5_objects(), 0);
+    {
+        reader r(p);
+        id_guard t(H5Dopen2(r.file, "/g/t", H5P_DEFAULT), H5Dclose, "t");
+        id_guard v(H5Dopen2(r.file, "/g/v", H5P_DEFAULT), H5Dclose, "v");
+        id_guard column(H5Dopen2(r.file, "/g/column", H5P_DEFAULT), H5Dclose, "column");
+        id_guard e(H5Dopen2(r.file, "/g/e", H5P_DEFAULT), H5Dclose, "e");
+        id_guard event(H5Dopen2(r.file, "/g/event", H5P_DEFAULT), H5Dclose, "event");
+        id_guard pair(H5Dopen2(r.file, "/g/pair", H5P_DEFAULT), H5Dclose, "pair");
+        EXPECT_GT(H5DSis_scale(t), 0);
+        EXPECT_GT(H5DSis_scale(column), 0);
+        EXPECT_EQ(H5DSis_scale(v), 0);
+        EXPECT_EQ(scale_name(t), "t"); // a coordinate variable is named after itself
+        EXPECT_GT(H5DSis_attached(v, t, 0), 0);
+        EXPECT_GT(H5DSis_attached(v, column, 1), 0);
+        EXPECT_EQ(H5DSget_num_scales(v, 0), 1);
+        EXPECT_EQ(H5DSget_num_scales(v, 1), 1);
+        EXPECT_GT(H5DSis_attached(e, event, 0), 0);
+        const std::string mark = "This is a netCDF dimension but not a netCDF variable.";
+        EXPECT_EQ(scale_name(event).substr(0, mark.size()), mark);
+        EXPECT_EQ(scale_name(pair), mark + "         2");
+        std::vector<hsize_t> max;
+        EXPECT_EQ(r.dims("/g/event", &max), std::vector<hsize_t>{7});
+        EXPECT_EQ(max, std::vector<hsize_t>{H5S_UNLIMITED});
+        EXPECT_EQ(r.dims("/g/pair", &max), std::vector<hsize_t>{2});
+        EXPECT_EQ(max, std::vector<hsize_t>{2});
+        EXPECT_EQ(r.attr_string("/g/event", "long_name"), "event index");
+        EXPECT_EQ(r.attr_string("/g/event", "units"), "1");
+        EXPECT_EQ(r.attr_string("/g/event", "description"), "one per event");
+        EXPECT_EQ(r.f64("/g/t"), (std::vector<double>{0, 0.5, 1, 1.5, 2}));
+    }
+    {
+        // A restart: the series cut back, the dimension with them, the scales kept.
+        run_file f = run_file::reopen(p);
+        series& e = f.continue_series("/g/e", 3);
+        f.create_dimension("/g/event", e, "event index", "one per event");
+        f.set_dimensions("/g/e", {"/g/event"});
+        f.start_swmr();
+        e.append(std::int64_t{30});
+        f.finish();
+    }
+    reader r(p);
+    EXPECT_EQ(r.i64("/g/e"), (std::vector<std::int64_t>{0, 1, 2, 30}));
+    EXPECT_EQ(r.dims("/g/event"), std::vector<hsize_t>{4});
+    id_guard e(H5Dopen2(r.file, "/g/e", H5P_DEFAULT), H5Dclose, "e");
+    id_guard event(H5Dopen2(r.file, "/g/event", H5P_DEFAULT), H5Dclose, "event");
+    EXPECT_GT(H5DSis_attached(e, event, 0), 0);
+    EXPECT_EQ(H5DSget_num_scales(e, 0), 1);
 }
 
 // ---- SWMR readers ------------------------------------------------------------------------------
@@ -671,7 +759,7 @@ TEST_F(OutputSwmr, CReaderFollowsTheFileWhileItGrows) {
         char go = 0;
         try {
             run_file f(p, false);
-            series& s = f.create_series("/x", element_type::f64, {}, "1", "x", 4);
+            series& s = f.create_series("/x", element_type::f64, {}, "1", "x", "x", 4);
             f.start_swmr();
             for (int i = 0; i < 10; ++i)
                 s.append(double(i));
@@ -798,6 +886,7 @@ TEST_F(OutputTimeseries, LayoutUnitsAndValues) {
     for (const auto& [name, unit] : units) {
         const std::string path = std::string("/timeseries/") + name;
         EXPECT_EQ(r.attr_string(path, "units"), unit) << path;
+        EXPECT_FALSE(r.attr_string(path, "long_name").empty()) << path;
         EXPECT_FALSE(r.attr_string(path, "description").empty()) << path;
     }
     EXPECT_EQ(r.attr_string("/timeseries/t", "description"), "simulated time of the sample");

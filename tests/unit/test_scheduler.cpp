@@ -40,9 +40,10 @@ const char* name(engine_kind e) { return e == engine_kind::coroutine ? "coroutin
 std::string describe(const run_config& c, int workers) {
     std::ostringstream o;
     o << c.width << "x" << c.height << " " << name(c.mode) << " " << name(c.engine) << " T=" << c.period
-      << " e=" << c.nudge << " Rf=" << c.refractory << " d=" << c.delay << " j=" << c.jitter
+      << " e=" << c.nudge << " B=" << c.dissipation << " S=" << c.period_spread
+      << (c.period_dist == period_distribution::uniform ? "u" : "n") << " Rf=" << c.refractory << " d=" << c.delay << " j=" << c.jitter
       << " dur=" << c.duration << " sample=" << c.sample_every << " seed=" << c.seed << " workers=" << workers
-      << (c.partitioned ? " partitioned" : "")
+      << (c.partitioned ? " partitioned" : "") << (c.boundary == boundary_kind::open ? " open" : "")
       << (c.telemetry == telemetry_mode::summary ? " summary" : "");
     return o.str();
 }
@@ -837,6 +838,172 @@ TEST(SchedulerCheckpoint, PeriodicCheckpointsChangeNothingAndRestartFromAny) {
             EXPECT_TRUE(c[0].states == a[0].states) << "restart from checkpoint " << which;
             EXPECT_EQ(c[0].reports.back().header.pulses_in_flight, a[0].reports.back().header.pulses_in_flight);
         }
+    }
+}
+
+// ---- dissipation (--prc-dissipation) and inhibitory nudges --------------------------------------
+
+/// The lattice with the general phase response: B, and a nudge of `nudge` ns.
+run_config general_lattice(std::int64_t W, std::int64_t H, refractory_mode m, engine_kind e, double b, double nudge,
+                           std::uint64_t seed = 3) {
+    run_config c = lattice(W, H, m, e, seed, 1500e-9);
+    c.dissipation = b;
+    c.nudge = nudge * 1e-9;
+    return c;
+}
+
+TEST(SchedulerDissipation, SingleWorkerMatchesReference) {
+    struct grid { std::int64_t W, H; };
+    for (auto [W, H] : {grid{5, 4}, grid{3, 3}, grid{2, 2}, grid{1, 5}, grid{12, 9}})
+        for (auto m : modes)
+            for (auto [b, e] : {std::pair{2.0, 3.0}, std::pair{0.0, -3.0}, std::pair{3.0, -2.0}, std::pair{8.0, 1.0}}) {
+                expect_matches_reference(general_lattice(W, H, m, engine_kind::coroutine, b, e), 1, -1, true);
+                if (::testing::Test::HasFatalFailure()) return;
+            }
+    // The seed's parameters, strongly dissipative: synchronises, many coincident flashes.
+    for (auto m : modes) {
+        run_config c = seed_like(8, 6, m, engine_kind::coroutine, 200);
+        c.dissipation = 3;
+        c.sample_every = 1.25;
+        expect_matches_reference(c, 1, -1, true);
+        if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+TEST(SchedulerDissipation, HaloExchangeMatchesReference) {
+    struct shape { std::int64_t W, H; int workers; };
+    for (auto [W, H, workers] : {shape{7, 7, 4}, shape{5, 4, 7}, shape{3, 3, 9}, shape{8, 8, 3}})
+        for (auto m : modes) {
+            expect_matches_reference(general_lattice(W, H, m, engine_kind::flat, 2.5, 3.0), workers);
+            if (::testing::Test::HasFatalFailure()) return;
+            expect_matches_reference(general_lattice(W, H, m, engine_kind::coroutine, 1.0, -3.0), workers);
+            if (::testing::Test::HasFatalFailure()) return;
+        }
+}
+
+TEST(SchedulerDissipation, SameRunForEveryWorkerCountAndRestart) {
+    for (auto m : modes) {
+        const run_config c = general_lattice(6, 5, m, engine_kind::flat, 3.0, 4.0, 9);
+        std::vector<flash_event> first;
+        for (int workers : {1, 2, 3, 5, 7, 30}) {
+            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
+            std::vector<flash_event> all;
+            for (const auto& r : runs)
+                for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
+            std::sort(all.begin(), all.end());
+            if (workers == 1) first = all;
+            EXPECT_TRUE(all == first) << workers << " workers";
+        }
+        EXPECT_FALSE(first.empty());
+        expect_restart_continues_exactly(general_lattice(7, 7, m, engine_kind::flat, 3.0, 4.0, 5), 4, 20);
+        if (::testing::Test::HasFatalFailure()) return;
+        expect_restart_continues_exactly(general_lattice(5, 4, m, engine_kind::coroutine, 0.0, -3.0, 6), 3, 13);
+        if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+// ---- period spread --------------------------------------------------------------------------
+
+run_config spread_lattice(std::int64_t W, std::int64_t H, refractory_mode m, engine_kind e, period_distribution d,
+                          double spread, std::uint64_t seed = 3) {
+    run_config c = lattice(W, H, m, e, seed, 1500e-9);
+    c.period_spread = spread * 1e-9;
+    c.period_dist = d;
+    return c;
+}
+
+TEST(SchedulerPeriodSpread, MatchesReferenceOnOneAndSeveralWorkers) {
+    struct shape { std::int64_t W, H; int workers; };
+    for (auto [W, H, workers] : {shape{5, 4, 1}, shape{3, 3, 1}, shape{12, 9, 1}, shape{7, 7, 4}, shape{5, 4, 7},
+                                 shape{8, 8, 3}})
+        for (auto m : modes)
+            for (auto d : {period_distribution::normal, period_distribution::uniform}) {
+                run_config c = spread_lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, d,
+                                              d == period_distribution::normal ? 4 : 7);
+                expect_matches_reference(c, workers, -1, workers == 1);
+                if (::testing::Test::HasFatalFailure()) return;
+                c.dissipation = 2;
+                expect_matches_reference(c, workers);
+                if (::testing::Test::HasFatalFailure()) return;
+            }
+    // The seed's parameters with a spread of 0.1 s: samples far apart, R_state on own periods.
+    run_config c = seed_like(8, 6, refractory_mode::drop, engine_kind::coroutine, 100);
+    c.period_spread = 0.1;
+    expect_matches_reference(c, 3, -1, true);
+}
+
+TEST(SchedulerPeriodSpread, SameRunForEveryWorkerCountAndRestart) {
+    for (auto m : modes) {
+        const run_config c = spread_lattice(6, 5, m, engine_kind::flat, period_distribution::normal, 5, 9);
+        std::vector<flash_event> first;
+        for (int workers : {1, 2, 3, 5, 7, 30}) {
+            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
+            std::vector<flash_event> all;
+            for (const auto& r : runs)
+                for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
+            std::sort(all.begin(), all.end());
+            if (workers == 1) first = all;
+            EXPECT_TRUE(all == first) << workers << " workers";
+        }
+        expect_restart_continues_exactly(spread_lattice(7, 7, m, engine_kind::flat, period_distribution::uniform, 6, 5),
+                                         4, 20);
+        if (::testing::Test::HasFatalFailure()) return;
+        expect_restart_continues_exactly(spread_lattice(5, 4, m, engine_kind::coroutine, period_distribution::normal, 3, 6),
+                                         3, 13);
+        if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+// ---- open boundary ------------------------------------------------------------------------------
+
+TEST(SchedulerOpenBoundary, ReferenceNeighboursHaveNoWrap) {
+    using reference::moore_neighbours;
+    EXPECT_EQ(moore_neighbours(5, 4, 0, nullptr, true), (std::vector<std::uint64_t>{1, 5, 6})) << "a corner: 3";
+    EXPECT_EQ(moore_neighbours(5, 4, 2, nullptr, true).size(), 5u) << "an edge: 5";
+    EXPECT_EQ(moore_neighbours(5, 4, 7, nullptr, true).size(), 8u) << "inside: 8";
+    EXPECT_EQ(moore_neighbours(2, 1, 0, nullptr, true), (std::vector<std::uint64_t>{1}));
+    EXPECT_TRUE(moore_neighbours(1, 1, 0, nullptr, true).empty());
+    EXPECT_EQ(moore_neighbours(5, 1, 4, nullptr, true), (std::vector<std::uint64_t>{3})) << "the end of a line";
+}
+
+TEST(SchedulerOpenBoundary, MatchesReferenceOnOneAndSeveralWorkers) {
+    struct shape { std::int64_t W, H; int workers; };
+    for (auto [W, H, workers] : {shape{5, 4, 1}, shape{3, 3, 1}, shape{1, 5, 1}, shape{2, 2, 1}, shape{12, 9, 1},
+                                 shape{7, 7, 4}, shape{5, 4, 7}, shape{3, 3, 9}, shape{1, 7, 3}, shape{8, 8, 3}})
+        for (auto m : modes) {
+            run_config c = lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9);
+            c.boundary = boundary_kind::open;
+            expect_matches_reference(c, workers, -1, workers == 1);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.partitioned = true;
+            expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+        }
+    run_config c = seed_like(11, 7, refractory_mode::drop, engine_kind::coroutine, 60);
+    c.boundary = boundary_kind::open;
+    c.period_spread = 0.1;
+    c.dissipation = 1;
+    expect_matches_reference(c, 5);
+}
+
+TEST(SchedulerOpenBoundary, SameRunForEveryWorkerCountAndRestart) {
+    for (auto m : modes) {
+        run_config c = lattice(6, 5, m, engine_kind::flat, 9, 500e-9);
+        c.boundary = boundary_kind::open;
+        std::vector<flash_event> first;
+        for (int workers : {1, 2, 3, 5, 7, 30}) {
+            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
+            std::vector<flash_event> all;
+            for (const auto& r : runs)
+                for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
+            std::sort(all.begin(), all.end());
+            if (workers == 1) first = all;
+            EXPECT_TRUE(all == first) << workers << " workers";
+        }
+        run_config r = lattice(7, 7, m, engine_kind::coroutine, 5, 400e-9);
+        r.boundary = boundary_kind::open;
+        expect_restart_continues_exactly(r, 4, 20);
+        if (::testing::Test::HasFatalFailure()) return;
     }
 }
 

@@ -306,10 +306,14 @@ TEST(ViewTerminal, RestoreSequenceBytes) {
     EXPECT_EQ(got, fv::restore_sequence);
 }
 
-TEST(ViewTerminal, RestoreOnABadDescriptorIsHarmless) {
-    errno = 0;
+// From a signal handler, on a descriptor that is gone: the write fails (EBADF) and the caller's
+// errno survives it (RestoreSequenceBytes shows the bytes are written where they can be).
+TEST(ViewTerminal, RestoreOnABadDescriptorKeepsErrno) {
+    errno = 1234;
     fv::restore_terminal(-1);
-    EXPECT_EQ(errno, 0);
+    EXPECT_EQ(errno, 1234);
+    ASSERT_EQ(::write(-1, "x", 1), -1);
+    EXPECT_EQ(errno, EBADF) << "the write restore_terminal makes does fail";
 }
 
 TEST(ViewTerminal, TakesAndGivesBackTheTerminal) {

@@ -1,0 +1,176 @@
+"""Figures of an ensemble (rows from :func:`fireflies_analysis.ensemble.collect`, points from
+:func:`~fireflies_analysis.ensemble.summarise`). Each returns a matplotlib Figure built without
+pyplot, with units on every axis.
+
+- :func:`plot_power_law`: a quantity (the time to synchrony) against a parameter (the lattice
+  side) on log-log axes: every run, each point's mean with its interval, the fitted power law and
+  its bootstrap band;
+- :func:`plot_fraction`: the fraction of runs that synchronised against a parameter, with Wilson
+  intervals;
+- :func:`plot_mean`: any per-run quantity's mean and interval against a parameter.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
+
+from .plots import new_figure
+from .stats import PowerLawFit, fit_power_law
+
+__all__ = ["LABELS", "axis_label", "plot_fraction", "plot_mean", "plot_power_law", "power_law_of"]
+
+#: Axis labels (with units) of the collected columns and common settings.
+LABELS = {
+    "width": "lattice side L = width (cells)",
+    "height": "height (cells)",
+    "fireflies": "fireflies N (1)",
+    "time_to_sync_s": "time to synchrony (s of simulated time)",
+    "final_R": "final R (1)",
+    "final_R_state": "final R_state (1)",
+    "flashes_per_firefly_per_s": "flashes per firefly per second (1/s)",
+    "wall_time_s": "wall time (s)",
+    "nudge": "nudge e (s of phase)",
+    "delay": "delay d (s)",
+    "refractory": "refractory fraction r (1)",
+    "jitter": "jitter j (s)",
+    "period": "period T (s)",
+}
+
+
+def axis_label(name: str) -> str:
+    return LABELS.get(name, name)
+
+
+def _numbers(rows: Sequence[dict[str, Any]], name: str) -> np.ndarray:
+    return np.array([math.nan if r.get(name) is None else float(r[name]) for r in rows])
+
+
+def power_law_of(rows: Sequence[dict[str, Any]], x: str = "width", y: str = "time_to_sync_s",
+                 *, points: Optional[Sequence[dict[str, Any]]] = None, min_fraction: float = 1.0,
+                 bootstrap: int = 2000, min_x: Optional[float] = None,
+                 max_x: Optional[float] = None) -> tuple[PowerLawFit, list[Any]]:
+    """Fits ``y = a x^b`` to the synchronised runs with ``min_x <= x <= max_x`` at the x values
+    whose fraction synchronised is at least ``min_fraction`` (a censored point biases the fit).
+    Returns the fit and the x values left out for their fraction."""
+    excluded = []
+    if points is not None and min_fraction > 0:
+        excluded = [p[x] for p in points
+                    if not (p.get("fraction_synced") is not None
+                            and p["fraction_synced"] >= min_fraction)]
+
+    def in_range(r):
+        v = r.get(x)
+        return (v is not None and (min_x is None or float(v) >= min_x)
+                and (max_x is None or float(v) <= max_x))
+    use = [r for r in rows if r.get(x) not in excluded and in_range(r)]
+    return fit_power_law(_numbers(use, x), _numbers(use, y), bootstrap=bootstrap), excluded
+
+
+def plot_power_law(rows: Sequence[dict[str, Any]], points: Sequence[dict[str, Any]],
+                   fit: Optional[PowerLawFit | Sequence[PowerLawFit]], *, x: str = "width",
+                   y: str = "time_to_sync_s", title: str = "",
+                   references: Optional[Sequence[tuple[float, float]]] = None,
+                   reference_label: str = "reference") -> Figure:
+    """Every run (small dots), each point's mean with its t-based interval (points where not all
+    runs synchronised hollow), the fit (or several, over different ranges of x) with its
+    bootstrap band, and optional reference (x, y) pairs."""
+    fig = new_figure(7.0, 4.8)
+    ax = fig.add_subplot()
+    xs, ys = _numbers(rows, x), _numbers(rows, y)
+    ok = np.isfinite(xs) & np.isfinite(ys) & (ys > 0)
+    ax.scatter(xs[ok], ys[ok], s=10, color="0.55", alpha=0.7, label="runs", zorder=2)
+    # A t-based interval of few runs can reach below 0, which a log axis cannot show: its lower
+    # end is drawn at half the smallest run instead (the table has the numbers).
+    floor = 0.5 * float(ys[ok].min()) if ok.any() else 1e-3
+    for p in points:
+        mean = p.get(f"{y}_mean")
+        if mean is None or not math.isfinite(mean) or mean <= 0:
+            continue
+        low, high = p.get(f"{y}_low"), p.get(f"{y}_high")
+        err = None
+        if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
+            err = [[mean - max(low, min(floor, mean))], [high - mean]]
+        complete = p.get("fraction_synced") == 1
+        ax.errorbar([float(p[x])], [mean], yerr=err, fmt="o", color="C0",
+                    mfc="C0" if complete else "white", capsize=3, zorder=3)
+    ax.plot([], [], "o", color="C0",
+            label="mean, 95 % CI (t) (hollow: not every run synchronised)")
+    fits = [] if fit is None else [fit] if isinstance(fit, PowerLawFit) else list(fit)
+    for i, f in enumerate(fits):
+        grid, colour = f.band_x, ("C3", "C1", "C4", "C5")[i % 4]
+        lo, hi = f.exponent_ci_bootstrap
+        span = f"{grid[0]:g}-{grid[-1]:g}"
+        ax.plot(grid, f(grid), color=colour, zorder=4,
+                label=f"fit over {span}: {f.prefactor:.3g} x^{f.exponent:.2f} "
+                      f"(exponent 95 %: {lo:.2f} to {hi:.2f})")
+        if np.all(np.isfinite(f.band_low)):
+            ax.fill_between(grid, f.band_low, f.band_high, color=colour, alpha=0.18, zorder=1)
+    if references:
+        rx, ry = zip(*references)
+        ax.plot(rx, ry, "s", color="C2", mfc="none", ms=7, label=reference_label, zorder=5)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ticks = sorted({float(v) for v in xs[np.isfinite(xs) & (xs > 0)]})
+    if 0 < len(ticks) <= 12:  # label the sizes run, not just the decades
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(axis_label(x))
+    ax.set_ylabel(axis_label(y))
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7.5, loc="upper left", framealpha=0.85)
+    return fig
+
+
+def plot_fraction(points: Sequence[dict[str, Any]], x: str, *, title: str = "",
+                  log_x: bool = False) -> Figure:
+    """The fraction of runs that synchronised at each point, with its Wilson interval."""
+    fig = new_figure(7.0, 4.2)
+    ax = fig.add_subplot()
+    px = _numbers(points, x)
+    f = _numbers(points, "fraction_synced")
+    lo, hi = _numbers(points, "fraction_synced_low"), _numbers(points, "fraction_synced_high")
+    ax.errorbar(px, f, yerr=[f - lo, hi - f], fmt="o-", capsize=3, color="C0",
+                label="fraction synchronised, 95 % Wilson interval")
+    for xi, fi, p in zip(px, f, points):
+        ax.annotate(f"{p['synced']}/{p['counted']}", (xi, fi), textcoords="offset points",
+                    xytext=(4, 6), fontsize=7)
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_ylim(-0.05, 1.1)
+    ax.set_xlabel(axis_label(x))
+    ax.set_ylabel("fraction of runs synchronised (1)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_mean(points: Sequence[dict[str, Any]], x: str, y: str, *, title: str = "",
+              log_x: bool = False, log_y: bool = False) -> Figure:
+    """The mean of a per-run quantity ``y`` at each point, with its t-based interval."""
+    fig = new_figure(7.0, 4.2)
+    ax = fig.add_subplot()
+    px = _numbers(points, x)
+    m = _numbers(points, f"{y}_mean")
+    lo, hi = _numbers(points, f"{y}_low"), _numbers(points, f"{y}_high")
+    err = np.vstack([np.where(np.isfinite(lo), m - lo, 0), np.where(np.isfinite(hi), hi - m, 0)])
+    ax.errorbar(px, m, yerr=err, fmt="o-", capsize=3, color="C0", label="mean, 95 % CI (t)")
+    if log_x:
+        ax.set_xscale("log")
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel(axis_label(x))
+    ax.set_ylabel(axis_label(y))
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig

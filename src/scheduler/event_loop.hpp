@@ -1,0 +1,155 @@
+#pragma once
+// The event loop of block_simulation, the parts built once per combination of the rules'
+// switches (firefly.hpp): filing turns, delivering pulses, visiting the due list. Included by
+// block_simulation.cpp, which builds the default model's combinations, and by
+// block_simulation_families.cpp, which builds the model families' (period spread, general phase
+// response) in a unit of their own, so that they do not change how the compiler builds the
+// default model's loop.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+#include "fireflies/block_simulation.hpp"
+
+namespace fireflies {
+
+[[gnu::always_inline]] inline void block_simulation::schedule(std::uint32_t local, tick_t t) {
+    const std::int64_t e = by_epoch_.quotient(t);
+    if (e <= epoch_index_) {
+        due_.push_back(local);
+    } else {
+        ring_[static_cast<std::size_t>(e & ring_mask_)].push_back(local);
+    }
+}
+
+// Files every turn in epochs [horizon_, k + ring - 1) and moves the horizon there: one pass over
+// the block every ring - 1 epochs, instead of filing every turn that a pulse moves while it is
+// still far off (most of them move again before they come due).
+template <class Rules> void block_simulation::file_turns(const Rules& rules, std::int64_t k) {
+    const tick_t from = horizon_time_;
+    horizon_ = k + ring_mask_;
+    horizon_time_ = horizon_ * epoch_;
+    const tick_t to = horizon_time_;
+    for (std::uint32_t i = 0; i < flash_at_.size(); ++i)
+        if (const tick_t t = rules.next_turn(view(rules, i)); t >= from && t < to) schedule(i, t);
+}
+
+// The distinct Moore neighbours of `source` on the torus, without itself (fewer than 8 only on
+// grids narrower than 3 cells, or on an edge with --boundary open), restricted to those coupled
+// to it: all of them, or with --partitioned those in the same block.
+template <class F>
+void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
+    if (config_.boundary == boundary_kind::open) for_each_neighbour_of<true>(source, f);
+    else for_each_neighbour_of<false>(source, f);
+}
+
+// (With `Open`, --boundary open: no wrapping, the cells beyond an edge do not exist.)
+template <bool Open, class F>
+void block_simulation::for_each_neighbour_of(std::uint64_t source, F&& f) const {
+    const auto w = static_cast<std::uint64_t>(width_);
+    const auto sx = static_cast<std::int64_t>(source % w), sy = static_cast<std::int64_t>(source / w);
+    std::array<std::uint64_t, 8> seen{};
+    int n = 0;
+    const bool same_block_only = config_.partitioned;
+    const int source_owner = same_block_only ? decomposition_.owner(sx, sy) : -1;
+    for (int dy = -1; dy <= 1; ++dy) {
+        for (int dx = -1; dx <= 1; ++dx) {
+            if (dx == 0 && dy == 0) continue;
+            if constexpr (Open)
+                if (sx + dx < 0 || sx + dx >= width_ || sy + dy < 0 || sy + dy >= height_) continue;
+            const std::int64_t x = (sx + dx + width_) % width_, y = (sy + dy + height_) % height_;
+            const std::uint64_t id = static_cast<std::uint64_t>(y) * w + static_cast<std::uint64_t>(x);
+            if (id == source || std::find(seen.begin(), seen.begin() + n, id) != seen.begin() + n) continue;
+            seen[static_cast<std::size_t>(n++)] = id;
+            if (same_block_only && decomposition_.owner(x, y) != source_owner) continue;
+            f(x, y);
+        }
+    }
+}
+
+// A pulse reaches firefly `local` at t: first its own turns before it, then the pulse.
+template <class Rules>
+[[gnu::always_inline]] inline void block_simulation::deliver(const Rules& rules, std::uint32_t local, tick_t t) {
+    const auto f = view(rules, local);
+    const tick_t before = rules.next_turn(f);
+    while (rules.acts_before(f, t)) take_turn(local, rules.next_turn(f));
+    if (rules.absorb(f, t)) take_turn(local, t);
+    refile(rules, local, before);
+}
+
+// A firefly on the due list: its own turns before `end`.
+template <class Rules> void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
+    const auto f = view(rules, local);
+    const tick_t before = rules.next_turn(f);
+    while (rules.next_turn(f) < end) take_turn(local, rules.next_turn(f));
+    refile(rules, local, before);
+}
+
+// After a visit: a turn that moved from `before` is filed again, only when it comes before the
+// horizon (file_turns finds the later ones); one moved into this epoch goes on the due list.
+template <class Rules>
+[[gnu::always_inline]] inline void block_simulation::refile(const Rules& rules, std::uint32_t local, tick_t before) {
+    // One branch, taken by few pulses (whether a pulse moved the turn is as good as random).
+    if (const tick_t after = rules.next_turn(view(rules, local)); (after != before) & (after < horizon_time_))
+        schedule(local, after);
+}
+
+// Events before `end`: the pulses of every flash whose pulses arrive by then, in time order
+// (arriving_ is), each firefly's own turns before each of its pulses; then the fireflies whose
+// own turn is due and that no pulse reached (visiting twice is harmless). Fireflies are
+// independent within an epoch, so one firefly's events need to be in time order, not all.
+template <class Rules> void block_simulation::process_interval(const Rules& rules, tick_t end) {
+    const tick_t delay = rules.params().delay;
+    const std::int64_t row = block_.width;
+    const auto w = static_cast<std::uint32_t>(row);
+    auto neighbours_of = [w](std::int64_t centre) {
+        const auto u = static_cast<std::uint32_t>(centre);
+        return std::array<std::uint32_t, 8>{u - w - 1, u - w, u - w + 1, u - 1, u + 1, u + w - 1, u + w, u + w + 1};
+    };
+    // Memory is requested in two stages ahead of use: a neighbourhood's flash times `far`
+    // flashes ahead; `near` flashes ahead (those times have arrived by then), the other fields
+    // and the coroutine frames of the neighbours that flash will push to their own flash.
+    constexpr std::size_t far = 8, near = 4;
+    const std::size_t n = arriving_.size();
+    for (; next_arrival_ < n && arriving_[next_arrival_].t + delay < end; ++next_arrival_) {
+        const std::size_t i = next_arrival_;
+        if (i + far < n && centres_[i + far] >= 0)
+            for (const std::int64_t r : {centres_[i + far] - row, centres_[i + far], centres_[i + far] + row}) {
+                const tick_t* left = &flash_at_[static_cast<std::size_t>(r - 1)];
+                __builtin_prefetch(left, 1);
+                __builtin_prefetch(left + 2, 1); // the same line, unless the three cross one
+            }
+        if (i + near < n && centres_[i + near] >= 0) {
+            const tick_t arrives = arriving_[i + near].t + delay;
+            // (Firefly 0's instead of a branch, which would go either way at random.)
+            for (const std::uint32_t j : neighbours_of(centres_[i + near]))
+                prefetch_turn(j & -static_cast<std::uint32_t>(flash_at_[j] - nudge_ <= arrives));
+        }
+        const flash_event& source = arriving_[i];
+        const tick_t t = source.t + delay;
+        if (centres_[i] >= 0) {
+            for (const std::uint32_t j : neighbours_of(centres_[i])) deliver(rules, j, t);
+            totals_.pulses_delivered += 8;
+            continue;
+        }
+        for_each_neighbour(source.agent, [&](std::int64_t x, std::int64_t y) {
+            if (!block_.contains(x, y)) return;
+            deliver(rules, static_cast<std::uint32_t>((y - block_.y0) * row + (x - block_.x0)), t);
+            ++totals_.pulses_delivered;
+        });
+    }
+    // The due list, stale entries included: flash times 64 entries ahead, and 24 ahead the rest
+    // and the coroutine frame of those whose turn comes before the end.
+    constexpr std::size_t due_far = 64, due_near = 24;
+    const bool queue = rules.params().mode == refractory_mode::queue;
+    for (std::size_t i = 0; i < due_.size(); ++i) {
+        if (i + due_far < due_.size()) __builtin_prefetch(&flash_at_[due_[i + due_far]], 1);
+        if (i + due_near < due_.size()) {
+            const std::uint32_t later = due_[i + due_near];
+            prefetch_turn(later & -static_cast<std::uint32_t>(queue | (flash_at_[later] < end)));
+        }
+        visit(rules, due_[i], end);
+    }
+}
+
+} // namespace fireflies

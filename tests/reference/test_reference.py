@@ -1,0 +1,172 @@
+"""The real program against the independent Python reference (fireflies_ref.py).
+
+Exact agreement: every flash (time in ticks, firefly) of small runs is the reference's, for each
+model family the reference implements, in both refractory modes, at P = 1 and at P = 3. The
+order parameters R and R_state of every sample agree to 1e-6 (the program sums fixed-point
+phasors, the reference floating-point ones). Differential statistics over seeds: the flash
+counts and the final R of the program and the reference agree seed by seed (with a period
+spread R_state too: each phase on its own period's circle).
+
+Run through ctest (label `reference`), or
+  FIREFLIES_BIN=build/release/src/fireflies /usr/bin/python3 tests/reference/test_reference.py -v
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import h5py
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, ".."))
+import fireflies_ref as ref  # noqa: E402
+from launch import command  # noqa: E402
+
+
+class AgainstReference(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="fireflies-ref-")
+
+    @classmethod
+    def tearDownClass(cls):
+        if not os.environ.get("KEEP"):
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def program(self, cfg, ranks=1, extra=()):
+        """Runs fireflies on `cfg`; returns the flashes [(tick, id)] and the series."""
+        out = os.path.join(self.dir, "run-%d.h5" % len(os.listdir(self.dir)))
+        extra = list(extra)
+        if cfg.initial_phases is not None:
+            # The start phases as a [height, width] dataset /phase in seconds (exact: a tick
+            # count below 2^53 divided by 1e9 rounds back to itself).
+            phases = os.path.join(self.dir, "phases-%d.h5" % len(os.listdir(self.dir)))
+            with h5py.File(phases, "w") as f:
+                f["phase"] = (np.array(cfg.initial_phases, dtype=np.float64) / 1e9).reshape(cfg.height, cfg.width)
+            extra += ["--initial-phases", phases]
+        argv = command(ranks, cfg.args() + ["--record-flashes", "-o", out] + extra)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, "%s\n%s%s" % (" ".join(argv), p.stdout, p.stderr))
+        with h5py.File(out, "r") as f:
+            t = f["flashes/t"][()]
+            agent = f["flashes/agent"][()]
+            series = {k: f["timeseries/" + k][()] for k in ("t", "R", "R_state", "flashes")}
+        ticks = np.rint(t * 1e9).astype(np.int64)
+        return list(zip(ticks.tolist(), agent.tolist())), series
+
+    def check_exact(self, cfg, ranks=(1, 3), extra=()):
+        flashes, samples = ref.run(cfg)
+        expected = ref.order_parameters(samples, cfg.period)
+        self.assertGreater(len(flashes), 0)
+        for p in ranks:
+            with self.subTest(np=p, **{k: v for k, v in vars(cfg).items()}):
+                got, series = self.program(cfg, p, extra)
+                if got != flashes:
+                    first = next((k for k, (a, b) in enumerate(zip(got, flashes)) if a != b),
+                                 min(len(got), len(flashes)))
+                    self.fail("flash %d differs: program %s, reference %s (%d vs %d flashes)"
+                              % (first, got[first:first + 3], flashes[first:first + 3], len(got),
+                                 len(flashes)))
+                self.assertEqual(len(series["t"]), len(expected))
+                for k, (ts, R, Rs) in enumerate(expected):
+                    self.assertAlmostEqual(series["t"][k], ts / 1e9, places=9)
+                    self.assertAlmostEqual(series["R"][k], R, delta=1e-6, msg="R of sample %d" % k)
+                    self.assertAlmostEqual(series["R_state"][k], Rs, delta=1e-6,
+                                           msg="R_state of sample %d" % k)
+        return flashes, expected
+
+    # -- the default model --------------------------------------------------------------------
+
+    def test_default_model_small_grids(self):
+        for mode in ("drop", "queue"):
+            for w, h, seed in ((5, 4, 1), (3, 3, 2), (7, 2, 3)):
+                self.check_exact(ref.Config(width=w, height=h, seed=seed, mode=mode, duration=60,
+                                            nudge=0.5))
+
+    # -- --prc-dissipation B --------------------------------------------------------------------
+
+    def test_dissipation_exact(self):
+        for mode in ("drop", "queue"):
+            for b, nudge in ((3.0, 0.2), (1.0, 0.5), (8.0, 0.05)):
+                self.check_exact(ref.Config(width=6, height=5, seed=4, mode=mode, duration=80,
+                                            dissipation=b, nudge=nudge))
+
+    def test_inhibitory_nudge_exact(self):
+        for mode in ("drop", "queue"):
+            for b in (0.0, 2.0):
+                self.check_exact(ref.Config(width=5, height=5, seed=6, mode=mode, duration=60,
+                                            dissipation=b, nudge=-0.3))
+
+    def test_dissipation_statistics_over_seeds(self):
+        """Flash counts and the final R, seed by seed, on a grid that synchronises."""
+        for seed in (1, 2, 3):
+            cfg = ref.Config(width=8, height=8, seed=seed, duration=120, dissipation=3.0)
+            flashes, samples = ref.run(cfg)
+            R = ref.order_parameters(samples[-1:], cfg.period)[0][1]
+            got, series = self.program(cfg)
+            self.assertEqual(len(got), len(flashes), "seed %d" % seed)
+            self.assertEqual(int(series["flashes"].sum()), len(flashes))
+            self.assertAlmostEqual(float(series["R"][-1]), R, delta=1e-6)
+
+    # -- --period-spread S, --period-distribution -----------------------------------------------
+
+    def test_period_spread_exact(self):
+        for mode in ("drop", "queue"):
+            for dist, spread, b in (("normal", 0.3, 0.0), ("uniform", 1.0, 0.0), ("normal", 0.5, 2.0)):
+                self.check_exact(ref.Config(width=6, height=4, seed=8, mode=mode, duration=80,
+                                            nudge=0.4, period_spread=spread,
+                                            period_distribution=dist, dissipation=b))
+
+    def test_period_spread_statistics_over_seeds(self):
+        """Flash counts and the final R and R_state, seed by seed."""
+        for seed in (1, 2, 3):
+            cfg = ref.Config(width=8, height=8, seed=seed, duration=120, period_spread=0.2)
+            flashes, samples = ref.run(cfg)
+            _, R, Rs = ref.order_parameters(samples[-1:], cfg.period)[0]
+            got, series = self.program(cfg)
+            self.assertEqual(len(got), len(flashes), "seed %d" % seed)
+            self.assertAlmostEqual(float(series["R"][-1]), R, delta=1e-6)
+            self.assertAlmostEqual(float(series["R_state"][-1]), Rs, delta=1e-6)
+
+    # -- --initial-phases: tiny deterministic cases, every flash worked out by two simulators -----
+
+    def test_initial_phases_two_oscillators(self):
+        """Two fireflies on a 2 x 1 grid (each the other's only neighbour), jitter 0."""
+        for mode in ("drop", "queue"):
+            for b in (0.0, 2.0):
+                flashes, _ = self.check_exact(ref.Config(
+                    width=2, height=1, mode=mode, jitter=0.0, duration=40, dissipation=b, nudge=0.3,
+                    initial_phases=[0, 2_300_000_000]))
+                self.assertGreaterEqual(min(sum(1 for _, a in flashes if a == k) for k in (0, 1)), 7)
+
+    def test_initial_phases_three_by_three_and_ring(self):
+        for w, h, phases in ((3, 3, [k * 517_000_003 for k in range(9)]),
+                             (5, 1, [0, 999_999_999, 2_000_000_001, 3_141_592_653, 4_999_999_999])):
+            for mode in ("drop", "queue"):
+                self.check_exact(ref.Config(width=w, height=h, mode=mode, jitter=0.0, duration=60,
+                                            nudge=0.25, initial_phases=phases))
+                # With jitter the reset draws are the usual ones (from draw 1).
+                self.check_exact(ref.Config(width=w, height=h, mode=mode, duration=60, nudge=0.25,
+                                            seed=12, initial_phases=phases), ranks=(1,))
+
+    # -- --boundary open ---------------------------------------------------------------------------
+
+    def test_open_boundary_exact(self):
+        for mode in ("drop", "queue"):
+            self.check_exact(ref.Config(width=6, height=5, seed=2, mode=mode, duration=80, nudge=0.4,
+                                        boundary="open"))
+        # A 5 x 1 line (the ring of the tests above, cut open) from given phases, jitter 0.
+        self.check_exact(ref.Config(width=5, height=1, jitter=0.0, duration=60, nudge=0.25, boundary="open",
+                                    initial_phases=[0, 999_999_999, 2_000_000_001, 3_141_592_653, 4_999_999_999]))
+        # With the other families at once.
+        self.check_exact(ref.Config(width=6, height=4, seed=3, duration=60, nudge=0.3, boundary="open",
+                                    dissipation=2.0, period_spread=0.3))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
