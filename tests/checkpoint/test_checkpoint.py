@@ -198,6 +198,21 @@ class Families(RestartCase):
         self.base = BASE + ["--period-spread", 0.3, "--period-distribution", "uniform"]
         self.interrupted_then_restarted(2, 5)
 
+    def test_stop_when_synced_3_to_2(self):
+        # 12 x 12, seed 4: synchronised at 108.5 s, stopped one sample after the decision; the
+        # checkpoint comes at about 10 s, before it, while a sample's R_state reduction is open
+        # among the workers. The restarted workers go on from rank 0's replay of the output's
+        # R_state series and stop at the same epoch as the uninterrupted run.
+        self.base = with_options(BASE, ["--width", 12, "--height", 12, "--seed", 4, "--duration", 300]) + \
+            ["--stop-when-synced"]
+        self.interrupted_then_restarted(3, 2)
+        ref = attrs(self.path("ref.h5"))
+        self.assertEqual(int(ref["stopped_when_synced"]), 1, "the reference run must stop when synchronised")
+        self.assertLess(float(ref["simulated_time"]), 300)
+        out = attrs(self.path("run.h5"))
+        for key in ("time_to_sync", "simulated_time", "stopped_when_synced"):
+            self.assertEqual(out[key], ref[key], key)
+
 
 
 class CopiedRun(CheckpointTestCase):
@@ -340,14 +355,38 @@ class Refused(CopiedRun):
     def test_other_grid_3_ranks(self):
         self.refused(["--height", 30], ranks=3)
 
-    def test_format_2(self):
-        # A checkpoint of format version 2 (written by the hub alone, before parallel checkpoints;
-        # tests/checkpoint/data/format2_48x36.ckpt, by fireflies 0.1.0 at c7883b7): refused with
-        # what to do, at any rank count.
-        shutil.copy2(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "format2_48x36.ckpt"),
-                     self.path("old.ckpt"))
-        for ranks in (1, 3):
-            self.refused([], ranks=ranks, checkpoint="old.ckpt", expect_in=("older checkpoint format (version 2", "restart it with the fireflies that wrote it"))
+    def test_older_formats(self):
+        # Checkpoints of older formats, refused by their seal with what to do, at any rank count
+        # (tests/checkpoint/data): format 2 by rank 0 alone (fireflies 0.1.0 at c7883b7); format
+        # 3 by rank 0 alone, with /hub/interval_flash_t (main at 17af8bf); format 3 by the
+        # workers in parallel, without it (the parallel checkpoints before format 4).
+        data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+        cases = (("format2_48x36.ckpt", "older checkpoint format (version 2, written by rank 0 alone)"),
+                 ("format3_serial_48x36.ckpt", "older checkpoint format (version 3, written by rank 0 alone)"),
+                 ("format3_parallel_48x36.ckpt", "checkpoint format version 3 (written by the workers"))
+        for name, what in cases:
+            shutil.copy2(os.path.join(data, name), self.path("old.ckpt"))
+            for ranks in (1, 3):
+                with self.subTest(checkpoint=name, ranks=ranks):
+                    self.refused([], ranks=ranks, checkpoint="old.ckpt",
+                                 expect_in=(what, "reads format 4 only",
+                                            "restart it with the fireflies that wrote it, or rerun the run"))
+
+    def test_corrupt_interval_flashes(self):
+        # The hub's flashes of the sample in progress (rank 0's own state, inside the seal's
+        # hash): one byte of their raw data changed is refused before HDF5 reads them.
+        ck = self.path("run.ckpt")
+        with h5py.File(ck, "r") as f:
+            d = f["hub/interval_flash_t"]
+            self.assertGreater(d.shape[0], 0, "the checkpoint should hold the interval's flashes (events telemetry)")
+            self.assertEqual(d.shape[0], int(f.attrs["interval_flashes"]))
+            offset = d.id.get_offset()
+        with open(ck, "r+b") as f:
+            f.seek(offset + 3)
+            b = f.read(1)
+            f.seek(offset + 3)
+            f.write(bytes([b[0] ^ 0x10]))
+        self.refused([], expect_in=("corrupt",))
 
 
 class CheckpointPath(CopiedRun):
