@@ -378,6 +378,7 @@ int fail(const comm::session& mpi, std::optional<recorder>& rec, const char* wha
 
 int run_program(int argc, char** argv) {
     tight_timers();
+    output::start_hdf5(); // before MPI: see there
     comm::session mpi(argc, argv);
     const bool hub_rank = mpi.rank() == 0;
     std::optional<recorder> rec;

@@ -24,6 +24,21 @@ constexpr const char* format_name = "fireflies checkpoint";
 // The hub's flash times of the sample in progress, written and read by rank 0 alone.
 constexpr const char* interval_flash_path = "/hub/interval_flash_t";
 
+// The run's position and counts (checkpoint_meta), one root attribute each, written by rank 0.
+constexpr std::array<std::pair<const char*, std::int64_t checkpoint_meta::*>, 11> meta_counts{{
+    {"epoch", &checkpoint_meta::epoch},
+    {"next_sample", &checkpoint_meta::next_sample},
+    {"interval_flashes", &checkpoint_meta::interval_flashes},
+    {"flashes_so_far", &checkpoint_meta::flashes_so_far},
+    {"flashes_emitted", &checkpoint_meta::flashes_emitted},
+    {"flashes_received", &checkpoint_meta::flashes_received},
+    {"pulses_sent", &checkpoint_meta::pulses_sent},
+    {"pulses_delivered", &checkpoint_meta::pulses_delivered},
+    {"flashes_recorded", &checkpoint_meta::flashes_recorded},
+    {"snapshots", &checkpoint_meta::snapshots},
+    {"segment", &checkpoint_meta::segment},
+}};
+
 // Columns per slot of the in-flight index: a reader reads at most this many columns beyond its
 // halo on each side; the index holds one int64 per this many fireflies.
 constexpr std::int64_t in_flight_tile = 256;
@@ -716,17 +731,7 @@ void begin_checkpoint(const std::filesystem::path& path, std::int64_t width, std
         h5::set_attribute(root, "/", "width", width);
         h5::set_attribute(root, "/", "height", height);
         h5::set_attribute(root, "/", "config", meta.config_toml);
-        h5::set_attribute(root, "/", "epoch", meta.epoch);
-        h5::set_attribute(root, "/", "next_sample", meta.next_sample);
-        h5::set_attribute(root, "/", "interval_flashes", meta.interval_flashes);
-        h5::set_attribute(root, "/", "flashes_so_far", meta.flashes_so_far);
-        h5::set_attribute(root, "/", "flashes_emitted", meta.flashes_emitted);
-        h5::set_attribute(root, "/", "flashes_received", meta.flashes_received);
-        h5::set_attribute(root, "/", "pulses_sent", meta.pulses_sent);
-        h5::set_attribute(root, "/", "pulses_delivered", meta.pulses_delivered);
-        h5::set_attribute(root, "/", "flashes_recorded", meta.flashes_recorded);
-        h5::set_attribute(root, "/", "snapshots", meta.snapshots);
-        h5::set_attribute(root, "/", "segment", meta.segment);
+        for (const auto& [attribute, count] : meta_counts) h5::set_attribute(root, "/", attribute, meta.*count);
         h5::set_attribute(root, "/", "hub_bytes_sent", order.hub_bytes_sent);
         h5::set_attribute(root, "/", "hub_bytes_received", order.hub_bytes_received);
         const std::vector<std::int64_t> pending(meta.interval_flash_times.begin(), meta.interval_flash_times.end());
@@ -1023,17 +1028,7 @@ checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(
             throw usage_error(where + ": corrupt: its seal does not match its datasets");
         auto& c = m.meta;
         c.config_toml = read_string_attr(file, "config", name);
-        c.epoch = read_int_attr(file, "epoch", name);
-        c.next_sample = read_int_attr(file, "next_sample", name);
-        c.interval_flashes = read_int_attr(file, "interval_flashes", name);
-        c.flashes_so_far = read_int_attr(file, "flashes_so_far", name);
-        c.flashes_emitted = read_int_attr(file, "flashes_emitted", name);
-        c.flashes_received = read_int_attr(file, "flashes_received", name);
-        c.pulses_sent = read_int_attr(file, "pulses_sent", name);
-        c.pulses_delivered = read_int_attr(file, "pulses_delivered", name);
-        c.flashes_recorded = read_int_attr(file, "flashes_recorded", name);
-        c.snapshots = read_int_attr(file, "snapshots", name);
-        c.segment = read_int_attr(file, "segment", name);
+        for (const auto& [attribute, count] : meta_counts) c.*count = read_int_attr(file, attribute, name);
         {
             // The hub's flashes of the sample in progress: the interval's, or none (summary
             // telemetry sends the hub no flashes). Rank 0's own state, read by rank 0 alone.
