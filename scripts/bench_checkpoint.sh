@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What checkpoints cost: the wall time a run with two checkpoints takes more than the same run
-# without, for the program as it was before parallel checkpoints (the commit this branch started
-# from: `git merge-base HEAD main`, or --base REV) and as it is now (this tree), on one grid at
+# without, for the program as it was before parallel checkpoints (--base REV; default `git
+# merge-base HEAD main`, main's head while the branch with parallel checkpoints is not merged:
+# after that, pass a commit before it, e.g. 17af8bf) and as it is now (this tree), on one grid at
 # one rank count (default 4000 x 4000 at P = 3, the figures of the issue "Beyond one machine").
 #
 #   scripts/bench_checkpoint.sh [--base REV] [--grid 4000x4000] [--ranks 3] [--repeats 3]
@@ -90,7 +91,8 @@ def run(tag, binary, checkpoints, repeat):
     with h5py.File(out, "r") as f:
         own = float(f.attrs["wall_time"])
     rec = {"wall": wall, "own": own, "written": p.stderr.count("checkpoint at t="),
-           # this tree says how long each checkpoint took, from the hub's order to worker 0's answer
+           # this tree says how long each checkpoint took, from rank 0's start of it (its own part
+           # of the file) to worker 0's answer
            "each": [float(m) for m in re.findall(r"checkpoint at t=\S+ s written to .* in ([0-9.]+) s", p.stderr)]}
     if checkpoints:
         rec["bytes"] = os.path.getsize(ckpt)
@@ -138,7 +140,7 @@ for tag, rev, _ in programs:
           f"{(f'{hub[0]} + {hub[1]}' if hub else 'O(N)'):>13s}")
 each = [t for c in runs[("now", True)] for t in c["each"]]
 if each:
-    print(f"now: each checkpoint, from the hub's order to worker 0's answer (the program's own figure): "
+    print(f"now: each checkpoint, from rank 0's start of it to worker 0's answer (the program's own figure): "
           f"median {statistics.median(each):.2f} s ({min(each):.2f}-{max(each):.2f}) over {len(each)}")
 if added["before"] > 0:
     print(f"time added by the checkpoints, now / before: {added['now'] / added['before']:.2f} "
