@@ -439,9 +439,10 @@ class HubTraffic(CheckpointTestCase):
     rank count, 48 x 36 and 640 x 360 fireflies (133 times as many) give the same byte counts,
     each a few dozen bytes (the checkpoint's root attributes hub_bytes_sent and
     hub_bytes_received; the restarted output's /perf attributes restart_hub_bytes_sent and
-    restart_hub_bytes_received). Before format 3 the hub received every block (48 bytes + 24 a
-    firefly + 16 an in-flight flash: 41 kB and 5.5 MB here) and sent them all back, with every
-    in-flight flash to every worker, for a restart. The restart here runs on another rank count
+    restart_hub_bytes_received). When rank 0 wrote checkpoints alone (formats 2 and 3 of rank
+    0) the hub received every block (48 bytes + 24 a firefly + 16 an in-flight flash: 41 kB and
+    5.5 MB here) and sent them all back, with every in-flight flash to every worker, for a
+    restart. The restart here runs on another rank count
     than the checkpoint (3 blocks of 213-214 columns whose halos cut through the 2 blocks of 320
     columns that wrote it, each row two index tiles: 256 + 64) and continues the output bitwise
     as the uninterrupted run wrote it."""
@@ -465,7 +466,7 @@ class HubTraffic(CheckpointTestCase):
                   "restart received": int(p["restart_hub_bytes_received"])}
         with h5py.File(ck, "r") as f:
             before = 48 * int(c["workers"]) + 24 * width * height + 16 * f["in_flight/t"].shape[0]
-        print("%d x %d, P=%d -> %d: rank 0 bytes %s (format 2's hub received %d for the checkpoint)"
+        print("%d x %d, P=%d -> %d: rank 0 bytes %s (a hub writing alone received %d for the checkpoint)"
               % (width, height, first, second, counts, before))
         return counts
 
