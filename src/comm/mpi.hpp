@@ -16,9 +16,9 @@
 
 namespace fireflies::comm {
 
-/// A worker's part of a checkpoint: writes its block together with the other workers (see
-/// output::write_checkpoint); throws fireflies::error on failure.
-/// (the arguments: this worker's block, the temporary file's id, the workers together).
+/// A worker's part of a checkpoint: writes its block (the first argument) into the temporary file
+/// rank 0 began (the second: its id) together with the other workers (the third), as
+/// output::write_checkpoint does; throws fireflies::error on failure.
 using checkpoint_sink = std::function<void(const block_state&, std::int64_t, const collective&)>;
 
 /// What the workers tell the hub after reading a checkpoint for a restart (one message, from one
