@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "fireflies/checkpoint.hpp"
 #include "fireflies/report.hpp"
 
 namespace fireflies {
@@ -34,8 +35,10 @@ class worker_link {
     /// answer may lag the request by an epoch (a pipelined non-blocking all-reduce).
     virtual bool stop_requested() = 0;
 
-    /// Checkpoint: hand this block's packed state (block_state) to the hub, when it asks.
-    virtual void send_block(const std::vector<std::byte>& packed) = 0;
+    /// Checkpoint: write this block's state into the checkpoint file, together with the other
+    /// workers, once the hub has every report up to here and says so. Returns when this worker's
+    /// part is on disk.
+    virtual void save_checkpoint(const block_state& mine) = 0;
 
     /// --stop-when-synced: the sum over every worker of one sample's R_state partial sum, as a
     /// pipelined reduction among the workers: begun at sample k with this worker's sum, ended at

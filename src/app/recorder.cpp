@@ -508,6 +508,12 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         for (const std::string& path : per_rank) f.set_dimensions(path, {"/perf/rank"});
         if (config_.record_epochs) write_epoch_work(f, totals);
         if (snapshot_phase_) snapshot_times = f.read_float64("/snapshots/t");
+        if (facts_.restart) {
+            // What rank 0 sent and received to restart this segment: a fixed few dozen bytes,
+            // whatever the grid (the workers read the checkpoint themselves).
+            f.set_attribute("/perf", "restart_hub_bytes_sent", facts_.restart_bytes_sent);
+            f.set_attribute("/perf", "restart_hub_bytes_received", facts_.restart_bytes_received);
+        }
     }); });
 
     write_xdmf(snapshot_times);

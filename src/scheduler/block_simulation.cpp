@@ -463,7 +463,7 @@ void block_simulation::checkpoint(worker_link& link, std::int64_t next_epoch) {
     h.epochs = next_epoch;
     h.sample = next_sample_;
     send_flashes(link, h);
-    link.send_block(save().pack());
+    link.save_checkpoint(save());
 }
 
 void block_simulation::finish(worker_link& link, bool interrupted, bool checkpointed, tick_t through) {

@@ -221,7 +221,7 @@ class recording_link : public worker_link {
         reports.push_back({h, {body.events.begin(), body.events.end()}, {body.previous.begin(), body.previous.end()},
                            {body.pixels.begin(), body.pixels.end()}});
     }
-    void send_block(const std::vector<std::byte>& packed) override { blocks.push_back(packed); }
+    void save_checkpoint(const block_state& mine) override { blocks.push_back(mine.pack()); }
     bool stop_requested() override { return ++stop_questions > stop_after && stop_after >= 0; }
 };
 
