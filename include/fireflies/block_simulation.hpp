@@ -83,6 +83,8 @@ class block_simulation {
     /// Calls f(rules): the run's rules with their switches fixed at compile time, so that the
     /// event loop below is built once per combination.
     template <class F> void with_fixed_rules(F&& f) const;
+    /// The same, or the model families' rules (block_simulation_families.cpp).
+    template <class F> void with_any_rules(F&& f) const;
     template <class Rules> void file_turns(const Rules& rules, std::int64_t k);
     template <class Rules> void deliver(const Rules& rules, std::uint32_t local, tick_t t);
     template <class Rules> void visit(const Rules& rules, std::uint32_t local, tick_t end);
@@ -90,9 +92,15 @@ class block_simulation {
     std::int64_t interior(const flash_event& source) const noexcept;
     template <class Rules> void process_interval(const Rules& rules, tick_t end);
     // The model families' builds of file_turns and process_interval (block_simulation_families.cpp).
-    bool family_ = false; // a period spread or the general phase response
+    bool family_ = false; // a period spread, the general phase response or all-to-all coupling
     void file_turns_family(std::int64_t k);
     void process_interval_family(tick_t end);
+    // --coupling all-to-all (block_simulation_families.cpp)
+    bool all_to_all_ = false;
+    template <class Rules> void process_interval_all_to_all(const Rules& rules, tick_t end);
+    template <class Rules> void deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t, std::uint32_t k);
+    void gather_all(worker_link& link);
+    std::vector<std::uint32_t> sources_; // of one instant's flashes, those of this block (local)
     void prefetch_turn(std::uint32_t local) const noexcept;
     void emit_flash(std::uint32_t local, tick_t t, tick_t previous);
     void run_epoch(tick_t end, worker_link& link);
@@ -107,6 +115,7 @@ class block_simulation {
     void start_tasks();
     std::int64_t coupled_neighbours(std::uint64_t source) const;
     std::int64_t pulses_from(std::uint64_t source) const;
+    std::int64_t pulses_into_block(std::uint64_t source) const;
     template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
     template <bool Open, class F> void for_each_neighbour_of(std::uint64_t source, F&& f) const;
 

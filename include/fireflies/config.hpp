@@ -24,6 +24,12 @@ enum class boundary_kind {
     open,     ///< nothing: fireflies on an edge have fewer neighbours (5, or 3 in a corner)
 };
 
+/// Who a flash's pulses reach.
+enum class coupling_kind {
+    lattice,    ///< the neighbours on the grid (the Moore neighbourhood; --boundary says at the edges)
+    all_to_all, ///< every other firefly of the grid (N - 1 pulses per flash; Mirollo & Strogatz 1990)
+};
+
 /// How workers report to the hub.
 enum class telemetry_mode {
     events,  ///< every flash goes to the hub as an event (needed for --record-flashes, the view)
@@ -51,6 +57,9 @@ template <> struct choice_names<engine_kind> {
 template <> struct choice_names<boundary_kind> {
     static constexpr std::array<std::string_view, 2> names{"periodic", "open"};
 };
+template <> struct choice_names<coupling_kind> {
+    static constexpr std::array<std::string_view, 2> names{"lattice", "all-to-all"};
+};
 template <> struct choice_names<period_distribution> {
     static constexpr std::array<std::string_view, 2> names{"normal", "uniform"};
 };
@@ -74,6 +83,7 @@ struct run_config {
     period_distribution period_dist = period_distribution::normal;
     std::string initial_phases; ///< HDF5 file of start phases (docs/model.md); empty: random
     boundary_kind boundary = boundary_kind::periodic;
+    coupling_kind coupling = coupling_kind::lattice;
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0

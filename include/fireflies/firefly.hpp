@@ -258,6 +258,38 @@ template <class Switches> class basic_firefly_rules {
         return f.flash_at <= t;
     }
 
+    /// k pulses at one instant t (--coupling all-to-all: k flashes of one instant), with every
+    /// turn before t taken: the same as absorb() k times up to the one that makes the firefly
+    /// flash. Returns how many it took: k, or fewer when the phase reached T (flash_at <= t:
+    /// the caller makes it flash at t and hands the pulses left to hold()). The constant advance
+    /// takes them in one step (its phase only rises); the general response one at a time, each
+    /// rounded to a tick, as the model says (an inhibitory pulse may leave it refractory for the
+    /// next ones).
+    template <class F> std::uint32_t absorb_pulses(F& f, tick_t t, std::uint32_t k) const noexcept {
+        if (switches_.general_prc()) {
+            for (std::uint32_t m = 0; m < k; ++m)
+                if (absorb(f, t)) return m + 1;
+            return k;
+        }
+        if (refractory_at(f, t)) {
+            hold(f, k);
+            return k;
+        }
+        if (p_.nudge == 0) return f.flash_at <= t ? 1 : k;
+        // Pulses until the phase reaches T (at least one: a firefly due at t flashes after it).
+        const tick_t room = f.flash_at - t;
+        const tick_t needed = room > 0 ? (room - 1) / p_.nudge + 1 : 1;
+        const std::uint32_t used = needed < static_cast<tick_t>(k) ? static_cast<std::uint32_t>(needed) : k;
+        f.flash_at -= static_cast<tick_t>(used) * p_.nudge;
+        return used;
+    }
+
+    /// n pulses that find the firefly refractory (at the instant of its flash): held in queue
+    /// mode, dropped in drop mode.
+    template <class F> void hold(F& f, std::uint32_t n) const noexcept {
+        if (switches_.mode() == refractory_mode::queue) f.queued += n;
+    }
+
     /// The phase after one pulse that finds firefly `f` not refractory at `phase` (in [0, T]).
     /// With a period spread, c scales with the firefly's own period (eps = e / T is the same for
     /// every firefly: docs/model.md).

@@ -217,6 +217,11 @@ constexpr std::array table{
             "fireflies on an edge with fewer neighbours (5, and 3 in a corner)", "",
             value_kind::choice, on_restart::must_match, read_choice<boundary_kind, &run_config::boundary>,
             write_choice<boundary_kind, &run_config::boundary>, same<&run_config::boundary>},
+    setting{"coupling", "Model", "lattice|all-to-all", "lattice | all-to-all",
+            "who a flash's pulses reach: lattice, the neighbours on the grid; all-to-all, every "
+            "other firefly (N - 1 pulses per flash, the same nudge and delay)", "",
+            value_kind::choice, on_restart::must_match, read_choice<coupling_kind, &run_config::coupling>,
+            write_choice<coupling_kind, &run_config::coupling>, same<&run_config::coupling>},
     setting{"partitioned", "Model", "", "true | false",
             "cut the links between ranks' blocks: pulses never cross a block boundary (the "
             "seed's islands)", "",
@@ -499,6 +504,8 @@ std::optional<problem> find_problem(const run_config& c) {
     if (auto why = non_negative_time(c.period_spread)) return problem{"period-spread", *why};
     if (c.boundary != boundary_kind::periodic && c.boundary != boundary_kind::open)
         return problem{"boundary", "is not periodic or open"};
+    if (c.coupling != coupling_kind::lattice && c.coupling != coupling_kind::all_to_all)
+        return problem{"coupling", "is not lattice or all-to-all"};
     if (c.period_dist != period_distribution::normal && c.period_dist != period_distribution::uniform)
         return problem{"period-distribution", "is not normal or uniform"};
     if (c.period_spread > 0) {
@@ -545,6 +552,11 @@ std::optional<problem> find_problem(const run_config& c) {
         return problem{"record-flashes", "needs --telemetry events (summary sends no flashes to the hub)"};
     if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.visualize)
         return problem{"visualize", "needs --telemetry events (summary sends no flashes to the hub)"};
+    if (c.coupling == coupling_kind::all_to_all && c.partitioned)
+        return problem{"coupling", "all-to-all couples every firefly to every other one: it cannot be --partitioned"};
+    if (c.coupling == coupling_kind::all_to_all && c.boundary != boundary_kind::periodic)
+        return problem{"coupling", "all-to-all has no neighbourhood on the grid, so --boundary " +
+                                       std::string(name_of(c.boundary)) + " means nothing with it"};
     // Both sides are at most 2^31 - 1, so the product cannot overflow.
     if (c.width * c.height > max_cells)
         return problem{"width", std::to_string(c.width) + " x " + std::to_string(c.height) + " = " +

@@ -142,9 +142,12 @@ void block_simulation::start_tasks() {
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
     set_periods(); // (global_id needs the dividers)
-    family_ = rules_.params().spread > 0 || rules_.params().general_prc;
-    if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_);
-    eight_coupled_ = !config_.partitioned && width_ >= 3 && height_ >= 3 && config_.boundary == boundary_kind::periodic;
+    all_to_all_ = config_.coupling == coupling_kind::all_to_all;
+    family_ = rules_.params().spread > 0 || rules_.params().general_prc || all_to_all_;
+    // (All-to-all exchanges every flash with every worker instead: gather_all.)
+    if (!config_.partitioned && !all_to_all_) neighbours_ = decomposition_.neighbours(worker_);
+    eight_coupled_ = !config_.partitioned && !all_to_all_ && width_ >= 3 && height_ >= 3 &&
+                     config_.boundary == boundary_kind::periodic;
     open_eight_inside_ = !config_.partitioned && config_.boundary == boundary_kind::open;
     outgoing_.resize(neighbours_.size());
     const tick_t period = rules_.params().period;
@@ -229,14 +232,6 @@ void block_simulation::act_spread(std::uint32_t local, tick_t t) {
 }
 
 
-template <class F> void block_simulation::with_fixed_rules(F&& f) const {
-    const model_params& p = rules_.params();
-    if (fixed_switches<refractory_mode::drop, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
-    if (fixed_switches<refractory_mode::drop, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
-    if (fixed_switches<refractory_mode::queue, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
-    return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
-}
-
 
 void block_simulation::begin_epoch(std::int64_t k) {
     epoch_index_ = k;
@@ -258,12 +253,23 @@ void block_simulation::begin_epoch(std::int64_t k) {
 // The pulses a flash of `source` sends when not every firefly has 8 coupled neighbours: with
 // --boundary open (and nothing partitioned) 8 away from the grid's edges, else counted.
 std::int64_t block_simulation::pulses_from(std::uint64_t source) const {
+    if (all_to_all_) return width_ * height_ - 1;
     if (open_eight_inside_) {
         std::int64_t y = 0, x = 0;
         by_width_.split(static_cast<std::int64_t>(source), y, x);
         if (x >= 1 && x < width_ - 1 && y >= 1 && y < height_ - 1) return 8;
     }
     return coupled_neighbours(source);
+}
+
+// The pulses a flash of `source` sends to this block's fireflies.
+std::int64_t block_simulation::pulses_into_block(std::uint64_t source) const {
+    std::int64_t y = 0, x = 0;
+    by_width_.split(static_cast<std::int64_t>(source), y, x);
+    if (all_to_all_) return block_.cells() - (block_.contains(x, y) ? 1 : 0);
+    std::int64_t n = 0;
+    for_each_neighbour(source, [&](std::int64_t nx, std::int64_t ny) { n += block_.contains(nx, ny) ? 1 : 0; });
+    return n;
 }
 
 std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
@@ -398,10 +404,7 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
         emit_sample(link);
     }
     // Pulses that would arrive after the end of the run stay in flight.
-    for (std::size_t i = next_arrival_; i < arriving_.size(); ++i)
-        for_each_neighbour(arriving_[i].agent, [&](std::int64_t x, std::int64_t y) {
-            totals_.pulses_in_flight += block_.contains(x, y) ? 1 : 0;
-        });
+    for (std::size_t i = next_arrival_; i < arriving_.size(); ++i) totals_.pulses_in_flight += pulses_into_block(arriving_[i].agent);
     arriving_.clear();
     due_.clear();
     // Flashes leave the epoch in time order.
@@ -436,6 +439,7 @@ void block_simulation::sort_by_time(std::vector<flash_event>& v) {
 }
 
 void block_simulation::exchange_halo(worker_link& link) {
+    if (all_to_all_) return gather_all(link); // (block_simulation_families.cpp)
     // Border fireflies' flashes go to every neighbour rank that owns one of their neighbours.
     for (auto& out : outgoing_) out.clear();
     if (!neighbours_.empty()) {
@@ -479,10 +483,7 @@ void block_simulation::checkpoint(worker_link& link, std::int64_t next_epoch) {
 }
 
 void block_simulation::finish(worker_link& link, bool interrupted, bool checkpointed, tick_t through) {
-    for (const flash_event& ev : arriving_)
-        for_each_neighbour(ev.agent, [&](std::int64_t x, std::int64_t y) {
-            totals_.pulses_in_flight += block_.contains(x, y) ? 1 : 0;
-        });
+    for (const flash_event& ev : arriving_) totals_.pulses_in_flight += pulses_into_block(ev.agent);
     report_header h = totals_;
     h.kind = report_kind::final;
     h.through = through;

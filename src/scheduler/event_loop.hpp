@@ -13,6 +13,14 @@
 
 namespace fireflies {
 
+template <class F> void block_simulation::with_fixed_rules(F&& f) const {
+    const model_params& p = rules_.params();
+    if (fixed_switches<refractory_mode::drop, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
+    if (fixed_switches<refractory_mode::drop, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
+    if (fixed_switches<refractory_mode::queue, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
+    return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
+}
+
 [[gnu::always_inline]] inline void block_simulation::schedule(std::uint32_t local, tick_t t) {
     const std::int64_t e = by_epoch_.quotient(t);
     if (e <= epoch_index_) {

@@ -39,7 +39,7 @@ HUGE_GRID = ["--width", 100000, "--height", 100000, "--duration", 1]  # 1e10 cel
 
 # Ranks to run a case at. Rank 0 alone reads and checks the settings, so the value checks take
 # the same path for every P: the core cases (ALL, 33 of them) run at P = 1, 3 and 8, three more
-# that need several workers at P = 3 and/or 8, and the others (ONE, 48) only at P = 1, to keep
+# that need several workers at P = 3 and/or 8, and the others (ONE, 51) only at P = 1, to keep
 # the catalogue within its time budget on a 2-core machine (one refused run costs ~0.6 s at
 # P = 1, ~1 s at P = 3 and ~1.3 s at P = 8, mostly MPI start-up).
 ALL = (1, 3, 8)
@@ -90,6 +90,9 @@ CASES = [
      "--period-spread", ONE),
     ("period_distribution_unknown", ["--period-distribution", "cauchy"], "--period-distribution", ONE),
     ("boundary_unknown", ["--boundary", "reflecting"], "--boundary", ONE),
+    ("coupling_unknown", ["--coupling", "mean-field"], "--coupling", ONE),
+    ("coupling_all_to_all_partitioned", ["--coupling", "all-to-all", "--partitioned"], "--coupling", ONE),
+    ("coupling_all_to_all_open", ["--coupling", "all-to-all", "--boundary", "open"], "--coupling", ONE),
     # --initial-phases: missing, not HDF5 (HDF5 files of the wrong shape, out-of-range or NaN
     # phases and subsampled snapshots: tests/e2e/test_initial_phases.py)
     ("initial_phases_missing", ["--initial-phases", "missing.h5"], "--initial-phases", ALL),

@@ -92,6 +92,15 @@ class Identity(E2ETestCase):
         self.across_ranks("open", ["--width", 37, "--height", 23, "--duration", 60, "--seed", 7,
                                    "--boundary", "open"])
 
+    def test_all_to_all(self):
+        # Mirollo & Strogatz's swarm: every firefly coupled to every other, B = 3; and the
+        # lattice's queue mode.
+        self.across_ranks("all-to-all", ["--width", 37, "--height", 23, "--duration", 30, "--seed", 7,
+                                         "--coupling", "all-to-all", "--nudge", 0.0002, "--prc-dissipation", 3])
+        self.across_ranks("all-to-all-queue", ["--width", 20, "--height", 15, "--duration", 30, "--seed", 3,
+                                               "--coupling", "all-to-all", "--nudge", 0.001,
+                                               "--refractory-mode", "queue"])
+
     def test_telemetry_summary_equals_events(self):
         args = ["--width", 37, "--height", 23, "--duration", 60, "--seed", 5]
         events = self.across_ranks("events", args + ["--telemetry", "events"], ranks=(1, 3))

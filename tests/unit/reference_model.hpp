@@ -86,7 +86,14 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     const decomposition* cut = c.partitioned ? part : nullptr;
 
     std::vector<std::vector<std::uint64_t>> nbr(n);
-    for (std::size_t i = 0; i < n; ++i) nbr[i] = moore_neighbours(W, H, i, cut, c.boundary == boundary_kind::open);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (c.coupling == coupling_kind::all_to_all) { // every other firefly
+            for (std::uint64_t m = 0; m < n; ++m)
+                if (m != i) nbr[i].push_back(m);
+        } else {
+            nbr[i] = moore_neighbours(W, H, i, cut, c.boundary == boundary_kind::open);
+        }
+    }
 
     // (time, kind, firefly): kind 0 = pulse, 1 = timer, so pulses come first at equal times.
     using ev = std::tuple<tick_t, int, std::uint64_t>;
@@ -236,6 +243,9 @@ class mesh {
                       std::vector<flash_event>& incoming) override {
             mesh_.exchange(me_, exchanges++, neighbours, outgoing, incoming);
         }
+        void gather_flashes(const std::vector<flash_event>& mine, std::vector<flash_event>& all) override {
+            mesh_.gather(me_, gathers_++, mine, all);
+        }
         void start_state_sum(const phasor_sum& mine) override { mesh_.add_state(sums_, mine); }
         phasor_sum finish_state_sum() override { return mesh_.state_total(me_, sums_++); }
 
@@ -243,7 +253,24 @@ class mesh {
         mesh& mesh_;
         int me_;
         long sums_ = 0; // state reductions begun by this worker
+        long gathers_ = 0; // all-to-all gathers made by this worker
     };
+
+    /// --coupling all-to-all: round r gives every worker every worker's r-th flashes, the
+    /// workers in descending order (the engine must not depend on the order).
+    void gather(int me, long round, const std::vector<flash_event>& mine, std::vector<flash_event>& all) {
+        std::unique_lock lock(mutex_);
+        gathered_[round].first[me] = mine;
+        changed_.notify_all();
+        if (!changed_.wait_for(lock, std::chrono::seconds(60), [&] {
+                return static_cast<int>(gathered_[round].first.size()) == workers_;
+            }))
+            throw std::runtime_error("mesh: worker " + std::to_string(me) + " waited 60 s for gather " +
+                                     std::to_string(round));
+        auto& [ready, count] = gathered_[round];
+        for (auto it = ready.rbegin(); it != ready.rend(); ++it) all.insert(all.end(), it->second.begin(), it->second.end());
+        if (++count == workers_) gathered_.erase(round);
+    }
 
     explicit mesh(int workers = 0) : workers_(workers) {}
 
@@ -287,6 +314,7 @@ class mesh {
     std::map<key, std::vector<flash_event>> box_;
     int workers_;
     std::map<long, std::pair<phasor_sum, int>> sums_;
+    std::map<long, std::pair<std::map<int, std::vector<flash_event>>, int>> gathered_; // round: parts, taken
 };
 
 /// What one worker's block_simulation did.

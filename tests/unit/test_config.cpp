@@ -252,6 +252,7 @@ TEST(ConfigToml, RoundTripsRandomValidConfigsBitForBit) {
         c.mode = random() % 2 ? refractory_mode::drop : refractory_mode::queue;
         c.dissipation = random() % 2 ? 0.0 : unit(random) * 100;
         if (random() % 4 == 0) c.nudge = -c.nudge; // inhibitory
+        if (!c.partitioned && random() % 2) c.coupling = coupling_kind::all_to_all;
         ASSERT_NO_THROW(validate(c, 1)) << to_toml(c);
         const run_config back = from_toml(to_toml(c));
         ASSERT_EQ(back, c) << to_toml(c);
@@ -403,6 +404,13 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{"--prc-dissipation", "nan"}, "", "--prc-dissipation: 'nan' is not a finite number"},
         {{"--period-spread", "-1"}, "", "--period-spread: -1 is not a non-negative number of seconds"},
         {{"--boundary", "reflecting"}, "", "--boundary: 'reflecting' must be one of: periodic, open"},
+        {{"--coupling", "mean-field"}, "", "--coupling: 'mean-field' must be one of: lattice, all-to-all"},
+        {{"--coupling", "all-to-all", "--partitioned"},
+         "",
+         "--coupling: all-to-all couples every firefly to every other one: it cannot be --partitioned"},
+        {{"--coupling", "all-to-all", "--boundary", "open"},
+         "",
+         "--coupling: all-to-all has no neighbourhood on the grid, so --boundary open means nothing with it"},
         {{"--period-spread", "4.7"},
          "",
          "--period-spread: 4.7 s must be less than the period minus the nudge and the jitter (4.7 s): every own "
