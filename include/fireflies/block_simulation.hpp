@@ -75,6 +75,8 @@ class block_simulation {
     // takes its turn at t.
     void act(std::uint32_t local, tick_t t);
     void act_spread(std::uint32_t local, tick_t t);
+    /// A pacemaker's turn: it flashes, and its next flash is one own period later.
+    void pace(std::uint32_t local, tick_t t);
 
   private:
     void take_turn(std::uint32_t local, tick_t t);
@@ -152,6 +154,11 @@ class block_simulation {
     // its id, so never checkpointed); empty without one
     std::vector<own_period> periods_;
     void set_periods();
+    // pacemakers: the run's (sorted by id), and whether each of the block's fireflies is one
+    // (empty without any; pulses to one are ignored, in the builds with own periods only)
+    std::vector<pacemaker_period> pacemakers_;
+    std::vector<std::uint8_t> pacemaker_;
+    bool paces(std::uint32_t local) const noexcept { return !pacemaker_.empty() && pacemaker_[local] != 0; }
     /// Firefly `local` as the rules of the loop take it: with its own period when they have a
     /// period spread, else with the run's (and then nothing more is read).
     template <class Rules> auto view(const Rules&, std::uint32_t local) noexcept {

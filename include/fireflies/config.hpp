@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fireflies {
 
@@ -68,6 +69,14 @@ template <class E> constexpr std::string_view name_of(E value) {
     return choice_names<E>::names.at(static_cast<std::size_t>(value));
 }
 
+/// A pacemaker (--pacemaker X,Y[,PERIOD]): the firefly at cell (x, y) flashes with its own
+/// fixed period and ignores pulses, like an LED driving the swarm (docs/model.md, "Pacemakers").
+struct pacemaker {
+    std::int64_t x = 0, y = 0; ///< cell
+    double period = 0;         ///< seconds; 0: the run's period
+    friend bool operator==(const pacemaker&, const pacemaker&) = default;
+};
+
 /// Every setting of a run, as the user gave it (seconds, cells). Defaults are the seed's.
 /// `config::parse` fills it from the command line and `--config FILE`; `config::validate`
 /// checks it; `config::to_toml` writes it back in a form `--config` reads again.
@@ -84,6 +93,7 @@ struct run_config {
     std::string initial_phases; ///< HDF5 file of start phases (docs/model.md); empty: random
     boundary_kind boundary = boundary_kind::periodic;
     coupling_kind coupling = coupling_kind::lattice;
+    std::vector<pacemaker> pacemakers; ///< in the order given
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0

@@ -63,7 +63,11 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
     allocate(n);
-    for (std::uint32_t i = 0; i < n; ++i) put(i, rules_.start(global_id(i)));
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const std::uint64_t id = global_id(i);
+        // (A pacemaker starts on its own period.)
+        put(i, pacemakers_.empty() ? rules_.start(id) : rules_.start(id, own_period_of(rules_.params(), pacemakers_, id).period));
+    }
     start_tasks();
 }
 
@@ -104,6 +108,7 @@ void block_simulation::allocate(std::size_t n) {
     // reduction of each sample's R_state.
     if (config_.stop_when_synced)
         sync_.emplace_back(config_.sync_threshold, rules_.params().period, sample_);
+    pacemakers_ = pacemaker_periods(config_);
     flash_at_.resize(n);
     if (engine_ != engine_kind::coroutine || n == 0) {
         static_assert(std::has_single_bit(sizeof(firefly_rest)));
@@ -115,7 +120,7 @@ void block_simulation::allocate(std::size_t n) {
     frames_ = std::make_unique<frame_array>(n);
     frame_array::scope scope(*frames_);
     for (std::uint32_t i = 0; i < n; ++i) {
-        const auto task = (rules_.params().spread > 0 ? firefly_life_spread() : firefly_life()).handle;
+        const auto task = (rules_.params().own_periods() ? firefly_life_spread() : firefly_life()).handle;
         if (task.address() != frames_->frame(i)) throw error("coroutine frames are not laid out in firefly order");
         // Every frame is the same coroutine's, so its promise sits at the same offset in each: the
         // frames' order (checked above) is the promises' order.
@@ -128,12 +133,15 @@ void block_simulation::allocate(std::size_t n) {
 }
 
 // With a period spread, each firefly's own period (drawn from its id, the same on every rank and
-// after a restart).
+// after a restart); with pacemakers, theirs, and which of the block's fireflies they are.
 void block_simulation::set_periods() {
     const model_params& p = rules_.params();
-    if (p.spread <= 0) return;
+    if (!p.own_periods()) return;
     periods_.resize(flash_at_.size());
-    for (std::uint32_t i = 0; i < periods_.size(); ++i) periods_[i] = natural_period(p, global_id(i));
+    for (std::uint32_t i = 0; i < periods_.size(); ++i) periods_[i] = own_period_of(p, pacemakers_, global_id(i));
+    if (pacemakers_.empty()) return;
+    pacemaker_.resize(flash_at_.size());
+    for (std::uint32_t i = 0; i < pacemaker_.size(); ++i) pacemaker_[i] = is_pacemaker(pacemakers_, global_id(i)) ? 1 : 0;
 }
 
 // The timer ring, and what both constructors share.
@@ -143,7 +151,7 @@ void block_simulation::start_tasks() {
     by_block_width_ = divider(block_.width);
     set_periods(); // (global_id needs the dividers)
     all_to_all_ = config_.coupling == coupling_kind::all_to_all;
-    family_ = rules_.params().spread > 0 || rules_.params().general_prc || all_to_all_;
+    family_ = rules_.params().own_periods() || rules_.params().general_prc || all_to_all_;
     // (All-to-all exchanges every flash with every worker instead: gather_all.)
     if (!config_.partitioned && !all_to_all_) neighbours_ = decomposition_.neighbours(worker_);
     eight_coupled_ = !config_.partitioned && !all_to_all_ && width_ >= 3 && height_ >= 3 &&
@@ -215,9 +223,19 @@ void block_simulation::act(std::uint32_t local, tick_t t) {
 // act() for a firefly with its own period (a period spread): its own coroutine, so that the
 // default model's turns do not test for it.
 void block_simulation::act_spread(std::uint32_t local, tick_t t) {
+    if (paces(local)) return pace(local, t);
     firefly_ref_spread f{at(local), periods_[local].period, periods_[local].refractory};
     const tick_t previous = f.last_flash;
     if (rules_.act(f, global_id(local), t) == reaction::flashed) emit_flash(local, t, previous);
+}
+
+// No jitter, no draw, no held pulses: its flashes are exactly one own period apart.
+void block_simulation::pace(std::uint32_t local, tick_t t) {
+    firefly_ref f = at(local);
+    const tick_t previous = f.last_flash;
+    f.last_flash = t;
+    f.flash_at = t + periods_[local].period;
+    emit_flash(local, t, previous);
 }
 
 [[gnu::noinline]] void block_simulation::take_turn(std::uint32_t local, tick_t t) {

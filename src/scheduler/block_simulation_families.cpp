@@ -11,8 +11,8 @@ namespace {
 /// Calls f(rules) with the family's rules, their switches fixed at compile time.
 template <class F> void with_family_rules(const model_params& p, F&& f) {
     using enum refractory_mode;
-    if (p.spread > 0) {
-        // A period spread (the flash instant is always checked).
+    if (p.own_periods()) {
+        // A period spread or pacemakers (the flash instant is always checked).
         if (fixed_switches<drop, true, false, true>::fit(p)) return f(fixed_firefly_rules<drop, true, false, true>(p));
         if (fixed_switches<queue, true, false, true>::fit(p)) return f(fixed_firefly_rules<queue, true, false, true>(p));
         if (fixed_switches<drop, true, true, true>::fit(p)) return f(fixed_firefly_rules<drop, true, true, true>(p));
@@ -31,7 +31,7 @@ template <class F> void with_family_rules(const model_params& p, F&& f) {
 /// or the families'.
 template <class F> void block_simulation::with_any_rules(F&& f) const {
     const model_params& p = rules_.params();
-    if (p.spread > 0 || p.general_prc) return with_family_rules(p, f);
+    if (p.own_periods() || p.general_prc) return with_family_rules(p, f);
     with_fixed_rules(f);
 }
 
@@ -59,6 +59,8 @@ void block_simulation::gather_all(worker_link& link) {
 // instant) and are held or dropped. The same as k calls of deliver().
 template <class Rules>
 void block_simulation::deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t, std::uint32_t k) {
+    if constexpr (Rules::switches::spread())
+        if (paces(local)) return; // a pacemaker ignores pulses
     const auto f = view(rules, local);
     const tick_t before = rules.next_turn(f);
     while (rules.acts_before(f, t)) take_turn(local, rules.next_turn(f));

@@ -101,6 +101,15 @@ class Identity(E2ETestCase):
                                                "--coupling", "all-to-all", "--nudge", 0.001,
                                                "--refractory-mode", "queue"])
 
+    def test_pacemakers(self):
+        # Two LEDs, one faster than the swarm, one on the run's period; and one driving an
+        # all-to-all swarm.
+        self.across_ranks("pacemaker", ["--width", 37, "--height", 23, "--duration", 60, "--seed", 7,
+                                        "--pacemaker", "18,11,4.5", "--pacemaker", "0,0"])
+        self.across_ranks("pacemaker-all-to-all", ["--width", 20, "--height", 15, "--duration", 30, "--seed", 3,
+                                                   "--coupling", "all-to-all", "--nudge", 0.0005,
+                                                   "--pacemaker", "7,7,4.8"], ranks=(1, 3, 8))
+
     def test_all_to_all_is_the_lattice_on_3x3(self):
         """On a 3 x 3 torus every cell is a Moore neighbour of every other: --coupling all-to-all
         and the lattice are the same model, and give the same /timeseries, /flashes and

@@ -103,12 +103,20 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     r.sent_by.assign(n, 0);
     r.delivered_to.assign(n, 0);
     r.in_flight_to.assign(n, 0);
-    // Each firefly with its own period (the run's T and Rf without a period spread).
+    // Each firefly with its own period (the run's T and Rf without a period spread or pacemakers).
     std::vector<firefly_spread> st(n);
     std::vector<tick_t> last(n, -1), periods(n);
+    // Pacemakers: a fixed period, phase U(0, period) at the start, pulses ignored.
+    const std::vector<pacemaker_period> pacemakers = pacemaker_periods(c);
+    std::vector<bool> paces(n, false);
+    for (const auto& m : pacemakers) paces[m.id] = true;
     for (std::size_t i = 0; i < n; ++i) {
-        const own_period own = natural_period(p, i);
-        st[i] = {rules.start(i), own.period, own.refractory};
+        const own_period own = paces[i] ? own_period{pacemakers[static_cast<std::size_t>(
+                                                        std::find_if(pacemakers.begin(), pacemakers.end(),
+                                                                     [&](const auto& m) { return m.id == i; }) -
+                                                        pacemakers.begin())].period, 0}
+                                        : natural_period(p, i);
+        st[i] = {paces[i] ? rules.start(i, own.period) : rules.start(i), own.period, own.refractory};
         periods[i] = own.period;
         q.emplace(rules.next_turn(st[i]), 1, i);
     }
@@ -121,7 +129,16 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
             if (kind == 1 && rules.next_turn(f) != t) continue; // stale timer
             const tick_t before = rules.next_turn(f);
             reaction re;
-            if (kind == 0) {
+            if (paces[id]) {
+                if (kind == 0) { // ignored
+                    ++r.pulses_delivered;
+                    ++r.delivered_to[id];
+                    continue;
+                }
+                f.last_flash = t; // its turn: it flashes, and again one period later
+                f.flash_at = t + f.period;
+                re = reaction::flashed;
+            } else if (kind == 0) {
                 ++r.pulses_delivered;
                 ++r.delivered_to[id];
                 re = rules.pulse(f, id, t);

@@ -45,6 +45,7 @@ std::string describe(const run_config& c, int workers) {
       << " dur=" << c.duration << " sample=" << c.sample_every << " seed=" << c.seed << " workers=" << workers
       << (c.partitioned ? " partitioned" : "") << (c.boundary == boundary_kind::open ? " open" : "")
       << (c.coupling == coupling_kind::all_to_all ? " all-to-all" : "")
+      << (c.pacemakers.empty() ? "" : " pacemakers=" + std::to_string(c.pacemakers.size()))
       << (c.telemetry == telemetry_mode::summary ? " summary" : "");
     return o.str();
 }
@@ -1109,6 +1110,72 @@ TEST(SchedulerAllToAll, SameRunForEveryWorkerCountAndRestart) {
         if (::testing::Test::HasFatalFailure()) return;
         r.dissipation = 2;
         expect_restart_continues_exactly(r, 3, 13);
+        if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+// ---- pacemakers -------------------------------------------------------------------------------
+
+run_config with_pacemakers(run_config c, std::vector<pacemaker> p) {
+    c.pacemakers = std::move(p);
+    return c;
+}
+
+TEST(SchedulerPacemaker, FlashesEveryOwnPeriodWhateverThePulses) {
+    // The lattice of coincidences, with two pacemakers: one on the run's period, one on 13 ns.
+    for (auto m : modes)
+        for (int workers : {1, 4}) {
+            const run_config c = with_pacemakers(lattice(6, 5, m, engine_kind::coroutine, 3, 800e-9),
+                                                 {{2, 3, 0}, {5, 0, 13e-9}});
+            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
+            const auto all = all_events(runs);
+            for (auto [id, period] : {std::pair<std::uint64_t, tick_t>{3 * 6 + 2, 20}, {5, 13}}) {
+                std::vector<tick_t> times;
+                for (const auto& e : all)
+                    if (e.agent == id) times.push_back(e.t);
+                ASSERT_GE(times.size(), 30u);
+                EXPECT_LE(times.front(), period);
+                for (std::size_t k = 1; k < times.size(); ++k) ASSERT_EQ(times[k] - times[k - 1], period) << id;
+            }
+        }
+}
+
+TEST(SchedulerPacemaker, MatchesReferenceOnOneAndSeveralWorkers) {
+    struct shape { std::int64_t W, H; int workers; };
+    for (auto [W, H, workers] : {shape{5, 4, 1}, shape{5, 1, 1}, shape{7, 7, 4}, shape{5, 4, 7}, shape{6, 5, 30}})
+        for (auto m : modes) {
+            run_config c = with_pacemakers(lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9),
+                                           {{0, 0, 17e-9}, {W - 1, H - 1, 0}});
+            expect_matches_reference(c, workers, -1, workers == 1);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.dissipation = 2; // with the general response, a period spread, all-to-all
+            expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.dissipation = 0;
+            c.period_spread = 3e-9;
+            expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.period_spread = 0;
+            c.coupling = coupling_kind::all_to_all;
+            c.nudge = 1e-9;
+            expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+        }
+}
+
+TEST(SchedulerPacemaker, SameRunForEveryWorkerCountAndRestart) {
+    for (auto m : modes) {
+        const run_config c = with_pacemakers(lattice(6, 5, m, engine_kind::flat, 9, 500e-9), {{1, 1, 0}, {4, 2, 9e-9}});
+        std::vector<flash_event> first;
+        for (int workers : {1, 2, 3, 5, 8, 30}) {
+            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
+            if (workers == 1) first = all_events(runs);
+            EXPECT_TRUE(all_events(runs) == first) << workers << " workers";
+        }
+        EXPECT_FALSE(first.empty());
+        expect_restart_continues_exactly(with_pacemakers(lattice(7, 7, m, engine_kind::coroutine, 5, 400e-9),
+                                                         {{3, 3, 0}, {0, 6, 11e-9}}),
+                                         4, 20);
         if (::testing::Test::HasFatalFailure()) return;
     }
 }
