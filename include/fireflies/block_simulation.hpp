@@ -131,7 +131,9 @@ class block_simulation {
     tick_t duration_, sample_, epoch_, nudge_;
     std::int64_t width_, height_;
     std::vector<int> neighbours_;
-    bool eight_coupled_ = false; // every firefly has 8 distinct neighbours, all coupled to it
+    // the pulses every flash sends when it is the same for all: 8 (8 distinct neighbours, all
+    // coupled), N - 1 (all-to-all); 0: counted flash by flash (pulses_from)
+    std::int64_t pulses_per_flash_ = 0;
     bool open_eight_inside_ = false; // --boundary open: 8 coupled neighbours away from the edges
     divider by_epoch_, by_width_, by_block_width_;
 

@@ -154,8 +154,9 @@ void block_simulation::start_tasks() {
     family_ = rules_.params().own_periods() || rules_.params().general_prc || all_to_all_;
     // (All-to-all exchanges every flash with every worker instead: gather_all.)
     if (!config_.partitioned && !all_to_all_) neighbours_ = decomposition_.neighbours(worker_);
-    eight_coupled_ = !config_.partitioned && !all_to_all_ && width_ >= 3 && height_ >= 3 &&
-                     config_.boundary == boundary_kind::periodic;
+    const bool eight_coupled = !config_.partitioned && !all_to_all_ && width_ >= 3 && height_ >= 3 &&
+                               config_.boundary == boundary_kind::periodic;
+    pulses_per_flash_ = all_to_all_ ? width_ * height_ - 1 : eight_coupled ? 8 : 0;
     open_eight_inside_ = !config_.partitioned && config_.boundary == boundary_kind::open;
     outgoing_.resize(neighbours_.size());
     const tick_t period = rules_.params().period;
@@ -271,7 +272,6 @@ void block_simulation::begin_epoch(std::int64_t k) {
 // The pulses a flash of `source` sends when not every firefly has 8 coupled neighbours: with
 // --boundary open (and nothing partitioned) 8 away from the grid's edges, else counted.
 std::int64_t block_simulation::pulses_from(std::uint64_t source) const {
-    if (all_to_all_) return width_ * height_ - 1;
     if (open_eight_inside_) {
         std::int64_t y = 0, x = 0;
         by_width_.split(static_cast<std::int64_t>(source), y, x);
@@ -325,7 +325,7 @@ void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous
     if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
     ++flashes_since_report_;
     ++totals_.flashes_total;
-    totals_.pulses_sent += eight_coupled_ ? 8 : pulses_from(ev.agent);
+    totals_.pulses_sent += pulses_per_flash_ ? pulses_per_flash_ : pulses_from(ev.agent);
     order_t_.push_back(t);
     order_previous_.push_back(previous);
 }
