@@ -89,7 +89,9 @@ class block_simulation {
     template <class F> void with_any_rules(F&& f) const;
     template <class Rules> void file_turns(const Rules& rules, std::int64_t k);
     template <class Rules> void deliver(const Rules& rules, std::uint32_t local, tick_t t);
-    template <class Rules> void visit(const Rules& rules, std::uint32_t local, tick_t end);
+    // (AllToAll: process_interval_all_to_all's own build, so that process_interval stays the
+    // only caller of its build and the compiler inlines it there as before)
+    template <class Rules, bool AllToAll = false> void visit(const Rules& rules, std::uint32_t local, tick_t end);
     template <class Rules> void refile(const Rules& rules, std::uint32_t local, tick_t before);
     std::int64_t interior(const flash_event& source) const noexcept;
     template <class Rules> void process_interval(const Rules& rules, tick_t end);

@@ -105,7 +105,7 @@ template <class Rules> void block_simulation::process_interval_all_to_all(const 
         }
         totals_.pulses_delivered += static_cast<std::int64_t>(k) * cells - static_cast<std::int64_t>(sources_.size());
     }
-    for (std::size_t i = 0; i < due_.size(); ++i) visit(rules, due_[i], end);
+    for (std::size_t i = 0; i < due_.size(); ++i) visit<Rules, true>(rules, due_[i], end);
 }
 
 } // namespace fireflies

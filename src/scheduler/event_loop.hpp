@@ -88,7 +88,7 @@ template <class Rules>
 }
 
 // A firefly on the due list: its own turns before `end`.
-template <class Rules> void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
+template <class Rules, bool AllToAll> void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
     const auto f = view(rules, local);
     const tick_t before = rules.next_turn(f);
     while (rules.next_turn(f) < end) take_turn(local, rules.next_turn(f));
