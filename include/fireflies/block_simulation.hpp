@@ -158,11 +158,10 @@ class block_simulation {
     // its id, so never checkpointed); empty without one
     std::vector<own_period> periods_;
     void set_periods();
-    // pacemakers: the run's (sorted by id), and whether each of the block's fireflies is one
-    // (empty without any; pulses to one are ignored, in the builds with own periods only)
+    // pacemakers: the run's (sorted by id); in periods_ each has the refractory length
+    // pacemaker_refractory, which the builds with own periods test (on the line they read
+    // anyway) to skip the pulses it ignores
     std::vector<pacemaker_period> pacemakers_;
-    std::vector<std::uint8_t> pacemaker_;
-    bool paces(std::uint32_t local) const noexcept { return !pacemaker_.empty() && pacemaker_[local] != 0; }
     /// Firefly `local` as the rules of the loop take it: with its own period when they have a
     /// period spread, else with the run's (and then nothing more is read).
     template <class Rules> auto view(const Rules&, std::uint32_t local) noexcept {

@@ -66,8 +66,11 @@ struct pacemaker_period {
 };
 /// The run's pacemakers (--pacemaker), sorted by id; a period of 0 is the run's.
 std::vector<pacemaker_period> pacemaker_periods(const run_config& c);
-/// Firefly `id`'s own period: a pacemaker's (with its Rf scaled as a period spread's: never
-/// used, a pacemaker ignores pulses), else natural_period. `pacemakers` sorted by id.
+/// A pacemaker's refractory length in own_period: a mark, never a length (a pacemaker ignores
+/// pulses, so nothing asks whether it is refractory).
+inline constexpr tick_t pacemaker_refractory = -1;
+/// Firefly `id`'s own period: a pacemaker's (its refractory length pacemaker_refractory), else
+/// natural_period. `pacemakers` sorted by id.
 own_period own_period_of(const model_params& p, const std::vector<pacemaker_period>& pacemakers, std::uint64_t id);
 /// Whether firefly `id` is one of `pacemakers` (sorted by id).
 bool is_pacemaker(const std::vector<pacemaker_period>& pacemakers, std::uint64_t id) noexcept;

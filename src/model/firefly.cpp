@@ -40,8 +40,7 @@ bool is_pacemaker(const std::vector<pacemaker_period>& pacemakers, std::uint64_t
 own_period own_period_of(const model_params& p, const std::vector<pacemaker_period>& pacemakers, std::uint64_t id) {
     const auto at = std::lower_bound(pacemakers.begin(), pacemakers.end(), pacemaker_period{id, 0});
     if (at == pacemakers.end() || at->id != id) return natural_period(p, id);
-    const tick_t rf = std::llround(p.refractory_fraction * static_cast<double>(at->period));
-    return {at->period, std::min(rf, at->period - 1)};
+    return {at->period, pacemaker_refractory};
 }
 
 // docs/model.md, "Period spread": draws period_stream + k of the firefly, k = 0, 1, ...; the

@@ -139,9 +139,6 @@ void block_simulation::set_periods() {
     if (!p.own_periods()) return;
     periods_.resize(flash_at_.size());
     for (std::uint32_t i = 0; i < periods_.size(); ++i) periods_[i] = own_period_of(p, pacemakers_, global_id(i));
-    if (pacemakers_.empty()) return;
-    pacemaker_.resize(flash_at_.size());
-    for (std::uint32_t i = 0; i < pacemaker_.size(); ++i) pacemaker_[i] = is_pacemaker(pacemakers_, global_id(i)) ? 1 : 0;
 }
 
 // The timer ring, and what both constructors share.
@@ -224,7 +221,7 @@ void block_simulation::act(std::uint32_t local, tick_t t) {
 // act() for a firefly with its own period (a period spread): its own coroutine, so that the
 // default model's turns do not test for it.
 void block_simulation::act_spread(std::uint32_t local, tick_t t) {
-    if (paces(local)) return pace(local, t);
+    if (periods_[local].refractory == pacemaker_refractory) return pace(local, t);
     firefly_ref_spread f{at(local), periods_[local].period, periods_[local].refractory};
     const tick_t previous = f.last_flash;
     if (rules_.act(f, global_id(local), t) == reaction::flashed) emit_flash(local, t, previous);

@@ -59,9 +59,9 @@ void block_simulation::gather_all(worker_link& link) {
 // instant) and are held or dropped. The same as k calls of deliver().
 template <class Rules>
 void block_simulation::deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t, std::uint32_t k) {
-    if constexpr (Rules::switches::spread())
-        if (paces(local)) return; // a pacemaker ignores pulses
     const auto f = view(rules, local);
+    if constexpr (Rules::switches::spread())
+        if (f.refractory == pacemaker_refractory) return; // a pacemaker ignores pulses
     const tick_t before = rules.next_turn(f);
     while (rules.acts_before(f, t)) take_turn(local, rules.next_turn(f));
     const std::uint32_t used = rules.absorb_pulses(f, t, k);

@@ -78,9 +78,9 @@ void block_simulation::for_each_neighbour_of(std::uint64_t source, F&& f) const 
 // A pulse reaches firefly `local` at t: first its own turns before it, then the pulse.
 template <class Rules>
 [[gnu::always_inline]] inline void block_simulation::deliver(const Rules& rules, std::uint32_t local, tick_t t) {
-    if constexpr (Rules::switches::spread())
-        if (paces(local)) return; // a pacemaker ignores pulses (its turns are on the due list)
     const auto f = view(rules, local);
+    if constexpr (Rules::switches::spread())
+        if (f.refractory == pacemaker_refractory) return; // a pacemaker ignores pulses (its turns are on the due list)
     const tick_t before = rules.next_turn(f);
     while (rules.acts_before(f, t)) take_turn(local, rules.next_turn(f));
     if (rules.absorb(f, t)) take_turn(local, t);
