@@ -13,6 +13,7 @@ hub::hub(const run_config& config, const decomposition& d, observer& out)
       sync_(config.sync_threshold, period_, sample_), volley_window_(to_ticks(config.volley_window)) {
     for (const block& b : d.blocks()) block_cells_.push_back(b.cells());
     totals_.finals.resize(queues_.size());
+    totals_.work_per_epoch.resize(queues_.size());
     through_.assign(queues_.size(), -1);
     snapshots_ = snapshot_grid::of(config.width, config.height, config.snapshot_max);
 }
@@ -24,8 +25,12 @@ tick_t hub::through() const noexcept {
 void hub::absorb(const report_header& header, const report_body& body) {
     const auto w = static_cast<std::size_t>(header.worker);
     if (w >= queues_.size() || static_cast<std::int64_t>(body.events.size()) != header.events ||
-        body.previous.size() != body.events.size() || static_cast<std::int64_t>(body.pixels.size()) != header.pixels)
+        body.previous.size() != body.events.size() || static_cast<std::int64_t>(body.pixels.size()) != header.pixels ||
+        static_cast<std::int64_t>(body.epochs.size()) != header.epoch_records ||
+        (!body.epochs.empty() && header.kind != report_kind::final))
         throw error("hub: malformed report from worker " + std::to_string(header.worker));
+    // (A worker's last report: nothing else of the worker follows it to keep in order.)
+    if (!body.epochs.empty()) totals_.work_per_epoch[w].assign(body.epochs.begin(), body.epochs.end());
     auto& q = queues_[w];
     q.push_back({header, {}, {}, {body.pixels.begin(), body.pixels.end()}, false});
     // A report at the front is applied at once (its events need not be copied); one behind a
@@ -172,12 +177,22 @@ void hub::emit_ready() {
     // A complete run that ended before its duration: the workers stopped when synchronised, one
     // sample after the rule decided, which the hub's own rule must agree with.
     totals_.stopped_when_synced = !totals_.interrupted && totals_.reached < to_ticks(config_.duration);
-    // (A restart after the decision stops at its first boundary, possibly before a new sample.)
+    // They stop at the first epoch boundary after sample stop_after, so the series ends with the
+    // last sample of that sample's epoch: stop_after itself when the delay (the epoch) is at most
+    // the sample interval, a later one in the same epoch when it is longer. (A restart after the
+    // decision stops at its first boundary, possibly before a new sample.)
+    const auto last_of_epoch = [&](std::int64_t sample) {
+        const tick_t epoch = to_ticks(config_.delay);
+        const tick_t end = (sample * sample_ / epoch + 1) * epoch;
+        return (end - 1) / sample_;
+    };
     const bool agreed = config_.stop_when_synced && sync_.synced() &&
-                        (sync_.stop_after() == next_sample_ - 1 || sync_.stop_after() < base_.next_sample);
+                        (last_of_epoch(sync_.stop_after()) == next_sample_ - 1 ||
+                         sync_.stop_after() < base_.next_sample);
     if (totals_.stopped_when_synced && !agreed)
         throw error("hub: the workers stopped after sample " + std::to_string(next_sample_ - 1) +
-                    " as synchronised, the hub's time-to-sync rule says " + std::to_string(sync_.stop_after()));
+                    " as synchronised, the hub's time-to-sync rule says after sample " +
+                    std::to_string(sync_.synced() ? last_of_epoch(sync_.stop_after()) : -1));
 }
 
 checkpoint_meta hub::checkpoint_state() const {
