@@ -23,6 +23,15 @@ class worker_link {
                           const std::vector<std::vector<flash_event>>& outgoing,
                           std::vector<flash_event>& incoming) = 0;
 
+    /// End of an epoch with --coupling all-to-all: every worker's flashes of the epoch, this
+    /// worker's `mine` among them, appended to `all` (an all-gather among the workers; every
+    /// worker makes the same calls in the same order). The order in which the workers' flashes
+    /// arrive is the link's: the caller sorts them. The default serves a single worker, whose
+    /// flashes are all; a link to several workers overrides it.
+    virtual void gather_flashes(const std::vector<flash_event>& mine, std::vector<flash_event>& all) {
+        all.insert(all.end(), mine.begin(), mine.end());
+    }
+
     /// Hand a report to the hub. Blocks while too many earlier reports are still unreceived
     /// (bounded memory, nothing dropped). The buffers may be reused when it returns.
     virtual void send_report(const report_header& header, const report_body& body) = 0;

@@ -185,9 +185,10 @@ struct run_plan {
 // rounds to the whole period, possible in the snapshot's 32-bit floats, gives period - 1 tick).
 std::vector<tick_t> start_phases(const run_config& c, const output::initial_phases& in) {
     const model_params p = model_params::from(c);
+    const std::vector<pacemaker_period> pacemakers = pacemaker_periods(c);
     std::vector<tick_t> out(in.values.size());
     for (std::size_t i = 0; i < out.size(); ++i) {
-        const tick_t period = natural_period(p, i).period;
+        const tick_t period = own_period_of(p, pacemakers, i).period;
         const double v = in.values[i];
         const auto where = [&] {
             return "--initial-phases " + c.initial_phases + ": " + (in.fractions ? "/snapshots/phase" : "/phase") +
@@ -213,13 +214,14 @@ std::vector<tick_t> start_phases(const run_config& c, const output::initial_phas
 // phases (draw 0 is not used; the jitter draws are the usual ones, from 1).
 block_state initial_block(const run_config& c, const decomposition& d, int w, const std::vector<tick_t>& phases) {
     const model_params p = model_params::from(c);
+    const std::vector<pacemaker_period> pacemakers = pacemaker_periods(c);
     block_state s;
     s.cells = d.block_of(w);
     for (std::int64_t y = s.cells.y0; y < s.cells.y0 + s.cells.height; ++y)
         for (std::int64_t x = s.cells.x0; x < s.cells.x0 + s.cells.width; ++x) {
             const auto id = static_cast<std::uint64_t>(y * c.width + x);
             firefly f;
-            f.flash_at = natural_period(p, id).period - phases[id];
+            f.flash_at = own_period_of(p, pacemakers, id).period - phases[id];
             f.last_flash = -1;
             f.draws = 1;
             f.queued = 0;

@@ -255,6 +255,34 @@ class mpi_worker_link final : public worker_link {
         });
     }
 
+    // --coupling all-to-all: how many bytes each worker has (an all-gather of one int), then
+    // the flashes themselves (an all-gather of those sizes), both non-blocking and waited for
+    // gently like the halo, so that a worker that arrives early does not spin on a shared core.
+    void gather_flashes(const std::vector<flash_event>& mine, std::vector<flash_event>& all) override {
+        int workers = 1;
+        check(MPI_Comm_size(workers_, &workers), "MPI_Comm_size(workers)");
+        if (mine.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) / sizeof(flash_event))
+            throw error("gather_flashes: " + std::to_string(mine.size()) + " flashes in one epoch are more than one "
+                        "MPI message can carry");
+        const int bytes = static_cast<int>(mine.size() * sizeof(flash_event));
+        gather_counts_.assign(static_cast<std::size_t>(workers), 0);
+        wait_for(MPI_Iallgather(&bytes, 1, MPI_INT, gather_counts_.data(), 1, MPI_INT, workers_, &gather_request_),
+                 "MPI_Iallgather(flash counts)");
+        gather_offsets_.assign(static_cast<std::size_t>(workers), 0);
+        std::size_t total = 0;
+        for (int w = 0; w < workers; ++w) {
+            if (total > static_cast<std::size_t>(std::numeric_limits<int>::max() - gather_counts_[static_cast<std::size_t>(w)]))
+                throw error("gather_flashes: the workers' flashes of one epoch are more than one MPI message can carry");
+            gather_offsets_[static_cast<std::size_t>(w)] = static_cast<int>(total);
+            total += static_cast<std::size_t>(gather_counts_[static_cast<std::size_t>(w)]);
+        }
+        const std::size_t at = all.size();
+        all.resize(at + total / sizeof(flash_event));
+        wait_for(MPI_Iallgatherv(mine.data(), bytes, MPI_BYTE, all.data() + at, gather_counts_.data(),
+                                 gather_offsets_.data(), MPI_BYTE, workers_, &gather_request_),
+                 "MPI_Iallgatherv(flashes)");
+    }
+
     void send_report(const report_header& header, const report_body& body) override {
         slot& s = free_slot();
         s.buffer.resize(report_codec::slots(body.events.size(), body.pixels.size(), body.epochs.size()));
@@ -353,6 +381,16 @@ class mpi_worker_link final : public worker_link {
         for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
     }
 
+    // A non-blocking collective just started (its return code `rc`), waited for gently.
+    void wait_for(int rc, const char* call) {
+        check(rc, call);
+        wait_gently([&] {
+            int done = 0;
+            check(MPI_Test(&gather_request_, &done, MPI_STATUS_IGNORE), call);
+            return done != 0;
+        });
+    }
+
     // The first slot whose report the hub has taken, in a fixed order, so that while the hub
     // keeps up one buffer serves every report (a buffer's first use costs the kernel zeroing
     // its pages); when none is free, the first to be taken.
@@ -400,6 +438,9 @@ class mpi_worker_link final : public worker_link {
     MPI_Request state_request_ = MPI_REQUEST_NULL;
     checkpoint_sink sink_;
     mpi_collective checkpointers_; // the workers, for checkpoints
+    // --coupling all-to-all: the all-gather of each epoch's flashes (one at a time)
+    std::vector<int> gather_counts_, gather_offsets_;
+    MPI_Request gather_request_ = MPI_REQUEST_NULL;
 };
 
 } // namespace
