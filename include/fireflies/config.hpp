@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fireflies {
 
@@ -22,6 +23,12 @@ enum class period_distribution {
 enum class boundary_kind {
     periodic, ///< a torus: the edges wrap around (every firefly has 8 neighbours)
     open,     ///< nothing: fireflies on an edge have fewer neighbours (5, or 3 in a corner)
+};
+
+/// Who a flash's pulses reach.
+enum class coupling_kind {
+    lattice,    ///< the neighbours on the grid (the Moore neighbourhood; --boundary says at the edges)
+    all_to_all, ///< every other firefly of the grid (N - 1 pulses per flash; Mirollo & Strogatz 1990)
 };
 
 /// How workers report to the hub.
@@ -51,6 +58,9 @@ template <> struct choice_names<engine_kind> {
 template <> struct choice_names<boundary_kind> {
     static constexpr std::array<std::string_view, 2> names{"periodic", "open"};
 };
+template <> struct choice_names<coupling_kind> {
+    static constexpr std::array<std::string_view, 2> names{"lattice", "all-to-all"};
+};
 template <> struct choice_names<period_distribution> {
     static constexpr std::array<std::string_view, 2> names{"normal", "uniform"};
 };
@@ -70,6 +80,14 @@ struct grid_region {
     friend bool operator==(const grid_region&, const grid_region&) = default;
 };
 
+/// A pacemaker (--pacemaker X,Y[,PERIOD]): the firefly at cell (x, y) flashes with its own
+/// fixed period and ignores pulses, like an LED driving the swarm (docs/model.md, "Pacemakers").
+struct pacemaker {
+    std::int64_t x = 0, y = 0; ///< cell
+    double period = 0;         ///< seconds; 0: the run's period
+    friend bool operator==(const pacemaker&, const pacemaker&) = default;
+};
+
 /// Every setting of a run, as the user gave it (seconds, cells). Defaults are the seed's.
 /// `config::parse` fills it from the command line and `--config FILE`; `config::validate`
 /// checks it; `config::to_toml` writes it back in a form `--config` reads again.
@@ -85,6 +103,8 @@ struct run_config {
     period_distribution period_dist = period_distribution::normal;
     std::string initial_phases; ///< HDF5 file of start phases (docs/model.md); empty: random
     boundary_kind boundary = boundary_kind::periodic;
+    coupling_kind coupling = coupling_kind::lattice;
+    std::vector<pacemaker> pacemakers; ///< in the order given
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0

@@ -117,6 +117,13 @@ void recorder::banner(std::FILE* to) const {
                      std::string(name_of(config_.period_dist)).c_str(), config_.period_spread, config_.period);
     if (config_.dissipation > 0)
         std::fprintf(to, "  response  Mirollo-Strogatz state function, dissipation B = %g\n", config_.dissipation);
+    if (config_.coupling == coupling_kind::all_to_all)
+        std::fprintf(to, "  coupling  all-to-all: each flash reaches the %s other fireflies\n",
+                     view::group_thousands(cells - 1).c_str());
+    if (!config_.pacemakers.empty())
+        std::fprintf(to, "  pacemaker %zu firefl%s with a fixed period, ignoring pulses (first at %" PRId64 ",%" PRId64 ")\n",
+                     config_.pacemakers.size(), config_.pacemakers.size() == 1 ? "y" : "ies",
+                     config_.pacemakers.front().x, config_.pacemakers.front().y);
     std::fprintf(to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s%s%s%s\n",
                  config_.duration, config_.sample_every, config_.seed,
                  std::string(name_of(config_.telemetry)).c_str(), facts_.telemetry_note.empty() ? "" : " (",
@@ -210,7 +217,12 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
     guarded([&] { writer_->flashes_recorded(); }); // writes the last interval's flashes
     const double output_until_totals = output_seconds_; // /perf/output, the same in the summary line
     guarded([&] {
-        writer_->finish(totals, output::run_ending{status, wall, hub_busy_seconds, peak_resident_mib()},
+        output::run_ending ending{status, wall, hub_busy_seconds, peak_resident_mib()};
+        if (facts_.restart) {
+            ending.restart_hub_bytes_sent = facts_.restart_bytes_sent;
+            ending.restart_hub_bytes_received = facts_.restart_bytes_received;
+        }
+        writer_->finish(totals, ending,
                         output_until_totals);
     });
     view_.reset(); // the terminal is the user's again before the summary

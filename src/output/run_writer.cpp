@@ -291,6 +291,12 @@ void run_writer::write_perf(finisher& f, const run_totals& totals, const run_end
     per_rank.insert(per_rank.end(), {"/perf/output", "/perf/peak_rss", "/perf/epochs"});
     for (const std::string& path : per_rank) f.set_dimensions(path, {"/perf/rank"});
     if (config_.record_epochs) write_epoch_work(f, totals);
+    if (ending.restart_hub_bytes_sent >= 0) {
+        // What rank 0 sent and received to restart this segment: a fixed few dozen bytes,
+        // whatever the grid.
+        f.set_attribute("/perf", "restart_hub_bytes_sent", ending.restart_hub_bytes_sent);
+        f.set_attribute("/perf", "restart_hub_bytes_received", ending.restart_hub_bytes_received);
+    }
 }
 
 // --record-epochs: each worker's work in each epoch of this segment, [workers, epochs] (every

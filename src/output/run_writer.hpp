@@ -35,6 +35,10 @@ struct run_ending {
     double wall_time = 0;         ///< s, the run's wall time
     double hub_busy_seconds = 0;  ///< s, the hub's time absorbing reports (/perf/hub, row 0)
     double hub_peak_rss_mib = 0;  ///< MiB, rank 0's peak resident memory
+    /// After a restart: rank 0's bytes sent and received to restart this segment (the workers
+    /// read the checkpoint themselves), as /perf attributes; negative: not a restart.
+    std::int64_t restart_hub_bytes_sent = -1;
+    std::int64_t restart_hub_bytes_received = -1;
 };
 
 /// The HDF5 file of one run: created (or, after a restart, continued and cut to the

@@ -15,6 +15,14 @@
 
 namespace fireflies {
 
+template <class F> void block_simulation::with_fixed_rules(F&& f) const {
+    const model_params& p = rules_.params();
+    if (fixed_switches<refractory_mode::drop, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
+    if (fixed_switches<refractory_mode::drop, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
+    if (fixed_switches<refractory_mode::queue, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
+    return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
+}
+
 [[gnu::always_inline]] inline void block_simulation::schedule(std::uint32_t local, tick_t t) {
     const std::int64_t e = by_epoch_.quotient(t);
     if (e <= epoch_index_) {
@@ -86,6 +94,8 @@ void block_simulation::for_each_neighbour_of(std::uint64_t source, F&& f) const 
 template <class Rules>
 [[gnu::always_inline]] inline void block_simulation::deliver(const Rules& rules, std::uint32_t local, tick_t t) {
     const auto f = view(rules, local);
+    if constexpr (Rules::switches::spread())
+        if (f.refractory == pacemaker_refractory) return; // a pacemaker ignores pulses (its turns are on the due list)
     const tick_t before = rules.next_turn(f);
     while (rules.acts_before(f, t)) take_turn(local, rules.next_turn(f));
     if (rules.absorb(f, t)) take_turn(local, t);
@@ -93,7 +103,7 @@ template <class Rules>
 }
 
 // A firefly on the due list: its own turns before `end`.
-template <class Rules> void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
+template <class Rules, bool AllToAll> void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
     const auto f = view(rules, local);
     const tick_t before = rules.next_turn(f);
     while (rules.next_turn(f) < end) take_turn(local, rules.next_turn(f));
