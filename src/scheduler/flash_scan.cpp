@@ -6,20 +6,22 @@ namespace fireflies {
 
 namespace {
 
-// from <= t < to as one unsigned comparison: (t - from) < (to - from) as unsigned 64-bit.
+// from <= t < to as one unsigned comparison: (t - from) < (to - from) in unsigned 64-bit
+// arithmetic (which wraps, where signed would overflow for t far below from, e.g. "never").
 
 std::size_t scan_generic(const tick_t* times, std::uint32_t first, std::uint32_t last, tick_t from, tick_t to,
                          std::uint32_t* out) noexcept {
-    const auto width = static_cast<std::uint64_t>(to - from);
+    const std::uint64_t width = static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from);
     std::size_t k = 0;
     for (std::uint32_t i = first; i < last; ++i) {
         out[k] = i; // (written always, kept when inside: no branch)
-        k += static_cast<std::uint64_t>(times[i] - from) < width ? 1 : 0;
+        k += static_cast<std::uint64_t>(times[i]) - static_cast<std::uint64_t>(from) < width ? 1 : 0;
     }
     return k;
 }
 
 using v4l = std::int64_t __attribute__((vector_size(32)));
+using v4ul = std::uint64_t __attribute__((vector_size(32)));
 using v4d = double __attribute__((vector_size(32)));
 using v4u = std::uint32_t __attribute__((vector_size(16)));
 
@@ -41,13 +43,14 @@ constexpr auto packed_lanes = [] {
 [[gnu::target("avx2,popcnt")]] std::size_t scan_avx2(const tick_t* times, std::uint32_t first, std::uint32_t last,
                                                      tick_t from, tick_t to, std::uint32_t* out) noexcept {
     constexpr std::int64_t sign = std::int64_t{1} << 63;
-    const v4l base = v4l{} + from, bound = v4l{} + (static_cast<std::int64_t>(to - from) ^ sign);
+    const v4ul base = v4ul{} + static_cast<std::uint64_t>(from);
+    const v4l bound = v4l{} + (static_cast<std::int64_t>(static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from)) ^ sign);
     std::size_t k = 0;
     std::uint32_t i = first;
     for (; i + 4 <= last; i += 4) {
-        v4l t;
+        v4ul t;
         __builtin_memcpy(&t, times + i, sizeof t);
-        const v4l inside = ((t - base) ^ sign) < bound;
+        const v4l inside = (reinterpret_cast<v4l>(t - base) ^ sign) < bound;
         const int mask = __builtin_ia32_movmskpd256(reinterpret_cast<v4d>(inside));
         v4u lanes;
         __builtin_memcpy(&lanes, packed_lanes[static_cast<std::size_t>(mask)].data(), sizeof lanes);
