@@ -9,6 +9,7 @@
 #include "fireflies/config.hpp"
 #include "fireflies/decomposition.hpp"
 #include "fireflies/firefly.hpp"
+#include "fireflies/neighbourhood.hpp"
 #include "fireflies/huge_pages.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
@@ -87,10 +88,11 @@ class block_simulation {
     template <class Rules> void deliver(const Rules& rules, std::uint32_t local, tick_t t);
     template <class Rules> void visit(const Rules& rules, std::uint32_t local, tick_t end);
     template <class Rules> void refile(const Rules& rules, std::uint32_t local, tick_t before);
-    std::int64_t interior(const flash_event& source) const noexcept;
-    template <class Rules> void process_interval(const Rules& rules, tick_t end);
+    std::int64_t interior(const flash_event& source, std::int64_t margin) const noexcept;
+    /// With `Wide`, for any neighbourhood (--neighbourhood, --radius); else for the 8 Moore cells.
+    template <class Rules, bool Wide = false> void process_interval(const Rules& rules, tick_t end);
     // The model families' builds of file_turns and process_interval (block_simulation_families.cpp).
-    bool family_ = false; // a period spread or the general phase response
+    bool family_ = false; // a period spread, the general phase response or a wide neighbourhood
     void file_turns_family(std::int64_t k);
     void process_interval_family(tick_t end);
     void prefetch_turn(std::uint32_t local) const noexcept;
@@ -108,7 +110,9 @@ class block_simulation {
     std::int64_t coupled_neighbours(std::uint64_t source) const;
     std::int64_t pulses_from(std::uint64_t source) const;
     template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
+    template <class F> void for_each_moore_neighbour(std::uint64_t source, F&& f) const;
     template <bool Open, class F> void for_each_neighbour_of(std::uint64_t source, F&& f) const;
+    template <class F> void for_each_wide_neighbour(std::uint64_t source, F&& f) const;
 
     // configuration
     run_config config_;
@@ -120,8 +124,16 @@ class block_simulation {
     tick_t duration_, sample_, epoch_, nudge_;
     std::int64_t width_, height_;
     std::vector<int> neighbours_;
+    neighbourhood reach_;
+    bool wide_ = false;          // not the default's 8 Moore cells (--neighbourhood, --radius)
+    std::vector<std::int64_t> offsets_; // wide: each neighbour's local index minus the centre's
     bool eight_coupled_ = false; // every firefly has 8 distinct neighbours, all coupled to it
-    bool open_eight_inside_ = false; // --boundary open: 8 coupled neighbours away from the edges
+    // Else, a flash at least inside_margin_ cells from every edge of the grid has full_count_
+    // coupled neighbours (--boundary open, or a wide neighbourhood that the torus holds).
+    bool full_inside_ = false;
+    std::int64_t inside_margin_ = 0, full_count_ = 0;
+    std::vector<std::uint64_t> sent_stamp_; // exchange_halo: per neighbour rank, the last flash sent
+    std::uint64_t halo_flashes_ = 0;        // (numbered from 1)
     divider by_epoch_, by_width_, by_block_width_;
 
     // fireflies, in two parts: the flash times that every pulse reads, in one array; the rest of

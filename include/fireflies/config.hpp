@@ -24,6 +24,12 @@ enum class boundary_kind {
     open,     ///< nothing: fireflies on an edge have fewer neighbours (5, or 3 in a corner)
 };
 
+/// Which cells around a firefly are its neighbours (with --radius R).
+enum class neighbourhood_kind {
+    moore,       ///< Chebyshev distance at most R: the (2R + 1)^2 - 1 cells of a square (default)
+    von_neumann, ///< Manhattan distance at most R: the 2R(R + 1) cells of a diamond
+};
+
 /// How workers report to the hub.
 enum class telemetry_mode {
     events,  ///< every flash goes to the hub as an event (needed for --record-flashes, the view)
@@ -51,6 +57,9 @@ template <> struct choice_names<engine_kind> {
 template <> struct choice_names<boundary_kind> {
     static constexpr std::array<std::string_view, 2> names{"periodic", "open"};
 };
+template <> struct choice_names<neighbourhood_kind> {
+    static constexpr std::array<std::string_view, 2> names{"moore", "von-neumann"};
+};
 template <> struct choice_names<period_distribution> {
     static constexpr std::array<std::string_view, 2> names{"normal", "uniform"};
 };
@@ -74,6 +83,8 @@ struct run_config {
     period_distribution period_dist = period_distribution::normal;
     std::string initial_phases; ///< HDF5 file of start phases (docs/model.md); empty: random
     boundary_kind boundary = boundary_kind::periodic;
+    neighbourhood_kind neighbourhood = neighbourhood_kind::moore;
+    std::int64_t radius = 1;   ///< cells: the neighbourhood's reach (Chebyshev or Manhattan distance)
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0

@@ -1,5 +1,6 @@
 #include "config/settings.hpp"
 
+#include "fireflies/neighbourhood.hpp"
 #include "fireflies/time.hpp"
 
 #include <algorithm>
@@ -115,7 +116,8 @@ template <class E, E run_config::*field> std::string read_choice(run_config& c, 
     return quoted(text) + " must be one of: " + list;
 }
 template <class E, E run_config::*field> std::string write_choice(const run_config& c) {
-    return "\"" + std::string(name_of(c.*field)) + "\"";
+    std::string out = "\""; // (as in quoted(): g++ 12 -O3 warns -Wrestrict on "\"" + std::string)
+    return out.append(name_of(c.*field)) += '"';
 }
 
 // --telemetry: auto, or one of the modes.
@@ -217,6 +219,18 @@ constexpr std::array table{
             "fireflies on an edge with fewer neighbours (5, and 3 in a corner)", "",
             value_kind::choice, on_restart::must_match, read_choice<boundary_kind, &run_config::boundary>,
             write_choice<boundary_kind, &run_config::boundary>, same<&run_config::boundary>},
+    setting{"neighbourhood", "Model", "moore|von-neumann", "moore | von-neumann",
+            "which cells within --radius of a firefly are its neighbours: moore by Chebyshev "
+            "distance (the square, (2R + 1)^2 - 1 cells), von-neumann by Manhattan distance (the "
+            "diamond, 2R(R + 1) cells)", "",
+            value_kind::choice, on_restart::must_match, read_choice<neighbourhood_kind, &run_config::neighbourhood>,
+            write_choice<neighbourhood_kind, &run_config::neighbourhood>, same<&run_config::neighbourhood>},
+    setting{"radius", "Model", "R", "cells",
+            "reach R of the neighbourhood: a flash sends a pulse to every other cell within R (each "
+            "distinct cell once); at least 1, and above 1 at most the grid's largest distance "
+            "between two cells", "",
+            value_kind::count, on_restart::must_match, read_count<&run_config::radius>,
+            write_count<&run_config::radius>, same<&run_config::radius>},
     setting{"partitioned", "Model", "", "true | false",
             "cut the links between ranks' blocks: pulses never cross a block boundary (the "
             "seed's islands)", "",
@@ -499,6 +513,16 @@ std::optional<problem> find_problem(const run_config& c) {
     if (auto why = non_negative_time(c.period_spread)) return problem{"period-spread", *why};
     if (c.boundary != boundary_kind::periodic && c.boundary != boundary_kind::open)
         return problem{"boundary", "is not periodic or open"};
+    if (c.neighbourhood != neighbourhood_kind::moore && c.neighbourhood != neighbourhood_kind::von_neumann)
+        return problem{"neighbourhood", "is not moore or von-neumann"};
+    if (c.radius < 1) return problem{"radius", std::to_string(c.radius) + " must be at least 1 cell"};
+    if (const neighbourhood reach = neighbourhood::of(c); c.radius > 1 && c.radius > reach.diameter())
+        return problem{"radius", std::to_string(c.radius) + " reaches beyond the " + std::to_string(c.width) +
+                                     " x " + std::to_string(c.height) + " grid: with --boundary " +
+                                     std::string(name_of(c.boundary)) + " no two cells are more than " +
+                                     std::to_string(reach.diameter()) + " apart (" +
+                                     (c.neighbourhood == neighbourhood_kind::moore ? "Chebyshev" : "Manhattan") +
+                                     " distance)"};
     if (c.period_dist != period_distribution::normal && c.period_dist != period_distribution::uniform)
         return problem{"period-distribution", "is not normal or uniform"};
     if (c.period_spread > 0) {

@@ -58,7 +58,8 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
       sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay), nudge_(rules_.params().nudge),
-      width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
+      width_(config.width), height_(config.height), reach_(neighbourhood::of(config)),
+      flash_order_(rules_.params().period) {
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
@@ -81,7 +82,8 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
       sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay), nudge_(rules_.params().nudge),
-      width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
+      width_(config.width), height_(config.height), reach_(neighbourhood::of(config)),
+      flash_order_(rules_.params().period) {
     if (restored.cells != block_ || restored.fireflies.size() != static_cast<std::size_t>(block_.cells()))
         throw error("restored block does not match worker " + std::to_string(worker) + "'s block");
     allocate(restored.fireflies.size());
@@ -142,11 +144,19 @@ void block_simulation::start_tasks() {
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
     set_periods(); // (global_id needs the dividers)
-    family_ = rules_.params().spread > 0 || rules_.params().general_prc;
-    if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_);
-    eight_coupled_ = !config_.partitioned && width_ >= 3 && height_ >= 3 && config_.boundary == boundary_kind::periodic;
-    open_eight_inside_ = !config_.partitioned && config_.boundary == boundary_kind::open;
+    wide_ = !reach_.moore_one();
+    family_ = rules_.params().spread > 0 || rules_.params().general_prc || wide_;
+    const std::int64_t r = reach_.radius();
+    if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_, r);
+    const bool open = config_.boundary == boundary_kind::open;
+    eight_coupled_ = !wide_ && !config_.partitioned && width_ >= 3 && height_ >= 3 && !open;
+    full_inside_ = !config_.partitioned && (open || (wide_ && 2 * r + 1 <= width_ && 2 * r + 1 <= height_));
+    inside_margin_ = open ? r : 0;
+    full_count_ = reach_.full_count();
+    if (wide_)
+        for (const auto& [dx, dy] : reach_.offsets()) offsets_.push_back(dy * block_.width + dx);
     outgoing_.resize(neighbours_.size());
+    sent_stamp_.assign(neighbours_.size(), 0);
     const tick_t period = rules_.params().period;
     // The ring spans about T/8, 64 to 256 epochs (a longer one would file more turns that move
     // again before they come due).
@@ -256,12 +266,14 @@ void block_simulation::begin_epoch(std::int64_t k) {
 
 
 // The pulses a flash of `source` sends when not every firefly has 8 coupled neighbours: with
-// --boundary open (and nothing partitioned) 8 away from the grid's edges, else counted.
+// --boundary open or a wide neighbourhood (and nothing partitioned) the whole neighbourhood's
+// away from the grid's edges (everywhere on a torus that holds it), else counted.
 std::int64_t block_simulation::pulses_from(std::uint64_t source) const {
-    if (open_eight_inside_) {
+    if (full_inside_) {
         std::int64_t y = 0, x = 0;
         by_width_.split(static_cast<std::int64_t>(source), y, x);
-        if (x >= 1 && x < width_ - 1 && y >= 1 && y < height_ - 1) return 8;
+        const std::int64_t m = inside_margin_;
+        if (x >= m && x < width_ - m && y >= m && y < height_ - m) return full_count_;
     }
     return coupled_neighbours(source);
 }
@@ -284,13 +296,14 @@ void block_simulation::prefetch_turn(std::uint32_t local) const noexcept {
     __builtin_prefetch(frame + frames_->stride() - 1, 1);
 }
 
-// The local index of flash `source`'s centre when all eight of its neighbours are in this block
-// (they are then at fixed offsets from it), else -1.
-std::int64_t block_simulation::interior(const flash_event& source) const noexcept {
+// The local index of flash `source`'s centre when its whole neighbourhood, `margin` cells each
+// way, is in this block (its neighbours are then at fixed offsets from it), else -1.
+std::int64_t block_simulation::interior(const flash_event& source, std::int64_t margin) const noexcept {
     std::int64_t sy = 0, sx = 0;
     by_width_.split(static_cast<std::int64_t>(source.agent), sy, sx);
     const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0;
-    const bool inside = width_ >= 3 && height_ >= 3 && lx >= 1 && lx < block_.width - 1 && ly >= 1 && ly < block_.height - 1;
+    const bool inside = width_ >= 3 && height_ >= 3 && lx >= margin && lx < block_.width - margin && ly >= margin &&
+                        ly < block_.height - margin;
     return inside ? ly * block_.width + lx : -1;
 }
 
@@ -387,7 +400,10 @@ void block_simulation::emit_sample(worker_link& link) {
 void block_simulation::run_epoch(tick_t end, worker_link& link) {
     next_arrival_ = 0;
     centres_.resize(arriving_.size());
-    for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i]);
+    if (wide_)
+        for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i], reach_.radius());
+    else
+        for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i], 1);
     for (;;) {
         const tick_t t_sample = next_sample_ * sample_;
         const bool sample_here = t_sample < end && t_sample <= duration_;
@@ -439,19 +455,24 @@ void block_simulation::exchange_halo(worker_link& link) {
     // Border fireflies' flashes go to every neighbour rank that owns one of their neighbours.
     for (auto& out : outgoing_) out.clear();
     if (!neighbours_.empty()) {
+        // (Those more than the radius from every edge of the block reach no other block.)
+        const std::int64_t m = reach_.radius();
         for (const flash_event& ev : flashes_) {
             std::int64_t y = 0, x = 0;
             by_width_.split(static_cast<std::int64_t>(ev.agent), y, x);
-            if (x > block_.x0 && x < block_.x0 + block_.width - 1 && y > block_.y0 && y < block_.y0 + block_.height - 1)
+            if (x >= block_.x0 + m && x < block_.x0 + block_.width - m && y >= block_.y0 + m &&
+                y < block_.y0 + block_.height - m)
                 continue;
-            std::array<int, 8> sent{};
-            int n = 0;
+            // Each flash once to each rank, however many of its neighbours the rank owns.
+            const std::uint64_t stamp = ++halo_flashes_;
             for_each_neighbour(ev.agent, [&](std::int64_t nx, std::int64_t ny) {
                 const int owner = decomposition_.owner(nx, ny);
-                if (owner == worker_ || std::find(sent.begin(), sent.begin() + n, owner) != sent.begin() + n) return;
-                sent[static_cast<std::size_t>(n++)] = owner;
-                const auto slot = std::lower_bound(neighbours_.begin(), neighbours_.end(), owner) - neighbours_.begin();
-                outgoing_[static_cast<std::size_t>(slot)].push_back(ev);
+                if (owner == worker_) return;
+                const auto slot = static_cast<std::size_t>(
+                    std::lower_bound(neighbours_.begin(), neighbours_.end(), owner) - neighbours_.begin());
+                if (sent_stamp_[slot] == stamp) return;
+                sent_stamp_[slot] = stamp;
+                outgoing_[slot].push_back(ev);
             });
         }
     }

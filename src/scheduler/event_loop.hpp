@@ -34,11 +34,17 @@ template <class Rules> void block_simulation::file_turns(const Rules& rules, std
         if (const tick_t t = rules.next_turn(view(rules, i)); t >= from && t < to) schedule(i, t);
 }
 
-// The distinct Moore neighbours of `source` on the torus, without itself (fewer than 8 only on
-// grids narrower than 3 cells, or on an edge with --boundary open), restricted to those coupled
-// to it: all of them, or with --partitioned those in the same block.
+// The neighbours of `source` coupled to it: all of them, or with --partitioned those in the same
+// block. Calls f(x, y) for each.
+template <class F> void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
+    if (wide_) for_each_wide_neighbour(source, f);
+    else for_each_moore_neighbour(source, f);
+}
+
+// The default's: the distinct Moore neighbours of `source` on the torus, without itself (fewer
+// than 8 only on grids narrower than 3 cells, or on an edge with --boundary open).
 template <class F>
-void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
+void block_simulation::for_each_moore_neighbour(std::uint64_t source, F&& f) const {
     if (config_.boundary == boundary_kind::open) for_each_neighbour_of<true>(source, f);
     else for_each_neighbour_of<false>(source, f);
 }
@@ -65,6 +71,17 @@ void block_simulation::for_each_neighbour_of(std::uint64_t source, F&& f) const 
             f(x, y);
         }
     }
+}
+
+// Any other neighbourhood (--neighbourhood, --radius): its distinct cells.
+template <class F> void block_simulation::for_each_wide_neighbour(std::uint64_t source, F&& f) const {
+    std::int64_t sy = 0, sx = 0;
+    by_width_.split(static_cast<std::int64_t>(source), sy, sx);
+    if (!config_.partitioned) return reach_.for_each(sx, sy, f);
+    const int source_owner = decomposition_.owner(sx, sy);
+    reach_.for_each(sx, sy, [&](std::int64_t x, std::int64_t y) {
+        if (decomposition_.owner(x, y) == source_owner) f(x, y);
+    });
 }
 
 // A pulse reaches firefly `local` at t: first its own turns before it, then the pulse.
@@ -98,7 +115,9 @@ template <class Rules>
 // (arriving_ is), each firefly's own turns before each of its pulses; then the fireflies whose
 // own turn is due and that no pulse reached (visiting twice is harmless). Fireflies are
 // independent within an epoch, so one firefly's events need to be in time order, not all.
-template <class Rules> void block_simulation::process_interval(const Rules& rules, tick_t end) {
+// `Wide`: a flash whose whole neighbourhood is in the block (centres_, R cells each way) reaches
+// the fireflies at offsets_ from it; the default's 8 Moore cells are fixed offsets.
+template <class Rules, bool Wide> void block_simulation::process_interval(const Rules& rules, tick_t end) {
     const tick_t delay = rules.params().delay;
     const std::int64_t row = block_.width;
     const auto w = static_cast<std::uint32_t>(row);
@@ -113,30 +132,54 @@ template <class Rules> void block_simulation::process_interval(const Rules& rule
     const std::size_t n = arriving_.size();
     for (; next_arrival_ < n && arriving_[next_arrival_].t + delay < end; ++next_arrival_) {
         const std::size_t i = next_arrival_;
-        if (i + far < n && centres_[i + far] >= 0)
-            for (const std::int64_t r : {centres_[i + far] - row, centres_[i + far], centres_[i + far] + row}) {
-                const tick_t* left = &flash_at_[static_cast<std::size_t>(r - 1)];
-                __builtin_prefetch(left, 1);
-                __builtin_prefetch(left + 2, 1); // the same line, unless the three cross one
+        if (i + far < n && centres_[i + far] >= 0) {
+            if constexpr (Wide) {
+                const std::int64_t r = reach_.radius();
+                for (std::int64_t dy = -r; dy <= r; ++dy) {
+                    const tick_t* left = &flash_at_[static_cast<std::size_t>(centres_[i + far] + dy * row - r)];
+                    __builtin_prefetch(left, 1);
+                    __builtin_prefetch(left + 2 * r, 1);
+                }
+            } else {
+                for (const std::int64_t r : {centres_[i + far] - row, centres_[i + far], centres_[i + far] + row}) {
+                    const tick_t* left = &flash_at_[static_cast<std::size_t>(r - 1)];
+                    __builtin_prefetch(left, 1);
+                    __builtin_prefetch(left + 2, 1); // the same line, unless the three cross one
+                }
             }
+        }
         if (i + near < n && centres_[i + near] >= 0) {
             const tick_t arrives = arriving_[i + near].t + delay;
             // (Firefly 0's instead of a branch, which would go either way at random.)
-            for (const std::uint32_t j : neighbours_of(centres_[i + near]))
-                prefetch_turn(j & -static_cast<std::uint32_t>(flash_at_[j] - nudge_ <= arrives));
+            if constexpr (Wide) {
+                for (const std::int64_t offset : offsets_) {
+                    const auto j = static_cast<std::uint32_t>(centres_[i + near] + offset);
+                    prefetch_turn(j & -static_cast<std::uint32_t>(flash_at_[j] - nudge_ <= arrives));
+                }
+            } else {
+                for (const std::uint32_t j : neighbours_of(centres_[i + near]))
+                    prefetch_turn(j & -static_cast<std::uint32_t>(flash_at_[j] - nudge_ <= arrives));
+            }
         }
         const flash_event& source = arriving_[i];
         const tick_t t = source.t + delay;
         if (centres_[i] >= 0) {
-            for (const std::uint32_t j : neighbours_of(centres_[i])) deliver(rules, j, t);
-            totals_.pulses_delivered += 8;
+            if constexpr (Wide) {
+                for (const std::int64_t offset : offsets_) deliver(rules, static_cast<std::uint32_t>(centres_[i] + offset), t);
+                totals_.pulses_delivered += static_cast<std::int64_t>(offsets_.size());
+            } else {
+                for (const std::uint32_t j : neighbours_of(centres_[i])) deliver(rules, j, t);
+                totals_.pulses_delivered += 8;
+            }
             continue;
         }
-        for_each_neighbour(source.agent, [&](std::int64_t x, std::int64_t y) {
+        auto in_block = [&](std::int64_t x, std::int64_t y) {
             if (!block_.contains(x, y)) return;
             deliver(rules, static_cast<std::uint32_t>((y - block_.y0) * row + (x - block_.x0)), t);
             ++totals_.pulses_delivered;
-        });
+        };
+        if constexpr (Wide) for_each_wide_neighbour(source.agent, in_block);
+        else for_each_moore_neighbour(source.agent, in_block);
     }
     // The due list, stale entries included: flash times 64 entries ahead, and 24 ahead the rest
     // and the coroutine frame of those whose turn comes before the end.
