@@ -193,6 +193,10 @@ class Families(RestartCase):
         self.base = BASE + ["--boundary", "open"]
         self.interrupted_then_restarted(5, 2)
 
+    def test_neighbourhood_radius_5_to_2(self):
+        self.base = BASE + ["--neighbourhood", "von-neumann", "--radius", 3]
+        self.interrupted_then_restarted(5, 2)
+
     def test_period_spread_2_to_5(self):
         self.base = BASE + ["--period-spread", 0.3, "--period-distribution", "uniform"]
         self.interrupted_then_restarted(2, 5)

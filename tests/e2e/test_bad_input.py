@@ -38,8 +38,8 @@ OLD_MTIME_NS = 1_000_000_000 * 1_600_000_000  # 2020-09-13
 HUGE_GRID = ["--width", 100000, "--height", 100000, "--duration", 1]  # 1e10 cells < 2^53
 
 # Ranks to run a case at. Rank 0 alone reads and checks the settings, so the value checks take
-# the same path for every P: the core cases (ALL, 33 of them) run at P = 1, 3 and 8, three more
-# that need several workers at P = 3 and/or 8, and the others (ONE, 48) only at P = 1, to keep
+# the same path for every P: the core cases (ALL, 35 of them) run at P = 1, 3 and 8, three more
+# that need several workers at P = 3 and/or 8, and the others (ONE, 52) only at P = 1, to keep
 # the catalogue within its time budget on a 2-core machine (one refused run costs ~0.6 s at
 # P = 1, ~1 s at P = 3 and ~1.3 s at P = 8, mostly MPI start-up).
 ALL = (1, 3, 8)
@@ -90,6 +90,15 @@ CASES = [
      "--period-spread", ONE),
     ("period_distribution_unknown", ["--period-distribution", "cauchy"], "--period-distribution", ONE),
     ("boundary_unknown", ["--boundary", "reflecting"], "--boundary", ONE),
+    # --neighbourhood unknown; --radius 0, negative, not an integer, beyond the grid's largest
+    # distance between two cells (5 x 5 torus: 2 by Chebyshev, 4 by Manhattan distance)
+    ("neighbourhood_unknown", ["--neighbourhood", "hexagonal"], "--neighbourhood", ONE),
+    ("radius_zero", ["--radius", 0], "--radius", ALL),
+    ("radius_negative", ["--radius", -2], "--radius", ONE),
+    ("radius_not_integer", ["--radius", 1.5], "--radius", ONE),
+    ("radius_beyond_grid", ["--width", 5, "--height", 5, "--radius", 3], "--radius", ALL),
+    ("radius_beyond_grid_von_neumann", ["--width", 5, "--height", 5, "--neighbourhood", "von-neumann",
+                                        "--radius", 5], "--radius", ONE),
     # --initial-phases: missing, not HDF5 (HDF5 files of the wrong shape, out-of-range or NaN
     # phases and subsampled snapshots: tests/e2e/test_initial_phases.py)
     ("initial_phases_missing", ["--initial-phases", "missing.h5"], "--initial-phases", ALL),
