@@ -470,6 +470,10 @@ void block_simulation::exchange_halo(worker_link& link) {
                 if (owner == worker_) return;
                 const auto slot = static_cast<std::size_t>(
                     std::lower_bound(neighbours_.begin(), neighbours_.end(), owner) - neighbours_.begin());
+                if (slot == neighbours_.size() || neighbours_[slot] != owner) // (a broken halo, not a bad input)
+                    throw error("worker " + std::to_string(worker_) + ": a neighbour of firefly " +
+                                std::to_string(ev.agent) + " belongs to worker " + std::to_string(owner) +
+                                ", which is not among its halo's ranks");
                 if (sent_stamp_[slot] == stamp) return;
                 sent_stamp_[slot] = stamp;
                 outgoing_[slot].push_back(ev);
