@@ -5,7 +5,8 @@
                             [--duration 60] [--repeats 3] [--no-callgrind]
 
 Runs one process of `fireflies` (BIN, default build/release/src/fireflies) per variant: the
-default model, --prc-dissipation, an inhibitory nudge, --period-spread, --boundary open (and,
+default model, --prc-dissipation, an inhibitory nudge, --period-spread, --boundary open,
+--radius 2 (moore and von-neumann) (and,
 with --baseline, the default model on another build, for an A/B of the default's speed), and
 prints for each:
   - flashes and pulses delivered (the run's root attributes);
@@ -36,6 +37,8 @@ VARIANTS = [
     ("inhibitory nudge -0.1", ["--nudge", "-0.1"]),
     ("period-spread 0.2", ["--period-spread", "0.2"]),
     ("boundary open", ["--boundary", "open"]),
+    ("radius 2 (moore)", ["--radius", "2"]),
+    ("von-neumann radius 2", ["--neighbourhood", "von-neumann", "--radius", "2"]),
 ]
 # (callgrind toggles collection on entering each: none of them may call another, or the inner
 # one would toggle it off; the families' process_interval_family calls process_interval<...>)

@@ -92,9 +92,11 @@ class block_simulation {
     /// With `Wide`, for any neighbourhood (--neighbourhood, --radius); else for the 8 Moore cells.
     template <class Rules, bool Wide = false> void process_interval(const Rules& rules, tick_t end);
     // The model families' builds of file_turns and process_interval (block_simulation_families.cpp).
-    bool family_ = false; // a period spread, the general phase response or a wide neighbourhood
+    bool family_ = false; // a period spread or the general phase response
     void file_turns_family(std::int64_t k);
     void process_interval_family(tick_t end);
+    // process_interval for any other neighbourhood (wide_), with any rules (block_simulation_wide.cpp).
+    void process_interval_wide(tick_t end);
     void prefetch_turn(std::uint32_t local) const noexcept;
     void emit_flash(std::uint32_t local, tick_t t, tick_t previous);
     void run_epoch(tick_t end, worker_link& link);

@@ -158,7 +158,7 @@ template <auto field> bool same(const run_config& a, const run_config& b) {
 constexpr std::array table{
     // Model
     setting{"width", "Model", "CELLS", "cells",
-            "grid width; the grid is a torus, each firefly has 8 neighbours", "",
+            "grid width; the grid is a torus (see --boundary), each firefly has 8 neighbours (see --neighbourhood)", "",
             value_kind::count, on_restart::must_match, read_count<&run_config::width>,
             write_count<&run_config::width>, same<&run_config::width>},
     setting{"height", "Model", "CELLS", "cells", "grid height", "",
@@ -215,12 +215,12 @@ constexpr std::array table{
             value_kind::seconds, on_restart::must_match, read_double<&run_config::jitter>,
             write_double<&run_config::jitter>, same<&run_config::jitter>},
     setting{"boundary", "Model", "periodic|open", "periodic | open",
-            "the grid's edges: periodic wraps them (a torus, 8 neighbours each), open leaves "
-            "fireflies on an edge with fewer neighbours (5, and 3 in a corner)", "",
+            "the grid's edges: periodic wraps them (a torus), open leaves fireflies near an edge "
+            "with fewer neighbours (of the default 8: 5 on an edge, 3 in a corner)", "",
             value_kind::choice, on_restart::must_match, read_choice<boundary_kind, &run_config::boundary>,
             write_choice<boundary_kind, &run_config::boundary>, same<&run_config::boundary>},
     setting{"neighbourhood", "Model", "moore|von-neumann", "moore | von-neumann",
-            "which cells within --radius of a firefly are its neighbours: moore by Chebyshev "
+            "which cells within the radius R (--radius) of a firefly are its neighbours: moore by Chebyshev "
             "distance (the square, (2R + 1)^2 - 1 cells), von-neumann by Manhattan distance (the "
             "diamond, 2R(R + 1) cells)", "",
             value_kind::choice, on_restart::must_match, read_choice<neighbourhood_kind, &run_config::neighbourhood>,

@@ -145,7 +145,7 @@ void block_simulation::start_tasks() {
     by_block_width_ = divider(block_.width);
     set_periods(); // (global_id needs the dividers)
     wide_ = !reach_.moore_one();
-    family_ = rules_.params().spread > 0 || rules_.params().general_prc || wide_;
+    family_ = rules_.params().spread > 0 || rules_.params().general_prc;
     const std::int64_t r = reach_.radius();
     if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_, r);
     const bool open = config_.boundary == boundary_kind::open;
@@ -239,13 +239,6 @@ void block_simulation::act_spread(std::uint32_t local, tick_t t) {
 }
 
 
-template <class F> void block_simulation::with_fixed_rules(F&& f) const {
-    const model_params& p = rules_.params();
-    if (fixed_switches<refractory_mode::drop, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
-    if (fixed_switches<refractory_mode::drop, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
-    if (fixed_switches<refractory_mode::queue, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
-    return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
-}
 
 
 void block_simulation::begin_epoch(std::int64_t k) {
@@ -408,7 +401,8 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
         const tick_t t_sample = next_sample_ * sample_;
         const bool sample_here = t_sample < end && t_sample <= duration_;
         const tick_t until = sample_here ? t_sample + 1 : end;
-        if (family_) process_interval_family(until); // (block_simulation_families.cpp)
+        if (wide_) process_interval_wide(until);          // (block_simulation_wide.cpp)
+        else if (family_) process_interval_family(until); // (block_simulation_families.cpp)
         else with_fixed_rules([&](const auto& rules) { process_interval(rules, until); });
         if (!sample_here) break;
         emit_sample(link);

@@ -1,17 +1,46 @@
 #pragma once
 // The event loop of block_simulation, the parts built once per combination of the rules'
 // switches (firefly.hpp): filing turns, delivering pulses, visiting the due list. Included by
-// block_simulation.cpp, which builds the default model's combinations, and by
+// block_simulation.cpp, which builds the default model's combinations, by
 // block_simulation_families.cpp, which builds the model families' (period spread, general phase
-// response) in a unit of their own, so that they do not change how the compiler builds the
-// default model's loop.
+// response), and by block_simulation_wide.cpp, which builds the loop for any other neighbourhood
+// (--neighbourhood, --radius), each in a unit of its own, so that they do not change how the
+// compiler builds (inlines) the others' loops.
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <type_traits>
 
 #include "fireflies/block_simulation.hpp"
 
 namespace fireflies {
+
+// The default model's rules (a refractory mode, whether the flash instant matters), their
+// switches fixed at compile time.
+template <class F> void block_simulation::with_fixed_rules(F&& f) const {
+    const model_params& p = rules_.params();
+    if (fixed_switches<refractory_mode::drop, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
+    if (fixed_switches<refractory_mode::drop, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
+    if (fixed_switches<refractory_mode::queue, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
+    return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
+}
+
+/// Calls f(rules) with the family's rules, their switches fixed at compile time.
+template <class F> void with_family_rules(const model_params& p, F&& f) {
+    using enum refractory_mode;
+    if (p.spread > 0) {
+        // A period spread (the flash instant is always checked).
+        if (fixed_switches<drop, true, false, true>::fit(p)) return f(fixed_firefly_rules<drop, true, false, true>(p));
+        if (fixed_switches<queue, true, false, true>::fit(p)) return f(fixed_firefly_rules<queue, true, false, true>(p));
+        if (fixed_switches<drop, true, true, true>::fit(p)) return f(fixed_firefly_rules<drop, true, true, true>(p));
+        return f(fixed_firefly_rules<queue, true, true, true>(p));
+    }
+    // The general phase response (B > 0 or an inhibitory nudge).
+    if (fixed_switches<drop, false, true>::fit(p)) return f(fixed_firefly_rules<drop, false, true>(p));
+    if (fixed_switches<drop, true, true>::fit(p)) return f(fixed_firefly_rules<drop, true, true>(p));
+    if (fixed_switches<queue, false, true>::fit(p)) return f(fixed_firefly_rules<queue, false, true>(p));
+    return f(fixed_firefly_rules<queue, true, true>(p));
+}
 
 [[gnu::always_inline]] inline void block_simulation::schedule(std::uint32_t local, tick_t t) {
     const std::int64_t e = by_epoch_.quotient(t);

@@ -37,6 +37,7 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
         "partitioned",     "record-flashes", "output", "snapshot-max", "snapshot-every",
         // the model families (docs/model.md), each part of the run a checkpoint continues
         "prc-dissipation", "period-spread", "period-distribution", "initial-phases", "boundary",
+        "neighbourhood", "radius",
         // the largest volley's window decides what /timeseries/largest_volley means, so one file
         // keeps one window; the time to sync is recomputed from the series on a restart, so
         // --sync-threshold (and --stop-when-synced) may change
@@ -50,7 +51,7 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
 /// `c` with setting `s` set to another value that it reads (not necessarily a valid run).
 std::optional<run_config> with_other_value(const setting& s, const run_config& c) {
     for (const char* text : {"7", "0.25", "drop", "queue", "events", "summary", "coroutine", "flat",
-                             "true", "false", "normal", "uniform", "periodic", "open"}) {
+                             "true", "false", "normal", "uniform", "periodic", "open", "moore", "von-neumann"}) {
         run_config other = c;
         if (s.read(other, text).empty() && !s.same(c, other)) return other;
     }
@@ -77,6 +78,8 @@ run_config saved_run() {
     c.period_dist = period_distribution::uniform;
     c.initial_phases = "start phases.h5";
     c.boundary = boundary_kind::open;
+    c.neighbourhood = neighbourhood_kind::von_neumann;
+    c.radius = 3;
     c.output = "dir with space/\"run\".h5";
     c.force = true;
     c.progress = true;
@@ -115,7 +118,7 @@ TEST(ConfigRestart, EachMustMatchSettingThatDiffersIsRefusedNamingItAndBothValue
             EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
         }
     }
-    EXPECT_EQ(refused, 21);
+    EXPECT_EQ(refused, 23);
 }
 
 TEST(ConfigRestart, MessagesShowTheValuesAsTheConfigFileWritesThem) {
