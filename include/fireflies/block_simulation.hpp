@@ -130,9 +130,10 @@ class block_simulation {
     bool wide_ = false;          // not the default's 8 Moore cells (--neighbourhood, --radius)
     std::vector<std::int64_t> offsets_; // wide: each neighbour's local index minus the centre's
     bool eight_coupled_ = false; // every firefly has 8 distinct neighbours, all coupled to it
-    // Else, a flash at least inside_margin_ cells from every edge of the grid has full_count_
-    // coupled neighbours (--boundary open, or a wide neighbourhood that the torus holds).
-    bool full_inside_ = false;
+    bool open_eight_inside_ = false; // --boundary open: 8 coupled neighbours away from the edges
+    // A wide neighbourhood: a flash at least inside_margin_ cells from every edge of the grid has
+    // full_count_ coupled neighbours (with --boundary open; on a torus that holds it, every flash).
+    bool wide_inside_ = false;
     std::int64_t inside_margin_ = 0, full_count_ = 0;
     std::vector<std::uint64_t> sent_stamp_; // exchange_halo: per neighbour rank, the last flash sent
     std::uint64_t halo_flashes_ = 0;        // (numbered from 1)

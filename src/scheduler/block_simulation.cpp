@@ -150,7 +150,8 @@ void block_simulation::start_tasks() {
     if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_, r);
     const bool open = config_.boundary == boundary_kind::open;
     eight_coupled_ = !wide_ && !config_.partitioned && width_ >= 3 && height_ >= 3 && !open;
-    full_inside_ = !config_.partitioned && (open || (wide_ && 2 * r + 1 <= width_ && 2 * r + 1 <= height_));
+    open_eight_inside_ = !wide_ && !config_.partitioned && open;
+    wide_inside_ = wide_ && !config_.partitioned && (open || (2 * r + 1 <= width_ && 2 * r + 1 <= height_));
     inside_margin_ = open ? r : 0;
     full_count_ = reach_.full_count();
     if (wide_)
@@ -262,16 +263,22 @@ void block_simulation::begin_epoch(std::int64_t k) {
 // --boundary open or a wide neighbourhood (and nothing partitioned) the whole neighbourhood's
 // away from the grid's edges (everywhere on a torus that holds it), else counted.
 std::int64_t block_simulation::pulses_from(std::uint64_t source) const {
-    if (full_inside_) {
+    if (open_eight_inside_) {
+        std::int64_t y = 0, x = 0;
+        by_width_.split(static_cast<std::int64_t>(source), y, x);
+        if (x >= 1 && x < width_ - 1 && y >= 1 && y < height_ - 1) return 8;
+    }
+    return coupled_neighbours(source);
+}
+
+// (Not inlined into the flash, which the default's open edges would otherwise pay for.)
+[[gnu::noinline]] std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
+    if (wide_inside_) {
         std::int64_t y = 0, x = 0;
         by_width_.split(static_cast<std::int64_t>(source), y, x);
         const std::int64_t m = inside_margin_;
         if (x >= m && x < width_ - m && y >= m && y < height_ - m) return full_count_;
     }
-    return coupled_neighbours(source);
-}
-
-std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
     std::int64_t n = 0;
     for_each_neighbour(source, [&](std::int64_t, std::int64_t) { ++n; });
     return n;
