@@ -293,6 +293,15 @@ void expect_matches_reference(const run_config& c, int workers = 1, int stop_aft
     }
 }
 
+/// `c` coupled across `workers` workers (both engines with one), then partitioned, each against
+/// the reference.
+void expect_matches_reference_coupled_and_partitioned(run_config c, int workers) {
+    expect_matches_reference(c, workers, -1, workers == 1);
+    if (::testing::Test::HasFatalFailure()) return;
+    c.partitioned = true;
+    expect_matches_reference(c, workers);
+}
+
 // ---- the reference itself -------------------------------------------------------------------
 
 TEST(SchedulerReferenceModel, MooreNeighboursOnSmallTori) {
@@ -974,10 +983,7 @@ TEST(SchedulerOpenBoundary, MatchesReferenceOnOneAndSeveralWorkers) {
         for (auto m : modes) {
             run_config c = lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9);
             c.boundary = boundary_kind::open;
-            expect_matches_reference(c, workers, -1, workers == 1);
-            if (::testing::Test::HasFatalFailure()) return;
-            c.partitioned = true;
-            expect_matches_reference(c, workers);
+            expect_matches_reference_coupled_and_partitioned(c, workers);
             if (::testing::Test::HasFatalFailure()) return;
         }
     run_config c = seed_like(11, 7, refractory_mode::drop, engine_kind::coroutine, 60);
@@ -1028,10 +1034,7 @@ TEST(SchedulerNeighbourhood, MatchesReferenceOnOneAndSeveralWorkers) {
                 c.radius = radius;
                 c.boundary = k % 3 == 0 ? boundary_kind::open : boundary_kind::periodic;
                 if (c.radius > neighbourhood::of(c).diameter()) continue; // refused (--radius)
-                expect_matches_reference(c, workers, -1, workers == 1);
-                if (::testing::Test::HasFatalFailure()) return;
-                c.partitioned = true;
-                expect_matches_reference(c, workers);
+                expect_matches_reference_coupled_and_partitioned(c, workers);
                 if (::testing::Test::HasFatalFailure()) return;
             }
     // With the other families; the seed's parameters.
