@@ -321,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("study", help="run a study file (scripts/studies/*.toml): its runs, the "
                                      "collected table, fits, figures and report.md")
     p.add_argument("spec", metavar="STUDY.toml")
-    p.add_argument("--profile", help="a [profiles.NAME] of the file (test, here, full, cluster)")
+    p.add_argument("--profile", help="a [profiles.NAME] of the file (quick, full, cluster; study 1 also here)")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--fireflies", metavar="PATH")
     p.add_argument("--jobs", type=int, default=1, help="runs at a time (local)")

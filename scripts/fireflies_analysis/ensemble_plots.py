@@ -7,7 +7,10 @@ pyplot, with units on every axis.
   its bootstrap band;
 - :func:`plot_fraction`: the fraction of runs that synchronised against a parameter, with Wilson
   intervals;
-- :func:`plot_mean`: any per-run quantity's mean and interval against a parameter.
+- :func:`plot_mean`: any per-run quantity's mean and interval against a parameter;
+- :func:`plot_phase_diagram`: a map over two parameters (one panel per value of a third, such as
+  the nudge's sign): the fraction synchronised in colour with each cell's median time to
+  synchrony written in it, and the mean final R_state, with optional guide curves.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from matplotlib.ticker import NullFormatter
 from .plots import new_figure
 from .stats import PowerLawFit, fit_power_law
 
-__all__ = ["LABELS", "axis_label", "plot_fraction", "plot_mean", "plot_power_law", "power_law_of"]
+__all__ = ["LABELS", "axis_label", "plot_fraction", "plot_mean", "plot_phase_diagram", "plot_power_law",
+           "power_law_of"]
 
 #: Axis labels (with units) of the collected columns and common settings.
 LABELS = {
@@ -173,4 +177,91 @@ def plot_mean(points: Sequence[dict[str, Any]], x: str, y: str, *, title: str = 
         ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
+    return fig
+
+
+def _index_of(values: Sequence[float], log: bool):
+    """Maps a parameter's value to its place on an axis where the values run sample by sample
+    (0, 1, 2, ...): linear between neighbours (in the logarithm on a log axis), extended past
+    the ends with the nearest step."""
+    v = np.log(values) if log else np.asarray(values, dtype=float)
+    idx = np.arange(v.size, dtype=float)
+
+    def place(x):
+        x = np.log(np.asarray(x, dtype=float)) if log else np.asarray(x, dtype=float)
+        if v.size == 1:
+            return np.zeros_like(x)
+        out = np.interp(x, v, idx)
+        lo, hi = (v[1] - v[0]), (v[-1] - v[-2])
+        out = np.where(x < v[0], (x - v[0]) / lo, out)
+        return np.where(x > v[-1], v.size - 1 + (x - v[-1]) / hi, out)
+    return place
+
+
+def plot_phase_diagram(points: Sequence[dict[str, Any]], x: str, y: str, *, facet: Optional[str] = None,
+                       title: str = "", log_x: bool = False, log_y: bool = False,
+                       facet_labels: Optional[dict[str, str]] = None,
+                       guides: Sequence[dict[str, Any]] = ()) -> Figure:
+    """Two rows of maps over (x, y), one column per value of ``facet``: the fraction of runs
+    synchronised (colour; each cell's runs synchronised / counted and median time to synchrony
+    in s written in it, "-" where none did) and the mean final R_state (colour and value). One
+    cell per value, evenly spaced; ``log_x`` / ``log_y`` place the guides between the values in
+    the logarithm. A cell without runs is blank.
+    ``guides``: curves ``{"x": [...], "y": [...], "label": ..., "facet": value}`` drawn on the
+    panels of that facet value (every panel without ``facet``)."""
+    facets = sorted({p.get(facet) for p in points}, key=lambda v: (v is None, v)) if facet else [None]
+    if facet and facet_labels:  # the labels' order, then any other value
+        order = list(facet_labels)
+        facets.sort(key=lambda v: order.index(str(v)) if str(v) in order else len(order))
+    fig = new_figure(4.2 * len(facets) + 1.2, 7.6)
+    axes = fig.subplots(2, len(facets), squeeze=False)
+    xs = sorted({float(p[x]) for p in points})
+    ys = sorted({float(p[y]) for p in points})
+    # One cell per value, equally wide, whatever the spacing of the values; guides are placed
+    # between the values (in the logarithm with log_x / log_y).
+    place_x, place_y = _index_of(xs, log_x), _index_of(ys, log_y)
+    ex, ey = np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5
+    rows = (("fraction_synced", "fraction of runs synchronised (1)", "viridis"),
+            ("final_R_state_mean", "mean final R_state (1)", "magma"))
+    for col, value in enumerate(facets):
+        mine = [p for p in points if facet is None or p.get(facet) == value]
+        for row, (name, label, cmap) in enumerate(rows):
+            ax = axes[row][col]
+            grid = np.full((len(ys), len(xs)), np.nan)
+            for p in mine:
+                grid[ys.index(float(p[y])), xs.index(float(p[x]))] = (
+                    math.nan if p.get(name) is None else float(p[name]))
+            mesh = ax.pcolormesh(ex, ey, np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1,
+                                 shading="flat")
+            for p in mine:
+                v = p.get(name)
+                if row == 0:
+                    median = p.get("time_to_sync_s_median")
+                    text = f"{p['synced']}/{p['counted']}\n" + (
+                        f"{median:.0f} s" if median is not None and math.isfinite(median) else "-")
+                else:
+                    text = "-" if v is None or not math.isfinite(v) else f"{v:.2f}"
+                shade = 0 if v is None or not math.isfinite(v) else float(v)
+                ax.text(xs.index(float(p[x])), ys.index(float(p[y])), text, ha="center",
+                        va="center", fontsize=6.5, color="black" if shade > 0.6 else "white")
+            for guide in guides:
+                if "facet" in guide and facet is not None and guide["facet"] != value:
+                    continue
+                ax.plot(place_x(guide["x"]), place_y(guide["y"]), color=guide.get("color", "C3"),
+                        lw=1.6, ls="--", label=guide.get("label"))
+            if any(g.get("label") for g in guides if "facet" not in g or g["facet"] == value):
+                ax.legend(fontsize=6.5, loc="lower right", framealpha=0.85)
+            ax.set_xlim(ex[0], ex[-1])
+            ax.set_ylim(ey[0], ey[-1])
+            ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
+            ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+            ax.tick_params(axis="x", labelsize=7)
+            ax.set_xlabel(axis_label(x) + (" (cells spaced evenly)" if len(xs) > 2 else ""))
+            ax.set_ylabel(axis_label(y))
+            heading = (facet_labels or {}).get(str(value), f"{facet} = {value}") if facet else ""
+            ax.set_title(f"{heading}: {label}" if heading else label, fontsize=8.5)
+            if col == len(facets) - 1:
+                fig.colorbar(mesh, ax=ax, label=label, shrink=0.9)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig

@@ -36,11 +36,11 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from . import ensemble
-from .ensemble_plots import plot_fraction, plot_mean, plot_power_law, power_law_of
+from .ensemble_plots import plot_fraction, plot_mean, plot_phase_diagram, plot_power_law, power_law_of
 
 __all__ = ["Study", "load_study", "machine_description", "report_study", "run_study"]
 
-_FIGURE_KINDS = ("power_law", "fraction", "mean")
+_FIGURE_KINDS = ("power_law", "fraction", "mean", "phase_diagram")
 
 
 def _text(value: Any) -> str:
@@ -147,6 +147,8 @@ def load_study(path: str | os.PathLike, profile: Optional[str] = None) -> Study:
                              f"{', '.join(_FIGURE_KINDS)}")
         if "x" not in figure or "file" not in figure:
             raise ValueError(f"{path}: every figure needs x and file")
+        if figure["kind"] == "phase_diagram" and "y" not in figure:
+            raise ValueError(f"{path}: a phase_diagram figure needs y (the second parameter)")
     seeds = merged.get("seeds", "1")
     return Study(
         path=path, name=meta.get("name", path.stem), title=meta.get("title", path.stem),
@@ -257,6 +259,12 @@ def report_study(study: Study, out: Path, *, command: str = "", wall_seconds: Op
             refs = [tuple(r) for r in figure.get("references", [])] or None
             fig = plot_power_law(rows, points, drawn, x=x, y=y, title=title, references=refs,
                                  reference_label=figure.get("reference_label", "reference"))
+        elif kind == "phase_diagram":
+            fig = plot_phase_diagram(points, x, figure["y"], facet=figure.get("facet"), title=title,
+                                     log_x=bool(figure.get("log_x", False)),
+                                     log_y=bool(figure.get("log_y", False)),
+                                     facet_labels=figure.get("facet_labels"),
+                                     guides=figure.get("guides", ()))
         elif kind == "fraction":
             fig = plot_fraction(points, x, title=title, log_x=bool(figure.get("log_x", False)))
         else:

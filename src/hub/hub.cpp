@@ -172,12 +172,22 @@ void hub::emit_ready() {
     // A complete run that ended before its duration: the workers stopped when synchronised, one
     // sample after the rule decided, which the hub's own rule must agree with.
     totals_.stopped_when_synced = !totals_.interrupted && totals_.reached < to_ticks(config_.duration);
-    // (A restart after the decision stops at its first boundary, possibly before a new sample.)
+    // They stop at the first epoch boundary after sample stop_after, so the series ends with the
+    // last sample of that sample's epoch: stop_after itself when the delay (the epoch) is at most
+    // the sample interval, a later one in the same epoch when it is longer. (A restart after the
+    // decision stops at its first boundary, possibly before a new sample.)
+    const auto last_of_epoch = [&](std::int64_t sample) {
+        const tick_t epoch = to_ticks(config_.delay);
+        const tick_t end = (sample * sample_ / epoch + 1) * epoch;
+        return (end - 1) / sample_;
+    };
     const bool agreed = config_.stop_when_synced && sync_.synced() &&
-                        (sync_.stop_after() == next_sample_ - 1 || sync_.stop_after() < base_.next_sample);
+                        (last_of_epoch(sync_.stop_after()) == next_sample_ - 1 ||
+                         sync_.stop_after() < base_.next_sample);
     if (totals_.stopped_when_synced && !agreed)
         throw error("hub: the workers stopped after sample " + std::to_string(next_sample_ - 1) +
-                    " as synchronised, the hub's time-to-sync rule says " + std::to_string(sync_.stop_after()));
+                    " as synchronised, the hub's time-to-sync rule says after sample " +
+                    std::to_string(sync_.synced() ? last_of_epoch(sync_.stop_after()) : -1));
 }
 
 checkpoint_meta hub::checkpoint_state() const {

@@ -7,6 +7,8 @@ and --stop-when-synced, with the real program.
   recomputed here from the stored R_state, the largest volley is the largest window count of
   the recorded flashes, and both are identical for P = 1, 3 and 5; with --stop-when-synced every
   P stops at the same simulated time with the same series, a prefix of the run that goes on.
+- With a delay longer than the sample interval (an epoch of several samples), the stop comes at
+  the end of the decided sample's epoch, the same for every P.
 - The seed's grid in queue mode (30 x 30, R near 0.4) never synchronises: no time_to_sync, and
   --stop-when-synced runs its whole duration.
 - A restart at another rank count, from a checkpoint written before the decision, gives the
@@ -110,6 +112,29 @@ class Sync(E2ETestCase):
                 self.assertSeriesEqual(out1, out)
                 for key in ("simulated_time", "samples", "stopped_when_synced", "flashes_emitted"):
                     self.assertEqual(b[key], b1[key], key)
+
+    def test_stop_with_a_delay_longer_than_a_sample(self):
+        # An epoch (the delay, 2 s) holds four samples: the workers stop at the boundary after
+        # the sample the rule names, so the series ends with the last sample of that epoch. An
+        # inhibitory grid with dissipation that synchronises: 8 x 8, time_to_sync 248.5 s.
+        grid = ["--width", 8, "--height", 8, "--delay", 2.0, "--nudge=-0.2", "--prc-dissipation", 2,
+                "--jitter", 0.01, "--duration", 400]
+        full = self.path("long-delay.h5")
+        _, a = self.run_ok(1, grid, full)
+        tts = float(a["time_to_sync"])
+        self.assertEqual(tts, 248.5)
+        decided = int(round(tts / 0.5)) + 10 + 1   # the sample the rule names (as above)
+        epoch_end = (decided * 0.5 // 2.0 + 1) * 2.0
+        for p in (1, 3):
+            with self.subTest(np=p):
+                out = self.path("long-delay-stop-np%d.h5" % p)
+                _, b = self.run_ok(p, grid + ["--stop-when-synced"], out)
+                self.assertEqual(int(b["stopped_when_synced"]), 1)
+                self.assertEqual(float(b["time_to_sync"]), tts)
+                self.assertAlmostEqual(float(b["simulated_time"]), epoch_end, delta=1e-8)
+                self.assertEqual(int(b["samples"]), int(epoch_end / 0.5), "every sample of the epoch")
+                self.assertGreater(int(b["samples"]), decided + 1, "more than one sample after")
+                self.assertSeriesEqual(full, out, prefix=True)
 
     def test_queue_mode_never_synchronises(self):
         out = self.path("queue.h5")

@@ -343,9 +343,9 @@ class StudyFiles(unittest.TestCase):
         self.assertEqual(len(runs), len(here.points["width"]) * len(here.seeds))
         self.assertTrue(all(r.options["width"] == r.options["height"] for r in runs))
         self.assertEqual(runs[0].options["stop-when-synced"], "true")
-        test = study.load_study(spec, "test")
-        self.assertEqual(test.seeds, [1, 2])
-        self.assertEqual(test.options["duration"], 200.0)
+        quick = study.load_study(spec, "quick")
+        self.assertEqual(quick.seeds, [1, 2])
+        self.assertEqual(quick.options["duration"], 200.0)
         full = study.load_study(spec, "full")
         self.assertEqual(max(full.points["width"]), 1024)
         ranks = {int(r.options["width"]): r.ranks for r in full.runs()}
@@ -357,6 +357,29 @@ class StudyFiles(unittest.TestCase):
         self.assertEqual(here.slurm_env, {})
         with self.assertRaisesRegex(ValueError, "no profile"):
             study.load_study(spec, "nope")
+
+    def test_phase_diagram(self):
+        from fireflies_analysis.ensemble_plots import plot_phase_diagram
+        points = [{"nudge": n, "delay": d, "refractory": r, "synced": 2 * int(d < 1), "counted": 2,
+                   "fraction_synced": float(d < 1), "time_to_sync_s_median": 40.0 if d < 1 else math.nan,
+                   "final_R_state_mean": 0.99 if d < 1 else 0.2}
+                  for n in (0.2, -0.2) for d in (0.01, 0.1, 2.0) for r in (0.04, 0.4)]
+        fig = plot_phase_diagram(points, "delay", "refractory", facet="nudge", log_x=True,
+                                 facet_labels={"0.2": "excitatory", "-0.2": "inhibitory"},
+                                 guides=[{"facet": 0.2, "label": "line", "x": [0.01, 0.1 ** 1.5, 2.0],
+                                          "y": [0.04, 0.04, 0.4]}])
+        axes = [a for a in fig.axes if a.get_label() != "<colorbar>"]
+        self.assertEqual((len(axes), len(fig.axes)), (4, 6), "2 x 2 panels and 2 colour bars")
+        self.assertTrue(axes[0].get_title().startswith("excitatory"), "the labels' order")
+        texts = [t.get_text() for t in axes[0].texts]
+        self.assertEqual(texts.count("0/2\n-"), 2)
+        self.assertEqual(texts.count("2/2\n40 s"), 4)
+        # The guide between the values, in the logarithm (log_x): 0.01 -> cell 0, 10^-1.5 -> 0.5,
+        # 2.0 -> cell 2 (evenly spaced cells); linear in y.
+        x, y = axes[0].lines[0].get_data()
+        np.testing.assert_allclose(x, [0, 0.5, 2])
+        np.testing.assert_allclose(y, [0, 0, 1])
+        self.assertEqual(len(axes[1].lines), 0, "the inhibitory panel has no guide")
 
     def test_a_study_of_other_options_is_data(self):
         # What studies 2-4 will be once the model families' options exist: another file.
@@ -371,6 +394,9 @@ class StudyFiles(unittest.TestCase):
         self.assertEqual(len(runs), 2 * 3 * 4)
         self.assertEqual(runs[0].options["neighbourhood"], "moore")
         self.assertEqual(runs[-1].options["period-spread"], "0.1")
+        spec.write_text('[[figures]]\nkind = "phase_diagram"\nx = "a"\nfile = "f.png"\n')
+        with self.assertRaisesRegex(ValueError, "phase_diagram figure needs y"):
+            study.load_study(spec)
         spec.write_text('[[figures]]\nkind = "pie"\nx = "a"\nfile = "f.png"\n')
         with self.assertRaisesRegex(ValueError, "figure kind"):
             study.load_study(spec)

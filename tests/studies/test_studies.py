@@ -1,8 +1,18 @@
 """Studies and ensembles end to end, with the real program (label `studies`):
 
-- the shipped study 1 (scripts/studies/time_to_sync_vs_size.toml) at its `test` profile: every run
+- every study file of scripts/studies/ has the profiles quick, full and cluster, a test class
+  here that runs its quick profile, and a section in docs/studies.md (Profiles);
+- the shipped study 1 (scripts/studies/time_to_sync_vs_size.toml) at its `quick` profile: every run
   stops when synchronised, each run's time_to_sync is the documented rule recomputed from its
   series, the tables, the fit and the figures are written, and report.md says what ran where;
+- study 3 (delay_vs_refractory.toml) at its `quick` profile: every parameter point and seed in
+  the table, time_to_sync (the rule recomputed) exactly where R_state reached the threshold for
+  a period, the phase diagram's corners (excitatory: synchronised at a short delay, not at a long
+  one, and at d = 0.1 s only with the longer refractory period; inhibitory: only at the long
+  delay), the figure and the report;
+- studies 2 and 4 (mirollo_strogatz.toml, neighbourhood_disorder.toml) at their `quick` profile,
+  once the program has their options (--coupling; --neighbourhood and --radius): until then
+  the case exits with SKIP_CODE (77, ctest's SKIP_RETURN_CODE) and says which option is missing;
 - `ensemble run` of a table (a `ranks` column, seeds 1-2) locally, then again (every run is
   already complete and skipped), then `ensemble collect` into CSV and HDF5;
 - `ensemble run --slurm` through jobs/sweep.sbatch, with an `sbatch` that runs each array task
@@ -36,7 +46,18 @@ from fireflies_analysis import ensemble, load_run  # noqa: E402
 from fireflies_analysis.convergence import time_to_sync  # noqa: E402
 from launch import FIREFLIES, MPIEXEC, NP_FLAG, PREFLAGS  # noqa: E402
 
-STUDY = ROOT / "scripts" / "studies" / "time_to_sync_vs_size.toml"
+STUDIES = ROOT / "scripts" / "studies"
+STUDY = STUDIES / "time_to_sync_vs_size.toml"
+#: Each study file and the test class that runs its quick profile.
+STUDY_TESTS = {
+    "time_to_sync_vs_size.toml": "Study1",
+    "mirollo_strogatz.toml": "Study2",
+    "delay_vs_refractory.toml": "Study3",
+    "neighbourhood_disorder.toml": "Study4",
+}
+#: Options a study needs that the program may not have yet, by test class.
+NEEDS = {"Study2": ["--coupling"], "Study4": ["--neighbourhood", "--radius"]}
+SKIP_CODE = 77
 LAUNCHER = " ".join([shlex.quote(MPIEXEC), NP_FLAG, "{ranks}"] + [shlex.quote(p) for p in PREFLAGS])
 
 # What `sbatch --array=1-N ... SCRIPT ARGS` does on a cluster, done here: each task in turn, with
@@ -93,7 +114,7 @@ class Study1(StudiesTestCase):
 
     def test_reduced_study_end_to_end(self):
         out = self.dir / "study"
-        stdout = self.ok(analysis("study", STUDY, "--profile", "test", "--out", out, "--jobs", 2,
+        stdout = self.ok(analysis("study", STUDY, "--profile", "quick", "--out", out, "--jobs", 2,
                                   "--fireflies", FIREFLIES, "--launcher", LAUNCHER))
         self.assertIn("exponent", stdout)
         rows = ensemble.read_csv(out / "runs.csv")
@@ -122,7 +143,7 @@ class Study1(StudiesTestCase):
         self.assertIn("**Fit over every width**", report)
         self.assertRegex(report, r"exponent -?[0-9.]+ \+- [0-9.]+")
         self.assertIn("- cpus: ", report)
-        self.assertIn("--profile test", report)
+        self.assertIn("--profile quick", report)
         for png in ("time_to_sync_vs_L.png", "synchronised_vs_L.png"):
             data = (out / png).read_bytes()
             self.assertEqual(data[:8], b"\x89PNG\r\n\x1a\n", png)
@@ -131,7 +152,7 @@ class Study1(StudiesTestCase):
             self.assertEqual(f["runs/width"].shape, (6,))
             self.assertEqual(f["points/width"].shape, (3,))
         # Once more: every run is complete with the same settings, so none runs again.
-        stdout = self.ok(analysis("study", STUDY, "--profile", "test", "--out", out,
+        stdout = self.ok(analysis("study", STUDY, "--profile", "quick", "--out", out,
                                   "--fireflies", FIREFLIES, "--launcher", LAUNCHER))
         self.assertEqual(stdout.count("already complete, skipped"), 6, stdout)
 
@@ -157,6 +178,136 @@ class Study1(StudiesTestCase):
         self.assertRegex(config, r"(?m)^width = 4096\b")
         self.assertRegex(config, r"(?m)^stop-when-synced = true\b")
         self.assertIn("--report-only", done.stderr)
+
+
+def program_lacks(options) -> list[str]:
+    """Those of ``options`` that ``fireflies --help`` does not list."""
+    done = subprocess.run([FIREFLIES, "--help"], capture_output=True, text=True, timeout=60)
+    return [o for o in options if o not in done.stdout.split() and f"{o}=" not in done.stdout]
+
+
+class QuickStudy(StudiesTestCase):
+    """Runs a study file's quick profile and checks what every study must give."""
+
+    study_file: str = ""
+
+    def run_quick(self) -> tuple[Path, list[dict], list[dict]]:
+        sys.path.insert(0, str(ROOT / "scripts"))
+        from fireflies_analysis.study import load_study
+        study = load_study(STUDIES / self.study_file, "quick")
+        out = self.dir / "study"
+        self.ok(analysis("study", STUDIES / self.study_file, "--profile", "quick", "--out", out,
+                         "--jobs", 2, "--fireflies", FIREFLIES, "--launcher", LAUNCHER))
+        rows = ensemble.read_csv(out / "runs.csv")
+        points = ensemble.read_csv(out / "points.csv")
+        # Every parameter point, every seed: once each.
+        names = list(study.points) + list(study.tie)
+        expected = sorted((tuple(_value(o[n]) for n in names), int(o["seed"]))
+                          for o in (r.options for r in study.runs()))
+        got = sorted((tuple(_value(r[n]) for n in names), int(r["seed"])) for r in rows)
+        self.assertEqual(got, expected)
+        self.assertEqual(len(points), len(study.runs()) // len(study.seeds))
+        threshold = float(study.options.get("sync-threshold", 0.99))
+        for r in rows:
+            with self.subTest(run=Path(r["file"]).name):
+                self.assertEqual(r["status"], "complete")
+                with h5py.File(r["file"], "r") as f:
+                    rule = time_to_sync(f["timeseries/R_state"][()], sample_every=0.5,
+                                        period=float(f.attrs["period"]), threshold=threshold)
+                    # time_to_sync exactly where R_state stayed at the threshold for a period.
+                    self.assertEqual(f.attrs.get("time_to_sync"), rule)
+                self.assertEqual(r["synced"], rule is not None)
+                self.assertEqual(r["stopped_when_synced"], rule is not None)
+                if rule is None:
+                    self.assertEqual(r["simulated_time_s"], float(study.options["duration"]))
+                    self.assertIsNone(r["time_to_sync_s"])
+                else:
+                    self.assertEqual(r["time_to_sync_s"], rule)
+                    self.assertLess(r["simulated_time_s"], float(study.options["duration"]))
+        for figure in study.figures:
+            data = (out / figure["file"]).read_bytes()
+            self.assertEqual(data[:8], b"\x89PNG\r\n\x1a\n", figure["file"])
+            self.assertGreater(len(data), 10_000, figure["file"])
+        report = (out / "report.md").read_text()
+        self.assertIn("--profile quick", report)
+        self.assertEqual(report.count("\n| "), 1 + len(points), "a row per point under its header")
+        return out, rows, points
+
+
+def _value(value):
+    """An option's value, as its command-line text or as the collected table gives it back."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def by_point(points, *names):
+    return {tuple(p[n] for n in names): p for p in points}
+
+
+class Study3(QuickStudy):
+    study_file = "delay_vs_refractory.toml"
+
+    def test_quick_profile(self):
+        _, rows, points = self.run_quick()
+        self.assertEqual(len(rows), 2 * 2 * 3 * 2, "2 signs x 2 refractory x 3 delays x 2 seeds")
+        p = by_point(points, "nudge", "refractory", "delay")
+        synced = {k: (v["synced"], v["counted"]) for k, v in p.items()}
+        # Excitatory: synchronised at d = 0.01 s whatever r; at d = 0.1 s only where the volley's
+        # returning pulses (2d + j = 0.21 s) fall into the refractory period (r T = 2 s, not
+        # 0.2 s); never at d = 2 s.
+        for r in (0.04, 0.4):
+            self.assertEqual(synced[(0.2, r, 0.01)], (2, 2), r)
+            self.assertEqual(synced[(0.2, r, 2.0)], (0, 2), r)
+        self.assertEqual(synced[(0.2, 0.4, 0.1)], (2, 2))
+        self.assertEqual(synced[(0.2, 0.04, 0.1)], (0, 2))
+        # Inhibitory: not at the short delays, at the long one.
+        for r in (0.04, 0.4):
+            for d in (0.01, 0.1):
+                self.assertEqual(synced[(-0.2, r, d)], (0, 2), (r, d))
+        self.assertEqual(synced[(-0.2, 0.4, 2.0)], (2, 2))
+        self.assertGreater(p[(0.2, 0.4, 0.01)]["final_R_state_mean"], 0.99)
+        self.assertLess(p[(0.2, 0.4, 2.0)]["final_R_state_mean"], 0.5)
+
+
+class Study2(QuickStudy):
+    study_file = "mirollo_strogatz.toml"
+
+    def test_quick_profile(self):
+        _, rows, points = self.run_quick()
+        # The theorem: with dissipation every run synchronises.
+        for p in points:
+            if p["prc-dissipation"] > 0:
+                self.assertEqual(p["synced"], p["counted"], p)
+
+
+class Study4(QuickStudy):
+    study_file = "neighbourhood_disorder.toml"
+
+    def test_quick_profile(self):
+        _, rows, points = self.run_quick()
+        # Moore at radius 1 without spread is study 1's model: a 16 x 16 torus synchronises
+        # within 300 s (study 1: about 60-190 s).
+        p = by_point(points, "neighbourhood", "radius", "period-spread")
+        self.assertEqual(p[("moore", 1, 0.0)]["synced"], 2)
+
+
+class Profiles(unittest.TestCase):
+
+    def test_every_study_has_its_profiles_test_and_docs(self):
+        from fireflies_analysis.study import load_study
+        files = sorted(p.name for p in STUDIES.glob("*.toml"))
+        self.assertEqual(files, sorted(STUDY_TESTS), "a study file without a test (STUDY_TESTS)")
+        docs = (ROOT / "docs" / "studies.md").read_text()
+        for name in files:
+            with self.subTest(study=name):
+                sizes = {}
+                for profile in ("quick", "full", "cluster"):
+                    sizes[profile] = len(load_study(STUDIES / name, profile).runs())
+                self.assertLess(sizes["quick"], sizes["full"])
+                self.assertTrue(issubclass(globals()[STUDY_TESTS[name]], StudiesTestCase))
+                self.assertIn(f"scripts/studies/{name}", docs)
 
 
 class Ensemble(StudiesTestCase):
@@ -255,4 +406,11 @@ class Ensemble(StudiesTestCase):
 
 
 if __name__ == "__main__":
+    lacking = [o for case in sys.argv[1:] for o in NEEDS.get(case, [])]
+    if lacking and FIREFLIES:
+        missing = program_lacks(lacking)
+        if missing:
+            print(f"SKIP: {FIREFLIES} has no {', '.join(missing)} yet (fireflies --help); this "
+                  "study runs once it has")
+            sys.exit(SKIP_CODE)
     unittest.main(verbosity=2)
