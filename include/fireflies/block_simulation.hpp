@@ -88,6 +88,7 @@ class block_simulation {
     template <class Rules> void deliver(const Rules& rules, std::uint32_t local, tick_t t);
     template <class Rules> void visit(const Rules& rules, std::uint32_t local, tick_t end);
     template <class Rules> void refile(const Rules& rules, std::uint32_t local, tick_t before);
+    std::int64_t interior(const flash_event& source) const noexcept;
     std::int64_t interior(const flash_event& source, std::int64_t margin) const noexcept;
     /// With `Wide`, for any neighbourhood (--neighbourhood, --radius); else for the 8 Moore cells.
     template <class Rules, bool Wide = false> void process_interval(const Rules& rules, tick_t end);

@@ -296,14 +296,22 @@ void block_simulation::prefetch_turn(std::uint32_t local) const noexcept {
     __builtin_prefetch(frame + frames_->stride() - 1, 1);
 }
 
-// The local index of flash `source`'s centre when its whole neighbourhood, `margin` cells each
-// way, is in this block (its neighbours are then at fixed offsets from it), else -1.
+// The local index of flash `source`'s centre when all eight of its neighbours are in this block
+// (they are then at fixed offsets from it), else -1. With `margin`, a wide neighbourhood's: when
+// every cell within `margin` of it is.
+std::int64_t block_simulation::interior(const flash_event& source) const noexcept {
+    std::int64_t sy = 0, sx = 0;
+    by_width_.split(static_cast<std::int64_t>(source.agent), sy, sx);
+    const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0;
+    const bool inside = width_ >= 3 && height_ >= 3 && lx >= 1 && lx < block_.width - 1 && ly >= 1 && ly < block_.height - 1;
+    return inside ? ly * block_.width + lx : -1;
+}
+
 std::int64_t block_simulation::interior(const flash_event& source, std::int64_t margin) const noexcept {
     std::int64_t sy = 0, sx = 0;
     by_width_.split(static_cast<std::int64_t>(source.agent), sy, sx);
     const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0;
-    const bool inside = width_ >= 3 && height_ >= 3 && lx >= margin && lx < block_.width - margin && ly >= margin &&
-                        ly < block_.height - margin;
+    const bool inside = lx >= margin && lx < block_.width - margin && ly >= margin && ly < block_.height - margin;
     return inside ? ly * block_.width + lx : -1;
 }
 
@@ -403,7 +411,7 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
     if (wide_)
         for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i], reach_.radius());
     else
-        for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i], 1);
+        for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i]);
     for (;;) {
         const tick_t t_sample = next_sample_ * sample_;
         const bool sample_here = t_sample < end && t_sample <= duration_;
