@@ -99,10 +99,11 @@ class block_simulation {
     // process_interval for any other neighbourhood (wide_), with any rules (block_simulation_wide.cpp).
     void process_interval_wide(tick_t end);
     void prefetch_turn(std::uint32_t local) const noexcept;
-    void emit_flash(std::uint32_t local, tick_t t, tick_t previous);
+    void emit_flash(std::uint64_t id, tick_t t, tick_t previous);
     void run_epoch(tick_t end, worker_link& link);
     void emit_sample(worker_link& link);
-    void send_flashes(worker_link& link, report_header h);
+    void send_flashes(worker_link& link, report_header h, std::span<const epoch_work> epochs = {});
+    void record_epoch(std::int64_t flashes_before, std::int64_t pulses_before);
     void take_snapshot(tick_t t);
     void exchange_halo(worker_link& link);
     void sort_by_time(std::vector<flash_event>& v);
@@ -187,6 +188,7 @@ class block_simulation {
     std::vector<std::int64_t> centres_; // of each arriving flash: interior() or -1
     std::vector<flash_event> flashes_;         // this epoch's flashes, time order
     std::vector<flash_event> sort_scratch_;
+    std::vector<std::uint32_t> sort_counts_;
     std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode)
     std::vector<tick_t> order_t_, order_previous_; // flashes since the last report: times, and each
                                                    // one's firefly's flash before it
@@ -201,13 +203,15 @@ class block_simulation {
     std::int64_t stop_after_ = -1;
     bool stop_check_due_ = false;
     report_header totals_;
-    std::int64_t flashes_since_report_ = 0;
     std::int64_t first_epoch_ = 0;
     tick_t next_checkpoint_ = 0;
     tick_t reported_through_ = 0;
     std::int64_t snapshot_samples_ = 0; // a snapshot every this many samples; 0: none
     snapshot_grid snapshot_grid_;
     std::vector<snapshot_pixel> pixels_;
+    // --record-epochs: the work of each epoch of this segment, sent with the final report
+    std::vector<epoch_work> epoch_log_;
+    std::int64_t epoch_arrivals_ = 0, epoch_visits_ = 0; // of the epoch just simulated
 };
 
 } // namespace fireflies

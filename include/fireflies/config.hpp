@@ -103,6 +103,7 @@ struct run_config {
     bool telemetry_auto = true;
     engine_kind engine = engine_kind::coroutine;
     bool record_flashes = false;   ///< write every flash to /flashes (events telemetry)
+    bool record_epochs = false;    ///< write each worker's work per epoch to /perf/epoch_* (the efficiency model)
     double snapshot_every = 0;     ///< seconds between phase snapshots; 0: none
     std::int64_t snapshot_max = 512; ///< at most this many pixels a side in /snapshots/phase
 

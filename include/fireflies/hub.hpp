@@ -43,6 +43,9 @@ struct run_totals {
     tick_t time_to_sync = -1;          ///< the first time R_state stayed >= the threshold for a period; -1: not
     tick_t reached = 0;                ///< simulated time every worker reached
     std::vector<report_header> finals; ///< each worker's final report (timers, memory)
+    /// With --record-epochs: each worker's work in each epoch of the run's segment, from its
+    /// final report (empty without).
+    std::vector<std::vector<epoch_work>> work_per_epoch;
 
     bool flashes_balance() const noexcept { return flashes_emitted == flashes_received; }
     bool pulses_balance() const noexcept { return pulses_sent == pulses_delivered + pulses_in_flight; }

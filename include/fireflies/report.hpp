@@ -35,14 +35,27 @@ struct snapshot_grid {
     }
 };
 
-/// What follows a report's header (its `events` and `pixels` say how long the parts are): the
-/// flash events (events telemetry, in time order), for each the time of the same firefly's
-/// flash before it (-1 for its first: the hub computes the seed's order parameter from the two,
-/// with no table of every firefly's last flash of its own), and the snapshot pixels.
+/// The work one worker did in one epoch (--record-epochs): deterministic counts, the same on
+/// every run of the same configuration, from which scripts/efficiency_model.py computes the
+/// critical path of the epochs' dependencies between neighbouring blocks. 32 bytes.
+struct epoch_work {
+    std::int64_t flashes = 0;  ///< flashes its fireflies emitted in the epoch
+    std::int64_t pulses = 0;   ///< pulses applied to its fireflies (pulse deliveries)
+    std::int64_t arrivals = 0; ///< flashes (its own and its neighbours') whose pulses it delivered
+    std::int64_t visits = 0;   ///< entries of the due list visited (turns due in the epoch, stale ones included)
+    friend bool operator==(const epoch_work&, const epoch_work&) = default;
+};
+
+/// What follows a report's header (its `events`, `pixels` and `epoch_records` say how long the
+/// parts are): the flash events (events telemetry, in time order), for each the time of the
+/// same firefly's flash before it (-1 for its first: the hub computes the seed's order parameter
+/// from the two, with no table of every firefly's last flash of its own), the snapshot pixels,
+/// and (a final report with --record-epochs) the work of each epoch of the run's segment.
 struct report_body {
     std::span<const flash_event> events;
     std::span<const tick_t> previous; ///< as long as events
     std::span<const snapshot_pixel> pixels;
+    std::span<const epoch_work> epochs;
 };
 
 /// What a worker sends the hub: this header, then `events` flash events (events telemetry),
@@ -77,6 +90,7 @@ struct report_header {
     std::int64_t flashes = 0;  ///< flashes since the previous report
     std::int64_t events = 0;   ///< flash events after the header (0 in summary telemetry)
     std::int64_t pixels = 0;   ///< snapshot pixels after the events (snapshot samples only)
+    std::int64_t epoch_records = 0; ///< epoch_work records after the pixels (final, --record-epochs)
     // Totals, kind == final.
     std::int64_t flashes_total = 0;    ///< flashes emitted by this worker
     std::int64_t pulses_sent = 0;      ///< pulses its flashes sent (one per coupled neighbour)

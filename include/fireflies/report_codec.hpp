@@ -11,21 +11,22 @@ namespace fireflies::report_codec {
 
 /// The wire is a run of 16-byte slots (flash_event's size, so that a buffer of flash_event
 /// holds a report): the header's slots, the events, the previous flash times two to a slot, the
-/// snapshot pixels.
+/// snapshot pixels, the epoch records (two slots each).
 inline constexpr std::size_t slot_bytes = sizeof(flash_event);
 inline constexpr std::size_t header_slots = (sizeof(report_header) + slot_bytes - 1) / slot_bytes;
 
 /// Where each part of the body starts, in slots after the header's, and where the body ends.
 struct layout {
-    std::size_t previous = 0, pixels = 0, end = 0;
-    static layout of(std::size_t events, std::size_t pixels) noexcept;
+    std::size_t previous = 0, pixels = 0, epochs = 0, end = 0;
+    static layout of(std::size_t events, std::size_t pixels, std::size_t epochs = 0) noexcept;
 };
 
-/// Slots a report with `events` flash events and `pixels` snapshot pixels takes.
-std::size_t slots(std::size_t events, std::size_t pixels) noexcept;
+/// Slots a report with `events` flash events, `pixels` snapshot pixels and `epochs` epoch
+/// records takes.
+std::size_t slots(std::size_t events, std::size_t pixels, std::size_t epochs = 0) noexcept;
 
-/// Writes `header` and `body` into `out`, which must be exactly slots(events, pixels) long.
-/// header.events and header.pixels must equal the body's sizes.
+/// Writes `header` and `body` into `out`, which must be exactly slots(events, pixels, epochs)
+/// long. header.events, header.pixels and header.epoch_records must equal the body's sizes.
 void encode(const report_header& header, const report_body& body, std::span<flash_event> out);
 
 /// A report read back: its header, and a body that points into the slots it was decoded from.

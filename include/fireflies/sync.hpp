@@ -58,7 +58,8 @@ class sync_tracker {
 
 /// The largest number of flashes within any window of `window` ticks: the most flash times t_j
 /// with t_i <= t_j < t_i + window, over i. `times` in any order (sorted here, in place); 0 when
-/// empty. Exact, O(n) (a radix sort on the offsets from the earliest when they fit 32 bits).
+/// empty. Exact; the sort (time_sort.hpp) is O(n) plus the moves of an insertion sort within
+/// buckets, n log n at worst.
 std::int64_t largest_volley(std::vector<tick_t>& times, tick_t window, std::vector<tick_t>& scratch);
 
 } // namespace fireflies

@@ -417,6 +417,42 @@ void recorder::print_timers(const run_totals& totals, double hub_busy_seconds, d
     std::printf("%s%s\n", line.c_str(), buf);
 }
 
+// --record-epochs: each worker's work in each epoch of this segment, [workers, epochs] (every
+// worker simulates the same epochs), for scripts/efficiency_model.py.
+void recorder::write_epoch_work(output::finisher& f, const run_totals& totals) const {
+    const std::size_t workers = totals.work_per_epoch.size();
+    const std::size_t epochs = workers == 0 ? 0 : totals.work_per_epoch.front().size();
+    for (const auto& w : totals.work_per_epoch)
+        if (w.size() != epochs) throw error("--record-epochs: the workers recorded different numbers of epochs");
+    struct field {
+        const char* path;
+        std::int64_t epoch_work::*of;
+        const char* long_name;
+        const char* description;
+    };
+    static constexpr field fields[] = {
+        {"/perf/epoch_flashes", &epoch_work::flashes, "flashes per epoch",
+         "flashes the worker's fireflies emitted in each epoch of this segment (row: worker, rank - 1)"},
+        {"/perf/epoch_pulses", &epoch_work::pulses, "pulses applied per epoch",
+         "pulses applied to the worker's fireflies in each epoch of this segment"},
+        {"/perf/epoch_arrivals", &epoch_work::arrivals, "flashes delivered per epoch",
+         "flashes (the worker's own of the epoch before and its neighbours' border flashes) whose "
+         "pulses the worker delivered in each epoch of this segment"},
+        {"/perf/epoch_visits", &epoch_work::visits, "due-list visits per epoch",
+         "entries of the due list the worker visited in each epoch of this segment (turns due, "
+         "stale entries included, once per sample interval the epoch is split into)"},
+    };
+    // The segment's first epoch (after a restart, the checkpoint's), on each.
+    const std::int64_t first = totals.finals.empty() ? 0 : totals.finals.front().epochs - static_cast<std::int64_t>(epochs);
+    std::vector<std::int64_t> values(workers * epochs);
+    for (const field& x : fields) {
+        for (std::size_t w = 0; w < workers; ++w)
+            for (std::size_t e = 0; e < epochs; ++e) values[w * epochs + e] = totals.work_per_epoch[w][e].*x.of;
+        f.write_dataset(x.path, values, {workers, epochs}, "1", x.long_name, x.description);
+        f.set_attribute(x.path, "first_epoch", first);
+    }
+}
+
 int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
     const double wall = std::chrono::duration<double>(clock::now() - start_).count();
     const bool balanced = totals.flashes_balance() && totals.pulses_balance() && totals.order_mismatches == 0;
@@ -474,6 +510,7 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         f.write_dataset("/perf/epochs", epochs, "1", "epochs simulated", "epochs simulated by each worker");
         per_rank.insert(per_rank.end(), {"/perf/output", "/perf/peak_rss", "/perf/epochs"});
         for (const std::string& path : per_rank) f.set_dimensions(path, {"/perf/rank"});
+        if (config_.record_epochs) write_epoch_work(f, totals);
         if (snapshot_phase_) snapshot_times = f.read_float64("/snapshots/t");
     }); });
 

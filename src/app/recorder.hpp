@@ -56,6 +56,7 @@ class recorder final : public hub::observer {
   private:
     void progress_line();
     void print_timers(const run_totals& totals, double hub_busy_seconds, double output_seconds) const;
+    void write_epoch_work(output::finisher& f, const run_totals& totals) const;
     /// Runs `f`, timed into output_seconds_; a failure of the output file (full disk, HDF5) is
     /// reported naming the file.
     template <class F> void guarded(F&& f);

@@ -155,7 +155,7 @@ class mpi_worker_link final : public worker_link {
 
     void send_report(const report_header& header, const report_body& body) override {
         slot& s = free_slot();
-        s.buffer.resize(report_codec::slots(body.events.size(), body.pixels.size()));
+        s.buffer.resize(report_codec::slots(body.events.size(), body.pixels.size(), body.epochs.size()));
         report_codec::encode(header, body, s.buffer);
         // Synchronous mode: a send completes only once the hub has taken it, so at most
         // `slots_` reports of this worker are ever outstanding.

@@ -290,6 +290,12 @@ constexpr std::array table{
             "when stderr is a file or pipe, as in batch jobs)", "",
             value_kind::flag, on_restart::may_differ, read_flag<&run_config::progress>,
             write_flag<&run_config::progress>, same<&run_config::progress>},
+    setting{"record-epochs", "Output", "", "true | false",
+            "write each worker's work in every epoch (flashes, pulses applied, flashes delivered, "
+            "due-list visits) to /perf/epoch_*, for scripts/efficiency_model.py; 32 bytes per "
+            "epoch per worker, sent to the hub with the worker's final report", "",
+            value_kind::flag, on_restart::may_differ, read_flag<&run_config::record_epochs>,
+            write_flag<&run_config::record_epochs>, same<&run_config::record_epochs>},
     setting{"record-flashes", "Output", "", "true | false",
             "write every flash to /flashes/t and /flashes/agent (needs --telemetry events)", "",
             value_kind::flag, on_restart::must_match, read_flag<&run_config::record_flashes>,

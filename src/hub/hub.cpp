@@ -13,6 +13,7 @@ hub::hub(const run_config& config, const decomposition& d, observer& out)
       sync_(config.sync_threshold, period_, sample_), volley_window_(to_ticks(config.volley_window)) {
     for (const block& b : d.blocks()) block_cells_.push_back(b.cells());
     totals_.finals.resize(queues_.size());
+    totals_.work_per_epoch.resize(queues_.size());
     through_.assign(queues_.size(), -1);
     snapshots_ = snapshot_grid::of(config.width, config.height, config.snapshot_max);
 }
@@ -24,8 +25,12 @@ tick_t hub::through() const noexcept {
 void hub::absorb(const report_header& header, const report_body& body) {
     const auto w = static_cast<std::size_t>(header.worker);
     if (w >= queues_.size() || static_cast<std::int64_t>(body.events.size()) != header.events ||
-        body.previous.size() != body.events.size() || static_cast<std::int64_t>(body.pixels.size()) != header.pixels)
+        body.previous.size() != body.events.size() || static_cast<std::int64_t>(body.pixels.size()) != header.pixels ||
+        static_cast<std::int64_t>(body.epochs.size()) != header.epoch_records ||
+        (!body.epochs.empty() && header.kind != report_kind::final))
         throw error("hub: malformed report from worker " + std::to_string(header.worker));
+    // (A worker's last report: nothing else of the worker follows it to keep in order.)
+    if (!body.epochs.empty()) totals_.work_per_epoch[w].assign(body.epochs.begin(), body.epochs.end());
     auto& q = queues_[w];
     q.push_back({header, {}, {}, {body.pixels.begin(), body.pixels.end()}, false});
     // A report at the front is applied at once (its events need not be copied); one behind a

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "fireflies/error.hpp"
+#include "fireflies/time_sort.hpp"
 
 namespace fireflies {
 
@@ -36,23 +37,9 @@ void sync_tracker::replay(std::span<const double> series) {
 std::int64_t largest_volley(std::vector<tick_t>& times, tick_t window, std::vector<tick_t>& scratch) {
     const std::size_t n = times.size();
     if (n == 0) return 0;
-    const auto [lo_it, hi_it] = std::minmax_element(times.begin(), times.end());
-    const tick_t lo = *lo_it;
-    const auto range = static_cast<std::uint64_t>(*hi_it - lo);
-    if (n < 256 || range >> 32 != 0) {
-        std::sort(times.begin(), times.end());
-    } else {
-        // LSD radix sort of the offsets from the earliest, 11 bits a pass (3 passes for 32 bits).
-        scratch.resize(n);
-        for (int shift = 0; shift < 33 && range >> shift != 0; shift += 11) {
-            std::array<std::uint32_t, 2048> count{};
-            for (const tick_t t : times) ++count[(static_cast<std::uint64_t>(t - lo) >> shift) & 2047];
-            std::uint32_t sum = 0;
-            for (auto& c : count) sum += std::exchange(c, sum);
-            for (const tick_t t : times) scratch[count[(static_cast<std::uint64_t>(t - lo) >> shift) & 2047]++] = t;
-            times.swap(scratch);
-        }
-    }
+    // A sample interval's flash times, each worker's in the order its loop made them.
+    std::vector<std::uint32_t> counts;
+    sort_by_time(times, [](tick_t t) { return t; }, scratch, counts);
     std::int64_t best = 0;
     std::size_t j = 0;
     for (std::size_t i = 0; i < n; ++i) {

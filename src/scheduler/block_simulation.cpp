@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "fireflies/error.hpp"
+#include "fireflies/time_sort.hpp"
 #include "scheduler/event_loop.hpp"
 #include "scheduler/firefly_task.hpp"
 #include "runtime/resources.hpp"
@@ -217,7 +218,8 @@ std::uint64_t block_simulation::global_id(std::uint32_t local) const noexcept {
 void block_simulation::act(std::uint32_t local, tick_t t) {
     firefly_ref f = at(local);
     const tick_t previous = f.last_flash;
-    if (rules_.act(f, global_id(local), t) == reaction::flashed) emit_flash(local, t, previous);
+    const std::uint64_t id = global_id(local);
+    if (rules_.act(f, id, t) == reaction::flashed) emit_flash(id, t, previous);
 }
 
 // act() for a firefly with its own period (a period spread): its own coroutine, so that the
@@ -225,7 +227,8 @@ void block_simulation::act(std::uint32_t local, tick_t t) {
 void block_simulation::act_spread(std::uint32_t local, tick_t t) {
     firefly_ref_spread f{at(local), periods_[local].period, periods_[local].refractory};
     const tick_t previous = f.last_flash;
-    if (rules_.act(f, global_id(local), t) == reaction::flashed) emit_flash(local, t, previous);
+    const std::uint64_t id = global_id(local);
+    if (rules_.act(f, id, t) == reaction::flashed) emit_flash(id, t, previous);
 }
 
 [[gnu::noinline]] void block_simulation::take_turn(std::uint32_t local, tick_t t) {
@@ -316,36 +319,36 @@ std::int64_t block_simulation::interior(const flash_event& source, std::int64_t 
 }
 
 
-void block_simulation::emit_flash(std::uint32_t local, tick_t t, tick_t previous) {
-    const flash_event ev{t, global_id(local)};
+// (The flashes since the last report are order_t_.size().)
+void block_simulation::emit_flash(std::uint64_t id, tick_t t, tick_t previous) {
+    const flash_event ev{t, id};
     flashes_.push_back(ev);
     if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
-    ++flashes_since_report_;
     ++totals_.flashes_total;
     totals_.pulses_sent += eight_coupled_ ? 8 : pulses_from(ev.agent);
     order_t_.push_back(t);
     order_previous_.push_back(previous);
 }
 
-void block_simulation::send_flashes(worker_link& link, report_header h) {
+void block_simulation::send_flashes(worker_link& link, report_header h, std::span<const epoch_work> epochs) {
     const auto r0 = clock::now();
     h.worker = worker_;
     // The flashes since the last report into the seed's order parameter, in one vectorised batch.
     flash_order_.flashes(order_t_.data(), order_previous_.data(), order_t_.size());
     h.flash_sum = flash_order_.sum();
     h.flashed = flash_order_.flashed();
-    h.flashes = flashes_since_report_;
+    h.flashes = static_cast<std::int64_t>(order_t_.size());
     h.events = static_cast<std::int64_t>(unreported_.size());
     h.pixels = static_cast<std::int64_t>(pixels_.size());
     // Each firefly's flashes are in time order (visits are); the hub needs no more.
     // In events telemetry the flashes since the last report are unreported_, and their previous
     // flash times order_previous_.
-    link.send_report(h, {unreported_, std::span<const tick_t>(order_previous_).first(unreported_.size()), pixels_});
+    h.epoch_records = static_cast<std::int64_t>(epochs.size());
+    link.send_report(h, {unreported_, std::span<const tick_t>(order_previous_).first(unreported_.size()), pixels_, epochs});
     unreported_.clear();
     order_t_.clear();
     order_previous_.clear();
     pixels_.clear();
-    flashes_since_report_ = 0;
     reported_through_ = h.through;
     totals_.timers.report += seconds_since(r0);
 }
@@ -407,6 +410,7 @@ void block_simulation::emit_sample(worker_link& link) {
 // time and none after.
 void block_simulation::run_epoch(tick_t end, worker_link& link) {
     next_arrival_ = 0;
+    epoch_visits_ = 0;
     centres_.resize(arriving_.size());
     if (wide_)
         for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i], reach_.radius());
@@ -419,9 +423,11 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
         if (wide_) process_interval_wide(until);          // (block_simulation_wide.cpp)
         else if (family_) process_interval_family(until); // (block_simulation_families.cpp)
         else with_fixed_rules([&](const auto& rules) { process_interval(rules, until); });
+        epoch_visits_ += static_cast<std::int64_t>(due_.size());
         if (!sample_here) break;
         emit_sample(link);
     }
+    epoch_arrivals_ = static_cast<std::int64_t>(next_arrival_);
     // Pulses that would arrive after the end of the run stay in flight.
     for (std::size_t i = next_arrival_; i < arriving_.size(); ++i)
         for_each_neighbour(arriving_[i].agent, [&](std::int64_t x, std::int64_t y) {
@@ -433,31 +439,13 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
     sort_by_time(flashes_);
 }
 
-// Flashes of one epoch (or a few) into time order: a stable LSD radix sort, 8 bits a pass, on
-// the time since the earliest. What delivery needs is each firefly's pulses in time order;
-// flashes at one instant may stay in any order (their pulses are identical, and everything
-// that leaves the worker in a canonical order is sorted again where it is written).
+// Flashes of one epoch into time order (time_sort.hpp: most come out of the loop in time order
+// already, those pulses cause, in the order of the arrivals; the rest, own turns, spread over the
+// epoch). What delivery needs is each firefly's pulses in time order; flashes at one instant may
+// stay in any order (their pulses are identical, and everything that leaves the worker in a
+// canonical order is sorted again where it is written).
 void block_simulation::sort_by_time(std::vector<flash_event>& v) {
-    if (v.size() < 2) return;
-    tick_t lo = v.front().t, hi = v.front().t;
-    for (const flash_event& ev : v) {
-        lo = std::min(lo, ev.t);
-        hi = std::max(hi, ev.t);
-    }
-    const auto range = static_cast<std::uint64_t>(hi - lo);
-    if (v.size() < 64 || range >> 32 != 0) {
-        std::stable_sort(v.begin(), v.end(), [](const flash_event& a, const flash_event& b) { return a.t < b.t; });
-        return;
-    }
-    sort_scratch_.resize(v.size());
-    for (int shift = 0; shift < 64 && range >> shift != 0; shift += 8) {
-        std::array<std::uint32_t, 256> count{};
-        for (const flash_event& ev : v) ++count[(static_cast<std::uint64_t>(ev.t - lo) >> shift) & 255];
-        std::uint32_t sum = 0;
-        for (auto& c : count) sum += std::exchange(c, sum);
-        for (const flash_event& ev : v) sort_scratch_[count[(static_cast<std::uint64_t>(ev.t - lo) >> shift) & 255]++] = ev;
-        v.swap(sort_scratch_);
-    }
+    fireflies::sort_by_time(v, [](const flash_event& ev) { return ev.t; }, sort_scratch_, sort_counts_);
 }
 
 void block_simulation::exchange_halo(worker_link& link) {
@@ -524,7 +512,13 @@ void block_simulation::finish(worker_link& link, bool interrupted, bool checkpoi
     h.checkpointed = checkpointed ? 1 : 0;
     h.epochs = epoch_index_ + 1;
     h.peak_rss_mib = peak_resident_mib();
-    send_flashes(link, h);
+    send_flashes(link, h, epoch_log_);
+}
+
+// --record-epochs: what the epoch just simulated did, from the totals before it.
+void block_simulation::record_epoch(std::int64_t flashes_before, std::int64_t pulses_before) {
+    epoch_log_.push_back({totals_.flashes_total - flashes_before, totals_.pulses_delivered - pulses_before,
+                          epoch_arrivals_, epoch_visits_});
 }
 
 void block_simulation::run(worker_link& link) {
@@ -543,11 +537,13 @@ void block_simulation::run(worker_link& link) {
             timers.pace += seconds_since(p0);
         }
         const double reported_before = timers.report, waited_before = timers.wait;
+        const std::int64_t flashes_before = totals_.flashes_total, pulses_before = totals_.pulses_delivered;
         const auto t0 = clock::now();
         begin_epoch(k);
         epoch_end_ = std::min((k + 1) * epoch_, duration_ + 1);
         run_epoch(epoch_end_, link);
         const auto t1 = clock::now();
+        if (config_.record_epochs) record_epoch(flashes_before, pulses_before);
         // The samples' reports, sent from inside the epoch, count as report time, not simulate.
         timers.simulate += std::chrono::duration<double>(t1 - t0).count() - (timers.report - reported_before) -
                            (timers.wait - waited_before);

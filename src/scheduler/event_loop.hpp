@@ -8,10 +8,12 @@
 // compiler builds (inlines) the others' loops.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <type_traits>
 
 #include "fireflies/block_simulation.hpp"
+#include "scheduler/flash_scan.hpp"
 
 namespace fireflies {
 
@@ -59,8 +61,21 @@ template <class Rules> void block_simulation::file_turns(const Rules& rules, std
     horizon_ = k + ring_mask_;
     horizon_time_ = horizon_ * epoch_;
     const tick_t to = horizon_time_;
-    for (std::uint32_t i = 0; i < flash_at_.size(); ++i)
-        if (const tick_t t = rules.next_turn(view(rules, i)); t >= from && t < to) schedule(i, t);
+    const auto n = static_cast<std::uint32_t>(flash_at_.size());
+    if constexpr (Rules::switches::mode() == refractory_mode::drop) {
+        // Nothing is held: each turn is the flash, and the flash times alone say what to file
+        // (flash_scan.cpp: a vectorised pass, a few fireflies found at a time).
+        constexpr std::uint32_t chunk = 1024;
+        std::array<std::uint32_t, chunk + 3> found;
+        for (std::uint32_t first = 0; first < n; first += chunk) {
+            const std::uint32_t last = std::min<std::uint32_t>(n, first + chunk);
+            const std::size_t m = flash_times_in(flash_at_.data(), first, last, from, to, found.data());
+            for (std::size_t j = 0; j < m; ++j) schedule(found[j], flash_at_[found[j]]);
+        }
+    } else {
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (const tick_t t = rules.next_turn(view(rules, i)); t >= from && t < to) schedule(i, t);
+    }
 }
 
 // The neighbours of `source` coupled to it: all of them, or with --partitioned those in the same
@@ -146,58 +161,78 @@ template <class Rules>
 // independent within an epoch, so one firefly's events need to be in time order, not all.
 // `Wide`: a flash whose whole neighbourhood is in the block (centres_, R cells each way) reaches
 // the fireflies at offsets_ from it; the default's 8 Moore cells are fixed offsets.
-template <class Rules, bool Wide> void block_simulation::process_interval(const Rules& rules, tick_t end) {
+template <class Rules, bool Wide> void block_simulation::process_interval(const Rules& shared_rules, tick_t end) {
+    // (A copy whose address no call sees: the compiler keeps its constants in registers instead
+    // of reading them again after every store to a flash time, which might have changed them.)
+    const Rules rules = shared_rules;
     const tick_t delay = rules.params().delay;
     const std::int64_t row = block_.width;
     const auto w = static_cast<std::uint32_t>(row);
-    auto neighbours_of = [w](std::int64_t centre) {
-        const auto u = static_cast<std::uint32_t>(centre);
-        return std::array<std::uint32_t, 8>{u - w - 1, u - w, u - w + 1, u - 1, u + 1, u + w - 1, u + w, u + w + 1};
-    };
+    // The eight neighbours of an interior firefly c are c + offset[k], k < 8 (unsigned, wrapping); offset[8]
+    // is the firefly itself.
+    constexpr std::uint32_t zero = 0;
+    const std::array<std::uint32_t, 9> offset{zero - w - 1, zero - w, zero - w + 1, zero - 1, 1, w - 1, w, w + 1, 0};
     // Memory is requested in two stages ahead of use: a neighbourhood's flash times `far`
     // flashes ahead; `near` flashes ahead (those times have arrived by then), the other fields
-    // and the coroutine frames of the neighbours that flash will push to their own flash.
+    // and the coroutine frames of the neighbours that flash will push to their own flash: those
+    // whose flash is at most one nudge after the pulses arrive (a mask of the eight, then a
+    // request for each set bit, usually none or one).
     constexpr std::size_t far = 8, near = 4;
+    const tick_t nudge = nudge_;
+    const tick_t* const times = flash_at_.data();
     const std::size_t n = arriving_.size();
-    for (; next_arrival_ < n && arriving_[next_arrival_].t + delay < end; ++next_arrival_) {
-        const std::size_t i = next_arrival_;
-        if (i + far < n && centres_[i + far] >= 0) {
-            if constexpr (Wide) {
+    std::size_t a = next_arrival_;
+    for (; a < n && arriving_[a].t + delay < end; ++a) {
+        if constexpr (Wide) {
+            if (a + far < n && centres_[a + far] >= 0) {
                 const std::int64_t r = reach_.radius();
                 for (std::int64_t dy = -r; dy <= r; ++dy) {
-                    const tick_t* left = &flash_at_[static_cast<std::size_t>(centres_[i + far] + dy * row - r)];
+                    const tick_t* left = &times[static_cast<std::size_t>(centres_[a + far] + dy * row - r)];
                     __builtin_prefetch(left, 1);
                     __builtin_prefetch(left + 2 * r, 1);
                 }
-            } else {
-                for (const std::int64_t r : {centres_[i + far] - row, centres_[i + far], centres_[i + far] + row}) {
-                    const tick_t* left = &flash_at_[static_cast<std::size_t>(r - 1)];
+            }
+            if (a + near < n && centres_[a + near] >= 0) {
+                const tick_t soon = arriving_[a + near].t + delay + nudge;
+                // (Firefly 0's instead of a branch, which would go either way at random.)
+                for (const std::int64_t o : offsets_) {
+                    const auto j = static_cast<std::uint32_t>(centres_[a + near] + o);
+                    prefetch_turn(j & -static_cast<std::uint32_t>(times[j] <= soon));
+                }
+            }
+        } else {
+            if (a + far < n && centres_[a + far] >= 0)
+                for (const std::int64_t r : {centres_[a + far] - row, centres_[a + far], centres_[a + far] + row}) {
+                    const tick_t* left = &times[static_cast<std::size_t>(r - 1)];
                     __builtin_prefetch(left, 1);
                     __builtin_prefetch(left + 2, 1); // the same line, unless the three cross one
                 }
+            if (a + near < n && centres_[a + near] >= 0) {
+                const auto c = static_cast<std::uint32_t>(centres_[a + near]);
+                const tick_t soon = arriving_[a + near].t + delay + nudge;
+                const tick_t *up = times + (c - w - 1), *mid = times + (c - 1), *down = times + (c + w - 1);
+                unsigned pushed = static_cast<unsigned>(up[0] <= soon) | static_cast<unsigned>(up[1] <= soon) << 1 |
+                                  static_cast<unsigned>(up[2] <= soon) << 2 | static_cast<unsigned>(mid[0] <= soon) << 3 |
+                                  static_cast<unsigned>(mid[2] <= soon) << 4 | static_cast<unsigned>(down[0] <= soon) << 5 |
+                                  static_cast<unsigned>(down[1] <= soon) << 6 | static_cast<unsigned>(down[2] <= soon) << 7;
+                // The first two without a branch (none set asks for the centre's, offset[8] = 0:
+                // whether any is set is as good as random), more in a loop that is rarely entered.
+                const unsigned second = pushed & (pushed - 1);
+                prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(pushed | 256u))]);
+                prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(second | 256u))]);
+                for (unsigned more = second & (second - 1); more != 0; more &= more - 1)
+                    prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(more))]);
             }
         }
-        if (i + near < n && centres_[i + near] >= 0) {
-            const tick_t arrives = arriving_[i + near].t + delay;
-            // (Firefly 0's instead of a branch, which would go either way at random.)
-            if constexpr (Wide) {
-                for (const std::int64_t offset : offsets_) {
-                    const auto j = static_cast<std::uint32_t>(centres_[i + near] + offset);
-                    prefetch_turn(j & -static_cast<std::uint32_t>(flash_at_[j] - nudge_ <= arrives));
-                }
-            } else {
-                for (const std::uint32_t j : neighbours_of(centres_[i + near]))
-                    prefetch_turn(j & -static_cast<std::uint32_t>(flash_at_[j] - nudge_ <= arrives));
-            }
-        }
-        const flash_event& source = arriving_[i];
+        const flash_event& source = arriving_[a];
         const tick_t t = source.t + delay;
-        if (centres_[i] >= 0) {
+        if (centres_[a] >= 0) {
             if constexpr (Wide) {
-                for (const std::int64_t offset : offsets_) deliver(rules, static_cast<std::uint32_t>(centres_[i] + offset), t);
+                for (const std::int64_t o : offsets_) deliver(rules, static_cast<std::uint32_t>(centres_[a] + o), t);
                 totals_.pulses_delivered += static_cast<std::int64_t>(offsets_.size());
             } else {
-                for (const std::uint32_t j : neighbours_of(centres_[i])) deliver(rules, j, t);
+                const auto c = static_cast<std::uint32_t>(centres_[a]);
+                for (std::size_t k = 0; k < 8; ++k) deliver(rules, c + offset[k], t);
                 totals_.pulses_delivered += 8;
             }
             continue;
@@ -210,6 +245,7 @@ template <class Rules, bool Wide> void block_simulation::process_interval(const 
         if constexpr (Wide) for_each_wide_neighbour(source.agent, in_block);
         else for_each_moore_neighbour(source.agent, in_block);
     }
+    next_arrival_ = a;
     // The due list, stale entries included: flash times 64 entries ahead, and 24 ahead the rest
     // and the coroutine frame of those whose turn comes before the end.
     constexpr std::size_t due_far = 64, due_near = 24;

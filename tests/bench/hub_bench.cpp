@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
     using clock = std::chrono::steady_clock;
     auto feed = [&](const report& r) {
         const auto start = clock::now();
-        h.absorb(r.header, {r.events, r.previous, {}});
+        h.absorb(r.header, {r.events, r.previous, {}, {}});
         seconds += std::chrono::duration<double>(clock::now() - start).count();
         fed += static_cast<std::int64_t>(r.events.size());
         ++calls;

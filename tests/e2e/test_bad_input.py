@@ -135,6 +135,9 @@ CASES = [
     ("refractory_mode_unknown", ["--refractory-mode", "sometimes"], "--refractory-mode", ONE),
     ("telemetry_unknown", ["--telemetry", "all"], "--telemetry", ONE),
     ("flag_with_bad_value", ["--partitioned=maybe"], "--partitioned", ONE),
+    ("record_epochs_bad_value", ["--record-epochs=often"], "--record-epochs", ONE),
+    ("record_epochs_wrong_type", ["--config", "bad.toml"], "bad\\.toml.*record-epochs",
+     ONE, {"bad.toml": "record-epochs = 2\n"}),
     # more workers than cells
     ("more_workers_than_cells_1x1", ["--width", 1, "--height", 1], "workers", (3, 8)),
     ("more_workers_than_cells_2x2", ["--width", 2, "--height", 2], "workers", (8,)),

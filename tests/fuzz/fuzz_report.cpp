@@ -1,6 +1,6 @@
 // libFuzzer target: report_codec::decode on arbitrary bytes, as the hub receives them from a
 // worker. Whatever it accepts must encode back to the same bytes (header, events, previous flash
-// times, pixels); whatever it refuses must be refused with mpi_error, never by reading past the
+// times, pixels, epoch records); whatever it refuses must be refused with mpi_error, never by reading past the
 // input (AddressSanitizer watches).
 #include <cstdint>
 #include <cstdlib>
@@ -24,18 +24,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const mpi_error&) {
         return 0;
     }
-    const auto n = d.body.events.size(), p = d.body.pixels.size();
-    std::vector<flash_event> again(report_codec::slots(n, p));
+    const auto n = d.body.events.size(), p = d.body.pixels.size(), q = d.body.epochs.size();
+    std::vector<flash_event> again(report_codec::slots(n, p, q));
     if (again.size() * report_codec::slot_bytes != size) std::abort();
     report_codec::encode(d.header, d.body, again);
-    const auto at = report_codec::layout::of(n, p);
+    const auto at = report_codec::layout::of(n, p, q);
     const auto* in = reinterpret_cast<const std::uint8_t*>(wire.data());
     const auto* out = reinterpret_cast<const std::uint8_t*>(again.data());
     const std::size_t body = report_codec::header_slots * report_codec::slot_bytes;
     auto same = [&](std::size_t from, std::size_t bytes) { return std::memcmp(in + from, out + from, bytes) == 0; };
     if (!same(0, sizeof(report_header)) || !same(body, n * sizeof(flash_event)) ||
         !same(body + at.previous * report_codec::slot_bytes, n * sizeof(tick_t)) ||
-        !same(body + at.pixels * report_codec::slot_bytes, p * sizeof(snapshot_pixel)))
+        !same(body + at.pixels * report_codec::slot_bytes, p * sizeof(snapshot_pixel)) ||
+        !same(body + at.epochs * report_codec::slot_bytes, q * sizeof(epoch_work)))
         std::abort();
     return 0;
 }

@@ -228,7 +228,7 @@ struct report {
     std::vector<flash_event> events;
     std::vector<tick_t> previous; ///< of each event: its firefly's flash before, -1 for none
     std::vector<snapshot_pixel> pixels;
-    report_body body() const { return {events, previous, pixels}; }
+    report_body body() const { return {events, previous, pixels, {}}; }
 };
 
 /// A worker's link to nobody: records the reports, never exchanges (a single worker, or

@@ -386,13 +386,21 @@ TEST(HubMalformed, BadWorkerOrCountsThrow) {
         bad.events = 0;
         EXPECT_THROW(h.absorb(bad, reports[0][1].body()), error) << "header says 0 events, 1 given";
         bad.events = 1;
-        EXPECT_THROW(h.absorb(bad, {reports[0][1].events, {}, {}}), error) << "1 event without its previous flash";
+        EXPECT_THROW(h.absorb(bad, {reports[0][1].events, {}, {}, {}}), error) << "1 event without its previous flash";
     }
     {
         hub h(c, d, rec);
         report_header bad = reports[0][0].header;
         bad.pixels = 2;
         EXPECT_THROW(h.absorb(bad, {}), error) << "header says 2 pixels, none given";
+    }
+    {
+        hub h(c, d, rec);
+        report_header bad = reports[0][0].header; // a sample report
+        const std::vector<epoch_work> epochs(2);
+        EXPECT_THROW(h.absorb(bad, {{}, {}, {}, epochs}), error) << "2 epoch records, header says none";
+        bad.epoch_records = 2;
+        EXPECT_THROW(h.absorb(bad, {{}, {}, {}, epochs}), error) << "epoch records on a report that is not final";
     }
 }
 
@@ -434,7 +442,7 @@ TEST(HubMalformed, FinalWhileOthersSampleThrows) {
     bad.events = 1;
     bad.flashes = 1;
     try {
-        h.absorb(bad, {std::span<const flash_event>(&ev, 1), std::span<const tick_t>(&previous, 1), {}});
+        h.absorb(bad, {std::span<const flash_event>(&ev, 1), std::span<const tick_t>(&previous, 1), {}, {}});
     } catch (const error&) {
         _exit(0);
     } catch (...) {
