@@ -166,10 +166,16 @@ def read_cases(path: Path = BAD_INPUT) -> list[bad_input_case]:
     return cases
 
 
+def shown_file(text: str, longest: int = 120) -> str:
+    """A file's text as the table shows it: JSON-quoted, a long one cut, with its length."""
+    quoted = json.dumps(text)
+    return code(quoted) if len(quoted) <= longest else f"{code(quoted[:longest] + '...')} ({len(text)} characters)"
+
+
 def bad_input_table(cases: list[bad_input_case]) -> str:
     out = ["| case | arguments | ranks | file written first |", "|---|---|---|---|"]
     for c in cases:
-        files = "; ".join(f"{code(n)}: {code(json.dumps(t))}" for n, t in c.files.items())
+        files = "; ".join(f"{code(n)}: {shown_file(t)}" for n, t in c.files.items())
         out.append(f"| {code(c.name)} | {code(' '.join(c.args))} | "
                    f"{', '.join(str(r) for r in c.ranks)} | {files} |")
     return "\n".join(out)

@@ -6,16 +6,18 @@
 
 Runs one process of `fireflies` (BIN, default build/release/src/fireflies) per variant: the
 default model, --prc-dissipation, an inhibitory nudge, --period-spread, --boundary open,
---radius 2 (moore and von-neumann) (and,
-with --baseline, the default model on another build, for an A/B of the default's speed), and
-prints for each:
+--radius 2 (moore and von-neumann), one --pacemaker, --coupling all-to-all (on grids of its own,
+30 x 30 and 60 x 60: every flash reaches every firefly, so its cost per flash grows with N; with a
+nudge of about 0.2 s / N, so that one flash of everybody else adds about the lattice's 0.2 s)
+(and, with --baseline, the default model on another build, for an A/B of the default's speed),
+and prints for each:
   - flashes and pulses delivered (the run's root attributes);
   - wall seconds of the worker's `simulate` timer (/perf), the median of --repeats runs taken in
     turn (variant by variant, round by round: an interleaved A/B on a shared machine), and
     nanoseconds per flash;
   - instructions of the event loop (callgrind, deterministic): inclusive counts of
-    block_simulation::begin_epoch and every build of process_interval
-    (the pulses, the turns, filing), per flash. The HDF5 writing, whose flushes follow the wall
+    block_simulation::begin_epoch and every build of process_interval and
+    process_interval_all_to_all (the pulses, the turns, filing), per flash. The HDF5 writing, whose flushes follow the wall
     clock, is left out, so that the count is the same run after run.
 Needs h5py (FIREFLIES_COSTS_PYTHON picks the interpreter in scripts/ users' hands; this script
 itself runs under any python3 that imports h5py) and valgrind for the instruction counts.
@@ -39,11 +41,16 @@ VARIANTS = [
     ("boundary open", ["--boundary", "open"]),
     ("radius 2 (moore)", ["--radius", "2"]),
     ("von-neumann radius 2", ["--neighbourhood", "von-neumann", "--radius", "2"]),
+    ("pacemaker", ["--pacemaker", "150,150,4.5"]),
+    # (name, options, grid: W x H instead of --width x --height)
+    ("all-to-all 30 x 30", ["--coupling", "all-to-all", "--nudge", "0.0002"], (30, 30)),
+    ("all-to-all 60 x 60", ["--coupling", "all-to-all", "--nudge", "0.00005"], (60, 60)),
 ]
 # (callgrind toggles collection on entering each: none of them may call another, or the inner
 # one would toggle it off; the families' process_interval_family calls process_interval<...>)
 LOOP = ["fireflies::block_simulation::begin_epoch*",
-        "void fireflies::block_simulation::process_interval<*"]
+        "void fireflies::block_simulation::process_interval<*",
+        "void fireflies::block_simulation::process_interval_all_to_all<*"]
 
 
 def run_once(binary, args, out):
@@ -82,7 +89,12 @@ def main():
     ap.add_argument("--no-callgrind", action="store_true")
     o = ap.parse_args()
     grid = ["--width", str(o.width), "--height", str(o.height), "--duration", str(o.duration)]
-    runs = [(name, o.fireflies, grid + extra) for name, extra in VARIANTS]
+    def on_grid(variant):
+        name, extra = variant[0], variant[1]
+        w, h = variant[2] if len(variant) > 2 else (o.width, o.height)
+        return name, o.fireflies, ["--width", str(w), "--height", str(h), "--duration", str(o.duration)] + extra
+
+    runs = [on_grid(v) for v in VARIANTS]
     if o.baseline:
         runs.insert(0, ("default (baseline build)", o.baseline, grid))
     with tempfile.TemporaryDirectory(prefix="fireflies-costs-") as tmp:

@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libboost-mpi-dev
-          libhdf5-dev hdf5-tools libcli11-dev libtomlplusplus-dev)
+          libhdf5-openmpi-dev hdf5-tools libcli11-dev libtomlplusplus-dev)
 if [[ ${1:-} == --test ]]; then
     packages+=(googletest libgtest-dev python3 python3-h5py python3-numpy python3-matplotlib
                python3-pil jupyter-nbconvert python3-nbclient python3-ipykernel tmux clang

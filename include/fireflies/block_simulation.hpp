@@ -76,6 +76,8 @@ class block_simulation {
     // takes its turn at t.
     void act(std::uint32_t local, tick_t t);
     void act_spread(std::uint32_t local, tick_t t);
+    /// A pacemaker's turn: it flashes, and its next flash is one own period later.
+    void pace(std::uint32_t local, tick_t t);
 
   private:
     void take_turn(std::uint32_t local, tick_t t);
@@ -84,20 +86,30 @@ class block_simulation {
     /// Calls f(rules): the run's rules with their switches fixed at compile time, so that the
     /// event loop below is built once per combination.
     template <class F> void with_fixed_rules(F&& f) const;
+    /// The same, or the model families' rules (block_simulation_families.cpp).
+    template <class F> void with_any_rules(F&& f) const;
     template <class Rules> void file_turns(const Rules& rules, std::int64_t k);
     template <class Rules> void deliver(const Rules& rules, std::uint32_t local, tick_t t);
-    template <class Rules> void visit(const Rules& rules, std::uint32_t local, tick_t end);
+    // (AllToAll: process_interval_all_to_all's own build, so that process_interval stays the
+    // only caller of its build and the compiler inlines it there as before)
+    template <class Rules, bool AllToAll = false> void visit(const Rules& rules, std::uint32_t local, tick_t end);
     template <class Rules> void refile(const Rules& rules, std::uint32_t local, tick_t before);
     std::int64_t interior(const flash_event& source) const noexcept;
     std::int64_t interior(const flash_event& source, std::int64_t margin) const noexcept;
     /// With `Wide`, for any neighbourhood (--neighbourhood, --radius); else for the 8 Moore cells.
     template <class Rules, bool Wide = false> void process_interval(const Rules& rules, tick_t end);
     // The model families' builds of file_turns and process_interval (block_simulation_families.cpp).
-    bool family_ = false; // a period spread or the general phase response
+    bool family_ = false; // a period spread, the general phase response or all-to-all coupling
     void file_turns_family(std::int64_t k);
     void process_interval_family(tick_t end);
     // process_interval for any other neighbourhood (wide_), with any rules (block_simulation_wide.cpp).
     void process_interval_wide(tick_t end);
+    // --coupling all-to-all (block_simulation_families.cpp)
+    bool all_to_all_ = false;
+    template <class Rules> void process_interval_all_to_all(const Rules& rules, tick_t end);
+    template <class Rules> void deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t, std::uint32_t k);
+    void gather_all(worker_link& link);
+    std::vector<std::uint32_t> sources_; // of one instant's flashes, those of this block (local)
     void prefetch_turn(std::uint32_t local) const noexcept;
     void emit_flash(std::uint64_t id, tick_t t, tick_t previous);
     void run_epoch(tick_t end, worker_link& link);
@@ -113,6 +125,7 @@ class block_simulation {
     void start_tasks();
     std::int64_t coupled_neighbours(std::uint64_t source) const;
     std::int64_t pulses_from(std::uint64_t source) const;
+    std::int64_t pulses_into_block(std::uint64_t source) const;
     template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
     template <class F> void for_each_moore_neighbour(std::uint64_t source, F&& f) const;
     template <bool Open, class F> void for_each_neighbour_of(std::uint64_t source, F&& f) const;
@@ -131,7 +144,9 @@ class block_simulation {
     neighbourhood reach_;
     bool wide_ = false;          // not the default's 8 Moore cells (--neighbourhood, --radius)
     std::vector<std::int64_t> offsets_; // wide: each neighbour's local index minus the centre's
-    bool eight_coupled_ = false; // every firefly has 8 distinct neighbours, all coupled to it
+    // the pulses every flash sends when it is the same for all: 8 (8 distinct neighbours, all
+    // coupled), N - 1 (all-to-all); 0: counted flash by flash (pulses_from)
+    std::int64_t pulses_per_flash_ = 0;
     bool open_eight_inside_ = false; // --boundary open: 8 coupled neighbours away from the edges
     // A wide neighbourhood: a flash at least inside_margin_ cells from every edge of the grid has
     // full_count_ coupled neighbours (with --boundary open; on a torus that holds it, every flash).
@@ -160,6 +175,10 @@ class block_simulation {
     // its id, so never checkpointed); empty without one
     std::vector<own_period> periods_;
     void set_periods();
+    // pacemakers: the run's (sorted by id); in periods_ each has the refractory length
+    // pacemaker_refractory, which the builds with own periods test (on the line they read
+    // anyway) to skip the pulses it ignores
+    std::vector<pacemaker_period> pacemakers_;
     /// Firefly `local` as the rules of the loop take it: with its own period when they have a
     /// period spread, else with the run's (and then nothing more is read).
     template <class Rules> auto view(const Rules&, std::uint32_t local) noexcept {

@@ -30,9 +30,19 @@ struct checkpoint_meta {
     std::vector<tick_t> interval_flash_times;
 };
 
-/// One block's share of a checkpoint, as it travels between a worker and the hub (one block in
-/// transit at a time): its rectangle, every firefly, and (towards the hub) the flashes of the
-/// last epoch whose pulses are still in flight.
+/// A checkpoint as rank 0 begins it: the run's state, which rank 0 writes into the file first,
+/// the temporary file's id, which it then sends the workers (src/comm carries it: O(1) bytes),
+/// and what the file records of rank 0's traffic.
+struct checkpoint_order {
+    checkpoint_meta meta;               ///< the run's position, counts and settings (config_toml)
+    std::int64_t temporary_id = 0;      ///< the temporary file's suffix (the hub's process id)
+    std::int64_t hub_bytes_sent = 0;    ///< bytes rank 0 sends for this checkpoint
+    std::int64_t hub_bytes_received = 0; ///< bytes rank 0 receives for it
+};
+
+/// One block's share of a checkpoint: its rectangle, every firefly, and the flashes of the last
+/// epoch whose pulses are still in flight (when saved: its own fireflies'; when restored: those
+/// of every firefly within one cell of it, whose pulses may reach it).
 struct block_state {
     block cells;
     std::vector<firefly> fireflies;   ///< row by row within the block

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fireflies {
 
@@ -28,6 +29,12 @@ enum class boundary_kind {
 enum class neighbourhood_kind {
     moore,       ///< Chebyshev distance at most R: the (2R + 1)^2 - 1 cells of a square (default)
     von_neumann, ///< Manhattan distance at most R: the 2R(R + 1) cells of a diamond
+};
+
+/// Who a flash's pulses reach.
+enum class coupling_kind {
+    lattice,    ///< the neighbours on the grid (--neighbourhood, --radius; --boundary says at the edges)
+    all_to_all, ///< every other firefly of the grid (N - 1 pulses per flash; Mirollo & Strogatz 1990)
 };
 
 /// How workers report to the hub.
@@ -60,6 +67,9 @@ template <> struct choice_names<boundary_kind> {
 template <> struct choice_names<neighbourhood_kind> {
     static constexpr std::array<std::string_view, 2> names{"moore", "von-neumann"};
 };
+template <> struct choice_names<coupling_kind> {
+    static constexpr std::array<std::string_view, 2> names{"lattice", "all-to-all"};
+};
 template <> struct choice_names<period_distribution> {
     static constexpr std::array<std::string_view, 2> names{"normal", "uniform"};
 };
@@ -67,6 +77,14 @@ template <> struct choice_names<period_distribution> {
 template <class E> constexpr std::string_view name_of(E value) {
     return choice_names<E>::names.at(static_cast<std::size_t>(value));
 }
+
+/// A pacemaker (--pacemaker X,Y[,PERIOD]): the firefly at cell (x, y) flashes with its own
+/// fixed period and ignores pulses, like an LED driving the swarm (docs/model.md, "Pacemakers").
+struct pacemaker {
+    std::int64_t x = 0, y = 0; ///< cell
+    double period = 0;         ///< seconds; 0: the run's period
+    friend bool operator==(const pacemaker&, const pacemaker&) = default;
+};
 
 /// Every setting of a run, as the user gave it (seconds, cells). Defaults are the seed's.
 /// `config::parse` fills it from the command line and `--config FILE`; `config::validate`
@@ -85,6 +103,8 @@ struct run_config {
     boundary_kind boundary = boundary_kind::periodic;
     neighbourhood_kind neighbourhood = neighbourhood_kind::moore;
     std::int64_t radius = 1;   ///< cells: the neighbourhood's reach (Chebyshev or Manhattan distance)
+    coupling_kind coupling = coupling_kind::lattice;
+    std::vector<pacemaker> pacemakers; ///< in the order given
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0

@@ -1,6 +1,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "fireflies/config.hpp"
 #include "fireflies/random.hpp"
@@ -31,6 +32,11 @@ struct model_params {
     tick_t spread = 0;
     period_distribution distribution = period_distribution::normal;
     double refractory_fraction = 0; ///< r: a firefly's Rf is r times its own period
+    /// Some fireflies are pacemakers (docs/model.md, "Pacemakers"): with their own fixed periods,
+    /// they take the loop with the fireflies' own periods, as a period spread does.
+    bool pacemakers = false;
+    /// Whether fireflies have periods of their own: a period spread, or pacemakers.
+    bool own_periods() const noexcept { return spread > 0 || pacemakers; }
 
     static model_params from(const run_config& c) noexcept;
     /// Fills general_prc, prc_a and prc_c from the period, the nudge (in ticks) and B.
@@ -51,6 +57,23 @@ inline constexpr std::uint64_t period_stream = std::uint64_t{1} << 63;
 /// Firefly `id`'s own period and refractory length: T and Rf without a spread; with one, drawn
 /// once from its own stream (docs/model.md, "Period spread").
 own_period natural_period(const model_params& p, std::uint64_t id) noexcept;
+
+/// A pacemaker as the model takes it: its firefly's id and its period in ticks.
+struct pacemaker_period {
+    std::uint64_t id = 0;
+    tick_t period = 0;
+    friend auto operator<=>(const pacemaker_period&, const pacemaker_period&) = default;
+};
+/// The run's pacemakers (--pacemaker), sorted by id; a period of 0 is the run's.
+std::vector<pacemaker_period> pacemaker_periods(const run_config& c);
+/// A pacemaker's refractory length in own_period: a mark, never a length (a pacemaker ignores
+/// pulses, so nothing asks whether it is refractory).
+inline constexpr tick_t pacemaker_refractory = -1;
+/// Firefly `id`'s own period: a pacemaker's (its refractory length pacemaker_refractory), else
+/// natural_period. `pacemakers` sorted by id.
+own_period own_period_of(const model_params& p, const std::vector<pacemaker_period>& pacemakers, std::uint64_t id);
+/// Whether firefly `id` is one of `pacemakers` (sorted by id).
+bool is_pacemaker(const std::vector<pacemaker_period>& pacemakers, std::uint64_t id) noexcept;
 
 /// One pulse's new phase under the general phase response: min(T, max(0, llround(a phase + c))),
 /// with a phase in [0, T]. The product and the sum are rounded separately (the empty asm keeps
@@ -139,8 +162,8 @@ struct run_switches {
     explicit run_switches(const model_params& p) noexcept
         : mode_(p.mode),
           // With a period spread, Rf and the jitter compare firefly by firefly: check the instant.
-          instant_matters_(p.spread > 0 || (p.jitter > 0 ? p.jitter > p.refractory : p.refractory < 1)),
-          general_prc_(p.general_prc), spread_(p.spread > 0) {}
+          instant_matters_(p.own_periods() || (p.jitter > 0 ? p.jitter > p.refractory : p.refractory < 1)),
+          general_prc_(p.general_prc), spread_(p.own_periods()) {}
     refractory_mode mode() const noexcept { return mode_; }
     bool instant_matters() const noexcept { return instant_matters_; }
     bool general_prc() const noexcept { return general_prc_; }
@@ -187,8 +210,11 @@ template <class Switches> class basic_firefly_rules {
 
     /// State at t = 0: phase U(0, T) from draw 0 of firefly `id` (refractory while below Rf).
     firefly start(std::uint64_t id) const noexcept {
+        return start(id, p_.spread > 0 ? natural_period(p_, id).period : p_.period);
+    }
+    /// The same on a period of its own (a pacemaker's): phase U(0, period) from draw 0.
+    firefly start(std::uint64_t id, tick_t period) const noexcept {
         firefly f;
-        const tick_t period = p_.spread > 0 ? natural_period(p_, id).period : p_.period;
         f.flash_at = period - uniform_below(random_bits(p_.seed, id, 0), period);
         f.draws = 1;
         return f;
@@ -256,6 +282,38 @@ template <class Switches> class basic_firefly_rules {
         }
         f.flash_at -= p_.nudge & (static_cast<tick_t>(refractory) - 1); // (a mask, not a branch)
         return f.flash_at <= t;
+    }
+
+    /// k pulses at one instant t (--coupling all-to-all: k flashes of one instant), with every
+    /// turn before t taken: the same as absorb() k times up to the one that makes the firefly
+    /// flash. Returns how many it took: k, or fewer when the phase reached T (flash_at <= t:
+    /// the caller makes it flash at t and hands the pulses left to hold()). The constant advance
+    /// takes them in one step (its phase only rises); the general response one at a time, each
+    /// rounded to a tick, as the model says (an inhibitory pulse may leave it refractory for the
+    /// next ones).
+    template <class F> std::uint32_t absorb_pulses(F& f, tick_t t, std::uint32_t k) const noexcept {
+        if (switches_.general_prc()) {
+            for (std::uint32_t m = 0; m < k; ++m)
+                if (absorb(f, t)) return m + 1;
+            return k;
+        }
+        if (refractory_at(f, t)) {
+            hold(f, k);
+            return k;
+        }
+        if (p_.nudge == 0) return f.flash_at <= t ? 1 : k;
+        // Pulses until the phase reaches T (at least one: a firefly due at t flashes after it).
+        const tick_t room = f.flash_at - t;
+        const tick_t needed = room > 0 ? (room - 1) / p_.nudge + 1 : 1;
+        const std::uint32_t used = needed < static_cast<tick_t>(k) ? static_cast<std::uint32_t>(needed) : k;
+        f.flash_at -= static_cast<tick_t>(used) * p_.nudge;
+        return used;
+    }
+
+    /// n pulses that find the firefly refractory (at the instant of its flash): held in queue
+    /// mode, dropped in drop mode.
+    template <class F> void hold(F& f, std::uint32_t n) const noexcept {
+        if (switches_.mode() == refractory_mode::queue) f.queued += n;
     }
 
     /// The phase after one pulse that finds firefly `f` not refractory at `phase` (in [0, T]).

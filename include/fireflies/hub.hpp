@@ -94,11 +94,15 @@ class hub final : public report_sink {
 
     /// Continue from a checkpoint: counts from `meta` and the time-to-sync rule over the samples
     /// already written (`sync`: rank 0 replays the output's R_state series, the series an
-    /// uninterrupted run would have fed it), then each block's last flash times.
+    /// uninterrupted run would have fed it), then each block's last flash times, one block at a
+    /// time (restore_block) or added up by the workers, each over its own block (restore_flashes:
+    /// the seed's order parameter's sum over the fireflies' last flashes, as
+    /// flash_order::flash(last_flash, -1) adds them, and how many have flashed).
     void restore(const checkpoint_meta& meta, const sync_tracker::state& sync);
     /// The time-to-sync rule so far (its state().next is next_sample()).
     const sync_tracker& sync() const noexcept { return sync_; }
     void restore_block(const block_state& b);
+    void restore_flashes(const phasor_sum& last_flashes, std::int64_t flashed);
     const run_totals& totals() const noexcept { return totals_; }
     std::int64_t next_sample() const noexcept { return next_sample_; }
 

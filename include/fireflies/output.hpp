@@ -15,6 +15,13 @@
 /// (hdf5.h, hid_t, hsize_t) stays inside src/output; sizes here are `std::uint64_t`.
 namespace fireflies::output {
 
+/// Starts HDF5 the way this program uses it (no clean-up at exit, no error printing). Call it
+/// once, before MPI starts: HDF5's parallel flavour, started while MPI runs, would shut itself
+/// down inside MPI_Finalize, closing every file still open, and one whose close already failed
+/// (a full disk) crashes it there. Started before MPI, it leaves them at exit, as the serial
+/// flavour does. Safe to call again.
+void start_hdf5();
+
 /// Checks, before any work is done, that `p` can be written as `--output`: its parent directory
 /// exists, is a directory and is writable (access(2) W_OK|X_OK, so root passes a chmod-ed
 /// directory but not a read-only mount), `p` is not a directory, and `p` does not exist unless

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "fireflies/checkpoint.hpp"
 #include "fireflies/report.hpp"
 
 namespace fireflies {
@@ -22,6 +23,15 @@ class worker_link {
                           const std::vector<std::vector<flash_event>>& outgoing,
                           std::vector<flash_event>& incoming) = 0;
 
+    /// End of an epoch with --coupling all-to-all: every worker's flashes of the epoch, this
+    /// worker's `mine` among them, appended to `all` (an all-gather among the workers; every
+    /// worker makes the same calls in the same order). The order in which the workers' flashes
+    /// arrive is the link's: the caller sorts them. The default serves a single worker, whose
+    /// flashes are all; a link to several workers overrides it.
+    virtual void gather_flashes(const std::vector<flash_event>& mine, std::vector<flash_event>& all) {
+        all.insert(all.end(), mine.begin(), mine.end());
+    }
+
     /// Hand a report to the hub. Blocks while too many earlier reports are still unreceived
     /// (bounded memory, nothing dropped). The buffers may be reused when it returns.
     virtual void send_report(const report_header& header, const report_body& body) = 0;
@@ -34,8 +44,10 @@ class worker_link {
     /// answer may lag the request by an epoch (a pipelined non-blocking all-reduce).
     virtual bool stop_requested() = 0;
 
-    /// Checkpoint: hand this block's packed state (block_state) to the hub, when it asks.
-    virtual void send_block(const std::vector<std::byte>& packed) = 0;
+    /// Checkpoint: write this block's state into the checkpoint file, together with the other
+    /// workers, once the hub has every report up to here and says so. Returns when this worker's
+    /// part is on disk.
+    virtual void save_checkpoint(const block_state& mine) = 0;
 
     /// --stop-when-synced: the sum over every worker of one sample's R_state partial sum, as a
     /// pipelined reduction among the workers: begun at sample k with this worker's sum, ended at

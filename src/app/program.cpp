@@ -21,8 +21,11 @@
 #include "config/settings.hpp"
 #include "fireflies/block_simulation.hpp"
 #include "fireflies/checkpoint.hpp"
+#include "fireflies/collective.hpp"
 #include "fireflies/error.hpp"
+#include "fireflies/firefly.hpp"
 #include "fireflies/hub.hpp"
+#include "fireflies/order_parameter.hpp"
 #include "fireflies/output.hpp"
 #include "output/checkpoint_file.hpp"
 #include "runtime/resources.hpp"
@@ -67,34 +70,52 @@ void check_checkpoint_path(const run_config& config) {
         refuse("a checkpoint of another run exists there (use --restart to continue it, or --force to replace it)");
 }
 
-// The hub's side of a checkpoint: every worker's block, one at a time, into the file.
-void write_checkpoint(const run_config& config, const std::string& toml, hub& h, recorder& rec, int workers,
-                      const std::function<std::vector<std::byte>(int)>& fetch) {
-    checkpoint_meta meta = h.checkpoint_state();
-    meta.config_toml = toml;
-    meta.flashes_recorded = rec.flashes_recorded();
-    meta.snapshots = rec.snapshots_written();
-    meta.segment = rec.segment();
-    rec.flush();
-    try {
-        output::checkpoint_writer writer(config.checkpoint, config.width, config.height);
-        for (int w = 0; w < workers; ++w) writer.write_block(block_state::unpack(fetch(w)));
-        writer.commit(meta);
-    } catch (const io_error& e) {
-        throw io_error("--checkpoint " + config.checkpoint + ": " + e.what() + "; the previous checkpoint is kept");
-    } catch (const hdf5_error& e) {
-        throw hdf5_error("--checkpoint " + config.checkpoint + ": " + e.what() + "; the previous checkpoint is kept");
-    }
+// The checkpoint that began at `start` is in place: the run goes on.
+void checkpoint_written(const run_config& config, hub& h, const checkpoint_meta& meta, clock::time_point start) {
     h.checkpoint_done();
-    std::fprintf(stderr, "fireflies: checkpoint at t=%g s written to %s\n", to_seconds(meta.epoch * to_ticks(config.delay)),
-                 config.checkpoint.c_str());
+    std::fprintf(stderr, "fireflies: checkpoint at t=%g s written to %s in %.2f s\n",
+                 to_seconds(meta.epoch * to_ticks(config.delay)), config.checkpoint.c_str(),
+                 std::chrono::duration<double>(clock::now() - start).count());
+}
+
+// A checkpoint that could not be written, named as the user knows it; the exit code is the
+// failure's (full disk: 5, HDF5: 3).
+[[noreturn]] void checkpoint_failed(const run_config& config, const std::string& what, std::int64_t code) {
+    const std::string text = "--checkpoint " + config.checkpoint + ": " + what + "; the previous checkpoint is kept";
+    if (code == exit_codes::io) throw io_error(text);
+    if (code == exit_codes::hdf5) throw hdf5_error(text);
+    throw error(text, static_cast<int>(code));
+}
+
+// A checkpoint's first step, at the hub: the run's position, counts and settings, and the output
+// flushed (a restart continues it from exactly there), into the temporary file, which rank 0
+// begins (begin_checkpoint, with its own byte counts for this checkpoint: `sent`, `received`).
+// Then the workers write their blocks into it (write_checkpoint).
+checkpoint_order begin_checkpoint(const run_config& config, const std::string& toml, hub& h, recorder& rec,
+                                  std::int64_t sent, std::int64_t received) {
+    checkpoint_order order;
+    order.meta = h.checkpoint_state();
+    order.meta.config_toml = toml;
+    order.meta.flashes_recorded = rec.flashes_recorded();
+    order.meta.snapshots = rec.snapshots_written();
+    order.meta.segment = rec.segment();
+    rec.flush();
+    order.temporary_id = ::getpid();
+    order.hub_bytes_sent = sent;
+    order.hub_bytes_received = received;
+    try {
+        output::begin_checkpoint(config.checkpoint, config.width, config.height, order);
+    } catch (const fireflies::error& e) {
+        checkpoint_failed(config, e.what(), e.exit_code());
+    }
+    return order;
 }
 
 // The one-process run: the worker hands its reports straight to the hub.
 class local_link final : public worker_link {
   public:
-    local_link(hub& h, recorder& r, std::function<void(const std::vector<std::byte>&)> on_block)
-        : hub_(h), recorder_(r), on_block_(std::move(on_block)) {}
+    local_link(hub& h, recorder& r, std::function<void(const block_state&)> on_checkpoint)
+        : hub_(h), recorder_(r), on_checkpoint_(std::move(on_checkpoint)) {}
     void exchange(const std::vector<int>&, const std::vector<std::vector<flash_event>>&,
                   std::vector<flash_event>&) override {
         throw error("a single worker has no neighbours to exchange with");
@@ -106,7 +127,7 @@ class local_link final : public worker_link {
         busy_ += std::chrono::duration<double>(clock::now() - t0).count();
     }
     bool stop_requested() override { return stop_signal() != 0; }
-    void send_block(const std::vector<std::byte>& packed) override { on_block_(packed); }
+    void save_checkpoint(const block_state& mine) override { on_checkpoint_(mine); }
     void idle_until(clock::time_point t) override {
         while (clock::now() < t) {
             recorder_.tick();
@@ -118,7 +139,7 @@ class local_link final : public worker_link {
   private:
     hub& hub_;
     recorder& recorder_;
-    std::function<void(const std::vector<std::byte>&)> on_block_;
+    std::function<void(const block_state&)> on_checkpoint_;
     double busy_ = 0;
 };
 
@@ -148,9 +169,14 @@ struct run_plan {
     run_config config;
     std::string toml;
     std::optional<decomposition> d;
-    std::optional<output::checkpoint_reader> restart;
+    std::optional<checkpoint_meta> restart; ///< rank 0: the checkpoint's position and counts
+    phasor_sum last_flashes;                ///< rank 0: the order parameter's sum over the last flashes
+    std::int64_t flashed = 0;               ///< rank 0: fireflies that have flashed
+    std::optional<block_state> block;       ///< a one-process run's restored block
+    std::int64_t restart_bytes_sent = 0, restart_bytes_received = 0; ///< rank 0's traffic for the restart
     std::vector<tick_t> initial;  // --initial-phases: each cell's start phase in ticks (else empty)
     std::string initial_source;   // where in the file they came from
+    std::string telemetry_note;   // why --telemetry auto chose what it did
 };
 
 // --initial-phases: the file's values as start phases in ticks, each below its firefly's own
@@ -159,9 +185,10 @@ struct run_plan {
 // rounds to the whole period, possible in the snapshot's 32-bit floats, gives period - 1 tick).
 std::vector<tick_t> start_phases(const run_config& c, const output::initial_phases& in) {
     const model_params p = model_params::from(c);
+    const std::vector<pacemaker_period> pacemakers = pacemaker_periods(c);
     std::vector<tick_t> out(in.values.size());
     for (std::size_t i = 0; i < out.size(); ++i) {
-        const tick_t period = natural_period(p, i).period;
+        const tick_t period = own_period_of(p, pacemakers, i).period;
         const double v = in.values[i];
         const auto where = [&] {
             return "--initial-phases " + c.initial_phases + ": " + (in.fractions ? "/snapshots/phase" : "/phase") +
@@ -187,13 +214,14 @@ std::vector<tick_t> start_phases(const run_config& c, const output::initial_phas
 // phases (draw 0 is not used; the jitter draws are the usual ones, from 1).
 block_state initial_block(const run_config& c, const decomposition& d, int w, const std::vector<tick_t>& phases) {
     const model_params p = model_params::from(c);
+    const std::vector<pacemaker_period> pacemakers = pacemaker_periods(c);
     block_state s;
     s.cells = d.block_of(w);
     for (std::int64_t y = s.cells.y0; y < s.cells.y0 + s.cells.height; ++y)
         for (std::int64_t x = s.cells.x0; x < s.cells.x0 + s.cells.width; ++x) {
             const auto id = static_cast<std::uint64_t>(y * c.width + x);
             firefly f;
-            f.flash_at = natural_period(p, id).period - phases[id];
+            f.flash_at = own_period_of(p, pacemakers, id).period - phases[id];
             f.last_flash = -1;
             f.draws = 1;
             f.queued = 0;
@@ -209,14 +237,8 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
     hub h(config, d, rec);
     rec.attach(h);
     if (plan.restart) {
-        // One block in transit at a time: read it, note its last flashes, hand it over.
-        h.restore(plan.restart->meta(), rec.restart_sync());
-        for (int w = 0; w < d.workers(); ++w) {
-            const block_state b = plan.restart->read_block(d.block_of(w));
-            h.restore_block(b);
-            transport.send_block(w, b.pack());
-        }
-        plan.restart.reset();
+        h.restore(*plan.restart, rec.restart_sync());
+        h.restore_flashes(plan.last_flashes, plan.flashed);
     } else if (!plan.initial.empty()) {
         for (int w = 0; w < d.workers(); ++w) transport.send_block(w, initial_block(config, d, w, plan.initial).pack());
     }
@@ -225,8 +247,21 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
         const auto t0 = clock::now();
         const int taken = transport.poll(h);
         if (taken) busy += std::chrono::duration<double>(clock::now() - t0).count();
-        if (h.checkpoint_ready())
-            write_checkpoint(config, plan.toml, h, rec, d.workers(), [&](int w) { return transport.fetch_block(w); });
+        if (h.checkpoint_ready()) {
+            // Rank 0 begins the file with the run's state, the workers write their blocks into
+            // it; the hub sends one order and waits for one answer.
+            const auto start = clock::now();
+            const checkpoint_order order =
+                begin_checkpoint(config, plan.toml, h, rec, comm::hub_transport::checkpoint_order_bytes,
+                                 comm::hub_transport::checkpoint_answer_bytes);
+            const comm::checkpoint_outcome outcome = transport.checkpoint(order.temporary_id);
+            if (outcome.code != 0) {
+                std::error_code ec;
+                std::filesystem::remove(output::checkpoint_temporary(config.checkpoint, order.temporary_id), ec);
+                checkpoint_failed(config, "rank " + std::to_string(outcome.rank) + ": " + outcome.message, outcome.code);
+            }
+            checkpoint_written(config, h, order.meta, start);
+        }
         if (stop_signal()) transport.request_stop();
         rec.tick();
         if (!taken) transport.idle(std::chrono::microseconds(4000));
@@ -234,22 +269,28 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
     return exit_code_for(h.totals(), rec.finish(h.totals(), busy));
 }
 
-int run_alone(run_plan& plan, recorder& rec) {
+int run_alone(const comm::session& mpi, run_plan& plan, recorder& rec) {
     const run_config& config = plan.config;
     const decomposition& d = *plan.d;
     hub h(config, d, rec);
     rec.attach(h);
-    local_link link(h, rec, [&](const std::vector<std::byte>& packed) {
-        write_checkpoint(config, plan.toml, h, rec, 1, [&](int) { return packed; });
+    const std::unique_ptr<collective> self = mpi.checkpoint_group();
+    local_link link(h, rec, [&](const block_state& mine) {
+        const auto start = clock::now();
+        const checkpoint_order order = begin_checkpoint(config, plan.toml, h, rec, 0, 0); // one process: no messages
+        try {
+            output::write_checkpoint(*self, config.checkpoint, d, mine, order.temporary_id);
+        } catch (const fireflies::error& e) {
+            checkpoint_failed(config, e.what(), e.exit_code());
+        }
+        checkpoint_written(config, h, order.meta, start);
     });
     std::optional<block_simulation> sim;
     if (plan.restart) {
-        h.restore(plan.restart->meta(), rec.restart_sync());
-        block_state b = plan.restart->read_block(d.block_of(0));
-        h.restore_block(b);
-        const auto meta = plan.restart->meta();
-        plan.restart.reset();
-        sim.emplace(config, d, 0, std::move(b), meta.epoch, meta.next_sample);
+        h.restore(*plan.restart, rec.restart_sync());
+        h.restore_flashes(plan.last_flashes, plan.flashed);
+        sim.emplace(config, d, 0, std::move(*plan.block), plan.restart->epoch, plan.restart->next_sample);
+        plan.block.reset();
         sim->resume_sync(rec.restart_sync());
     } else if (!plan.initial.empty()) {
         sim.emplace(config, d, 0, initial_block(config, d, 0, plan.initial), 0, 0);
@@ -259,6 +300,68 @@ int run_alone(run_plan& plan, recorder& rec) {
     sim->run(link);
     if (!h.done()) throw error("the hub did not receive the worker's final report");
     return exit_code_for(h.totals(), rec.finish(h.totals(), link.busy()));
+}
+
+// A restart's reading, before anything is touched: every worker (the one process of a
+// one-process run) reads its own block, with the in-flight flashes of the fireflies within one
+// cell of it, straight from the checkpoint (MPI-IO, in parallel), and adds up its shares of the
+// written blocks' checksums; the shares are summed over the workers and compared, block by block,
+// at worker 0. The hub takes part with one message of a fixed size: the verdict and its share of
+// the state (the seed's order parameter over the last flashes). Returns the restored block, or
+// nothing when the checkpoint is refused: then `status` is the exit code and rank 0 has printed
+// one line (P = 1: the line is thrown as a usage_error).
+std::optional<block_state> read_restart(const comm::session& mpi, const run_config& config, const decomposition& d,
+                                        run_plan& plan, long long& status) {
+    const bool hub_rank = mpi.rank() == 0;
+    if (hub_rank && mpi.size() > 1) {
+        const comm::restart_result r = mpi.receive_restart_result();
+        plan.restart_bytes_received = r.bytes;
+        plan.restart_bytes_sent = sizeof status; // the verdict, broadcast next
+        if (r.code != 0) {
+            std::fprintf(stderr, "fireflies: error: %s\n", r.line.c_str());
+            status = r.code;
+        } else {
+            plan.last_flashes = {static_cast<std::int64_t>(r.numbers[0]), static_cast<std::int64_t>(r.numbers[1])};
+            plan.flashed = static_cast<std::int64_t>(r.numbers[2]);
+        }
+        return std::nullopt;
+    }
+    const std::unique_ptr<collective> group = mpi.checkpoint_group();
+    const int me = group->rank();
+    output::restored_block r = output::read_checkpoint_block(*group, config.restart, d.block_of(me));
+    flash_order last(model_params::from(config).period);
+    for (const firefly& f : r.state.fireflies)
+        if (f.last_flash >= 0) last.flash(f.last_flash, -1);
+    // The lowest member that found a problem tells it; else worker 0 the verdict on the sums.
+    std::int64_t code = 0;
+    std::string line;
+    std::vector<std::uint64_t> numbers;
+    const auto first_bad = static_cast<int>(group->min(r.problem.empty() ? group->size() : me));
+    bool reports = false;
+    if (first_bad < group->size()) {
+        reports = me == first_bad;
+        code = exit_codes::usage;
+        line = r.problem;
+    } else {
+        std::vector<std::uint64_t> sums = r.sums;
+        sums.push_back(static_cast<std::uint64_t>(last.sum().re));
+        sums.push_back(static_cast<std::uint64_t>(last.sum().im));
+        sums.push_back(static_cast<std::uint64_t>(last.flashed()));
+        group->sum_to(sums, 0);
+        reports = me == 0;
+        numbers.assign(sums.end() - 3, sums.end());
+        sums.resize(sums.size() - 3);
+        line = me == 0 ? output::check_block_sums(config.restart, config.width, config.height, r.checksums, sums) : "";
+        code = line.empty() ? 0 : exit_codes::usage;
+    }
+    if (mpi.size() == 1) {
+        if (code != 0) throw usage_error(line);
+        plan.last_flashes = {static_cast<std::int64_t>(numbers[0]), static_cast<std::int64_t>(numbers[1])};
+        plan.flashed = static_cast<std::int64_t>(numbers[2]);
+    } else if (reports) {
+        mpi.send_restart_result(code, line, code == 0 ? numbers : std::vector<std::uint64_t>{});
+    }
+    return std::move(r.state);
 }
 
 // An error after the run started: one line from the rank that saw it, then every rank ends at
@@ -277,12 +380,15 @@ int fail(const comm::session& mpi, std::optional<recorder>& rec, const char* wha
 
 int run_program(int argc, char** argv) {
     tight_timers();
+    output::start_hdf5(); // before MPI: see there
     comm::session mpi(argc, argv);
     const bool hub_rank = mpi.rank() == 0;
     std::optional<recorder> rec;
     try {
-        // Rank 0 reads and checks everything, creates the output, then tells the others: one
-        // message for a mistake, and no rank starts work that another has refused.
+        // Rank 0 reads and checks everything, then tells the others; a restart's workers read
+        // and check their blocks; only then does rank 0 create or continue the output, and tells
+        // the others again: one message for a mistake, nothing touched, and no rank starts work
+        // that another has refused.
         long long status = 0; // 0: run, -1: stop quietly (--help etc.), > 0: error exit code
         long long epoch = 0, next_sample = 0;
         // After a restart, the time-to-sync rule rebuilt from the output's series (rank 0 reads
@@ -306,14 +412,15 @@ int run_program(int argc, char** argv) {
                     config::validate(config, mpi.size());
                     plan.d.emplace(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
                     check_memory(config, *plan.d, mpi.size(), nodes);
-                    const std::string telemetry_note = choose_telemetry(config, plan.d->workers());
+                    plan.telemetry_note = choose_telemetry(config, plan.d->workers());
                     if (!config.restart.empty()) {
-                        plan.restart.emplace(config.restart);
-                        plan.restart->verify();
-                        const run_config saved = config::from_toml(plan.restart->meta().config_toml,
-                                                                   "checkpoint " + config.restart);
+                        // The checkpoint's seal, metadata and block checksums (O(blocks) bytes;
+                        // the workers check the fireflies against the checksums, in parallel).
+                        const output::checkpoint_reader checkpoint(config.restart);
+                        plan.restart = checkpoint.meta();
+                        const run_config saved = config::from_toml(plan.restart->config_toml, "checkpoint " + config.restart);
                         if (config.output.empty()) config.output = saved.output;
-                        if (saved.width != plan.restart->width() || saved.height != plan.restart->height())
+                        if (saved.width != checkpoint.width() || saved.height != checkpoint.height())
                             throw usage_error("--restart " + config.restart +
                                               ": its datasets do not match its own settings (corrupt checkpoint)");
                         // The settings table says which settings a restart must keep.
@@ -321,8 +428,8 @@ int run_program(int argc, char** argv) {
                         if (!std::filesystem::exists(config.output))
                             throw usage_error("--restart " + config.restart + ": the run's output " + config.output +
                                               " is missing; it is continued, not recreated");
-                        epoch = plan.restart->meta().epoch;
-                        next_sample = plan.restart->meta().next_sample;
+                        epoch = plan.restart->epoch;
+                        next_sample = plan.restart->next_sample;
                         if (to_ticks(config.duration) < epoch * to_ticks(config.delay))
                             throw usage_error("--duration: " + std::to_string(config.duration) +
                                               " s ends before the checkpoint's time");
@@ -338,11 +445,6 @@ int run_program(int argc, char** argv) {
                     }
                     if (!config.checkpoint.empty()) check_checkpoint_path(config);
                     plan.toml = config::to_toml(config);
-                    rec.emplace(config, *plan.d,
-                                recorder::facts{mpi.size(), plan.toml, config.output,
-                                                plan.restart ? &plan.restart->meta() : nullptr, telemetry_note});
-                    const sync_tracker::state& rs = rec->restart_sync();
-                    sync_state = {rs.next, rs.stretch, rs.start, rs.decided};
                 }
             } catch (const fireflies::error& e) {
                 std::fprintf(stderr, "fireflies: error: %s\n", e.what());
@@ -355,10 +457,41 @@ int run_program(int argc, char** argv) {
                 mpi.broadcast(plan.toml);
                 mpi.broadcast(epoch);
                 mpi.broadcast(next_sample);
-                for (long long& v : sync_state) mpi.broadcast(v);
             }
         }
         if (status != 0) return status < 0 ? 0 : static_cast<int>(status);
+
+        const run_config config = hub_rank ? plan.config : config::from_toml(plan.toml, "configuration from rank 0");
+        const decomposition d(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
+        std::optional<block_state> restored;
+        if (!config.restart.empty()) {
+            try {
+                restored = read_restart(mpi, config, d, plan, status);
+            } catch (const usage_error& e) { // a one-process run's refusal
+                std::fprintf(stderr, "fireflies: error: %s\n", e.what());
+                status = e.exit_code();
+            }
+        }
+        if (hub_rank && status == 0) {
+            try {
+                if (mpi.size() == 1 && restored) plan.block = std::move(restored);
+                rec.emplace(config, *plan.d,
+                            recorder::facts{mpi.size(), plan.toml, config.output, plan.restart ? &*plan.restart : nullptr,
+                                            plan.restart_bytes_sent, plan.restart_bytes_received,
+                                            plan.telemetry_note});
+                const sync_tracker::state& rs = rec->restart_sync();
+                sync_state = {rs.next, rs.stretch, rs.start, rs.decided};
+            } catch (const fireflies::error& e) {
+                std::fprintf(stderr, "fireflies: error: %s\n", e.what());
+                status = e.exit_code();
+            }
+        }
+        if (mpi.size() > 1) {
+            mpi.broadcast(status);
+            if (status == 0 && !config.restart.empty())
+                for (long long& v : sync_state) mpi.broadcast(v);
+        }
+        if (status != 0) return static_cast<int>(status);
 
         install_stop_handlers();
         if (hub_rank) {
@@ -366,17 +499,21 @@ int run_program(int argc, char** argv) {
             if (!plan.initial_source.empty())
                 std::printf("  start     phases from %s, %s\n", plan.config.initial_phases.c_str(),
                             plan.initial_source.c_str());
-            return mpi.size() == 1 ? run_alone(plan, *rec) : run_hub(mpi, plan, *rec);
+            return mpi.size() == 1 ? run_alone(mpi, plan, *rec) : run_hub(mpi, plan, *rec);
         }
-        const run_config config = config::from_toml(plan.toml, "configuration from rank 0");
-        const decomposition d(config.width, config.height, mpi.size() - 1);
-        auto link = mpi.make_worker_link();
+        auto link = mpi.make_worker_link([&](const block_state& mine, std::int64_t temporary_id, const collective& group) {
+            output::write_checkpoint(group, config.checkpoint, d, mine, temporary_id);
+        });
         std::optional<block_simulation> sim;
-        if (!config.restart.empty() || !config.initial_phases.empty()) {
-            sim.emplace(config, d, mpi.rank() - 1, block_state::unpack(mpi.receive_block()), epoch, next_sample);
-            if (!config.restart.empty()) sim->resume_sync({sync_state[0], sync_state[1], sync_state[2], sync_state[3]});
-        } else
+        if (restored) {
+            sim.emplace(config, d, mpi.rank() - 1, std::move(*restored), epoch, next_sample);
+            sim->resume_sync({sync_state[0], sync_state[1], sync_state[2], sync_state[3]});
+        } else if (!config.initial_phases.empty()) {
+            sim.emplace(config, d, mpi.rank() - 1, block_state::unpack(mpi.receive_block()), 0, 0);
+        } else {
             sim.emplace(config, d, mpi.rank() - 1);
+        }
+        restored.reset();
         sim->run(*link);
         return 0;
     } catch (const fireflies::error& e) {

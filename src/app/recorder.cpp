@@ -294,6 +294,13 @@ void recorder::banner(std::FILE* to) const {
                      std::string(name_of(config_.period_dist)).c_str(), config_.period_spread, config_.period);
     if (config_.dissipation > 0)
         std::fprintf(to, "  response  Mirollo-Strogatz state function, dissipation B = %g\n", config_.dissipation);
+    if (config_.coupling == coupling_kind::all_to_all)
+        std::fprintf(to, "  coupling  all-to-all: each flash reaches the %s other fireflies\n",
+                     view::group_thousands(cells - 1).c_str());
+    if (!config_.pacemakers.empty())
+        std::fprintf(to, "  pacemaker %zu firefl%s with a fixed period, ignoring pulses (first at %" PRId64 ",%" PRId64 ")\n",
+                     config_.pacemakers.size(), config_.pacemakers.size() == 1 ? "y" : "ies",
+                     config_.pacemakers.front().x, config_.pacemakers.front().y);
     std::fprintf(to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s%s%s%s\n",
                  config_.duration, config_.sample_every, config_.seed,
                  std::string(name_of(config_.telemetry)).c_str(), facts_.telemetry_note.empty() ? "" : " (",
@@ -512,6 +519,12 @@ int recorder::finish(const run_totals& totals, double hub_busy_seconds) {
         for (const std::string& path : per_rank) f.set_dimensions(path, {"/perf/rank"});
         if (config_.record_epochs) write_epoch_work(f, totals);
         if (snapshot_phase_) snapshot_times = f.read_float64("/snapshots/t");
+        if (facts_.restart) {
+            // What rank 0 sent and received to restart this segment: a fixed few dozen bytes,
+            // whatever the grid (the workers read the checkpoint themselves).
+            f.set_attribute("/perf", "restart_hub_bytes_sent", facts_.restart_bytes_sent);
+            f.set_attribute("/perf", "restart_hub_bytes_received", facts_.restart_bytes_received);
+        }
     }); });
 
     write_xdmf(snapshot_times);

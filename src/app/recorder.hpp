@@ -23,6 +23,8 @@ class recorder final : public hub::observer {
         std::string config_toml;
         std::filesystem::path output;
         const checkpoint_meta* restart = nullptr; ///< continue this run's output after a restart
+        std::int64_t restart_bytes_sent = 0;      ///< rank 0's traffic for the restart (/perf attributes)
+        std::int64_t restart_bytes_received = 0;
         std::string telemetry_note;               ///< why --telemetry auto chose what it did
     };
     recorder(const run_config& config, const decomposition& d, facts f);

@@ -25,9 +25,10 @@ namespace {
 constexpr int tag_halo = 11;
 constexpr int tag_report = 12;
 constexpr int tag_control = 13;
-constexpr int tag_block_request = 14;
-constexpr int tag_block = 15;
-constexpr int tag_restore = 16;
+constexpr int tag_checkpoint_order = 14;  // hub -> worker 0: write a checkpoint
+constexpr int tag_checkpoint_result = 15; // worker 0 -> hub: it is in place; any worker: it failed
+constexpr int tag_restart_result = 16;    // a worker -> hub: how the workers' reading went
+constexpr int tag_initial = 17;           // hub -> a worker: its block at t = 0 (--initial-phases)
 
 void check(int rc, const char* call) {
     if (rc == MPI_SUCCESS) return;
@@ -37,8 +38,9 @@ void check(int rc, const char* call) {
     throw mpi_error(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(n)));
 }
 
-// Receives one message of any length from `source` with `tag`, polling gently.
-std::vector<std::byte> receive_bytes(int source, int tag, const char* what) {
+// Receives one message of any length from `source` (or MPI_ANY_SOURCE) with `tag`, polling
+// gently; `from` gets the sender's rank.
+std::vector<std::byte> receive_bytes(int source, int tag, const char* what, int* from = nullptr) {
     MPI_Message msg;
     MPI_Status st;
     int flag = 0;
@@ -49,15 +51,16 @@ std::vector<std::byte> receive_bytes(int source, int tag, const char* what) {
     MPI_Count bytes = 0;
     check(MPI_Get_elements_x(&st, MPI_BYTE, &bytes), what);
     if (bytes > std::numeric_limits<int>::max())
-        throw mpi_error(std::string(what) + ": a block of more than 2 GiB; use more ranks");
+        throw mpi_error(std::string(what) + ": a message of more than 2 GiB");
     std::vector<std::byte> out(static_cast<std::size_t>(bytes));
     check(MPI_Mrecv(out.data(), static_cast<int>(bytes), MPI_BYTE, &msg, MPI_STATUS_IGNORE), what);
+    if (from) *from = st.MPI_SOURCE;
     return out;
 }
 
 void send_bytes(const std::vector<std::byte>& bytes, int dest, int tag, const char* what) {
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-        throw mpi_error(std::string(what) + ": a block of more than 2 GiB; use more ranks");
+        throw mpi_error(std::string(what) + ": a message of more than 2 GiB");
     MPI_Request r;
     check(MPI_Issend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD, &r), what);
     int done = 0;
@@ -86,6 +89,105 @@ void wait_gently(Ready&& ready, int yields = 32, std::chrono::microseconds longe
     }
 }
 
+// Waits for a non-blocking request gently (see wait_gently): the other members may be busy
+// for a while (a checkpoint's members reach it one by one), and spinning would take their cores.
+void wait_request(MPI_Request& r, const char* what) {
+    wait_gently([&] {
+        int done = 0;
+        check(MPI_Test(&r, &done, MPI_STATUS_IGNORE), what);
+        return done != 0;
+    }, 32, std::chrono::microseconds(1000));
+}
+
+// The checkpoint writers and readers: the collective interface over a communicator of their own
+// (a duplicate, so that their collectives never meet another part's). Non-blocking collectives
+// waited for gently.
+class mpi_collective final : public collective {
+  public:
+    explicit mpi_collective(MPI_Comm of) {
+        check(MPI_Comm_dup(of, &comm_), "MPI_Comm_dup(checkpoint)");
+        check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank(checkpoint)");
+        check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size(checkpoint)");
+    }
+    ~mpi_collective() override { MPI_Comm_free(&comm_); }
+    mpi_collective(const mpi_collective&) = delete;
+    mpi_collective& operator=(const mpi_collective&) = delete;
+
+    int rank() const noexcept override { return rank_; }
+    int size() const noexcept override { return size_; }
+
+    const void* communicator() const noexcept override { return &comm_; }
+
+    void sum(std::span<std::uint64_t> values) const override {
+        MPI_Request r;
+        check(MPI_Iallreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_UINT64_T, MPI_SUM,
+                             comm_, &r),
+              "MPI_Iallreduce(checkpoint)");
+        wait_request(r, "MPI_Iallreduce(checkpoint)");
+    }
+    void sum_to(std::span<std::uint64_t> values, int root) const override {
+        std::vector<std::uint64_t> in(values.begin(), values.end());
+        MPI_Request r;
+        check(MPI_Ireduce(in.data(), values.data(), static_cast<int>(values.size()), MPI_UINT64_T, MPI_SUM, root,
+                          comm_, &r),
+              "MPI_Ireduce(checkpoint)");
+        wait_request(r, "MPI_Ireduce(checkpoint)");
+    }
+    std::uint64_t sum_before(std::uint64_t value) const override {
+        std::uint64_t out = 0;
+        MPI_Request r;
+        check(MPI_Iexscan(&value, &out, 1, MPI_UINT64_T, MPI_SUM, comm_, &r), "MPI_Iexscan(checkpoint)");
+        wait_request(r, "MPI_Iexscan(checkpoint)");
+        return rank_ == 0 ? 0 : out; // (undefined on member 0)
+    }
+    std::int64_t min(std::int64_t value) const override {
+        std::int64_t out = value;
+        MPI_Request r;
+        check(MPI_Iallreduce(&value, &out, 1, MPI_INT64_T, MPI_MIN, comm_, &r), "MPI_Iallreduce(checkpoint)");
+        wait_request(r, "MPI_Iallreduce(checkpoint)");
+        return out;
+    }
+    void broadcast(std::span<std::uint64_t> values, int root) const override {
+        MPI_Request r;
+        check(MPI_Ibcast(values.data(), static_cast<int>(values.size()), MPI_UINT64_T, root, comm_, &r),
+              "MPI_Ibcast(checkpoint)");
+        wait_request(r, "MPI_Ibcast(checkpoint)");
+    }
+    std::vector<std::uint64_t> gather(std::uint64_t value, int root) const override {
+        std::vector<std::uint64_t> out(rank_ == root ? static_cast<std::size_t>(size_) : 0);
+        MPI_Request r;
+        check(MPI_Igather(&value, 1, MPI_UINT64_T, out.data(), 1, MPI_UINT64_T, root, comm_, &r),
+              "MPI_Igather(checkpoint)");
+        wait_request(r, "MPI_Igather(checkpoint)");
+        return out;
+    }
+
+  private:
+    MPI_Comm comm_ = MPI_COMM_NULL;
+    int rank_ = 0, size_ = 1;
+};
+
+// The hub's order to write a checkpoint, on the wire: the temporary file's id (rank 0 has begun
+// that file with the run's state; the workers add their blocks).
+struct order_message {
+    std::int64_t temporary_id;
+};
+static_assert(sizeof(order_message) == hub_transport::checkpoint_order_bytes);
+
+// A worker's report to the hub of how a checkpoint or a restart went: the code (0: fine), then
+// for a restart three numbers, then the line to print (failures only).
+std::vector<std::byte> result_message(std::int64_t code, const std::vector<std::uint64_t>& numbers,
+                                      const std::string& line) {
+    std::vector<std::byte> out(sizeof code + numbers.size() * sizeof(std::uint64_t) + line.size());
+    std::memcpy(out.data(), &code, sizeof code);
+    if (!numbers.empty()) std::memcpy(out.data() + sizeof code, numbers.data(), numbers.size() * sizeof(std::uint64_t));
+    if (!line.empty()) std::memcpy(out.data() + sizeof code + numbers.size() * sizeof(std::uint64_t), line.data(), line.size());
+    return out;
+}
+
+// The fixed size of a successful checkpoint's result (worker 0's "in place").
+static_assert(sizeof(std::int64_t) == hub_transport::checkpoint_answer_bytes);
+
 // Neighbours meet at every epoch boundary, a fraction of a millisecond apart when the load is
 // even: a worker waiting for its neighbours' halo yields for a while (about a millisecond at
 // most) before it naps, so that it neither oversleeps the common short wait nor keeps a core from
@@ -103,9 +205,9 @@ constexpr std::chrono::microseconds receiving_nap(200);
 
 class mpi_worker_link final : public worker_link {
   public:
-    mpi_worker_link(MPI_Comm world, MPI_Comm workers, int reports_in_flight)
+    mpi_worker_link(MPI_Comm world, MPI_Comm workers, int reports_in_flight, checkpoint_sink sink)
         : world_(world), workers_(workers), slots_(static_cast<std::size_t>(reports_in_flight)),
-          stops_(stop_depth(workers)) {}
+          stops_(stop_depth(workers)), sink_(std::move(sink)), checkpointers_(workers) {}
 
     ~mpi_worker_link() override {
         // The stop all-reduces still open (every worker started the same ones) and every report
@@ -151,6 +253,34 @@ class mpi_worker_link final : public worker_link {
             check(MPI_Testall(static_cast<int>(n), sends_.data(), &done, MPI_STATUSES_IGNORE), "MPI_Testall(halo)");
             return done != 0;
         });
+    }
+
+    // --coupling all-to-all: how many bytes each worker has (an all-gather of one int), then
+    // the flashes themselves (an all-gather of those sizes), both non-blocking and waited for
+    // gently like the halo, so that a worker that arrives early does not spin on a shared core.
+    void gather_flashes(const std::vector<flash_event>& mine, std::vector<flash_event>& all) override {
+        int workers = 1;
+        check(MPI_Comm_size(workers_, &workers), "MPI_Comm_size(workers)");
+        if (mine.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) / sizeof(flash_event))
+            throw error("gather_flashes: " + std::to_string(mine.size()) + " flashes in one epoch are more than one "
+                        "MPI message can carry");
+        const int bytes = static_cast<int>(mine.size() * sizeof(flash_event));
+        gather_counts_.assign(static_cast<std::size_t>(workers), 0);
+        wait_for(MPI_Iallgather(&bytes, 1, MPI_INT, gather_counts_.data(), 1, MPI_INT, workers_, &gather_request_),
+                 "MPI_Iallgather(flash counts)");
+        gather_offsets_.assign(static_cast<std::size_t>(workers), 0);
+        std::size_t total = 0;
+        for (int w = 0; w < workers; ++w) {
+            if (total > static_cast<std::size_t>(std::numeric_limits<int>::max() - gather_counts_[static_cast<std::size_t>(w)]))
+                throw error("gather_flashes: the workers' flashes of one epoch are more than one MPI message can carry");
+            gather_offsets_[static_cast<std::size_t>(w)] = static_cast<int>(total);
+            total += static_cast<std::size_t>(gather_counts_[static_cast<std::size_t>(w)]);
+        }
+        const std::size_t at = all.size();
+        all.resize(at + total / sizeof(flash_event));
+        wait_for(MPI_Iallgatherv(mine.data(), bytes, MPI_BYTE, all.data() + at, gather_counts_.data(),
+                                 gather_offsets_.data(), MPI_BYTE, workers_, &gather_request_),
+                 "MPI_Iallgatherv(flashes)");
     }
 
     void send_report(const report_header& header, const report_body& body) override {
@@ -217,21 +347,50 @@ class mpi_worker_link final : public worker_link {
         return {state_global_[0], state_global_[1]};
     }
 
-    void send_block(const std::vector<std::byte>& packed) override {
-        // The hub takes blocks one at a time: wait for its request, then hand this one over.
-        int request = 0;
-        MPI_Message msg;
-        MPI_Status st;
-        int flag = 0;
-        wait_gently([&] {
-            check(MPI_Improbe(0, tag_block_request, world_, &flag, &msg, &st), "MPI_Improbe(block request)");
-            return flag != 0;
-        }, 32, std::chrono::microseconds(1000));
-        check(MPI_Mrecv(&request, 1, MPI_INT, &msg, MPI_STATUS_IGNORE), "MPI_Mrecv(block request)");
-        send_bytes(packed, 0, tag_block, "MPI_Issend(block)");
+    void save_checkpoint(const block_state& mine) override {
+        // The hub's order reaches worker 0, which passes it on; then every worker writes its
+        // block, worker 0 last of all sealing and renaming the file, and tells the hub.
+        order_message m{};
+        if (checkpointers_.rank() == 0) {
+            const std::vector<std::byte> bytes = receive_bytes(0, tag_checkpoint_order, "MPI_Mrecv(checkpoint order)");
+            if (bytes.size() != sizeof m) throw mpi_error("checkpoint order from the hub has the wrong length");
+            std::memcpy(&m, bytes.data(), sizeof m);
+        }
+        std::array<std::uint64_t, 1> id{static_cast<std::uint64_t>(m.temporary_id)};
+        checkpointers_.broadcast(id, 0);
+        m.temporary_id = static_cast<std::int64_t>(id[0]);
+        try {
+            sink_(mine, m.temporary_id, checkpointers_);
+        } catch (const error& e) {
+            failed(e.exit_code(), e.what());
+        } catch (const std::bad_alloc&) {
+            failed(exit_codes::failed, "out of memory writing the checkpoint");
+        } catch (const std::exception& e) {
+            failed(exit_codes::failed, e.what());
+        }
+        if (checkpointers_.rank() == 0)
+            send_bytes(result_message(0, {}, {}), 0, tag_checkpoint_result, "MPI_Issend(checkpoint result)");
     }
 
   private:
+    // This worker's part of a checkpoint failed: the hub hears why (and prints it, removes the
+    // temporary file and ends every rank: the other workers may wait for this one inside a
+    // collective write), and this rank waits for that end.
+    [[noreturn]] void failed(int code, const std::string& what) {
+        send_bytes(result_message(code, {}, what), 0, tag_checkpoint_result, "MPI_Issend(checkpoint result)");
+        for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+
+    // A non-blocking collective just started (its return code `rc`), waited for gently.
+    void wait_for(int rc, const char* call) {
+        check(rc, call);
+        wait_gently([&] {
+            int done = 0;
+            check(MPI_Test(&gather_request_, &done, MPI_STATUS_IGNORE), call);
+            return done != 0;
+        });
+    }
+
     // The first slot whose report the hub has taken, in a fixed order, so that while the hub
     // keeps up one buffer serves every report (a buffer's first use costs the kernel zeroing
     // its pages); when none is free, the first to be taken.
@@ -277,6 +436,11 @@ class mpi_worker_link final : public worker_link {
     // until it completes.
     std::array<std::int64_t, 2> state_local_{}, state_global_{};
     MPI_Request state_request_ = MPI_REQUEST_NULL;
+    checkpoint_sink sink_;
+    mpi_collective checkpointers_; // the workers, for checkpoints
+    // --coupling all-to-all: the all-gather of each epoch's flashes (one at a time)
+    std::vector<int> gather_counts_, gather_offsets_;
+    MPI_Request gather_request_ = MPI_REQUEST_NULL;
 };
 
 } // namespace
@@ -284,6 +448,7 @@ class mpi_worker_link final : public worker_link {
 struct session::impl {
     boost::mpi::environment env;
     boost::mpi::communicator world;
+    MPI_Comm workers = MPI_COMM_NULL; // ranks 1..P-1, or rank 0 alone in a one-process run
     impl(int& argc, char**& argv) : env(argc, argv, boost::mpi::threading::single, false) {}
 };
 
@@ -291,9 +456,15 @@ session::session(int& argc, char**& argv) : impl_(std::make_unique<impl>(argc, a
     rank_ = impl_->world.rank();
     size_ = impl_->world.size();
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    // The workers' communicator, made here where every rank passes (MPI_Comm_split is collective
+    // over the world): the hub of a run of several ranks is not in it.
+    const bool hub_apart = rank_ == 0 && size_ > 1;
+    check(MPI_Comm_split(MPI_COMM_WORLD, hub_apart ? MPI_UNDEFINED : 0, rank_, &impl_->workers), "MPI_Comm_split");
 }
 
-session::~session() = default;
+session::~session() {
+    if (impl_->workers != MPI_COMM_NULL) MPI_Comm_free(&impl_->workers);
+}
 
 node_map session::gather_nodes() const {
     // The node's leader (its lowest world rank) names it; the leader's reading of the node's
@@ -340,11 +511,41 @@ void session::abort(int code) const {
     std::_Exit(code);
 }
 
-std::unique_ptr<worker_link> session::make_worker_link(int reports_in_flight) const {
+std::unique_ptr<worker_link> session::make_worker_link(checkpoint_sink sink, int reports_in_flight) const {
     if (rank_ == 0) throw error("the hub (rank 0) has no worker link");
     MPI_Comm workers = MPI_COMM_NULL;
-    check(MPI_Comm_split(MPI_COMM_WORLD, 0, rank_, &workers), "MPI_Comm_split");
-    return std::make_unique<mpi_worker_link>(MPI_COMM_WORLD, workers, reports_in_flight);
+    check(MPI_Comm_dup(impl_->workers, &workers), "MPI_Comm_dup");
+    return std::make_unique<mpi_worker_link>(MPI_COMM_WORLD, workers, reports_in_flight, std::move(sink));
+}
+
+std::unique_ptr<collective> session::checkpoint_group() const {
+    if (impl_->workers == MPI_COMM_NULL) throw error("the hub (rank 0) writes and reads no checkpoint blocks");
+    return std::make_unique<mpi_collective>(impl_->workers);
+}
+
+std::vector<std::byte> session::receive_block() const { return receive_bytes(0, tag_initial, "MPI_Mrecv(initial block)"); }
+
+void session::send_restart_result(std::int64_t code, const std::string& line,
+                                  const std::vector<std::uint64_t>& numbers) const {
+    send_bytes(result_message(code, numbers, line), 0, tag_restart_result, "MPI_Issend(restart result)");
+}
+
+restart_result session::receive_restart_result() const {
+    const std::vector<std::byte> bytes = receive_bytes(MPI_ANY_SOURCE, tag_restart_result, "MPI_Mrecv(restart result)");
+    restart_result r;
+    constexpr std::size_t numbers = 3;
+    if (bytes.size() < sizeof r.code) throw mpi_error("restart result from a worker is too short");
+    std::memcpy(&r.code, bytes.data(), sizeof r.code);
+    std::size_t at = sizeof r.code;
+    if (r.code == 0) {
+        if (bytes.size() < at + numbers * sizeof(std::uint64_t)) throw mpi_error("restart result from a worker is too short");
+        r.numbers.resize(numbers);
+        std::memcpy(r.numbers.data(), bytes.data() + at, numbers * sizeof(std::uint64_t));
+        at += numbers * sizeof(std::uint64_t);
+    }
+    r.line.assign(reinterpret_cast<const char*>(bytes.data()) + at, bytes.size() - at);
+    r.bytes = static_cast<std::int64_t>(bytes.size());
+    return r;
 }
 
 // A report being received: the hub posts the receive and goes on (MPI_Imrecv), so that a
@@ -392,12 +593,8 @@ struct hub_transport::impl {
     }
 };
 
-hub_transport::hub_transport(const session& s, int workers, std::size_t max_held)
-    : impl_(std::make_unique<impl>(impl{workers, max_held, {}, {}, {}, {}})) {
-    // The hub does not take part in the workers' communicator, but MPI_Comm_split is collective.
-    MPI_Comm none = MPI_COMM_NULL;
-    if (s.rank() == 0) check(MPI_Comm_split(MPI_COMM_WORLD, MPI_UNDEFINED, 0, &none), "MPI_Comm_split");
-}
+hub_transport::hub_transport(const session&, int workers, std::size_t max_held)
+    : impl_(std::make_unique<impl>(impl{workers, max_held, {}, {}, {}, {}})) {}
 
 hub_transport::~hub_transport() {
     for (auto& r : impl_->stops)
@@ -488,16 +685,23 @@ void hub_transport::idle(std::chrono::microseconds longest) {
     impl_->nap = std::min(impl_->nap * 2, longest);
 }
 
-std::vector<std::byte> session::receive_block() const { return receive_bytes(0, tag_restore, "MPI_Mrecv(restore)"); }
-
-std::vector<std::byte> hub_transport::fetch_block(int worker) {
-    int request = 1;
-    check(MPI_Send(&request, 1, MPI_INT, worker + 1, tag_block_request, MPI_COMM_WORLD), "MPI_Send(block request)");
-    return receive_bytes(worker + 1, tag_block, "MPI_Mrecv(block)");
+void hub_transport::send_block(int worker, const std::vector<std::byte>& packed) {
+    send_bytes(packed, worker + 1, tag_initial, "MPI_Issend(initial block)");
 }
 
-void hub_transport::send_block(int worker, const std::vector<std::byte>& packed) {
-    send_bytes(packed, worker + 1, tag_restore, "MPI_Issend(restore)");
+checkpoint_outcome hub_transport::checkpoint(std::int64_t temporary_id) {
+    const order_message m{temporary_id};
+    std::vector<std::byte> bytes(sizeof m);
+    std::memcpy(bytes.data(), &m, sizeof m);
+    send_bytes(bytes, 1, tag_checkpoint_order, "MPI_Issend(checkpoint order)");
+    // Worker 0's "in place", or the first failure of any worker.
+    checkpoint_outcome out;
+    const std::vector<std::byte> result =
+        receive_bytes(MPI_ANY_SOURCE, tag_checkpoint_result, "MPI_Mrecv(checkpoint result)", &out.rank);
+    if (result.size() < sizeof out.code) throw mpi_error("checkpoint result from rank " + std::to_string(out.rank) + " is too short");
+    std::memcpy(&out.code, result.data(), sizeof out.code);
+    out.message.assign(reinterpret_cast<const char*>(result.data()) + sizeof out.code, result.size() - sizeof out.code);
+    return out;
 }
 
 void hub_transport::request_stop() {

@@ -23,6 +23,8 @@ constexpr std::int64_t max_side = std::numeric_limits<std::int32_t>::max();
 constexpr std::int64_t max_cells = std::int64_t{1} << 53;
 /// Simulated time is int64 nanoseconds (up to 9.2e9 s); 1e9 s leaves room for sums of times.
 constexpr double max_seconds = 1e9;
+/// Pacemakers (--pacemaker) at most: LEDs, not a second population (each worker keeps the list).
+constexpr std::size_t max_pacemakers = 4096;
 /// The time resolution: one tick.
 constexpr double resolution = 1.0 / ticks_per_second;
 
@@ -147,6 +149,42 @@ template <std::string run_config::*field> std::string write_path(const run_confi
     return toml::quote(c.*field);
 }
 
+// --pacemaker X,Y[,PERIOD]: each item one pacemaker (repeatable; in the file an array of
+// strings). The cell and the period are checked against the grid in find_problem.
+std::string read_pacemakers(run_config& c, std::span<const std::string> items) {
+    std::vector<pacemaker> out;
+    for (const std::string& item : items) {
+        std::vector<std::string_view> parts;
+        std::string_view rest = item;
+        for (std::size_t comma; (comma = rest.find(',')) != std::string_view::npos; rest.remove_prefix(comma + 1))
+            parts.push_back(rest.substr(0, comma));
+        parts.push_back(rest);
+        if (parts.size() != 2 && parts.size() != 3) return quoted(item) + " is not X,Y or X,Y,PERIOD";
+        pacemaker p;
+        for (auto [text, value] : {std::pair{parts[0], &p.x}, std::pair{parts[1], &p.y}})
+            if (const auto why = parse_int(text, *value); !why.empty()) return quoted(item) + ": " + why;
+        if (parts.size() == 3) {
+            if (const auto why = parse_double(parts[2], p.period); !why.empty()) return quoted(item) + ": " + why;
+            if (!(p.period > 0)) return quoted(item) + ": the period " + quoted(parts[2]) + " is not positive";
+        }
+        out.push_back(p);
+    }
+    c.pacemakers = std::move(out);
+    return {};
+}
+/// A pacemaker as --pacemaker takes it: "X,Y", or "X,Y,PERIOD" with the period's shortest
+/// spelling that reads back to it.
+std::string pacemaker_text(const pacemaker& p) {
+    std::string out = std::to_string(p.x) + "," + std::to_string(p.y);
+    return p.period > 0 ? out + "," + show(p.period) : out;
+}
+std::string write_pacemakers(const run_config& c) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < c.pacemakers.size(); ++i)
+        out += (i ? ", " : "") + toml::quote(pacemaker_text(c.pacemakers[i]));
+    return out + "]";
+}
+
 /// Equality of one field, for the restart check.
 template <auto field> bool same(const run_config& a, const run_config& b) {
     return a.*field == b.*field;
@@ -231,6 +269,17 @@ constexpr std::array table{
             "between two cells", "",
             value_kind::count, on_restart::must_match, read_count<&run_config::radius>,
             write_count<&run_config::radius>, same<&run_config::radius>},
+    setting{"coupling", "Model", "lattice|all-to-all", "lattice | all-to-all",
+            "who a flash's pulses reach: lattice, the neighbours on the grid; all-to-all, every "
+            "other firefly (N - 1 pulses per flash, the same nudge and delay)", "",
+            value_kind::choice, on_restart::must_match, read_choice<coupling_kind, &run_config::coupling>,
+            write_choice<coupling_kind, &run_config::coupling>, same<&run_config::coupling>},
+    setting{"pacemaker", "Model", "X,Y[,PERIOD]", "cell x,y and seconds; repeatable (an array of strings)",
+            "the firefly at cell (X, Y) becomes a pacemaker: it flashes every PERIOD seconds (default "
+            "--period) from its start phase on, and ignores pulses; its pulses reach the others as "
+            "any flash's", "none",
+            value_kind::path, on_restart::must_match, nullptr, write_pacemakers, same<&run_config::pacemakers>,
+            '\0', read_pacemakers},
     setting{"partitioned", "Model", "", "true | false",
             "cut the links between ranks' blocks: pulses never cross a block boundary (the "
             "seed's islands)", "",
@@ -529,6 +578,8 @@ std::optional<problem> find_problem(const run_config& c) {
                                      std::to_string(reach.diameter()) + " apart (" +
                                      (c.neighbourhood == neighbourhood_kind::moore ? "Chebyshev" : "Manhattan") +
                                      " distance)"};
+    if (c.coupling != coupling_kind::lattice && c.coupling != coupling_kind::all_to_all)
+        return problem{"coupling", "is not lattice or all-to-all"};
     if (c.period_dist != period_distribution::normal && c.period_dist != period_distribution::uniform)
         return problem{"period-distribution", "is not normal or uniform"};
     if (c.period_spread > 0) {
@@ -575,6 +626,34 @@ std::optional<problem> find_problem(const run_config& c) {
         return problem{"record-flashes", "needs --telemetry events (summary sends no flashes to the hub)"};
     if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.visualize)
         return problem{"visualize", "needs --telemetry events (summary sends no flashes to the hub)"};
+    if (c.pacemakers.size() > max_pacemakers)
+        return problem{"pacemaker", std::to_string(c.pacemakers.size()) + " pacemakers are more than " +
+                                        std::to_string(max_pacemakers)};
+    for (std::size_t i = 0; i < c.pacemakers.size(); ++i) {
+        const pacemaker& p = c.pacemakers[i];
+        const std::string what = quoted(pacemaker_text(p));
+        if (p.x < 0 || p.x >= c.width || p.y < 0 || p.y >= c.height)
+            return problem{"pacemaker", what + " is outside the " + std::to_string(c.width) + " x " +
+                                            std::to_string(c.height) + " grid (x in [0, " + std::to_string(c.width) +
+                                            "), y in [0, " + std::to_string(c.height) + "))"};
+        for (std::size_t j = 0; j < i; ++j)
+            if (c.pacemakers[j].x == p.x && c.pacemakers[j].y == p.y)
+                return problem{"pacemaker", "cell " + std::to_string(p.x) + "," + std::to_string(p.y) +
+                                                " is given twice"};
+        if (p.period != 0)
+            if (auto why = positive_time(p.period)) return problem{"pacemaker", what + ": the period " + *why};
+    }
+    if (c.coupling == coupling_kind::all_to_all && c.partitioned)
+        return problem{"coupling", "all-to-all couples every firefly to every other one: it cannot be --partitioned"};
+    if (c.coupling == coupling_kind::all_to_all && c.boundary != boundary_kind::periodic)
+        return problem{"coupling", "all-to-all has no neighbourhood on the grid, so --boundary " +
+                                       std::string(name_of(c.boundary)) + " means nothing with it"};
+    if (c.coupling == coupling_kind::all_to_all &&
+        (c.neighbourhood != neighbourhood_kind::moore || c.radius != 1))
+        return problem{"coupling", "all-to-all reaches every firefly, so --neighbourhood " +
+                                       std::string(name_of(c.neighbourhood)) + " --radius " +
+                                       std::to_string(c.radius) +
+                                       " means nothing with it (they must be the default, moore and 1)"};
     // Both sides are at most 2^31 - 1, so the product cannot overflow.
     if (c.width * c.height > max_cells)
         return problem{"width", std::to_string(c.width) + " x " + std::to_string(c.height) + " = " +

@@ -248,6 +248,13 @@ void hub::restore(const checkpoint_meta& meta, const sync_tracker::state& sync) 
     interval_complete_ = static_cast<std::int64_t>(interval_times_.size()) == meta.interval_flashes;
 }
 
+void hub::restore_flashes(const phasor_sum& last_flashes, std::int64_t flashed) {
+    if (config_.telemetry != telemetry_mode::events) return; // the workers' partial sums carry it
+    phasor_sum sum = flash_order_.sum();
+    sum += last_flashes;
+    flash_order_.restore(sum, flash_order_.flashed() + flashed);
+}
+
 void hub::restore_block(const block_state& b) {
     if (config_.telemetry != telemetry_mode::events) return; // the workers' partial sums carry it
     for (const firefly& f : b.fireflies)

@@ -20,7 +20,27 @@ model_params model_params::from(const run_config& c) noexcept {
     p.spread = to_ticks(c.period_spread);
     p.distribution = c.period_dist;
     p.refractory_fraction = c.refractory;
+    p.pacemakers = !c.pacemakers.empty();
     return p;
+}
+
+std::vector<pacemaker_period> pacemaker_periods(const run_config& c) {
+    std::vector<pacemaker_period> out;
+    for (const pacemaker& m : c.pacemakers)
+        out.push_back({static_cast<std::uint64_t>(m.y * c.width + m.x), to_ticks(m.period > 0 ? m.period : c.period)});
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+bool is_pacemaker(const std::vector<pacemaker_period>& pacemakers, std::uint64_t id) noexcept {
+    const auto at = std::lower_bound(pacemakers.begin(), pacemakers.end(), pacemaker_period{id, 0});
+    return at != pacemakers.end() && at->id == id;
+}
+
+own_period own_period_of(const model_params& p, const std::vector<pacemaker_period>& pacemakers, std::uint64_t id) {
+    const auto at = std::lower_bound(pacemakers.begin(), pacemakers.end(), pacemaker_period{id, 0});
+    if (at == pacemakers.end() || at->id != id) return natural_period(p, id);
+    return {at->period, pacemaker_refractory};
 }
 
 // docs/model.md, "Period spread": draws period_stream + k of the firefly, k = 0, 1, ...; the

@@ -1,5 +1,7 @@
 #include "output/h5.hpp"
 
+#include "fireflies/output.hpp"
+
 #include <hdf5_hl.h>
 
 #include <cerrno>
@@ -21,6 +23,14 @@ void init_library() {
         check(H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), "H5Eset_auto2", "H5E_DEFAULT");
     });
 }
+
+} // namespace fireflies::output::h5
+
+namespace fireflies::output {
+void start_hdf5() { h5::init_library(); }
+} // namespace fireflies::output
+
+namespace fireflies::output::h5 {
 
 namespace {
 

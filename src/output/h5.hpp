@@ -1,5 +1,6 @@
 #pragma once
-// A small RAII layer over the HDF5 C API: the only place, with run_file.cpp, that sees hdf5.h.
+// A small RAII layer over the HDF5 C API: the only place, with run_file.cpp and checkpoint_file.cpp,
+// that uses hdf5.h (src/comm/mpi.cpp calls H5Pset_fapl_mpio only: it owns the communicators).
 // Every call's return code is checked where it is made and turned into fireflies::hdf5_error
 // "CALL(OBJECT) failed: <HDF5's message>".
 #include <hdf5.h>
@@ -76,6 +77,10 @@ template <herr_t (*Close)(hid_t)> class handle {
         if (id_ >= 0) (void)Close(id_);
         id_ = H5I_INVALID_HID;
     }
+    /// Forgets the identifier without closing it: for an object of a file that several processes
+    /// opened together (MPI-IO), whose close is collective, after a failure on this process only
+    /// (the program ends next; the others may be waiting elsewhere).
+    hid_t release() noexcept { return std::exchange(id_, H5I_INVALID_HID); }
     /// Closes and throws hdf5_error naming `call` and `object` on failure.
     void close(std::string_view call, std::string_view object) {
         if (id_ < 0) return;

@@ -65,7 +65,11 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
     allocate(n);
-    for (std::uint32_t i = 0; i < n; ++i) put(i, rules_.start(global_id(i)));
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const std::uint64_t id = global_id(i);
+        // (A pacemaker starts on its own period.)
+        put(i, pacemakers_.empty() ? rules_.start(id) : rules_.start(id, own_period_of(rules_.params(), pacemakers_, id).period));
+    }
     start_tasks();
 }
 
@@ -107,6 +111,7 @@ void block_simulation::allocate(std::size_t n) {
     // reduction of each sample's R_state.
     if (config_.stop_when_synced)
         sync_.emplace_back(config_.sync_threshold, rules_.params().period, sample_);
+    pacemakers_ = pacemaker_periods(config_);
     flash_at_.resize(n);
     if (engine_ != engine_kind::coroutine || n == 0) {
         static_assert(std::has_single_bit(sizeof(firefly_rest)));
@@ -118,7 +123,7 @@ void block_simulation::allocate(std::size_t n) {
     frames_ = std::make_unique<frame_array>(n);
     frame_array::scope scope(*frames_);
     for (std::uint32_t i = 0; i < n; ++i) {
-        const auto task = (rules_.params().spread > 0 ? firefly_life_spread() : firefly_life()).handle;
+        const auto task = (rules_.params().own_periods() ? firefly_life_spread() : firefly_life()).handle;
         if (task.address() != frames_->frame(i)) throw error("coroutine frames are not laid out in firefly order");
         // Every frame is the same coroutine's, so its promise sits at the same offset in each: the
         // frames' order (checked above) is the promises' order.
@@ -131,12 +136,12 @@ void block_simulation::allocate(std::size_t n) {
 }
 
 // With a period spread, each firefly's own period (drawn from its id, the same on every rank and
-// after a restart).
+// after a restart); with pacemakers, theirs, and which of the block's fireflies they are.
 void block_simulation::set_periods() {
     const model_params& p = rules_.params();
-    if (p.spread <= 0) return;
+    if (!p.own_periods()) return;
     periods_.resize(flash_at_.size());
-    for (std::uint32_t i = 0; i < periods_.size(); ++i) periods_[i] = natural_period(p, global_id(i));
+    for (std::uint32_t i = 0; i < periods_.size(); ++i) periods_[i] = own_period_of(p, pacemakers_, global_id(i));
 }
 
 // The timer ring, and what both constructors share.
@@ -146,11 +151,14 @@ void block_simulation::start_tasks() {
     by_block_width_ = divider(block_.width);
     set_periods(); // (global_id needs the dividers)
     wide_ = !reach_.moore_one();
-    family_ = rules_.params().spread > 0 || rules_.params().general_prc;
+    all_to_all_ = config_.coupling == coupling_kind::all_to_all;
+    family_ = rules_.params().own_periods() || rules_.params().general_prc || all_to_all_;
     const std::int64_t r = reach_.radius();
-    if (!config_.partitioned) neighbours_ = decomposition_.neighbours(worker_, r);
+    // (All-to-all exchanges every flash with every worker instead: gather_all.)
+    if (!config_.partitioned && !all_to_all_) neighbours_ = decomposition_.neighbours(worker_, r);
     const bool open = config_.boundary == boundary_kind::open;
-    eight_coupled_ = !wide_ && !config_.partitioned && width_ >= 3 && height_ >= 3 && !open;
+    const bool eight_coupled = !wide_ && !config_.partitioned && !all_to_all_ && width_ >= 3 && height_ >= 3 && !open;
+    pulses_per_flash_ = all_to_all_ ? width_ * height_ - 1 : eight_coupled ? 8 : 0;
     open_eight_inside_ = !wide_ && !config_.partitioned && open;
     wide_inside_ = wide_ && !config_.partitioned && (open || (2 * r + 1 <= width_ && 2 * r + 1 <= height_));
     inside_margin_ = open ? r : 0;
@@ -225,10 +233,20 @@ void block_simulation::act(std::uint32_t local, tick_t t) {
 // act() for a firefly with its own period (a period spread): its own coroutine, so that the
 // default model's turns do not test for it.
 void block_simulation::act_spread(std::uint32_t local, tick_t t) {
+    if (periods_[local].refractory == pacemaker_refractory) return pace(local, t);
     firefly_ref_spread f{at(local), periods_[local].period, periods_[local].refractory};
     const tick_t previous = f.last_flash;
     const std::uint64_t id = global_id(local);
     if (rules_.act(f, id, t) == reaction::flashed) emit_flash(id, t, previous);
+}
+
+// No jitter, no draw, no held pulses: its flashes are exactly one own period apart.
+void block_simulation::pace(std::uint32_t local, tick_t t) {
+    firefly_ref f = at(local);
+    const tick_t previous = f.last_flash;
+    f.last_flash = t;
+    f.flash_at = t + periods_[local].period;
+    emit_flash(global_id(local), t, previous);
 }
 
 [[gnu::noinline]] void block_simulation::take_turn(std::uint32_t local, tick_t t) {
@@ -241,7 +259,6 @@ void block_simulation::act_spread(std::uint32_t local, tick_t t) {
         act_spread(local, t);
     }
 }
-
 
 
 
@@ -272,6 +289,16 @@ std::int64_t block_simulation::pulses_from(std::uint64_t source) const {
         if (x >= 1 && x < width_ - 1 && y >= 1 && y < height_ - 1) return 8;
     }
     return coupled_neighbours(source);
+}
+
+// The pulses a flash of `source` sends to this block's fireflies.
+std::int64_t block_simulation::pulses_into_block(std::uint64_t source) const {
+    std::int64_t y = 0, x = 0;
+    by_width_.split(static_cast<std::int64_t>(source), y, x);
+    if (all_to_all_) return block_.cells() - (block_.contains(x, y) ? 1 : 0);
+    std::int64_t n = 0;
+    for_each_neighbour(source, [&](std::int64_t nx, std::int64_t ny) { n += block_.contains(nx, ny) ? 1 : 0; });
+    return n;
 }
 
 // (Not inlined into the flash, which the default's open edges would otherwise pay for.)
@@ -325,7 +352,7 @@ void block_simulation::emit_flash(std::uint64_t id, tick_t t, tick_t previous) {
     flashes_.push_back(ev);
     if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
     ++totals_.flashes_total;
-    totals_.pulses_sent += eight_coupled_ ? 8 : pulses_from(ev.agent);
+    totals_.pulses_sent += pulses_per_flash_ ? pulses_per_flash_ : pulses_from(ev.agent);
     order_t_.push_back(t);
     order_previous_.push_back(previous);
 }
@@ -429,10 +456,7 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
     }
     epoch_arrivals_ = static_cast<std::int64_t>(next_arrival_);
     // Pulses that would arrive after the end of the run stay in flight.
-    for (std::size_t i = next_arrival_; i < arriving_.size(); ++i)
-        for_each_neighbour(arriving_[i].agent, [&](std::int64_t x, std::int64_t y) {
-            totals_.pulses_in_flight += block_.contains(x, y) ? 1 : 0;
-        });
+    for (std::size_t i = next_arrival_; i < arriving_.size(); ++i) totals_.pulses_in_flight += pulses_into_block(arriving_[i].agent);
     arriving_.clear();
     due_.clear();
     // Flashes leave the epoch in time order.
@@ -449,6 +473,7 @@ void block_simulation::sort_by_time(std::vector<flash_event>& v) {
 }
 
 void block_simulation::exchange_halo(worker_link& link) {
+    if (all_to_all_) return gather_all(link); // (block_simulation_families.cpp)
     // Border fireflies' flashes go to every neighbour rank that owns one of their neighbours.
     for (auto& out : outgoing_) out.clear();
     if (!neighbours_.empty()) {
@@ -497,14 +522,11 @@ void block_simulation::checkpoint(worker_link& link, std::int64_t next_epoch) {
     h.epochs = next_epoch;
     h.sample = next_sample_;
     send_flashes(link, h);
-    link.send_block(save().pack());
+    link.save_checkpoint(save());
 }
 
 void block_simulation::finish(worker_link& link, bool interrupted, bool checkpointed, tick_t through) {
-    for (const flash_event& ev : arriving_)
-        for_each_neighbour(ev.agent, [&](std::int64_t x, std::int64_t y) {
-            totals_.pulses_in_flight += block_.contains(x, y) ? 1 : 0;
-        });
+    for (const flash_event& ev : arriving_) totals_.pulses_in_flight += pulses_into_block(ev.agent);
     report_header h = totals_;
     h.kind = report_kind::final;
     h.through = through;

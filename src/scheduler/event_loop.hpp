@@ -30,8 +30,8 @@ template <class F> void block_simulation::with_fixed_rules(F&& f) const {
 /// Calls f(rules) with the family's rules, their switches fixed at compile time.
 template <class F> void with_family_rules(const model_params& p, F&& f) {
     using enum refractory_mode;
-    if (p.spread > 0) {
-        // A period spread (the flash instant is always checked).
+    if (p.own_periods()) {
+        // A period spread or pacemakers (the flash instant is always checked).
         if (fixed_switches<drop, true, false, true>::fit(p)) return f(fixed_firefly_rules<drop, true, false, true>(p));
         if (fixed_switches<queue, true, false, true>::fit(p)) return f(fixed_firefly_rules<queue, true, false, true>(p));
         if (fixed_switches<drop, true, true, true>::fit(p)) return f(fixed_firefly_rules<drop, true, true, true>(p));
@@ -132,6 +132,8 @@ template <class F> void block_simulation::for_each_wide_neighbour(std::uint64_t 
 template <class Rules>
 [[gnu::always_inline]] inline void block_simulation::deliver(const Rules& rules, std::uint32_t local, tick_t t) {
     const auto f = view(rules, local);
+    if constexpr (Rules::switches::spread())
+        if (f.refractory == pacemaker_refractory) return; // a pacemaker ignores pulses (its turns are on the due list)
     const tick_t before = rules.next_turn(f);
     while (rules.acts_before(f, t)) take_turn(local, rules.next_turn(f));
     if (rules.absorb(f, t)) take_turn(local, t);
@@ -139,7 +141,7 @@ template <class Rules>
 }
 
 // A firefly on the due list: its own turns before `end`.
-template <class Rules> void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
+template <class Rules, bool AllToAll> void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
     const auto f = view(rules, local);
     const tick_t before = rules.next_turn(f);
     while (rules.next_turn(f) < end) take_turn(local, rules.next_turn(f));

@@ -47,14 +47,14 @@ def kill_group(p, sig=signal.SIGKILL):
 class Run:
     """A started program: stdout and stderr go to files in its directory."""
 
-    def __init__(self, ranks, args, cwd, name):
+    def __init__(self, ranks, args, cwd, name, env=None):
         self.argv = command(ranks, args)
         self.cwd = cwd
         self.out_path = os.path.join(cwd, name + ".stdout")
         self.err_path = os.path.join(cwd, name + ".stderr")
         self.t0 = time.monotonic()
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
-            self.p = subprocess.Popen(self.argv, cwd=cwd, stdout=out, stderr=err,
+            self.p = subprocess.Popen(self.argv, cwd=cwd, stdout=out, stderr=err, env=env,
                                       stdin=subprocess.DEVNULL, start_new_session=True)
         self.returncode = None
         self.wall = None
@@ -90,6 +90,16 @@ class Run:
                 % (" ".join(self.argv), self.returncode, " (TIMED OUT)" if self.timed_out else "",
                    "%.2f" % self.wall if self.wall is not None else "?", self.stdout()[-4000:],
                    self.stderr()[-4000:]))
+
+
+def slow_fsync_env(seconds):
+    """The environment for a run whose fsync of a checkpoint's temporary file first sleeps
+    `seconds` (tests/checkpoint/slow_fsync.c, LD_PRELOAD; CTest passes FIREFLIES_SLOW_FSYNC), or
+    None when the shim is not there."""
+    shim = os.environ.get("FIREFLIES_SLOW_FSYNC", "")
+    if not shim or not os.path.exists(shim):
+        return None
+    return dict(os.environ, LD_PRELOAD=shim, FIREFLIES_TEST_FSYNC_DELAY=str(seconds))
 
 
 def wait_until(predicate, timeout, step=0.005):
@@ -162,9 +172,9 @@ class CheckpointTestCase(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.dir, name)
 
-    def start(self, ranks, args, name=None):
+    def start(self, ranks, args, name=None, env=None):
         self._runs += 1
-        return Run(ranks, args, self.dir, name or "run%d" % self._runs)
+        return Run(ranks, args, self.dir, name or "run%d" % self._runs, env)
 
     def run_to_end(self, ranks, args, expect=0, timeout=180, name=None):
         r = self.start(ranks, args, name)

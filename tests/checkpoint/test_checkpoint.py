@@ -19,7 +19,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ckpt_common import (EXIT_CHECKPOINTED, EXIT_USAGE, CheckpointTestCase, attrs,  # noqa: E402
-                         command, kill_group, sha256, read_checkpoint_fully, temporaries, tree_state, wait_until)
+                         command, kill_group, sha256, read_checkpoint_fully, slow_fsync_env, temporaries,
+                         tree_state, wait_until)
 
 # A small run: 48 x 36 fireflies, 40 s simulated, every output series on.
 BASE = ["--width", 48, "--height", 36, "--duration", 40, "--seed", 7, "--record-flashes",
@@ -197,9 +198,36 @@ class Families(RestartCase):
         self.base = BASE + ["--neighbourhood", "von-neumann", "--radius", 3]
         self.interrupted_then_restarted(5, 2)
 
+    def test_pacemaker_2_to_5(self):
+        self.base = BASE + ["--pacemaker", "24,18,4.5", "--pacemaker", "0,35"]
+        self.interrupted_then_restarted(2, 5)
+
+    def test_all_to_all_3_to_2(self):
+        self.base = BASE + ["--coupling", "all-to-all", "--nudge", 0.0002, "--prc-dissipation", 3]
+        self.interrupted_then_restarted(3, 2)
+
+    def test_pacemaker_radius_3_to_2(self):
+        self.base = BASE + ["--pacemaker", "24,18,4.5", "--neighbourhood", "von-neumann", "--radius", 2]
+        self.interrupted_then_restarted(3, 2)
+
     def test_period_spread_2_to_5(self):
         self.base = BASE + ["--period-spread", 0.3, "--period-distribution", "uniform"]
         self.interrupted_then_restarted(2, 5)
+
+    def test_stop_when_synced_3_to_2(self):
+        # 12 x 12, seed 4: synchronised at 108.5 s, stopped one sample after the decision; the
+        # checkpoint comes at about 10 s, before it, while a sample's R_state reduction is open
+        # among the workers. The restarted workers go on from rank 0's replay of the output's
+        # R_state series and stop at the same epoch as the uninterrupted run.
+        self.base = with_options(BASE, ["--width", 12, "--height", 12, "--seed", 4, "--duration", 300]) + \
+            ["--stop-when-synced"]
+        self.interrupted_then_restarted(3, 2)
+        ref = attrs(self.path("ref.h5"))
+        self.assertEqual(int(ref["stopped_when_synced"]), 1, "the reference run must stop when synchronised")
+        self.assertLess(float(ref["simulated_time"]), 300)
+        out = attrs(self.path("run.h5"))
+        for key in ("time_to_sync", "simulated_time", "stopped_when_synced"):
+            self.assertEqual(out[key], ref[key], key)
 
 
 
@@ -294,6 +322,30 @@ class Refused(CopiedRun):
         self.corrupt()
         self.refused([], ranks=3)
 
+    def corrupt_dataset(self, name):
+        """Inverts 4 bytes in the middle of dataset `name`'s raw data (outside the seal's hash:
+        the block checksums cover it, verified by the workers that read it)."""
+        ck = self.path("run.ckpt")
+        with h5py.File(ck, "r") as f:
+            d = f[name]
+            at = d.id.get_offset() + d.id.get_storage_size() // 2
+        with open(ck, "r+b") as f:
+            f.seek(at)
+            flipped = bytes(b ^ 0x5A for b in f.read(4))
+            f.seek(at)
+            f.write(flipped)
+
+    def test_corrupt_block_data(self):
+        # The fireflies' data: found by the workers' block checksums, whichever blocks they read.
+        self.corrupt_dataset("state/last_flash")
+        for ranks in (1, 3, 4):
+            self.refused([], ranks=ranks, expect_in=("corrupt", "block"))
+
+    def test_corrupt_in_flight_index(self):
+        self.corrupt_dataset("in_flight/index")
+        for ranks in (1, 3):
+            self.refused([], ranks=ranks, expect_in=("corrupt",))
+
     def test_not_hdf5(self):
         with open(self.path("notes.txt"), "w") as f:
             f.write("this is not a checkpoint\n" * 100)
@@ -318,6 +370,39 @@ class Refused(CopiedRun):
 
     def test_other_grid_3_ranks(self):
         self.refused(["--height", 30], ranks=3)
+
+    def test_older_formats(self):
+        # Checkpoints of older formats, refused by their seal with what to do, at any rank count
+        # (tests/checkpoint/data): format 2 by rank 0 alone (fireflies 0.1.0 at c7883b7); format
+        # 3 by rank 0 alone, with /hub/interval_flash_t (main at 17af8bf); format 3 by the
+        # workers in parallel, without it (the parallel checkpoints before format 4).
+        data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+        cases = (("format2_48x36.ckpt", "older checkpoint format (version 2, written by rank 0 alone)"),
+                 ("format3_serial_48x36.ckpt", "older checkpoint format (version 3, written by rank 0 alone)"),
+                 ("format3_parallel_48x36.ckpt", "checkpoint format version 3 (written by the workers"))
+        for name, what in cases:
+            shutil.copy2(os.path.join(data, name), self.path("old.ckpt"))
+            for ranks in (1, 3):
+                with self.subTest(checkpoint=name, ranks=ranks):
+                    self.refused([], ranks=ranks, checkpoint="old.ckpt",
+                                 expect_in=(what, "reads format 4 only",
+                                            "restart it with the fireflies that wrote it, or rerun the run"))
+
+    def test_corrupt_interval_flashes(self):
+        # The hub's flashes of the sample in progress (rank 0's own state, inside the seal's
+        # hash): one byte of their raw data changed is refused before HDF5 reads them.
+        ck = self.path("run.ckpt")
+        with h5py.File(ck, "r") as f:
+            d = f["hub/interval_flash_t"]
+            self.assertGreater(d.shape[0], 0, "the checkpoint should hold the interval's flashes (events telemetry)")
+            self.assertEqual(d.shape[0], int(f.attrs["interval_flashes"]))
+            offset = d.id.get_offset()
+        with open(ck, "r+b") as f:
+            f.seek(offset + 3)
+            b = f.read(1)
+            f.seek(offset + 3)
+            f.write(bytes([b[0] ^ 0x10]))
+        self.refused([], expect_in=("corrupt",))
 
 
 class CheckpointPath(CopiedRun):
@@ -365,6 +450,51 @@ class CheckpointPath(CopiedRun):
         self.assertGreater(attrs(self.path("run.ckpt"))["epoch"], old_epoch)
 
 
+class HubTraffic(CheckpointTestCase):
+    """Rank 0's traffic for a checkpoint and for a restart does not grow with the grid: at the same
+    rank count, 48 x 36 and 640 x 360 fireflies (133 times as many) give the same byte counts,
+    each a few dozen bytes (the checkpoint's root attributes hub_bytes_sent and
+    hub_bytes_received; the restarted output's /perf attributes restart_hub_bytes_sent and
+    restart_hub_bytes_received). When rank 0 wrote checkpoints alone (formats 2 and 3 of rank
+    0) the hub received every block (48 bytes + 24 a firefly + 16 an in-flight flash: 41 kB and
+    5.5 MB here) and sent them all back, with every in-flight flash to every worker, for a
+    restart. The restart here runs on another rank count
+    than the checkpoint (3 blocks of 213-214 columns whose halos cut through the 2 blocks of 320
+    columns that wrote it, each row two index tiles: 256 + 64) and continues the output bitwise
+    as the uninterrupted run wrote it."""
+
+    def traffic(self, width, height, first=3, second=4):
+        args = with_options(BASE, ["--width", width, "--height", height, "--duration", 2])
+        out, ck, ref = self.path("%dx%d.h5" % (width, height)), self.path("%dx%d.ckpt" % (width, height)), \
+            self.path("%dx%d-ref.h5" % (width, height))
+        r1 = self.run_to_end(first, args + ["-o", out, "--checkpoint", ck, "--checkpoint-every", 1])
+        shutil.copyfile(out, ref)
+        c = attrs(ck)
+        self.assertGreater(int(c["epoch"]), 0)
+        r2 = self.run_to_end(second, args + ["-o", out, "--restart", ck])
+        context = r1.describe() + "\n" + r2.describe()
+        self.check_balanced(out, "complete", context)
+        self.assertSameData(ref, out, SERIES_GROUPS, context)
+        self.assertSameTotals(ref, out, context)
+        p = attrs(out, "/perf")
+        counts = {"checkpoint sent": int(c["hub_bytes_sent"]), "checkpoint received": int(c["hub_bytes_received"]),
+                  "restart sent": int(p["restart_hub_bytes_sent"]),
+                  "restart received": int(p["restart_hub_bytes_received"])}
+        with h5py.File(ck, "r") as f:
+            before = 48 * int(c["workers"]) + 24 * width * height + 16 * f["in_flight/t"].shape[0]
+        print("%d x %d, P=%d -> %d: rank 0 bytes %s (a hub writing alone received %d for the checkpoint)"
+              % (width, height, first, second, counts, before))
+        return counts
+
+    def test_rank_0_bytes_do_not_grow_with_the_grid(self):
+        small = self.traffic(48, 36)
+        big = self.traffic(640, 360)
+        self.assertEqual(small, big, "rank 0's bytes for a checkpoint and a restart grew with the grid")
+        for what, n in big.items():
+            self.assertGreater(n, 0, what)
+            self.assertLess(n, 1024, "rank 0 %s %d bytes" % (what, n))
+
+
 def h5clear(path):
     """Clears the 'file is open for write' flags of an HDF5 file left by a killed writer."""
     subprocess.run(["h5clear", "-s", path], check=True, capture_output=True, timeout=60)
@@ -373,19 +503,24 @@ def h5clear(path):
 class CrashSafety(CheckpointTestCase):
     """(d) SIGKILL during a checkpoint write, and a full disk, leave the previous checkpoint."""
 
-    # 1000 x 1000 fireflies: a checkpoint of ~10 MB takes about a second to write (deflate,
-    # Fletcher32, fsync); one checkpoint per epoch, so the second write starts soon after the first.
+    # 1000 x 1000 fireflies: a checkpoint of ~24 MB, one per epoch, so the second write starts
+    # soon after the first. The workers write it in parallel in milliseconds, too fast for a
+    # poll to catch: the slow_fsync shim makes each writer's fsync of the temporary file, after
+    # its data and before the seal and the rename, take 3 s, so that the kill lands in a write
+    # every time. (Without the shim, when run by hand, the kill is a race.)
     BIG = ["--width", 1000, "--height", 1000, "--duration", 0.03, "--sample-every", 0.01]
+    FSYNC_DELAY = 3
 
     def kill_during_second_write(self, ranks):
         out, ck = self.path("big.h5"), self.path("big.ckpt")
-        r = self.start(ranks, self.BIG + ["-o", out, "--checkpoint", ck, "--checkpoint-every", 0.01], "killed")
+        r = self.start(ranks, self.BIG + ["-o", out, "--checkpoint", ck, "--checkpoint-every", 0.01], "killed",
+                       env=slow_fsync_env(self.FSYNC_DELAY))
         first = wait_until(lambda: "checkpoint at t=0.01 s written" in r.stderr() or r.p.poll() is not None, 300)
         if not (first and r.p.poll() is None):
             r.wait(1)
             self.fail("no first checkpoint:\n" + r.describe())
         before = {k: v for k, v in read_checkpoint_fully(ck).items() if k != "config"}
-        def halfway():   # the temporary file has 2 MB of the ~10 MB (the write takes ~1.5 s)
+        def halfway():   # the temporary file has 2 MB of the ~24 MB
             try:
                 return any(os.path.getsize(t) >= 2_000_000 for t in temporaries(ck))
             except FileNotFoundError:
@@ -395,7 +530,7 @@ class CrashSafety(CheckpointTestCase):
         if not (writing and tmp):
             kill_group(r.p, signal.SIGKILL)
             self.fail("did not catch the second write in progress:\n" + r.describe())
-        digest = sha256(ck)   # the next rename is ~1 s away
+        digest = sha256(ck)   # the next rename is seconds away (slow_fsync)
         kill_group(r.p, signal.SIGKILL)
         r.wait(60)
         self.assertNotIn("checkpoint at t=0.02", r.stderr(), "killed too late: the write completed")
@@ -444,13 +579,13 @@ class CrashSafety(CheckpointTestCase):
     def full_disk(self, ranks):
         mnt = self.path("small")
         os.mkdir(mnt)
-        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt], capture_output=True, text=True)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=10m", "tmpfs", mnt], capture_output=True, text=True)
         if m.returncode != 0:
-            self.skipTest("cannot mount a 2 MiB tmpfs (%s): full-disk case not tested"
+            self.skipTest("cannot mount a 10 MiB tmpfs (%s): full-disk case not tested"
                           % (m.stderr.strip() or "exit %d" % m.returncode))
         self.addCleanup(subprocess.run, ["umount", "-l", mnt], capture_output=True)
-        # 520 x 520 fireflies: a checkpoint of ~1.3 MB, so the first fits and the second's
-        # temporary file, beside it, does not.
+        # 520 x 520 fireflies: a checkpoint of ~6.5 MB (24 bytes a firefly, uncompressed), so the
+        # first fits in 10 MiB and the second's temporary file, beside it, does not.
         grid = ["--width", 520, "--height", 520, "--duration", 0.05, "--sample-every", 0.01]
         out, ck = self.path("full.h5"), os.path.join(mnt, "full.ckpt")
         r = self.run_to_end(ranks, grid + ["-o", out, "--checkpoint", ck, "--checkpoint-every", 0.01],

@@ -36,10 +36,12 @@ EXISTING_BYTES = b"\x89HDF\r\n\x1a\n this stands for an older run's output; it m
 OLD_MTIME_NS = 1_000_000_000 * 1_600_000_000  # 2020-09-13
 
 HUGE_GRID = ["--width", 100000, "--height", 100000, "--duration", 1]  # 1e10 cells < 2^53
+# 4097 pacemakers, one more than a run takes (the count is checked before the cells)
+MANY_PACEMAKERS = "pacemaker = [" + '"1,1", ' * 4097 + "]\n"
 
 # Ranks to run a case at. Rank 0 alone reads and checks the settings, so the value checks take
-# the same path for every P: the core cases (ALL, 35 of them) run at P = 1, 3 and 8, three more
-# that need several workers at P = 3 and/or 8, and the others (ONE, 52) only at P = 1, to keep
+# the same path for every P: the core cases (ALL, 37 of them) run at P = 1, 3 and 8, three more
+# that need several workers at P = 3 and/or 8, and the others (ONE, 65) only at P = 1, to keep
 # the catalogue within its time budget on a 2-core machine (one refused run costs ~0.6 s at
 # P = 1, ~1 s at P = 3 and ~1.3 s at P = 8, mostly MPI start-up).
 ALL = (1, 3, 8)
@@ -99,6 +101,21 @@ CASES = [
     ("radius_beyond_grid", ["--width", 5, "--height", 5, "--radius", 3], "--radius", ALL),
     ("radius_beyond_grid_von_neumann", ["--width", 5, "--height", 5, "--neighbourhood", "von-neumann",
                                         "--radius", 5], "--radius", ONE),
+    ("coupling_unknown", ["--coupling", "mean-field"], "--coupling", ONE),
+    ("coupling_all_to_all_partitioned", ["--coupling", "all-to-all", "--partitioned"], "--coupling", ONE),
+    ("coupling_all_to_all_open", ["--coupling", "all-to-all", "--boundary", "open"], "--coupling", ONE),
+    ("pacemaker_malformed", ["--pacemaker", "3"], "--pacemaker", ALL),
+    ("pacemaker_not_a_number", ["--pacemaker", "3,4,fast"], "--pacemaker", ONE),
+    ("pacemaker_outside", ["--pacemaker", "30,4"], "--pacemaker", ALL),
+    ("pacemaker_duplicate", ["--pacemaker", "3,4", "--pacemaker", "3,4,2"], "--pacemaker", ONE),
+    ("pacemaker_period_zero", ["--pacemaker", "3,4,0"], "--pacemaker", ONE),
+    ("pacemaker_period_negative", ["--pacemaker", "3,4,-1"], "--pacemaker", ONE),
+    ("pacemaker_too_many", ["--config", "pm.toml"], "pacemaker", ONE, {"pm.toml": MANY_PACEMAKERS}),
+    ("pacemaker_toml_numbers", ["--config", "pm.toml"], "pacemaker", ONE, {"pm.toml": "pacemaker = [3, 4]\n"}),
+    # all-to-all reaches every firefly: a neighbourhood or radius on the grid means nothing with it
+    ("coupling_all_to_all_radius", ["--coupling", "all-to-all", "--radius", 2], "--coupling", ONE),
+    ("coupling_all_to_all_neighbourhood", ["--coupling", "all-to-all", "--neighbourhood", "von-neumann"],
+     "--coupling", ONE),
     # --initial-phases: missing, not HDF5 (HDF5 files of the wrong shape, out-of-range or NaN
     # phases and subsampled snapshots: tests/e2e/test_initial_phases.py)
     ("initial_phases_missing", ["--initial-phases", "missing.h5"], "--initial-phases", ALL),

@@ -105,6 +105,45 @@ class Identity(E2ETestCase):
         self.across_ranks("narrow-blocks", ["--width", 9, "--height", 8, "--duration", 60, "--seed", 10,
                                             "--radius", 4, "--neighbourhood", "von-neumann",
                                             "--nudge", 0.02])
+        # A pacemaker whose pulses reach 3 cells, across ranks whose blocks are narrower.
+        self.across_ranks("pacemaker-moore-r3", ["--width", 37, "--height", 23, "--duration", 60, "--seed", 11,
+                                                 "--radius", 3, "--nudge", 0.05, "--pacemaker", "18,11,4.5"])
+
+    def test_all_to_all(self):
+        # Mirollo & Strogatz's swarm: every firefly coupled to every other, B = 3; and the
+        # lattice's queue mode.
+        self.across_ranks("all-to-all", ["--width", 37, "--height", 23, "--duration", 30, "--seed", 7,
+                                         "--coupling", "all-to-all", "--nudge", 0.0002, "--prc-dissipation", 3])
+        self.across_ranks("all-to-all-queue", ["--width", 20, "--height", 15, "--duration", 30, "--seed", 3,
+                                               "--coupling", "all-to-all", "--nudge", 0.001,
+                                               "--refractory-mode", "queue"])
+
+    def test_pacemakers(self):
+        # Two LEDs, one faster than the swarm, one on the run's period; and one driving an
+        # all-to-all swarm.
+        self.across_ranks("pacemaker", ["--width", 37, "--height", 23, "--duration", 60, "--seed", 7,
+                                        "--pacemaker", "18,11,4.5", "--pacemaker", "0,0"])
+        self.across_ranks("pacemaker-all-to-all", ["--width", 20, "--height", 15, "--duration", 30, "--seed", 3,
+                                                   "--coupling", "all-to-all", "--nudge", 0.0005,
+                                                   "--pacemaker", "7,7,4.8"], ranks=(1, 3, 8))
+
+    def test_all_to_all_is_the_lattice_on_3x3(self):
+        """On a 3 x 3 torus every cell is a Moore neighbour of every other: --coupling all-to-all
+        and the lattice are the same model, and give the same /timeseries, /flashes and
+        snapshots, bit for bit, at any P."""
+        args = ["--width", 3, "--height", 3, "--duration", 80, "--seed", 4, "--record-flashes",
+                "--snapshot-every", 1, "--nudge", 0.3]
+        for mode in ("drop", "queue"):
+            lattice = self.across_ranks("3x3-lattice-" + mode, args + ["--refractory-mode", mode], ranks=(1,))
+            files = self.across_ranks("3x3-all-to-all-" + mode, args + ["--refractory-mode", mode,
+                                                                        "--coupling", "all-to-all"],
+                                      ranks=(1, 3, 5), reference=lattice[0])
+            with h5py.File(lattice[0], "r") as a:
+                self.assertGreater(len(a["flashes/t"]), 100)
+                for f in files:
+                    with h5py.File(f, "r") as b:
+                        for name in ("flashes/t", "flashes/agent", "snapshots/phase"):
+                            self.assertEqual(a[name][()].tobytes(), b[name][()].tobytes(), "%s of %s" % (name, f))
 
     def test_telemetry_summary_equals_events(self):
         args = ["--width", 37, "--height", 23, "--duration", 60, "--seed", 5]

@@ -1,11 +1,14 @@
 // libFuzzer target: the restart-file reader. The input's bytes are written to a file and read
-// as `--restart FILE` is at rank 0 (src/app/program.cpp):
-//   checkpoint_reader r(FILE); from_toml(r.meta().config_toml); then every block of the saved
-//   grid's decomposition for 1, 2 and 7 workers through r.read_block().
-// Only fireflies::error may come out (usage_error, hdf5_error, ...); anything else (another
-// exception, a crash, a sanitizer report, a hang, an out-of-memory) is a finding. Blocks are only
-// read for grids of at most max_cells cells, so that a (valid) checkpoint of a huge grid does
-// not exhaust the fuzzer's memory by design.
+// as `--restart FILE` is (src/app/program.cpp): at rank 0
+//   checkpoint_reader r(FILE); from_toml(r.meta().config_toml);
+// then what the workers read, through the same code as their MPI-IO reads but serially (sec2):
+// every block of the saved grid's decomposition for 1, 2 and 7 readers through r.read_block(),
+// with the readers' checksum shares added up and checked (check_block_sums).
+// Only fireflies::error may come out (usage_error, hdf5_error, ...), and read_block reports a bad
+// checkpoint in its `problem`; anything else (another exception, a crash, a sanitizer report, a
+// hang, an out-of-memory) is a finding. Blocks are only read for grids of at most max_cells
+// cells, so that a (valid) checkpoint of a huge grid does not exhaust the fuzzer's memory by
+// design.
 #include "config/cli.hpp"
 #include "fuzz_temp_file.hpp"
 #include "fireflies/checkpoint.hpp"
@@ -17,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -41,17 +45,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     try {
         const fireflies::output::checkpoint_reader reader(path);
-        const auto& meta = reader.meta();
-        const fireflies::run_config saved = fireflies::config::from_toml(meta.config_toml, "checkpoint fuzz.h5");
-        if (saved.width * saved.height > max_cells) return 0;
-        for (int workers : {1, 2, 7}) {
-            if (workers > saved.width * saved.height) break;
-            const fireflies::decomposition d(saved.width, saved.height, workers);
-            for (int w = 0; w < d.workers(); ++w) {
-                const fireflies::block_state b = reader.read_block(d.block_of(w));
-                // What the hub then sends to the worker, and the worker unpacks.
-                (void)fireflies::block_state::unpack(b.pack());
+        (void)fireflies::config::from_toml(reader.meta().config_toml, "checkpoint fuzz.h5");
+        const std::int64_t width = reader.width(), height = reader.height();
+        if (width * height > max_cells) return 0;
+        const auto& layout = reader.layout();
+        for (int readers : {1, 2, 7}) {
+            if (readers > width * height) break;
+            const fireflies::decomposition d(width, height, readers);
+            std::vector<std::uint64_t> sums(layout.checksums.size(), 0);
+            bool read = true;
+            for (int w = 0; w < d.workers() && read; ++w) {
+                const fireflies::output::restored_block b = reader.read_block(d.block_of(w));
+                read = b.problem.empty();
+                for (std::size_t i = 0; read && i < sums.size() && i < b.sums.size(); ++i) sums[i] += b.sums[i];
+                // What a worker keeps (and the block_state round trip of the unit tests).
+                if (read) (void)fireflies::block_state::unpack(b.state.pack());
             }
+            if (read) (void)fireflies::output::check_block_sums(path, width, height, layout.checksums, sums);
         }
     } catch (const fireflies::error&) {
     }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -26,6 +27,13 @@ using clock_type = std::chrono::steady_clock;
 
 int rank() { return mpi_test::world().rank(); }
 int size() { return mpi_test::world().size(); }
+
+// These links never checkpoint: a checkpoint would be a bug of the test.
+std::unique_ptr<worker_link> reporting_link() {
+    return mpi_test::world().make_worker_link([](const block_state&, std::int64_t, const collective&) {
+        throw error("the transport tests write no checkpoint");
+    });
+}
 
 // What a report of worker `w` numbered `seq` carries: its number in `through`, and events whose
 // firefly ids encode (w, seq, i) so that the hub side can check every byte it got.
@@ -47,7 +55,7 @@ void send_numbered(worker_link& link, int worker, int reports) {
         h.kind = report_kind::flashes;
         h.through = seq;
         h.events = n;
-        link.send_report(h, {events, previous, {}});
+        link.send_report(h, {events, previous, {}, {}});
     }
 }
 
@@ -120,7 +128,7 @@ TEST(Transport, EveryReportArrivesInItsWorkersOrder) {
         })) << "not every report arrived within 60 s";
         expect_every_report_in_order(sink, workers, reports);
     } else {
-        auto link = mpi_test::world().make_worker_link();
+        auto link = reporting_link();
         send_numbered(*link, rank() - 1, reports);
     }
     MPI_Barrier(MPI_COMM_WORLD);
@@ -151,8 +159,37 @@ TEST(Transport, TakesNoMoreOfAWorkersReportsThanTheSinkHolds) {
             << "worker 0's reports did not arrive after the release";
         expect_every_report_in_order(sink, workers, reports);
     } else {
-        auto link = mpi_test::world().make_worker_link();
+        auto link = reporting_link();
         send_numbered(*link, rank() - 1, reports);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+TEST(Transport, GatherFlashesGivesEveryWorkerEveryWorkersFlashes) {
+    // --coupling all-to-all: rounds of all-gathers among the workers (the hub takes no part),
+    // worker w contributing (w + r) % 3 * 1000 flashes in round r (none, some, many; uneven),
+    // appended after what `all` held; each round's every flash, of every worker, exactly once.
+    const int workers = size() - 1;
+    ASSERT_GE(workers, 1) << "run with at least 2 ranks";
+    if (rank() == 0) {
+        comm::hub_transport transport(mpi_test::world(), workers); // (its half of the workers' split)
+    } else {
+        const int w = rank() - 1;
+        auto link = mpi_test::world().make_worker_link();
+        for (int round = 0; round < 6; ++round) {
+            auto count = [&](int v) { return static_cast<std::int64_t>((v + round) % 3) * 1000; };
+            std::vector<flash_event> mine(static_cast<std::size_t>(count(w)));
+            for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = {round, agent_of(w, round, static_cast<std::int64_t>(i))};
+            std::vector<flash_event> all{{-1, 42}}; // kept in front
+            link->gather_flashes(mine, all);
+            std::vector<flash_event> expected{{-1, 42}};
+            for (int v = 0; v < workers; ++v)
+                for (std::int64_t i = 0; i < count(v); ++i) expected.push_back({round, agent_of(v, round, i)});
+            EXPECT_EQ(all.front(), expected.front()) << "what `all` held comes first";
+            std::sort(all.begin(), all.end());
+            std::sort(expected.begin(), expected.end());
+            EXPECT_EQ(all, expected) << "worker " << w << " round " << round; // (not ASSERT: every worker goes on to every round)
+        }
     }
     MPI_Barrier(MPI_COMM_WORLD);
 }

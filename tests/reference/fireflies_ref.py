@@ -10,7 +10,8 @@ What it implements, with the page's names:
   - the grid: a W x H torus (or with --boundary open a rectangle without wrapping), firefly
     id = y W + x; its neighbours every other cell within distance R (--radius, default 1):
     Chebyshev distance (moore, the default) or Manhattan distance (von-neumann), measured on
-    the torus the short way round each axis (with open edges, plainly);
+    the torus the short way round each axis (with open edges, plainly); with --coupling
+    all-to-all every other firefly of the grid;
   - time and phases in integer nanosecond ticks (every option in seconds rounded to the nearest
     tick);
   - randomness: Philox4x32-10 keyed by the seed, counter (id, draw); draw 0 the start phase,
@@ -23,6 +24,10 @@ What it implements, with the page's names:
     U(0, 2S + 1) ticks from draw 2^63; normal: Box-Muller on draws 2^63 + 2k, 2^63 + 2k + 1
     (u1 = (bits >> 11 + 1) 2^-53, u2 = (bits >> 11) 2^-53, z = sqrt(-2 ln u1) cos(2 pi u2)),
     round(T + S z) ticks, the first above nudge + jitter (k < 64; else T); its Rf = round(r T_i);
+  - pacemakers (--pacemaker X,Y[,PERIOD]): the firefly at (X, Y) has period PERIOD (default
+    T), starts at phase U(0, PERIOD) from draw 0 (or its --initial-phases value), flashes each
+    time its phase reaches PERIOD, resets to phase 0 (no jitter, no draw) and ignores every
+    pulse; its flashes send pulses as any other's;
   - the phase response of a pulse: + e (B = 0), or with dissipation B > 0 the Mirollo-Strogatz
     state function, phase' = min(T, max(0, round(a phase + c))), a = exp(B e/T),
     c = T expm1(B e/T) / expm1(B), rounding halves away from zero (docs/model.md, "Dissipation");
@@ -92,6 +97,8 @@ class Config:
         self.boundary = "periodic"
         self.neighbourhood = "moore"
         self.radius = 1
+        self.coupling = "lattice"
+        self.pacemakers = []         # [(x, y, period in seconds or None)]
         self.duration = 300.0
         self.sample_every = 0.5
         for k, v in kw.items():
@@ -114,6 +121,10 @@ class Config:
             out += ["--neighbourhood", self.neighbourhood]
         if self.radius != 1:
             out += ["--radius", self.radius]
+        if self.coupling != "lattice":
+            out += ["--coupling", self.coupling]
+        for x, y, period in self.pacemakers:
+            out += ["--pacemaker", "%d,%d" % (x, y) + ("" if period is None else ",%r" % period)]
         if self.period_spread != 0:
             out += ["--period-spread", repr(self.period_spread),
                     "--period-distribution", self.period_distribution]
@@ -193,6 +204,11 @@ def run(cfg, through=None):
     queue_mode = cfg.mode == "queue"
 
     own = [natural_period(cfg, i) for i in range(W * H)]
+    pacemaker = [False] * (W * H)
+    for x, y, period in cfg.pacemakers:
+        i = y * W + x
+        pacemaker[i] = True
+        own[i] = (T0 if period is None else to_ticks(period), own[i][1])
     if B > 0:
         eps = e / T0
         a = math.exp(B * eps)
@@ -212,7 +228,10 @@ def run(cfg, through=None):
             return 0
         return min(round_half_away(x), T)
 
-    nbr = [neighbours(W, H, i, cfg.boundary == "open", cfg.neighbourhood, cfg.radius) for i in range(N)]
+    if cfg.coupling == "all-to-all":
+        nbr = [[m for m in range(N) if m != i] for i in range(N)]
+    else:
+        nbr = [neighbours(W, H, i, cfg.boundary == "open", cfg.neighbourhood, cfg.radius) for i in range(N)]
     phase = [0] * N       # phase at time upd[i]
     upd = [0] * N
     last = [-1] * N
@@ -248,6 +267,10 @@ def run(cfg, through=None):
         flashes.append((t, i))
         for m in nbr[i]:
             heapq.heappush(heap, (t + d, PULSE, m, 0))
+        if pacemaker[i]:
+            last[i] = t
+            set_phase(i, t, 0)
+            return
         j = uniform_below(random_bits(cfg.seed, i, draws[i]), J) if J > 0 else 0
         draws[i] += 1
         last[i] = t
@@ -290,6 +313,8 @@ def run(cfg, through=None):
                 flash(i, t)
             else:
                 set_phase(i, t, p)
+        elif pacemaker[i]:  # a pulse at a pacemaker: ignored
+            continue
         else:  # PULSE
             if refractory(i, t):
                 if queue_mode:

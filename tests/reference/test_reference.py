@@ -214,6 +214,101 @@ class AgainstReference(unittest.TestCase):
                 self.assertAlmostEqual(float(series["R"][-1]), R, delta=1e-6)
                 self.assertAlmostEqual(float(series["R_state"][-1]), Rs, delta=1e-6)
 
+    # -- --coupling all-to-all ------------------------------------------------------------------
+
+    def test_all_to_all_exact(self):
+        # Two oscillators (Mirollo & Strogatz's N = 2) from given phases, jitter 0, with and
+        # without dissipation.
+        for mode in ("drop", "queue"):
+            for b in (0.0, 2.0):
+                flashes, _ = self.check_exact(ref.Config(
+                    width=2, height=1, mode=mode, jitter=0.0, duration=40, dissipation=b, nudge=0.3,
+                    coupling="all-to-all", initial_phases=[0, 2_300_000_000]))
+                self.assertGreaterEqual(min(sum(1 for _, a in flashes if a == k) for k in (0, 1)), 7)
+        # 3 x 3 from given phases, and grids where all-to-all is not the lattice.
+        for mode in ("drop", "queue"):
+            self.check_exact(ref.Config(width=3, height=3, mode=mode, jitter=0.0, duration=60, nudge=0.25,
+                                        coupling="all-to-all",
+                                        initial_phases=[k * 517_000_003 for k in range(9)]))
+            self.check_exact(ref.Config(width=6, height=5, seed=2, mode=mode, duration=60, nudge=0.02,
+                                        coupling="all-to-all"), ranks=(1, 3, 5))
+            # Inhibitory pulses (phase delays, each one in turn) and the other families at once.
+            self.check_exact(ref.Config(width=5, height=4, seed=5, mode=mode, duration=60, nudge=-0.01,
+                                        coupling="all-to-all"))
+            self.check_exact(ref.Config(width=6, height=4, seed=3, mode=mode, duration=60, nudge=0.01,
+                                        coupling="all-to-all", dissipation=3.0, period_spread=0.2))
+
+    def test_all_to_all_statistics_over_seeds(self):
+        """Flash counts and the final R, seed by seed: Mirollo & Strogatz's swarm (B = 3, every
+        firefly coupled to every other) against the reference."""
+        for seed in (1, 2, 3):
+            cfg = ref.Config(width=8, height=8, seed=seed, duration=60, nudge=0.005, dissipation=3.0,
+                             coupling="all-to-all")
+            flashes, samples = ref.run(cfg)
+            R = ref.order_parameters(samples[-1:], cfg.period)[0][1]
+            got, series = self.program(cfg, ranks=3)
+            self.assertEqual(len(got), len(flashes), "seed %d" % seed)
+            self.assertEqual(int(series["flashes"].sum()), len(flashes))
+            self.assertAlmostEqual(float(series["R"][-1]), R, delta=1e-6)
+
+    # -- --pacemaker X,Y[,PERIOD] -----------------------------------------------------------------
+
+    def test_pacemaker_exact(self):
+        # A pacemaker on a 5 x 1 ring from given phases, jitter 0: the ring's flashes to the
+        # tick, the pacemaker's every 4 s.
+        ring = [0, 999_999_999, 2_000_000_001, 3_141_592_653, 3_999_999_999]
+        for mode in ("drop", "queue"):
+            flashes, _ = self.check_exact(ref.Config(width=5, height=1, mode=mode, jitter=0.0, duration=60,
+                                                     nudge=0.25, initial_phases=ring,
+                                                     pacemakers=[(2, 0, 4.0)]))
+            led = [t for t, a in flashes if a == 2]
+            self.assertEqual(led, [1_999_999_999 + k * 4_000_000_000 for k in range(len(led))])
+            self.assertGreaterEqual(len(led), 14)
+        # Random start phases (draw 0 on the pacemaker's own period), with the other families.
+        for mode in ("drop", "queue"):
+            self.check_exact(ref.Config(width=6, height=5, seed=2, mode=mode, duration=60, nudge=0.3,
+                                        pacemakers=[(0, 0, 4.5), (3, 2, None)]))
+            self.check_exact(ref.Config(width=5, height=4, seed=5, mode=mode, duration=60, nudge=0.2,
+                                        dissipation=2.0, period_spread=0.2, pacemakers=[(4, 3, 4.2)]))
+            self.check_exact(ref.Config(width=4, height=4, seed=3, mode=mode, duration=60, nudge=0.01,
+                                        coupling="all-to-all", pacemakers=[(1, 1, 4.4)]))
+
+    def test_pacemaker_statistics_over_seeds(self):
+        """Entrainment: flash counts and the final R seed by seed on an 8 x 8 torus driven by one
+        pacemaker with a period 10% below the swarm's (faster than every firefly); and the
+        fireflies end up flashing at the pacemaker's rate."""
+        for seed in (1, 2, 3):
+            cfg = ref.Config(width=8, height=8, seed=seed, duration=300, nudge=0.3, pacemakers=[(4, 4, 4.5)])
+            flashes, samples = ref.run(cfg)
+            R = ref.order_parameters(samples[-1:], cfg.period)[0][1]
+            got, series = self.program(cfg, ranks=3)
+            self.assertEqual(len(got), len(flashes), "seed %d" % seed)
+            self.assertAlmostEqual(float(series["R"][-1]), R, delta=1e-6)
+
+            def late_counts(fl):
+                """Flashes of each firefly in the last 45 s: 10 at the pacemaker's 4.5 s."""
+                late = [a for t, a in fl if t > 255_000_000_000]
+                return [late.count(i) for i in range(64)]
+            self.assertEqual(set(late_counts(got)), {10}, "seed %d" % seed)
+            # Without it, the swarm keeps its own rate (a period of 5 s less the reset jitter).
+            cfg.pacemakers = []
+            self.assertNotIn(10, late_counts(ref.run(cfg)[0]), "seed %d" % seed)
+
+    def test_pacemaker_with_a_neighbourhood(self):
+        # Pacemakers whose pulses reach R cells (and which ignore those of R cells), from given
+        # phases with jitter 0 and from random ones; across ranks whose blocks are narrower than R.
+        ring = [0, 999_999_999, 2_000_000_001, 3_141_592_653, 3_999_999_999, 1_234_567_891, 2_718_281_828]
+        for mode in ("drop", "queue"):
+            flashes, _ = self.check_exact(ref.Config(width=7, height=1, mode=mode, jitter=0.0, duration=60,
+                                                     nudge=0.2, initial_phases=ring, radius=2,
+                                                     pacemakers=[(3, 0, 4.0)]))
+            led = [t for t, a in flashes if a == 3]
+            self.assertEqual({b - a for a, b in zip(led, led[1:])}, {4_000_000_000})
+            self.assertGreaterEqual(len(led), 14)
+            self.check_exact(ref.Config(width=7, height=6, seed=4, mode=mode, duration=60, nudge=0.2,
+                                        neighbourhood="von-neumann", radius=2, boundary="open",
+                                        pacemakers=[(0, 0, 4.5), (3, 2, None)]), ranks=(1, 3, 8))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -114,10 +114,16 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
 
     std::vector<std::vector<std::uint64_t>> nbr(n);
     const bool open = c.boundary == boundary_kind::open;
-    for (std::size_t i = 0; i < n; ++i)
-        nbr[i] = c.neighbourhood == neighbourhood_kind::moore && c.radius == 1
-                     ? moore_neighbours(W, H, i, cut, open)
-                     : neighbours_within(W, H, i, c.neighbourhood, c.radius, cut, open);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (c.coupling == coupling_kind::all_to_all) { // every other firefly
+            for (std::uint64_t m = 0; m < n; ++m)
+                if (m != i) nbr[i].push_back(m);
+        } else {
+            nbr[i] = c.neighbourhood == neighbourhood_kind::moore && c.radius == 1
+                         ? moore_neighbours(W, H, i, cut, open)
+                         : neighbours_within(W, H, i, c.neighbourhood, c.radius, cut, open);
+        }
+    }
 
     // (time, kind, firefly): kind 0 = pulse, 1 = timer, so pulses come first at equal times.
     using ev = std::tuple<tick_t, int, std::uint64_t>;
@@ -127,12 +133,20 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     r.sent_by.assign(n, 0);
     r.delivered_to.assign(n, 0);
     r.in_flight_to.assign(n, 0);
-    // Each firefly with its own period (the run's T and Rf without a period spread).
+    // Each firefly with its own period (the run's T and Rf without a period spread or pacemakers).
     std::vector<firefly_spread> st(n);
     std::vector<tick_t> last(n, -1), periods(n);
+    // Pacemakers: a fixed period, phase U(0, period) at the start, pulses ignored.
+    const std::vector<pacemaker_period> pacemakers = pacemaker_periods(c);
+    std::vector<bool> paces(n, false);
+    for (const auto& m : pacemakers) paces[m.id] = true;
     for (std::size_t i = 0; i < n; ++i) {
-        const own_period own = natural_period(p, i);
-        st[i] = {rules.start(i), own.period, own.refractory};
+        const own_period own = paces[i] ? own_period{pacemakers[static_cast<std::size_t>(
+                                                        std::find_if(pacemakers.begin(), pacemakers.end(),
+                                                                     [&](const auto& m) { return m.id == i; }) -
+                                                        pacemakers.begin())].period, 0}
+                                        : natural_period(p, i);
+        st[i] = {paces[i] ? rules.start(i, own.period) : rules.start(i), own.period, own.refractory};
         periods[i] = own.period;
         q.emplace(rules.next_turn(st[i]), 1, i);
     }
@@ -145,7 +159,16 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
             if (kind == 1 && rules.next_turn(f) != t) continue; // stale timer
             const tick_t before = rules.next_turn(f);
             reaction re;
-            if (kind == 0) {
+            if (paces[id]) {
+                if (kind == 0) { // ignored
+                    ++r.pulses_delivered;
+                    ++r.delivered_to[id];
+                    continue;
+                }
+                f.last_flash = t; // its turn: it flashes, and again one period later
+                f.flash_at = t + f.period;
+                re = reaction::flashed;
+            } else if (kind == 0) {
                 ++r.pulses_delivered;
                 ++r.delivered_to[id];
                 re = rules.pulse(f, id, t);
@@ -252,7 +275,7 @@ class recording_link : public worker_link {
         reports.push_back({h, {body.events.begin(), body.events.end()}, {body.previous.begin(), body.previous.end()},
                            {body.pixels.begin(), body.pixels.end()}});
     }
-    void send_block(const std::vector<std::byte>& packed) override { blocks.push_back(packed); }
+    void save_checkpoint(const block_state& mine) override { blocks.push_back(mine.pack()); }
     bool stop_requested() override { return ++stop_questions > stop_after && stop_after >= 0; }
 };
 
@@ -267,6 +290,9 @@ class mesh {
                       std::vector<flash_event>& incoming) override {
             mesh_.exchange(me_, exchanges++, neighbours, outgoing, incoming);
         }
+        void gather_flashes(const std::vector<flash_event>& mine, std::vector<flash_event>& all) override {
+            mesh_.gather(me_, gathers_++, mine, all);
+        }
         void start_state_sum(const phasor_sum& mine) override { mesh_.add_state(sums_, mine); }
         phasor_sum finish_state_sum() override { return mesh_.state_total(me_, sums_++); }
 
@@ -274,7 +300,24 @@ class mesh {
         mesh& mesh_;
         int me_;
         long sums_ = 0; // state reductions begun by this worker
+        long gathers_ = 0; // all-to-all gathers made by this worker
     };
+
+    /// --coupling all-to-all: round r gives every worker every worker's r-th flashes, the
+    /// workers in descending order (the engine must not depend on the order).
+    void gather(int me, long round, const std::vector<flash_event>& mine, std::vector<flash_event>& all) {
+        std::unique_lock lock(mutex_);
+        gathered_[round].first[me] = mine;
+        changed_.notify_all();
+        if (!changed_.wait_for(lock, std::chrono::seconds(60), [&] {
+                return static_cast<int>(gathered_[round].first.size()) == workers_;
+            }))
+            throw std::runtime_error("mesh: worker " + std::to_string(me) + " waited 60 s for gather " +
+                                     std::to_string(round));
+        auto& [ready, count] = gathered_[round];
+        for (auto it = ready.rbegin(); it != ready.rend(); ++it) all.insert(all.end(), it->second.begin(), it->second.end());
+        if (++count == workers_) gathered_.erase(round);
+    }
 
     explicit mesh(int workers = 0) : workers_(workers) {}
 
@@ -318,6 +361,7 @@ class mesh {
     std::map<key, std::vector<flash_event>> box_;
     int workers_;
     std::map<long, std::pair<phasor_sum, int>> sums_;
+    std::map<long, std::pair<std::map<int, std::vector<flash_event>>, int>> gathered_; // round: parts, taken
 };
 
 /// What one worker's block_simulation did.

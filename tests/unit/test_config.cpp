@@ -216,6 +216,7 @@ run_config awkward_config() {
     c.boundary = boundary_kind::open;
     c.neighbourhood = neighbourhood_kind::von_neumann;
     c.radius = 2;
+    c.pacemakers = {{0, 0, 0}, {2, 1, 0.1 + 0.2}, {1, 1, 1e-9}};
     c.output = "dir with space/\"quoted\"\\back\nnew line\x01\x7f\xC3\xA9.h5";
     c.force = true;
     c.progress = true;
@@ -254,6 +255,7 @@ TEST(ConfigToml, RoundTripsRandomValidConfigsBitForBit) {
         c.mode = random() % 2 ? refractory_mode::drop : refractory_mode::queue;
         c.dissipation = random() % 2 ? 0.0 : unit(random) * 100;
         if (random() % 4 == 0) c.nudge = -c.nudge; // inhibitory
+        if (!c.partitioned && random() % 2) c.coupling = coupling_kind::all_to_all;
         ASSERT_NO_THROW(validate(c, 1)) << to_toml(c);
         const run_config back = from_toml(to_toml(c));
         ASSERT_EQ(back, c) << to_toml(c);
@@ -421,6 +423,31 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
          "",
          "--radius: 35 reaches beyond the 31 x 5 grid: with --boundary open no two cells are more than 34 apart "
          "(Manhattan distance)"},
+        {{"--coupling", "mean-field"}, "", "--coupling: 'mean-field' must be one of: lattice, all-to-all"},
+        {{"--pacemaker", "3"}, "", "--pacemaker: '3' is not X,Y or X,Y,PERIOD"},
+        {{"--pacemaker", "1,2,3,4"}, "", "--pacemaker: '1,2,3,4' is not X,Y or X,Y,PERIOD"},
+        {{"--pacemaker", "a,2"}, "", "--pacemaker: 'a,2': 'a' is not an integer"},
+        {{"--pacemaker", "1,2,x"}, "", "--pacemaker: '1,2,x': 'x' is not a number"},
+        {{"--pacemaker", "1,2,0"}, "", "--pacemaker: '1,2,0': the period '0' is not positive"},
+        {{"--pacemaker", "1,2,-5"}, "", "--pacemaker: '1,2,-5': the period '-5' is not positive"},
+        {{"--pacemaker", "1,2,1e-12"}, "", "--pacemaker: '1,2,1e-12': the period 1e-12 s is below the time resolution of 1 ns"},
+        {{"--pacemaker", "30,2"}, "", "--pacemaker: '30,2' is outside the 30 x 30 grid (x in [0, 30), y in [0, 30))"},
+        {{"--pacemaker", "1,-1"}, "", "--pacemaker: '1,-1' is outside the 30 x 30 grid (x in [0, 30), y in [0, 30))"},
+        {{"--pacemaker", "1,2", "--pacemaker", "3,3", "--pacemaker", "1,2,4"}, "", "--pacemaker: cell 1,2 is given twice"},
+        {{"--coupling", "all-to-all", "--partitioned"},
+         "",
+         "--coupling: all-to-all couples every firefly to every other one: it cannot be --partitioned"},
+        {{"--coupling", "all-to-all", "--boundary", "open"},
+         "",
+         "--coupling: all-to-all has no neighbourhood on the grid, so --boundary open means nothing with it"},
+        {{"--coupling", "all-to-all", "--radius", "2"},
+         "",
+         "--coupling: all-to-all reaches every firefly, so --neighbourhood moore --radius 2 means nothing with it "
+         "(they must be the default, moore and 1)"},
+        {{"--neighbourhood", "von-neumann", "--coupling", "all-to-all"},
+         "",
+         "--coupling: all-to-all reaches every firefly, so --neighbourhood von-neumann --radius 1 means nothing "
+         "with it (they must be the default, moore and 1)"},
         {{"--period-spread", "4.7"},
          "",
          "--period-spread: 4.7 s must be less than the period minus the nudge and the jitter (4.7 s): every own "

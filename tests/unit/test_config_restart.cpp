@@ -37,7 +37,7 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
         "partitioned",     "record-flashes", "output", "snapshot-max", "snapshot-every",
         // the model families (docs/model.md), each part of the run a checkpoint continues
         "prc-dissipation", "period-spread", "period-distribution", "initial-phases", "boundary",
-        "neighbourhood", "radius",
+        "neighbourhood", "radius", "coupling", "pacemaker",
         // the largest volley's window decides what /timeseries/largest_volley means, so one file
         // keeps one window; the time to sync is recomputed from the series on a restart, so
         // --sync-threshold (and --stop-when-synced) may change
@@ -50,8 +50,16 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
 
 /// `c` with setting `s` set to another value that it reads (not necessarily a valid run).
 std::optional<run_config> with_other_value(const setting& s, const run_config& c) {
+    if (s.read_list) { // a list: one item, or two
+        for (const std::vector<std::string>& items : {std::vector<std::string>{"1,2"}, {"7,7,0.25", "0,1"}}) {
+            run_config other = c;
+            if (s.read_list(other, items).empty() && !s.same(c, other)) return other;
+        }
+        return std::nullopt;
+    }
     for (const char* text : {"7", "0.25", "drop", "queue", "events", "summary", "coroutine", "flat",
-                             "true", "false", "normal", "uniform", "periodic", "open", "moore", "von-neumann"}) {
+                             "true", "false", "normal", "uniform", "periodic", "open", "moore", "von-neumann",
+                             "lattice", "all-to-all"}) {
         run_config other = c;
         if (s.read(other, text).empty() && !s.same(c, other)) return other;
     }
@@ -80,6 +88,8 @@ run_config saved_run() {
     c.boundary = boundary_kind::open;
     c.neighbourhood = neighbourhood_kind::von_neumann;
     c.radius = 3;
+    c.coupling = coupling_kind::all_to_all;
+    c.pacemakers = {{3, 4, 0}, {0, 0, 2.5}};
     c.output = "dir with space/\"run\".h5";
     c.force = true;
     c.progress = true;
@@ -118,7 +128,7 @@ TEST(ConfigRestart, EachMustMatchSettingThatDiffersIsRefusedNamingItAndBothValue
             EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
         }
     }
-    EXPECT_EQ(refused, 23);
+    EXPECT_EQ(refused, 25);
 }
 
 TEST(ConfigRestart, MessagesShowTheValuesAsTheConfigFileWritesThem) {

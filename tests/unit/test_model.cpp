@@ -1124,3 +1124,54 @@ TEST(ModelPeriodSpread, DissipationScalesWithTheOwnPeriod) {
 }
 
 } // namespace
+
+// ---- k pulses at one instant (--coupling all-to-all) ----------------------------------------
+
+namespace {
+
+// absorb_pulses(k) then, when the firefly flashed, act and hold(the rest): the same state as k
+// pulses delivered one after another (pulse(): absorb, and act when the phase reached T), for
+// every kind of rules, from random states, k from 1 to 40.
+template <class Rules> void expect_pulses_at_once_as_one_by_one(const Rules& rules, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    for (std::uint64_t id = 0; id < 20; ++id) {
+        firefly a = rules.start(id);
+        tick_t t = 0;
+        for (int step = 0; step < 200; ++step) {
+            t += static_cast<tick_t>(rng() % 40);
+            while (rules.acts_before(a, t)) rules.act(a, id, rules.next_turn(a));
+            firefly b = a;
+            const auto k = static_cast<std::uint32_t>(1 + rng() % 40);
+            reaction one_by_one = reaction::quiet;
+            for (std::uint32_t m = 0; m < k; ++m)
+                if (rules.absorb(a, t) && rules.act(a, id, t) == reaction::flashed) one_by_one = reaction::flashed;
+            const std::uint32_t used = rules.absorb_pulses(b, t, k);
+            ASSERT_LE(used, k);
+            reaction at_once = reaction::quiet;
+            if (b.flash_at <= t) {
+                at_once = rules.act(b, id, t);
+                rules.hold(b, k - used);
+            } else {
+                ASSERT_EQ(used, k) << "every pulse taken when none made it flash";
+            }
+            ASSERT_EQ(at_once, one_by_one) << "step " << step << " k " << k;
+            ASSERT_EQ(a, b) << "step " << step << " k " << k;
+        }
+    }
+}
+
+TEST(ModelPulses, ManyAtOneInstantAreThePulsesOneByOne) {
+    for (const auto mode : both_modes)
+        for (const double b : {0.0, 2.0})
+            for (const tick_t nudge : {tick_t{0}, tick_t{7}, tick_t{90}, tick_t{-60}}) {
+                SCOPED_TRACE(std::string(name_of(mode)) + " B=" + std::to_string(b) + " e=" + std::to_string(nudge));
+                const model_params p = dissipative(mode, b, nudge);
+                expect_pulses_at_once_as_one_by_one(firefly_rules(p), 11);
+                if (!p.general_prc && mode == refractory_mode::drop && !run_switches(p).instant_matters())
+                    expect_pulses_at_once_as_one_by_one(fixed_firefly_rules<refractory_mode::drop, false>(p), 12);
+                if (p.general_prc && mode == refractory_mode::queue && !run_switches(p).instant_matters())
+                    expect_pulses_at_once_as_one_by_one(fixed_firefly_rules<refractory_mode::queue, false, true>(p), 13);
+            }
+}
+
+} // namespace

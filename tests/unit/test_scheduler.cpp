@@ -45,6 +45,8 @@ std::string describe(const run_config& c, int workers) {
       << " dur=" << c.duration << " sample=" << c.sample_every << " seed=" << c.seed << " workers=" << workers
       << (c.partitioned ? " partitioned" : "") << (c.boundary == boundary_kind::open ? " open" : "") << " "
       << name_of(c.neighbourhood) << " R=" << c.radius
+      << (c.coupling == coupling_kind::all_to_all ? " all-to-all" : "")
+      << (c.pacemakers.empty() ? "" : " pacemakers=" + std::to_string(c.pacemakers.size()))
       << (c.telemetry == telemetry_mode::summary ? " summary" : "");
     return o.str();
 }
@@ -1071,6 +1073,187 @@ TEST(SchedulerNeighbourhood, SameRunForEveryWorkerCountAndRestart) {
             expect_restart_continues_exactly(r, 4, 20);
             if (::testing::Test::HasFatalFailure()) return;
         }
+}
+
+// ---- all-to-all coupling ---------------------------------------------------------------------
+
+run_config all_to_all(run_config c) {
+    c.coupling = coupling_kind::all_to_all;
+    return c;
+}
+
+TEST(SchedulerAllToAll, ReferenceCouplesEveryOtherFirefly) {
+    // The reference's flash sends N - 1 pulses: on a 4 x 3 grid 11 per flash.
+    const run_config c = all_to_all(lattice(4, 3, refractory_mode::drop, engine_kind::flat, 3, 200e-9));
+    const auto ref = reference::run(c, to_ticks(c.duration));
+    ASSERT_FALSE(ref.flashes.empty());
+    EXPECT_EQ(ref.pulses_sent, 11 * static_cast<std::int64_t>(ref.flashes.size()));
+}
+
+TEST(SchedulerAllToAll, MatchesReferenceOnOneAndSeveralWorkers) {
+    struct shape { std::int64_t W, H; int workers; };
+    for (auto [W, H, workers] : {shape{5, 4, 1}, shape{3, 3, 1}, shape{2, 1, 1}, shape{1, 1, 1}, shape{7, 7, 4},
+                                 shape{5, 4, 7}, shape{3, 3, 9}, shape{1, 7, 3}, shape{6, 5, 30}})
+        for (auto m : modes) {
+            // A small nudge (N - 1 pulses per flash), so that it does not synchronise at once.
+            run_config c = all_to_all(lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9));
+            c.nudge = 1e-9;
+            expect_matches_reference(c, workers, -1, workers == 1);
+            if (::testing::Test::HasFatalFailure()) return;
+            // The general phase response (each pulse in turn), inhibitory pulses, a period spread.
+            c.dissipation = 2;
+            expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.dissipation = 0;
+            c.nudge = -1e-9;
+            expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.nudge = 1e-9;
+            c.period_spread = 3e-9;
+            expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+        }
+    // Mirollo & Strogatz's swarm (B = 3) with the seed's times: synchronises, volleys of many
+    // flashes at one instant.
+    for (auto m : modes) {
+        run_config c = all_to_all(seed_like(6, 5, m, engine_kind::coroutine, 120));
+        c.nudge = 0.01;
+        c.dissipation = 3;
+        expect_matches_reference(c, 4);
+        if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+TEST(SchedulerAllToAll, IsTheLatticeOnTheThreeByThreeTorus) {
+    // Every cell of a 3 x 3 torus is a Moore neighbour of every other: the same model, so every
+    // report (events, sums, totals) is the same, bit for bit. (The events of one report in
+    // (time, firefly) order: flashes of one instant leave a worker in the order its loop took
+    // them, and the hub sorts them.)
+    auto sorted = [](std::vector<report> reports) {
+        for (auto& r : reports) std::sort(r.events.begin(), r.events.end());
+        return reports;
+    };
+    for (auto m : modes)
+        for (const run_config& base : {lattice(3, 3, m, engine_kind::coroutine, 5), seed_like(3, 3, m, engine_kind::flat, 60)})
+            for (int workers : {1, 2, 9}) {
+                SCOPED_TRACE(describe(base, workers));
+                const decomposition d(3, 3, workers);
+                const auto a = testkit::run_workers(base, d), b = testkit::run_workers(all_to_all(base), d);
+                for (int w = 0; w < workers; ++w) {
+                    const auto ra = sorted(a[static_cast<std::size_t>(w)].reports);
+                    const auto rb = sorted(b[static_cast<std::size_t>(w)].reports);
+                    ASSERT_EQ(ra.size(), rb.size());
+                    for (std::size_t i = 0; i < ra.size(); ++i)
+                        EXPECT_TRUE(same_report(ra[i], rb[i])) << "worker " << w << " report " << i;
+                    EXPECT_EQ(a[static_cast<std::size_t>(w)].states, b[static_cast<std::size_t>(w)].states);
+                }
+                EXPECT_FALSE(all_events(a).empty());
+            }
+}
+
+TEST(SchedulerAllToAll, SameRunForEveryWorkerCountAndRestart) {
+    for (auto m : modes) {
+        run_config c = all_to_all(lattice(6, 5, m, engine_kind::flat, 9, 500e-9));
+        c.nudge = 1e-9;
+        std::vector<flash_event> first;
+        std::vector<firefly> first_states;
+        for (int workers : {1, 2, 3, 5, 8, 30}) {
+            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
+            std::vector<firefly> states(30);
+            for (const auto& r : runs)
+                for (std::size_t i = 0; i < r.ids.size(); ++i) states[r.ids[i]] = r.states[i];
+            if (workers == 1) {
+                first = all_events(runs);
+                first_states = states;
+            }
+            EXPECT_TRUE(all_events(runs) == first) << workers << " workers";
+            EXPECT_TRUE(states == first_states) << workers << " workers";
+        }
+        EXPECT_FALSE(first.empty());
+        run_config r = all_to_all(lattice(7, 7, m, engine_kind::coroutine, 5, 400e-9));
+        r.nudge = 1e-9;
+        expect_restart_continues_exactly(r, 4, 20);
+        if (::testing::Test::HasFatalFailure()) return;
+        r.dissipation = 2;
+        expect_restart_continues_exactly(r, 3, 13);
+        if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+// ---- pacemakers -------------------------------------------------------------------------------
+
+run_config with_pacemakers(run_config c, std::vector<pacemaker> p) {
+    c.pacemakers = std::move(p);
+    return c;
+}
+
+TEST(SchedulerPacemaker, FlashesEveryOwnPeriodWhateverThePulses) {
+    // The lattice of coincidences, with two pacemakers: one on the run's period, one on 13 ns.
+    for (auto m : modes)
+        for (int workers : {1, 4}) {
+            const run_config c = with_pacemakers(lattice(6, 5, m, engine_kind::coroutine, 3, 800e-9),
+                                                 {{2, 3, 0}, {5, 0, 13e-9}});
+            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
+            const auto all = all_events(runs);
+            for (auto [id, period] : {std::pair<std::uint64_t, tick_t>{3 * 6 + 2, 20}, {5, 13}}) {
+                std::vector<tick_t> times;
+                for (const auto& e : all)
+                    if (e.agent == id) times.push_back(e.t);
+                ASSERT_GE(times.size(), 30u);
+                EXPECT_LE(times.front(), period);
+                for (std::size_t k = 1; k < times.size(); ++k) ASSERT_EQ(times[k] - times[k - 1], period) << id;
+            }
+        }
+}
+
+TEST(SchedulerPacemaker, MatchesReferenceOnOneAndSeveralWorkers) {
+    struct shape { std::int64_t W, H; int workers; };
+    for (auto [W, H, workers] : {shape{5, 4, 1}, shape{5, 1, 1}, shape{7, 7, 4}, shape{5, 4, 7}, shape{6, 5, 30}})
+        for (auto m : modes) {
+            run_config c = with_pacemakers(lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9),
+                                           {{0, 0, 17e-9}, {W - 1, H - 1, 0}});
+            expect_matches_reference(c, workers, -1, workers == 1);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.dissipation = 2; // with the general response, a period spread, all-to-all
+            expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.dissipation = 0;
+            c.period_spread = 3e-9;
+            expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.period_spread = 0;
+            c.coupling = coupling_kind::all_to_all;
+            c.nudge = 1e-9;
+            expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+            // A wide neighbourhood (the pacemakers' pulses reach R cells; they ignore those of R cells).
+            c.coupling = coupling_kind::lattice;
+            c.neighbourhood = neighbourhood_kind::von_neumann;
+            c.radius = 2;
+            if (c.radius <= neighbourhood::of(c).diameter()) expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.neighbourhood = neighbourhood_kind::moore;
+            c.period_spread = 3e-9;
+            if (c.radius <= neighbourhood::of(c).diameter()) expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+        }
+}
+
+TEST(SchedulerPacemaker, SameRunForEveryWorkerCountAndRestart) {
+    for (auto m : modes) {
+        const run_config c = with_pacemakers(lattice(6, 5, m, engine_kind::flat, 9, 500e-9), {{1, 1, 0}, {4, 2, 9e-9}});
+        std::vector<flash_event> first;
+        for (int workers : {1, 2, 3, 5, 8, 30}) {
+            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
+            if (workers == 1) first = all_events(runs);
+            EXPECT_TRUE(all_events(runs) == first) << workers << " workers";
+        }
+        EXPECT_FALSE(first.empty());
+        expect_restart_continues_exactly(with_pacemakers(lattice(7, 7, m, engine_kind::coroutine, 5, 400e-9),
+                                                         {{3, 3, 0}, {0, 6, 11e-9}}),
+                                         4, 20);
+        if (::testing::Test::HasFatalFailure()) return;
+    }
 }
 
 TEST(SchedulerCheckpoint, RestoredBlockMustMatchTheWorker) {
