@@ -175,7 +175,7 @@ TEST(Transport, GatherFlashesGivesEveryWorkerEveryWorkersFlashes) {
         comm::hub_transport transport(mpi_test::world(), workers); // (its half of the workers' split)
     } else {
         const int w = rank() - 1;
-        auto link = mpi_test::world().make_worker_link();
+        auto link = reporting_link();
         for (int round = 0; round < 6; ++round) {
             auto count = [&](int v) { return static_cast<std::int64_t>((v + round) % 3) * 1000; };
             std::vector<flash_event> mine(static_cast<std::size_t>(count(w)));
