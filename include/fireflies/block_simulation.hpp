@@ -208,7 +208,10 @@ class block_simulation {
     std::vector<flash_event> flashes_;         // this epoch's flashes, time order
     std::vector<flash_event> sort_scratch_;
     std::vector<std::uint32_t> sort_counts_;
-    std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode)
+    std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode, or
+                                               // the --record-region's in summary telemetry)
+    std::vector<tick_t> region_previous_;      // summary telemetry: each of unreported_'s previous flash
+    bool region_events_ = false;               // summary telemetry sends the --record-region's flashes
     std::vector<tick_t> order_t_, order_previous_; // flashes since the last report: times, and each
                                                    // one's firefly's flash before it
     std::vector<std::vector<flash_event>> outgoing_;

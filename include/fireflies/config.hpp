@@ -78,6 +78,17 @@ template <class E> constexpr std::string_view name_of(E value) {
     return choice_names<E>::names.at(static_cast<std::size_t>(value));
 }
 
+/// A rectangle of the grid: columns [x0, x0 + width), rows [y0, y0 + height) (cells). The
+/// default, 0 x 0, stands for the whole grid.
+struct grid_region {
+    std::int64_t x0 = 0, y0 = 0, width = 0, height = 0;
+    bool whole() const noexcept { return width == 0 && height == 0; }
+    bool contains(std::int64_t x, std::int64_t y) const noexcept {
+        return whole() || (x >= x0 && x < x0 + width && y >= y0 && y < y0 + height);
+    }
+    friend bool operator==(const grid_region&, const grid_region&) = default;
+};
+
 /// A pacemaker (--pacemaker X,Y[,PERIOD]): the firefly at cell (x, y) flashes with its own
 /// fixed period and ignores pulses, like an LED driving the swarm (docs/model.md, "Pacemakers").
 struct pacemaker {
@@ -124,6 +135,9 @@ struct run_config {
     engine_kind engine = engine_kind::coroutine;
     bool record_flashes = false;   ///< write every flash to /flashes (events telemetry)
     bool record_epochs = false;    ///< write each worker's work per epoch to /perf/epoch_* (the efficiency model)
+    /// --record-region: the fireflies whose flashes --record-flashes writes; whole(): every one.
+    /// A region's flashes reach the hub in summary telemetry too (docs/output.md).
+    grid_region record_region;
     double snapshot_every = 0;     ///< seconds between phase snapshots; 0: none
     std::int64_t snapshot_max = 512; ///< at most this many pixels a side in /snapshots/phase
 

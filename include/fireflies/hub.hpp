@@ -115,6 +115,7 @@ class hub final : public report_sink {
         bool applied = false;
     };
     void take(const report_header& header, std::span<const flash_event> events, std::span<const tick_t> previous);
+    void take_region(const report_header& header, std::span<const flash_event> events);
     void apply(held_report& r);
     void advance(std::size_t worker);
     void emit_ready();

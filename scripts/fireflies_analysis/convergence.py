@@ -109,7 +109,8 @@ def summary(run: Run) -> dict[str, Any]:
       uncoupled firefly flashes about 1 / period per second;
     - the totals check: ``flashes_in_timeseries`` (sum of ``/timeseries/flashes``),
       ``flashes_from_pulse`` (last ``pulse`` * N), ``flashes_emitted`` and ``flashes_received``
-      (file attributes), ``flashes_recorded`` (events in ``/flashes``), ``received_per_emitted``
+      (file attributes), ``flashes_recorded`` (events in ``/flashes``, compared with the series
+      only when they are the whole grid's, not a ``--record-region``'s), ``received_per_emitted``
       (at most 8, the Moore neighbours; less when pulses are cut at block boundaries or still in
       flight at the end); ``totals_consistent`` is False and ``totals_problems`` lists why when
       these disagree.
@@ -183,7 +184,7 @@ def summary(run: Run) -> dict[str, Any]:
     out["flashes_recorded"] = int(run.flash_t.size) if run.flash_t is not None else None
     if emitted is not None and run.status == "complete" and int(emitted) != in_series:
         problems.append(f"flashes_emitted = {emitted} but the time series sum to {in_series}")
-    if out["flashes_recorded"] is not None and out["flashes_recorded"] != in_series:
+    if out["flashes_recorded"] is not None and run.flashes_of_whole_grid and out["flashes_recorded"] != in_series:
         problems.append(
             f"{out['flashes_recorded']} flashes recorded in /flashes but the time series "
             f"sum to {in_series}"

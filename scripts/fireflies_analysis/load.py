@@ -123,8 +123,13 @@ class Run:
     largest_volley: Optional[np.ndarray] = None
 
     #: Every flash: time (s) and firefly id ``y * width + x``; ``None`` without --record-flashes.
+    #: With --record-region, only the flashes of the fireflies in :attr:`flash_region`.
     flash_t: Optional[np.ndarray] = None
     flash_agent: Optional[np.ndarray] = None
+    #: The rectangle whose flashes /flashes holds: ``(x0, y0, width, height)`` in cells, columns
+    #: ``[x0, x0 + width)`` and rows ``[y0, y0 + height)`` (``/flashes@region``); the whole grid
+    #: when the run recorded every flash.
+    flash_region: Optional[tuple[int, int, int, int]] = None
 
     #: Snapshot times (s) and phases ([k, ny, nx], phase / period in [0, 1)).
     snapshot_t: Optional[np.ndarray] = None
@@ -169,6 +174,18 @@ class Run:
         if self.t.size >= 2:
             return float(np.median(np.diff(self.t)))
         return 0.5
+
+    @property
+    def flash_xy(self) -> tuple[np.ndarray, np.ndarray]:
+        """Column x and row y (cells, of the whole grid) of the firefly of each recorded flash."""
+        if self.flash_agent is None:
+            raise MissingDataError(f"{self.path}: no /flashes group (run fireflies with --record-flashes)")
+        return self.flash_agent % self.width, self.flash_agent // self.width
+
+    @property
+    def flashes_of_whole_grid(self) -> bool:
+        """Whether /flashes holds every firefly's flashes (not only a --record-region's)."""
+        return self.flash_region is None or tuple(self.flash_region) == (0, 0, self.width, self.height)
 
     @property
     def has_flashes(self) -> bool:
@@ -340,6 +357,9 @@ def _read_run(
         if events is not None:
             kwargs["flash_t"] = events["t"].astype(np.float64, copy=False)
             kwargs["flash_agent"] = events["agent"].astype(np.int64, copy=False)
+            region = _attrs(f["flashes"]).get("region")
+            kwargs["flash_region"] = (tuple(int(v) for v in np.asarray(region).ravel()) if region is not None
+                                      else (0, 0, width, height))
 
     if snapshots:
         frames = _read_group(f, "snapshots", ("t", "phase"), kwargs)

@@ -12,9 +12,19 @@ namespace fireflies {
 double memory_estimate::recording_bytes(const run_config& config) {
     if (!config.record_flashes) return 0;
     // A firefly flashes about once a period; pulses make it a little more often (1.25 covers the
-    // coupled runs measured).
-    const double cells = static_cast<double>(config.width) * static_cast<double>(config.height);
+    // coupled runs measured). Only the fireflies of a --record-region are held.
+    const grid_region& r = config.record_region;
+    const double cells = r.whole() ? static_cast<double>(config.width) * static_cast<double>(config.height)
+                                   : static_cast<double>(r.width) * static_cast<double>(r.height);
     return cells * 1.25 * config.sample_every / config.period * recorded_flash;
+}
+
+double memory_estimate::recording_share(const run_config& config, int workers) {
+    if (!config.record_flashes) return 0;
+    run_config without = config;
+    without.record_flashes = false;
+    without.record_region = {};
+    return recording_bytes(config) + volley_bytes(config, workers) - volley_bytes(without, workers);
 }
 
 double memory_estimate::volley_bytes(const run_config& config, int workers) {
@@ -48,14 +58,20 @@ void check_memory(const run_config& config, const decomposition& d, int ranks, c
         if (nodes.available[n] <= 0 || need[n] <= nodes.available[n]) continue;
         constexpr double gib = 1 << 30;
         const double cells = static_cast<double>(config.width) * static_cast<double>(config.height);
-        const double recording = n == hub_node ? memory_estimate::recording_bytes(config) : 0;
+        const double recording = n == hub_node ? memory_estimate::recording_share(config, d.workers()) : 0;
+        const grid_region& r = config.record_region;
         char text[640];
         if (recording > 0 && need[n] - recording <= nodes.available[n])
             std::snprintf(text, sizeof text,
-                          "--record-flashes: holding a sample interval's flashes of %.3g fireflies needs about "
-                          "%.1f GiB on rank 0's node %s (%.1f GiB with its other ranks), more than the %.1f GiB "
-                          "available there; record a smaller grid or sample more often",
-                          cells, recording / gib, nodes.names[n].c_str(), need[n] / gib, nodes.available[n] / gib);
+                          "%s: holding a sample interval's flashes of %.3g fireflies (--sample-every %g s) needs "
+                          "about %.1f GiB on rank 0's node %s (%.1f GiB with its other ranks), more than the %.1f "
+                          "GiB available there; %s",
+                          r.whole() ? "--record-flashes" : "--record-region",
+                          r.whole() ? cells : static_cast<double>(r.width) * static_cast<double>(r.height),
+                          config.sample_every, recording / gib, nodes.names[n].c_str(), need[n] / gib,
+                          nodes.available[n] / gib,
+                          r.whole() ? "record a region (--record-region X0,Y0,W,H) or sample more often"
+                                    : "record a smaller region or sample more often");
         else
             std::snprintf(text, sizeof text,
                           "--width/--height: %lld x %lld = %.3g fireflies need about %.1f GiB on node %s (%d of "

@@ -18,8 +18,12 @@ struct memory_estimate {
 
     /// Rank `rank` of a run with decomposition `d` (rank 0 the hub; one process: both).
     static double rank_bytes(const run_config& config, const decomposition& d, int ranks, int rank);
-    /// The hub's share for --record-flashes: one sample interval's flashes of the whole grid.
+    /// The hub's share for --record-flashes: one sample interval's flashes of the whole grid, or
+    /// of the --record-region.
     static double recording_bytes(const run_config& config);
+    /// What --record-flashes adds at the hub: recording_bytes and, when recording the whole grid
+    /// makes --telemetry auto choose events, the flash times held for the largest volley.
+    static double recording_share(const run_config& config, int workers);
     /// The hub's share for /timeseries/largest_volley (events telemetry, as --telemetry auto
     /// chooses it for `workers` workers): one sample interval's flash times.
     static double volley_bytes(const run_config& config, int workers = 1);

@@ -39,12 +39,7 @@ using clock = std::chrono::steady_clock;
 
 // Without -o: a name that no earlier run has taken (and creation never overwrites anyway).
 std::string default_output_name() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    localtime_r(&now, &tm);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    return "fireflies-" + std::string(stamp) + "-" + std::to_string(getpid()) + ".h5";
+    return "fireflies-" + time_now_text("%Y%m%d-%H%M%S", false) + "-" + std::to_string(getpid()) + ".h5";
 }
 
 // --checkpoint names a file that a checkpoint will replace: never the run's output, and never an

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "fireflies/hub.hpp"
-#include "fireflies/output.hpp"
+#include "output/run_writer.hpp"
 
 namespace fireflies::view {
 class terminal_view;
@@ -14,8 +14,8 @@ class terminal_view;
 
 namespace fireflies {
 
-/// What rank 0 tells the user and the file about a run: the start banner, the samples as they
-/// come (HDF5 series, progress line), the totals and the end summary.
+/// What rank 0 tells the user about a run, and hands the file (output::run_writer): the start
+/// banner, the samples as they come (progress line, live view), the end summary and exit code.
 class recorder final : public hub::observer {
   public:
     struct facts {
@@ -48,7 +48,7 @@ class recorder final : public hub::observer {
     /// Output position, for a checkpoint.
     std::int64_t flashes_recorded();
     std::int64_t snapshots_written() const;
-    std::int64_t segment() const noexcept { return segment_; }
+    std::int64_t segment() const noexcept { return writer_->segment(); }
     /// After a restart: the time-to-sync rule replayed over the R_state series the output holds
     /// up to the checkpoint (the hub and every worker continue from it).
     const sync_tracker::state& restart_sync() const noexcept { return restart_sync_; }
@@ -58,28 +58,17 @@ class recorder final : public hub::observer {
   private:
     void progress_line();
     void print_timers(const run_totals& totals, double hub_busy_seconds, double output_seconds) const;
-    void write_epoch_work(output::finisher& f, const run_totals& totals) const;
+    void print_summary(const run_totals& totals, const std::string& status, double wall) const;
     /// Runs `f`, timed into output_seconds_; a failure of the output file (full disk, HDF5) is
     /// reported naming the file.
     template <class F> void guarded(F&& f);
+    void open_view();
     void draw_view();
-    void record(const sample& s);
-    void write_flashes();
-    void write_xdmf(const std::vector<double>& times) const;
 
     run_config config_;
     const decomposition& decomposition_;
     facts facts_;
-    std::unique_ptr<output::run_file> file_;
-    std::unique_ptr<output::timeseries> series_;
-    output::series* block_t_ = nullptr;
-    output::series* block_R_ = nullptr;
-    output::series* block_R_state_ = nullptr;
-    output::series* flash_t_ = nullptr;
-    output::series* flash_agent_ = nullptr;
-    output::series* snapshot_t_ = nullptr;
-    output::series* snapshot_phase_ = nullptr;
-    snapshot_grid snapshots_;
+    std::unique_ptr<output::run_writer> writer_;
     std::unique_ptr<view::terminal_view> view_;
     int view_fd_ = -1; // /dev/tty, when the view draws there
     const hub* hub_ = nullptr;
@@ -89,9 +78,7 @@ class recorder final : public hub::observer {
     bool show_progress_ = false;
     sample last_{};
     std::int64_t flashes_ = 0;
-    std::int64_t segment_ = 0;
     tick_t start_tick_ = 0; // simulated time this run started from (a restart's checkpoint)
-    std::vector<flash_event> pending_flashes_; // this sample interval's, written sorted
     sync_tracker::state restart_sync_;
 };
 

@@ -13,10 +13,12 @@ std::string choose_telemetry(run_config& config, int workers) {
     if (config.effective_speed() > 0) rate = std::min(rate, cells * config.effective_speed());
     const double events = rate / config.period;
     char text[256];
-    if (config.record_flashes || config.visualize) {
+    // A --record-region's flashes reach the hub in either telemetry; the whole grid's only as events.
+    const bool whole_grid_recorded = config.record_flashes && config.record_region.whole();
+    if (whole_grid_recorded || config.visualize) {
         config.telemetry = telemetry_mode::events;
         std::snprintf(text, sizeof text, "auto: %s needs every flash at the hub",
-                      config.record_flashes ? "--record-flashes" : "--visualize");
+                      whole_grid_recorded ? "--record-flashes" : "--visualize");
     } else if (events <= telemetry_capacity::hub_events) {
         config.telemetry = telemetry_mode::events;
         std::snprintf(text, sizeof text, "auto: up to %.2g flash events per wall second, within the hub's %.2g",

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <system_error>
 #include <vector>
@@ -104,18 +105,23 @@ template <bool run_config::*field> std::string write_flag(const run_config& c) {
     return c.*field ? "true" : "false";
 }
 
-// A choice among an enum's named values (choice_names in config.hpp).
-template <class E, E run_config::*field> std::string read_choice(run_config& c, std::string_view text) {
-    const auto& names = choice_names<E>::names;
+// A choice among an enum's named values (choice_names in config.hpp): why `text` is none of
+// them, listing `also` (words the option takes besides, such as auto) before the names.
+template <class E> std::string not_a_choice(std::string_view text, std::initializer_list<std::string_view> also = {}) {
     std::string list;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        if (text == names[i]) {
-            c.*field = static_cast<E>(i);
-            return {};
-        }
-        list += (i ? ", " : "") + std::string(names[i]);
-    }
+    for (std::string_view word : also) list += (list.empty() ? "" : ", ") + std::string(word);
+    for (std::string_view name : choice_names<E>::names) list += (list.empty() ? "" : ", ") + std::string(name);
     return quoted(text) + " must be one of: " + list;
+}
+template <class E, E run_config::*field> bool take_choice(run_config& c, std::string_view text) {
+    const auto& names = choice_names<E>::names;
+    const auto at = std::find(names.begin(), names.end(), text);
+    if (at == names.end()) return false;
+    c.*field = static_cast<E>(at - names.begin());
+    return true;
+}
+template <class E, E run_config::*field> std::string read_choice(run_config& c, std::string_view text) {
+    return take_choice<E, field>(c, text) ? std::string() : not_a_choice<E>(text);
 }
 template <class E, E run_config::*field> std::string write_choice(const run_config& c) {
     std::string out = "\""; // (as in quoted(): g++ 12 -O3 warns -Wrestrict on "\"" + std::string)
@@ -130,9 +136,8 @@ std::string read_telemetry(run_config& c, std::string_view text) {
         return {};
     }
     c.telemetry_auto = false;
-    std::string why = read_choice<telemetry_mode, &run_config::telemetry>(c, text);
-    if (!why.empty()) why.replace(why.find("must be one of: "), 16, "must be one of: auto, ");
-    return why;
+    return take_choice<telemetry_mode, &run_config::telemetry>(c, text) ? std::string()
+                                                                         : not_a_choice<telemetry_mode>(text, {"auto"});
 }
 std::string write_telemetry(const run_config& c) {
     return c.telemetry_auto ? "\"auto\"" : write_choice<telemetry_mode, &run_config::telemetry>(c);
@@ -149,6 +154,33 @@ template <std::string run_config::*field> std::string write_path(const run_confi
     return toml::quote(c.*field);
 }
 
+// --record-region X0,Y0,W,H: four integers (cells), W and H at least 1; "" is the whole grid.
+// (Whether the rectangle lies in the grid is validate()'s: it needs --width and --height.)
+std::string read_region(run_config& c, std::string_view text) {
+    if (text.empty()) {
+        c.record_region = {};
+        return {};
+    }
+    std::array<std::int64_t, 4> v{};
+    std::string_view rest = text;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const std::size_t comma = i + 1 < v.size() ? rest.find(',') : std::string_view::npos;
+        if ((comma == std::string_view::npos) != (i + 1 == v.size()) ||
+            !parse_int(rest.substr(0, comma), v[i]).empty())
+            return quoted(text) + " is not X0,Y0,W,H (four integers, cells)";
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    if (v[0] < 0 || v[1] < 0) return quoted(text) + " starts at a negative column or row";
+    if (v[2] < 1 || v[3] < 1) return quoted(text) + " is empty: W and H must be at least 1";
+    c.record_region = {v[0], v[1], v[2], v[3]};
+    return {};
+}
+std::string write_region(const run_config& c) {
+    const grid_region& r = c.record_region;
+    if (r.whole()) return "\"\"";
+    return "\"" + std::to_string(r.x0) + "," + std::to_string(r.y0) + "," + std::to_string(r.width) + "," +
+           std::to_string(r.height) + "\"";
+}
 // --pacemaker X,Y[,PERIOD]: each item one pacemaker (repeatable; in the file an array of
 // strings). The cell and the period are checked against the grid in find_problem.
 std::string read_pacemakers(run_config& c, std::span<const std::string> items) {
@@ -346,9 +378,14 @@ constexpr std::array table{
             value_kind::flag, on_restart::may_differ, read_flag<&run_config::record_epochs>,
             write_flag<&run_config::record_epochs>, same<&run_config::record_epochs>},
     setting{"record-flashes", "Output", "", "true | false",
-            "write every flash to /flashes/t and /flashes/agent (needs --telemetry events)", "",
+            "write every flash to /flashes/t and /flashes/agent (the whole grid needs --telemetry "
+            "events; see --record-region)", "",
             value_kind::flag, on_restart::must_match, read_flag<&run_config::record_flashes>,
             write_flag<&run_config::record_flashes>, same<&run_config::record_flashes>},
+    setting{"record-region", "Output", "X0,Y0,W,H", "cells; empty: the whole grid",
+            "with --record-flashes, record only the flashes of the fireflies in columns [X0, X0+W) "
+            "and rows [Y0, Y0+H); the region's flashes reach the hub in summary telemetry too", "the whole grid",
+            value_kind::path, on_restart::must_match, read_region, write_region, same<&run_config::record_region>},
     setting{"snapshot-every", "Output", "SECONDS", "seconds of simulated time; 0: none",
             "write the phase field to /snapshots/phase at this interval (a multiple of "
             "--sample-every)", "",
@@ -532,8 +569,9 @@ const setting* restart_mismatch(const run_config& saved, const run_config& now) 
     return nullptr;
 }
 
-std::optional<problem> find_problem(const run_config& c) {
-    // Each value on its own, in table order.
+// Each value on its own, in table order: the grid and the model's, then the run's and the
+// output's; then the rules that tie values together.
+static std::optional<problem> model_problem(const run_config& c) {
     if (auto why = cells(c.width)) return problem{"width", *why};
     if (auto why = cells(c.height)) return problem{"height", *why};
     if (auto why = positive_time(c.period)) return problem{"period", *why};
@@ -595,6 +633,10 @@ std::optional<problem> find_problem(const run_config& c) {
         if (c.period + (uniform ? 1 : 9) * c.period_spread > max_seconds)
             return problem{"period-spread", show(c.period_spread) + " s makes periods of more than 1e9 s"};
     }
+    return std::nullopt;
+}
+
+static std::optional<problem> run_problem(const run_config& c) {
     if (auto why = non_negative_time(c.duration)) return problem{"duration", *why};
     if (auto why = positive_time(c.sample_every)) return problem{"sample-every", *why};
     if (c.mode != refractory_mode::drop && c.mode != refractory_mode::queue)
@@ -622,8 +664,22 @@ std::optional<problem> find_problem(const run_config& c) {
     if (auto why = non_negative_time(c.checkpoint_every)) return problem{"checkpoint-every", *why};
     if (c.checkpoint_every > 0 && c.checkpoint.empty())
         return problem{"checkpoint-every", "needs --checkpoint FILE"};
-    if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.record_flashes)
-        return problem{"record-flashes", "needs --telemetry events (summary sends no flashes to the hub)"};
+    return std::nullopt;
+}
+
+static std::optional<problem> rule_problem(const run_config& c) {
+    if (!c.record_region.whole()) {
+        const grid_region& r = c.record_region;
+        if (!c.record_flashes) return problem{"record-region", "needs --record-flashes (it chooses which flashes it records)"};
+        if (r.x0 >= c.width || r.y0 >= c.height || r.width > c.width - r.x0 || r.height > c.height - r.y0)
+            return problem{"record-region", write_region(c) + " reaches beyond the " + std::to_string(c.width) + " x " +
+                                                std::to_string(c.height) + " grid (columns 0.." +
+                                                std::to_string(c.width - 1) + ", rows 0.." +
+                                                std::to_string(c.height - 1) + ")"};
+    } else if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.record_flashes) {
+        return problem{"record-flashes", "of the whole grid needs --telemetry events (summary sends the hub only a "
+                                         "--record-region's flashes)"};
+    }
     if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.visualize)
         return problem{"visualize", "needs --telemetry events (summary sends no flashes to the hub)"};
     if (c.pacemakers.size() > max_pacemakers)
@@ -660,6 +716,12 @@ std::optional<problem> find_problem(const run_config& c) {
                                     std::to_string(c.width * c.height) +
                                     " cells is more than 2^53 (" + std::to_string(max_cells) + ")"};
     return std::nullopt;
+}
+
+std::optional<problem> find_problem(const run_config& c) {
+    if (auto p = model_problem(c)) return p;
+    if (auto p = run_problem(c)) return p;
+    return rule_problem(c);
 }
 
 std::string show(double x) {

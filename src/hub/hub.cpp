@@ -50,8 +50,10 @@ void hub::absorb(const report_header& header, const report_body& body) {
 }
 
 void hub::take(const report_header& header, std::span<const flash_event> events, std::span<const tick_t> previous) {
-    if (!events.empty() && config_.telemetry != telemetry_mode::events)
-        throw error("hub: flash events from worker " + std::to_string(header.worker) + " in summary telemetry");
+    if (config_.telemetry != telemetry_mode::events) {
+        take_region(header, events);
+        return;
+    }
     // The seed's order parameter: + the phasor of -t of each flash, - that of -previous when the
     // firefly had flashed before (a report's flashes lie close together in time).
     const std::size_t n = events.size();
@@ -69,6 +71,23 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
         out_.on_flashes(events);
     }
     totals_.flashes_received += static_cast<std::int64_t>(events.size());
+    interval_flashes_ += header.flashes;
+    through_[static_cast<std::size_t>(header.worker)] = header.through;
+}
+
+// Summary telemetry: the sums carry the series; events are only a --record-region's flashes, for
+// the file.
+void hub::take_region(const report_header& header, std::span<const flash_event> events) {
+    const grid_region& region = config_.record_region;
+    if (!events.empty() && (!config_.record_flashes || region.whole()))
+        throw error("hub: flash events from worker " + std::to_string(header.worker) + " in summary telemetry");
+    for (const flash_event& ev : events)
+        if (ev.agent >= static_cast<std::uint64_t>(cells_) ||
+            !region.contains(static_cast<std::int64_t>(ev.agent) % config_.width,
+                             static_cast<std::int64_t>(ev.agent) / config_.width))
+            throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
+                        std::to_string(ev.agent) + ", outside the --record-region");
+    if (!events.empty()) out_.on_flashes(events);
     interval_flashes_ += header.flashes;
     through_[static_cast<std::size_t>(header.worker)] = header.through;
 }

@@ -13,6 +13,7 @@
 
 #include "fireflies/error.hpp"
 #include "fireflies/version.hpp"
+#include "output/durable.hpp"
 #include "output/h5.hpp"
 #include "output/mpio.hpp"
 
@@ -410,15 +411,6 @@ std::string read_string_attr(hid_t obj, const char* name, const std::string& whe
     std::string out = text ? text : "";
     H5free_memory(text);
     return out;
-}
-
-void fsync_path(const std::filesystem::path& p, bool directory) {
-    const int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0) throw_errno("open(" + p.string() + ")", errno);
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0 && !(directory && err == EINVAL)) throw_errno("fsync(" + p.string() + ")", err);
 }
 
 /// [begin, end) ranges of a cyclic axis of `n` cells that hold the cells within one of

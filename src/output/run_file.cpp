@@ -1,4 +1,3 @@
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,6 +7,7 @@
 
 #include "fireflies/error.hpp"
 #include "fireflies/output.hpp"
+#include "output/durable.hpp"
 #include "output/h5.hpp"
 
 namespace fireflies::output {
@@ -55,23 +55,6 @@ h5::plist make_fapl(std::string_view file) {
               "H5Pset_libver_bounds", file);
     h5::check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_SEMI), "H5Pset_fclose_degree", file);
     return fapl;
-}
-
-[[noreturn]] void io_fail(const std::string& what, int err) {
-    throw io_error(what + ": " + std::strerror(err));
-}
-
-/// fsync(2) of a file or directory. Directories on some filesystems refuse fsync (EINVAL):
-/// that is not a failure to keep data.
-void fsync_path(const std::filesystem::path& p, bool directory) {
-    const int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0) io_fail("open(" + p.string() + ") for fsync failed", errno);
-    if (::fsync(fd) != 0 && !(directory && (errno == EINVAL || errno == EROFS))) {
-        const int err = errno;
-        ::close(fd);
-        io_fail("fsync(" + p.string() + ") failed", err);
-    }
-    if (::close(fd) != 0) io_fail("close(" + p.string() + ") after fsync failed", errno);
 }
 
 void check_before_swmr(bool swmr, bool finished, const char* what) {

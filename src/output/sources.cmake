@@ -10,8 +10,10 @@ fireflies_room(output ${CMAKE_CURRENT_LIST_DIR}/h5.cpp
                       ${CMAKE_CURRENT_LIST_DIR}/mpio.cpp
                       ${CMAKE_CURRENT_LIST_DIR}/output_path.cpp
                       ${CMAKE_CURRENT_LIST_DIR}/checkpoint_file.cpp
+                      ${CMAKE_CURRENT_LIST_DIR}/durable.cpp
                       ${CMAKE_CURRENT_LIST_DIR}/initial_phases.cpp
                       ${CMAKE_CURRENT_LIST_DIR}/run_file.cpp
+                      ${CMAKE_CURRENT_LIST_DIR}/run_writer.cpp
                       ${CMAKE_CURRENT_LIST_DIR}/timeseries.cpp
-               USES model version_info
+               USES model decomposition runtime version_info
                LINKS fireflies::hdf5)

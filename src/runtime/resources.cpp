@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <cstring>
 
 namespace fireflies {
@@ -43,6 +44,17 @@ node_map node_map::this_machine(int ranks) {
     char host[256] = "localhost";
     (void)::gethostname(host, sizeof host - 1);
     return node_map{std::vector<int>(static_cast<std::size_t>(ranks), 0), {host}, {available_memory_bytes()}};
+}
+
+std::string time_now_text(const char* format, bool utc) {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    if (utc)
+        gmtime_r(&now, &tm);
+    else
+        localtime_r(&now, &tm);
+    char text[64];
+    return std::string(text, std::strftime(text, sizeof text, format, &tm));
 }
 
 void tight_timers() noexcept { (void)::prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL); }

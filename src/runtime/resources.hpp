@@ -26,6 +26,10 @@ struct node_map {
     static node_map this_machine(int ranks);
 };
 
+/// The wall-clock time now as strftime(3) `format` spells it, in UTC or in local time (at most
+/// 63 characters): the output's creation stamp, the default output name.
+std::string time_now_text(const char* format, bool utc);
+
 /// Asks the kernel to end this process's short sleeps on time (timer slack 1 us instead of the
 /// default 50 us): ranks that wait for each other by polling and napping a few microseconds,
 /// once per epoch, would otherwise oversleep by up to 50 us each time. Advice only.

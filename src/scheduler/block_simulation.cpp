@@ -149,6 +149,8 @@ void block_simulation::start_tasks() {
     by_epoch_ = divider(epoch_);
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
+    region_events_ = config_.telemetry == telemetry_mode::summary && config_.record_flashes &&
+                     !config_.record_region.whole();
     set_periods(); // (global_id needs the dividers)
     wide_ = !reach_.moore_one();
     all_to_all_ = config_.coupling == coupling_kind::all_to_all;
@@ -350,7 +352,16 @@ std::int64_t block_simulation::interior(const flash_event& source, std::int64_t 
 void block_simulation::emit_flash(std::uint64_t id, tick_t t, tick_t previous) {
     const flash_event ev{t, id};
     flashes_.push_back(ev);
-    if (config_.telemetry == telemetry_mode::events) unreported_.push_back(ev);
+    if (config_.telemetry == telemetry_mode::events) {
+        unreported_.push_back(ev);
+    } else if (region_events_) {
+        std::int64_t y = 0, x = 0;
+        by_width_.split(static_cast<std::int64_t>(ev.agent), y, x);
+        if (config_.record_region.contains(x, y)) {
+            unreported_.push_back(ev);
+            region_previous_.push_back(previous);
+        }
+    }
     ++totals_.flashes_total;
     totals_.pulses_sent += pulses_per_flash_ ? pulses_per_flash_ : pulses_from(ev.agent);
     order_t_.push_back(t);
@@ -369,10 +380,13 @@ void block_simulation::send_flashes(worker_link& link, report_header h, std::spa
     h.pixels = static_cast<std::int64_t>(pixels_.size());
     // Each firefly's flashes are in time order (visits are); the hub needs no more.
     // In events telemetry the flashes since the last report are unreported_, and their previous
-    // flash times order_previous_.
+    // flash times order_previous_; in summary telemetry unreported_ holds the --record-region's.
+    const std::span<const tick_t> previous = region_events_ ? std::span<const tick_t>(region_previous_)
+                                                            : std::span<const tick_t>(order_previous_);
     h.epoch_records = static_cast<std::int64_t>(epochs.size());
-    link.send_report(h, {unreported_, std::span<const tick_t>(order_previous_).first(unreported_.size()), pixels_, epochs});
+    link.send_report(h, {unreported_, previous.first(unreported_.size()), pixels_, epochs});
     unreported_.clear();
+    region_previous_.clear();
     order_t_.clear();
     order_previous_.clear();
     pixels_.clear();

@@ -4,7 +4,9 @@
 * the data behind the plots is the run's: the raster has as many points as the run's flash total,
   and each snapshot's phases give back the order parameter the program sampled at that time
   (R_state from the snapshot's phases equals /timeseries/R_state to float32 precision);
-* the walkthrough notebook executes end to end (nbconvert) on this file.
+* the walkthrough notebook executes end to end (nbconvert) on this file;
+* a --record-region run (summary telemetry) reads back with its region and each flash's cell:
+  exactly the whole-grid recording's flashes in that rectangle.
 Environment: FIREFLIES_BIN, FIREFLIES_REPORT (scripts/report.sh), FIREFLIES_NOTEBOOK.
 """
 import os
@@ -54,6 +56,29 @@ class RealRun(unittest.TestCase):
         facts = summary(self.data)
         self.assertEqual(facts["refractory_mode"], "drop")
         self.assertIs(facts["partitioned"], False)
+
+    def test_region_flashes_read_with_their_cells(self):
+        region = (5, 4, 12, 10)
+        h5 = self.dir / "region.h5"
+        subprocess.run([os.environ["FIREFLIES_BIN"], "--width", "40", "--height", "32", "--duration", "30",
+                        "--record-flashes", "--record-region", ",".join(map(str, region)),
+                        "--telemetry", "summary", "-o", str(h5)], check=True, capture_output=True, timeout=120)
+        run = load_run(h5)
+        self.assertEqual(run.flash_region, region)
+        self.assertFalse(run.flashes_of_whole_grid)
+        self.assertEqual(self.data.flash_region, (0, 0, 40, 32))
+        self.assertTrue(self.data.flashes_of_whole_grid)
+        x, y = run.flash_xy
+        self.assertGreater(x.size, 100)
+        self.assertTrue(np.all((x >= 5) & (x < 17) & (y >= 4) & (y < 14)))
+        wx, wy = self.data.flash_xy
+        inside = (wx >= 5) & (wx < 17) & (wy >= 4) & (wy < 14)
+        np.testing.assert_array_equal(run.flash_t, self.data.flash_t[inside])
+        np.testing.assert_array_equal(run.flash_agent, self.data.flash_agent[inside])
+        from fireflies_analysis.convergence import summary
+        facts = summary(run)
+        self.assertTrue(facts["totals_consistent"], facts.get("totals_problems"))
+        self.assertLess(facts["flashes_recorded"], facts["flashes_in_timeseries"])
 
     def test_raster_holds_every_flash(self):
         t, agent = raster_points(self.data)

@@ -40,8 +40,9 @@ HUGE_GRID = ["--width", 100000, "--height", 100000, "--duration", 1]  # 1e10 cel
 MANY_PACEMAKERS = "pacemaker = [" + '"1,1", ' * 4097 + "]\n"
 
 # Ranks to run a case at. Rank 0 alone reads and checks the settings, so the value checks take
-# the same path for every P: the core cases (ALL, 37 of them) run at P = 1, 3 and 8, three more
-# that need several workers at P = 3 and/or 8, and the others (ONE, 65) only at P = 1, to keep
+# the same path for every P: the core cases (ALL, 40 of them) run at P = 1, 3 and 8, three more
+# that need several workers at P = 3 and/or 8, one (the hub's memory for --record-flashes) at
+# P = 1 and 3, and the others (ONE, 69) only at P = 1, to keep
 # the catalogue within its time budget on a 2-core machine (one refused run costs ~0.6 s at
 # P = 1, ~1 s at P = 3 and ~1.3 s at P = 8, mostly MPI start-up).
 ALL = (1, 3, 8)
@@ -152,6 +153,19 @@ CASES = [
     ("refractory_mode_unknown", ["--refractory-mode", "sometimes"], "--refractory-mode", ONE),
     ("telemetry_unknown", ["--telemetry", "all"], "--telemetry", ONE),
     ("flag_with_bad_value", ["--partitioned=maybe"], "--partitioned", ONE),
+    # --record-flashes of the whole grid that rank 0 cannot hold (a sample interval's flashes of
+    # 2.5e7 fireflies that flash every 0.4 s, about 400 GiB), and --record-region: malformed,
+    # empty, outside the grid, negative, without --record-flashes (refused: it would record nothing)
+    ("record_flashes_too_big_for_memory", ["--width", 5000, "--height", 5000, "--period", 0.4, "--nudge", 0.05,
+                                           "--jitter", 0.05, "--record-flashes", "--sample-every", 100,
+                                           "--duration", 100], "--record-flashes.*--record-region", (1, 3)),
+    ("record_region_malformed", ["--record-flashes", "--record-region", "1,2,3"], "--record-region", ALL),
+    ("record_region_not_numbers", ["--record-flashes", "--record-region", "a,b,c,d"], "--record-region", ONE),
+    ("record_region_zero_size", ["--record-flashes", "--record-region", "1,2,0,3"], "--record-region", ALL),
+    ("record_region_outside_grid", ["--record-flashes", "--record-region", "20,2,11,3"], "--record-region", ALL),
+    ("record_region_negative", ["--record-flashes", "--record-region=-1,2,3,4"], "--record-region", ONE),
+    ("record_region_without_record_flashes", ["--record-region", "1,2,3,4"], "--record-region", ONE),
+    ("record_flashes_summary_whole_grid", ["--record-flashes", "--telemetry", "summary"], "--record-flashes", ONE),
     ("record_epochs_bad_value", ["--record-epochs=often"], "--record-epochs", ONE),
     ("record_epochs_wrong_type", ["--config", "bad.toml"], "bad\\.toml.*record-epochs",
      ONE, {"bad.toml": "record-epochs = 2\n"}),

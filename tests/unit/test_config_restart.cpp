@@ -35,6 +35,8 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
         "width",           "height",         "period", "nudge",        "refractory",
         "refractory-mode", "delay",          "jitter", "seed",         "sample-every",
         "partitioned",     "record-flashes", "output", "snapshot-max", "snapshot-every",
+        // which fireflies' flashes /flashes holds (one file, one region)
+        "record-region",
         // the model families (docs/model.md), each part of the run a checkpoint continues
         "prc-dissipation", "period-spread", "period-distribution", "initial-phases", "boundary",
         "neighbourhood", "radius", "coupling", "pacemaker",
@@ -59,7 +61,7 @@ std::optional<run_config> with_other_value(const setting& s, const run_config& c
     }
     for (const char* text : {"7", "0.25", "drop", "queue", "events", "summary", "coroutine", "flat",
                              "true", "false", "normal", "uniform", "periodic", "open", "moore", "von-neumann",
-                             "lattice", "all-to-all"}) {
+                             "1,2,3,4", "lattice", "all-to-all"}) {
         run_config other = c;
         if (s.read(other, text).empty() && !s.same(c, other)) return other;
     }
@@ -97,6 +99,7 @@ run_config saved_run() {
     c.engine = engine_kind::flat;
     c.snapshot_every = 1;
     c.snapshot_max = 64;
+    c.record_region = {2, 3, 40, 20};
     c.speed = 2;
     c.checkpoint = "run.ckpt";
     c.checkpoint_every = 10;
@@ -128,7 +131,7 @@ TEST(ConfigRestart, EachMustMatchSettingThatDiffersIsRefusedNamingItAndBothValue
             EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
         }
     }
-    EXPECT_EQ(refused, 25);
+    EXPECT_EQ(refused, 26);
 }
 
 TEST(ConfigRestart, MessagesShowTheValuesAsTheConfigFileWritesThem) {

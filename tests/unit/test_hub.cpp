@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -480,6 +481,17 @@ TEST(HubMalformed, FlashEventsInSummaryTelemetryThrow) {
         << "BUG: in summary telemetry hub::take() counts flash events it should not get";
 }
 
+TEST(HubMalformed, FlashOutsideTheRecordRegionInSummaryTelemetryThrows) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    run_config c = three_cells();
+    c.telemetry = telemetry_mode::summary;
+    c.record_flashes = true;
+    c.record_region = {1, 0, 1, 1};
+    const decomposition d(3, 1, 3);
+    EXPECT_EXIT(absorb_one_flash_and_exit(c, d, flash_event{0, 2}), ::testing::ExitedWithCode(0), "")
+        << "BUG: hub::take_region() passes on a flash outside the --record-region";
+}
+
 // ---- real reports: block_simulation workers against the reference --------------------------------
 
 run_config real_config(refractory_mode m, telemetry_mode tm) {
@@ -627,6 +639,44 @@ TEST(HubTelemetry, SummaryGivesTheSameSeriesAsEvents) {
                 EXPECT_EQ(b.totals.samples, a.totals.samples);
             }
         }
+}
+
+TEST(HubTelemetry, SummaryCarriesTheRecordRegionsFlashes) {
+    // Workers in summary telemetry send only the region's flashes; the hub passes them on, and
+    // they are the events run's flashes in the region; the series stay those of summary.
+    const grid_region region{2, 1, 3, 3};
+    auto inside = [&](const flash_event& f) {
+        return region.contains(static_cast<std::int64_t>(f.agent) % 7, static_cast<std::int64_t>(f.agent) / 7);
+    };
+    for (int P : {1, 3, 4}) {
+        const run_config ev = real_config(refractory_mode::drop, telemetry_mode::events);
+        run_config sum = real_config(refractory_mode::drop, telemetry_mode::summary);
+        sum.record_flashes = true;
+        sum.record_region = region;
+        const decomposition d(ev.width, ev.height, P);
+        const auto re = reports_of(testkit::run_workers(ev, d));
+        const auto rs = reports_of(testkit::run_workers(sum, d));
+        const auto a = feed(ev, d, re, interleavings(sizes(re), 0)[2]);
+        std::vector<flash_event> want;
+        std::copy_if(a.rec.flashes.begin(), a.rec.flashes.end(), std::back_inserter(want), inside);
+        std::sort(want.begin(), want.end());
+        ASSERT_GT(want.size(), 10u);
+        ASSERT_LT(want.size(), a.rec.flashes.size());
+        for (const auto& order : interleavings(sizes(rs), 2)) {
+            const auto b = feed(sum, d, rs, order);
+            std::vector<flash_event> got = b.rec.flashes;
+            std::sort(got.begin(), got.end());
+            EXPECT_EQ(got, want) << P << " workers";
+            expect_flashes_between_samples(b.rec);
+            ASSERT_EQ(a.rec.samples.size(), b.rec.samples.size());
+            for (std::size_t k = 0; k < a.rec.samples.size(); ++k) {
+                sample without_volley = a.rec.samples[k];
+                without_volley.largest_volley = -1;
+                EXPECT_TRUE(same_sample(without_volley, b.rec.samples[k])) << P << " workers, sample " << k;
+            }
+            EXPECT_TRUE(b.totals.flashes_balance());
+        }
+    }
 }
 
 TEST(HubRealReports, InterruptedRunEndsWithTheStop) {

@@ -86,3 +86,26 @@ TEST(MemoryCheck, RecordingWholeGridNamesTheOption) {
 TEST(MemoryCheck, UnknownAvailableMemoryPasses) {
     EXPECT_EQ(refusal(grid(100000, 100000), 3, nodes(3, 3, 0)), "");
 }
+
+TEST(MemoryCheck, RecordRegionHoldsOnlyItsFlashes) {
+    run_config c = grid(20000, 20000);
+    c.record_flashes = true;
+    const double whole = memory_estimate::recording_bytes(c);
+    c.record_region = {100, 200, 400, 100};
+    EXPECT_NEAR(memory_estimate::recording_bytes(c), whole * (400.0 * 100.0) / 4e8, 1.0);
+    // 64 workers: whole-grid recording forces events telemetry (the volley's flash times too);
+    // a region's flashes travel in summary telemetry, so only they are held.
+    EXPECT_NEAR(memory_estimate::recording_share(c, 64), memory_estimate::recording_bytes(c), 1.0);
+    run_config all = grid(20000, 20000);
+    all.record_flashes = true;
+    EXPECT_GT(memory_estimate::recording_share(all, 64), whole);
+    // Each rank on a node of its own, rank 0's with room for the hub and a little more.
+    const node_map m = nodes(65, 1, memory_estimate::hub_fixed + 1e9);
+    const std::string why = refusal(all, 65, m);
+    EXPECT_EQ(why.rfind("--record-flashes", 0), 0u) << why;
+    EXPECT_NE(why.find("--record-region"), std::string::npos) << "the refusal says what to do instead: " << why;
+    EXPECT_EQ(refusal(c, 65, m), "") << "the region's flashes fit where the whole grid's do not";
+    run_config big = c;
+    big.record_region = {0, 0, 20000, 20000};
+    EXPECT_EQ(refusal(big, 65, m).rfind("--record-region", 0), 0u) << refusal(big, 65, m);
+}

@@ -22,6 +22,7 @@
 
 #include "fireflies/error.hpp"
 #include "fireflies/output.hpp"
+#include "output/run_writer.hpp"
 
 namespace fs = std::filesystem;
 using namespace fireflies;
@@ -899,4 +900,53 @@ TEST_F(OutputTimeseries, LayoutUnitsAndValues) {
               "flashes in the interval (previous sample, t]");
     EXPECT_EQ(r.attr_string("/timeseries/pulse", "description"),
               "flashes so far divided by the number of fireflies");
+}
+
+// ---- run_writer: the run file's schema, written and read back ---------------------------------
+
+TEST_F(OutputTest, RunWriterWritesTheScheduleAndTheRegionsFlashes) {
+    run_config c;
+    c.width = 6;
+    c.height = 4;
+    c.record_flashes = true;
+    c.record_region = {1, 1, 2, 2}; // cells (1,1) (2,1) (1,2) (2,2): agents 7, 8, 13, 14
+    const decomposition d(c.width, c.height, 2);
+    const fs::path path = dir_ / "run.h5";
+    {
+        run_writer w(c, d, path, run_writer::identity{3, "width = 6\n", nullptr});
+        // Any order within the interval; written sorted by (time, firefly), outside ones dropped.
+        const std::vector<flash_event> events{{30, 14}, {10, 0}, {10, 8}, {20, 7}, {30, 23}, {10, 7}};
+        w.add_flashes(events);
+        sample s;
+        s.t = to_ticks(0.5);
+        s.R = 0.25;
+        s.R_state = 0.5;
+        s.flashes = 6;
+        s.pulse = 0.25;
+        s.largest_volley = 3;
+        s.block_R = {0.1, 0.2};
+        s.block_R_state = {0.3, 0.4};
+        w.append(s);
+        EXPECT_EQ(w.flashes_recorded(), 4);
+        EXPECT_EQ(w.samples(), 1u);
+        run_totals totals;
+        totals.reached = s.t;
+        totals.finals.resize(2);
+        w.finish(totals, run_ending{"complete", 1.5, 0.25, 10}, 0.125);
+    }
+    reader r(path);
+    EXPECT_EQ(r.i64("/flashes/agent"), (std::vector<std::int64_t>{7, 8, 7, 14}));
+    EXPECT_EQ(r.f64("/flashes/t"), (std::vector<double>{1e-8, 1e-8, 2e-8, 3e-8}));
+    EXPECT_EQ(r.attr_values<std::int64_t>("/flashes", "region", H5T_NATIVE_INT64, H5T_STD_I64LE),
+              (std::vector<std::int64_t>{1, 1, 2, 2}));
+    EXPECT_EQ(r.f64("/timeseries/R"), std::vector<double>{0.25});
+    EXPECT_EQ(r.i64("/timeseries/largest_volley"), std::vector<std::int64_t>{3});
+    EXPECT_EQ(r.f64("/blocks/R_state"), (std::vector<double>{0.3, 0.4}));
+    EXPECT_EQ(r.i64("/blocks/rank"), (std::vector<std::int64_t>{1, 2}));
+    EXPECT_EQ(r.i64("/blocks/geometry").size(), 8u);
+    EXPECT_EQ(r.f64("/perf/output"), (std::vector<double>{0.125, 0, 0}));
+    EXPECT_EQ(r.f64("/perf/hub"), (std::vector<double>{0.25, 0, 0}));
+    EXPECT_EQ(r.attr_string("/", "status"), "complete");
+    EXPECT_EQ(r.attr_values<std::int64_t>("/", "mpi_size", H5T_NATIVE_INT64, H5T_STD_I64LE),
+              std::vector<std::int64_t>{3});
 }
