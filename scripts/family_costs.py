@@ -5,11 +5,12 @@
                             [--duration 60] [--repeats 3] [--no-callgrind]
 
 Runs one process of `fireflies` (BIN, default build/release/src/fireflies) per variant: the
-default model, --prc-dissipation, an inhibitory nudge, --period-spread, --boundary open, one
---pacemaker, --coupling all-to-all (on grids of its own, 30 x 30 and 60 x 60: every flash reaches every
-firefly, so its cost per flash grows with N; with a nudge of about 0.2 s / N, so that one flash
-of everybody else adds about the lattice's 0.2 s) (and, with --baseline, the default model on
-another build, for an A/B of the default's speed), and prints for each:
+default model, --prc-dissipation, an inhibitory nudge, --period-spread, --boundary open,
+--radius 2 (moore and von-neumann), one --pacemaker, --coupling all-to-all (on grids of its own,
+30 x 30 and 60 x 60: every flash reaches every firefly, so its cost per flash grows with N; with a
+nudge of about 0.2 s / N, so that one flash of everybody else adds about the lattice's 0.2 s)
+(and, with --baseline, the default model on another build, for an A/B of the default's speed),
+and prints for each:
   - flashes and pulses delivered (the run's root attributes);
   - wall seconds of the worker's `simulate` timer (/perf), the median of --repeats runs taken in
     turn (variant by variant, round by round: an interleaved A/B on a shared machine), and
@@ -38,6 +39,8 @@ VARIANTS = [
     ("inhibitory nudge -0.1", ["--nudge", "-0.1"]),
     ("period-spread 0.2", ["--period-spread", "0.2"]),
     ("boundary open", ["--boundary", "open"]),
+    ("radius 2 (moore)", ["--radius", "2"]),
+    ("von-neumann radius 2", ["--neighbourhood", "von-neumann", "--radius", "2"]),
     ("pacemaker", ["--pacemaker", "150,150,4.5"]),
     # (name, options, grid: W x H instead of --width x --height)
     ("all-to-all 30 x 30", ["--coupling", "all-to-all", "--nudge", "0.0002"], (30, 30)),

@@ -9,6 +9,7 @@
 #include "fireflies/config.hpp"
 #include "fireflies/decomposition.hpp"
 #include "fireflies/firefly.hpp"
+#include "fireflies/neighbourhood.hpp"
 #include "fireflies/huge_pages.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
@@ -94,11 +95,15 @@ class block_simulation {
     template <class Rules, bool AllToAll = false> void visit(const Rules& rules, std::uint32_t local, tick_t end);
     template <class Rules> void refile(const Rules& rules, std::uint32_t local, tick_t before);
     std::int64_t interior(const flash_event& source) const noexcept;
-    template <class Rules> void process_interval(const Rules& rules, tick_t end);
+    std::int64_t interior(const flash_event& source, std::int64_t margin) const noexcept;
+    /// With `Wide`, for any neighbourhood (--neighbourhood, --radius); else for the 8 Moore cells.
+    template <class Rules, bool Wide = false> void process_interval(const Rules& rules, tick_t end);
     // The model families' builds of file_turns and process_interval (block_simulation_families.cpp).
     bool family_ = false; // a period spread, the general phase response or all-to-all coupling
     void file_turns_family(std::int64_t k);
     void process_interval_family(tick_t end);
+    // process_interval for any other neighbourhood (wide_), with any rules (block_simulation_wide.cpp).
+    void process_interval_wide(tick_t end);
     // --coupling all-to-all (block_simulation_families.cpp)
     bool all_to_all_ = false;
     template <class Rules> void process_interval_all_to_all(const Rules& rules, tick_t end);
@@ -122,7 +127,9 @@ class block_simulation {
     std::int64_t pulses_from(std::uint64_t source) const;
     std::int64_t pulses_into_block(std::uint64_t source) const;
     template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
+    template <class F> void for_each_moore_neighbour(std::uint64_t source, F&& f) const;
     template <bool Open, class F> void for_each_neighbour_of(std::uint64_t source, F&& f) const;
+    template <class F> void for_each_wide_neighbour(std::uint64_t source, F&& f) const;
 
     // configuration
     run_config config_;
@@ -134,10 +141,19 @@ class block_simulation {
     tick_t duration_, sample_, epoch_, nudge_;
     std::int64_t width_, height_;
     std::vector<int> neighbours_;
+    neighbourhood reach_;
+    bool wide_ = false;          // not the default's 8 Moore cells (--neighbourhood, --radius)
+    std::vector<std::int64_t> offsets_; // wide: each neighbour's local index minus the centre's
     // the pulses every flash sends when it is the same for all: 8 (8 distinct neighbours, all
     // coupled), N - 1 (all-to-all); 0: counted flash by flash (pulses_from)
     std::int64_t pulses_per_flash_ = 0;
     bool open_eight_inside_ = false; // --boundary open: 8 coupled neighbours away from the edges
+    // A wide neighbourhood: a flash at least inside_margin_ cells from every edge of the grid has
+    // full_count_ coupled neighbours (with --boundary open; on a torus that holds it, every flash).
+    bool wide_inside_ = false;
+    std::int64_t inside_margin_ = 0, full_count_ = 0;
+    std::vector<std::uint64_t> sent_stamp_; // exchange_halo: per neighbour rank, the last flash sent
+    std::uint64_t halo_flashes_ = 0;        // (numbered from 1)
     divider by_epoch_, by_width_, by_block_width_;
 
     // fireflies, in two parts: the flash times that every pulse reads, in one array; the rest of

@@ -25,9 +25,15 @@ enum class boundary_kind {
     open,     ///< nothing: fireflies on an edge have fewer neighbours (5, or 3 in a corner)
 };
 
+/// Which cells around a firefly are its neighbours (with --radius R).
+enum class neighbourhood_kind {
+    moore,       ///< Chebyshev distance at most R: the (2R + 1)^2 - 1 cells of a square (default)
+    von_neumann, ///< Manhattan distance at most R: the 2R(R + 1) cells of a diamond
+};
+
 /// Who a flash's pulses reach.
 enum class coupling_kind {
-    lattice,    ///< the neighbours on the grid (the Moore neighbourhood; --boundary says at the edges)
+    lattice,    ///< the neighbours on the grid (--neighbourhood, --radius; --boundary says at the edges)
     all_to_all, ///< every other firefly of the grid (N - 1 pulses per flash; Mirollo & Strogatz 1990)
 };
 
@@ -57,6 +63,9 @@ template <> struct choice_names<engine_kind> {
 };
 template <> struct choice_names<boundary_kind> {
     static constexpr std::array<std::string_view, 2> names{"periodic", "open"};
+};
+template <> struct choice_names<neighbourhood_kind> {
+    static constexpr std::array<std::string_view, 2> names{"moore", "von-neumann"};
 };
 template <> struct choice_names<coupling_kind> {
     static constexpr std::array<std::string_view, 2> names{"lattice", "all-to-all"};
@@ -103,6 +112,8 @@ struct run_config {
     period_distribution period_dist = period_distribution::normal;
     std::string initial_phases; ///< HDF5 file of start phases (docs/model.md); empty: random
     boundary_kind boundary = boundary_kind::periodic;
+    neighbourhood_kind neighbourhood = neighbourhood_kind::moore;
+    std::int64_t radius = 1;   ///< cells: the neighbourhood's reach (Chebyshev or Manhattan distance)
     coupling_kind coupling = coupling_kind::lattice;
     std::vector<pacemaker> pacemakers; ///< in the order given
     double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T

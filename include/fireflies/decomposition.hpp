@@ -38,9 +38,12 @@ class decomposition {
     /// The worker that owns cell (x, y); coordinates are taken modulo the grid (torus).
     int owner(std::int64_t x, std::int64_t y) const noexcept;
 
-    /// Workers owning a cell next to (Moore neighbourhood, torus) but outside `worker`'s
-    /// block, ascending. A block that wraps onto itself is its own neighbour and is not listed.
-    std::vector<int> neighbours(int worker) const;
+    /// Workers owning a cell within `reach` cells (Chebyshev distance, torus) of `worker`'s
+    /// block but outside it, ascending: with reach 1 the owners of its Moore neighbours, with
+    /// --radius R those of its halo R cells deep, however narrow the blocks around it. A block
+    /// that wraps onto itself is its own neighbour and is not listed. Symmetric: a worker lists
+    /// every worker that lists it.
+    std::vector<int> neighbours(int worker, std::int64_t reach = 1) const;
 
     /// True for an ordinary columns x rows process grid.
     bool aligned() const noexcept { return aligned_; }

@@ -7,6 +7,7 @@
 #include <cinttypes>
 
 #include "fireflies/error.hpp"
+#include "fireflies/neighbourhood.hpp"
 #include "fireflies/version.hpp"
 #include "runtime/resources.hpp"
 #include "view/terminal_view.hpp"
@@ -112,6 +113,9 @@ void recorder::banner(std::FILE* to) const {
                  config_.partitioned ? "partitioned (no pulses cross a block boundary)" : "coupled across ranks");
     std::fprintf(to, "  model     period %g s, nudge %g s, refractory %g of the period (%s mode), delay %g s\n",
                  config_.period, config_.nudge, config_.refractory, std::string(name_of(config_.mode)).c_str(), config_.delay);
+    if (const neighbourhood n = neighbourhood::of(config_); !n.moore_one())
+        std::fprintf(to, "  neighbours %s, radius %" PRId64 ": %" PRId64 " cells around each firefly (fewer near open edges or on a narrow torus)\n",
+                     std::string(name_of(config_.neighbourhood)).c_str(), config_.radius, n.full_count());
     if (config_.period_spread > 0)
         std::fprintf(to, "  periods   own period of each firefly: %s, spread %g s around %g s\n",
                      std::string(name_of(config_.period_dist)).c_str(), config_.period_spread, config_.period);

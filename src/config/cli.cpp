@@ -23,8 +23,9 @@ constexpr std::string_view summary = "pulse-coupled fireflies on a torus, in par
 
 constexpr std::string_view description =
     "Each firefly's phase grows at rate 1; when it reaches the period the firefly flashes, its "
-    "phase resets into a short refractory period, and after the propagation delay each of its 8 "
-    "neighbours on the torus receives a pulse that advances its phase by the nudge. Time is "
+    "phase resets into a short refractory period, and after the propagation delay each of its "
+    "neighbours (by default the 8 around it on the torus; see the neighbourhood, radius and "
+    "boundary options) receives a pulse that advances its phase by the nudge. Time is "
     "simulated, in 1 ns ticks, so a run is the same for every number of ranks. Rank 0 is the "
     "hub: it gathers the flashes, samples the order parameter R and writes the time series to "
     "one HDF5 file; ranks 1..P-1 each simulate one block of the grid (a single process does "

@@ -1,5 +1,6 @@
 #include "config/settings.hpp"
 
+#include "fireflies/neighbourhood.hpp"
 #include "fireflies/time.hpp"
 
 #include <algorithm>
@@ -123,7 +124,8 @@ template <class E, E run_config::*field> std::string read_choice(run_config& c, 
     return take_choice<E, field>(c, text) ? std::string() : not_a_choice<E>(text);
 }
 template <class E, E run_config::*field> std::string write_choice(const run_config& c) {
-    return "\"" + std::string(name_of(c.*field)) + "\"";
+    std::string out = "\""; // (as in quoted(): g++ 12 -O3 warns -Wrestrict on "\"" + std::string)
+    return out.append(name_of(c.*field)) += '"';
 }
 
 // --telemetry: auto, or one of the modes.
@@ -226,7 +228,7 @@ template <auto field> bool same(const run_config& a, const run_config& b) {
 constexpr std::array table{
     // Model
     setting{"width", "Model", "CELLS", "cells",
-            "grid width; the grid is a torus, each firefly has 8 neighbours", "",
+            "grid width; the grid is a torus (see --boundary), each firefly has 8 neighbours (see --neighbourhood)", "",
             value_kind::count, on_restart::must_match, read_count<&run_config::width>,
             write_count<&run_config::width>, same<&run_config::width>},
     setting{"height", "Model", "CELLS", "cells", "grid height", "",
@@ -283,10 +285,22 @@ constexpr std::array table{
             value_kind::seconds, on_restart::must_match, read_double<&run_config::jitter>,
             write_double<&run_config::jitter>, same<&run_config::jitter>},
     setting{"boundary", "Model", "periodic|open", "periodic | open",
-            "the grid's edges: periodic wraps them (a torus, 8 neighbours each), open leaves "
-            "fireflies on an edge with fewer neighbours (5, and 3 in a corner)", "",
+            "the grid's edges: periodic wraps them (a torus), open leaves fireflies near an edge "
+            "with fewer neighbours (of the default 8: 5 on an edge, 3 in a corner)", "",
             value_kind::choice, on_restart::must_match, read_choice<boundary_kind, &run_config::boundary>,
             write_choice<boundary_kind, &run_config::boundary>, same<&run_config::boundary>},
+    setting{"neighbourhood", "Model", "moore|von-neumann", "moore | von-neumann",
+            "which cells within the radius R (--radius) of a firefly are its neighbours: moore by Chebyshev "
+            "distance (the square, (2R + 1)^2 - 1 cells), von-neumann by Manhattan distance (the "
+            "diamond, 2R(R + 1) cells)", "",
+            value_kind::choice, on_restart::must_match, read_choice<neighbourhood_kind, &run_config::neighbourhood>,
+            write_choice<neighbourhood_kind, &run_config::neighbourhood>, same<&run_config::neighbourhood>},
+    setting{"radius", "Model", "R", "cells",
+            "reach R of the neighbourhood: a flash sends a pulse to every other cell within R (each "
+            "distinct cell once); at least 1, and above 1 at most the grid's largest distance "
+            "between two cells", "",
+            value_kind::count, on_restart::must_match, read_count<&run_config::radius>,
+            write_count<&run_config::radius>, same<&run_config::radius>},
     setting{"coupling", "Model", "lattice|all-to-all", "lattice | all-to-all",
             "who a flash's pulses reach: lattice, the neighbours on the grid; all-to-all, every "
             "other firefly (N - 1 pulses per flash, the same nudge and delay)", "",
@@ -592,6 +606,16 @@ static std::optional<problem> model_problem(const run_config& c) {
     if (auto why = non_negative_time(c.period_spread)) return problem{"period-spread", *why};
     if (c.boundary != boundary_kind::periodic && c.boundary != boundary_kind::open)
         return problem{"boundary", "is not periodic or open"};
+    if (c.neighbourhood != neighbourhood_kind::moore && c.neighbourhood != neighbourhood_kind::von_neumann)
+        return problem{"neighbourhood", "is not moore or von-neumann"};
+    if (c.radius < 1) return problem{"radius", std::to_string(c.radius) + " must be at least 1 cell"};
+    if (const neighbourhood reach = neighbourhood::of(c); c.radius > 1 && c.radius > reach.diameter())
+        return problem{"radius", std::to_string(c.radius) + " reaches beyond the " + std::to_string(c.width) +
+                                     " x " + std::to_string(c.height) + " grid: with --boundary " +
+                                     std::string(name_of(c.boundary)) + " no two cells are more than " +
+                                     std::to_string(reach.diameter()) + " apart (" +
+                                     (c.neighbourhood == neighbourhood_kind::moore ? "Chebyshev" : "Manhattan") +
+                                     " distance)"};
     if (c.coupling != coupling_kind::lattice && c.coupling != coupling_kind::all_to_all)
         return problem{"coupling", "is not lattice or all-to-all"};
     if (c.period_dist != period_distribution::normal && c.period_dist != period_distribution::uniform)
@@ -680,6 +704,12 @@ static std::optional<problem> rule_problem(const run_config& c) {
     if (c.coupling == coupling_kind::all_to_all && c.boundary != boundary_kind::periodic)
         return problem{"coupling", "all-to-all has no neighbourhood on the grid, so --boundary " +
                                        std::string(name_of(c.boundary)) + " means nothing with it"};
+    if (c.coupling == coupling_kind::all_to_all &&
+        (c.neighbourhood != neighbourhood_kind::moore || c.radius != 1))
+        return problem{"coupling", "all-to-all reaches every firefly, so --neighbourhood " +
+                                       std::string(name_of(c.neighbourhood)) + " --radius " +
+                                       std::to_string(c.radius) +
+                                       " means nothing with it (they must be the default, moore and 1)"};
     // Both sides are at most 2^31 - 1, so the product cannot overflow.
     if (c.width * c.height > max_cells)
         return problem{"width", std::to_string(c.width) + " x " + std::to_string(c.height) + " = " +

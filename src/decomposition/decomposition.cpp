@@ -107,20 +107,28 @@ int decomposition::owner(std::int64_t x, std::int64_t y) const noexcept {
     return band_first_[band] + static_cast<int>(col);
 }
 
-std::vector<int> decomposition::neighbours(int worker) const {
+std::vector<int> decomposition::neighbours(int worker, std::int64_t reach) const {
     const block& b = block_of(worker);
     std::set<int> found;
+    // The halo's columns [x_first, x_end) and rows around the block, unwrapped; where 2 reach
+    // would wrap past the block itself, every column (row) of the torus once.
+    const bool all_columns = b.width + 2 * reach >= width_, all_rows = b.height + 2 * reach >= height_;
+    const std::int64_t x_first = all_columns ? b.x0 + b.width - width_ : b.x0 - reach;
+    const std::int64_t x_end = all_columns ? b.x0 + b.width : b.x0 + b.width + reach;
+    const std::int64_t y_first = all_rows ? b.y0 + b.height - height_ : b.y0 - reach;
+    const std::int64_t y_end = all_rows ? b.y0 + b.height : b.y0 + b.height + reach;
     auto look = [&](std::int64_t x, std::int64_t y) {
         const int o = owner(x, y);
         if (o != worker) found.insert(o);
     };
-    for (std::int64_t x = b.x0 - 1; x <= b.x0 + b.width; ++x) {
-        look(x, b.y0 - 1);
-        look(x, b.y0 + b.height);
-    }
-    for (std::int64_t y = b.y0; y < b.y0 + b.height; ++y) {
-        look(b.x0 - 1, y);
-        look(b.x0 + b.width, y);
+    for (std::int64_t y = y_first; y < y_end; ++y) {
+        if (y >= b.y0 && y < b.y0 + b.height) {
+            // Beside the block: the columns left and right of it.
+            for (std::int64_t x = x_first; x < b.x0; ++x) look(x, y);
+            for (std::int64_t x = b.x0 + b.width; x < x_end; ++x) look(x, y);
+        } else {
+            for (std::int64_t x = x_first; x < x_end; ++x) look(x, y);
+        }
     }
     return {found.begin(), found.end()};
 }

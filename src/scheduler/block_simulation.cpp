@@ -59,7 +59,8 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
       sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay), nudge_(rules_.params().nudge),
-      width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
+      width_(config.width), height_(config.height), reach_(neighbourhood::of(config)),
+      flash_order_(rules_.params().period) {
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
@@ -86,7 +87,8 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
       rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
       sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay), nudge_(rules_.params().nudge),
-      width_(config.width), height_(config.height), flash_order_(rules_.params().period) {
+      width_(config.width), height_(config.height), reach_(neighbourhood::of(config)),
+      flash_order_(rules_.params().period) {
     if (restored.cells != block_ || restored.fireflies.size() != static_cast<std::size_t>(block_.cells()))
         throw error("restored block does not match worker " + std::to_string(worker) + "'s block");
     allocate(restored.fireflies.size());
@@ -150,15 +152,23 @@ void block_simulation::start_tasks() {
     region_events_ = config_.telemetry == telemetry_mode::summary && config_.record_flashes &&
                      !config_.record_region.whole();
     set_periods(); // (global_id needs the dividers)
+    wide_ = !reach_.moore_one();
     all_to_all_ = config_.coupling == coupling_kind::all_to_all;
     family_ = rules_.params().own_periods() || rules_.params().general_prc || all_to_all_;
+    const std::int64_t r = reach_.radius();
     // (All-to-all exchanges every flash with every worker instead: gather_all.)
-    if (!config_.partitioned && !all_to_all_) neighbours_ = decomposition_.neighbours(worker_);
-    const bool eight_coupled = !config_.partitioned && !all_to_all_ && width_ >= 3 && height_ >= 3 &&
-                               config_.boundary == boundary_kind::periodic;
+    if (!config_.partitioned && !all_to_all_) neighbours_ = decomposition_.neighbours(worker_, r);
+    const bool open = config_.boundary == boundary_kind::open;
+    const bool eight_coupled = !wide_ && !config_.partitioned && !all_to_all_ && width_ >= 3 && height_ >= 3 && !open;
     pulses_per_flash_ = all_to_all_ ? width_ * height_ - 1 : eight_coupled ? 8 : 0;
-    open_eight_inside_ = !config_.partitioned && config_.boundary == boundary_kind::open;
+    open_eight_inside_ = !wide_ && !config_.partitioned && open;
+    wide_inside_ = wide_ && !config_.partitioned && (open || (2 * r + 1 <= width_ && 2 * r + 1 <= height_));
+    inside_margin_ = open ? r : 0;
+    full_count_ = reach_.full_count();
+    if (wide_)
+        for (const auto& [dx, dy] : reach_.offsets()) offsets_.push_back(dy * block_.width + dx);
     outgoing_.resize(neighbours_.size());
+    sent_stamp_.assign(neighbours_.size(), 0);
     const tick_t period = rules_.params().period;
     // The ring spans about T/8, 64 to 256 epochs (a longer one would file more turns that move
     // again before they come due).
@@ -272,7 +282,8 @@ void block_simulation::begin_epoch(std::int64_t k) {
 
 
 // The pulses a flash of `source` sends when not every firefly has 8 coupled neighbours: with
-// --boundary open (and nothing partitioned) 8 away from the grid's edges, else counted.
+// --boundary open or a wide neighbourhood (and nothing partitioned) the whole neighbourhood's
+// away from the grid's edges (everywhere on a torus that holds it), else counted.
 std::int64_t block_simulation::pulses_from(std::uint64_t source) const {
     if (open_eight_inside_) {
         std::int64_t y = 0, x = 0;
@@ -292,7 +303,14 @@ std::int64_t block_simulation::pulses_into_block(std::uint64_t source) const {
     return n;
 }
 
-std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
+// (Not inlined into the flash, which the default's open edges would otherwise pay for.)
+[[gnu::noinline]] std::int64_t block_simulation::coupled_neighbours(std::uint64_t source) const {
+    if (wide_inside_) {
+        std::int64_t y = 0, x = 0;
+        by_width_.split(static_cast<std::int64_t>(source), y, x);
+        const std::int64_t m = inside_margin_;
+        if (x >= m && x < width_ - m && y >= m && y < height_ - m) return full_count_;
+    }
     std::int64_t n = 0;
     for_each_neighbour(source, [&](std::int64_t, std::int64_t) { ++n; });
     return n;
@@ -311,12 +329,21 @@ void block_simulation::prefetch_turn(std::uint32_t local) const noexcept {
 }
 
 // The local index of flash `source`'s centre when all eight of its neighbours are in this block
-// (they are then at fixed offsets from it), else -1.
+// (they are then at fixed offsets from it), else -1. With `margin`, a wide neighbourhood's: when
+// every cell within `margin` of it is.
 std::int64_t block_simulation::interior(const flash_event& source) const noexcept {
     std::int64_t sy = 0, sx = 0;
     by_width_.split(static_cast<std::int64_t>(source.agent), sy, sx);
     const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0;
     const bool inside = width_ >= 3 && height_ >= 3 && lx >= 1 && lx < block_.width - 1 && ly >= 1 && ly < block_.height - 1;
+    return inside ? ly * block_.width + lx : -1;
+}
+
+std::int64_t block_simulation::interior(const flash_event& source, std::int64_t margin) const noexcept {
+    std::int64_t sy = 0, sx = 0;
+    by_width_.split(static_cast<std::int64_t>(source.agent), sy, sx);
+    const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0;
+    const bool inside = lx >= margin && lx < block_.width - margin && ly >= margin && ly < block_.height - margin;
     return inside ? ly * block_.width + lx : -1;
 }
 
@@ -426,12 +453,16 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
     next_arrival_ = 0;
     epoch_visits_ = 0;
     centres_.resize(arriving_.size());
-    for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i]);
+    if (wide_)
+        for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i], reach_.radius());
+    else
+        for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i]);
     for (;;) {
         const tick_t t_sample = next_sample_ * sample_;
         const bool sample_here = t_sample < end && t_sample <= duration_;
         const tick_t until = sample_here ? t_sample + 1 : end;
-        if (family_) process_interval_family(until); // (block_simulation_families.cpp)
+        if (wide_) process_interval_wide(until);          // (block_simulation_wide.cpp)
+        else if (family_) process_interval_family(until); // (block_simulation_families.cpp)
         else with_fixed_rules([&](const auto& rules) { process_interval(rules, until); });
         epoch_visits_ += static_cast<std::int64_t>(due_.size());
         if (!sample_here) break;
@@ -460,19 +491,28 @@ void block_simulation::exchange_halo(worker_link& link) {
     // Border fireflies' flashes go to every neighbour rank that owns one of their neighbours.
     for (auto& out : outgoing_) out.clear();
     if (!neighbours_.empty()) {
+        // (Those more than the radius from every edge of the block reach no other block.)
+        const std::int64_t m = reach_.radius();
         for (const flash_event& ev : flashes_) {
             std::int64_t y = 0, x = 0;
             by_width_.split(static_cast<std::int64_t>(ev.agent), y, x);
-            if (x > block_.x0 && x < block_.x0 + block_.width - 1 && y > block_.y0 && y < block_.y0 + block_.height - 1)
+            if (x >= block_.x0 + m && x < block_.x0 + block_.width - m && y >= block_.y0 + m &&
+                y < block_.y0 + block_.height - m)
                 continue;
-            std::array<int, 8> sent{};
-            int n = 0;
+            // Each flash once to each rank, however many of its neighbours the rank owns.
+            const std::uint64_t stamp = ++halo_flashes_;
             for_each_neighbour(ev.agent, [&](std::int64_t nx, std::int64_t ny) {
                 const int owner = decomposition_.owner(nx, ny);
-                if (owner == worker_ || std::find(sent.begin(), sent.begin() + n, owner) != sent.begin() + n) return;
-                sent[static_cast<std::size_t>(n++)] = owner;
-                const auto slot = std::lower_bound(neighbours_.begin(), neighbours_.end(), owner) - neighbours_.begin();
-                outgoing_[static_cast<std::size_t>(slot)].push_back(ev);
+                if (owner == worker_) return;
+                const auto slot = static_cast<std::size_t>(
+                    std::lower_bound(neighbours_.begin(), neighbours_.end(), owner) - neighbours_.begin());
+                if (slot == neighbours_.size() || neighbours_[slot] != owner) // (a broken halo, not a bad input)
+                    throw error("worker " + std::to_string(worker_) + ": a neighbour of firefly " +
+                                std::to_string(ev.agent) + " belongs to worker " + std::to_string(owner) +
+                                ", which is not among its halo's ranks");
+                if (sent_stamp_[slot] == stamp) return;
+                sent_stamp_[slot] = stamp;
+                outgoing_[slot].push_back(ev);
             });
         }
     }

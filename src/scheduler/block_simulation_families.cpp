@@ -1,31 +1,12 @@
 // The event loop built for the model families (docs/model.md): a period spread and the general
 // phase response (--prc-dissipation, inhibitory nudges), one build per combination of their
-// switches; and all-to-all coupling, with any of the rules. In a unit of its own, so that these builds do not change how the compiler builds
-// (inlines) the default model's loop in block_simulation.cpp: the families cost only when used.
+// switches (with_family_rules, event_loop.hpp); and all-to-all coupling, with any of the rules.
+// With the default's 8 Moore neighbours (any other neighbourhood: block_simulation_wide.cpp). In a
+// unit of its own, so that these builds do not change how the compiler builds (inlines) the
+// default model's loop in block_simulation.cpp: the families cost only when used.
 #include "scheduler/event_loop.hpp"
 
 namespace fireflies {
-
-namespace {
-
-/// Calls f(rules) with the family's rules, their switches fixed at compile time.
-template <class F> void with_family_rules(const model_params& p, F&& f) {
-    using enum refractory_mode;
-    if (p.own_periods()) {
-        // A period spread or pacemakers (the flash instant is always checked).
-        if (fixed_switches<drop, true, false, true>::fit(p)) return f(fixed_firefly_rules<drop, true, false, true>(p));
-        if (fixed_switches<queue, true, false, true>::fit(p)) return f(fixed_firefly_rules<queue, true, false, true>(p));
-        if (fixed_switches<drop, true, true, true>::fit(p)) return f(fixed_firefly_rules<drop, true, true, true>(p));
-        return f(fixed_firefly_rules<queue, true, true, true>(p));
-    }
-    // The general phase response (B > 0 or an inhibitory nudge).
-    if (fixed_switches<drop, false, true>::fit(p)) return f(fixed_firefly_rules<drop, false, true>(p));
-    if (fixed_switches<drop, true, true>::fit(p)) return f(fixed_firefly_rules<drop, true, true>(p));
-    if (fixed_switches<queue, false, true>::fit(p)) return f(fixed_firefly_rules<queue, false, true>(p));
-    return f(fixed_firefly_rules<queue, true, true>(p));
-}
-
-} // namespace
 
 /// Calls f(rules) with the run's rules: the default model's builds (all-to-all coupling alone),
 /// or the families'.

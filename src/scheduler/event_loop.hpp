@@ -1,26 +1,47 @@
 #pragma once
 // The event loop of block_simulation, the parts built once per combination of the rules'
 // switches (firefly.hpp): filing turns, delivering pulses, visiting the due list. Included by
-// block_simulation.cpp, which builds the default model's combinations, and by
+// block_simulation.cpp, which builds the default model's combinations, by
 // block_simulation_families.cpp, which builds the model families' (period spread, general phase
-// response) in a unit of their own, so that they do not change how the compiler builds the
-// default model's loop.
+// response), and by block_simulation_wide.cpp, which builds the loop for any other neighbourhood
+// (--neighbourhood, --radius), each in a unit of its own, so that they do not change how the
+// compiler builds (inlines) the others' loops.
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
+#include <type_traits>
 
 #include "fireflies/block_simulation.hpp"
 #include "scheduler/flash_scan.hpp"
 
 namespace fireflies {
 
+// The default model's rules (a refractory mode, whether the flash instant matters), their
+// switches fixed at compile time.
 template <class F> void block_simulation::with_fixed_rules(F&& f) const {
     const model_params& p = rules_.params();
     if (fixed_switches<refractory_mode::drop, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
     if (fixed_switches<refractory_mode::drop, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
     if (fixed_switches<refractory_mode::queue, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
     return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
+}
+
+/// Calls f(rules) with the family's rules, their switches fixed at compile time.
+template <class F> void with_family_rules(const model_params& p, F&& f) {
+    using enum refractory_mode;
+    if (p.own_periods()) {
+        // A period spread or pacemakers (the flash instant is always checked).
+        if (fixed_switches<drop, true, false, true>::fit(p)) return f(fixed_firefly_rules<drop, true, false, true>(p));
+        if (fixed_switches<queue, true, false, true>::fit(p)) return f(fixed_firefly_rules<queue, true, false, true>(p));
+        if (fixed_switches<drop, true, true, true>::fit(p)) return f(fixed_firefly_rules<drop, true, true, true>(p));
+        return f(fixed_firefly_rules<queue, true, true, true>(p));
+    }
+    // The general phase response (B > 0 or an inhibitory nudge).
+    if (fixed_switches<drop, false, true>::fit(p)) return f(fixed_firefly_rules<drop, false, true>(p));
+    if (fixed_switches<drop, true, true>::fit(p)) return f(fixed_firefly_rules<drop, true, true>(p));
+    if (fixed_switches<queue, false, true>::fit(p)) return f(fixed_firefly_rules<queue, false, true>(p));
+    return f(fixed_firefly_rules<queue, true, true>(p));
 }
 
 [[gnu::always_inline]] inline void block_simulation::schedule(std::uint32_t local, tick_t t) {
@@ -57,11 +78,17 @@ template <class Rules> void block_simulation::file_turns(const Rules& rules, std
     }
 }
 
-// The distinct Moore neighbours of `source` on the torus, without itself (fewer than 8 only on
-// grids narrower than 3 cells, or on an edge with --boundary open), restricted to those coupled
-// to it: all of them, or with --partitioned those in the same block.
+// The neighbours of `source` coupled to it: all of them, or with --partitioned those in the same
+// block. Calls f(x, y) for each.
+template <class F> void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
+    if (wide_) for_each_wide_neighbour(source, f);
+    else for_each_moore_neighbour(source, f);
+}
+
+// The default's: the distinct Moore neighbours of `source` on the torus, without itself (fewer
+// than 8 only on grids narrower than 3 cells, or on an edge with --boundary open).
 template <class F>
-void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
+void block_simulation::for_each_moore_neighbour(std::uint64_t source, F&& f) const {
     if (config_.boundary == boundary_kind::open) for_each_neighbour_of<true>(source, f);
     else for_each_neighbour_of<false>(source, f);
 }
@@ -88,6 +115,17 @@ void block_simulation::for_each_neighbour_of(std::uint64_t source, F&& f) const 
             f(x, y);
         }
     }
+}
+
+// Any other neighbourhood (--neighbourhood, --radius): its distinct cells.
+template <class F> void block_simulation::for_each_wide_neighbour(std::uint64_t source, F&& f) const {
+    std::int64_t sy = 0, sx = 0;
+    by_width_.split(static_cast<std::int64_t>(source), sy, sx);
+    if (!config_.partitioned) return reach_.for_each(sx, sy, f);
+    const int source_owner = decomposition_.owner(sx, sy);
+    reach_.for_each(sx, sy, [&](std::int64_t x, std::int64_t y) {
+        if (decomposition_.owner(x, y) == source_owner) f(x, y);
+    });
 }
 
 // A pulse reaches firefly `local` at t: first its own turns before it, then the pulse.
@@ -123,7 +161,9 @@ template <class Rules>
 // (arriving_ is), each firefly's own turns before each of its pulses; then the fireflies whose
 // own turn is due and that no pulse reached (visiting twice is harmless). Fireflies are
 // independent within an epoch, so one firefly's events need to be in time order, not all.
-template <class Rules> void block_simulation::process_interval(const Rules& shared_rules, tick_t end) {
+// `Wide`: a flash whose whole neighbourhood is in the block (centres_, R cells each way) reaches
+// the fireflies at offsets_ from it; the default's 8 Moore cells are fixed offsets.
+template <class Rules, bool Wide> void block_simulation::process_interval(const Rules& shared_rules, tick_t end) {
     // (A copy whose address no call sees: the compiler keeps its constants in registers instead
     // of reading them again after every store to a flash time, which might have changed them.)
     const Rules rules = shared_rules;
@@ -145,41 +185,67 @@ template <class Rules> void block_simulation::process_interval(const Rules& shar
     const std::size_t n = arriving_.size();
     std::size_t a = next_arrival_;
     for (; a < n && arriving_[a].t + delay < end; ++a) {
-        if (a + far < n && centres_[a + far] >= 0)
-            for (const std::int64_t r : {centres_[a + far] - row, centres_[a + far], centres_[a + far] + row}) {
-                const tick_t* left = &times[static_cast<std::size_t>(r - 1)];
-                __builtin_prefetch(left, 1);
-                __builtin_prefetch(left + 2, 1); // the same line, unless the three cross one
+        if constexpr (Wide) {
+            if (a + far < n && centres_[a + far] >= 0) {
+                const std::int64_t r = reach_.radius();
+                for (std::int64_t dy = -r; dy <= r; ++dy) {
+                    const tick_t* left = &times[static_cast<std::size_t>(centres_[a + far] + dy * row - r)];
+                    __builtin_prefetch(left, 1);
+                    __builtin_prefetch(left + 2 * r, 1);
+                }
             }
-        if (a + near < n && centres_[a + near] >= 0) {
-            const auto c = static_cast<std::uint32_t>(centres_[a + near]);
-            const tick_t soon = arriving_[a + near].t + delay + nudge;
-            const tick_t *up = times + (c - w - 1), *mid = times + (c - 1), *down = times + (c + w - 1);
-            unsigned pushed = static_cast<unsigned>(up[0] <= soon) | static_cast<unsigned>(up[1] <= soon) << 1 |
-                              static_cast<unsigned>(up[2] <= soon) << 2 | static_cast<unsigned>(mid[0] <= soon) << 3 |
-                              static_cast<unsigned>(mid[2] <= soon) << 4 | static_cast<unsigned>(down[0] <= soon) << 5 |
-                              static_cast<unsigned>(down[1] <= soon) << 6 | static_cast<unsigned>(down[2] <= soon) << 7;
-            // The first two without a branch (none set asks for the centre's, offset[8] = 0:
-            // whether any is set is as good as random), more in a loop that is rarely entered.
-            const unsigned second = pushed & (pushed - 1);
-            prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(pushed | 256u))]);
-            prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(second | 256u))]);
-            for (unsigned more = second & (second - 1); more != 0; more &= more - 1)
-                prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(more))]);
+            if (a + near < n && centres_[a + near] >= 0) {
+                const tick_t soon = arriving_[a + near].t + delay + nudge;
+                // (Firefly 0's instead of a branch, which would go either way at random.)
+                for (const std::int64_t o : offsets_) {
+                    const auto j = static_cast<std::uint32_t>(centres_[a + near] + o);
+                    prefetch_turn(j & -static_cast<std::uint32_t>(times[j] <= soon));
+                }
+            }
+        } else {
+            if (a + far < n && centres_[a + far] >= 0)
+                for (const std::int64_t r : {centres_[a + far] - row, centres_[a + far], centres_[a + far] + row}) {
+                    const tick_t* left = &times[static_cast<std::size_t>(r - 1)];
+                    __builtin_prefetch(left, 1);
+                    __builtin_prefetch(left + 2, 1); // the same line, unless the three cross one
+                }
+            if (a + near < n && centres_[a + near] >= 0) {
+                const auto c = static_cast<std::uint32_t>(centres_[a + near]);
+                const tick_t soon = arriving_[a + near].t + delay + nudge;
+                const tick_t *up = times + (c - w - 1), *mid = times + (c - 1), *down = times + (c + w - 1);
+                unsigned pushed = static_cast<unsigned>(up[0] <= soon) | static_cast<unsigned>(up[1] <= soon) << 1 |
+                                  static_cast<unsigned>(up[2] <= soon) << 2 | static_cast<unsigned>(mid[0] <= soon) << 3 |
+                                  static_cast<unsigned>(mid[2] <= soon) << 4 | static_cast<unsigned>(down[0] <= soon) << 5 |
+                                  static_cast<unsigned>(down[1] <= soon) << 6 | static_cast<unsigned>(down[2] <= soon) << 7;
+                // The first two without a branch (none set asks for the centre's, offset[8] = 0:
+                // whether any is set is as good as random), more in a loop that is rarely entered.
+                const unsigned second = pushed & (pushed - 1);
+                prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(pushed | 256u))]);
+                prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(second | 256u))]);
+                for (unsigned more = second & (second - 1); more != 0; more &= more - 1)
+                    prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(more))]);
+            }
         }
         const flash_event& source = arriving_[a];
         const tick_t t = source.t + delay;
         if (centres_[a] >= 0) {
-            const auto c = static_cast<std::uint32_t>(centres_[a]);
-            for (std::size_t k = 0; k < 8; ++k) deliver(rules, c + offset[k], t);
-            totals_.pulses_delivered += 8;
+            if constexpr (Wide) {
+                for (const std::int64_t o : offsets_) deliver(rules, static_cast<std::uint32_t>(centres_[a] + o), t);
+                totals_.pulses_delivered += static_cast<std::int64_t>(offsets_.size());
+            } else {
+                const auto c = static_cast<std::uint32_t>(centres_[a]);
+                for (std::size_t k = 0; k < 8; ++k) deliver(rules, c + offset[k], t);
+                totals_.pulses_delivered += 8;
+            }
             continue;
         }
-        for_each_neighbour(source.agent, [&](std::int64_t x, std::int64_t y) {
+        auto in_block = [&](std::int64_t x, std::int64_t y) {
             if (!block_.contains(x, y)) return;
             deliver(rules, static_cast<std::uint32_t>((y - block_.y0) * row + (x - block_.x0)), t);
             ++totals_.pulses_delivered;
-        });
+        };
+        if constexpr (Wide) for_each_wide_neighbour(source.agent, in_block);
+        else for_each_moore_neighbour(source.agent, in_block);
     }
     next_arrival_ = a;
     // The due list, stale entries included: flash times 64 entries ahead, and 24 ahead the rest

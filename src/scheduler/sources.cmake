@@ -2,5 +2,6 @@
 fireflies_room(scheduler ${CMAKE_CURRENT_LIST_DIR}/firefly_task.cpp
                          ${CMAKE_CURRENT_LIST_DIR}/block_simulation.cpp
                          ${CMAKE_CURRENT_LIST_DIR}/block_simulation_families.cpp
+                         ${CMAKE_CURRENT_LIST_DIR}/block_simulation_wide.cpp
                          ${CMAKE_CURRENT_LIST_DIR}/flash_scan.cpp
                USES model runtime)

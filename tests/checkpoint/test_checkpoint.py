@@ -194,12 +194,20 @@ class Families(RestartCase):
         self.base = BASE + ["--boundary", "open"]
         self.interrupted_then_restarted(5, 2)
 
+    def test_neighbourhood_radius_5_to_2(self):
+        self.base = BASE + ["--neighbourhood", "von-neumann", "--radius", 3]
+        self.interrupted_then_restarted(5, 2)
+
     def test_pacemaker_2_to_5(self):
         self.base = BASE + ["--pacemaker", "24,18,4.5", "--pacemaker", "0,35"]
         self.interrupted_then_restarted(2, 5)
 
     def test_all_to_all_3_to_2(self):
         self.base = BASE + ["--coupling", "all-to-all", "--nudge", 0.0002, "--prc-dissipation", 3]
+        self.interrupted_then_restarted(3, 2)
+
+    def test_pacemaker_radius_3_to_2(self):
+        self.base = BASE + ["--pacemaker", "24,18,4.5", "--neighbourhood", "von-neumann", "--radius", 2]
         self.interrupted_then_restarted(3, 2)
 
     def test_period_spread_2_to_5(self):

@@ -40,9 +40,9 @@ HUGE_GRID = ["--width", 100000, "--height", 100000, "--duration", 1]  # 1e10 cel
 MANY_PACEMAKERS = "pacemaker = [" + '"1,1", ' * 4097 + "]\n"
 
 # Ranks to run a case at. Rank 0 alone reads and checks the settings, so the value checks take
-# the same path for every P: the core cases (ALL, 38 of them) run at P = 1, 3 and 8, three more
+# the same path for every P: the core cases (ALL, 40 of them) run at P = 1, 3 and 8, three more
 # that need several workers at P = 3 and/or 8, one (the hub's memory for --record-flashes) at
-# P = 1 and 3, and the others (ONE, 63) only at P = 1, to keep
+# P = 1 and 3, and the others (ONE, 69) only at P = 1, to keep
 # the catalogue within its time budget on a 2-core machine (one refused run costs ~0.6 s at
 # P = 1, ~1 s at P = 3 and ~1.3 s at P = 8, mostly MPI start-up).
 ALL = (1, 3, 8)
@@ -93,6 +93,15 @@ CASES = [
      "--period-spread", ONE),
     ("period_distribution_unknown", ["--period-distribution", "cauchy"], "--period-distribution", ONE),
     ("boundary_unknown", ["--boundary", "reflecting"], "--boundary", ONE),
+    # --neighbourhood unknown; --radius 0, negative, not an integer, beyond the grid's largest
+    # distance between two cells (5 x 5 torus: 2 by Chebyshev, 4 by Manhattan distance)
+    ("neighbourhood_unknown", ["--neighbourhood", "hexagonal"], "--neighbourhood", ONE),
+    ("radius_zero", ["--radius", 0], "--radius", ALL),
+    ("radius_negative", ["--radius", -2], "--radius", ONE),
+    ("radius_not_integer", ["--radius", 1.5], "--radius", ONE),
+    ("radius_beyond_grid", ["--width", 5, "--height", 5, "--radius", 3], "--radius", ALL),
+    ("radius_beyond_grid_von_neumann", ["--width", 5, "--height", 5, "--neighbourhood", "von-neumann",
+                                        "--radius", 5], "--radius", ONE),
     ("coupling_unknown", ["--coupling", "mean-field"], "--coupling", ONE),
     ("coupling_all_to_all_partitioned", ["--coupling", "all-to-all", "--partitioned"], "--coupling", ONE),
     ("coupling_all_to_all_open", ["--coupling", "all-to-all", "--boundary", "open"], "--coupling", ONE),
@@ -104,6 +113,10 @@ CASES = [
     ("pacemaker_period_negative", ["--pacemaker", "3,4,-1"], "--pacemaker", ONE),
     ("pacemaker_too_many", ["--config", "pm.toml"], "pacemaker", ONE, {"pm.toml": MANY_PACEMAKERS}),
     ("pacemaker_toml_numbers", ["--config", "pm.toml"], "pacemaker", ONE, {"pm.toml": "pacemaker = [3, 4]\n"}),
+    # all-to-all reaches every firefly: a neighbourhood or radius on the grid means nothing with it
+    ("coupling_all_to_all_radius", ["--coupling", "all-to-all", "--radius", 2], "--coupling", ONE),
+    ("coupling_all_to_all_neighbourhood", ["--coupling", "all-to-all", "--neighbourhood", "von-neumann"],
+     "--coupling", ONE),
     # --initial-phases: missing, not HDF5 (HDF5 files of the wrong shape, out-of-range or NaN
     # phases and subsampled snapshots: tests/e2e/test_initial_phases.py)
     ("initial_phases_missing", ["--initial-phases", "missing.h5"], "--initial-phases", ALL),

@@ -92,6 +92,23 @@ class Identity(E2ETestCase):
         self.across_ranks("open", ["--width", 37, "--height", 23, "--duration", 60, "--seed", 7,
                                    "--boundary", "open"])
 
+    def test_neighbourhood_radius(self):
+        # Radius 2 and 3: on 37 x 23 at P = 8 (7 workers, blocks 5 to 6 cells wide, one band)
+        # and P = 5 the halo reaches past the next block, whose flashes come from further ranks.
+        self.across_ranks("moore-r3", ["--width", 37, "--height", 23, "--duration", 60, "--seed", 8,
+                                       "--radius", 3, "--nudge", 0.05])
+        self.across_ranks("von-neumann-r2-open", ["--width", 37, "--height", 23, "--duration", 60,
+                                                  "--seed", 9, "--neighbourhood", "von-neumann",
+                                                  "--radius", 2, "--boundary", "open",
+                                                  "--refractory-mode", "queue"])
+        # A grid of blocks 1 to 2 cells wide with a radius of 4: every worker hears most others.
+        self.across_ranks("narrow-blocks", ["--width", 9, "--height", 8, "--duration", 60, "--seed", 10,
+                                            "--radius", 4, "--neighbourhood", "von-neumann",
+                                            "--nudge", 0.02])
+        # A pacemaker whose pulses reach 3 cells, across ranks whose blocks are narrower.
+        self.across_ranks("pacemaker-moore-r3", ["--width", 37, "--height", 23, "--duration", 60, "--seed", 11,
+                                                 "--radius", 3, "--nudge", 0.05, "--pacemaker", "18,11,4.5"])
+
     def test_all_to_all(self):
         # Mirollo & Strogatz's swarm: every firefly coupled to every other, B = 3; and the
         # lattice's queue mode.

@@ -8,8 +8,10 @@ meant for small grids.
 
 What it implements, with the page's names:
   - the grid: a W x H torus (or with --boundary open a rectangle without wrapping), firefly
-    id = y W + x, neighbours the distinct cells of the Moore neighbourhood (never itself); with
-    --coupling all-to-all every other firefly of the grid;
+    id = y W + x; its neighbours every other cell within distance R (--radius, default 1):
+    Chebyshev distance (moore, the default) or Manhattan distance (von-neumann), measured on
+    the torus the short way round each axis (with open edges, plainly); with --coupling
+    all-to-all every other firefly of the grid;
   - time and phases in integer nanosecond ticks (every option in seconds rounded to the nearest
     tick);
   - randomness: Philox4x32-10 keyed by the seed, counter (id, draw); draw 0 the start phase,
@@ -93,6 +95,8 @@ class Config:
         self.period_distribution = "normal"
         self.initial_phases = None   # start phases in ticks, row-major (else draw 0)
         self.boundary = "periodic"
+        self.neighbourhood = "moore"
+        self.radius = 1
         self.coupling = "lattice"
         self.pacemakers = []         # [(x, y, period in seconds or None)]
         self.duration = 300.0
@@ -113,6 +117,10 @@ class Config:
             out += ["--prc-dissipation", repr(self.dissipation)]
         if self.boundary != "periodic":
             out += ["--boundary", self.boundary]
+        if self.neighbourhood != "moore":
+            out += ["--neighbourhood", self.neighbourhood]
+        if self.radius != 1:
+            out += ["--radius", self.radius]
         if self.coupling != "lattice":
             out += ["--coupling", self.coupling]
         for x, y, period in self.pacemakers:
@@ -123,19 +131,24 @@ class Config:
         return [str(a) for a in out]
 
 
-def neighbours(W, H, i, open_edges=False):
-    """The distinct Moore neighbours of cell i: wrapping at the edges (a torus), or with
-    open_edges none beyond them."""
+def neighbours(W, H, i, open_edges=False, kind="moore", radius=1):
+    """The neighbours of cell i: every other cell within `radius`, by Chebyshev (moore) or
+    Manhattan (von-neumann) distance; on the torus each axis's distance is the shorter way
+    round, with open_edges the plain difference. Found by testing every cell of the grid."""
     x, y = i % W, i // W
-    out = set()
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if open_edges and not (0 <= x + dx < W and 0 <= y + dy < H):
-                continue
-            n = ((y + dy) % H) * W + (x + dx) % W
-            if n != i:
-                out.add(n)
-    return sorted(out)
+
+    def apart(a, b, n):
+        d = abs(a - b)
+        return d if open_edges else min(d, n - d)
+
+    out = []
+    for j in range(W * H):
+        if j == i:
+            continue
+        dx, dy = apart(j % W, x, W), apart(j // W, y, H)
+        if (max(dx, dy) if kind == "moore" else dx + dy) <= radius:
+            out.append(j)
+    return out
 
 
 PERIOD_STREAM = 1 << 63
@@ -218,7 +231,7 @@ def run(cfg, through=None):
     if cfg.coupling == "all-to-all":
         nbr = [[m for m in range(N) if m != i] for i in range(N)]
     else:
-        nbr = [neighbours(W, H, i, cfg.boundary == "open") for i in range(N)]
+        nbr = [neighbours(W, H, i, cfg.boundary == "open", cfg.neighbourhood, cfg.radius) for i in range(N)]
     phase = [0] * N       # phase at time upd[i]
     upd = [0] * N
     last = [-1] * N

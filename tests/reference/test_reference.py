@@ -167,6 +167,53 @@ class AgainstReference(unittest.TestCase):
         self.check_exact(ref.Config(width=6, height=4, seed=3, duration=60, nudge=0.3, boundary="open",
                                     dissipation=2.0, period_spread=0.3))
 
+    # -- --neighbourhood, --radius ----------------------------------------------------------------
+
+    def test_neighbourhood_exact(self):
+        for mode in ("drop", "queue"):
+            for kind, radius in (("moore", 2), ("von-neumann", 1), ("von-neumann", 2), ("moore", 3)):
+                for boundary in ("periodic", "open"):
+                    self.check_exact(ref.Config(width=8, height=7, seed=5, mode=mode, duration=60, nudge=0.3,
+                                                neighbourhood=kind, radius=radius, boundary=boundary))
+        # Tori narrower than the neighbourhood: a cell reached both ways round counts once.
+        for w, h, kind, radius in ((4, 4, "moore", 2), (5, 3, "von-neumann", 2), (6, 2, "von-neumann", 3),
+                                   (1, 6, "moore", 3)):
+            self.check_exact(ref.Config(width=w, height=h, seed=7, duration=60, nudge=0.2, neighbourhood=kind,
+                                        radius=radius))
+        # With the other families at once.
+        self.check_exact(ref.Config(width=7, height=6, seed=3, duration=60, nudge=0.3, neighbourhood="von-neumann",
+                                    radius=2, dissipation=2.0, period_spread=0.3))
+
+    def test_neighbourhood_initial_phases(self):
+        """Tiny deterministic cases (jitter 0): a 5 x 1 ring, 3 x 3, radius 2 on 7 x 7; on 7 x 7
+        also through 8 ranks, whose blocks (1 to 2 cells wide) are narrower than the radius."""
+        ring = [0, 999_999_999, 2_000_000_001, 3_141_592_653, 4_999_999_999]
+        for kind in ("moore", "von-neumann"):
+            for mode in ("drop", "queue"):
+                for radius in (1, 2):
+                    self.check_exact(ref.Config(width=5, height=1, mode=mode, jitter=0.0, duration=60, nudge=0.25,
+                                                neighbourhood=kind, radius=radius, initial_phases=ring))
+                self.check_exact(ref.Config(width=3, height=3, mode=mode, jitter=0.0, duration=60, nudge=0.25,
+                                            neighbourhood=kind, initial_phases=[k * 517_000_003 for k in range(9)]))
+                self.check_exact(ref.Config(width=7, height=7, mode=mode, jitter=0.0, duration=60, nudge=0.15,
+                                            neighbourhood=kind, radius=2,
+                                            initial_phases=[(k * 2_654_435_761) % 5_000_000_000 for k in range(49)]),
+                                 ranks=(1, 3, 8))
+
+    def test_neighbourhood_statistics_over_seeds(self):
+        """Flash counts and the final R and R_state, seed by seed."""
+        for kind, radius in (("von-neumann", 2), ("moore", 2)):
+            for seed in (1, 2, 3):
+                cfg = ref.Config(width=10, height=10, seed=seed, duration=120, neighbourhood=kind, radius=radius,
+                                 nudge=0.1)
+                flashes, samples = ref.run(cfg)
+                _, R, Rs = ref.order_parameters(samples[-1:], cfg.period)[0]
+                got, series = self.program(cfg, 2)
+                self.assertEqual(len(got), len(flashes), "%s %d seed %d" % (kind, radius, seed))
+                self.assertEqual(int(series["flashes"].sum()), len(flashes))
+                self.assertAlmostEqual(float(series["R"][-1]), R, delta=1e-6)
+                self.assertAlmostEqual(float(series["R_state"][-1]), Rs, delta=1e-6)
+
     # -- --coupling all-to-all ------------------------------------------------------------------
 
     def test_all_to_all_exact(self):
@@ -246,6 +293,21 @@ class AgainstReference(unittest.TestCase):
             # Without it, the swarm keeps its own rate (a period of 5 s less the reset jitter).
             cfg.pacemakers = []
             self.assertNotIn(10, late_counts(ref.run(cfg)[0]), "seed %d" % seed)
+
+    def test_pacemaker_with_a_neighbourhood(self):
+        # Pacemakers whose pulses reach R cells (and which ignore those of R cells), from given
+        # phases with jitter 0 and from random ones; across ranks whose blocks are narrower than R.
+        ring = [0, 999_999_999, 2_000_000_001, 3_141_592_653, 3_999_999_999, 1_234_567_891, 2_718_281_828]
+        for mode in ("drop", "queue"):
+            flashes, _ = self.check_exact(ref.Config(width=7, height=1, mode=mode, jitter=0.0, duration=60,
+                                                     nudge=0.2, initial_phases=ring, radius=2,
+                                                     pacemakers=[(3, 0, 4.0)]))
+            led = [t for t, a in flashes if a == 3]
+            self.assertEqual({b - a for a, b in zip(led, led[1:])}, {4_000_000_000})
+            self.assertGreaterEqual(len(led), 14)
+            self.check_exact(ref.Config(width=7, height=6, seed=4, mode=mode, duration=60, nudge=0.2,
+                                        neighbourhood="von-neumann", radius=2, boundary="open",
+                                        pacemakers=[(0, 0, 4.5), (3, 2, None)]), ranks=(1, 3, 8))
 
 
 if __name__ == "__main__":

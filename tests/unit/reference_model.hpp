@@ -57,6 +57,33 @@ inline std::vector<std::uint64_t> moore_neighbours(std::int64_t W, std::int64_t 
     return {out.begin(), out.end()};
 }
 
+/// The neighbours of cell `id` for --neighbourhood `kind` and --radius `radius`, ascending, found
+/// by testing every cell of the grid: another cell is one when its distance along each axis (on
+/// the torus the shorter way round, with `open` the plain difference) is within the radius by
+/// Chebyshev (moore) or Manhattan (von-neumann) distance. With `part`, only those owned by the
+/// same worker.
+inline std::vector<std::uint64_t> neighbours_within(std::int64_t W, std::int64_t H, std::uint64_t id,
+                                                    neighbourhood_kind kind, std::int64_t radius,
+                                                    const decomposition* part = nullptr, bool open = false) {
+    const auto x = static_cast<std::int64_t>(id % static_cast<std::uint64_t>(W));
+    const auto y = static_cast<std::int64_t>(id / static_cast<std::uint64_t>(W));
+    auto apart = [open](std::int64_t a, std::int64_t b, std::int64_t n) {
+        const std::int64_t d = a > b ? a - b : b - a;
+        return open ? d : std::min(d, n - d);
+    };
+    std::vector<std::uint64_t> out;
+    for (std::int64_t ny = 0; ny < H; ++ny)
+        for (std::int64_t nx = 0; nx < W; ++nx) {
+            const auto n = static_cast<std::uint64_t>(ny * W + nx);
+            const std::int64_t dx = apart(nx, x, W), dy = apart(ny, y, H);
+            const std::int64_t d = kind == neighbourhood_kind::moore ? std::max(dx, dy) : dx + dy;
+            if (n == id || d > radius) continue;
+            if (part && part->owner(nx, ny) != part->owner(x, y)) continue;
+            out.push_back(n);
+        }
+    return out;
+}
+
 /// The state of the whole grid at one sample time.
 struct snapshot {
     tick_t t = 0;
@@ -86,12 +113,15 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     const decomposition* cut = c.partitioned ? part : nullptr;
 
     std::vector<std::vector<std::uint64_t>> nbr(n);
+    const bool open = c.boundary == boundary_kind::open;
     for (std::size_t i = 0; i < n; ++i) {
         if (c.coupling == coupling_kind::all_to_all) { // every other firefly
             for (std::uint64_t m = 0; m < n; ++m)
                 if (m != i) nbr[i].push_back(m);
         } else {
-            nbr[i] = moore_neighbours(W, H, i, cut, c.boundary == boundary_kind::open);
+            nbr[i] = c.neighbourhood == neighbourhood_kind::moore && c.radius == 1
+                         ? moore_neighbours(W, H, i, cut, open)
+                         : neighbours_within(W, H, i, c.neighbourhood, c.radius, cut, open);
         }
     }
 

@@ -214,6 +214,8 @@ run_config awkward_config() {
     c.period_dist = period_distribution::uniform;
     c.initial_phases = "phases \"a\".h5";
     c.boundary = boundary_kind::open;
+    c.neighbourhood = neighbourhood_kind::von_neumann;
+    c.radius = 2;
     c.pacemakers = {{0, 0, 0}, {2, 1, 0.1 + 0.2}, {1, 1, 1e-9}};
     c.output = "dir with space/\"quoted\"\\back\nnew line\x01\x7f\xC3\xA9.h5";
     c.force = true;
@@ -264,7 +266,7 @@ TEST(ConfigToml, RoundTripsRandomValidConfigsBitForBit) {
 TEST(ConfigToml, EveryKeyWithAUnitsComment) {
     const std::string text = to_toml(run_config{});
     for (const auto& s : settings()) {
-        const std::string key = "\n" + std::string(s.name) + " = ";
+        const std::string key = std::string("\n").append(s.name).append(" = "); // (g++ 12 -Wrestrict on "\n" + std::string)
         const auto at = text.find(key);
         ASSERT_NE(at, std::string::npos) << s.name << "\n" << text;
         const auto line = text.substr(at + 1, text.find('\n', at + 1) - at - 1);
@@ -305,11 +307,15 @@ TEST(ConfigParse, PrintConfigVersionAndHelpExitNow) {
 }
 
 /// The help with every wrapped description joined back onto one line.
-std::string unwrapped(std::string help) {
-    const std::string continuation = "\n" + std::string(32, ' ');
-    for (auto at = help.find(continuation); at != std::string::npos; at = help.find(continuation))
-        help.replace(at, continuation.size(), " ");
-    return help;
+std::string unwrapped(const std::string& help) {
+    const std::string continuation = std::string("\n").append(32, ' ');
+    std::string out; // (built, not replaced in place: g++ 12 -O3 warns -Wrestrict on that)
+    std::size_t from = 0;
+    for (auto at = help.find(continuation); at != std::string::npos; at = help.find(continuation, from)) {
+        out.append(help, from, at - from) += ' ';
+        from = at + continuation.size();
+    }
+    return out.append(help, from);
 }
 
 TEST(ConfigHelp, MentionsEveryOptionWithUnitsAndDefault) {
@@ -317,7 +323,7 @@ TEST(ConfigHelp, MentionsEveryOptionWithUnitsAndDefault) {
     const std::string help = unwrapped(raw);
     const run_config defaults;
     for (const auto& s : settings()) {
-        const auto at = help.find("--" + std::string(s.name) + (s.value_name.empty() ? "" : " "));
+        const auto at = help.find(std::string("--").append(s.name).append(s.value_name.empty() ? "" : " "));
         ASSERT_NE(at, std::string::npos) << s.name;
         const auto entry = help.substr(at, help.find('\n', at) - at);
         EXPECT_NE(entry.find(s.help), std::string::npos) << entry;
@@ -405,6 +411,18 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{"--prc-dissipation", "nan"}, "", "--prc-dissipation: 'nan' is not a finite number"},
         {{"--period-spread", "-1"}, "", "--period-spread: -1 is not a non-negative number of seconds"},
         {{"--boundary", "reflecting"}, "", "--boundary: 'reflecting' must be one of: periodic, open"},
+        {{"--neighbourhood", "hex"}, "", "--neighbourhood: 'hex' must be one of: moore, von-neumann"},
+        {{"--radius", "0"}, "", "--radius: 0 must be at least 1 cell"},
+        {{"--radius", "-3"}, "", "--radius: -3 must be at least 1 cell"},
+        {{"--radius", "2.5"}, "", "--radius: '2.5' is not an integer"},
+        {{"--radius", "16", "--width", "31", "--height", "20"},
+         "",
+         "--radius: 16 reaches beyond the 31 x 20 grid: with --boundary periodic no two cells are more than 15 apart "
+         "(Chebyshev distance)"},
+        {{"--radius", "35", "--width", "31", "--height", "5", "--boundary", "open", "--neighbourhood", "von-neumann"},
+         "",
+         "--radius: 35 reaches beyond the 31 x 5 grid: with --boundary open no two cells are more than 34 apart "
+         "(Manhattan distance)"},
         {{"--coupling", "mean-field"}, "", "--coupling: 'mean-field' must be one of: lattice, all-to-all"},
         {{"--pacemaker", "3"}, "", "--pacemaker: '3' is not X,Y or X,Y,PERIOD"},
         {{"--pacemaker", "1,2,3,4"}, "", "--pacemaker: '1,2,3,4' is not X,Y or X,Y,PERIOD"},
@@ -422,6 +440,14 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{"--coupling", "all-to-all", "--boundary", "open"},
          "",
          "--coupling: all-to-all has no neighbourhood on the grid, so --boundary open means nothing with it"},
+        {{"--coupling", "all-to-all", "--radius", "2"},
+         "",
+         "--coupling: all-to-all reaches every firefly, so --neighbourhood moore --radius 2 means nothing with it "
+         "(they must be the default, moore and 1)"},
+        {{"--neighbourhood", "von-neumann", "--coupling", "all-to-all"},
+         "",
+         "--coupling: all-to-all reaches every firefly, so --neighbourhood von-neumann --radius 1 means nothing "
+         "with it (they must be the default, moore and 1)"},
         {{"--period-spread", "4.7"},
          "",
          "--period-spread: 4.7 s must be less than the period minus the nudge and the jitter (4.7 s): every own "

@@ -38,8 +38,8 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
         // which fireflies' flashes /flashes holds (one file, one region)
         "record-region",
         // the model families (docs/model.md), each part of the run a checkpoint continues
-        "prc-dissipation", "period-spread", "period-distribution", "initial-phases", "boundary", "coupling",
-        "pacemaker",
+        "prc-dissipation", "period-spread", "period-distribution", "initial-phases", "boundary",
+        "neighbourhood", "radius", "coupling", "pacemaker",
         // the largest volley's window decides what /timeseries/largest_volley means, so one file
         // keeps one window; the time to sync is recomputed from the series on a restart, so
         // --sync-threshold (and --stop-when-synced) may change
@@ -60,7 +60,8 @@ std::optional<run_config> with_other_value(const setting& s, const run_config& c
         return std::nullopt;
     }
     for (const char* text : {"7", "0.25", "drop", "queue", "events", "summary", "coroutine", "flat",
-                             "true", "false", "normal", "uniform", "periodic", "open", "1,2,3,4", "lattice", "all-to-all"}) {
+                             "true", "false", "normal", "uniform", "periodic", "open", "moore", "von-neumann",
+                             "1,2,3,4", "lattice", "all-to-all"}) {
         run_config other = c;
         if (s.read(other, text).empty() && !s.same(c, other)) return other;
     }
@@ -87,6 +88,8 @@ run_config saved_run() {
     c.period_dist = period_distribution::uniform;
     c.initial_phases = "start phases.h5";
     c.boundary = boundary_kind::open;
+    c.neighbourhood = neighbourhood_kind::von_neumann;
+    c.radius = 3;
     c.coupling = coupling_kind::all_to_all;
     c.pacemakers = {{3, 4, 0}, {0, 0, 2.5}};
     c.output = "dir with space/\"run\".h5";
@@ -128,7 +131,7 @@ TEST(ConfigRestart, EachMustMatchSettingThatDiffersIsRefusedNamingItAndBothValue
             EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
         }
     }
-    EXPECT_EQ(refused, 24);
+    EXPECT_EQ(refused, 26);
 }
 
 TEST(ConfigRestart, MessagesShowTheValuesAsTheConfigFileWritesThem) {

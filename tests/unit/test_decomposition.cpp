@@ -150,6 +150,52 @@ void check_invariants(std::int64_t W, std::int64_t H, int workers, bool check_ne
     }
 }
 
+/// Brute force for a halo `reach` cells deep: the workers owning a cell within Chebyshev distance
+/// `reach` (torus) of some cell of `worker`'s block, other than `worker`; owners by scanning the
+/// blocks.
+std::vector<int> brute_halo(const decomposition& d, int worker, std::int64_t reach) {
+    const std::int64_t W = d.width(), H = d.height();
+    std::vector<int> owner(static_cast<std::size_t>(W * H), -1);
+    for (int w = 0; w < d.workers(); ++w) {
+        const block& c = d.block_of(w);
+        for (std::int64_t y = c.y0; y < c.y0 + c.height; ++y)
+            for (std::int64_t x = c.x0; x < c.x0 + c.width; ++x) owner[static_cast<std::size_t>(y * W + x)] = w;
+    }
+    const block& b = d.block_of(worker);
+    std::set<int> out;
+    for (std::int64_t y = b.y0; y < b.y0 + b.height; ++y)
+        for (std::int64_t x = b.x0; x < b.x0 + b.width; ++x)
+            for (std::int64_t dy = -reach; dy <= reach; ++dy)
+                for (std::int64_t dx = -reach; dx <= reach; ++dx) {
+                    const std::int64_t nx = ((x + dx) % W + W) % W, ny = ((y + dy) % H + H) % H;
+                    const int o = owner[static_cast<std::size_t>(ny * W + nx)];
+                    if (o != worker) out.insert(o);
+                }
+    return {out.begin(), out.end()};
+}
+
+TEST(DecompositionNeighbours, HaloOfAnyDepthMatchesBruteForceAndIsSymmetric) {
+    struct grid { std::int64_t W, H; int workers; };
+    // Blocks narrower than the halo (1 or 2 cells), bands, wrap-around, one row or column.
+    for (auto [W, H, workers] : {grid{7, 7, 7}, grid{9, 8, 7}, grid{5, 4, 7}, grid{30, 30, 7}, grid{12, 1, 5},
+                                 grid{1, 12, 5}, grid{37, 23, 7}, grid{6, 6, 36}, grid{10, 10, 4}, grid{11, 5, 13}})
+        for (std::int64_t reach = 1; reach <= 6; ++reach) {
+            const decomposition d(W, H, workers);
+            for (int w = 0; w < workers; ++w) {
+                SCOPED_TRACE(shape(W, H, workers) + " worker " + std::to_string(w) + " reach " + std::to_string(reach));
+                const auto n = d.neighbours(w, reach);
+                ASSERT_EQ(n, brute_halo(d, w, reach));
+                if (reach == 1) {
+                    ASSERT_EQ(n, d.neighbours(w));
+                }
+                for (int m : n) {
+                    const auto back = d.neighbours(m, reach);
+                    ASSERT_TRUE(std::binary_search(back.begin(), back.end(), w)) << w << " -> " << m << " but not back";
+                }
+            }
+        }
+}
+
 TEST(DecompositionEvenSplit, PartsDifferByAtMostOneLargerFirst) {
     EXPECT_EQ(even_split(10, 3), (std::vector<std::int64_t>{0, 4, 7, 10}));
     EXPECT_EQ(even_split(9, 3), (std::vector<std::int64_t>{0, 3, 6, 9}));

@@ -43,7 +43,8 @@ std::string describe(const run_config& c, int workers) {
       << " e=" << c.nudge << " B=" << c.dissipation << " S=" << c.period_spread
       << (c.period_dist == period_distribution::uniform ? "u" : "n") << " Rf=" << c.refractory << " d=" << c.delay << " j=" << c.jitter
       << " dur=" << c.duration << " sample=" << c.sample_every << " seed=" << c.seed << " workers=" << workers
-      << (c.partitioned ? " partitioned" : "") << (c.boundary == boundary_kind::open ? " open" : "")
+      << (c.partitioned ? " partitioned" : "") << (c.boundary == boundary_kind::open ? " open" : "") << " "
+      << name_of(c.neighbourhood) << " R=" << c.radius
       << (c.coupling == coupling_kind::all_to_all ? " all-to-all" : "")
       << (c.pacemakers.empty() ? "" : " pacemakers=" + std::to_string(c.pacemakers.size()))
       << (c.telemetry == telemetry_mode::summary ? " summary" : "");
@@ -292,6 +293,15 @@ void expect_matches_reference(const run_config& c, int workers = 1, int stop_aft
         EXPECT_EQ(sent, ref->pulses_sent);
         EXPECT_EQ(total, static_cast<std::int64_t>(ref->flashes.size()));
     }
+}
+
+/// `c` coupled across `workers` workers (both engines with one), then partitioned, each against
+/// the reference.
+void expect_matches_reference_coupled_and_partitioned(run_config c, int workers) {
+    expect_matches_reference(c, workers, -1, workers == 1);
+    if (::testing::Test::HasFatalFailure()) return;
+    c.partitioned = true;
+    expect_matches_reference(c, workers);
 }
 
 // ---- the reference itself -------------------------------------------------------------------
@@ -975,10 +985,7 @@ TEST(SchedulerOpenBoundary, MatchesReferenceOnOneAndSeveralWorkers) {
         for (auto m : modes) {
             run_config c = lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9);
             c.boundary = boundary_kind::open;
-            expect_matches_reference(c, workers, -1, workers == 1);
-            if (::testing::Test::HasFatalFailure()) return;
-            c.partitioned = true;
-            expect_matches_reference(c, workers);
+            expect_matches_reference_coupled_and_partitioned(c, workers);
             if (::testing::Test::HasFatalFailure()) return;
         }
     run_config c = seed_like(11, 7, refractory_mode::drop, engine_kind::coroutine, 60);
@@ -1007,6 +1014,65 @@ TEST(SchedulerOpenBoundary, SameRunForEveryWorkerCountAndRestart) {
         expect_restart_continues_exactly(r, 4, 20);
         if (::testing::Test::HasFatalFailure()) return;
     }
+}
+
+// ---- neighbourhoods ----------------------------------------------------------------------------
+
+TEST(SchedulerNeighbourhood, MatchesReferenceOnOneAndSeveralWorkers) {
+    struct shape { std::int64_t W, H; int workers; };
+    struct reach { neighbourhood_kind kind; std::int64_t radius; };
+    // One worker; tori narrower than the neighbourhood (4 x 4, 6 x 2, 1 x 7); blocks narrower
+    // than the radius (7 x 7 and 5 x 4 on 7 workers, 9 x 8 on 5).
+    const shape shapes[] = {{5, 4, 1}, {7, 7, 1}, {4, 4, 1}, {6, 2, 1}, {1, 7, 1}, {9, 8, 4},
+                            {7, 7, 7}, {5, 4, 7}, {12, 9, 3}, {9, 8, 5}};
+    const reach reaches[] = {{neighbourhood_kind::von_neumann, 1}, {neighbourhood_kind::moore, 2},
+                             {neighbourhood_kind::von_neumann, 2}, {neighbourhood_kind::moore, 3}};
+    int k = 0;
+    for (auto [W, H, workers] : shapes)
+        for (auto [kind, radius] : reaches)
+            for (auto m : modes) {
+                run_config c = lattice(W, H, m, ++k % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9);
+                c.neighbourhood = kind;
+                c.radius = radius;
+                c.boundary = k % 3 == 0 ? boundary_kind::open : boundary_kind::periodic;
+                if (c.radius > neighbourhood::of(c).diameter()) continue; // refused (--radius)
+                expect_matches_reference_coupled_and_partitioned(c, workers);
+                if (::testing::Test::HasFatalFailure()) return;
+            }
+    // With the other families; the seed's parameters.
+    run_config c = seed_like(11, 7, refractory_mode::drop, engine_kind::coroutine, 60);
+    c.neighbourhood = neighbourhood_kind::von_neumann;
+    c.radius = 2;
+    c.period_spread = 0.1;
+    c.dissipation = 1;
+    expect_matches_reference(c, 5);
+    c.boundary = boundary_kind::open;
+    c.neighbourhood = neighbourhood_kind::moore;
+    expect_matches_reference(c, 3);
+}
+
+TEST(SchedulerNeighbourhood, SameRunForEveryWorkerCountAndRestart) {
+    for (auto m : modes)
+        for (auto kind : {neighbourhood_kind::moore, neighbourhood_kind::von_neumann}) {
+            run_config c = lattice(9, 8, m, engine_kind::flat, 9, 500e-9);
+            c.neighbourhood = kind;
+            c.radius = 3;
+            std::vector<flash_event> first;
+            for (int workers : {1, 2, 3, 5, 8, 72}) {
+                const auto all = all_events(testkit::run_workers(c, decomposition(9, 8, workers)));
+                if (workers == 1) first = all;
+                EXPECT_GT(all.size(), 100u);
+                EXPECT_TRUE(all == first) << name_of(kind) << " " << workers << " workers";
+            }
+            run_config r = lattice(7, 7, m, engine_kind::coroutine, 5, 400e-9);
+            r.neighbourhood = kind;
+            r.radius = 2;
+            expect_restart_continues_exactly(r, 7, 20);
+            if (::testing::Test::HasFatalFailure()) return;
+            r.boundary = boundary_kind::open;
+            expect_restart_continues_exactly(r, 4, 20);
+            if (::testing::Test::HasFatalFailure()) return;
+        }
 }
 
 // ---- all-to-all coupling ---------------------------------------------------------------------
@@ -1159,6 +1225,16 @@ TEST(SchedulerPacemaker, MatchesReferenceOnOneAndSeveralWorkers) {
             c.coupling = coupling_kind::all_to_all;
             c.nudge = 1e-9;
             expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+            // A wide neighbourhood (the pacemakers' pulses reach R cells; they ignore those of R cells).
+            c.coupling = coupling_kind::lattice;
+            c.neighbourhood = neighbourhood_kind::von_neumann;
+            c.radius = 2;
+            if (c.radius <= neighbourhood::of(c).diameter()) expect_matches_reference(c, workers);
+            if (::testing::Test::HasFatalFailure()) return;
+            c.neighbourhood = neighbourhood_kind::moore;
+            c.period_spread = 3e-9;
+            if (c.radius <= neighbourhood::of(c).diameter()) expect_matches_reference(c, workers);
             if (::testing::Test::HasFatalFailure()) return;
         }
 }
