@@ -249,11 +249,16 @@ fi
 echo "== E: SIGKILL during a checkpoint write (t=${SECONDS}s)"
 check "reference: big.toml at P=1" reference 1 ref-big.h5 --config big.toml --checkpoint-every 0
 kill_during_write() {  # kill_during_write <name> <scancel target suffix>
-  local n=$1 suffix=$2 j st hash epoch j2
-  j=$(FIREFLIES_OUTPUT=$n.h5 FIREFLIES_CHECKPOINT=$n.ckpt \
+  local n=$1 suffix=$2 j st hash epoch j2 slow=()
+  # The workers write a checkpoint in parallel faster than polling can catch: the job's ranks
+  # load tests/checkpoint/slow_fsync.c, whose fsync of a checkpoint's temporary file first
+  # sleeps 5 s, so the kill lands after the data and before the rename, every time.
+  [[ -n ${FIREFLIES_SLOW_FSYNC:-} && -e $FIREFLIES_SLOW_FSYNC ]] &&
+    slow=(LD_PRELOAD="$FIREFLIES_SLOW_FSYNC" FIREFLIES_TEST_FSYNC_DELAY=5)
+  j=$(env "${slow[@]}" FIREFLIES_OUTPUT=$n.h5 FIREFLIES_CHECKPOINT=$n.ckpt \
     sbatch --parsable --ntasks=3 --overcommit --time=5 -o "ff-$n.log" "$REPO/jobs/fireflies.sbatch" big.toml)
-  # The first checkpoint is in place, and the next write has 2 MB of its ~11 MB (a write takes
-  # about a second): hash the checkpoint now, kill, and compare.
+  # The first checkpoint is in place, and the next write has 2 MB of its temporary file: hash
+  # the checkpoint now, kill, and compare.
   if ! wait_until 150 all_exist "$n.ckpt" || ! wait_until 60 tmp_at_least "$n.ckpt" 2000000; then
     fail "$n: job $j did not reach a second checkpoint write"
     show_file "ff-$n.log"
