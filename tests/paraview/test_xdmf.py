@@ -42,6 +42,12 @@ class Xdmf(E2ETestCase):
         argv = [XVFB_RUN, "-a", PVBATCH, CHECK, xmf, output, png]
         p = subprocess.run(argv, capture_output=True, text=True, timeout=240,
                            stdin=subprocess.DEVNULL)
+        if p.returncode != 0 and "bad X server connection" in p.stderr:
+            # xvfb-run's X server was not ready (seen on a loaded machine): not ParaView's
+            # reading of the file, so the check runs once more on a fresh server.
+            print("NOTE: xvfb-run gave pvbatch no X server; running the check again\n" + p.stderr[-1000:])
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=240,
+                               stdin=subprocess.DEVNULL)
         report = "\n".join(l for l in p.stdout.splitlines() if l.startswith("check_xdmf"))
         print(report)
         self.assertEqual(p.returncode, 0, "%s\nexit %d\n--- stdout ---\n%s--- stderr ---\n%s"
