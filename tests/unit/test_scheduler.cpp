@@ -893,19 +893,26 @@ TEST(SchedulerDissipation, HaloExchangeMatchesReference) {
         }
 }
 
+// The 6 x 5 run `c` on 1, 2, 3, 5, 7 and 30 workers: every run's flashes, sorted, equal the one
+// worker's, which are returned.
+static std::vector<flash_event> same_flashes_for_every_worker_count(const run_config& c) {
+    std::vector<flash_event> first;
+    for (int workers : {1, 2, 3, 5, 7, 30}) {
+        const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
+        std::vector<flash_event> all;
+        for (const auto& r : runs)
+            for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
+        std::sort(all.begin(), all.end());
+        if (workers == 1) first = all;
+        EXPECT_TRUE(all == first) << workers << " workers";
+    }
+    return first;
+}
+
 TEST(SchedulerDissipation, SameRunForEveryWorkerCountAndRestart) {
     for (auto m : modes) {
         const run_config c = general_lattice(6, 5, m, engine_kind::flat, 3.0, 4.0, 9);
-        std::vector<flash_event> first;
-        for (int workers : {1, 2, 3, 5, 7, 30}) {
-            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
-            std::vector<flash_event> all;
-            for (const auto& r : runs)
-                for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
-            std::sort(all.begin(), all.end());
-            if (workers == 1) first = all;
-            EXPECT_TRUE(all == first) << workers << " workers";
-        }
+        const std::vector<flash_event> first = same_flashes_for_every_worker_count(c);
         EXPECT_FALSE(first.empty());
         expect_restart_continues_exactly(general_lattice(7, 7, m, engine_kind::flat, 3.0, 4.0, 5), 4, 20);
         if (::testing::Test::HasFatalFailure()) return;
@@ -947,16 +954,7 @@ TEST(SchedulerPeriodSpread, MatchesReferenceOnOneAndSeveralWorkers) {
 TEST(SchedulerPeriodSpread, SameRunForEveryWorkerCountAndRestart) {
     for (auto m : modes) {
         const run_config c = spread_lattice(6, 5, m, engine_kind::flat, period_distribution::normal, 5, 9);
-        std::vector<flash_event> first;
-        for (int workers : {1, 2, 3, 5, 7, 30}) {
-            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
-            std::vector<flash_event> all;
-            for (const auto& r : runs)
-                for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
-            std::sort(all.begin(), all.end());
-            if (workers == 1) first = all;
-            EXPECT_TRUE(all == first) << workers << " workers";
-        }
+        same_flashes_for_every_worker_count(c);
         expect_restart_continues_exactly(spread_lattice(7, 7, m, engine_kind::flat, period_distribution::uniform, 6, 5),
                                          4, 20);
         if (::testing::Test::HasFatalFailure()) return;
@@ -999,16 +997,7 @@ TEST(SchedulerOpenBoundary, SameRunForEveryWorkerCountAndRestart) {
     for (auto m : modes) {
         run_config c = lattice(6, 5, m, engine_kind::flat, 9, 500e-9);
         c.boundary = boundary_kind::open;
-        std::vector<flash_event> first;
-        for (int workers : {1, 2, 3, 5, 7, 30}) {
-            const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
-            std::vector<flash_event> all;
-            for (const auto& r : runs)
-                for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
-            std::sort(all.begin(), all.end());
-            if (workers == 1) first = all;
-            EXPECT_TRUE(all == first) << workers << " workers";
-        }
+        same_flashes_for_every_worker_count(c);
         run_config r = lattice(7, 7, m, engine_kind::coroutine, 5, 400e-9);
         r.boundary = boundary_kind::open;
         expect_restart_continues_exactly(r, 4, 20);
