@@ -4,8 +4,8 @@
 #                                    toml++
 #   scripts/install-deps.sh --test   also what the tests use: GoogleTest, Python (h5py, numpy,
 #                                    matplotlib, nbconvert, xarray + h5netcdf, venv + pip),
-#                                    tmux, clang (libFuzzer), Slurm, munge, ParaView (pvbatch)
-#                                    under Xvfb
+#                                    tmux, clang (libFuzzer), clang-format, Slurm, munge,
+#                                    ParaView (pvbatch) under Xvfb
 # As root it runs apt-get; otherwise it prints the apt-get line to run and fails.
 set -Eeuo pipefail
 
@@ -14,8 +14,8 @@ packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libboost-m
 if [[ ${1:-} == --test ]]; then
     packages+=(googletest libgtest-dev python3 python3-h5py python3-numpy python3-matplotlib
                python3-pil jupyter-nbconvert python3-nbclient python3-ipykernel tmux clang
-               libclang-rt-14-dev slurm-wlm munge python3-xarray python3-h5netcdf python3-venv
-               python3-pip python3-setuptools paraview python3-paraview xvfb xauth)
+               clang-format libclang-rt-14-dev slurm-wlm munge python3-xarray python3-h5netcdf
+               python3-venv python3-pip python3-setuptools paraview python3-paraview xvfb xauth)
 fi
 
 missing=()

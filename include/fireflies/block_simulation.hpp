@@ -8,14 +8,14 @@
 #include "fireflies/checkpoint.hpp"
 #include "fireflies/config.hpp"
 #include "fireflies/decomposition.hpp"
+#include "fireflies/divider.hpp"
 #include "fireflies/firefly.hpp"
-#include "fireflies/neighbourhood.hpp"
 #include "fireflies/huge_pages.hpp"
+#include "fireflies/neighbourhood.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
 #include "fireflies/sync.hpp"
 #include "fireflies/worker_link.hpp"
-#include "fireflies/divider.hpp"
 
 namespace fireflies {
 
@@ -49,8 +49,8 @@ class block_simulation {
     block_simulation(const run_config& config, const decomposition& d, int worker);
     /// Continues from a checkpoint: the block's saved state (with every in-flight flash), at
     /// epoch `epoch` with `next_sample` samples taken.
-    block_simulation(const run_config& config, const decomposition& d, int worker, block_state restored,
-                     std::int64_t epoch, std::int64_t next_sample);
+    block_simulation(const run_config& config, const decomposition& d, int worker,
+                     block_state restored, std::int64_t epoch, std::int64_t next_sample);
 
     /// This block's state at the current epoch boundary, with its own in-flight flashes.
     block_state save() const;
@@ -92,22 +92,26 @@ class block_simulation {
     template <class Rules> void deliver(const Rules& rules, std::uint32_t local, tick_t t);
     // (AllToAll: process_interval_all_to_all's own build, so that process_interval stays the
     // only caller of its build and the compiler inlines it there as before)
-    template <class Rules, bool AllToAll = false> void visit(const Rules& rules, std::uint32_t local, tick_t end);
+    template <class Rules, bool AllToAll = false>
+    void visit(const Rules& rules, std::uint32_t local, tick_t end);
     template <class Rules> void refile(const Rules& rules, std::uint32_t local, tick_t before);
     std::int64_t interior(const flash_event& source) const noexcept;
     std::int64_t interior(const flash_event& source, std::int64_t margin) const noexcept;
     /// With `Wide`, for any neighbourhood (--neighbourhood, --radius); else for the 8 Moore cells.
     template <class Rules, bool Wide = false> void process_interval(const Rules& rules, tick_t end);
-    // The model families' builds of file_turns and process_interval (block_simulation_families.cpp).
+    // The model families' builds of file_turns and process_interval
+    // (block_simulation_families.cpp).
     bool family_ = false; // a period spread, the general phase response or all-to-all coupling
     void file_turns_family(std::int64_t k);
     void process_interval_family(tick_t end);
-    // process_interval for any other neighbourhood (wide_), with any rules (block_simulation_wide.cpp).
+    // process_interval for any other neighbourhood (wide_), with any rules
+    // (block_simulation_wide.cpp).
     void process_interval_wide(tick_t end);
     // --coupling all-to-all (block_simulation_families.cpp)
     bool all_to_all_ = false;
     template <class Rules> void process_interval_all_to_all(const Rules& rules, tick_t end);
-    template <class Rules> void deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t, std::uint32_t k);
+    template <class Rules>
+    void deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t, std::uint32_t k);
     void gather_all(worker_link& link);
     std::vector<std::uint32_t> sources_; // of one instant's flashes, those of this block (local)
     void prefetch_turn(std::uint32_t local) const noexcept;
@@ -142,7 +146,7 @@ class block_simulation {
     std::int64_t width_, height_;
     std::vector<int> neighbours_;
     neighbourhood reach_;
-    bool wide_ = false;          // not the default's 8 Moore cells (--neighbourhood, --radius)
+    bool wide_ = false; // not the default's 8 Moore cells (--neighbourhood, --radius)
     std::vector<std::int64_t> offsets_; // wide: each neighbour's local index minus the centre's
     // the pulses every flash sends when it is the same for all: 8 (8 distinct neighbours, all
     // coupled), N - 1 (all-to-all); 0: counted flash by flash (pulses_from)
@@ -152,8 +156,9 @@ class block_simulation {
     // full_count_ coupled neighbours (with --boundary open; on a torus that holds it, every flash).
     bool wide_inside_ = false;
     std::int64_t inside_margin_ = 0, full_count_ = 0;
-    std::vector<std::uint64_t> sent_stamp_; // exchange_halo: per neighbour rank, the last flash sent
-    std::uint64_t halo_flashes_ = 0;        // (numbered from 1)
+    // exchange_halo: per neighbour rank, the last flash sent
+    std::vector<std::uint64_t> sent_stamp_;
+    std::uint64_t halo_flashes_ = 0; // (numbered from 1)
     divider by_epoch_, by_width_, by_block_width_;
 
     // fireflies, in two parts: the flash times that every pulse reads, in one array; the rest of
@@ -164,7 +169,8 @@ class block_simulation {
     std::byte* rest_base_ = nullptr;
     int rest_shift_ = 0;
     firefly_rest& rest(std::uint32_t local) const noexcept {
-        return *std::launder(reinterpret_cast<firefly_rest*>(rest_base_ + (std::size_t{local} << rest_shift_)));
+        return *std::launder(
+            reinterpret_cast<firefly_rest*>(rest_base_ + (std::size_t{local} << rest_shift_)));
     }
     firefly_ref at(std::uint32_t local) noexcept {
         firefly_rest& r = rest(local);
@@ -198,20 +204,23 @@ class block_simulation {
     std::vector<std::uint32_t> due_;
     std::vector<std::vector<std::uint32_t>> ring_; // size a power of two
     std::int64_t ring_mask_ = 0;
-    std::int64_t horizon_ = 0;                     // every turn in an epoch before this one is filed
-    tick_t horizon_time_ = 0;                      // horizon_ * epoch_
+    // every turn in an epoch before this one is filed
+    std::int64_t horizon_ = 0;
+    tick_t horizon_time_ = 0; // horizon_ * epoch_
 
     // pulses: flashes whose pulses arrive this epoch (time order) and this epoch's own flashes
     std::vector<flash_event> arriving_;
     std::size_t next_arrival_ = 0;
     std::vector<std::int64_t> centres_; // of each arriving flash: interior() or -1
-    std::vector<flash_event> flashes_;         // this epoch's flashes, time order
+    std::vector<flash_event> flashes_;  // this epoch's flashes, time order
     std::vector<flash_event> sort_scratch_;
     std::vector<std::uint32_t> sort_counts_;
-    std::vector<flash_event> unreported_;      // flashes not yet sent to the hub (events mode, or
-                                               // the --record-region's in summary telemetry)
-    std::vector<tick_t> region_previous_;      // summary telemetry: each of unreported_'s previous flash
-    bool region_events_ = false;               // summary telemetry sends the --record-region's flashes
+    std::vector<flash_event> unreported_; // flashes not yet sent to the hub (events mode, or
+                                          // the --record-region's in summary telemetry)
+    // summary telemetry: each of unreported_'s previous flash
+    std::vector<tick_t> region_previous_;
+    // summary telemetry sends the --record-region's flashes
+    bool region_events_ = false;
     std::vector<tick_t> order_t_, order_previous_; // flashes since the last report: times, and each
                                                    // one's firefly's flash before it
     std::vector<std::vector<flash_event>> outgoing_;
@@ -220,7 +229,7 @@ class block_simulation {
     std::int64_t next_sample_ = 0;
     // --stop-when-synced: the rule fed the whole grid's R_state one sample late (a pipelined
     // reduction among the workers), and the sample after which to stop (-1: not yet)
-    std::vector<sync_tracker> sync_;   // empty without --stop-when-synced
+    std::vector<sync_tracker> sync_; // empty without --stop-when-synced
     bool state_sum_open_ = false;
     std::int64_t stop_after_ = -1;
     bool stop_check_due_ = false;

@@ -34,9 +34,9 @@ struct checkpoint_meta {
 /// the temporary file's id, which it then sends the workers (src/comm carries it: O(1) bytes),
 /// and what the file records of rank 0's traffic.
 struct checkpoint_order {
-    checkpoint_meta meta;               ///< the run's position, counts and settings (config_toml)
-    std::int64_t temporary_id = 0;      ///< the temporary file's suffix (the hub's process id)
-    std::int64_t hub_bytes_sent = 0;    ///< bytes rank 0 sends for this checkpoint
+    checkpoint_meta meta;                ///< the run's position, counts and settings (config_toml)
+    std::int64_t temporary_id = 0;       ///< the temporary file's suffix (the hub's process id)
+    std::int64_t hub_bytes_sent = 0;     ///< bytes rank 0 sends for this checkpoint
     std::int64_t hub_bytes_received = 0; ///< bytes rank 0 receives for it
 };
 
@@ -45,7 +45,7 @@ struct checkpoint_order {
 /// of every firefly within one cell of it, whose pulses may reach it).
 struct block_state {
     block cells;
-    std::vector<firefly> fireflies;   ///< row by row within the block
+    std::vector<firefly> fireflies; ///< row by row within the block
     std::vector<flash_event> in_flight;
 
     std::vector<std::byte> pack() const;

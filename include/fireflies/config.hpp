@@ -33,8 +33,10 @@ enum class neighbourhood_kind {
 
 /// Who a flash's pulses reach.
 enum class coupling_kind {
-    lattice,    ///< the neighbours on the grid (--neighbourhood, --radius; --boundary says at the edges)
-    all_to_all, ///< every other firefly of the grid (N - 1 pulses per flash; Mirollo & Strogatz 1990)
+    /// the neighbours on the grid (--neighbourhood, --radius; --boundary says at the edges)
+    lattice,
+    /// every other firefly of the grid (N - 1 pulses per flash; Mirollo & Strogatz 1990)
+    all_to_all,
 };
 
 /// How workers report to the hub.
@@ -102,58 +104,64 @@ struct pacemaker {
 /// checks it; `config::to_toml` writes it back in a form `--config` reads again.
 struct run_config {
     // grid and model
-    std::int64_t width = 30;   ///< cells
-    std::int64_t height = 30;  ///< cells
-    double duration = 300.0;   ///< simulated seconds
-    double period = 5.0;       ///< seconds, T
-    double nudge = 0.2;        ///< seconds of phase added by one pulse, e (negative: inhibitory)
-    double dissipation = 0;    ///< B, the Mirollo-Strogatz dissipation of the state function; 0: linear
-    double period_spread = 0;  ///< seconds; each firefly's own period spreads this much around `period`
+    std::int64_t width = 30;  ///< cells
+    std::int64_t height = 30; ///< cells
+    double duration = 300.0;  ///< simulated seconds
+    double period = 5.0;      ///< seconds, T
+    double nudge = 0.2;       ///< seconds of phase added by one pulse, e (negative: inhibitory)
+    /// B, the Mirollo-Strogatz dissipation of the state function; 0: linear
+    double dissipation = 0;
+    /// seconds; each firefly's own period spreads this much around `period`
+    double period_spread = 0;
     period_distribution period_dist = period_distribution::normal;
     std::string initial_phases; ///< HDF5 file of start phases (docs/model.md); empty: random
     boundary_kind boundary = boundary_kind::periodic;
     neighbourhood_kind neighbourhood = neighbourhood_kind::moore;
-    std::int64_t radius = 1;   ///< cells: the neighbourhood's reach (Chebyshev or Manhattan distance)
+    /// cells: the neighbourhood's reach (Chebyshev or Manhattan distance)
+    std::int64_t radius = 1;
     coupling_kind coupling = coupling_kind::lattice;
     std::vector<pacemaker> pacemakers; ///< in the order given
-    double refractory = 0.2;   ///< fraction of the period, Rf = refractory * T
+    double refractory = 0.2;           ///< fraction of the period, Rf = refractory * T
     refractory_mode mode = refractory_mode::drop;
     double delay = 0.01;       ///< seconds from a flash to its pulses' arrival, d > 0
     double jitter = 0.1;       ///< seconds; phase after a flash is U(0, jitter)
     double sample_every = 0.5; ///< seconds of simulated time between samples
     std::uint64_t seed = 1;
-    bool partitioned = false;  ///< cut the links between blocks (the seed's islands)
+    bool partitioned = false; ///< cut the links between blocks (the seed's islands)
 
     // output and telemetry
-    std::string output;        ///< empty: fireflies-YYYYmmdd-HHMMSS-<pid>.h5 in the cwd
-    bool force = false;        ///< overwrite an existing --output
-    bool progress = false;     ///< progress line even when stderr is a terminal
+    std::string output;    ///< empty: fireflies-YYYYmmdd-HHMMSS-<pid>.h5 in the cwd
+    bool force = false;    ///< overwrite an existing --output
+    bool progress = false; ///< progress line even when stderr is a terminal
     telemetry_mode telemetry = telemetry_mode::events;
     /// --telemetry auto (the default): rank 0 chooses `telemetry` for the run's size before it
     /// starts (app/telemetry_choice.hpp); what every rank then runs with is the choice.
     bool telemetry_auto = true;
     engine_kind engine = engine_kind::coroutine;
-    bool record_flashes = false;   ///< write every flash to /flashes (events telemetry)
-    bool record_epochs = false;    ///< write each worker's work per epoch to /perf/epoch_* (the efficiency model)
+    bool record_flashes = false; ///< write every flash to /flashes (events telemetry)
+    /// write each worker's work per epoch to /perf/epoch_* (the efficiency model)
+    bool record_epochs = false;
     /// --record-region: the fireflies whose flashes --record-flashes writes; whole(): every one.
     /// A region's flashes reach the hub in summary telemetry too (docs/output.md).
     grid_region record_region;
-    double snapshot_every = 0;     ///< seconds between phase snapshots; 0: none
+    double snapshot_every = 0;       ///< seconds between phase snapshots; 0: none
     std::int64_t snapshot_max = 512; ///< at most this many pixels a side in /snapshots/phase
 
     // synchrony (docs/output.md)
     double sync_threshold = 0.99;  ///< time_to_sync: R_state at or above this for a whole period
     bool stop_when_synced = false; ///< end the run one sample after time_to_sync is known
-    double volley_window = 0.25;   ///< seconds: /timeseries/largest_volley counts flashes this close
+    /// seconds: /timeseries/largest_volley counts flashes this close
+    double volley_window = 0.25;
 
     // live view
-    bool visualize = false;    ///< draw the grid in the terminal (rank 0)
-    double speed = 0;          ///< simulated seconds per wall second; 0: unlimited (1 with --visualize)
+    bool visualize = false; ///< draw the grid in the terminal (rank 0)
+    /// simulated seconds per wall second; 0: unlimited (1 with --visualize)
+    double speed = 0;
 
     // checkpoint and restart
-    std::string checkpoint;    ///< checkpoint file; empty: none
+    std::string checkpoint;      ///< checkpoint file; empty: none
     double checkpoint_every = 0; ///< simulated seconds between checkpoints; 0: only on a signal
-    std::string restart;       ///< continue from this checkpoint file
+    std::string restart;         ///< continue from this checkpoint file
 
     /// Simulated seconds per wall second the workers hold (0: as fast as they can).
     double effective_speed() const noexcept { return speed > 0 ? speed : (visualize ? 1.0 : 0.0); }

@@ -21,7 +21,8 @@ class divider {
     }
 
     std::int64_t quotient(std::int64_t n) const noexcept {
-        return static_cast<std::int64_t>((static_cast<uint128>(static_cast<std::uint64_t>(n)) * magic_) >> shift_);
+        return static_cast<std::int64_t>(
+            (static_cast<uint128>(static_cast<std::uint64_t>(n)) * magic_) >> shift_);
     }
     /// {n / d, n % d}
     void split(std::int64_t n, std::int64_t& q, std::int64_t& r) const noexcept {

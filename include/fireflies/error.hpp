@@ -7,15 +7,16 @@ namespace fireflies {
 /// Every exit code of the program, here and nowhere else (docs/running.md lists them; a test
 /// checks the two agree).
 namespace exit_codes {
-inline constexpr int finished = 0;          ///< the run reached its end, or --help / --version
-inline constexpr int failed = 1;            ///< an unexpected error (out of memory, a bug)
-inline constexpr int usage = 2;             ///< bad option, value, config or restart file; nothing touched
-inline constexpr int hdf5 = 3;              ///< an HDF5 call failed
-inline constexpr int mpi = 4;               ///< an MPI call failed
-inline constexpr int io = 5;                ///< file system trouble (disk full, unwritable)
-inline constexpr int invariant_broken = 6;  ///< flashes or pulses did not balance at the end
-inline constexpr int checkpointed = 85;     ///< checkpointed and stopped before the end: restart it
-inline constexpr int signal_base = 128;     ///< stopped by signal S without a checkpoint: 128 + S
+inline constexpr int finished = 0; ///< the run reached its end, or --help / --version
+inline constexpr int failed = 1;   ///< an unexpected error (out of memory, a bug)
+/// bad option, value, config or restart file; nothing touched
+inline constexpr int usage = 2;
+inline constexpr int hdf5 = 3;             ///< an HDF5 call failed
+inline constexpr int mpi = 4;              ///< an MPI call failed
+inline constexpr int io = 5;               ///< file system trouble (disk full, unwritable)
+inline constexpr int invariant_broken = 6; ///< flashes or pulses did not balance at the end
+inline constexpr int checkpointed = 85;    ///< checkpointed and stopped before the end: restart it
+inline constexpr int signal_base = 128;    ///< stopped by signal S without a checkpoint: 128 + S
 } // namespace exit_codes
 
 /// Root of every error the program raises on purpose. `main` catches it, prints `what()` once

@@ -23,9 +23,9 @@ struct model_params {
     /// general map phase' = min(T, max(0, llround(prc_a * phase + prc_c))), which B > 0 (the
     /// Mirollo-Strogatz state function) and inhibitory nudges (e < 0) need.
     bool general_prc = false;
-    double prc_a = 1; ///< e^(B e/T); 1 for B = 0
-    double prc_c = 0; ///< T (e^(B e/T) - 1) / (e^B - 1), in ticks; e for B = 0
-    double dissipation = 0; ///< B
+    double prc_a = 1;                ///< e^(B e/T); 1 for B = 0
+    double prc_c = 0;                ///< T (e^(B e/T) - 1) / (e^B - 1), in ticks; e for B = 0
+    double dissipation = 0;          ///< B
     double prc_num = 0, prc_den = 1; ///< e^(B e/T) - 1 and e^B - 1: c = T prc_num / prc_den
 
     /// Each firefly's own period (docs/model.md, "Period spread"): 0 for one period T for all.
@@ -71,7 +71,8 @@ std::vector<pacemaker_period> pacemaker_periods(const run_config& c);
 inline constexpr tick_t pacemaker_refractory = -1;
 /// Firefly `id`'s own period: a pacemaker's (its refractory length pacemaker_refractory), else
 /// natural_period. `pacemakers` sorted by id.
-own_period own_period_of(const model_params& p, const std::vector<pacemaker_period>& pacemakers, std::uint64_t id);
+own_period own_period_of(const model_params& p, const std::vector<pacemaker_period>& pacemakers,
+                         std::uint64_t id);
 /// Whether firefly `id` is one of `pacemakers` (sorted by id).
 bool is_pacemaker(const std::vector<pacemaker_period>& pacemakers, std::uint64_t id) noexcept;
 
@@ -104,10 +105,10 @@ inline tick_t general_response(double a, double c, tick_t period, tick_t phase) 
 /// last flash set, and the end of its refractory period follows from flash_at and last_flash
 /// (firefly_rules::refractory_until).
 struct firefly {
-    tick_t flash_at = 0;       ///< when its phase reaches T, unless pulses come first
-    tick_t last_flash = -1;    ///< its latest flash, -1 before the first
-    std::uint32_t draws = 0;   ///< random draws used so far (the counter of its random stream)
-    std::uint32_t queued = 0;  ///< pulses held during the refractory period (queue mode)
+    tick_t flash_at = 0;      ///< when its phase reaches T, unless pulses come first
+    tick_t last_flash = -1;   ///< its latest flash, -1 before the first
+    std::uint32_t draws = 0;  ///< random draws used so far (the counter of its random stream)
+    std::uint32_t queued = 0; ///< pulses held during the refractory period (queue mode)
 
     friend bool operator==(const firefly&, const firefly&) = default;
 };
@@ -162,7 +163,8 @@ struct run_switches {
     explicit run_switches(const model_params& p) noexcept
         : mode_(p.mode),
           // With a period spread, Rf and the jitter compare firefly by firefly: check the instant.
-          instant_matters_(p.own_periods() || (p.jitter > 0 ? p.jitter > p.refractory : p.refractory < 1)),
+          instant_matters_(p.own_periods() ||
+                           (p.jitter > 0 ? p.jitter > p.refractory : p.refractory < 1)),
           general_prc_(p.general_prc), spread_(p.own_periods()) {}
     refractory_mode mode() const noexcept { return mode_; }
     bool instant_matters() const noexcept { return instant_matters_; }
@@ -175,8 +177,8 @@ struct fixed_switches {
     /// Checks that `p` has these switches.
     static bool fit(const model_params& p) noexcept {
         const run_switches s(p);
-        return s.mode() == Mode && s.instant_matters() == InstantMatters && s.general_prc() == GeneralPrc &&
-               s.spread() == Spread;
+        return s.mode() == Mode && s.instant_matters() == InstantMatters &&
+               s.general_prc() == GeneralPrc && s.spread() == Spread;
     }
     explicit fixed_switches(const model_params&) noexcept {}
     static constexpr refractory_mode mode() noexcept { return Mode; }
@@ -221,17 +223,23 @@ template <class Switches> class basic_firefly_rules {
     }
 
     /// Phase in [0, T) at t, for a firefly whose events up to t have been applied.
-    template <class F> tick_t phase(const F& f, tick_t t) const noexcept { return period_of(f) - (f.flash_at - t); }
+    template <class F> tick_t phase(const F& f, tick_t t) const noexcept {
+        return period_of(f) - (f.flash_at - t);
+    }
 
     /// Its period T: its own, for a firefly that carries one (a run with a period spread).
     template <class F> tick_t period_of(const F& f) const noexcept {
-        if constexpr (requires { f.period; }) return f.period;
-        else return p_.period;
+        if constexpr (requires { f.period; })
+            return f.period;
+        else
+            return p_.period;
     }
     /// Its refractory length Rf, likewise.
     template <class F> tick_t refractory_of(const F& f) const noexcept {
-        if constexpr (requires { f.refractory; }) return f.refractory;
-        else return p_.refractory;
+        if constexpr (requires { f.refractory; })
+            return f.refractory;
+        else
+            return p_.refractory;
     }
 
     /// Pulses strictly before this time find the firefly refractory: where its phase reaches
@@ -277,7 +285,8 @@ template <class Switches> class basic_firefly_rules {
         const bool refractory = refractory_at(f, t);
         if (switches_.mode() == refractory_mode::queue) f.queued += refractory ? 1 : 0;
         if (switches_.general_prc()) {
-            if (!refractory) f.flash_at = t + (period_of(f) - respond(f, period_of(f) - (f.flash_at - t)));
+            if (!refractory)
+                f.flash_at = t + (period_of(f) - respond(f, period_of(f) - (f.flash_at - t)));
             return f.flash_at <= t;
         }
         f.flash_at -= p_.nudge & (static_cast<tick_t>(refractory) - 1); // (a mask, not a branch)
@@ -305,7 +314,8 @@ template <class Switches> class basic_firefly_rules {
         // Pulses until the phase reaches T (at least one: a firefly due at t flashes after it).
         const tick_t room = f.flash_at - t;
         const tick_t needed = room > 0 ? (room - 1) / p_.nudge + 1 : 1;
-        const std::uint32_t used = needed < static_cast<tick_t>(k) ? static_cast<std::uint32_t>(needed) : k;
+        const std::uint32_t used =
+            needed < static_cast<tick_t>(k) ? static_cast<std::uint32_t>(needed) : k;
         f.flash_at -= static_cast<tick_t>(used) * p_.nudge;
         return used;
     }
@@ -342,7 +352,8 @@ template <class Switches> class basic_firefly_rules {
                 // One pulse at a time, each rounded to a tick, until the phase reaches T.
                 const tick_t period = period_of(f);
                 tick_t phase = period - (f.flash_at - t);
-                for (std::uint32_t k = 0; k < f.queued && phase < period; ++k) phase = respond(f, phase);
+                for (std::uint32_t k = 0; k < f.queued && phase < period; ++k)
+                    phase = respond(f, phase);
                 f.flash_at = t + (period - phase);
             } else {
                 f.flash_at -= static_cast<tick_t>(f.queued) * p_.nudge;
@@ -352,7 +363,8 @@ template <class Switches> class basic_firefly_rules {
         }
         // Validation guarantees jitter + nudge < T, so a firefly that has just flashed at t
         // cannot be pushed to T again at the same t (and the flash instant is refractory anyway).
-        const tick_t jitter = p_.jitter > 0 ? uniform_below(random_bits(p_.seed, id, f.draws), p_.jitter) : 0;
+        const tick_t jitter =
+            p_.jitter > 0 ? uniform_below(random_bits(p_.seed, id, f.draws), p_.jitter) : 0;
         ++f.draws;
         f.last_flash = t;
         f.flash_at = t + (period_of(f) - jitter);
@@ -379,6 +391,7 @@ template <class Switches> class basic_firefly_rules {
 using firefly_rules = basic_firefly_rules<run_switches>;
 /// The rules with the switches fixed at compile time (for parameters with fixed_switches::fit).
 template <refractory_mode Mode, bool InstantMatters, bool GeneralPrc = false, bool Spread = false>
-using fixed_firefly_rules = basic_firefly_rules<fixed_switches<Mode, InstantMatters, GeneralPrc, Spread>>;
+using fixed_firefly_rules =
+    basic_firefly_rules<fixed_switches<Mode, InstantMatters, GeneralPrc, Spread>>;
 
 } // namespace fireflies

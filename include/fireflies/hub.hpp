@@ -16,11 +16,11 @@ namespace fireflies {
 /// One row of the time series, as the hub assembles it from every worker's reports.
 struct sample {
     std::int64_t index = 0;
-    tick_t t = 0;               ///< simulated time, ticks
-    double R = 0;               ///< the seed's order parameter (time since last flash)
-    double R_state = 0;         ///< order parameter of the true phases
-    std::int64_t flashes = 0;   ///< flashes in (previous sample, t]
-    double pulse = 0;           ///< flashes so far / N
+    tick_t t = 0;             ///< simulated time, ticks
+    double R = 0;             ///< the seed's order parameter (time since last flash)
+    double R_state = 0;       ///< order parameter of the true phases
+    std::int64_t flashes = 0; ///< flashes in (previous sample, t]
+    double pulse = 0;         ///< flashes so far / N
     /// The most flashes of the interval within any window of --volley-window (events
     /// telemetry), or -1 where the hub did not see the interval's flashes (summary telemetry).
     std::int64_t largest_volley = -1;
@@ -38,9 +38,10 @@ struct run_totals {
     std::int64_t samples = 0;
     std::int64_t order_mismatches = 0; ///< samples where the hub's R sum differed from the workers'
     bool interrupted = false;
-    bool checkpointed = false;         ///< the stop saved a checkpoint
-    bool stopped_when_synced = false;  ///< --stop-when-synced ended the run before its duration
-    tick_t time_to_sync = -1;          ///< the first time R_state stayed >= the threshold for a period; -1: not
+    bool checkpointed = false;        ///< the stop saved a checkpoint
+    bool stopped_when_synced = false; ///< --stop-when-synced ended the run before its duration
+    /// the first time R_state stayed >= the threshold for a period; -1: not
+    tick_t time_to_sync = -1;
     tick_t reached = 0;                ///< simulated time every worker reached
     std::vector<report_header> finals; ///< each worker's final report (timers, memory)
     /// With --record-epochs: each worker's work in each epoch of the run's segment, from its
@@ -48,7 +49,9 @@ struct run_totals {
     std::vector<std::vector<epoch_work>> work_per_epoch;
 
     bool flashes_balance() const noexcept { return flashes_emitted == flashes_received; }
-    bool pulses_balance() const noexcept { return pulses_sent == pulses_delivered + pulses_in_flight; }
+    bool pulses_balance() const noexcept {
+        return pulses_sent == pulses_delivered + pulses_in_flight;
+    }
 };
 
 /// The telemetry hub (rank 0): takes every worker's reports in any interleaving, and turns them
@@ -79,7 +82,9 @@ class hub final : public report_sink {
 
     /// Reports held because they are ahead of the slowest worker (flow control: the transport
     /// stops receiving from a worker while this is large).
-    std::size_t held(int worker) const override { return queues_.at(static_cast<std::size_t>(worker)).size(); }
+    std::size_t held(int worker) const override {
+        return queues_.at(static_cast<std::size_t>(worker)).size();
+    }
     bool done() const noexcept { return done_; }
     /// Rounds (samples and checkpoints) completed so far: held() changes for every worker only
     /// when this does, and for one worker when it absorbs one of its reports.
@@ -114,7 +119,8 @@ class hub final : public report_sink {
         std::vector<snapshot_pixel> pixels;
         bool applied = false;
     };
-    void take(const report_header& header, std::span<const flash_event> events, std::span<const tick_t> previous);
+    void take(const report_header& header, std::span<const flash_event> events,
+              std::span<const tick_t> previous);
     void take_region(const report_header& header, std::span<const flash_event> events);
     void apply(held_report& r);
     void advance(std::size_t worker);
@@ -127,14 +133,15 @@ class hub final : public report_sink {
     std::vector<std::int64_t> block_cells_;
     observer& out_;
     std::vector<std::deque<held_report>> queues_;
-    std::vector<tick_t> through_;    // per worker, the last applied report's `through`
+    std::vector<tick_t> through_; // per worker, the last applied report's `through`
     snapshot_grid snapshots_;
     std::vector<float> frame_;
     flash_order flash_order_;
     std::int64_t interval_flashes_ = 0;
     std::int64_t flashes_so_far_ = 0;
     std::int64_t next_sample_ = 0;
-    std::size_t ready_ = 0;    // workers whose front report is an applied marker (sample, checkpoint, final)
+    // workers whose front report is an applied marker (sample, checkpoint, final)
+    std::size_t ready_ = 0;
     std::uint64_t rounds_ = 0;
     bool done_ = false;
     bool checkpoint_ready_ = false;

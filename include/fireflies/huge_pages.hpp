@@ -19,7 +19,10 @@ template <class T> struct huge_page_allocator {
 
     T* allocate(std::size_t n) {
         const std::size_t bytes = n * sizeof(T);
-        const std::size_t align = bytes >= huge ? huge : alignof(std::max_align_t) > alignof(T) ? alignof(std::max_align_t) : alignof(T);
+        const std::size_t align = bytes >= huge ? huge
+                                  : alignof(std::max_align_t) > alignof(T)
+                                      ? alignof(std::max_align_t)
+                                      : alignof(T);
         const std::size_t rounded = (bytes + align - 1) / align * align;
         void* p = std::aligned_alloc(align, rounded == 0 ? align : rounded);
         if (!p) throw std::bad_alloc();
@@ -28,7 +31,9 @@ template <class T> struct huge_page_allocator {
     }
     void deallocate(T* p, std::size_t) noexcept { std::free(p); }
 
-    template <class U> bool operator==(const huge_page_allocator<U>&) const noexcept { return true; }
+    template <class U> bool operator==(const huge_page_allocator<U>&) const noexcept {
+        return true;
+    }
 };
 
 } // namespace fireflies

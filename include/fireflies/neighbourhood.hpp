@@ -16,9 +16,10 @@ namespace fireflies {
 /// the scheduler, so that they agree.
 class neighbourhood {
   public:
-    neighbourhood(std::int64_t width, std::int64_t height, neighbourhood_kind kind, std::int64_t radius,
-                  boundary_kind boundary) noexcept
-        : width_(width), height_(height), radius_(radius), kind_(kind), open_(boundary == boundary_kind::open) {}
+    neighbourhood(std::int64_t width, std::int64_t height, neighbourhood_kind kind,
+                  std::int64_t radius, boundary_kind boundary) noexcept
+        : width_(width), height_(height), radius_(radius), kind_(kind),
+          open_(boundary == boundary_kind::open) {}
     static neighbourhood of(const run_config& c) noexcept {
         return {c.width, c.height, c.neighbourhood, c.radius, c.boundary};
     }
@@ -38,14 +39,16 @@ class neighbourhood {
     /// The largest distance between two cells of the grid (with the wrap on the torus): a larger
     /// radius reaches no further cell.
     std::int64_t diameter() const noexcept {
-        const std::int64_t dx = open_ ? width_ - 1 : width_ / 2, dy = open_ ? height_ - 1 : height_ / 2;
+        const std::int64_t dx = open_ ? width_ - 1 : width_ / 2,
+                           dy = open_ ? height_ - 1 : height_ / 2;
         return kind_ == neighbourhood_kind::moore ? std::max(dx, dy) : dx + dy;
     }
 
     /// Whether an offset (dx, dy) is within the radius (wrapping aside).
     bool reaches(std::int64_t dx, std::int64_t dy) const noexcept {
         const std::int64_t ax = dx < 0 ? -dx : dx, ay = dy < 0 ? -dy : dy;
-        return kind_ == neighbourhood_kind::moore ? std::max(ax, ay) <= radius_ : ax + ay <= radius_;
+        return kind_ == neighbourhood_kind::moore ? std::max(ax, ay) <= radius_
+                                                  : ax + ay <= radius_;
     }
 
     /// The offsets (dx, dy) of every neighbour of a firefly far from the edges, row by row.
@@ -63,7 +66,8 @@ class neighbourhood {
         const span rows = along(y, height_, radius_);
         for (std::int64_t dy = rows.first; dy <= rows.last; ++dy) {
             const std::int64_t ny = wrap(y + dy, height_);
-            const std::int64_t reach = kind_ == neighbourhood_kind::moore ? radius_ : radius_ - (dy < 0 ? -dy : dy);
+            const std::int64_t reach =
+                kind_ == neighbourhood_kind::moore ? radius_ : radius_ - (dy < 0 ? -dy : dy);
             const span columns = along(x, width_, reach);
             for (std::int64_t dx = columns.first; dx <= columns.last; ++dx)
                 if (dx != 0 || dy != 0) f(wrap(x + dx, width_), ny);
@@ -83,7 +87,9 @@ class neighbourhood {
         const std::int64_t below = (n - 1) / 2;
         return {-below, n - 1 - below};
     }
-    static std::int64_t wrap(std::int64_t v, std::int64_t n) noexcept { return v < 0 ? v + n : (v >= n ? v - n : v); }
+    static std::int64_t wrap(std::int64_t v, std::int64_t n) noexcept {
+        return v < 0 ? v + n : (v >= n ? v - n : v);
+    }
 
     std::int64_t width_, height_, radius_;
     neighbourhood_kind kind_;

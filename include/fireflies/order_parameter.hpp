@@ -23,14 +23,23 @@ struct phasor_sum {
     /// The quantised phasor of `phase` (ticks, any integer) on a circle of `period` ticks.
     static phasor_sum of(tick_t phase, tick_t period) noexcept;
 
-    phasor_sum& operator+=(const phasor_sum& o) noexcept { re += o.re; im += o.im; return *this; }
-    phasor_sum& operator-=(const phasor_sum& o) noexcept { re -= o.re; im -= o.im; return *this; }
+    phasor_sum& operator+=(const phasor_sum& o) noexcept {
+        re += o.re;
+        im += o.im;
+        return *this;
+    }
+    phasor_sum& operator-=(const phasor_sum& o) noexcept {
+        re -= o.re;
+        im -= o.im;
+        return *this;
+    }
     friend bool operator==(const phasor_sum&, const phasor_sum&) = default;
 
     /// |sum| / n, the order parameter of n oscillators (0 for n == 0).
     double order(std::int64_t n) const noexcept {
         if (n <= 0) return 0.0;
-        return std::hypot(static_cast<double>(re), static_cast<double>(im)) / (scale * static_cast<double>(n));
+        return std::hypot(static_cast<double>(re), static_cast<double>(im)) /
+               (scale * static_cast<double>(n));
     }
 };
 
@@ -57,7 +66,8 @@ class phase_circle {
     phasor_sum sum_of_residues(const tick_t* residues, std::size_t n) const noexcept;
     /// The same over the residues from - subtracted[i], each already in [0, period): a block's
     /// phases at t are (T + t) - flash_at, summed without writing them out first.
-    phasor_sum sum_of_differences(tick_t from, const tick_t* subtracted, std::size_t n) const noexcept;
+    phasor_sum sum_of_differences(tick_t from, const tick_t* subtracted,
+                                  std::size_t n) const noexcept;
 
   private:
     divider by_period_;
@@ -74,8 +84,10 @@ class flash_order {
     /// A firefly flashed at `t`; `previous` is its last flash time, or -1 if it never had.
     void flash(tick_t t, tick_t previous) noexcept {
         sum_ += circle_.of(-t);
-        if (previous >= 0) sum_ -= circle_.of(-previous);
-        else ++flashed_;
+        if (previous >= 0)
+            sum_ -= circle_.of(-previous);
+        else
+            ++flashed_;
     }
     /// flash(t[i], previous[i]) for i = 0..n-1, where previous[i] is already the firefly's flash
     /// before t[i] (also when the same firefly flashes twice in the batch). The same sums,
@@ -93,12 +105,16 @@ class flash_order {
 
     /// The same from residues (circle().residue(-t)): `n` flashes, `older` of them with a flash
     /// before, whose residues are given apart. For a hub that keeps residues, not times.
-    void flashes_residues(const tick_t* residues, std::size_t n, const tick_t* previous, std::size_t older);
+    void flashes_residues(const tick_t* residues, std::size_t n, const tick_t* previous,
+                          std::size_t older);
     const phase_circle& circle() const noexcept { return circle_; }
 
     const phasor_sum& sum() const noexcept { return sum_; }
     std::int64_t flashed() const noexcept { return flashed_; }
-    void restore(const phasor_sum& s, std::int64_t flashed) noexcept { sum_ = s; flashed_ = flashed; }
+    void restore(const phasor_sum& s, std::int64_t flashed) noexcept {
+        sum_ = s;
+        flashed_ = flashed;
+    }
 
   private:
     phase_circle circle_;
@@ -132,7 +148,8 @@ template <class At> void flash_order::flashes_by(std::size_t n, At&& at) {
             // or a malformed report); written always, kept only when there was a flash before
             const tick_t gap = t - before;
             tick_t old = r + gap;
-            if (gap >= 2 * period) [[unlikely]] old = circle_.residue(-before);
+            if (gap >= 2 * period) [[unlikely]]
+                old = circle_.residue(-before);
             old -= old >= period ? period : 0;
             old -= old >= period ? period : 0;
             older_residues[older] = old;
@@ -145,7 +162,8 @@ template <class At> void flash_order::flashes_by(std::size_t n, At&& at) {
 namespace detail {
 /// phase_circle::sum_of_residues by the generic build of the sweep (SSE2, fma and floor from
 /// libm), whatever the CPU: for tests, which compare it with the build the CPU runs.
-phasor_sum generic_sum_of_residues(const phase_circle& circle, const tick_t* residues, std::size_t n) noexcept;
+phasor_sum generic_sum_of_residues(const phase_circle& circle, const tick_t* residues,
+                                   std::size_t n) noexcept;
 } // namespace detail
 
 } // namespace fireflies

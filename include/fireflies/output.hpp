@@ -27,7 +27,8 @@ void start_hdf5();
 /// directory but not a read-only mount), `p` is not a directory, and `p` does not exist unless
 /// `force` (then it must be a regular file). Throws fireflies::usage_error with one line naming
 /// `--output`, the path and the reason. Creates, opens and changes nothing.
-void check_output_path(const std::filesystem::path& p, bool force, std::string_view option = "--output");
+void check_output_path(const std::filesystem::path& p, bool force,
+                       std::string_view option = "--output");
 
 /// Start phases read from an HDF5 file (--initial-phases, docs/model.md "Initial phases"): every
 /// firefly's, row-major ([height, width]), as the file gives them.
@@ -41,7 +42,8 @@ struct initial_phases {
 /// `/snapshots/phase` of an earlier fireflies output, which must be unsubsampled (stride 1,
 /// [k, height, width]). Checks that every value is finite (the ranges are the caller's). Throws
 /// fireflies::usage_error, one line naming `--initial-phases` and the file, on any problem.
-initial_phases read_initial_phases(const std::filesystem::path& path, std::int64_t width, std::int64_t height);
+initial_phases read_initial_phases(const std::filesystem::path& path, std::int64_t width,
+                                   std::int64_t height);
 
 /// The value of an HDF5 attribute: a scalar, a string (variable-length UTF-8) or a 1-D array.
 using attribute_value = std::variant<std::int64_t, std::uint64_t, double, std::string,
@@ -241,7 +243,8 @@ struct sample_row {
     double R_state = 0.0;     ///< order parameter of the true phases
     std::int64_t flashes = 0; ///< flashes in (previous sample, t]
     double pulse = 0.0;       ///< flashes so far / number of fireflies (the seed's "Pulse")
-    std::int64_t largest_volley = -1; ///< most flashes of the interval within one volley window; -1: unknown
+    /// most flashes of the interval within one volley window; -1: unknown
+    std::int64_t largest_volley = -1;
 };
 
 /// The /timeseries group of a run_file: one scalar series per field of sample_row, each with
@@ -251,7 +254,8 @@ class timeseries {
     /// Creates the six series, or with `continue_after` continues those of a reopened file
     /// after that many samples (a restart). `volley_window` (s) is recorded on largest_volley.
     explicit timeseries(run_file& file, std::uint64_t chunk_frames = 1024,
-                        std::optional<std::uint64_t> continue_after = std::nullopt, double volley_window = 0.25);
+                        std::optional<std::uint64_t> continue_after = std::nullopt,
+                        double volley_window = 0.25);
     void append(const sample_row& row);
     /// Samples appended so far.
     std::uint64_t size() const noexcept { return t_->size(); }

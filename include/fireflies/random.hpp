@@ -18,7 +18,8 @@ class philox4x32 {
             const std::uint64_t p0 = std::uint64_t{0xD2511F53u} * c[0];
             const std::uint64_t p1 = std::uint64_t{0xCD9E8D57u} * c[2];
             c = {static_cast<std::uint32_t>(p1 >> 32) ^ c[1] ^ k[0], static_cast<std::uint32_t>(p1),
-                 static_cast<std::uint32_t>(p0 >> 32) ^ c[3] ^ k[1], static_cast<std::uint32_t>(p0)};
+                 static_cast<std::uint32_t>(p0 >> 32) ^ c[3] ^ k[1],
+                 static_cast<std::uint32_t>(p0)};
             k[0] += 0x9E3779B9u;
             k[1] += 0xBB67AE85u;
         }
@@ -40,8 +41,8 @@ __extension__ using uint128_t = unsigned __int128;
 
 /// An integer uniform on [0, n) from 64 random bits (multiply-shift; bias below 2^-64 * n).
 constexpr std::int64_t uniform_below(std::uint64_t bits, std::int64_t n) noexcept {
-    return static_cast<std::int64_t>((static_cast<uint128_t>(bits) * static_cast<std::uint64_t>(n)) >>
-                                     64);
+    return static_cast<std::int64_t>(
+        (static_cast<uint128_t>(bits) * static_cast<std::uint64_t>(n)) >> 64);
 }
 
 } // namespace fireflies

@@ -28,7 +28,8 @@ struct snapshot_pixel {
 /// frame has at most `snapshot_max` pixels a side.
 struct snapshot_grid {
     std::int64_t stride = 1, nx = 0, ny = 0;
-    static snapshot_grid of(std::int64_t width, std::int64_t height, std::int64_t max_side) noexcept {
+    static snapshot_grid of(std::int64_t width, std::int64_t height,
+                            std::int64_t max_side) noexcept {
         const std::int64_t side = width > height ? width : height;
         const std::int64_t stride = (side + max_side - 1) / max_side;
         return {stride, (width + stride - 1) / stride, (height + stride - 1) / stride};
@@ -42,7 +43,8 @@ struct epoch_work {
     std::int64_t flashes = 0;  ///< flashes its fireflies emitted in the epoch
     std::int64_t pulses = 0;   ///< pulses applied to its fireflies (pulse deliveries)
     std::int64_t arrivals = 0; ///< flashes (its own and its neighbours') whose pulses it delivered
-    std::int64_t visits = 0;   ///< entries of the due list visited (turns due in the epoch, stale ones included)
+    /// entries of the due list visited (turns due in the epoch, stale ones included)
+    std::int64_t visits = 0;
     friend bool operator==(const epoch_work&, const epoch_work&) = default;
 };
 
@@ -62,9 +64,9 @@ struct report_body {
 /// in time order. A worker's reports arrive in order; each covers the flashes after the previous
 /// one up to `through`.
 enum class report_kind : std::int32_t {
-    flashes = 0, ///< only flashes (the worker's buffer filled up between samples)
-    sample = 1,  ///< the worker reached sample `sample`: partial sums for it are filled in
-    final = 2,   ///< the worker stopped; the totals are filled in
+    flashes = 0,    ///< only flashes (the worker's buffer filled up between samples)
+    sample = 1,     ///< the worker reached sample `sample`: partial sums for it are filled in
+    final = 2,      ///< the worker stopped; the totals are filled in
     checkpoint = 3, ///< the worker is at epoch `epochs` and hands its block to the hub next;
                     ///< the totals so far are filled in
 };
@@ -73,32 +75,34 @@ enum class report_kind : std::int32_t {
 struct phase_timers {
     double simulate = 0; ///< the event loop: pulses, timers, samples
     double exchange = 0; ///< packing and sending halo flashes, unpacking received ones
-    double wait = 0;     ///< the stop consensus at each epoch boundary (an all-reduce among the workers),
-                         ///< and the R_state reduction of each sample with --stop-when-synced
-    double report = 0;   ///< building and sending reports to the hub (incl. back-pressure)
-    double pace = 0;     ///< sleeping to hold --speed
+    /// the stop consensus at each epoch boundary (an all-reduce among the workers), and the R_state
+    /// reduction of each sample with --stop-when-synced
+    double wait = 0;
+    double report = 0; ///< building and sending reports to the hub (incl. back-pressure)
+    double pace = 0;   ///< sleeping to hold --speed
 };
 
 struct report_header {
     std::int32_t worker = 0;
     report_kind kind = report_kind::flashes;
-    tick_t through = 0;        ///< every flash of this worker with t <= through has been reported
-    std::int64_t sample = -1;  ///< sample index (kind == sample)
-    phasor_sum state;          ///< sum of exp(i 2 pi phi / T) over the block at the sample time
-    phasor_sum flash_sum;      ///< the seed's R sum over the block's fireflies that have flashed
-    std::int64_t flashed = 0;  ///< the block's fireflies that have flashed at least once
-    std::int64_t flashes = 0;  ///< flashes since the previous report
-    std::int64_t events = 0;   ///< flash events after the header (0 in summary telemetry)
-    std::int64_t pixels = 0;   ///< snapshot pixels after the events (snapshot samples only)
-    std::int64_t epoch_records = 0; ///< epoch_work records after the pixels (final, --record-epochs)
+    tick_t through = 0;       ///< every flash of this worker with t <= through has been reported
+    std::int64_t sample = -1; ///< sample index (kind == sample)
+    phasor_sum state;         ///< sum of exp(i 2 pi phi / T) over the block at the sample time
+    phasor_sum flash_sum;     ///< the seed's R sum over the block's fireflies that have flashed
+    std::int64_t flashed = 0; ///< the block's fireflies that have flashed at least once
+    std::int64_t flashes = 0; ///< flashes since the previous report
+    std::int64_t events = 0;  ///< flash events after the header (0 in summary telemetry)
+    std::int64_t pixels = 0;  ///< snapshot pixels after the events (snapshot samples only)
+    /// epoch_work records after the pixels (final, --record-epochs)
+    std::int64_t epoch_records = 0;
     // Totals, kind == final.
     std::int64_t flashes_total = 0;    ///< flashes emitted by this worker
     std::int64_t pulses_sent = 0;      ///< pulses its flashes sent (one per coupled neighbour)
     std::int64_t pulses_delivered = 0; ///< pulses it applied to its own fireflies
     std::int64_t pulses_in_flight = 0; ///< pulses to its fireflies not yet arrived at the end
     std::int64_t epochs = 0;
-    std::int32_t interrupted = 0;      ///< 1 when stopped early (signal)
-    std::int32_t checkpointed = 0;     ///< 1 when the stop saved a checkpoint
+    std::int32_t interrupted = 0;  ///< 1 when stopped early (signal)
+    std::int32_t checkpointed = 0; ///< 1 when the stop saved a checkpoint
     phase_timers timers;
     double peak_rss_mib = 0;
 };

@@ -21,10 +21,12 @@ class sync_tracker {
   public:
     /// What a tracker knows after some samples; all it needs to go on.
     struct state {
-        std::int64_t next = 0;     ///< the next sample it expects
-        std::int64_t stretch = -1; ///< first sample of the current run of samples >= threshold, or -1
-        std::int64_t start = -1;   ///< once synchronised: k0, the first sample of the stretch
-        std::int64_t decided = -1; ///< once synchronised: the sample at which the stretch reached a period
+        std::int64_t next = 0; ///< the next sample it expects
+        /// first sample of the current run of samples >= threshold, or -1
+        std::int64_t stretch = -1;
+        std::int64_t start = -1; ///< once synchronised: k0, the first sample of the stretch
+        /// once synchronised: the sample at which the stretch reached a period
+        std::int64_t decided = -1;
         friend bool operator==(const state&, const state&) = default;
     };
 
@@ -60,6 +62,7 @@ class sync_tracker {
 /// with t_i <= t_j < t_i + window, over i. `times` in any order (sorted here, in place); 0 when
 /// empty. Exact; the sort (time_sort.hpp) is O(n) plus the moves of an insertion sort within
 /// buckets, n log n at worst.
-std::int64_t largest_volley(std::vector<tick_t>& times, tick_t window, std::vector<tick_t>& scratch);
+std::int64_t largest_volley(std::vector<tick_t>& times, tick_t window,
+                            std::vector<tick_t>& scratch);
 
 } // namespace fireflies

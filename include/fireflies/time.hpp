@@ -16,6 +16,8 @@ constexpr tick_t to_ticks(double seconds) noexcept {
     return static_cast<tick_t>(t < 0 ? t - 0.5 : t + 0.5);
 }
 
-constexpr double to_seconds(tick_t t) noexcept { return static_cast<double>(t) / ticks_per_second; }
+constexpr double to_seconds(tick_t t) noexcept {
+    return static_cast<double>(t) / ticks_per_second;
+}
 
 } // namespace fireflies

@@ -18,7 +18,8 @@ namespace fireflies {
 /// std::sort. Elements with equal times keep no particular order. `scratch` and `counts` are
 /// the caller's, kept between calls so that nothing is allocated once they have grown.
 template <class T, class Key>
-void sort_by_time(std::vector<T>& v, Key key, std::vector<T>& scratch, std::vector<std::uint32_t>& counts) {
+void sort_by_time(std::vector<T>& v, Key key, std::vector<T>& scratch,
+                  std::vector<std::uint32_t>& counts) {
     const std::size_t n = v.size();
     if (n < 2) return;
     tick_t lo = key(v.front()), hi = lo;
@@ -32,11 +33,14 @@ void sort_by_time(std::vector<T>& v, Key key, std::vector<T>& scratch, std::vect
         const int bits = std::clamp(static_cast<int>(std::bit_width(n)), 5, 16);
         const int shift = std::max(0, static_cast<int>(std::bit_width(range)) - bits);
         counts.assign(static_cast<std::size_t>(range >> shift) + 1, 0);
-        for (const T& x : v) ++counts[static_cast<std::uint64_t>(key(x) - lo) >> shift];
+        for (const T& x : v)
+            ++counts[static_cast<std::uint64_t>(key(x) - lo) >> shift];
         std::uint32_t sum = 0;
-        for (auto& c : counts) sum += std::exchange(c, sum);
+        for (auto& c : counts)
+            sum += std::exchange(c, sum);
         scratch.resize(n);
-        for (const T& x : v) scratch[counts[static_cast<std::uint64_t>(key(x) - lo) >> shift]++] = x;
+        for (const T& x : v)
+            scratch[counts[static_cast<std::uint64_t>(key(x) - lo) >> shift]++] = x;
         v.swap(scratch);
     }
     T* const out = v.data();
@@ -45,7 +49,8 @@ void sort_by_time(std::vector<T>& v, Key key, std::vector<T>& scratch, std::vect
         const T x = out[i];
         const tick_t t = key(x);
         std::size_t j = i;
-        for (; j > 0 && key(out[j - 1]) > t; --j) out[j] = out[j - 1];
+        for (; j > 0 && key(out[j - 1]) > t; --j)
+            out[j] = out[j - 1];
         out[j] = x;
         moves += i - j;
         if (moves > 8 * n) {

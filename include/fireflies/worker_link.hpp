@@ -28,7 +28,8 @@ class worker_link {
     /// worker makes the same calls in the same order). The order in which the workers' flashes
     /// arrive is the link's: the caller sorts them. The default serves a single worker, whose
     /// flashes are all; a link to several workers overrides it.
-    virtual void gather_flashes(const std::vector<flash_event>& mine, std::vector<flash_event>& all) {
+    virtual void gather_flashes(const std::vector<flash_event>& mine,
+                                std::vector<flash_event>& all) {
         all.insert(all.end(), mine.begin(), mine.end());
     }
 
@@ -37,7 +38,9 @@ class worker_link {
     virtual void send_report(const report_header& header, const report_body& body) = 0;
 
     /// Wait until the wall-clock time `t` (to hold --speed); a one-process run draws meanwhile.
-    virtual void idle_until(std::chrono::steady_clock::time_point t) { std::this_thread::sleep_until(t); }
+    virtual void idle_until(std::chrono::steady_clock::time_point t) {
+        std::this_thread::sleep_until(t);
+    }
 
     /// Asked by every worker at every epoch boundary but the last: true on all of them at the
     /// same boundary if any rank was asked to stop (SIGINT, SIGTERM, SIGUSR1, or the hub). The

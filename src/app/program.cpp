@@ -6,8 +6,8 @@
 #include <array>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <optional>
@@ -39,7 +39,8 @@ using clock = std::chrono::steady_clock;
 
 // Without -o: a name that no earlier run has taken (and creation never overwrites anyway).
 std::string default_output_name() {
-    return "fireflies-" + time_now_text("%Y%m%d-%H%M%S", false) + "-" + std::to_string(getpid()) + ".h5";
+    return "fireflies-" + time_now_text("%Y%m%d-%H%M%S", false) + "-" + std::to_string(getpid()) +
+           ".h5";
 }
 
 // --checkpoint names a file that a checkpoint will replace: never the run's output, and never an
@@ -52,21 +53,28 @@ void check_checkpoint_path(const run_config& config) {
     auto same_file = [](const fs::path& a, const fs::path& b) {
         std::error_code ec;
         if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
-        return fs::weakly_canonical(fs::absolute(a, ec), ec) == fs::weakly_canonical(fs::absolute(b, ec), ec);
+        return fs::weakly_canonical(fs::absolute(a, ec), ec) ==
+               fs::weakly_canonical(fs::absolute(b, ec), ec);
     };
-    auto refuse = [&](const std::string& why) { throw usage_error("--checkpoint " + config.checkpoint + ": " + why); };
-    if (same_file(ckpt, config.output)) refuse("is the run's output (--output); a checkpoint needs a file of its own");
+    auto refuse = [&](const std::string& why) {
+        throw usage_error("--checkpoint " + config.checkpoint + ": " + why);
+    };
+    if (same_file(ckpt, config.output))
+        refuse("is the run's output (--output); a checkpoint needs a file of its own");
     std::error_code ec;
     if (!fs::exists(ckpt, ec)) return;
     if (!config.restart.empty() && same_file(ckpt, config.restart)) return;
     if (!output::is_checkpoint(ckpt))
-        refuse("exists and is not a fireflies checkpoint (an output or another file?); choose another path");
+        refuse("exists and is not a fireflies checkpoint (an output or another file?); choose "
+               "another path");
     if (!config.force)
-        refuse("a checkpoint of another run exists there (use --restart to continue it, or --force to replace it)");
+        refuse("a checkpoint of another run exists there (use --restart to continue it, or --force "
+               "to replace it)");
 }
 
 // The checkpoint that began at `start` is in place: the run goes on.
-void checkpoint_written(const run_config& config, hub& h, const checkpoint_meta& meta, clock::time_point start) {
+void checkpoint_written(const run_config& config, hub& h, const checkpoint_meta& meta,
+                        clock::time_point start) {
     h.checkpoint_done();
     std::fprintf(stderr, "fireflies: checkpoint at t=%g s written to %s in %.2f s\n",
                  to_seconds(meta.epoch * to_ticks(config.delay)), config.checkpoint.c_str(),
@@ -75,8 +83,10 @@ void checkpoint_written(const run_config& config, hub& h, const checkpoint_meta&
 
 // A checkpoint that could not be written, named as the user knows it; the exit code is the
 // failure's (full disk: 5, HDF5: 3).
-[[noreturn]] void checkpoint_failed(const run_config& config, const std::string& what, std::int64_t code) {
-    const std::string text = "--checkpoint " + config.checkpoint + ": " + what + "; the previous checkpoint is kept";
+[[noreturn]] void checkpoint_failed(const run_config& config, const std::string& what,
+                                    std::int64_t code) {
+    const std::string text =
+        "--checkpoint " + config.checkpoint + ": " + what + "; the previous checkpoint is kept";
     if (code == exit_codes::io) throw io_error(text);
     if (code == exit_codes::hdf5) throw hdf5_error(text);
     throw error(text, static_cast<int>(code));
@@ -86,8 +96,8 @@ void checkpoint_written(const run_config& config, hub& h, const checkpoint_meta&
 // flushed (a restart continues it from exactly there), into the temporary file, which rank 0
 // begins (begin_checkpoint, with its own byte counts for this checkpoint: `sent`, `received`).
 // Then the workers write their blocks into it (write_checkpoint).
-checkpoint_order begin_checkpoint(const run_config& config, const std::string& toml, hub& h, recorder& rec,
-                                  std::int64_t sent, std::int64_t received) {
+checkpoint_order begin_checkpoint(const run_config& config, const std::string& toml, hub& h,
+                                  recorder& rec, std::int64_t sent, std::int64_t received) {
     checkpoint_order order;
     order.meta = h.checkpoint_state();
     order.meta.config_toml = toml;
@@ -148,8 +158,10 @@ std::string slurm_mismatch(int mpi_size) {
     if (!procid || !tasks || std::getenv("OMPI_COMM_WORLD_SIZE")) return {};
     const long n = std::strtol(tasks, nullptr, 10);
     if (n <= 0 || n == mpi_size) return {};
-    return "inside a SLURM job step of " + std::to_string(n) + " tasks, MPI sees " + std::to_string(mpi_size) +
-           " rank(s): the tasks did not start as one MPI job (N singletons); launch with `srun --mpi=pmix` "
+    return "inside a SLURM job step of " + std::to_string(n) + " tasks, MPI sees " +
+           std::to_string(mpi_size) +
+           " rank(s): the tasks did not start as one MPI job (N singletons); launch with `srun "
+           "--mpi=pmix` "
            "(see `srun --mpi=list`) or mpirun";
 }
 
@@ -165,13 +177,15 @@ struct run_plan {
     std::string toml;
     std::optional<decomposition> d;
     std::optional<checkpoint_meta> restart; ///< rank 0: the checkpoint's position and counts
-    phasor_sum last_flashes;                ///< rank 0: the order parameter's sum over the last flashes
-    std::int64_t flashed = 0;               ///< rank 0: fireflies that have flashed
-    std::optional<block_state> block;       ///< a one-process run's restored block
-    std::int64_t restart_bytes_sent = 0, restart_bytes_received = 0; ///< rank 0's traffic for the restart
-    std::vector<tick_t> initial;  // --initial-phases: each cell's start phase in ticks (else empty)
-    std::string initial_source;   // where in the file they came from
-    std::string telemetry_note;   // why --telemetry auto chose what it did
+    /// rank 0: the order parameter's sum over the last flashes
+    phasor_sum last_flashes;
+    std::int64_t flashed = 0;         ///< rank 0: fireflies that have flashed
+    std::optional<block_state> block; ///< a one-process run's restored block
+    /// rank 0's traffic for the restart
+    std::int64_t restart_bytes_sent = 0, restart_bytes_received = 0;
+    std::vector<tick_t> initial; // --initial-phases: each cell's start phase in ticks (else empty)
+    std::string initial_source;  // where in the file they came from
+    std::string telemetry_note;  // why --telemetry auto chose what it did
 };
 
 // --initial-phases: the file's values as start phases in ticks, each below its firefly's own
@@ -186,13 +200,16 @@ std::vector<tick_t> start_phases(const run_config& c, const output::initial_phas
         const tick_t period = own_period_of(p, pacemakers, i).period;
         const double v = in.values[i];
         const auto where = [&] {
-            return "--initial-phases " + c.initial_phases + ": " + (in.fractions ? "/snapshots/phase" : "/phase") +
+            return "--initial-phases " + c.initial_phases + ": " +
+                   (in.fractions ? "/snapshots/phase" : "/phase") +
                    " at x = " + std::to_string(i % static_cast<std::size_t>(c.width)) +
-                   ", y = " + std::to_string(i / static_cast<std::size_t>(c.width)) + " is " + config::show(v);
+                   ", y = " + std::to_string(i / static_cast<std::size_t>(c.width)) + " is " +
+                   config::show(v);
         };
         tick_t phase = 0;
         if (in.fractions) {
-            if (!(v >= 0 && v <= 1)) throw usage_error(where() + ", not a fraction of the period in [0, 1)");
+            if (!(v >= 0 && v <= 1))
+                throw usage_error(where() + ", not a fraction of the period in [0, 1)");
             phase = std::min<tick_t>(std::llround(v * static_cast<double>(period)), period - 1);
         } else {
             phase = to_ticks(v);
@@ -207,7 +224,8 @@ std::vector<tick_t> start_phases(const run_config& c, const output::initial_phas
 
 // Worker w's block at t = 0 from the start phases: what a fresh start would have, but these
 // phases (draw 0 is not used; the jitter draws are the usual ones, from 1).
-block_state initial_block(const run_config& c, const decomposition& d, int w, const std::vector<tick_t>& phases) {
+block_state initial_block(const run_config& c, const decomposition& d, int w,
+                          const std::vector<tick_t>& phases) {
     const model_params p = model_params::from(c);
     const std::vector<pacemaker_period> pacemakers = pacemaker_periods(c);
     block_state s;
@@ -235,7 +253,8 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
         h.restore(*plan.restart, rec.restart_sync());
         h.restore_flashes(plan.last_flashes, plan.flashed);
     } else if (!plan.initial.empty()) {
-        for (int w = 0; w < d.workers(); ++w) transport.send_block(w, initial_block(config, d, w, plan.initial).pack());
+        for (int w = 0; w < d.workers(); ++w)
+            transport.send_block(w, initial_block(config, d, w, plan.initial).pack());
     }
     double busy = 0;
     while (!h.done()) {
@@ -246,14 +265,17 @@ int run_hub(const comm::session& mpi, run_plan& plan, recorder& rec) {
             // Rank 0 begins the file with the run's state, the workers write their blocks into
             // it; the hub sends one order and waits for one answer.
             const auto start = clock::now();
-            const checkpoint_order order =
-                begin_checkpoint(config, plan.toml, h, rec, comm::hub_transport::checkpoint_order_bytes,
-                                 comm::hub_transport::checkpoint_answer_bytes);
+            const checkpoint_order order = begin_checkpoint(
+                config, plan.toml, h, rec, comm::hub_transport::checkpoint_order_bytes,
+                comm::hub_transport::checkpoint_answer_bytes);
             const comm::checkpoint_outcome outcome = transport.checkpoint(order.temporary_id);
             if (outcome.code != 0) {
                 std::error_code ec;
-                std::filesystem::remove(output::checkpoint_temporary(config.checkpoint, order.temporary_id), ec);
-                checkpoint_failed(config, "rank " + std::to_string(outcome.rank) + ": " + outcome.message, outcome.code);
+                std::filesystem::remove(
+                    output::checkpoint_temporary(config.checkpoint, order.temporary_id), ec);
+                checkpoint_failed(config,
+                                  "rank " + std::to_string(outcome.rank) + ": " + outcome.message,
+                                  outcome.code);
             }
             checkpoint_written(config, h, order.meta, start);
         }
@@ -272,7 +294,8 @@ int run_alone(const comm::session& mpi, run_plan& plan, recorder& rec) {
     const std::unique_ptr<collective> self = mpi.checkpoint_group();
     local_link link(h, rec, [&](const block_state& mine) {
         const auto start = clock::now();
-        const checkpoint_order order = begin_checkpoint(config, plan.toml, h, rec, 0, 0); // one process: no messages
+        // one process: no messages
+        const checkpoint_order order = begin_checkpoint(config, plan.toml, h, rec, 0, 0);
         try {
             output::write_checkpoint(*self, config.checkpoint, d, mine, order.temporary_id);
         } catch (const fireflies::error& e) {
@@ -284,7 +307,8 @@ int run_alone(const comm::session& mpi, run_plan& plan, recorder& rec) {
     if (plan.restart) {
         h.restore(*plan.restart, rec.restart_sync());
         h.restore_flashes(plan.last_flashes, plan.flashed);
-        sim.emplace(config, d, 0, std::move(*plan.block), plan.restart->epoch, plan.restart->next_sample);
+        sim.emplace(config, d, 0, std::move(*plan.block), plan.restart->epoch,
+                    plan.restart->next_sample);
         plan.block.reset();
         sim->resume_sync(rec.restart_sync());
     } else if (!plan.initial.empty()) {
@@ -305,8 +329,8 @@ int run_alone(const comm::session& mpi, run_plan& plan, recorder& rec) {
 // the state (the seed's order parameter over the last flashes). Returns the restored block, or
 // nothing when the checkpoint is refused: then `status` is the exit code and rank 0 has printed
 // one line (P = 1: the line is thrown as a usage_error).
-std::optional<block_state> read_restart(const comm::session& mpi, const run_config& config, const decomposition& d,
-                                        run_plan& plan, long long& status) {
+std::optional<block_state> read_restart(const comm::session& mpi, const run_config& config,
+                                        const decomposition& d, run_plan& plan, long long& status) {
     const bool hub_rank = mpi.rank() == 0;
     if (hub_rank && mpi.size() > 1) {
         const comm::restart_result r = mpi.receive_restart_result();
@@ -316,14 +340,16 @@ std::optional<block_state> read_restart(const comm::session& mpi, const run_conf
             std::fprintf(stderr, "fireflies: error: %s\n", r.line.c_str());
             status = r.code;
         } else {
-            plan.last_flashes = {static_cast<std::int64_t>(r.numbers[0]), static_cast<std::int64_t>(r.numbers[1])};
+            plan.last_flashes = {static_cast<std::int64_t>(r.numbers[0]),
+                                 static_cast<std::int64_t>(r.numbers[1])};
             plan.flashed = static_cast<std::int64_t>(r.numbers[2]);
         }
         return std::nullopt;
     }
     const std::unique_ptr<collective> group = mpi.checkpoint_group();
     const int me = group->rank();
-    output::restored_block r = output::read_checkpoint_block(*group, config.restart, d.block_of(me));
+    output::restored_block r =
+        output::read_checkpoint_block(*group, config.restart, d.block_of(me));
     flash_order last(model_params::from(config).period);
     for (const firefly& f : r.state.fireflies)
         if (f.last_flash >= 0) last.flash(f.last_flash, -1);
@@ -346,12 +372,15 @@ std::optional<block_state> read_restart(const comm::session& mpi, const run_conf
         reports = me == 0;
         numbers.assign(sums.end() - 3, sums.end());
         sums.resize(sums.size() - 3);
-        line = me == 0 ? output::check_block_sums(config.restart, config.width, config.height, r.checksums, sums) : "";
+        line = me == 0 ? output::check_block_sums(config.restart, config.width, config.height,
+                                                  r.checksums, sums)
+                       : "";
         code = line.empty() ? 0 : exit_codes::usage;
     }
     if (mpi.size() == 1) {
         if (code != 0) throw usage_error(line);
-        plan.last_flashes = {static_cast<std::int64_t>(numbers[0]), static_cast<std::int64_t>(numbers[1])};
+        plan.last_flashes = {static_cast<std::int64_t>(numbers[0]),
+                             static_cast<std::int64_t>(numbers[1])};
         plan.flashed = static_cast<std::int64_t>(numbers[2]);
     } else if (reports) {
         mpi.send_restart_result(code, line, code == 0 ? numbers : std::vector<std::uint64_t>{});
@@ -391,7 +420,8 @@ int run_program(int argc, char** argv) {
         std::array<long long, 4> sync_state{0, -1, -1, -1};
         run_plan plan;
         if (const std::string why = slurm_mismatch(mpi.size()); !why.empty()) {
-            if (std::string(std::getenv("SLURM_PROCID")) == "0") std::fprintf(stderr, "fireflies: error: %s\n", why.c_str());
+            if (std::string(std::getenv("SLURM_PROCID")) == "0")
+                std::fprintf(stderr, "fireflies: error: %s\n", why.c_str());
             return exit_codes::usage;
         }
         const node_map nodes = mpi.gather_nodes();
@@ -405,7 +435,8 @@ int run_program(int argc, char** argv) {
                     plan.config = p.config;
                     run_config& config = plan.config;
                     config::validate(config, mpi.size());
-                    plan.d.emplace(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
+                    plan.d.emplace(config.width, config.height,
+                                   mpi.size() == 1 ? 1 : mpi.size() - 1);
                     check_memory(config, *plan.d, mpi.size(), nodes);
                     plan.telemetry_note = choose_telemetry(config, plan.d->workers());
                     if (!config.restart.empty()) {
@@ -413,15 +444,19 @@ int run_program(int argc, char** argv) {
                         // the workers check the fireflies against the checksums, in parallel).
                         const output::checkpoint_reader checkpoint(config.restart);
                         plan.restart = checkpoint.meta();
-                        const run_config saved = config::from_toml(plan.restart->config_toml, "checkpoint " + config.restart);
+                        const run_config saved = config::from_toml(plan.restart->config_toml,
+                                                                   "checkpoint " + config.restart);
                         if (config.output.empty()) config.output = saved.output;
-                        if (saved.width != checkpoint.width() || saved.height != checkpoint.height())
+                        if (saved.width != checkpoint.width() ||
+                            saved.height != checkpoint.height())
                             throw usage_error("--restart " + config.restart +
-                                              ": its datasets do not match its own settings (corrupt checkpoint)");
+                                              ": its datasets do not match its own settings "
+                                              "(corrupt checkpoint)");
                         // The settings table says which settings a restart must keep.
                         config::check_restart(saved, config, config.restart);
                         if (!std::filesystem::exists(config.output))
-                            throw usage_error("--restart " + config.restart + ": the run's output " + config.output +
+                            throw usage_error("--restart " + config.restart +
+                                              ": the run's output " + config.output +
                                               " is missing; it is continued, not recreated");
                         epoch = plan.restart->epoch;
                         next_sample = plan.restart->next_sample;
@@ -430,8 +465,8 @@ int run_program(int argc, char** argv) {
                                               " s ends before the checkpoint's time");
                     } else {
                         if (!config.initial_phases.empty()) {
-                            const auto in = output::read_initial_phases(config.initial_phases, config.width,
-                                                                        config.height);
+                            const auto in = output::read_initial_phases(
+                                config.initial_phases, config.width, config.height);
                             plan.initial = start_phases(config, in);
                             plan.initial_source = in.source;
                         }
@@ -456,7 +491,8 @@ int run_program(int argc, char** argv) {
         }
         if (status != 0) return status < 0 ? 0 : static_cast<int>(status);
 
-        const run_config config = hub_rank ? plan.config : config::from_toml(plan.toml, "configuration from rank 0");
+        const run_config config =
+            hub_rank ? plan.config : config::from_toml(plan.toml, "configuration from rank 0");
         const decomposition d(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
         std::optional<block_state> restored;
         if (!config.restart.empty()) {
@@ -471,7 +507,8 @@ int run_program(int argc, char** argv) {
             try {
                 if (mpi.size() == 1 && restored) plan.block = std::move(restored);
                 rec.emplace(config, *plan.d,
-                            recorder::facts{mpi.size(), plan.toml, config.output, plan.restart ? &*plan.restart : nullptr,
+                            recorder::facts{mpi.size(), plan.toml, config.output,
+                                            plan.restart ? &*plan.restart : nullptr,
                                             plan.restart_bytes_sent, plan.restart_bytes_received,
                                             plan.telemetry_note});
                 const sync_tracker::state& rs = rec->restart_sync();
@@ -484,7 +521,8 @@ int run_program(int argc, char** argv) {
         if (mpi.size() > 1) {
             mpi.broadcast(status);
             if (status == 0 && !config.restart.empty())
-                for (long long& v : sync_state) mpi.broadcast(v);
+                for (long long& v : sync_state)
+                    mpi.broadcast(v);
         }
         if (status != 0) return static_cast<int>(status);
 
@@ -496,9 +534,10 @@ int run_program(int argc, char** argv) {
                             plan.initial_source.c_str());
             return mpi.size() == 1 ? run_alone(mpi, plan, *rec) : run_hub(mpi, plan, *rec);
         }
-        auto link = mpi.make_worker_link([&](const block_state& mine, std::int64_t temporary_id, const collective& group) {
-            output::write_checkpoint(group, config.checkpoint, d, mine, temporary_id);
-        });
+        auto link = mpi.make_worker_link(
+            [&](const block_state& mine, std::int64_t temporary_id, const collective& group) {
+                output::write_checkpoint(group, config.checkpoint, d, mine, temporary_id);
+            });
         std::optional<block_simulation> sim;
         if (restored) {
             sim.emplace(config, d, mpi.rank() - 1, std::move(*restored), epoch, next_sample);
@@ -514,7 +553,8 @@ int run_program(int argc, char** argv) {
     } catch (const fireflies::error& e) {
         return fail(mpi, rec, e.what(), e.exit_code());
     } catch (const std::bad_alloc&) {
-        return fail(mpi, rec, "out of memory (use more ranks or a smaller grid)", exit_codes::failed);
+        return fail(mpi, rec, "out of memory (use more ranks or a smaller grid)",
+                    exit_codes::failed);
     } catch (const std::exception& e) {
         return fail(mpi, rec, e.what(), exit_codes::failed);
     }

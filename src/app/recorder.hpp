@@ -23,9 +23,10 @@ class recorder final : public hub::observer {
         std::string config_toml;
         std::filesystem::path output;
         const checkpoint_meta* restart = nullptr; ///< continue this run's output after a restart
-        std::int64_t restart_bytes_sent = 0;      ///< rank 0's traffic for the restart (/perf attributes)
+        /// rank 0's traffic for the restart (/perf attributes)
+        std::int64_t restart_bytes_sent = 0;
         std::int64_t restart_bytes_received = 0;
-        std::string telemetry_note;               ///< why --telemetry auto chose what it did
+        std::string telemetry_note; ///< why --telemetry auto chose what it did
     };
     recorder(const run_config& config, const decomposition& d, facts f);
     ~recorder() override;
@@ -57,7 +58,8 @@ class recorder final : public hub::observer {
 
   private:
     void progress_line();
-    void print_timers(const run_totals& totals, double hub_busy_seconds, double output_seconds) const;
+    void print_timers(const run_totals& totals, double hub_busy_seconds,
+                      double output_seconds) const;
     void print_summary(const run_totals& totals, const std::string& status, double wall) const;
     /// Runs `f`, timed into output_seconds_; a failure of the output file (full disk, HDF5) is
     /// reported naming the file.
@@ -74,7 +76,8 @@ class recorder final : public hub::observer {
     const hub* hub_ = nullptr;
     std::chrono::steady_clock::time_point last_frame_;
     std::chrono::steady_clock::time_point start_, last_flush_, last_progress_;
-    double output_seconds_ = 0; ///< wall time in writes to the output file (guarded), for /perf/output
+    /// wall time in writes to the output file (guarded), for /perf/output
+    double output_seconds_ = 0;
     bool show_progress_ = false;
     sample last_{};
     std::int64_t flashes_ = 0;

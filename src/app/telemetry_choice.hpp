@@ -11,8 +11,8 @@ namespace fireflies {
 /// about 2e7 firefly-seconds per wall second, each firefly flashes about once a period, and the
 /// hub absorbs about 5.5e7 flash events per second of its time; the choice keeps a margin.
 struct telemetry_capacity {
-    static constexpr double worker_rate = 2e7;       ///< firefly-s per wall s per worker
-    static constexpr double hub_events = 4e7;        ///< flash events per wall s the hub may take
+    static constexpr double worker_rate = 2e7; ///< firefly-s per wall s per worker
+    static constexpr double hub_events = 4e7;  ///< flash events per wall s the hub may take
 };
 
 /// With config.telemetry_auto, sets config.telemetry for a run of `workers` workers and clears

@@ -35,7 +35,8 @@ void check(int rc, const char* call) {
     char text[MPI_MAX_ERROR_STRING];
     int n = 0;
     MPI_Error_string(rc, text, &n);
-    throw mpi_error(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(n)));
+    throw mpi_error(std::string(call) +
+                    " failed: " + std::string(text, static_cast<std::size_t>(n)));
 }
 
 // Receives one message of any length from `source` (or MPI_ANY_SOURCE) with `tag`, polling
@@ -44,7 +45,8 @@ std::vector<std::byte> receive_bytes(int source, int tag, const char* what, int*
     MPI_Message msg;
     MPI_Status st;
     int flag = 0;
-    for (std::chrono::microseconds nap(10); !flag; nap = std::min(nap * 2, std::chrono::microseconds(1000))) {
+    for (std::chrono::microseconds nap(10); !flag;
+         nap = std::min(nap * 2, std::chrono::microseconds(1000))) {
         check(MPI_Improbe(source, tag, MPI_COMM_WORLD, &flag, &msg, &st), what);
         if (!flag) std::this_thread::sleep_for(nap);
     }
@@ -62,21 +64,24 @@ void send_bytes(const std::vector<std::byte>& bytes, int dest, int tag, const ch
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
         throw mpi_error(std::string(what) + ": a message of more than 2 GiB");
     MPI_Request r;
-    check(MPI_Issend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD, &r), what);
+    check(MPI_Issend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag,
+                     MPI_COMM_WORLD, &r),
+          what);
     int done = 0;
-    for (std::chrono::microseconds nap(10); !done; nap = std::min(nap * 2, std::chrono::microseconds(1000))) {
+    for (std::chrono::microseconds nap(10); !done;
+         nap = std::min(nap * 2, std::chrono::microseconds(1000))) {
         check(MPI_Test(&r, &done, MPI_STATUS_IGNORE), what);
         if (!done) std::this_thread::sleep_for(nap);
     }
 }
-
 
 // Waits for `ready()` without burning the core: a few quick polls, then `yields` polls each after
 // giving the core to any other runnable process, then sleeps that grow to `longest`. Open MPI's
 // blocking calls spin; on a shared or oversubscribed node that steals the core from the ranks
 // doing the work.
 template <class Ready>
-void wait_gently(Ready&& ready, int yields = 32, std::chrono::microseconds longest = std::chrono::microseconds(200)) {
+void wait_gently(Ready&& ready, int yields = 32,
+                 std::chrono::microseconds longest = std::chrono::microseconds(200)) {
     std::chrono::microseconds nap(2);
     for (int polls = 0; !ready(); ++polls) {
         if (polls < 32) continue;
@@ -92,11 +97,13 @@ void wait_gently(Ready&& ready, int yields = 32, std::chrono::microseconds longe
 // Waits for a non-blocking request gently (see wait_gently): the other members may be busy
 // for a while (a checkpoint's members reach it one by one), and spinning would take their cores.
 void wait_request(MPI_Request& r, const char* what) {
-    wait_gently([&] {
-        int done = 0;
-        check(MPI_Test(&r, &done, MPI_STATUS_IGNORE), what);
-        return done != 0;
-    }, 32, std::chrono::microseconds(1000));
+    wait_gently(
+        [&] {
+            int done = 0;
+            check(MPI_Test(&r, &done, MPI_STATUS_IGNORE), what);
+            return done != 0;
+        },
+        32, std::chrono::microseconds(1000));
 }
 
 // The checkpoint writers and readers: the collective interface over a communicator of their own
@@ -120,36 +127,39 @@ class mpi_collective final : public collective {
 
     void sum(std::span<std::uint64_t> values) const override {
         MPI_Request r;
-        check(MPI_Iallreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_UINT64_T, MPI_SUM,
-                             comm_, &r),
+        check(MPI_Iallreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()),
+                             MPI_UINT64_T, MPI_SUM, comm_, &r),
               "MPI_Iallreduce(checkpoint)");
         wait_request(r, "MPI_Iallreduce(checkpoint)");
     }
     void sum_to(std::span<std::uint64_t> values, int root) const override {
         std::vector<std::uint64_t> in(values.begin(), values.end());
         MPI_Request r;
-        check(MPI_Ireduce(in.data(), values.data(), static_cast<int>(values.size()), MPI_UINT64_T, MPI_SUM, root,
-                          comm_, &r),
+        check(MPI_Ireduce(in.data(), values.data(), static_cast<int>(values.size()), MPI_UINT64_T,
+                          MPI_SUM, root, comm_, &r),
               "MPI_Ireduce(checkpoint)");
         wait_request(r, "MPI_Ireduce(checkpoint)");
     }
     std::uint64_t sum_before(std::uint64_t value) const override {
         std::uint64_t out = 0;
         MPI_Request r;
-        check(MPI_Iexscan(&value, &out, 1, MPI_UINT64_T, MPI_SUM, comm_, &r), "MPI_Iexscan(checkpoint)");
+        check(MPI_Iexscan(&value, &out, 1, MPI_UINT64_T, MPI_SUM, comm_, &r),
+              "MPI_Iexscan(checkpoint)");
         wait_request(r, "MPI_Iexscan(checkpoint)");
         return rank_ == 0 ? 0 : out; // (undefined on member 0)
     }
     std::int64_t min(std::int64_t value) const override {
         std::int64_t out = value;
         MPI_Request r;
-        check(MPI_Iallreduce(&value, &out, 1, MPI_INT64_T, MPI_MIN, comm_, &r), "MPI_Iallreduce(checkpoint)");
+        check(MPI_Iallreduce(&value, &out, 1, MPI_INT64_T, MPI_MIN, comm_, &r),
+              "MPI_Iallreduce(checkpoint)");
         wait_request(r, "MPI_Iallreduce(checkpoint)");
         return out;
     }
     void broadcast(std::span<std::uint64_t> values, int root) const override {
         MPI_Request r;
-        check(MPI_Ibcast(values.data(), static_cast<int>(values.size()), MPI_UINT64_T, root, comm_, &r),
+        check(MPI_Ibcast(values.data(), static_cast<int>(values.size()), MPI_UINT64_T, root, comm_,
+                         &r),
               "MPI_Ibcast(checkpoint)");
         wait_request(r, "MPI_Ibcast(checkpoint)");
     }
@@ -180,8 +190,12 @@ std::vector<std::byte> result_message(std::int64_t code, const std::vector<std::
                                       const std::string& line) {
     std::vector<std::byte> out(sizeof code + numbers.size() * sizeof(std::uint64_t) + line.size());
     std::memcpy(out.data(), &code, sizeof code);
-    if (!numbers.empty()) std::memcpy(out.data() + sizeof code, numbers.data(), numbers.size() * sizeof(std::uint64_t));
-    if (!line.empty()) std::memcpy(out.data() + sizeof code + numbers.size() * sizeof(std::uint64_t), line.data(), line.size());
+    if (!numbers.empty())
+        std::memcpy(out.data() + sizeof code, numbers.data(),
+                    numbers.size() * sizeof(std::uint64_t));
+    if (!line.empty())
+        std::memcpy(out.data() + sizeof code + numbers.size() * sizeof(std::uint64_t), line.data(),
+                    line.size());
     return out;
 }
 
@@ -220,37 +234,44 @@ class mpi_worker_link final : public worker_link {
         if (workers_ != MPI_COMM_NULL) MPI_Comm_free(&workers_);
     }
 
-    void exchange(const std::vector<int>& neighbours, const std::vector<std::vector<flash_event>>& outgoing,
+    void exchange(const std::vector<int>& neighbours,
+                  const std::vector<std::vector<flash_event>>& outgoing,
                   std::vector<flash_event>& incoming) override {
         const std::size_t n = neighbours.size();
         sends_.assign(n, MPI_REQUEST_NULL);
         for (std::size_t i = 0; i < n; ++i)
-            check(MPI_Isend(outgoing[i].data(), static_cast<int>(outgoing[i].size() * sizeof(flash_event)),
-                            MPI_BYTE, neighbours[i] + 1, tag_halo, world_, &sends_[i]),
+            check(MPI_Isend(outgoing[i].data(),
+                            static_cast<int>(outgoing[i].size() * sizeof(flash_event)), MPI_BYTE,
+                            neighbours[i] + 1, tag_halo, world_, &sends_[i]),
                   "MPI_Isend(halo)");
         std::vector<char> received(n, 0);
         std::size_t left = n;
-        wait_gently([&] {
-            for (std::size_t i = 0; i < n; ++i) {
-                if (received[i]) continue;
-                int flag = 0;
-                MPI_Message msg;
-                MPI_Status st;
-                check(MPI_Improbe(neighbours[i] + 1, tag_halo, world_, &flag, &msg, &st), "MPI_Improbe(halo)");
-                if (!flag) continue;
-                int bytes = 0;
-                check(MPI_Get_count(&st, MPI_BYTE, &bytes), "MPI_Get_count(halo)");
-                const std::size_t at = incoming.size();
-                incoming.resize(at + static_cast<std::size_t>(bytes) / sizeof(flash_event));
-                check(MPI_Mrecv(incoming.data() + at, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE), "MPI_Mrecv(halo)");
-                received[i] = 1;
-                --left;
-            }
-            return left == 0;
-        }, halo_yields);
+        wait_gently(
+            [&] {
+                for (std::size_t i = 0; i < n; ++i) {
+                    if (received[i]) continue;
+                    int flag = 0;
+                    MPI_Message msg;
+                    MPI_Status st;
+                    check(MPI_Improbe(neighbours[i] + 1, tag_halo, world_, &flag, &msg, &st),
+                          "MPI_Improbe(halo)");
+                    if (!flag) continue;
+                    int bytes = 0;
+                    check(MPI_Get_count(&st, MPI_BYTE, &bytes), "MPI_Get_count(halo)");
+                    const std::size_t at = incoming.size();
+                    incoming.resize(at + static_cast<std::size_t>(bytes) / sizeof(flash_event));
+                    check(MPI_Mrecv(incoming.data() + at, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE),
+                          "MPI_Mrecv(halo)");
+                    received[i] = 1;
+                    --left;
+                }
+                return left == 0;
+            },
+            halo_yields);
         wait_gently([&] {
             int done = 0;
-            check(MPI_Testall(static_cast<int>(n), sends_.data(), &done, MPI_STATUSES_IGNORE), "MPI_Testall(halo)");
+            check(MPI_Testall(static_cast<int>(n), sends_.data(), &done, MPI_STATUSES_IGNORE),
+                  "MPI_Testall(halo)");
             return done != 0;
         });
     }
@@ -258,39 +279,47 @@ class mpi_worker_link final : public worker_link {
     // --coupling all-to-all: how many bytes each worker has (an all-gather of one int), then
     // the flashes themselves (an all-gather of those sizes), both non-blocking and waited for
     // gently like the halo, so that a worker that arrives early does not spin on a shared core.
-    void gather_flashes(const std::vector<flash_event>& mine, std::vector<flash_event>& all) override {
+    void gather_flashes(const std::vector<flash_event>& mine,
+                        std::vector<flash_event>& all) override {
         int workers = 1;
         check(MPI_Comm_size(workers_, &workers), "MPI_Comm_size(workers)");
-        if (mine.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) / sizeof(flash_event))
-            throw error("gather_flashes: " + std::to_string(mine.size()) + " flashes in one epoch are more than one "
+        if (mine.size() >
+            static_cast<std::size_t>(std::numeric_limits<int>::max()) / sizeof(flash_event))
+            throw error("gather_flashes: " + std::to_string(mine.size()) +
+                        " flashes in one epoch are more than one "
                         "MPI message can carry");
         const int bytes = static_cast<int>(mine.size() * sizeof(flash_event));
         gather_counts_.assign(static_cast<std::size_t>(workers), 0);
-        wait_for(MPI_Iallgather(&bytes, 1, MPI_INT, gather_counts_.data(), 1, MPI_INT, workers_, &gather_request_),
+        wait_for(MPI_Iallgather(&bytes, 1, MPI_INT, gather_counts_.data(), 1, MPI_INT, workers_,
+                                &gather_request_),
                  "MPI_Iallgather(flash counts)");
         gather_offsets_.assign(static_cast<std::size_t>(workers), 0);
         std::size_t total = 0;
         for (int w = 0; w < workers; ++w) {
-            if (total > static_cast<std::size_t>(std::numeric_limits<int>::max() - gather_counts_[static_cast<std::size_t>(w)]))
-                throw error("gather_flashes: the workers' flashes of one epoch are more than one MPI message can carry");
+            if (total > static_cast<std::size_t>(std::numeric_limits<int>::max() -
+                                                 gather_counts_[static_cast<std::size_t>(w)]))
+                throw error("gather_flashes: the workers' flashes of one epoch are more than one "
+                            "MPI message can carry");
             gather_offsets_[static_cast<std::size_t>(w)] = static_cast<int>(total);
             total += static_cast<std::size_t>(gather_counts_[static_cast<std::size_t>(w)]);
         }
         const std::size_t at = all.size();
         all.resize(at + total / sizeof(flash_event));
-        wait_for(MPI_Iallgatherv(mine.data(), bytes, MPI_BYTE, all.data() + at, gather_counts_.data(),
-                                 gather_offsets_.data(), MPI_BYTE, workers_, &gather_request_),
+        wait_for(MPI_Iallgatherv(mine.data(), bytes, MPI_BYTE, all.data() + at,
+                                 gather_counts_.data(), gather_offsets_.data(), MPI_BYTE, workers_,
+                                 &gather_request_),
                  "MPI_Iallgatherv(flashes)");
     }
 
     void send_report(const report_header& header, const report_body& body) override {
         slot& s = free_slot();
-        s.buffer.resize(report_codec::slots(body.events.size(), body.pixels.size(), body.epochs.size()));
+        s.buffer.resize(
+            report_codec::slots(body.events.size(), body.pixels.size(), body.epochs.size()));
         report_codec::encode(header, body, s.buffer);
         // Synchronous mode: a send completes only once the hub has taken it, so at most
         // `slots_` reports of this worker are ever outstanding.
-        check(MPI_Issend(s.buffer.data(), static_cast<int>(s.buffer.size() * sizeof(flash_event)), MPI_BYTE, 0,
-                         tag_report, world_, &s.request),
+        check(MPI_Issend(s.buffer.data(), static_cast<int>(s.buffer.size() * sizeof(flash_event)),
+                         MPI_BYTE, 0, tag_report, world_, &s.request),
               "MPI_Issend(report)");
     }
 
@@ -299,7 +328,8 @@ class mpi_worker_link final : public worker_link {
         check(MPI_Iprobe(0, tag_control, world_, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe(control)");
         if (flag) {
             int sig = 0;
-            check(MPI_Recv(&sig, 1, MPI_INT, 0, tag_control, world_, MPI_STATUS_IGNORE), "MPI_Recv(control)");
+            check(MPI_Recv(&sig, 1, MPI_INT, 0, tag_control, world_, MPI_STATUS_IGNORE),
+                  "MPI_Recv(control)");
             if (!stop_signal()) request_stop(sig);
         }
         // Pipelined: every boundary starts an all-reduce of the stop flags and finishes the one
@@ -321,7 +351,8 @@ class mpi_worker_link final : public worker_link {
         }
         if (!stop) {
             due.local = stop_signal() != 0 ? 1 : 0;
-            check(MPI_Iallreduce(&due.local, &due.global, 1, MPI_INT, MPI_MAX, workers_, &due.request),
+            check(MPI_Iallreduce(&due.local, &due.global, 1, MPI_INT, MPI_MAX, workers_,
+                                 &due.request),
                   "MPI_Iallreduce(stop)");
             next_stop_ = (next_stop_ + 1) % stops_.size();
         }
@@ -329,16 +360,18 @@ class mpi_worker_link final : public worker_link {
     }
 
     void start_state_sum(const phasor_sum& mine) override {
-        if (state_request_ != MPI_REQUEST_NULL) throw error("start_state_sum: the previous reduction is still open");
+        if (state_request_ != MPI_REQUEST_NULL)
+            throw error("start_state_sum: the previous reduction is still open");
         state_local_ = {mine.re, mine.im};
         // Integer sums: exact, and the same whatever the reduction's order.
-        check(MPI_Iallreduce(state_local_.data(), state_global_.data(), 2, MPI_INT64_T, MPI_SUM, workers_,
-                             &state_request_),
+        check(MPI_Iallreduce(state_local_.data(), state_global_.data(), 2, MPI_INT64_T, MPI_SUM,
+                             workers_, &state_request_),
               "MPI_Iallreduce(state)");
     }
 
     phasor_sum finish_state_sum() override {
-        if (state_request_ == MPI_REQUEST_NULL) throw error("finish_state_sum: no reduction is open");
+        if (state_request_ == MPI_REQUEST_NULL)
+            throw error("finish_state_sum: no reduction is open");
         wait_gently([&] {
             int done = 0;
             check(MPI_Test(&state_request_, &done, MPI_STATUS_IGNORE), "MPI_Test(state)");
@@ -352,8 +385,10 @@ class mpi_worker_link final : public worker_link {
         // block, worker 0 last of all sealing and renaming the file, and tells the hub.
         order_message m{};
         if (checkpointers_.rank() == 0) {
-            const std::vector<std::byte> bytes = receive_bytes(0, tag_checkpoint_order, "MPI_Mrecv(checkpoint order)");
-            if (bytes.size() != sizeof m) throw mpi_error("checkpoint order from the hub has the wrong length");
+            const std::vector<std::byte> bytes =
+                receive_bytes(0, tag_checkpoint_order, "MPI_Mrecv(checkpoint order)");
+            if (bytes.size() != sizeof m)
+                throw mpi_error("checkpoint order from the hub has the wrong length");
             std::memcpy(&m, bytes.data(), sizeof m);
         }
         std::array<std::uint64_t, 1> id{static_cast<std::uint64_t>(m.temporary_id)};
@@ -369,7 +404,8 @@ class mpi_worker_link final : public worker_link {
             failed(exit_codes::failed, e.what());
         }
         if (checkpointers_.rank() == 0)
-            send_bytes(result_message(0, {}, {}), 0, tag_checkpoint_result, "MPI_Issend(checkpoint result)");
+            send_bytes(result_message(0, {}, {}), 0, tag_checkpoint_result,
+                       "MPI_Issend(checkpoint result)");
     }
 
   private:
@@ -377,8 +413,10 @@ class mpi_worker_link final : public worker_link {
     // temporary file and ends every rank: the other workers may wait for this one inside a
     // collective write), and this rank waits for that end.
     [[noreturn]] void failed(int code, const std::string& what) {
-        send_bytes(result_message(code, {}, what), 0, tag_checkpoint_result, "MPI_Issend(checkpoint result)");
-        for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+        send_bytes(result_message(code, {}, what), 0, tag_checkpoint_result,
+                   "MPI_Issend(checkpoint result)");
+        for (;;)
+            std::this_thread::sleep_for(std::chrono::seconds(1));
     }
 
     // A non-blocking collective just started (its return code `rc`), waited for gently.
@@ -428,7 +466,8 @@ class mpi_worker_link final : public worker_link {
     static std::size_t stop_depth(MPI_Comm workers) {
         int n = 1;
         if (workers != MPI_COMM_NULL) check(MPI_Comm_size(workers, &n), "MPI_Comm_size(workers)");
-        return static_cast<std::size_t>(std::bit_width(static_cast<unsigned>(std::max(n - 1, 0)))) + 2;
+        return static_cast<std::size_t>(std::bit_width(static_cast<unsigned>(std::max(n - 1, 0)))) +
+               2;
     }
     std::vector<stop_slot> stops_;
     std::size_t next_stop_ = 0;
@@ -459,7 +498,8 @@ session::session(int& argc, char**& argv) : impl_(std::make_unique<impl>(argc, a
     // The workers' communicator, made here where every rank passes (MPI_Comm_split is collective
     // over the world): the hub of a run of several ranks is not in it.
     const bool hub_apart = rank_ == 0 && size_ > 1;
-    check(MPI_Comm_split(MPI_COMM_WORLD, hub_apart ? MPI_UNDEFINED : 0, rank_, &impl_->workers), "MPI_Comm_split");
+    check(MPI_Comm_split(MPI_COMM_WORLD, hub_apart ? MPI_UNDEFINED : 0, rank_, &impl_->workers),
+          "MPI_Comm_split");
 }
 
 session::~session() {
@@ -486,7 +526,8 @@ node_map session::gather_nodes() const {
         check(MPI_Get_processor_name(mine.name, &length), "MPI_Get_processor_name");
     }
     std::vector<record> all(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
-    check(MPI_Gather(&mine, sizeof mine, MPI_BYTE, all.data(), sizeof mine, MPI_BYTE, 0, MPI_COMM_WORLD),
+    check(MPI_Gather(&mine, sizeof mine, MPI_BYTE, all.data(), sizeof mine, MPI_BYTE, 0,
+                     MPI_COMM_WORLD),
           "MPI_Gather");
     node_map map;
     std::vector<int> node_of_leader(all.size(), -1);
@@ -503,42 +544,54 @@ node_map session::gather_nodes() const {
     return map;
 }
 
-void session::broadcast(std::string& text) const { boost::mpi::broadcast(impl_->world, text, 0); }
-void session::broadcast(long long& value) const { boost::mpi::broadcast(impl_->world, value, 0); }
+void session::broadcast(std::string& text) const {
+    boost::mpi::broadcast(impl_->world, text, 0);
+}
+void session::broadcast(long long& value) const {
+    boost::mpi::broadcast(impl_->world, value, 0);
+}
 
 void session::abort(int code) const {
     MPI_Abort(MPI_COMM_WORLD, code);
     std::_Exit(code);
 }
 
-std::unique_ptr<worker_link> session::make_worker_link(checkpoint_sink sink, int reports_in_flight) const {
+std::unique_ptr<worker_link> session::make_worker_link(checkpoint_sink sink,
+                                                       int reports_in_flight) const {
     if (rank_ == 0) throw error("the hub (rank 0) has no worker link");
     MPI_Comm workers = MPI_COMM_NULL;
     check(MPI_Comm_dup(impl_->workers, &workers), "MPI_Comm_dup");
-    return std::make_unique<mpi_worker_link>(MPI_COMM_WORLD, workers, reports_in_flight, std::move(sink));
+    return std::make_unique<mpi_worker_link>(MPI_COMM_WORLD, workers, reports_in_flight,
+                                             std::move(sink));
 }
 
 std::unique_ptr<collective> session::checkpoint_group() const {
-    if (impl_->workers == MPI_COMM_NULL) throw error("the hub (rank 0) writes and reads no checkpoint blocks");
+    if (impl_->workers == MPI_COMM_NULL)
+        throw error("the hub (rank 0) writes and reads no checkpoint blocks");
     return std::make_unique<mpi_collective>(impl_->workers);
 }
 
-std::vector<std::byte> session::receive_block() const { return receive_bytes(0, tag_initial, "MPI_Mrecv(initial block)"); }
+std::vector<std::byte> session::receive_block() const {
+    return receive_bytes(0, tag_initial, "MPI_Mrecv(initial block)");
+}
 
 void session::send_restart_result(std::int64_t code, const std::string& line,
                                   const std::vector<std::uint64_t>& numbers) const {
-    send_bytes(result_message(code, numbers, line), 0, tag_restart_result, "MPI_Issend(restart result)");
+    send_bytes(result_message(code, numbers, line), 0, tag_restart_result,
+               "MPI_Issend(restart result)");
 }
 
 restart_result session::receive_restart_result() const {
-    const std::vector<std::byte> bytes = receive_bytes(MPI_ANY_SOURCE, tag_restart_result, "MPI_Mrecv(restart result)");
+    const std::vector<std::byte> bytes =
+        receive_bytes(MPI_ANY_SOURCE, tag_restart_result, "MPI_Mrecv(restart result)");
     restart_result r;
     constexpr std::size_t numbers = 3;
     if (bytes.size() < sizeof r.code) throw mpi_error("restart result from a worker is too short");
     std::memcpy(&r.code, bytes.data(), sizeof r.code);
     std::size_t at = sizeof r.code;
     if (r.code == 0) {
-        if (bytes.size() < at + numbers * sizeof(std::uint64_t)) throw mpi_error("restart result from a worker is too short");
+        if (bytes.size() < at + numbers * sizeof(std::uint64_t))
+            throw mpi_error("restart result from a worker is too short");
         r.numbers.resize(numbers);
         std::memcpy(r.numbers.data(), bytes.data() + at, numbers * sizeof(std::uint64_t));
         at += numbers * sizeof(std::uint64_t);
@@ -569,10 +622,13 @@ struct hub_transport::impl {
     std::chrono::microseconds nap{10};
 
     std::size_t receiving_from(int worker) const {
-        return static_cast<std::size_t>(std::count_if(receiving.begin(), receiving.end(),
-                                                       [&](const report_receive& r) { return r.worker == worker; }));
+        return static_cast<std::size_t>(
+            std::count_if(receiving.begin(), receiving.end(),
+                          [&](const report_receive& r) { return r.worker == worker; }));
     }
-    bool may_take(const report_sink& h, int worker) const { return h.held(worker) + receiving_from(worker) < max_held; }
+    bool may_take(const report_sink& h, int worker) const {
+        return h.held(worker) + receiving_from(worker) < max_held;
+    }
 
     // Which workers the hub may not receive from now, kept up to date by the events that change
     // it (a report absorbed or started: that worker; a round completed: every worker), so that
@@ -589,7 +645,8 @@ struct hub_transport::impl {
     void refresh_after_rounds(const report_sink& h) {
         if (h.rounds() == rounds_seen) return;
         rounds_seen = h.rounds();
-        for (int w = 0; w < workers; ++w) refresh(h, w);
+        for (int w = 0; w < workers; ++w)
+            refresh(h, w);
     }
 };
 
@@ -612,7 +669,8 @@ hub_transport::~hub_transport() {
 namespace {
 
 void absorb_report(report_sink& h, const report_receive& r) {
-    const report_codec::decoded d = report_codec::decode(r.buffer, static_cast<std::size_t>(r.bytes), r.worker);
+    const report_codec::decoded d =
+        report_codec::decode(r.buffer, static_cast<std::size_t>(r.bytes), r.worker);
     h.absorb(d.header, d.body);
 }
 
@@ -630,7 +688,8 @@ int hub_transport::poll(report_sink& h) {
             int done = 0;
             check(MPI_Test(&r->request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
             const bool first_of_its_worker =
-                std::none_of(m.receiving.begin(), r, [&](const report_receive& e) { return e.worker == r->worker; });
+                std::none_of(m.receiving.begin(), r,
+                             [&](const report_receive& e) { return e.worker == r->worker; });
             if (!done || !first_of_its_worker) {
                 ++r;
                 continue;
@@ -652,11 +711,13 @@ int hub_transport::poll(report_sink& h) {
             MPI_Message msg;
             MPI_Status st;
             if (all_eligible) {
-                check(MPI_Improbe(MPI_ANY_SOURCE, tag_report, MPI_COMM_WORLD, &flag, &msg, &st), "MPI_Improbe(report)");
+                check(MPI_Improbe(MPI_ANY_SOURCE, tag_report, MPI_COMM_WORLD, &flag, &msg, &st),
+                      "MPI_Improbe(report)");
             } else {
                 for (int w = 0; w < m.workers && !flag; ++w)
                     if (!m.blocked[static_cast<std::size_t>(w)])
-                        check(MPI_Improbe(w + 1, tag_report, MPI_COMM_WORLD, &flag, &msg, &st), "MPI_Improbe(report)");
+                        check(MPI_Improbe(w + 1, tag_report, MPI_COMM_WORLD, &flag, &msg, &st),
+                              "MPI_Improbe(report)");
             }
             if (!flag) break;
             report_receive r;
@@ -666,8 +727,10 @@ int hub_transport::poll(report_sink& h) {
                 r.buffer = std::move(m.spare.back());
                 m.spare.pop_back();
             }
-            r.buffer.resize((static_cast<std::size_t>(r.bytes) + sizeof(flash_event) - 1) / sizeof(flash_event));
-            check(MPI_Imrecv(r.buffer.data(), r.bytes, MPI_BYTE, &msg, &r.request), "MPI_Imrecv(report)");
+            r.buffer.resize((static_cast<std::size_t>(r.bytes) + sizeof(flash_event) - 1) /
+                            sizeof(flash_event));
+            check(MPI_Imrecv(r.buffer.data(), r.bytes, MPI_BYTE, &msg, &r.request),
+                  "MPI_Imrecv(report)");
             const int worker = r.worker;
             m.receiving.push_back(std::move(r));
             m.refresh(h, worker);
@@ -696,21 +759,25 @@ checkpoint_outcome hub_transport::checkpoint(std::int64_t temporary_id) {
     send_bytes(bytes, 1, tag_checkpoint_order, "MPI_Issend(checkpoint order)");
     // Worker 0's "in place", or the first failure of any worker.
     checkpoint_outcome out;
-    const std::vector<std::byte> result =
-        receive_bytes(MPI_ANY_SOURCE, tag_checkpoint_result, "MPI_Mrecv(checkpoint result)", &out.rank);
-    if (result.size() < sizeof out.code) throw mpi_error("checkpoint result from rank " + std::to_string(out.rank) + " is too short");
+    const std::vector<std::byte> result = receive_bytes(MPI_ANY_SOURCE, tag_checkpoint_result,
+                                                        "MPI_Mrecv(checkpoint result)", &out.rank);
+    if (result.size() < sizeof out.code)
+        throw mpi_error("checkpoint result from rank " + std::to_string(out.rank) +
+                        " is too short");
     std::memcpy(&out.code, result.data(), sizeof out.code);
-    out.message.assign(reinterpret_cast<const char*>(result.data()) + sizeof out.code, result.size() - sizeof out.code);
+    out.message.assign(reinterpret_cast<const char*>(result.data()) + sizeof out.code,
+                       result.size() - sizeof out.code);
     return out;
 }
 
 void hub_transport::request_stop() {
     if (!impl_->stops.empty()) return;
-    impl_->stop_value.assign(static_cast<std::size_t>(impl_->workers), stop_signal() ? stop_signal() : 15);
+    impl_->stop_value.assign(static_cast<std::size_t>(impl_->workers),
+                             stop_signal() ? stop_signal() : 15);
     impl_->stops.assign(static_cast<std::size_t>(impl_->workers), MPI_REQUEST_NULL);
     for (int w = 0; w < impl_->workers; ++w)
-        check(MPI_Isend(&impl_->stop_value[static_cast<std::size_t>(w)], 1, MPI_INT, w + 1, tag_control,
-                        MPI_COMM_WORLD, &impl_->stops[static_cast<std::size_t>(w)]),
+        check(MPI_Isend(&impl_->stop_value[static_cast<std::size_t>(w)], 1, MPI_INT, w + 1,
+                        tag_control, MPI_COMM_WORLD, &impl_->stops[static_cast<std::size_t>(w)]),
               "MPI_Isend(control)");
 }
 

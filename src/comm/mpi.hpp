@@ -27,11 +27,13 @@ using checkpoint_sink = std::function<void(const block_state&, std::int64_t, con
 struct restart_result {
     std::int64_t code = 0;
     std::string line;
-    std::vector<std::uint64_t> numbers; ///< code 0: the seed's order parameter's sum (re, im) and flashed
-    std::int64_t bytes = 0;             ///< the message's size, counted at rank 0
+    /// code 0: the seed's order parameter's sum (re, im) and flashed
+    std::vector<std::uint64_t> numbers;
+    std::int64_t bytes = 0; ///< the message's size, counted at rank 0
 };
 
-/// How a checkpoint went, as the hub learns it: code 0, or the failing worker's exit code and error.
+/// How a checkpoint went, as the hub learns it: code 0, or the failing worker's exit code and
+/// error.
 struct checkpoint_outcome {
     int rank = 0;
     std::int64_t code = 0;
@@ -63,7 +65,8 @@ class session {
 
     /// A worker's view of the world (ranks 1..P-1 are workers 0..P-2); checkpoints go to `sink`.
     /// Collective over the workers.
-    std::unique_ptr<worker_link> make_worker_link(checkpoint_sink sink, int reports_in_flight = 4) const;
+    std::unique_ptr<worker_link> make_worker_link(checkpoint_sink sink,
+                                                  int reports_in_flight = 4) const;
 
     /// The ranks that write and read checkpoints together: the workers, or the one process of a
     /// one-process run (rank 0 of several ranks has none: throws). Collective over them.
@@ -73,7 +76,8 @@ class session {
     std::vector<std::byte> receive_block() const;
 
     /// Restart, on a worker: the one message to the hub about the workers' reading.
-    void send_restart_result(std::int64_t code, const std::string& line, const std::vector<std::uint64_t>& numbers) const;
+    void send_restart_result(std::int64_t code, const std::string& line,
+                             const std::vector<std::uint64_t>& numbers) const;
     /// Restart, on rank 0: waits for that message (from any worker).
     restart_result receive_restart_result() const;
 
@@ -105,7 +109,8 @@ class hub_transport {
     /// reports the file in place or any worker reports a failure. Rank 0's part is one message
     /// each way of a fixed size, whatever the grid and the rank count: these.
     checkpoint_outcome checkpoint(std::int64_t temporary_id);
-    static constexpr std::int64_t checkpoint_order_bytes = 8;  ///< the order: the temporary file's id
+    /// the order: the temporary file's id
+    static constexpr std::int64_t checkpoint_order_bytes = 8;
     static constexpr std::int64_t checkpoint_answer_bytes = 8; ///< the answer: its code
 
   private:

@@ -224,7 +224,8 @@ parsed parse(int argc, const char* const* argv) {
         if (arg.starts_with('-') && arg != "-" && arg != "--") {
             const std::string name = arg.substr(0, arg.find('='));
             const auto first = name.find_first_not_of('-');
-            const auto bare = first == std::string::npos ? std::string_view{} : std::string_view(name).substr(first);
+            const auto bare = first == std::string::npos ? std::string_view{}
+                                                         : std::string_view(name).substr(first);
             fail("unknown option '" + name + "'" + suggestion(bare, "--", true));
         }
         fail("unexpected argument '" + arg + "' (options are --name VALUE; see --help)");

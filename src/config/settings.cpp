@@ -107,10 +107,13 @@ template <bool run_config::*field> std::string write_flag(const run_config& c) {
 
 // A choice among an enum's named values (choice_names in config.hpp): why `text` is none of
 // them, listing `also` (words the option takes besides, such as auto) before the names.
-template <class E> std::string not_a_choice(std::string_view text, std::initializer_list<std::string_view> also = {}) {
+template <class E>
+std::string not_a_choice(std::string_view text, std::initializer_list<std::string_view> also = {}) {
     std::string list;
-    for (std::string_view word : also) list += (list.empty() ? "" : ", ") + std::string(word);
-    for (std::string_view name : choice_names<E>::names) list += (list.empty() ? "" : ", ") + std::string(name);
+    for (std::string_view word : also)
+        list += (list.empty() ? "" : ", ") + std::string(word);
+    for (std::string_view name : choice_names<E>::names)
+        list += (list.empty() ? "" : ", ") + std::string(name);
     return quoted(text) + " must be one of: " + list;
 }
 template <class E, E run_config::*field> bool take_choice(run_config& c, std::string_view text) {
@@ -120,7 +123,8 @@ template <class E, E run_config::*field> bool take_choice(run_config& c, std::st
     c.*field = static_cast<E>(at - names.begin());
     return true;
 }
-template <class E, E run_config::*field> std::string read_choice(run_config& c, std::string_view text) {
+template <class E, E run_config::*field>
+std::string read_choice(run_config& c, std::string_view text) {
     return take_choice<E, field>(c, text) ? std::string() : not_a_choice<E>(text);
 }
 template <class E, E run_config::*field> std::string write_choice(const run_config& c) {
@@ -136,8 +140,9 @@ std::string read_telemetry(run_config& c, std::string_view text) {
         return {};
     }
     c.telemetry_auto = false;
-    return take_choice<telemetry_mode, &run_config::telemetry>(c, text) ? std::string()
-                                                                         : not_a_choice<telemetry_mode>(text, {"auto"});
+    return take_choice<telemetry_mode, &run_config::telemetry>(c, text)
+               ? std::string()
+               : not_a_choice<telemetry_mode>(text, {"auto"});
 }
 std::string write_telemetry(const run_config& c) {
     return c.telemetry_auto ? "\"auto\"" : write_choice<telemetry_mode, &run_config::telemetry>(c);
@@ -146,7 +151,8 @@ bool same_telemetry(const run_config& a, const run_config& b) {
     return a.telemetry_auto == b.telemetry_auto && a.telemetry == b.telemetry;
 }
 
-template <std::string run_config::*field> std::string read_path(run_config& c, std::string_view text) {
+template <std::string run_config::*field>
+std::string read_path(run_config& c, std::string_view text) {
     c.*field = std::string(text);
     return {};
 }
@@ -178,8 +184,8 @@ std::string read_region(run_config& c, std::string_view text) {
 std::string write_region(const run_config& c) {
     const grid_region& r = c.record_region;
     if (r.whole()) return "\"\"";
-    return "\"" + std::to_string(r.x0) + "," + std::to_string(r.y0) + "," + std::to_string(r.width) + "," +
-           std::to_string(r.height) + "\"";
+    return "\"" + std::to_string(r.x0) + "," + std::to_string(r.y0) + "," +
+           std::to_string(r.width) + "," + std::to_string(r.height) + "\"";
 }
 // --pacemaker X,Y[,PERIOD]: each item one pacemaker (repeatable; in the file an array of
 // strings). The cell and the period are checked against the grid in find_problem.
@@ -188,16 +194,21 @@ std::string read_pacemakers(run_config& c, std::span<const std::string> items) {
     for (const std::string& item : items) {
         std::vector<std::string_view> parts;
         std::string_view rest = item;
-        for (std::size_t comma; (comma = rest.find(',')) != std::string_view::npos; rest.remove_prefix(comma + 1))
+        for (std::size_t comma; (comma = rest.find(',')) != std::string_view::npos;
+             rest.remove_prefix(comma + 1))
             parts.push_back(rest.substr(0, comma));
         parts.push_back(rest);
-        if (parts.size() != 2 && parts.size() != 3) return quoted(item) + " is not X,Y or X,Y,PERIOD";
+        if (parts.size() != 2 && parts.size() != 3)
+            return quoted(item) + " is not X,Y or X,Y,PERIOD";
         pacemaker p;
         for (auto [text, value] : {std::pair{parts[0], &p.x}, std::pair{parts[1], &p.y}})
-            if (const auto why = parse_int(text, *value); !why.empty()) return quoted(item) + ": " + why;
+            if (const auto why = parse_int(text, *value); !why.empty())
+                return quoted(item) + ": " + why;
         if (parts.size() == 3) {
-            if (const auto why = parse_double(parts[2], p.period); !why.empty()) return quoted(item) + ": " + why;
-            if (!(p.period > 0)) return quoted(item) + ": the period " + quoted(parts[2]) + " is not positive";
+            if (const auto why = parse_double(parts[2], p.period); !why.empty())
+                return quoted(item) + ": " + why;
+            if (!(p.period > 0))
+                return quoted(item) + ": the period " + quoted(parts[2]) + " is not positive";
         }
         out.push_back(p);
     }
@@ -578,10 +589,11 @@ static std::optional<problem> model_problem(const run_config& c) {
     if (c.nudge < 0) {
         // Inhibitory pulses: above minus the period, also once rounded to ticks.
         if (-c.nudge >= c.period)
-            return problem{"nudge", show(c.nudge) + " must be more than minus the period (-" + show(c.period) + " s)"};
+            return problem{"nudge", show(c.nudge) + " must be more than minus the period (-" +
+                                        show(c.period) + " s)"};
         if (to_ticks(-c.nudge) >= to_ticks(c.period))
-            return problem{"nudge", show(c.nudge) + " rounds to minus the period (-" + show(c.period) +
-                                        " s) at the 1 ns resolution"};
+            return problem{"nudge", show(c.nudge) + " rounds to minus the period (-" +
+                                        show(c.period) + " s) at the 1 ns resolution"};
     } else if (auto why = below_period(c.nudge, c.period)) {
         return problem{"nudge", *why};
     }
@@ -606,19 +618,25 @@ static std::optional<problem> model_problem(const run_config& c) {
     if (auto why = non_negative_time(c.period_spread)) return problem{"period-spread", *why};
     if (c.boundary != boundary_kind::periodic && c.boundary != boundary_kind::open)
         return problem{"boundary", "is not periodic or open"};
-    if (c.neighbourhood != neighbourhood_kind::moore && c.neighbourhood != neighbourhood_kind::von_neumann)
+    if (c.neighbourhood != neighbourhood_kind::moore &&
+        c.neighbourhood != neighbourhood_kind::von_neumann)
         return problem{"neighbourhood", "is not moore or von-neumann"};
-    if (c.radius < 1) return problem{"radius", std::to_string(c.radius) + " must be at least 1 cell"};
-    if (const neighbourhood reach = neighbourhood::of(c); c.radius > 1 && c.radius > reach.diameter())
-        return problem{"radius", std::to_string(c.radius) + " reaches beyond the " + std::to_string(c.width) +
-                                     " x " + std::to_string(c.height) + " grid: with --boundary " +
-                                     std::string(name_of(c.boundary)) + " no two cells are more than " +
-                                     std::to_string(reach.diameter()) + " apart (" +
-                                     (c.neighbourhood == neighbourhood_kind::moore ? "Chebyshev" : "Manhattan") +
-                                     " distance)"};
+    if (c.radius < 1)
+        return problem{"radius", std::to_string(c.radius) + " must be at least 1 cell"};
+    if (const neighbourhood reach = neighbourhood::of(c);
+        c.radius > 1 && c.radius > reach.diameter())
+        return problem{
+            "radius",
+            std::to_string(c.radius) + " reaches beyond the " + std::to_string(c.width) + " x " +
+                std::to_string(c.height) + " grid: with --boundary " +
+                std::string(name_of(c.boundary)) + " no two cells are more than " +
+                std::to_string(reach.diameter()) + " apart (" +
+                (c.neighbourhood == neighbourhood_kind::moore ? "Chebyshev" : "Manhattan") +
+                " distance)"};
     if (c.coupling != coupling_kind::lattice && c.coupling != coupling_kind::all_to_all)
         return problem{"coupling", "is not lattice or all-to-all"};
-    if (c.period_dist != period_distribution::normal && c.period_dist != period_distribution::uniform)
+    if (c.period_dist != period_distribution::normal &&
+        c.period_dist != period_distribution::uniform)
         return problem{"period-distribution", "is not normal or uniform"};
     if (c.period_spread > 0) {
         // Every own period stays above nudge + jitter (ticks), and below 1e9 s.
@@ -626,12 +644,14 @@ static std::optional<problem> model_problem(const run_config& c) {
         const tick_t room = to_ticks(c.period) - floor, spread = to_ticks(c.period_spread);
         const bool uniform = c.period_dist == period_distribution::uniform;
         if (spread >= room)
-            return problem{"period-spread", show(c.period_spread) +
-                                                " s must be less than the period minus the nudge and the jitter (" +
-                                                show(to_seconds(room)) + " s): every own period stays above " +
-                                                show(to_seconds(floor)) + " s"};
+            return problem{"period-spread",
+                           show(c.period_spread) +
+                               " s must be less than the period minus the nudge and the jitter (" +
+                               show(to_seconds(room)) + " s): every own period stays above " +
+                               show(to_seconds(floor)) + " s"};
         if (c.period + (uniform ? 1 : 9) * c.period_spread > max_seconds)
-            return problem{"period-spread", show(c.period_spread) + " s makes periods of more than 1e9 s"};
+            return problem{"period-spread",
+                           show(c.period_spread) + " s makes periods of more than 1e9 s"};
     }
     return std::nullopt;
 }
@@ -646,7 +666,8 @@ static std::optional<problem> run_problem(const run_config& c) {
     if (c.engine != engine_kind::coroutine && c.engine != engine_kind::flat)
         return problem{"engine", "is not coroutine or flat"};
     if (!std::isfinite(c.sync_threshold) || !(c.sync_threshold > 0 && c.sync_threshold <= 1))
-        return problem{"sync-threshold", show(c.sync_threshold) + " must be in (0, 1] (an order parameter)"};
+        return problem{"sync-threshold",
+                       show(c.sync_threshold) + " must be in (0, 1] (an order parameter)"};
     if (auto why = positive_time(c.volley_window)) return problem{"volley-window", *why};
     if (auto why = non_negative_time(c.snapshot_every)) return problem{"snapshot-every", *why};
     if (c.snapshot_every > 0) {
@@ -670,46 +691,58 @@ static std::optional<problem> run_problem(const run_config& c) {
 static std::optional<problem> rule_problem(const run_config& c) {
     if (!c.record_region.whole()) {
         const grid_region& r = c.record_region;
-        if (!c.record_flashes) return problem{"record-region", "needs --record-flashes (it chooses which flashes it records)"};
-        if (r.x0 >= c.width || r.y0 >= c.height || r.width > c.width - r.x0 || r.height > c.height - r.y0)
-            return problem{"record-region", write_region(c) + " reaches beyond the " + std::to_string(c.width) + " x " +
+        if (!c.record_flashes)
+            return problem{"record-region",
+                           "needs --record-flashes (it chooses which flashes it records)"};
+        if (r.x0 >= c.width || r.y0 >= c.height || r.width > c.width - r.x0 ||
+            r.height > c.height - r.y0)
+            return problem{"record-region", write_region(c) + " reaches beyond the " +
+                                                std::to_string(c.width) + " x " +
                                                 std::to_string(c.height) + " grid (columns 0.." +
                                                 std::to_string(c.width - 1) + ", rows 0.." +
                                                 std::to_string(c.height - 1) + ")"};
     } else if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.record_flashes) {
-        return problem{"record-flashes", "of the whole grid needs --telemetry events (summary sends the hub only a "
-                                         "--record-region's flashes)"};
+        return problem{"record-flashes",
+                       "of the whole grid needs --telemetry events (summary sends the hub only a "
+                       "--record-region's flashes)"};
     }
     if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.visualize)
-        return problem{"visualize", "needs --telemetry events (summary sends no flashes to the hub)"};
+        return problem{"visualize",
+                       "needs --telemetry events (summary sends no flashes to the hub)"};
     if (c.pacemakers.size() > max_pacemakers)
-        return problem{"pacemaker", std::to_string(c.pacemakers.size()) + " pacemakers are more than " +
+        return problem{"pacemaker", std::to_string(c.pacemakers.size()) +
+                                        " pacemakers are more than " +
                                         std::to_string(max_pacemakers)};
     for (std::size_t i = 0; i < c.pacemakers.size(); ++i) {
         const pacemaker& p = c.pacemakers[i];
         const std::string what = quoted(pacemaker_text(p));
         if (p.x < 0 || p.x >= c.width || p.y < 0 || p.y >= c.height)
-            return problem{"pacemaker", what + " is outside the " + std::to_string(c.width) + " x " +
-                                            std::to_string(c.height) + " grid (x in [0, " + std::to_string(c.width) +
-                                            "), y in [0, " + std::to_string(c.height) + "))"};
+            return problem{"pacemaker", what + " is outside the " + std::to_string(c.width) +
+                                            " x " + std::to_string(c.height) + " grid (x in [0, " +
+                                            std::to_string(c.width) + "), y in [0, " +
+                                            std::to_string(c.height) + "))"};
         for (std::size_t j = 0; j < i; ++j)
             if (c.pacemakers[j].x == p.x && c.pacemakers[j].y == p.y)
-                return problem{"pacemaker", "cell " + std::to_string(p.x) + "," + std::to_string(p.y) +
-                                                " is given twice"};
+                return problem{"pacemaker", "cell " + std::to_string(p.x) + "," +
+                                                std::to_string(p.y) + " is given twice"};
         if (p.period != 0)
-            if (auto why = positive_time(p.period)) return problem{"pacemaker", what + ": the period " + *why};
+            if (auto why = positive_time(p.period))
+                return problem{"pacemaker", what + ": the period " + *why};
     }
     if (c.coupling == coupling_kind::all_to_all && c.partitioned)
-        return problem{"coupling", "all-to-all couples every firefly to every other one: it cannot be --partitioned"};
+        return problem{
+            "coupling",
+            "all-to-all couples every firefly to every other one: it cannot be --partitioned"};
     if (c.coupling == coupling_kind::all_to_all && c.boundary != boundary_kind::periodic)
         return problem{"coupling", "all-to-all has no neighbourhood on the grid, so --boundary " +
                                        std::string(name_of(c.boundary)) + " means nothing with it"};
     if (c.coupling == coupling_kind::all_to_all &&
         (c.neighbourhood != neighbourhood_kind::moore || c.radius != 1))
-        return problem{"coupling", "all-to-all reaches every firefly, so --neighbourhood " +
-                                       std::string(name_of(c.neighbourhood)) + " --radius " +
-                                       std::to_string(c.radius) +
-                                       " means nothing with it (they must be the default, moore and 1)"};
+        return problem{"coupling",
+                       "all-to-all reaches every firefly, so --neighbourhood " +
+                           std::string(name_of(c.neighbourhood)) + " --radius " +
+                           std::to_string(c.radius) +
+                           " means nothing with it (they must be the default, moore and 1)"};
     // Both sides are at most 2^31 - 1, so the product cannot overflow.
     if (c.width * c.height > max_cells)
         return problem{"width", std::to_string(c.width) + " x " + std::to_string(c.height) + " = " +

@@ -36,8 +36,9 @@ enum class on_restart {
 
 /// One user-settable field of `run_config`.
 struct setting {
-    std::string_view name;         ///< `--name` on the command line and `name = ...` in the file
-    std::string_view group;        ///< section of --help and of to_toml: Model, Run, Synchrony, Output, Checkpoint
+    std::string_view name; ///< `--name` on the command line and `name = ...` in the file
+    /// section of --help and of to_toml: Model, Run, Synchrony, Output, Checkpoint
+    std::string_view group;
     std::string_view value_name;   ///< placeholder in --help: CELLS, SECONDS, drop|queue, ...
     std::string_view units;        ///< `# units` comment in to_toml, and in --help
     std::string_view help;         ///< what it does, for --help

@@ -10,8 +10,10 @@ hub::hub(const run_config& config, const decomposition& d, observer& out)
     : config_(config), cells_(config.width * config.height), period_(to_ticks(config.period)),
       sample_(to_ticks(config.sample_every)), out_(out),
       queues_(static_cast<std::size_t>(d.workers())), flash_order_(period_),
-      sync_(config.sync_threshold, period_, sample_), volley_window_(to_ticks(config.volley_window)) {
-    for (const block& b : d.blocks()) block_cells_.push_back(b.cells());
+      sync_(config.sync_threshold, period_, sample_),
+      volley_window_(to_ticks(config.volley_window)) {
+    for (const block& b : d.blocks())
+        block_cells_.push_back(b.cells());
     totals_.finals.resize(queues_.size());
     totals_.work_per_epoch.resize(queues_.size());
     through_.assign(queues_.size(), -1);
@@ -25,12 +27,14 @@ tick_t hub::through() const noexcept {
 void hub::absorb(const report_header& header, const report_body& body) {
     const auto w = static_cast<std::size_t>(header.worker);
     if (w >= queues_.size() || static_cast<std::int64_t>(body.events.size()) != header.events ||
-        body.previous.size() != body.events.size() || static_cast<std::int64_t>(body.pixels.size()) != header.pixels ||
+        body.previous.size() != body.events.size() ||
+        static_cast<std::int64_t>(body.pixels.size()) != header.pixels ||
         static_cast<std::int64_t>(body.epochs.size()) != header.epoch_records ||
         (!body.epochs.empty() && header.kind != report_kind::final))
         throw error("hub: malformed report from worker " + std::to_string(header.worker));
     // (A worker's last report: nothing else of the worker follows it to keep in order.)
-    if (!body.epochs.empty()) totals_.work_per_epoch[w].assign(body.epochs.begin(), body.epochs.end());
+    if (!body.epochs.empty())
+        totals_.work_per_epoch[w].assign(body.epochs.begin(), body.epochs.end());
     auto& q = queues_[w];
     q.push_back({header, {}, {}, {body.pixels.begin(), body.pixels.end()}, false});
     // A report at the front is applied at once (its events need not be copied); one behind a
@@ -49,7 +53,8 @@ void hub::absorb(const report_header& header, const report_body& body) {
     emit_ready();
 }
 
-void hub::take(const report_header& header, std::span<const flash_event> events, std::span<const tick_t> previous) {
+void hub::take(const report_header& header, std::span<const flash_event> events,
+               std::span<const tick_t> previous) {
     if (config_.telemetry != telemetry_mode::events) {
         take_region(header, events);
         return;
@@ -61,13 +66,15 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
         const flash_event& ev = events[i];
         const tick_t before = previous[i];
         if (ev.agent >= static_cast<std::uint64_t>(cells_) || before < -1 || before >= ev.t)
-            throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
-                        std::to_string(ev.agent) + " at " + std::to_string(ev.t) + " ns after one at " +
-                        std::to_string(before) + " ns: not a flash of this grid");
+            throw error("hub: worker " + std::to_string(header.worker) +
+                        " reported a flash of firefly " + std::to_string(ev.agent) + " at " +
+                        std::to_string(ev.t) + " ns after one at " + std::to_string(before) +
+                        " ns: not a flash of this grid");
         return std::pair{ev.t, before};
     });
     if (n > 0) {
-        for (const flash_event& ev : events) interval_times_.push_back(ev.t);
+        for (const flash_event& ev : events)
+            interval_times_.push_back(ev.t);
         out_.on_flashes(events);
     }
     totals_.flashes_received += static_cast<std::int64_t>(events.size());
@@ -80,13 +87,15 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
 void hub::take_region(const report_header& header, std::span<const flash_event> events) {
     const grid_region& region = config_.record_region;
     if (!events.empty() && (!config_.record_flashes || region.whole()))
-        throw error("hub: flash events from worker " + std::to_string(header.worker) + " in summary telemetry");
+        throw error("hub: flash events from worker " + std::to_string(header.worker) +
+                    " in summary telemetry");
     for (const flash_event& ev : events)
         if (ev.agent >= static_cast<std::uint64_t>(cells_) ||
             !region.contains(static_cast<std::int64_t>(ev.agent) % config_.width,
                              static_cast<std::int64_t>(ev.agent) / config_.width))
-            throw error("hub: worker " + std::to_string(header.worker) + " reported a flash of firefly " +
-                        std::to_string(ev.agent) + ", outside the --record-region");
+            throw error("hub: worker " + std::to_string(header.worker) +
+                        " reported a flash of firefly " + std::to_string(ev.agent) +
+                        ", outside the --record-region");
     if (!events.empty()) out_.on_flashes(events);
     interval_flashes_ += header.flashes;
     through_[static_cast<std::size_t>(header.worker)] = header.through;
@@ -118,10 +127,12 @@ void hub::emit_ready() {
     for (;;) {
         if (ready_ < queues_.size()) return;
         bool all_final = true;
-        for (const auto& q : queues_) all_final = all_final && q.front().header.kind == report_kind::final;
+        for (const auto& q : queues_)
+            all_final = all_final && q.front().header.kind == report_kind::final;
         if (all_final) break;
         bool all_checkpoint = true;
-        for (const auto& q : queues_) all_checkpoint = all_checkpoint && q.front().header.kind == report_kind::checkpoint;
+        for (const auto& q : queues_)
+            all_checkpoint = all_checkpoint && q.front().header.kind == report_kind::checkpoint;
         if (all_checkpoint) {
             checkpoint_ready_ = true;
             return;
@@ -143,13 +154,15 @@ void hub::emit_ready() {
             s.block_R_state.push_back(h.state.order(block_cells_[w]));
         }
         bool snapshot = false;
-        for (const auto& q : queues_) snapshot = snapshot || q.front().header.pixels > 0;
+        for (const auto& q : queues_)
+            snapshot = snapshot || q.front().header.pixels > 0;
         if (snapshot) {
             frame_.assign(static_cast<std::size_t>(snapshots_.nx * snapshots_.ny), 0.0f);
             for (const auto& q : queues_)
                 for (const snapshot_pixel& p : q.front().pixels) {
                     if (p.index < 0 || static_cast<std::size_t>(p.index) >= frame_.size())
-                        throw error("hub: snapshot pixel " + std::to_string(p.index) + " is outside the frame");
+                        throw error("hub: snapshot pixel " + std::to_string(p.index) +
+                                    " is outside the frame");
                     frame_[static_cast<std::size_t>(p.index)] = static_cast<float>(p.value);
                 }
         }
@@ -162,8 +175,9 @@ void hub::emit_ready() {
         s.pulse = static_cast<double>(flashes_so_far_) / static_cast<double>(cells_);
         // The interval's flash times are exactly those taken since the last sample: a worker's
         // reports after its sample marker are held behind it until this round completes.
-        s.largest_volley = summary || !interval_complete_ ? -1
-                                                          : largest_volley(interval_times_, volley_window_, volley_scratch_);
+        s.largest_volley = summary || !interval_complete_
+                               ? -1
+                               : largest_volley(interval_times_, volley_window_, volley_scratch_);
         interval_times_.clear();
         interval_complete_ = true;
         sync_.add(s.index, s.R_state);
@@ -195,7 +209,8 @@ void hub::emit_ready() {
     totals_.time_to_sync = sync_.time_to_sync();
     // A complete run that ended before its duration: the workers stopped when synchronised, one
     // sample after the rule decided, which the hub's own rule must agree with.
-    totals_.stopped_when_synced = !totals_.interrupted && totals_.reached < to_ticks(config_.duration);
+    totals_.stopped_when_synced =
+        !totals_.interrupted && totals_.reached < to_ticks(config_.duration);
     // They stop at the first epoch boundary after sample stop_after, so the series ends with the
     // last sample of that sample's epoch: stop_after itself when the delay (the epoch) is at most
     // the sample interval, a later one in the same epoch when it is longer. (A restart after the
@@ -222,9 +237,11 @@ checkpoint_meta hub::checkpoint_state() const {
     m.next_sample = next_sample_;
     m.interval_flashes = interval_flashes_;
     m.flashes_so_far = flashes_so_far_;
-    if (config_.telemetry == telemetry_mode::events && interval_complete_) m.interval_flash_times = interval_times_;
-    m.flashes_received = config_.telemetry == telemetry_mode::summary ? flashes_so_far_ + interval_flashes_
-                                                                       : totals_.flashes_received;
+    if (config_.telemetry == telemetry_mode::events && interval_complete_)
+        m.interval_flash_times = interval_times_;
+    m.flashes_received = config_.telemetry == telemetry_mode::summary
+                             ? flashes_so_far_ + interval_flashes_
+                             : totals_.flashes_received;
     for (const auto& q : queues_) {
         const report_header& h = q.front().header;
         if (h.epochs != m.epoch || h.sample != next_sample_)
@@ -253,8 +270,8 @@ void hub::checkpoint_done() {
 
 void hub::restore(const checkpoint_meta& meta, const sync_tracker::state& sync) {
     if (sync.next != meta.next_sample)
-        throw error("hub: the time-to-sync rule has seen " + std::to_string(sync.next) + " samples, the checkpoint " +
-                    std::to_string(meta.next_sample));
+        throw error("hub: the time-to-sync rule has seen " + std::to_string(sync.next) +
+                    " samples, the checkpoint " + std::to_string(meta.next_sample));
     sync_.set(sync);
     base_ = meta;
     next_sample_ = meta.next_sample;

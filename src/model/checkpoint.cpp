@@ -29,7 +29,10 @@ template <class T> void take(std::span<const std::byte>& in, T* data, std::size_
 } // namespace
 
 std::vector<std::byte> block_state::pack() const {
-    const block_state_header h{cells.x0, cells.y0, cells.width, cells.height,
+    const block_state_header h{cells.x0,
+                               cells.y0,
+                               cells.width,
+                               cells.height,
                                static_cast<std::int64_t>(fireflies.size()),
                                static_cast<std::int64_t>(in_flight.size())};
     std::vector<std::byte> out;

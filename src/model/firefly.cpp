@@ -27,7 +27,8 @@ model_params model_params::from(const run_config& c) noexcept {
 std::vector<pacemaker_period> pacemaker_periods(const run_config& c) {
     std::vector<pacemaker_period> out;
     for (const pacemaker& m : c.pacemakers)
-        out.push_back({static_cast<std::uint64_t>(m.y * c.width + m.x), to_ticks(m.period > 0 ? m.period : c.period)});
+        out.push_back({static_cast<std::uint64_t>(m.y * c.width + m.x),
+                       to_ticks(m.period > 0 ? m.period : c.period)});
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -37,7 +38,8 @@ bool is_pacemaker(const std::vector<pacemaker_period>& pacemakers, std::uint64_t
     return at != pacemakers.end() && at->id == id;
 }
 
-own_period own_period_of(const model_params& p, const std::vector<pacemaker_period>& pacemakers, std::uint64_t id) {
+own_period own_period_of(const model_params& p, const std::vector<pacemaker_period>& pacemakers,
+                         std::uint64_t id) {
     const auto at = std::lower_bound(pacemakers.begin(), pacemakers.end(), pacemaker_period{id, 0});
     if (at == pacemakers.end() || at->id != id) return natural_period(p, id);
     return {at->period, pacemaker_refractory};
@@ -50,7 +52,8 @@ own_period natural_period(const model_params& p, std::uint64_t id) noexcept {
     tick_t period = p.period;
     const tick_t floor = std::max<tick_t>(p.nudge, 0) + p.jitter; // every period stays above
     if (p.distribution == period_distribution::uniform) {
-        period = p.period - p.spread + uniform_below(random_bits(p.seed, id, period_stream), 2 * p.spread + 1);
+        period = p.period - p.spread +
+                 uniform_below(random_bits(p.seed, id, period_stream), 2 * p.spread + 1);
     } else {
         // Box-Muller, truncated by rejection: pairs of draws until the period is above the floor
         // (validation keeps that floor at least one standard deviation below T, so that 64 tries

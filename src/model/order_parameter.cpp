@@ -26,16 +26,29 @@ constexpr unit_circle_point table_point(int j) noexcept {
     const bool mirror = r > 0.5;
     if (mirror) r = 1.0 - r;
     const double y = r * (std::numbers::pi / 2.0), y2 = y * y;
-    const double s = y * (1.0 + y2 * (-1.0 / 6 + y2 * (1.0 / 120 + y2 * (-1.0 / 5040 + y2 * (1.0 / 362880 +
-                          y2 * (-1.0 / 39916800 + y2 * (1.0 / 6227020800.0)))))));
-    const double c = 1.0 + y2 * (-0.5 + y2 * (1.0 / 24 + y2 * (-1.0 / 720 + y2 * (1.0 / 40320 +
-                         y2 * (-1.0 / 3628800 + y2 * (1.0 / 479001600 + y2 * (-1.0 / 87178291200.0)))))));
+    const double s =
+        y * (1.0 + y2 * (-1.0 / 6 +
+                         y2 * (1.0 / 120 +
+                               y2 * (-1.0 / 5040 +
+                                     y2 * (1.0 / 362880 +
+                                           y2 * (-1.0 / 39916800 + y2 * (1.0 / 6227020800.0)))))));
+    const double c =
+        1.0 +
+        y2 * (-0.5 + y2 * (1.0 / 24 +
+                           y2 * (-1.0 / 720 +
+                                 y2 * (1.0 / 40320 + y2 * (-1.0 / 3628800 +
+                                                           y2 * (1.0 / 479001600 +
+                                                                 y2 * (-1.0 / 87178291200.0)))))));
     const double qc = mirror ? s : c, qs = mirror ? c : s;
     switch (quadrant) {
-    case 0: return {qc, qs};
-    case 1: return {-qs, qc};
-    case 2: return {-qc, -qs};
-    default: return {qs, -qc};
+    case 0:
+        return {qc, qs};
+    case 1:
+        return {-qs, qc};
+    case 2:
+        return {-qc, -qs};
+    default:
+        return {qs, -qc};
     }
 }
 constexpr int table_size = 256;
@@ -44,7 +57,8 @@ struct circle_table {
 };
 constexpr circle_table make_table() noexcept {
     circle_table t{};
-    for (int j = 0; j < table_size; ++j) t.p[j] = table_point(j);
+    for (int j = 0; j < table_size; ++j)
+        t.p[j] = table_point(j);
     return t;
 }
 alignas(64) constexpr circle_table table = make_table();
@@ -126,9 +140,10 @@ namespace generic {
 #undef FIREFLIES_SWEEP_TARGET
 } // namespace generic
 
-using sweep_fn = void (*)(const tick_t*, std::size_t, std::int64_t, std::int64_t, double, std::int64_t&,
-                          std::int64_t&) noexcept;
-const sweep_fn sweep = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? avx2::sweep : generic::sweep;
+using sweep_fn = void (*)(const tick_t*, std::size_t, std::int64_t, std::int64_t, double,
+                          std::int64_t&, std::int64_t&) noexcept;
+const sweep_fn sweep =
+    __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? avx2::sweep : generic::sweep;
 
 } // namespace
 
@@ -138,21 +153,28 @@ phasor_sum phase_circle::sum_of_residues(const tick_t* residues, std::size_t n) 
     return total;
 }
 
-phasor_sum phase_circle::sum_of_differences(tick_t from, const tick_t* subtracted, std::size_t n) const noexcept {
+phasor_sum phase_circle::sum_of_differences(tick_t from, const tick_t* subtracted,
+                                            std::size_t n) const noexcept {
     phasor_sum total;
-    sweep(subtracted, n, -1, from + 1, static_cast<double>(by_period_.divisor()), total.re, total.im); // ~v + 1 == -v
+    // ~v + 1 == -v
+    sweep(subtracted, n, -1, from + 1, static_cast<double>(by_period_.divisor()), total.re,
+          total.im);
     return total;
 }
 
-phasor_sum detail::generic_sum_of_residues(const phase_circle& circle, const tick_t* residues, std::size_t n) noexcept {
+phasor_sum detail::generic_sum_of_residues(const phase_circle& circle, const tick_t* residues,
+                                           std::size_t n) noexcept {
     phasor_sum total;
     generic::sweep(residues, n, 0, 0, static_cast<double>(circle.period()), total.re, total.im);
     return total;
 }
 
-phasor_sum phase_circle::of_residue(tick_t r) const noexcept { return quantised(r, by_period_.divisor()); }
+phasor_sum phase_circle::of_residue(tick_t r) const noexcept {
+    return quantised(r, by_period_.divisor());
+}
 
-void flash_order::flashes_residues(const tick_t* residues, std::size_t n, const tick_t* previous, std::size_t older) {
+void flash_order::flashes_residues(const tick_t* residues, std::size_t n, const tick_t* previous,
+                                   std::size_t older) {
     flashed_ += static_cast<std::int64_t>(n - older);
     sum_ += circle_.sum_of_residues(residues, n);
     sum_ -= circle_.sum_of_residues(previous, older);

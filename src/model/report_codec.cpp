@@ -26,16 +26,20 @@ void encode(const report_header& header, const report_body& body, std::span<flas
     std::memcpy(static_cast<void*>(out.data()), &header, sizeof header);
     std::copy(body.events.begin(), body.events.end(), after_header);
     if (!body.previous.empty())
-        std::memcpy(static_cast<void*>(after_header + at.previous), body.previous.data(), body.previous.size_bytes());
+        std::memcpy(static_cast<void*>(after_header + at.previous), body.previous.data(),
+                    body.previous.size_bytes());
     if (!body.pixels.empty())
-        std::memcpy(static_cast<void*>(after_header + at.pixels), body.pixels.data(), body.pixels.size_bytes());
+        std::memcpy(static_cast<void*>(after_header + at.pixels), body.pixels.data(),
+                    body.pixels.size_bytes());
     if (!body.epochs.empty())
-        std::memcpy(static_cast<void*>(after_header + at.epochs), body.epochs.data(), body.epochs.size_bytes());
+        std::memcpy(static_cast<void*>(after_header + at.epochs), body.epochs.data(),
+                    body.epochs.size_bytes());
 }
 
 decoded decode(std::span<const flash_event> wire, std::size_t bytes, int worker) {
     auto refuse = [&](const std::string& why) -> decoded {
-        throw mpi_error("report from rank " + std::to_string(static_cast<long long>(worker) + 1) + " " + why);
+        throw mpi_error("report from rank " + std::to_string(static_cast<long long>(worker) + 1) +
+                        " " + why);
     };
     if (bytes > wire.size_bytes()) return refuse("is longer than its buffer");
     if (bytes < header_slots * slot_bytes) return refuse("is too short");
@@ -44,12 +48,14 @@ decoded decode(std::span<const flash_event> wire, std::size_t bytes, int worker)
     const report_header& h = d.header;
     if (h.worker != worker) return refuse("names another worker");
     const auto kind = static_cast<std::int32_t>(h.kind);
-    if (kind < static_cast<std::int32_t>(report_kind::flashes) || kind > static_cast<std::int32_t>(report_kind::checkpoint))
+    if (kind < static_cast<std::int32_t>(report_kind::flashes) ||
+        kind > static_cast<std::int32_t>(report_kind::checkpoint))
         return refuse("is of unknown kind " + std::to_string(kind));
     const std::size_t body_slots = bytes / slot_bytes - header_slots;
     // Counts first, bounded by the body, so that the layout's arithmetic cannot overflow.
     if (bytes % slot_bytes != 0 || h.events < 0 || h.pixels < 0 || h.epoch_records < 0 ||
-        static_cast<std::uint64_t>(h.events) > body_slots || static_cast<std::uint64_t>(h.pixels) > body_slots ||
+        static_cast<std::uint64_t>(h.events) > body_slots ||
+        static_cast<std::uint64_t>(h.pixels) > body_slots ||
         static_cast<std::uint64_t>(h.epoch_records) > body_slots)
         return refuse("has the wrong length");
     const auto n = static_cast<std::size_t>(h.events), pixels = static_cast<std::size_t>(h.pixels),

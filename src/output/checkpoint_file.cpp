@@ -58,15 +58,17 @@ constexpr std::size_t max_raw = 8;
 struct raw_extent {
     std::uint64_t offset = 0, length = 0;
     friend bool operator==(const raw_extent&, const raw_extent&) = default;
-    friend bool operator<(const raw_extent& a, const raw_extent& b) noexcept { return a.offset < b.offset; }
+    friend bool operator<(const raw_extent& a, const raw_extent& b) noexcept {
+        return a.offset < b.offset;
+    }
 };
 
 struct seal {
     char magic[24];
-    char version[24];       // the program that wrote it, NUL-padded
-    std::uint64_t bytes;    // the file's length after the user block
-    std::uint64_t hash;     // of every byte after the user block outside `raw`
-    std::uint64_t raws;     // entries of `raw` in use
+    char version[24];        // the program that wrote it, NUL-padded
+    std::uint64_t bytes;     // the file's length after the user block
+    std::uint64_t hash;      // of every byte after the user block outside `raw`
+    std::uint64_t raws;      // entries of `raw` in use
     raw_extent raw[max_raw]; // the raw data the block checksums cover, ascending, disjoint
 };
 static_assert(sizeof(seal) <= user_block);
@@ -124,13 +126,15 @@ class seal_hasher {
 
 /// The seal's hash of the open file `fd` of `size` bytes: every byte after the user block except
 /// `raws` (ascending, disjoint, inside the file). False when a read fails or comes up short.
-bool hash_outside(int fd, std::uint64_t size, const std::vector<raw_extent>& raws, std::uint64_t& hash) {
+bool hash_outside(int fd, std::uint64_t size, const std::vector<raw_extent>& raws,
+                  std::uint64_t& hash) {
     seal_hasher h;
     std::vector<unsigned char> buffer(std::size_t{1} << 20);
     std::uint64_t at = user_block;
     auto feed_until = [&](std::uint64_t end) {
         while (at < end) {
-            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), end - at));
+            const auto n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), end - at));
             const ssize_t got = ::pread(fd, buffer.data(), n, static_cast<off_t>(at));
             if (got <= 0) return false;
             h.feed(buffer.data(), static_cast<std::size_t>(got));
@@ -171,7 +175,8 @@ void write_seal(const std::filesystem::path& p, std::vector<raw_extent> raws) {
     for (std::size_t i = 0; i < raws.size(); ++i) {
         if (raws[i].offset < user_block || raws[i].offset + raws[i].length > size ||
             (i > 0 && raws[i].offset < raws[i - 1].offset + raws[i - 1].length))
-            throw hdf5_error("checkpoint " + p.string() + ": the datasets' raw data overlap or lie outside the file");
+            throw hdf5_error("checkpoint " + p.string() +
+                             ": the datasets' raw data overlap or lie outside the file");
         s.raw[i] = raws[i];
     }
     errno = 0;
@@ -192,7 +197,9 @@ void reserve_space(const std::filesystem::path& p, std::uint64_t bytes) {
     const int err = errno;
     ::close(fd);
     if (rc != 0 && err != EOPNOTSUPP && err != ENOSYS)
-        throw_errno("reserving " + std::to_string(bytes) + " bytes for " + p.string() + " (fallocate)", err);
+        throw_errno("reserving " + std::to_string(bytes) + " bytes for " + p.string() +
+                        " (fallocate)",
+                    err);
 }
 
 /// The format version of a checkpoint sealed by rank 0 alone (formats 2 and 3: the seal's hash
@@ -204,8 +211,10 @@ std::string serial_format_version(const std::filesystem::path& p, int fd, const 
         !hash_outside(fd, static_cast<std::uint64_t>(st.st_size), {}, hash) || hash != s.hash)
         return "2 or 3";
     try {
-        const h5::file f(h5::check_id(H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", p.string()));
-        const h5::attribute a(h5::check_id(H5Aopen(f.get(), "format_version", H5P_DEFAULT), "H5Aopen", p.string()));
+        const h5::file f(
+            h5::check_id(H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", p.string()));
+        const h5::attribute a(
+            h5::check_id(H5Aopen(f.get(), "format_version", H5P_DEFAULT), "H5Aopen", p.string()));
         std::int64_t v = 0;
         h5::check(H5Aread(a.get(), H5T_NATIVE_INT64, &v), "H5Aread", p.string());
         return std::to_string(v);
@@ -226,25 +235,31 @@ std::string check_seal(const std::filesystem::path& p, seal& out) {
     const ssize_t got = ::pread(fd, &s, sizeof s, 0);
     if (got >= static_cast<ssize_t>(sizeof s.magic + sizeof s.version)) {
         const std::string written_by(s.version, strnlen(s.version, sizeof s.version));
-        const std::string what_to_do = "; this fireflies reads format " + std::to_string(checkpoint_format_version) +
-                                       " only: restart it with the fireflies that wrote it, or rerun the run";
+        const std::string what_to_do =
+            "; this fireflies reads format " + std::to_string(checkpoint_format_version) +
+            " only: restart it with the fireflies that wrote it, or rerun the run";
         if (std::memcmp(s.magic, parallel_3_magic, sizeof s.magic) == 0)
-            return "checkpoint format version 3 (written by the workers, without the hub's flashes of the sample "
-                   "in progress) by fireflies " + written_by + what_to_do;
+            return "checkpoint format version 3 (written by the workers, without the hub's flashes "
+                   "of the sample "
+                   "in progress) by fireflies " +
+                   written_by + what_to_do;
         if (std::memcmp(s.magic, serial_magic, sizeof s.magic) == 0)
-            return "an older checkpoint format (version " + serial_format_version(p, fd, s) + ", written by rank 0 " +
-                   "alone) by fireflies " + written_by + what_to_do;
+            return "an older checkpoint format (version " + serial_format_version(p, fd, s) +
+                   ", written by rank 0 " + "alone) by fireflies " + written_by + what_to_do;
     }
-    if (got != static_cast<ssize_t>(sizeof s) || std::memcmp(s.magic, seal_magic, sizeof s.magic) != 0)
+    if (got != static_cast<ssize_t>(sizeof s) ||
+        std::memcmp(s.magic, seal_magic, sizeof s.magic) != 0)
         return "not a fireflies checkpoint (no checksum seal)";
-    if (const std::string written_by(s.version, strnlen(s.version, sizeof s.version)); written_by != version())
-        return "written by fireflies " + written_by + ", this is fireflies " + std::string(version()) +
-               "; restart it with that version";
+    if (const std::string written_by(s.version, strnlen(s.version, sizeof s.version));
+        written_by != version())
+        return "written by fireflies " + written_by + ", this is fireflies " +
+               std::string(version()) + "; restart it with that version";
     struct stat st {};
     if (::fstat(fd, &st) != 0) return std::string("cannot be read: ") + std::strerror(errno);
     const auto size = static_cast<std::uint64_t>(st.st_size);
     if (size < user_block || size - user_block != s.bytes)
-        return "truncated or extended: " + std::to_string(size < user_block ? 0 : size - user_block) +
+        return "truncated or extended: " +
+               std::to_string(size < user_block ? 0 : size - user_block) +
                " bytes where the checkpoint wrote " + std::to_string(s.bytes);
     if (s.raws > max_raw) return "corrupt: its seal is damaged";
     std::vector<raw_extent> raws(s.raw, s.raw + s.raws);
@@ -256,7 +271,8 @@ std::string check_seal(const std::filesystem::path& p, seal& out) {
     }
     std::uint64_t hash = 0;
     errno = 0;
-    if (!hash_outside(fd, size, raws, hash)) return std::string("cannot be read: ") + std::strerror(errno ? errno : EIO);
+    if (!hash_outside(fd, size, raws, hash))
+        return std::string("cannot be read: ") + std::strerror(errno ? errno : EIO);
     if (hash != s.hash) return "corrupt: its checksum does not match";
     out = s;
     return {};
@@ -281,37 +297,55 @@ constexpr std::uint64_t mix(std::uint64_t h) noexcept { // MurmurHash3's finalis
 /// checksum costs a few ns a firefly.
 inline std::uint64_t cell_term(std::uint64_t cell, std::int64_t flash_at, std::int64_t last_flash,
                                std::uint32_t draws, std::uint32_t queued) noexcept {
-    return mix(cell * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(flash_at) * 0xC2B2AE3D27D4EB4Full +
+    return mix(cell * 0x9E3779B97F4A7C15ull +
+               static_cast<std::uint64_t>(flash_at) * 0xC2B2AE3D27D4EB4Full +
                static_cast<std::uint64_t>(last_flash) * 0x165667B19E3779F9ull +
-               (std::uint64_t{draws} | std::uint64_t{queued} << 32) * 0xD6E8FEB86659FD93ull + 0x243F6A8885A308D3ull);
+               (std::uint64_t{draws} | std::uint64_t{queued} << 32) * 0xD6E8FEB86659FD93ull +
+               0x243F6A8885A308D3ull);
 }
 
 inline std::uint64_t flash_term(std::uint64_t agent, std::int64_t t) noexcept {
-    return mix(mix(agent * 0xC2B2AE3D27D4EB4Full + 0x13198A2E03707344ull) ^ static_cast<std::uint64_t>(t));
+    return mix(mix(agent * 0xC2B2AE3D27D4EB4Full + 0x13198A2E03707344ull) ^
+               static_cast<std::uint64_t>(t));
 }
 
 inline std::uint64_t index_term(std::uint64_t slot, std::int64_t value) noexcept {
-    return mix(mix(slot * 0x165667B19E3779F9ull + 0xA4093822299F31D0ull) ^ static_cast<std::uint64_t>(value));
+    return mix(mix(slot * 0x165667B19E3779F9ull + 0xA4093822299F31D0ull) ^
+               static_cast<std::uint64_t>(value));
 }
 
 /// The file's `checksum` attribute: the blocks' checksums chained in block order.
 std::uint64_t chain(const std::vector<std::uint64_t>& checksums) noexcept {
     std::uint64_t h = mix(checksums.size() * 0x9E3779B97F4A7C15ull + 0x082EFA98EC4E6C89ull);
-    for (const std::uint64_t c : checksums) h = mix(h ^ c) + 0x452821E638D01377ull;
+    for (const std::uint64_t c : checksums)
+        h = mix(h ^ c) + 0x452821E638D01377ull;
     return h;
 }
 
 // ---- datasets -------------------------------------------------------------------------------
 
 namespace dsi {
-enum : std::size_t { flash_at, last_flash, draws, queued, t, agent, index, block_start, blocks, checksums, count };
+enum : std::size_t {
+    flash_at,
+    last_flash,
+    draws,
+    queued,
+    t,
+    agent,
+    index,
+    block_start,
+    blocks,
+    checksums,
+    count
+};
 /// The first `raw` hold the raw data the block checksums cover (outside the seal's hash).
 constexpr std::size_t raw = 7;
 } // namespace dsi
 
 constexpr std::array<const char*, dsi::count> dataset_path{
-    "/state/flash_at", "/state/last_flash",      "/state/draws", "/state/queued", "/in_flight/t",
-    "/in_flight/agent", "/in_flight/index", "/in_flight/block_start", "/blocks", "/checksums"};
+    "/state/flash_at", "/state/last_flash", "/state/draws",     "/state/queued",
+    "/in_flight/t",    "/in_flight/agent",  "/in_flight/index", "/in_flight/block_start",
+    "/blocks",         "/checksums"};
 
 hid_t file_type_of(std::size_t ds) {
     if (ds == dsi::draws || ds == dsi::queued) return H5T_STD_U32LE;
@@ -323,61 +357,82 @@ const char* units_of(std::size_t ds) {
     switch (ds) {
     case dsi::flash_at:
     case dsi::last_flash:
-    case dsi::t: return "ns";
-    default: return "1";
+    case dsi::t:
+        return "ns";
+    default:
+        return "1";
     }
 }
 
 const char* description_of(std::size_t ds) {
     switch (ds) {
-    case dsi::flash_at: return "per firefly [y, x]: when its phase reaches the period unless pulses come first";
-    case dsi::last_flash: return "per firefly [y, x]: its latest flash, -1 before the first";
-    case dsi::draws: return "per firefly [y, x]: random draws used so far";
-    case dsi::queued: return "per firefly [y, x]: pulses held during its refractory period (queue mode)";
-    case dsi::t: return "flashes of the last epoch, whose pulses arrive after the checkpoint: block by block "
-                        "(from block_start), within a block by firefly, then time";
-    case dsi::agent: return "firefly of each in-flight flash, y * width + x";
-    case dsi::index: return "per block, row by row, tile by tile (in_flight_tile columns): where the in-flight "
-                            "flashes of that row and tile start";
-    case dsi::block_start: return "where each block's in-flight flashes start; the last entry is their number";
-    case dsi::blocks: return "each block of the run that wrote it: x0, y0, width, height";
-    default: return "each block's checksum: the sum modulo 2^64 of one term per firefly, in-flight flash "
-                    "and index slot (src/output/checkpoint_file.hpp)";
+    case dsi::flash_at:
+        return "per firefly [y, x]: when its phase reaches the period unless pulses come first";
+    case dsi::last_flash:
+        return "per firefly [y, x]: its latest flash, -1 before the first";
+    case dsi::draws:
+        return "per firefly [y, x]: random draws used so far";
+    case dsi::queued:
+        return "per firefly [y, x]: pulses held during its refractory period (queue mode)";
+    case dsi::t:
+        return "flashes of the last epoch, whose pulses arrive after the checkpoint: block by "
+               "block "
+               "(from block_start), within a block by firefly, then time";
+    case dsi::agent:
+        return "firefly of each in-flight flash, y * width + x";
+    case dsi::index:
+        return "per block, row by row, tile by tile (in_flight_tile columns): where the in-flight "
+               "flashes of that row and tile start";
+    case dsi::block_start:
+        return "where each block's in-flight flashes start; the last entry is their number";
+    case dsi::blocks:
+        return "each block of the run that wrote it: x0, y0, width, height";
+    default:
+        return "each block's checksum: the sum modulo 2^64 of one term per firefly, in-flight "
+               "flash "
+               "and index slot (src/output/checkpoint_file.hpp)";
     }
 }
 
-std::int64_t tiles_of(std::int64_t width, std::int64_t tile) { return (width + tile - 1) / tile; }
+std::int64_t tiles_of(std::int64_t width, std::int64_t tile) {
+    return (width + tile - 1) / tile;
+}
 
 /// Where each block's slots start in /in_flight/index, and (at [B]) their number.
 std::vector<std::uint64_t> index_bases(const std::vector<block>& blocks, std::int64_t tile) {
     std::vector<std::uint64_t> base(blocks.size() + 1, 0);
     for (std::size_t b = 0; b < blocks.size(); ++b)
-        base[b + 1] = base[b] + static_cast<std::uint64_t>(blocks[b].height * tiles_of(blocks[b].width, tile));
+        base[b + 1] = base[b] + static_cast<std::uint64_t>(blocks[b].height *
+                                                           tiles_of(blocks[b].width, tile));
     return base;
 }
 
 h5::dataspace select_block(hid_t dset, const block& b, const std::string& path) {
     h5::dataspace space(h5::check_id(H5Dget_space(dset), "H5Dget_space", path));
     const std::array<hsize_t, 2> start{static_cast<hsize_t>(b.y0), static_cast<hsize_t>(b.x0)};
-    const std::array<hsize_t, 2> count{static_cast<hsize_t>(b.height), static_cast<hsize_t>(b.width)};
+    const std::array<hsize_t, 2> count{static_cast<hsize_t>(b.height),
+                                       static_cast<hsize_t>(b.width)};
     if (b.cells() == 0)
         h5::check(H5Sselect_none(space.get()), "H5Sselect_none", path);
     else
-        h5::check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+        h5::check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                      count.data(), nullptr),
                   "H5Sselect_hyperslab", path);
     return space;
 }
 
 /// Elements [start, start + count) of a 1-D (or, for /blocks, [count, 4] rows) dataset.
-h5::dataspace select_range(hid_t dset, std::uint64_t start, std::uint64_t count, const std::string& path) {
+h5::dataspace select_range(hid_t dset, std::uint64_t start, std::uint64_t count,
+                           const std::string& path) {
     h5::dataspace space(h5::check_id(H5Dget_space(dset), "H5Dget_space", path));
     const int rank = H5Sget_simple_extent_ndims(space.get());
     if (count == 0) {
         h5::check(H5Sselect_none(space.get()), "H5Sselect_none", path);
     } else {
         const std::array<hsize_t, 2> s{start, 0}, c{count, rank == 2 ? hsize_t{4} : hsize_t{1}};
-        h5::check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr),
-                  "H5Sselect_hyperslab", path);
+        h5::check(
+            H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr),
+            "H5Sselect_hyperslab", path);
     }
     return space;
 }
@@ -390,21 +445,24 @@ h5::dataspace memory_space(std::uint64_t count, const std::string& path) {
 }
 
 std::int64_t read_int_attr(hid_t obj, const char* name, const std::string& where) {
-    h5::attribute a(h5::check_id(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen", where + " attribute " + name));
+    h5::attribute a(
+        h5::check_id(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen", where + " attribute " + name));
     std::int64_t v = 0;
     h5::check(H5Aread(a.get(), H5T_NATIVE_INT64, &v), "H5Aread", where + " attribute " + name);
     return v;
 }
 
 std::uint64_t read_uint_attr(hid_t obj, const char* name, const std::string& where) {
-    h5::attribute a(h5::check_id(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen", where + " attribute " + name));
+    h5::attribute a(
+        h5::check_id(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen", where + " attribute " + name));
     std::uint64_t v = 0;
     h5::check(H5Aread(a.get(), H5T_NATIVE_UINT64, &v), "H5Aread", where + " attribute " + name);
     return v;
 }
 
 std::string read_string_attr(hid_t obj, const char* name, const std::string& where) {
-    h5::attribute a(h5::check_id(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen", where + " attribute " + name));
+    h5::attribute a(
+        h5::check_id(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen", where + " attribute " + name));
     const h5::datatype type = h5::make_string_type(where);
     char* text = nullptr;
     h5::check(H5Aread(a.get(), type.get(), &text), "H5Aread", where + " attribute " + name);
@@ -415,7 +473,8 @@ std::string read_string_attr(hid_t obj, const char* name, const std::string& whe
 
 /// [begin, end) ranges of a cyclic axis of `n` cells that hold the cells within one of
 /// [from, from + length): one range, or two where it wraps, or the whole axis.
-std::vector<std::pair<std::int64_t, std::int64_t>> halo_ranges(std::int64_t from, std::int64_t length, std::int64_t n) {
+std::vector<std::pair<std::int64_t, std::int64_t>>
+halo_ranges(std::int64_t from, std::int64_t length, std::int64_t n) {
     if (length + 2 >= n) return {{0, n}};
     const std::int64_t begin = from - 1, end = from + length + 1;
     if (begin < 0) return {{n - 1, n}, {0, end}};
@@ -423,15 +482,16 @@ std::vector<std::pair<std::int64_t, std::int64_t>> halo_ranges(std::int64_t from
     return {{begin, end}};
 }
 
-bool in_ranges(std::int64_t v, const std::vector<std::pair<std::int64_t, std::int64_t>>& ranges) noexcept {
+bool in_ranges(std::int64_t v,
+               const std::vector<std::pair<std::int64_t, std::int64_t>>& ranges) noexcept {
     for (const auto& [b, e] : ranges)
         if (v >= b && v < e) return true;
     return false;
 }
 
 /// Sorted, merged [begin, end) ranges; ranges less than `gap` apart are read as one.
-std::vector<std::pair<std::uint64_t, std::uint64_t>> merged(std::vector<std::pair<std::uint64_t, std::uint64_t>> r,
-                                                            std::uint64_t gap) {
+std::vector<std::pair<std::uint64_t, std::uint64_t>>
+merged(std::vector<std::pair<std::uint64_t, std::uint64_t>> r, std::uint64_t gap) {
     std::sort(r.begin(), r.end());
     std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
     for (const auto& x : r) {
@@ -448,10 +508,12 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> merged(std::vector<std::pai
 /// different numbers of ranges), looked up by position.
 class sparse_values {
   public:
-    void read(hid_t dset, hid_t dxpl, std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges, const std::string& p) {
+    void read(hid_t dset, hid_t dxpl, std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges,
+              const std::string& p) {
         ranges_ = std::move(ranges);
         std::uint64_t total = 0;
-        for (const auto& [b, e] : ranges_) total += e - b;
+        for (const auto& [b, e] : ranges_)
+            total += e - b;
         values_.resize(total);
         starts_.clear();
         std::uint64_t at = 0;
@@ -459,18 +521,22 @@ class sparse_values {
             starts_.push_back(at);
             const h5::dataspace file_space = select_range(dset, b, e - b, p);
             const h5::dataspace mem = memory_space(e - b, p);
-            h5::check(H5Dread(dset, H5T_NATIVE_INT64, mem.get(), file_space.get(), dxpl, values_.data() + at), "H5Dread", p);
+            h5::check(H5Dread(dset, H5T_NATIVE_INT64, mem.get(), file_space.get(), dxpl,
+                              values_.data() + at),
+                      "H5Dread", p);
             at += e - b;
         }
     }
     /// The value at `position`, which one of the ranges holds.
     std::int64_t at(std::uint64_t position) const {
-        auto r = std::upper_bound(ranges_.begin(), ranges_.end(), position,
-                                  [](std::uint64_t p, const auto& range) { return p < range.first; });
+        auto r =
+            std::upper_bound(ranges_.begin(), ranges_.end(), position,
+                             [](std::uint64_t p, const auto& range) { return p < range.first; });
         if (r == ranges_.begin()) throw std::logic_error("sparse_values: position not read");
         --r;
         if (position >= r->second) throw std::logic_error("sparse_values: position not read");
-        return values_[starts_[static_cast<std::size_t>(r - ranges_.begin())] + (position - r->first)];
+        return values_[starts_[static_cast<std::size_t>(r - ranges_.begin())] +
+                       (position - r->first)];
     }
 
   private:
@@ -496,8 +562,8 @@ std::string open_datasets(open_checkpoint& f) {
     checkpoint_layout& L = f.layout;
     L.width = read_int_attr(file, "width", name);
     L.height = read_int_attr(file, "height", name);
-    if (L.width < 1 || L.height < 1 || L.width > (std::int64_t{1} << 31) || L.height > (std::int64_t{1} << 31) ||
-        L.width > (std::int64_t{1} << 53) / L.height)
+    if (L.width < 1 || L.height < 1 || L.width > (std::int64_t{1} << 31) ||
+        L.height > (std::int64_t{1} << 31) || L.width > (std::int64_t{1} << 53) / L.height)
         return "grid size " + std::to_string(L.width) + " x " + std::to_string(L.height) +
                " is out of range (corrupt checkpoint)";
     const std::int64_t blocks = read_int_attr(file, "workers", name);
@@ -505,7 +571,8 @@ std::string open_datasets(open_checkpoint& f) {
         return "it names " + std::to_string(blocks) + " blocks for its grid (corrupt checkpoint)";
     L.blocks = static_cast<int>(blocks);
     L.tile = read_int_attr(file, "in_flight_tile", name);
-    if (L.tile < 1 || L.tile > (std::int64_t{1} << 31)) return "in_flight_tile is out of range (corrupt checkpoint)";
+    if (L.tile < 1 || L.tile > (std::int64_t{1} << 31))
+        return "in_flight_tile is out of range (corrupt checkpoint)";
     f.old_blocks = decomposition(L.width, L.height, L.blocks).blocks();
     const std::vector<std::uint64_t> base = index_bases(f.old_blocks, L.tile);
     for (std::size_t i = 0; i < dsi::count; ++i) {
@@ -550,14 +617,16 @@ std::string open_datasets(open_checkpoint& f) {
 /// collective, every reader makes these four reads); the rest is read range by range with
 /// `other_dxpl` (independent: readers read different numbers of ranges). Throws hdf5_error when
 /// HDF5 fails; returns a problem for a bad checkpoint.
-std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t other_dxpl, const block& b,
-                            bool read_checksums, restored_block& out) {
+std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t other_dxpl,
+                            const block& b, bool read_checksums, restored_block& out) {
     const checkpoint_layout& L = f.layout;
     const std::int64_t W = L.width, H = L.height;
     const auto B = static_cast<std::size_t>(L.blocks);
-    if (b.x0 < 0 || b.y0 < 0 || b.width < 1 || b.height < 1 || b.x0 + b.width > W || b.y0 + b.height > H)
-        return "block (" + std::to_string(b.x0) + ", " + std::to_string(b.y0) + ") " + std::to_string(b.width) + " x " +
-               std::to_string(b.height) + " is not inside the checkpoint's grid";
+    if (b.x0 < 0 || b.y0 < 0 || b.width < 1 || b.height < 1 || b.x0 + b.width > W ||
+        b.y0 + b.height > H)
+        return "block (" + std::to_string(b.x0) + ", " + std::to_string(b.y0) + ") " +
+               std::to_string(b.width) + " x " + std::to_string(b.height) +
+               " is not inside the checkpoint's grid";
     out.sums.assign(B, 0);
     out.state.cells = b;
 
@@ -565,27 +634,32 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
     const auto n = static_cast<std::size_t>(b.cells());
     std::vector<std::int64_t> flash_at(n), last_flash(n);
     std::vector<std::uint32_t> draws(n), queued(n);
-    const h5::dataspace mem = h5::make_space({static_cast<hsize_t>(b.height), static_cast<hsize_t>(b.width)}, "block");
+    const h5::dataspace mem =
+        h5::make_space({static_cast<hsize_t>(b.height), static_cast<hsize_t>(b.width)}, "block");
     auto read_field = [&](std::size_t ds, hid_t type, void* data) {
         const std::string p = dataset_path[ds];
         const h5::dataspace file_space = select_block(f.ds[ds].get(), b, p);
-        h5::check(H5Dread(f.ds[ds].get(), type, mem.get(), file_space.get(), state_dxpl, data), "H5Dread", p);
+        h5::check(H5Dread(f.ds[ds].get(), type, mem.get(), file_space.get(), state_dxpl, data),
+                  "H5Dread", p);
     };
     read_field(dsi::flash_at, H5T_NATIVE_INT64, flash_at.data());
     read_field(dsi::last_flash, H5T_NATIVE_INT64, last_flash.data());
     read_field(dsi::draws, H5T_NATIVE_UINT32, draws.data());
     read_field(dsi::queued, H5T_NATIVE_UINT32, queued.data());
     out.state.fireflies.resize(n);
-    for (std::size_t i = 0; i < n; ++i) out.state.fireflies[i] = {flash_at[i], last_flash[i], draws[i], queued[i]};
+    for (std::size_t i = 0; i < n; ++i)
+        out.state.fireflies[i] = {flash_at[i], last_flash[i], draws[i], queued[i]};
     for (std::size_t ob = 0; ob < B; ++ob) {
         const block& o = f.old_blocks[ob];
         const std::int64_t x0 = std::max(o.x0, b.x0), x1 = std::min(o.x0 + o.width, b.x0 + b.width);
-        const std::int64_t y0 = std::max(o.y0, b.y0), y1 = std::min(o.y0 + o.height, b.y0 + b.height);
+        const std::int64_t y0 = std::max(o.y0, b.y0),
+                           y1 = std::min(o.y0 + o.height, b.y0 + b.height);
         std::uint64_t sum = 0;
         for (std::int64_t y = y0; y < y1; ++y)
             for (std::int64_t x = x0; x < x1; ++x) {
                 const auto i = static_cast<std::size_t>((y - b.y0) * b.width + (x - b.x0));
-                sum += cell_term(static_cast<std::uint64_t>(y * W + x), flash_at[i], last_flash[i], draws[i], queued[i]);
+                sum += cell_term(static_cast<std::uint64_t>(y * W + x), flash_at[i], last_flash[i],
+                                 draws[i], queued[i]);
             }
         out.sums[ob] += sum;
     }
@@ -596,8 +670,8 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
         const std::string p = dataset_path[dsi::block_start];
         const h5::dataspace file_space = select_range(f.ds[dsi::block_start].get(), 0, B + 1, p);
         const h5::dataspace m = memory_space(B + 1, p);
-        h5::check(H5Dread(f.ds[dsi::block_start].get(), H5T_NATIVE_INT64, m.get(), file_space.get(), other_dxpl,
-                          block_start.data()),
+        h5::check(H5Dread(f.ds[dsi::block_start].get(), H5T_NATIVE_INT64, m.get(), file_space.get(),
+                          other_dxpl, block_start.data()),
                   "H5Dread", p);
     }
     if (block_start[0] != 0 || block_start[B] != L.in_flight ||
@@ -618,17 +692,21 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
                 if (y0 >= y1 || x0 >= x1) continue;
                 const std::int64_t k0 = (x0 - o.x0) / L.tile, k1 = (x1 - 1 - o.x0) / L.tile;
                 for (std::int64_t y = y0; y < y1; ++y) {
-                    const std::uint64_t row = base[ob] + static_cast<std::uint64_t>((y - o.y0) * tiles);
-                    slot_ranges.emplace_back(row + static_cast<std::uint64_t>(k0), row + static_cast<std::uint64_t>(k1) + 1);
+                    const std::uint64_t row =
+                        base[ob] + static_cast<std::uint64_t>((y - o.y0) * tiles);
+                    slot_ranges.emplace_back(row + static_cast<std::uint64_t>(k0),
+                                             row + static_cast<std::uint64_t>(k1) + 1);
                 }
             }
     }
     const auto slots = merged(std::move(slot_ranges), 0);
     // Each slot's start, and the next one's (its end) when it is in the same block.
     std::vector<std::pair<std::uint64_t, std::uint64_t>> index_ranges;
-    for (const auto& [s0, s1] : slots) index_ranges.emplace_back(s0, std::min<std::uint64_t>(s1 + 1, base[B]));
+    for (const auto& [s0, s1] : slots)
+        index_ranges.emplace_back(s0, std::min<std::uint64_t>(s1 + 1, base[B]));
     sparse_values index;
-    index.read(f.ds[dsi::index].get(), other_dxpl, merged(std::move(index_ranges), 16), dataset_path[dsi::index]);
+    index.read(f.ds[dsi::index].get(), other_dxpl, merged(std::move(index_ranges), 16),
+               dataset_path[dsi::index]);
 
     struct slot_span {
         std::uint64_t slot;
@@ -640,18 +718,21 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
     std::size_t ob = 0;
     for (const auto& [s0, s1] : slots)
         for (std::uint64_t s = s0; s < s1; ++s) {
-            while (base[ob + 1] <= s) ++ob;
+            while (base[ob + 1] <= s)
+                ++ob;
             const std::int64_t begin = index.at(s);
             const std::int64_t end = s + 1 < base[ob + 1] ? index.at(s + 1) : block_start[ob + 1];
             if (begin < block_start[ob] || begin > end || end > block_start[ob + 1])
                 return "/in_flight/index is not in order (corrupt checkpoint)";
             spans.push_back({s, ob, begin, end});
-            entry_ranges.emplace_back(static_cast<std::uint64_t>(begin), static_cast<std::uint64_t>(end));
+            entry_ranges.emplace_back(static_cast<std::uint64_t>(begin),
+                                      static_cast<std::uint64_t>(end));
             // The slot's term, counted by the reader of its first firefly.
             const block& o = f.old_blocks[ob];
             const std::int64_t tiles = tiles_of(o.width, L.tile);
             const auto local = static_cast<std::int64_t>(s - base[ob]);
-            if (b.contains(o.x0 + (local % tiles) * L.tile, o.y0 + local / tiles)) out.sums[ob] += index_term(s, begin);
+            if (b.contains(o.x0 + (local % tiles) * L.tile, o.y0 + local / tiles))
+                out.sums[ob] += index_term(s, begin);
         }
     const auto entries = merged(std::move(entry_ranges), 64);
     sparse_values times, agents;
@@ -671,7 +752,8 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
             const std::int64_t x = agent - y * W;
             if (!in_ranges(x, columns) || !in_ranges(y, rows)) continue;
             out.state.in_flight.push_back({t, static_cast<std::uint64_t>(agent)});
-            if (b.contains(x, y)) out.sums[sp.block] += flash_term(static_cast<std::uint64_t>(agent), t);
+            if (b.contains(x, y))
+                out.sums[sp.block] += flash_term(static_cast<std::uint64_t>(agent), t);
         }
     }
     std::sort(out.state.in_flight.begin(), out.state.in_flight.end());
@@ -681,8 +763,8 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
         out.checksums.resize(B);
         const h5::dataspace file_space = select_range(f.ds[dsi::checksums].get(), 0, B, p);
         const h5::dataspace m = memory_space(B, p);
-        h5::check(H5Dread(f.ds[dsi::checksums].get(), H5T_NATIVE_UINT64, m.get(), file_space.get(), other_dxpl,
-                          out.checksums.data()),
+        h5::check(H5Dread(f.ds[dsi::checksums].get(), H5T_NATIVE_UINT64, m.get(), file_space.get(),
+                          other_dxpl, out.checksums.data()),
                   "H5Dread", p);
     }
     return {};
@@ -698,7 +780,8 @@ h5::plist transfer_plist(H5FD_mpio_xfer_t mode, const std::string& name) {
 
 std::filesystem::path checkpoint_temporary(const std::filesystem::path& path, std::int64_t id) {
     std::string name = ".";
-    name += path.filename().string(); // (appended, not "." + ...: g++ 12 -O3 warns of the latter, -Wrestrict)
+    // (appended, not "." + ...: g++ 12 -O3 warns of the latter, -Wrestrict)
+    name += path.filename().string();
     name += ".tmp.";
     name += std::to_string(id);
     return path.parent_path() / name;
@@ -715,7 +798,8 @@ void begin_checkpoint(const std::filesystem::path& path, std::int64_t width, std
     try {
         const h5::plist fcpl = h5::make_plist(H5P_FILE_CREATE, name);
         h5::check(H5Pset_userblock(fcpl.get(), user_block), "H5Pset_userblock", name);
-        h5::file file(h5::check_id(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), "H5Fcreate", name));
+        h5::file file(h5::check_id(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT),
+                                   "H5Fcreate", name));
         const hid_t root = file.get();
         h5::set_attribute(root, "/", "format", std::string(format_name));
         h5::set_attribute(root, "/", "format_version", checkpoint_format_version);
@@ -723,14 +807,17 @@ void begin_checkpoint(const std::filesystem::path& path, std::int64_t width, std
         h5::set_attribute(root, "/", "width", width);
         h5::set_attribute(root, "/", "height", height);
         h5::set_attribute(root, "/", "config", meta.config_toml);
-        for (const auto& [attribute, count] : meta_counts) h5::set_attribute(root, "/", attribute, meta.*count);
+        for (const auto& [attribute, count] : meta_counts)
+            h5::set_attribute(root, "/", attribute, meta.*count);
         h5::set_attribute(root, "/", "hub_bytes_sent", order.hub_bytes_sent);
         h5::set_attribute(root, "/", "hub_bytes_received", order.hub_bytes_received);
-        const std::vector<std::int64_t> pending(meta.interval_flash_times.begin(), meta.interval_flash_times.end());
-        h5::write_dataset(root, interval_flash_path, H5T_STD_I64LE, H5T_NATIVE_INT64, pending.data(), pending.size(),
-                          {pending.size()}, "ns", "flash time",
-                          "the hub's flashes after the last sample (events telemetry; empty in summary "
-                          "telemetry), for the largest volley of the sample in progress");
+        const std::vector<std::int64_t> pending(meta.interval_flash_times.begin(),
+                                                meta.interval_flash_times.end());
+        h5::write_dataset(
+            root, interval_flash_path, H5T_STD_I64LE, H5T_NATIVE_INT64, pending.data(),
+            pending.size(), {pending.size()}, "ns", "flash time",
+            "the hub's flashes after the last sample (events telemetry; empty in summary "
+            "telemetry), for the largest volley of the sample in progress");
         file.close("H5Fclose", name);
         fsync_path(temporary, false);
     } catch (...) {
@@ -740,13 +827,14 @@ void begin_checkpoint(const std::filesystem::path& path, std::int64_t width, std
     }
 }
 
-void write_checkpoint(const collective& group, const std::filesystem::path& path, const decomposition& d,
-                      const block_state& mine, std::int64_t temporary_id) {
+void write_checkpoint(const collective& group, const std::filesystem::path& path,
+                      const decomposition& d, const block_state& mine, std::int64_t temporary_id) {
     h5::init_library();
     const int member = group.rank(), members = group.size();
     if (members != d.workers() || !(mine.cells == d.block_of(member)) ||
         mine.fireflies.size() != static_cast<std::size_t>(mine.cells.cells()))
-        throw error("checkpoint: the block of member " + std::to_string(member) + " does not match the decomposition");
+        throw error("checkpoint: the block of member " + std::to_string(member) +
+                    " does not match the decomposition");
     const std::int64_t W = d.width();
     const block& b = mine.cells;
     const auto n = static_cast<std::size_t>(b.cells());
@@ -763,8 +851,8 @@ void write_checkpoint(const collective& group, const std::filesystem::path& path
             last_flash[i] = f.last_flash;
             draws[i] = f.draws;
             queued[i] = f.queued;
-            checksum += cell_term(static_cast<std::uint64_t>((b.y0 + y) * W + b.x0 + x), f.flash_at, f.last_flash,
-                                  f.draws, f.queued);
+            checksum += cell_term(static_cast<std::uint64_t>((b.y0 + y) * W + b.x0 + x), f.flash_at,
+                                  f.last_flash, f.draws, f.queued);
         }
     // Its in-flight flashes by firefly, then time; where they start in the file; the index.
     std::vector<flash_event> flashes = mine.in_flight;
@@ -784,14 +872,17 @@ void write_checkpoint(const collective& group, const std::filesystem::path& path
         index[s] = static_cast<std::int64_t>(first + e);
         checksum += index_term(base[static_cast<std::size_t>(member)] + s, index[s]);
         const auto y = b.y0 + static_cast<std::int64_t>(s) / tiles;
-        const auto x_end = std::min(b.x0 + (static_cast<std::int64_t>(s) % tiles + 1) * in_flight_tile, b.x0 + b.width);
-        for (; e < flashes.size() && static_cast<std::int64_t>(flashes[e].agent) < y * W + x_end; ++e) {
+        const auto x_end = std::min(
+            b.x0 + (static_cast<std::int64_t>(s) % tiles + 1) * in_flight_tile, b.x0 + b.width);
+        for (; e < flashes.size() && static_cast<std::int64_t>(flashes[e].agent) < y * W + x_end;
+             ++e) {
             t[e] = flashes[e].t;
             agent[e] = static_cast<std::int64_t>(flashes[e].agent);
             checksum += flash_term(flashes[e].agent, flashes[e].t);
         }
     }
-    if (e != flashes.size()) throw error("checkpoint: an in-flight flash of a firefly outside this block");
+    if (e != flashes.size())
+        throw error("checkpoint: an in-flight flash of a firefly outside this block");
     const std::vector<std::uint64_t> checksums = group.gather(checksum, 0);
     std::array<std::uint64_t, 1> combined{member == 0 ? chain(checksums) : 0};
     group.broadcast(combined, 0);
@@ -805,26 +896,35 @@ void write_checkpoint(const collective& group, const std::filesystem::path& path
     try {
         const h5::plist fapl = h5::make_plist(H5P_FILE_ACCESS, name);
         h5::use_mpio(fapl.get(), group);
-        file = h5::file(h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", name));
+        file = h5::file(
+            h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", name));
         const h5::plist dcpl = h5::make_plist(H5P_DATASET_CREATE, name);
         h5::check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), "H5Pset_layout", name);
         h5::check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time", name);
-        h5::check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time", name); // written once
+        // written once
+        h5::check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time", name);
         const h5::plist lcpl = h5::make_intermediate_lcpl(name);
         const auto B = static_cast<hsize_t>(members);
         for (std::size_t i = 0; i < dsi::count; ++i) {
             std::vector<hsize_t> dims;
-            if (i <= dsi::queued) dims = {static_cast<hsize_t>(d.height()), static_cast<hsize_t>(d.width())};
-            else if (i == dsi::t || i == dsi::agent) dims = {total[0]};
-            else if (i == dsi::index) dims = {base.back()};
-            else if (i == dsi::block_start) dims = {B + 1};
-            else if (i == dsi::blocks) dims = {B, 4};
-            else dims = {B};
+            if (i <= dsi::queued)
+                dims = {static_cast<hsize_t>(d.height()), static_cast<hsize_t>(d.width())};
+            else if (i == dsi::t || i == dsi::agent)
+                dims = {total[0]};
+            else if (i == dsi::index)
+                dims = {base.back()};
+            else if (i == dsi::block_start)
+                dims = {B + 1};
+            else if (i == dsi::blocks)
+                dims = {B, 4};
+            else
+                dims = {B};
             const std::string p = dataset_path[i];
             const h5::dataspace space = h5::make_space(dims, p);
-            ds[i] = h5::dataset(h5::check_id(
-                H5Dcreate2(file.get(), p.c_str(), file_type_of(i), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
-                "H5Dcreate2", p));
+            ds[i] = h5::dataset(
+                h5::check_id(H5Dcreate2(file.get(), p.c_str(), file_type_of(i), space.get(),
+                                        lcpl.get(), dcpl.get(), H5P_DEFAULT),
+                             "H5Dcreate2", p));
             h5::set_attribute(ds[i].get(), p, "units", std::string(units_of(i)));
             h5::set_attribute(ds[i].get(), p, "description", std::string(description_of(i)));
         }
@@ -854,32 +954,41 @@ void write_checkpoint(const collective& group, const std::filesystem::path& path
         auto write_field = [&](std::size_t i, hid_t type, const void* data) {
             const std::string p = dataset_path[i];
             const h5::dataspace file_space = select_block(ds[i].get(), b, p);
-            h5::check(H5Dwrite(ds[i].get(), type, block_mem.get(), file_space.get(), dxpl.get(), data), "H5Dwrite", p);
+            h5::check(
+                H5Dwrite(ds[i].get(), type, block_mem.get(), file_space.get(), dxpl.get(), data),
+                "H5Dwrite", p);
         };
         write_field(dsi::flash_at, H5T_NATIVE_INT64, flash_at.data());
         write_field(dsi::last_flash, H5T_NATIVE_INT64, last_flash.data());
         write_field(dsi::draws, H5T_NATIVE_UINT32, draws.data());
         write_field(dsi::queued, H5T_NATIVE_UINT32, queued.data());
-        auto write_range = [&](std::size_t i, hid_t type, std::uint64_t start, std::uint64_t elements, const void* data) {
+        auto write_range = [&](std::size_t i, hid_t type, std::uint64_t start,
+                               std::uint64_t elements, const void* data) {
             const std::string p = dataset_path[i];
             static const std::int64_t none = 0;
             const h5::dataspace file_space = select_range(ds[i].get(), start, elements, p);
             const std::uint64_t values = i == dsi::blocks ? 4 * elements : elements;
             const h5::dataspace m = memory_space(values, p);
-            h5::check(H5Dwrite(ds[i].get(), type, m.get(), file_space.get(), dxpl.get(), values ? data : &none),
+            h5::check(H5Dwrite(ds[i].get(), type, m.get(), file_space.get(), dxpl.get(),
+                               values ? data : &none),
                       "H5Dwrite", p);
         };
         write_range(dsi::t, H5T_NATIVE_INT64, first, count, t.data());
         write_range(dsi::agent, H5T_NATIVE_INT64, first, count, agent.data());
-        write_range(dsi::index, H5T_NATIVE_INT64, base[static_cast<std::size_t>(member)], slots, index.data());
-        const std::array<std::int64_t, 2> starts{static_cast<std::int64_t>(first), static_cast<std::int64_t>(total[0])};
+        write_range(dsi::index, H5T_NATIVE_INT64, base[static_cast<std::size_t>(member)], slots,
+                    index.data());
+        const std::array<std::int64_t, 2> starts{static_cast<std::int64_t>(first),
+                                                 static_cast<std::int64_t>(total[0])};
         write_range(dsi::block_start, H5T_NATIVE_INT64, static_cast<std::uint64_t>(member),
                     member == members - 1 ? 2 : 1, starts.data());
         const std::array<std::int64_t, 4> geometry{b.x0, b.y0, b.width, b.height};
-        write_range(dsi::blocks, H5T_NATIVE_INT64, static_cast<std::uint64_t>(member), 1, geometry.data());
-        write_range(dsi::checksums, H5T_NATIVE_UINT64, static_cast<std::uint64_t>(member), 1, &checksum);
+        write_range(dsi::blocks, H5T_NATIVE_INT64, static_cast<std::uint64_t>(member), 1,
+                    geometry.data());
+        write_range(dsi::checksums, H5T_NATIVE_UINT64, static_cast<std::uint64_t>(member), 1,
+                    &checksum);
 
-        for (auto& dataset : ds) dataset.close("H5Dclose", name);
+        for (auto& dataset : ds)
+            dataset.close("H5Dclose", name);
         file.close("H5Fclose", name);
         // Every member's part on disk before worker 0 seals and renames.
         fsync_path(temporary, false);
@@ -888,17 +997,21 @@ void write_checkpoint(const collective& group, const std::filesystem::path& path
             write_seal(temporary, std::move(raws));
             std::error_code ec;
             std::filesystem::rename(temporary, path, ec);
-            if (ec) throw io_error("rename(" + name + ", " + path.string() + ") failed: " + ec.message());
+            if (ec)
+                throw io_error("rename(" + name + ", " + path.string() +
+                               ") failed: " + ec.message());
             fsync_path(path.parent_path().empty() ? "." : path.parent_path(), true);
         }
     } catch (...) {
         if (members > 1) {
             // Closing a file of several processes is collective, and the others may be waiting
             // elsewhere: let the handles go unclosed (the hub ends every rank next).
-            for (auto& dataset : ds) (void)dataset.release();
+            for (auto& dataset : ds)
+                (void)dataset.release();
             (void)file.release();
         } else {
-            for (auto& dataset : ds) dataset.reset();
+            for (auto& dataset : ds)
+                dataset.reset();
             file.reset();
             std::error_code ec;
             std::filesystem::remove(temporary, ec);
@@ -909,18 +1022,22 @@ void write_checkpoint(const collective& group, const std::filesystem::path& path
 
 // ---- reading --------------------------------------------------------------------------------
 
-restored_block read_checkpoint_block(const collective& group, const std::filesystem::path& path, const block& mine) {
+restored_block read_checkpoint_block(const collective& group, const std::filesystem::path& path,
+                                     const block& mine) {
     h5::init_library();
     restored_block out;
     open_checkpoint f;
     f.where = "--restart " + path.string();
     const std::string name = path.string();
-    auto problem_of = [&](const error& e) { return f.where + ": cannot be read (corrupt checkpoint?): " + e.what(); };
+    auto problem_of = [&](const error& e) {
+        return f.where + ": cannot be read (corrupt checkpoint?): " + e.what();
+    };
     h5::file file;
     try {
         const h5::plist fapl = h5::make_plist(H5P_FILE_ACCESS, name);
         h5::use_mpio(fapl.get(), group);
-        file = h5::file(h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.get()), "H5Fopen", name));
+        file = h5::file(
+            h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.get()), "H5Fopen", name));
         f.file = file.get();
         if (std::string p = open_datasets(f); !p.empty()) out.problem = f.where + ": " + p;
     } catch (const error& e) {
@@ -931,28 +1048,33 @@ restored_block read_checkpoint_block(const collective& group, const std::filesys
         try {
             const h5::plist collective_io = transfer_plist(H5FD_MPIO_COLLECTIVE, name);
             const h5::plist independent_io = transfer_plist(H5FD_MPIO_INDEPENDENT, name);
-            if (std::string p = read_block_data(f, collective_io.get(), independent_io.get(), mine, group.rank() == 0, out);
+            if (std::string p = read_block_data(f, collective_io.get(), independent_io.get(), mine,
+                                                group.rank() == 0, out);
                 !p.empty())
                 out.problem = f.where + ": " + p;
         } catch (const error& e) {
             out.problem = problem_of(e);
         } catch (const std::bad_alloc&) {
-            out.problem = f.where + ": its in-flight flashes do not fit in memory (corrupt checkpoint?)";
+            out.problem =
+                f.where + ": its in-flight flashes do not fit in memory (corrupt checkpoint?)";
         }
     }
-    for (auto& d : f.ds) d.reset();
+    for (auto& d : f.ds)
+        d.reset();
     file.reset();
     return out;
 }
 
-std::string check_block_sums(const std::filesystem::path& path, std::int64_t width, std::int64_t height,
-                             const std::vector<std::uint64_t>& checksums, const std::vector<std::uint64_t>& sums) {
+std::string check_block_sums(const std::filesystem::path& path, std::int64_t width,
+                             std::int64_t height, const std::vector<std::uint64_t>& checksums,
+                             const std::vector<std::uint64_t>& sums) {
     if (sums.size() != checksums.size())
-        return "--restart " + path.string() + ": " + std::to_string(sums.size()) + " block checksums where it has " +
-               std::to_string(checksums.size());
+        return "--restart " + path.string() + ": " + std::to_string(sums.size()) +
+               " block checksums where it has " + std::to_string(checksums.size());
     for (std::size_t b = 0; b < checksums.size(); ++b)
         if (sums[b] != checksums[b]) {
-            const block o = decomposition(width, height, static_cast<int>(checksums.size())).block_of(static_cast<int>(b));
+            const block o = decomposition(width, height, static_cast<int>(checksums.size()))
+                                .block_of(static_cast<int>(b));
             return "--restart " + path.string() + ": corrupt: block " + std::to_string(b) + " of " +
                    std::to_string(checksums.size()) + " (columns " + std::to_string(o.x0) + "-" +
                    std::to_string(o.x0 + o.width - 1) + ", rows " + std::to_string(o.y0) + "-" +
@@ -966,8 +1088,10 @@ bool is_checkpoint(const std::filesystem::path& path) noexcept {
         h5::init_library();
         const std::string name = path.string();
         if (H5Fis_hdf5(name.c_str()) <= 0) return false;
-        h5::file f(h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", name));
-        return H5Aexists(f.get(), "format") > 0 && read_string_attr(f.get(), "format", name) == format_name;
+        h5::file f(
+            h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", name));
+        return H5Aexists(f.get(), "format") > 0 &&
+               read_string_attr(f.get(), "format", name) == format_name;
     } catch (...) {
         return false;
     }
@@ -980,7 +1104,8 @@ struct checkpoint_reader::impl {
     checkpoint_meta meta;
 };
 
-checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(std::make_unique<impl>()) {
+checkpoint_reader::checkpoint_reader(const std::filesystem::path& path)
+    : impl_(std::make_unique<impl>()) {
     h5::init_library();
     impl& m = *impl_;
     m.path = path;
@@ -990,21 +1115,26 @@ checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw usage_error(where + ": no such file");
     seal s{};
-    if (const std::string problem = check_seal(path, s); !problem.empty()) throw usage_error(where + ": " + problem);
+    if (const std::string problem = check_seal(path, s); !problem.empty())
+        throw usage_error(where + ": " + problem);
     try {
-        m.file = h5::file(h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", name));
+        m.file = h5::file(
+            h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", name));
         const hid_t file = m.file.get();
         m.f.file = file;
         if (H5Aexists(file, "format") <= 0 || read_string_attr(file, "format", name) != format_name)
             throw usage_error(where + ": not a fireflies checkpoint");
-        if (const std::int64_t v = read_int_attr(file, "format_version", name); v != checkpoint_format_version)
-            throw usage_error(where + ": checkpoint format version " + std::to_string(v) + " is not the supported " +
-                              std::to_string(checkpoint_format_version));
+        if (const std::int64_t v = read_int_attr(file, "format_version", name);
+            v != checkpoint_format_version)
+            throw usage_error(where + ": checkpoint format version " + std::to_string(v) +
+                              " is not the supported " + std::to_string(checkpoint_format_version));
         const std::string written_by = read_string_attr(file, "fireflies_version", name);
         if (written_by != version())
-            throw usage_error(where + ": written by fireflies " + written_by + ", this is fireflies " +
-                              std::string(version()) + "; restart it with that version");
-        if (const std::string problem = open_datasets(m.f); !problem.empty()) throw usage_error(where + ": " + problem);
+            throw usage_error(where + ": written by fireflies " + written_by +
+                              ", this is fireflies " + std::string(version()) +
+                              "; restart it with that version");
+        if (const std::string problem = open_datasets(m.f); !problem.empty())
+            throw usage_error(where + ": " + problem);
         // The seal left out exactly the raw data of the big datasets.
         std::vector<raw_extent> raws;
         for (std::size_t i = 0; i < dsi::raw; ++i) {
@@ -1012,7 +1142,8 @@ checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(
             if (bytes == 0) continue;
             const haddr_t offset = H5Dget_offset(m.f.ds[i].get());
             if (offset == HADDR_UNDEF)
-                throw usage_error(where + ": dataset " + std::string(dataset_path[i]) + " is not contiguous (corrupt checkpoint)");
+                throw usage_error(where + ": dataset " + std::string(dataset_path[i]) +
+                                  " is not contiguous (corrupt checkpoint)");
             raws.push_back({offset, bytes});
         }
         std::sort(raws.begin(), raws.end());
@@ -1020,7 +1151,8 @@ checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(
             throw usage_error(where + ": corrupt: its seal does not match its datasets");
         auto& c = m.meta;
         c.config_toml = read_string_attr(file, "config", name);
-        for (const auto& [attribute, count] : meta_counts) c.*count = read_int_attr(file, attribute, name);
+        for (const auto& [attribute, count] : meta_counts)
+            c.*count = read_int_attr(file, attribute, name);
         {
             // The hub's flashes of the sample in progress: the interval's, or none (summary
             // telemetry sends the hub no flashes). Rank 0's own state, read by rank 0 alone.
@@ -1028,54 +1160,69 @@ checkpoint_reader::checkpoint_reader(const std::filesystem::path& path) : impl_(
             const h5::dataset d(h5::check_id(H5Dopen2(file, p, H5P_DEFAULT), "H5Dopen2", p));
             const h5::dataspace s(h5::check_id(H5Dget_space(d.get()), "H5Dget_space", p));
             const hssize_t points = H5Sget_simple_extent_npoints(s.get());
-            if (H5Sget_simple_extent_ndims(s.get()) != 1 || points < 0 || (points != 0 && points != c.interval_flashes))
+            if (H5Sget_simple_extent_ndims(s.get()) != 1 || points < 0 ||
+                (points != 0 && points != c.interval_flashes))
                 throw usage_error(where + ": dataset " + p + " holds " + std::to_string(points) +
-                                  " flash times, not the interval's " + std::to_string(c.interval_flashes) +
-                                  " (corrupt checkpoint)");
+                                  " flash times, not the interval's " +
+                                  std::to_string(c.interval_flashes) + " (corrupt checkpoint)");
             c.interval_flash_times.resize(static_cast<std::size_t>(points));
             if (points > 0)
-                h5::check(H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, c.interval_flash_times.data()),
+                h5::check(H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                  c.interval_flash_times.data()),
                           "H5Dread", p);
         }
         // The decomposition that wrote it, and its blocks' checksums (O(B)).
         checkpoint_layout& L = m.f.layout;
         const auto B = static_cast<std::size_t>(L.blocks);
         std::vector<std::int64_t> geometry(4 * B);
-        h5::check(H5Dread(m.f.ds[dsi::blocks].get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, geometry.data()),
+        h5::check(H5Dread(m.f.ds[dsi::blocks].get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
+                          H5P_DEFAULT, geometry.data()),
                   "H5Dread", dataset_path[dsi::blocks]);
         for (std::size_t b = 0; b < B; ++b) {
             const block& o = m.f.old_blocks[b];
-            if (geometry[4 * b] != o.x0 || geometry[4 * b + 1] != o.y0 || geometry[4 * b + 2] != o.width ||
-                geometry[4 * b + 3] != o.height)
-                throw usage_error(where + ": its /blocks are not the decomposition of its grid for " +
+            if (geometry[4 * b] != o.x0 || geometry[4 * b + 1] != o.y0 ||
+                geometry[4 * b + 2] != o.width || geometry[4 * b + 3] != o.height)
+                throw usage_error(where +
+                                  ": its /blocks are not the decomposition of its grid for " +
                                   std::to_string(B) + " workers (corrupt checkpoint)");
         }
         L.checksums.resize(B);
-        h5::check(H5Dread(m.f.ds[dsi::checksums].get(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                          L.checksums.data()),
+        h5::check(H5Dread(m.f.ds[dsi::checksums].get(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL,
+                          H5P_DEFAULT, L.checksums.data()),
                   "H5Dread", dataset_path[dsi::checksums]);
         if (chain(L.checksums) != read_uint_attr(file, "checksum", name))
             throw usage_error(where + ": corrupt: its block checksums do not match its checksum");
     } catch (const hdf5_error& e) {
-        throw usage_error(where + ": cannot be read as a checkpoint (truncated or corrupt?): " + e.what());
+        throw usage_error(where +
+                          ": cannot be read as a checkpoint (truncated or corrupt?): " + e.what());
     }
 }
 
 checkpoint_reader::~checkpoint_reader() = default;
-const checkpoint_meta& checkpoint_reader::meta() const noexcept { return impl_->meta; }
-const checkpoint_layout& checkpoint_reader::layout() const noexcept { return impl_->f.layout; }
-std::int64_t checkpoint_reader::width() const noexcept { return impl_->f.layout.width; }
-std::int64_t checkpoint_reader::height() const noexcept { return impl_->f.layout.height; }
+const checkpoint_meta& checkpoint_reader::meta() const noexcept {
+    return impl_->meta;
+}
+const checkpoint_layout& checkpoint_reader::layout() const noexcept {
+    return impl_->f.layout;
+}
+std::int64_t checkpoint_reader::width() const noexcept {
+    return impl_->f.layout.width;
+}
+std::int64_t checkpoint_reader::height() const noexcept {
+    return impl_->f.layout.height;
+}
 
 restored_block checkpoint_reader::read_block(const block& b) const {
     restored_block out;
     try {
-        if (std::string p = read_block_data(impl_->f, H5P_DEFAULT, H5P_DEFAULT, b, true, out); !p.empty())
+        if (std::string p = read_block_data(impl_->f, H5P_DEFAULT, H5P_DEFAULT, b, true, out);
+            !p.empty())
             out.problem = impl_->f.where + ": " + p;
     } catch (const error& e) {
         out.problem = impl_->f.where + ": cannot be read (corrupt checkpoint?): " + e.what();
     } catch (const std::bad_alloc&) {
-        out.problem = impl_->f.where + ": its in-flight flashes do not fit in memory (corrupt checkpoint?)";
+        out.problem =
+            impl_->f.where + ": its in-flight flashes do not fit in memory (corrupt checkpoint?)";
     }
     return out;
 }

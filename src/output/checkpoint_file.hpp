@@ -48,9 +48,9 @@
 // their seal with one line: restart with the fireflies that wrote it, or rerun.
 //
 // Atomic: written under .NAME.tmp.ID beside NAME (ID: the hub's process id), begun by rank 0
-// (closed, fsynced), then opened, written, closed and fsynced by every writer, and only once every writer's part is on disk does worker 0 seal, fsync and rename
-// it into place (and fsync the directory): a crash or a full disk mid-write leaves the previous
-// checkpoint as it was.
+// (closed, fsynced), then opened, written, closed and fsynced by every writer, and only once every
+// writer's part is on disk does worker 0 seal, fsync and rename it into place (and fsync the
+// directory): a crash or a full disk mid-write leaves the previous checkpoint as it was.
 //
 // Feasibility note (why the whole program links HDF5's parallel flavour): one binary cannot link
 // both HDF5 flavours (the same symbols). Rank 0's time-series output keeps HDF5's default sec2
@@ -87,8 +87,8 @@ void begin_checkpoint(const std::filesystem::path& path, std::int64_t width, std
 /// hdf5_error or io_error; with more than one member the file is then left to the caller (its
 /// collective close would wait for the members that did not fail): the hub removes the
 /// temporary file.
-void write_checkpoint(const collective& group, const std::filesystem::path& path, const decomposition& d,
-                      const block_state& mine, std::int64_t temporary_id);
+void write_checkpoint(const collective& group, const std::filesystem::path& path,
+                      const decomposition& d, const block_state& mine, std::int64_t temporary_id);
 
 /// How a checkpoint was cut into blocks, and its checksums (rank 0's validation, O(B)).
 struct checkpoint_layout {
@@ -111,12 +111,14 @@ struct restored_block {
 /// Collective over `group`: each member reads block `mine` of `path` through MPI-IO, and adds
 /// up its checksum shares. Never throws for a bad checkpoint: it says why in `problem` (each
 /// member makes the same collective calls whatever it found, so that none waits for another).
-restored_block read_checkpoint_block(const collective& group, const std::filesystem::path& path, const block& mine);
+restored_block read_checkpoint_block(const collective& group, const std::filesystem::path& path,
+                                     const block& mine);
 
 /// Empty when `sums` (every reader's shares added up) matches each block's `checksums`, else a
 /// line naming the first block that does not and where it lies.
-std::string check_block_sums(const std::filesystem::path& path, std::int64_t width, std::int64_t height,
-                             const std::vector<std::uint64_t>& checksums, const std::vector<std::uint64_t>& sums);
+std::string check_block_sums(const std::filesystem::path& path, std::int64_t width,
+                             std::int64_t height, const std::vector<std::uint64_t>& checksums,
+                             const std::vector<std::uint64_t>& sums);
 
 /// Whether `path` is a fireflies checkpoint: an HDF5 file carrying this format's mark, of any
 /// format or program version. False for anything else (a run's output, another file, a file

@@ -27,7 +27,9 @@ void init_library() {
 } // namespace fireflies::output::h5
 
 namespace fireflies::output {
-void start_hdf5() { h5::init_library(); }
+void start_hdf5() {
+    h5::init_library();
+}
 } // namespace fireflies::output
 
 namespace fireflies::output::h5 {
@@ -76,7 +78,8 @@ void fail(std::string_view call, std::string_view object) {
     (void)H5Eclear2(H5E_DEFAULT);
     if (err == ENOSPC || err == EDQUOT) {
         errno = 0;
-        throw io_error(std::string(object) + ": " + std::strerror(err) + " (" + std::string(call) + " failed)");
+        throw io_error(std::string(object) + ": " + std::strerror(err) + " (" + std::string(call) +
+                       " failed)");
     }
     if (!stack.empty()) what += ": " + stack;
     throw hdf5_error(what);
@@ -266,9 +269,8 @@ void set_dimensions(hid_t file, const std::string& path, const std::vector<std::
     }
 }
 
-dataset create_dimension(hid_t file, const std::string& path, std::uint64_t length,
-                         bool extendible, const std::string& long_name,
-                         const std::string& description) {
+dataset create_dimension(hid_t file, const std::string& path, std::uint64_t length, bool extendible,
+                         const std::string& long_name, const std::string& description) {
     const plist lcpl = make_intermediate_lcpl(path);
     const plist dcpl = make_plist(H5P_DATASET_CREATE, path);
     if (extendible) {

@@ -1,8 +1,8 @@
 #pragma once
-// A small RAII layer over the HDF5 C API: the only place, with run_file.cpp and checkpoint_file.cpp,
-// that uses hdf5.h (src/comm/mpi.cpp calls H5Pset_fapl_mpio only: it owns the communicators).
-// Every call's return code is checked where it is made and turned into fireflies::hdf5_error
-// "CALL(OBJECT) failed: <HDF5's message>".
+// A small RAII layer over the HDF5 C API: the only place, with run_file.cpp and
+// checkpoint_file.cpp, that uses hdf5.h (src/comm/mpi.cpp calls H5Pset_fapl_mpio only: it owns the
+// communicators). Every call's return code is checked where it is made and turned into
+// fireflies::hdf5_error "CALL(OBJECT) failed: <HDF5's message>".
 #include <hdf5.h>
 
 #include <cstdint>
@@ -141,7 +141,8 @@ template <class T> std::vector<T> read_all(hid_t file, const std::string& path, 
     if (n < 0) fail("H5Sget_simple_extent_npoints", path);
     std::vector<T> out(static_cast<std::size_t>(n));
     if (!out.empty())
-        check(H5Dread(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "H5Dread", path);
+        check(H5Dread(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "H5Dread",
+              path);
     return out;
 }
 
@@ -158,8 +159,7 @@ void set_dimensions(hid_t file, const std::string& path, const std::vector<std::
 /// when `extendible`) whose values are never written, so never stored, made a scale named
 /// "This is a netCDF dimension but not a netCDF variable.", the mark netCDF-C gives such
 /// dimensions and netCDF readers hide. Returns the open dataset (to extend it).
-dataset create_dimension(hid_t file, const std::string& path, std::uint64_t length,
-                         bool extendible, const std::string& long_name,
-                         const std::string& description);
+dataset create_dimension(hid_t file, const std::string& path, std::uint64_t length, bool extendible,
+                         const std::string& long_name, const std::string& description);
 
 } // namespace fireflies::output::h5

@@ -14,7 +14,8 @@ namespace {
 
 std::string dims_text(const std::vector<hsize_t>& dims) {
     std::string out;
-    for (std::size_t i = 0; i < dims.size(); ++i) out += (i ? " x " : "") + std::to_string(dims[i]);
+    for (std::size_t i = 0; i < dims.size(); ++i)
+        out += (i ? " x " : "") + std::to_string(dims[i]);
     return out.empty() ? "a scalar" : out;
 }
 
@@ -43,48 +44,61 @@ std::int64_t int_attribute(hid_t obj, const char* name, std::int64_t otherwise) 
 
 } // namespace
 
-initial_phases read_initial_phases(const std::filesystem::path& path, std::int64_t width, std::int64_t height) {
+initial_phases read_initial_phases(const std::filesystem::path& path, std::int64_t width,
+                                   std::int64_t height) {
     const std::string where = "--initial-phases " + path.string();
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw usage_error(where + ": no such file");
-    if (!std::filesystem::is_regular_file(path, ec)) throw usage_error(where + ": not a regular file");
+    if (!std::filesystem::is_regular_file(path, ec))
+        throw usage_error(where + ": not a regular file");
     h5::init_library();
     if (H5Fis_hdf5(path.c_str()) <= 0) throw usage_error(where + ": not an HDF5 file");
     initial_phases out;
     try {
-        const h5::file f(h5::check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", path.string()));
+        const h5::file f(h5::check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen",
+                                      path.string()));
         const auto W = static_cast<hsize_t>(width), H = static_cast<hsize_t>(height);
         if (has_link(f.get(), nullptr, "/phase")) {
-            const h5::dataset d(h5::check_id(H5Dopen2(f.get(), "/phase", H5P_DEFAULT), "H5Dopen2", "/phase"));
+            const h5::dataset d(
+                h5::check_id(H5Dopen2(f.get(), "/phase", H5P_DEFAULT), "H5Dopen2", "/phase"));
             const auto dims = dims_of(d.get(), "/phase");
             if (dims != std::vector<hsize_t>{H, W})
                 throw usage_error(where + ": /phase is " + dims_text(dims) + ", the grid needs " +
-                                  std::to_string(height) + " x " + std::to_string(width) + " ([height, width])");
+                                  std::to_string(height) + " x " + std::to_string(width) +
+                                  " ([height, width])");
             out.values.resize(static_cast<std::size_t>(W * H));
-            h5::check(H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.data()), "H5Dread",
-                      "/phase");
+            h5::check(H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                              out.values.data()),
+                      "H5Dread", "/phase");
             out.source = "/phase";
         } else if (has_link(f.get(), "/snapshots", "/snapshots/phase")) {
-            const h5::dataset d(
-                h5::check_id(H5Dopen2(f.get(), "/snapshots/phase", H5P_DEFAULT), "H5Dopen2", "/snapshots/phase"));
+            const h5::dataset d(h5::check_id(H5Dopen2(f.get(), "/snapshots/phase", H5P_DEFAULT),
+                                             "H5Dopen2", "/snapshots/phase"));
             const auto dims = dims_of(d.get(), "/snapshots/phase");
-            const std::int64_t sx = int_attribute(d.get(), "stride_x", 1), sy = int_attribute(d.get(), "stride_y", 1);
-            if (dims.size() != 3) throw usage_error(where + ": /snapshots/phase is " + dims_text(dims) + ", not [k, ny, nx]");
+            const std::int64_t sx = int_attribute(d.get(), "stride_x", 1),
+                               sy = int_attribute(d.get(), "stride_y", 1);
+            if (dims.size() != 3)
+                throw usage_error(where + ": /snapshots/phase is " + dims_text(dims) +
+                                  ", not [k, ny, nx]");
             if (sx != 1 || sy != 1 || dims[1] != H || dims[2] != W)
-                throw usage_error(where + ": /snapshots/phase is subsampled (stride " + std::to_string(sx) + " x " +
-                                  std::to_string(sy) + ", " + std::to_string(dims[2]) + " x " +
-                                  std::to_string(dims[1]) + " pixels for a " + std::to_string(width) + " x " +
-                                  std::to_string(height) +
-                                  " grid): only an unsubsampled snapshot (stride 1) has every firefly's phase");
+                throw usage_error(
+                    where + ": /snapshots/phase is subsampled (stride " + std::to_string(sx) +
+                    " x " + std::to_string(sy) + ", " + std::to_string(dims[2]) + " x " +
+                    std::to_string(dims[1]) + " pixels for a " + std::to_string(width) + " x " +
+                    std::to_string(height) +
+                    " grid): only an unsubsampled snapshot (stride 1) has every firefly's phase");
             if (dims[0] == 0) throw usage_error(where + ": /snapshots/phase has no frame");
             const hsize_t last = dims[0] - 1;
-            const h5::dataspace file_space(h5::check_id(H5Dget_space(d.get()), "H5Dget_space", "/snapshots/phase"));
+            const h5::dataspace file_space(
+                h5::check_id(H5Dget_space(d.get()), "H5Dget_space", "/snapshots/phase"));
             const hsize_t start[3] = {last, 0, 0}, count[3] = {1, H, W};
-            h5::check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+            h5::check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count,
+                                          nullptr),
                       "H5Sselect_hyperslab", "/snapshots/phase");
             const h5::dataspace mem(h5::make_space({H * W}, "/snapshots/phase"));
             out.values.resize(static_cast<std::size_t>(W * H));
-            h5::check(H5Dread(d.get(), H5T_NATIVE_DOUBLE, mem.get(), file_space.get(), H5P_DEFAULT, out.values.data()),
+            h5::check(H5Dread(d.get(), H5T_NATIVE_DOUBLE, mem.get(), file_space.get(), H5P_DEFAULT,
+                              out.values.data()),
                       "H5Dread", "/snapshots/phase");
             out.fractions = true;
             std::string at;
@@ -98,17 +112,19 @@ initial_phases read_initial_phases(const std::filesystem::path& path, std::int64
             }
             out.source = "/snapshots/phase frame " + std::to_string(last) + at;
         } else {
-            throw usage_error(where + ": has neither a dataset /phase ([height, width], seconds) nor "
-                                      "/snapshots/phase (an earlier run's snapshots)");
+            throw usage_error(where +
+                              ": has neither a dataset /phase ([height, width], seconds) nor "
+                              "/snapshots/phase (an earlier run's snapshots)");
         }
     } catch (const hdf5_error& e) {
         throw usage_error(where + ": cannot be read: " + e.what());
     }
     for (std::size_t i = 0; i < out.values.size(); ++i)
         if (!std::isfinite(out.values[i]))
-            throw usage_error(where + ": " + (out.fractions ? "/snapshots/phase" : "/phase") + " at x = " +
-                              std::to_string(i % static_cast<std::size_t>(width)) + ", y = " +
-                              std::to_string(i / static_cast<std::size_t>(width)) + " is not a finite number");
+            throw usage_error(where + ": " + (out.fractions ? "/snapshots/phase" : "/phase") +
+                              " at x = " + std::to_string(i % static_cast<std::size_t>(width)) +
+                              ", y = " + std::to_string(i / static_cast<std::size_t>(width)) +
+                              " is not a finite number");
     return out;
 }
 

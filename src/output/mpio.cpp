@@ -10,8 +10,8 @@ namespace fireflies::output::h5 {
 
 void use_mpio(hid_t fapl, const collective& group) {
     const MPI_Comm comm = *static_cast<const MPI_Comm*>(group.communicator());
-    if (H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 || H5Pset_all_coll_metadata_ops(fapl, 1) < 0 ||
-        H5Pset_coll_metadata_write(fapl, 1) < 0)
+    if (H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
+        H5Pset_all_coll_metadata_ops(fapl, 1) < 0 || H5Pset_coll_metadata_write(fapl, 1) < 0)
         throw hdf5_error("H5Pset_fapl_mpio (the checkpoint's MPI-IO driver) failed");
 }
 

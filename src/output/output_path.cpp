@@ -11,7 +11,8 @@ namespace fireflies::output {
 
 namespace {
 
-[[noreturn]] void refuse(const std::filesystem::path& p, const std::string& reason, std::string_view option) {
+[[noreturn]] void refuse(const std::filesystem::path& p, const std::string& reason,
+                         std::string_view option) {
     std::string line = std::string(option) + " " + p.string() + ": " + reason;
     for (char& c : line)
         if (c == '\n' || c == '\r') c = ' ';
@@ -21,7 +22,9 @@ namespace {
 } // namespace
 
 void check_output_path(const std::filesystem::path& p, bool force, std::string_view option) {
-    auto refuse = [&](const std::filesystem::path& q, const std::string& reason) { output::refuse(q, reason, option); };
+    auto refuse = [&](const std::filesystem::path& q, const std::string& reason) {
+        output::refuse(q, reason, option);
+    };
     namespace fs = std::filesystem;
     if (p.empty()) refuse(p, "empty path");
     std::error_code ec;

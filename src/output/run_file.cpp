@@ -330,8 +330,10 @@ run_file run_file::reopen(const std::filesystem::path& path) {
     // write"; its writer is gone, so clear the mark as `h5clear -s` does. Up to the last flush
     // (every checkpoint flushes) the file is intact.
     hbool_t clear = true;
-    h5::check(H5Pset(fapl.get(), "clear_status_flags", &clear), "H5Pset(clear_status_flags)", m.name);
-    m.file = h5::file(h5::check_id(H5Fopen(m.name.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", m.name));
+    h5::check(H5Pset(fapl.get(), "clear_status_flags", &clear), "H5Pset(clear_status_flags)",
+              m.name);
+    m.file = h5::file(
+        h5::check_id(H5Fopen(m.name.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", m.name));
     return f;
 }
 
@@ -339,14 +341,19 @@ series& run_file::continue_series(const std::string& path, std::uint64_t keep_fr
     check_before_swmr(impl_->swmr, impl_->finished, "continue_series");
     auto s = std::make_unique<series::state>();
     s->path = path;
-    s->dset = h5::dataset(h5::check_id(H5Dopen2(impl_->file.get(), path.c_str(), H5P_DEFAULT), "H5Dopen2", path));
+    s->dset = h5::dataset(
+        h5::check_id(H5Dopen2(impl_->file.get(), path.c_str(), H5P_DEFAULT), "H5Dopen2", path));
     const h5::datatype type(h5::check_id(H5Dget_type(s->dset.get()), "H5Dget_type", path));
     const H5T_class_t cls = H5Tget_class(type.get());
     const std::size_t bytes = H5Tget_size(type.get());
-    if (cls == H5T_FLOAT && bytes == 8) s->type = element_type::f64;
-    else if (cls == H5T_FLOAT && bytes == 4) s->type = element_type::f32;
-    else if (cls == H5T_INTEGER && bytes == 8) s->type = element_type::i64;
-    else throw hdf5_error("series " + path + " has an element type this program does not write");
+    if (cls == H5T_FLOAT && bytes == 8)
+        s->type = element_type::f64;
+    else if (cls == H5T_FLOAT && bytes == 4)
+        s->type = element_type::f32;
+    else if (cls == H5T_INTEGER && bytes == 8)
+        s->type = element_type::i64;
+    else
+        throw hdf5_error("series " + path + " has an element type this program does not write");
     s->info = info_of(s->type);
     const h5::dataspace space(h5::check_id(H5Dget_space(s->dset.get()), "H5Dget_space", path));
     const int rank = H5Sget_simple_extent_ndims(space.get());
@@ -354,14 +361,16 @@ series& run_file::continue_series(const std::string& path, std::uint64_t keep_fr
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
     if (dims[0] < keep_frames)
-        throw io_error("series " + path + " holds " + std::to_string(dims[0]) + " frames, fewer than the " +
-                       std::to_string(keep_frames) + " the checkpoint recorded");
+        throw io_error("series " + path + " holds " + std::to_string(dims[0]) +
+                       " frames, fewer than the " + std::to_string(keep_frames) +
+                       " the checkpoint recorded");
     for (std::size_t i = 1; i < dims.size(); ++i) {
         s->frame_shape.push_back(dims[i]);
         s->frame_elements *= dims[i];
     }
     s->frame_bytes = s->frame_elements * s->info.bytes;
-    const h5::plist dcpl(h5::check_id(H5Dget_create_plist(s->dset.get()), "H5Dget_create_plist", path));
+    const h5::plist dcpl(
+        h5::check_id(H5Dget_create_plist(s->dset.get()), "H5Dget_create_plist", path));
     std::vector<hsize_t> chunk(dims.size());
     h5::check(H5Pget_chunk(dcpl.get(), rank, chunk.data()) < 0 ? -1 : 0, "H5Pget_chunk", path);
     s->chunk_frames = chunk[0];
@@ -379,7 +388,8 @@ bool run_file::has(const std::string& path) const {
 void run_file::move(const std::string& from, const std::string& to) {
     check_before_swmr(impl_->swmr, impl_->finished, "move");
     const h5::plist lcpl = h5::make_intermediate_lcpl(to);
-    h5::check(H5Lmove(impl_->file.get(), from.c_str(), impl_->file.get(), to.c_str(), lcpl.get(), H5P_DEFAULT),
+    h5::check(H5Lmove(impl_->file.get(), from.c_str(), impl_->file.get(), to.c_str(), lcpl.get(),
+                      H5P_DEFAULT),
               "H5Lmove", from + " -> " + to);
 }
 
@@ -495,8 +505,8 @@ void run_file::create_dimension(const std::string& path, const series& length_of
     check_before_swmr(impl_->swmr, impl_->finished, "create_dimension");
     impl::dimension d{path, {}, &length_of};
     if (has(path))
-        d.dset = h5::dataset(h5::check_id(H5Dopen2(impl_->file.get(), path.c_str(), H5P_DEFAULT),
-                                          "H5Dopen2", path));
+        d.dset = h5::dataset(
+            h5::check_id(H5Dopen2(impl_->file.get(), path.c_str(), H5P_DEFAULT), "H5Dopen2", path));
     else
         d.dset = h5::create_dimension(impl_->file.get(), path, length_of.size(), true, long_name,
                                       description);

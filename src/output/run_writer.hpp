@@ -31,10 +31,10 @@ std::span<const perf_timer> perf_timers() noexcept;
 
 /// How a run ends, for the file's last attributes and /perf.
 struct run_ending {
-    std::string status;           ///< complete, interrupted or checkpointed
-    double wall_time = 0;         ///< s, the run's wall time
-    double hub_busy_seconds = 0;  ///< s, the hub's time absorbing reports (/perf/hub, row 0)
-    double hub_peak_rss_mib = 0;  ///< MiB, rank 0's peak resident memory
+    std::string status;          ///< complete, interrupted or checkpointed
+    double wall_time = 0;        ///< s, the run's wall time
+    double hub_busy_seconds = 0; ///< s, the hub's time absorbing reports (/perf/hub, row 0)
+    double hub_peak_rss_mib = 0; ///< MiB, rank 0's peak resident memory
     /// After a restart: rank 0's bytes sent and received to restart this segment (the workers
     /// read the checkpoint themselves), as /perf attributes; negative: not a restart.
     std::int64_t restart_hub_bytes_sent = -1;
@@ -47,8 +47,8 @@ class run_writer {
   public:
     /// Who and what wrote the file (the root's attributes).
     struct identity {
-        int ranks = 1;                           ///< MPI ranks of the run
-        std::string config_toml;                 ///< the run's settings, as --config reads them
+        int ranks = 1;                            ///< MPI ranks of the run
+        std::string config_toml;                  ///< the run's settings, as --config reads them
         const checkpoint_meta* restart = nullptr; ///< continue this run's output after a restart
     };
     /// Creates `path` (refusing an existing one without config.force), or with id.restart reopens
@@ -98,11 +98,12 @@ class run_writer {
     void lay_out_flashes(std::int64_t keep);
     void lay_out_snapshots(std::int64_t keep);
     series& series_of(const std::string& path, element_type type, std::vector<std::uint64_t> shape,
-                      const std::string& units, const std::string& long_name, const std::string& description,
-                      std::uint64_t chunk, std::int64_t keep);
+                      const std::string& units, const std::string& long_name,
+                      const std::string& description, std::uint64_t chunk, std::int64_t keep);
     void write_flashes();
     void write_totals(finisher& f, const run_totals& totals, const run_ending& ending) const;
-    void write_perf(finisher& f, const run_totals& totals, const run_ending& ending, double output_seconds) const;
+    void write_perf(finisher& f, const run_totals& totals, const run_ending& ending,
+                    double output_seconds) const;
     void write_epoch_work(finisher& f, const run_totals& totals) const;
     void write_xdmf(const std::vector<double>& times) const;
 

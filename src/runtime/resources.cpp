@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 
 namespace fireflies {
 
@@ -26,8 +26,12 @@ double status_field_mib(const char* field) noexcept {
 }
 } // namespace
 
-double peak_resident_mib() noexcept { return status_field_mib("VmHWM:"); }
-double resident_mib() noexcept { return status_field_mib("VmRSS:"); }
+double peak_resident_mib() noexcept {
+    return status_field_mib("VmHWM:");
+}
+double resident_mib() noexcept {
+    return status_field_mib("VmRSS:");
+}
 
 double available_memory_bytes() noexcept {
     std::FILE* f = std::fopen("/proc/meminfo", "r");
@@ -43,7 +47,8 @@ double available_memory_bytes() noexcept {
 node_map node_map::this_machine(int ranks) {
     char host[256] = "localhost";
     (void)::gethostname(host, sizeof host - 1);
-    return node_map{std::vector<int>(static_cast<std::size_t>(ranks), 0), {host}, {available_memory_bytes()}};
+    return node_map{
+        std::vector<int>(static_cast<std::size_t>(ranks), 0), {host}, {available_memory_bytes()}};
 }
 
 std::string time_now_text(const char* format, bool utc) {
@@ -57,6 +62,8 @@ std::string time_now_text(const char* format, bool utc) {
     return std::string(text, std::strftime(text, sizeof text, format, &tm));
 }
 
-void tight_timers() noexcept { (void)::prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL); }
+void tight_timers() noexcept {
+    (void)::prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+}
 
 } // namespace fireflies

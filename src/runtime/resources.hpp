@@ -18,9 +18,10 @@ double available_memory_bytes() noexcept;
 /// Plain data, gathered once at start-up by the comm room (a few bytes per rank, nothing per
 /// firefly) and read by the memory check.
 struct node_map {
-    std::vector<int> node_of_rank;   ///< per world rank, its node: an index into the two below
-    std::vector<std::string> names;  ///< each node's processor name
-    std::vector<double> available;   ///< each node's available memory at start-up, bytes (0: unknown)
+    std::vector<int> node_of_rank;  ///< per world rank, its node: an index into the two below
+    std::vector<std::string> names; ///< each node's processor name
+    /// each node's available memory at start-up, bytes (0: unknown)
+    std::vector<double> available;
 
     /// One node holding `ranks` ranks, this machine as it is now.
     static node_map this_machine(int ranks);

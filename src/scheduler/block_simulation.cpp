@@ -9,9 +9,9 @@
 
 #include "fireflies/error.hpp"
 #include "fireflies/time_sort.hpp"
+#include "runtime/resources.hpp"
 #include "scheduler/event_loop.hpp"
 #include "scheduler/firefly_task.hpp"
-#include "runtime/resources.hpp"
 
 namespace fireflies {
 
@@ -57,9 +57,10 @@ firefly_task firefly_life_spread() {
 
 block_simulation::block_simulation(const run_config& config, const decomposition& d, int worker)
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
-      rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
-      sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay), nudge_(rules_.params().nudge),
-      width_(config.width), height_(config.height), reach_(neighbourhood::of(config)),
+      rules_(model_params::from(config)), engine_(config.engine),
+      duration_(to_ticks(config.duration)), sample_(to_ticks(config.sample_every)),
+      epoch_(rules_.params().delay), nudge_(rules_.params().nudge), width_(config.width),
+      height_(config.height), reach_(neighbourhood::of(config)),
       flash_order_(rules_.params().period) {
     by_width_ = divider(width_);
     by_block_width_ = divider(block_.width);
@@ -68,7 +69,9 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     for (std::uint32_t i = 0; i < n; ++i) {
         const std::uint64_t id = global_id(i);
         // (A pacemaker starts on its own period.)
-        put(i, pacemakers_.empty() ? rules_.start(id) : rules_.start(id, own_period_of(rules_.params(), pacemakers_, id).period));
+        put(i, pacemakers_.empty()
+                   ? rules_.start(id)
+                   : rules_.start(id, own_period_of(rules_.params(), pacemakers_, id).period));
     }
     start_tasks();
 }
@@ -76,23 +79,27 @@ block_simulation::block_simulation(const run_config& config, const decomposition
 void block_simulation::resume_sync(const sync_tracker::state& s) {
     if (sync_.empty()) return;
     if (s.next != next_sample_)
-        throw error("resume_sync: the time-to-sync rule has seen " + std::to_string(s.next) + " samples, the block " +
-                    std::to_string(next_sample_));
+        throw error("resume_sync: the time-to-sync rule has seen " + std::to_string(s.next) +
+                    " samples, the block " + std::to_string(next_sample_));
     sync_.front().set(s);
     stop_after_ = sync_.front().stop_after();
 }
 
 block_simulation::block_simulation(const run_config& config, const decomposition& d, int worker,
-                                   block_state restored, std::int64_t epoch, std::int64_t next_sample)
+                                   block_state restored, std::int64_t epoch,
+                                   std::int64_t next_sample)
     : config_(config), decomposition_(d), worker_(worker), block_(d.block_of(worker)),
-      rules_(model_params::from(config)), engine_(config.engine), duration_(to_ticks(config.duration)),
-      sample_(to_ticks(config.sample_every)), epoch_(rules_.params().delay), nudge_(rules_.params().nudge),
-      width_(config.width), height_(config.height), reach_(neighbourhood::of(config)),
+      rules_(model_params::from(config)), engine_(config.engine),
+      duration_(to_ticks(config.duration)), sample_(to_ticks(config.sample_every)),
+      epoch_(rules_.params().delay), nudge_(rules_.params().nudge), width_(config.width),
+      height_(config.height), reach_(neighbourhood::of(config)),
       flash_order_(rules_.params().period) {
-    if (restored.cells != block_ || restored.fireflies.size() != static_cast<std::size_t>(block_.cells()))
+    if (restored.cells != block_ ||
+        restored.fireflies.size() != static_cast<std::size_t>(block_.cells()))
         throw error("restored block does not match worker " + std::to_string(worker) + "'s block");
     allocate(restored.fireflies.size());
-    for (std::uint32_t i = 0; i < restored.fireflies.size(); ++i) put(i, restored.fireflies[i]);
+    for (std::uint32_t i = 0; i < restored.fireflies.size(); ++i)
+        put(i, restored.fireflies[i]);
     // The seed's order parameter from each firefly's last flash, as though each were its first
     // (as the hub does in restore_block).
     for (const firefly& f : restored.fireflies)
@@ -123,8 +130,10 @@ void block_simulation::allocate(std::size_t n) {
     frames_ = std::make_unique<frame_array>(n);
     frame_array::scope scope(*frames_);
     for (std::uint32_t i = 0; i < n; ++i) {
-        const auto task = (rules_.params().own_periods() ? firefly_life_spread() : firefly_life()).handle;
-        if (task.address() != frames_->frame(i)) throw error("coroutine frames are not laid out in firefly order");
+        const auto task =
+            (rules_.params().own_periods() ? firefly_life_spread() : firefly_life()).handle;
+        if (task.address() != frames_->frame(i))
+            throw error("coroutine frames are not laid out in firefly order");
         // Every frame is the same coroutine's, so its promise sits at the same offset in each: the
         // frames' order (checked above) is the promises' order.
         if (i == 0) {
@@ -141,7 +150,8 @@ void block_simulation::set_periods() {
     const model_params& p = rules_.params();
     if (!p.own_periods()) return;
     periods_.resize(flash_at_.size());
-    for (std::uint32_t i = 0; i < periods_.size(); ++i) periods_[i] = own_period_of(p, pacemakers_, global_id(i));
+    for (std::uint32_t i = 0; i < periods_.size(); ++i)
+        periods_[i] = own_period_of(p, pacemakers_, global_id(i));
 }
 
 // The timer ring, and what both constructors share.
@@ -159,20 +169,24 @@ void block_simulation::start_tasks() {
     // (All-to-all exchanges every flash with every worker instead: gather_all.)
     if (!config_.partitioned && !all_to_all_) neighbours_ = decomposition_.neighbours(worker_, r);
     const bool open = config_.boundary == boundary_kind::open;
-    const bool eight_coupled = !wide_ && !config_.partitioned && !all_to_all_ && width_ >= 3 && height_ >= 3 && !open;
+    const bool eight_coupled =
+        !wide_ && !config_.partitioned && !all_to_all_ && width_ >= 3 && height_ >= 3 && !open;
     pulses_per_flash_ = all_to_all_ ? width_ * height_ - 1 : eight_coupled ? 8 : 0;
     open_eight_inside_ = !wide_ && !config_.partitioned && open;
-    wide_inside_ = wide_ && !config_.partitioned && (open || (2 * r + 1 <= width_ && 2 * r + 1 <= height_));
+    wide_inside_ =
+        wide_ && !config_.partitioned && (open || (2 * r + 1 <= width_ && 2 * r + 1 <= height_));
     inside_margin_ = open ? r : 0;
     full_count_ = reach_.full_count();
     if (wide_)
-        for (const auto& [dx, dy] : reach_.offsets()) offsets_.push_back(dy * block_.width + dx);
+        for (const auto& [dx, dy] : reach_.offsets())
+            offsets_.push_back(dy * block_.width + dx);
     outgoing_.resize(neighbours_.size());
     sent_stamp_.assign(neighbours_.size(), 0);
     const tick_t period = rules_.params().period;
     // The ring spans about T/8, 64 to 256 epochs (a longer one would file more turns that move
     // again before they come due).
-    ring_.resize(std::clamp<std::uint64_t>(std::bit_ceil(static_cast<std::uint64_t>(period / epoch_ / 8)), 64, 256));
+    ring_.resize(std::clamp<std::uint64_t>(
+        std::bit_ceil(static_cast<std::uint64_t>(period / epoch_ / 8)), 64, 256));
     ring_mask_ = static_cast<std::int64_t>(ring_.size()) - 1;
     horizon_ = epoch_index_; // nothing filed yet: the first epoch files
     horizon_time_ = horizon_ * epoch_;
@@ -191,7 +205,9 @@ block_state block_simulation::save() const {
     s.fireflies = fireflies();
     const auto w = static_cast<std::uint64_t>(width_);
     for (const flash_event& ev : arriving_)
-        if (block_.contains(static_cast<std::int64_t>(ev.agent % w), static_cast<std::int64_t>(ev.agent / w))) // cold
+        // cold
+        if (block_.contains(static_cast<std::int64_t>(ev.agent % w),
+                            static_cast<std::int64_t>(ev.agent / w)))
             s.in_flight.push_back(ev);
     return s;
 }
@@ -212,7 +228,8 @@ std::vector<firefly> block_simulation::fireflies() const {
 
 block_simulation::~block_simulation() {
     if (frames_)
-        for (std::size_t i = 0; i < flash_at_.size(); ++i) std::coroutine_handle<>::from_address(frames_->frame(i)).destroy();
+        for (std::size_t i = 0; i < flash_at_.size(); ++i)
+            std::coroutine_handle<>::from_address(frames_->frame(i)).destroy();
 }
 
 std::size_t block_simulation::frame_bytes() const noexcept {
@@ -262,24 +279,25 @@ void block_simulation::pace(std::uint32_t local, tick_t t) {
     }
 }
 
-
-
 void block_simulation::begin_epoch(std::int64_t k) {
     epoch_index_ = k;
     if (k >= horizon_) {
-        if (family_) file_turns_family(k); // (block_simulation_families.cpp)
-        else with_fixed_rules([&](const auto& rules) { file_turns(rules, k); });
+        if (family_)
+            file_turns_family(k); // (block_simulation_families.cpp)
+        else
+            with_fixed_rules([&](const auto& rules) { file_turns(rules, k); });
     }
     // The bucket becomes the due list as it is. Entries of fireflies filed again since (a pulse
     // moved the turn earlier) are stale: visiting one finds no turn before the epoch's end and
     // does nothing, which costs less than keeping a tag per firefly to tell.
     // (file_turns may have put turns of this epoch on it already.)
     auto& bucket = ring_[static_cast<std::size_t>(k & ring_mask_)];
-    if (due_.empty()) due_.swap(bucket);
-    else due_.insert(due_.end(), bucket.begin(), bucket.end());
+    if (due_.empty())
+        due_.swap(bucket);
+    else
+        due_.insert(due_.end(), bucket.begin(), bucket.end());
     bucket.clear();
 }
-
 
 // The pulses a flash of `source` sends when not every firefly has 8 coupled neighbours: with
 // --boundary open or a wide neighbourhood (and nothing partitioned) the whole neighbourhood's
@@ -299,7 +317,8 @@ std::int64_t block_simulation::pulses_into_block(std::uint64_t source) const {
     by_width_.split(static_cast<std::int64_t>(source), y, x);
     if (all_to_all_) return block_.cells() - (block_.contains(x, y) ? 1 : 0);
     std::int64_t n = 0;
-    for_each_neighbour(source, [&](std::int64_t nx, std::int64_t ny) { n += block_.contains(nx, ny) ? 1 : 0; });
+    for_each_neighbour(
+        source, [&](std::int64_t nx, std::int64_t ny) { n += block_.contains(nx, ny) ? 1 : 0; });
     return n;
 }
 
@@ -315,7 +334,6 @@ std::int64_t block_simulation::pulses_into_block(std::uint64_t source) const {
     for_each_neighbour(source, [&](std::int64_t, std::int64_t) { ++n; });
     return n;
 }
-
 
 // What a firefly's own turn touches besides its flash time: the rest of its state, in the
 // coroutine engine on the one line of its coroutine frame (up to 64 bytes; a larger frame is
@@ -335,18 +353,20 @@ std::int64_t block_simulation::interior(const flash_event& source) const noexcep
     std::int64_t sy = 0, sx = 0;
     by_width_.split(static_cast<std::int64_t>(source.agent), sy, sx);
     const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0;
-    const bool inside = width_ >= 3 && height_ >= 3 && lx >= 1 && lx < block_.width - 1 && ly >= 1 && ly < block_.height - 1;
+    const bool inside = width_ >= 3 && height_ >= 3 && lx >= 1 && lx < block_.width - 1 &&
+                        ly >= 1 && ly < block_.height - 1;
     return inside ? ly * block_.width + lx : -1;
 }
 
-std::int64_t block_simulation::interior(const flash_event& source, std::int64_t margin) const noexcept {
+std::int64_t block_simulation::interior(const flash_event& source,
+                                        std::int64_t margin) const noexcept {
     std::int64_t sy = 0, sx = 0;
     by_width_.split(static_cast<std::int64_t>(source.agent), sy, sx);
     const std::int64_t lx = sx - block_.x0, ly = sy - block_.y0;
-    const bool inside = lx >= margin && lx < block_.width - margin && ly >= margin && ly < block_.height - margin;
+    const bool inside =
+        lx >= margin && lx < block_.width - margin && ly >= margin && ly < block_.height - margin;
     return inside ? ly * block_.width + lx : -1;
 }
-
 
 // (The flashes since the last report are order_t_.size().)
 void block_simulation::emit_flash(std::uint64_t id, tick_t t, tick_t previous) {
@@ -368,7 +388,8 @@ void block_simulation::emit_flash(std::uint64_t id, tick_t t, tick_t previous) {
     order_previous_.push_back(previous);
 }
 
-void block_simulation::send_flashes(worker_link& link, report_header h, std::span<const epoch_work> epochs) {
+void block_simulation::send_flashes(worker_link& link, report_header h,
+                                    std::span<const epoch_work> epochs) {
     const auto r0 = clock::now();
     h.worker = worker_;
     // The flashes since the last report into the seed's order parameter, in one vectorised batch.
@@ -381,8 +402,9 @@ void block_simulation::send_flashes(worker_link& link, report_header h, std::spa
     // Each firefly's flashes are in time order (visits are); the hub needs no more.
     // In events telemetry the flashes since the last report are unreported_, and their previous
     // flash times order_previous_; in summary telemetry unreported_ holds the --record-region's.
-    const std::span<const tick_t> previous = region_events_ ? std::span<const tick_t>(region_previous_)
-                                                            : std::span<const tick_t>(order_previous_);
+    const std::span<const tick_t> previous = region_events_
+                                                 ? std::span<const tick_t>(region_previous_)
+                                                 : std::span<const tick_t>(order_previous_);
     h.epoch_records = static_cast<std::int64_t>(epochs.size());
     link.send_report(h, {unreported_, previous.first(unreported_.size()), pixels_, epochs});
     unreported_.clear();
@@ -400,12 +422,14 @@ void block_simulation::take_snapshot(tick_t t) {
     const std::int64_t s = snapshot_grid_.stride;
     for (std::int64_t py = (block_.y0 + s - 1) / s; py * s < block_.y0 + block_.height; ++py)
         for (std::int64_t px = (block_.x0 + s - 1) / s; px * s < block_.x0 + block_.width; ++px) {
-            const auto local = static_cast<std::size_t>((py * s - block_.y0) * block_.width + (px * s - block_.x0));
-            pixels_.push_back({py * snapshot_grid_.nx + px,
-                               periods_.empty()
-                                   ? static_cast<double>(rules_.phase(at(local), t)) / static_cast<double>(period)
-                                   : static_cast<double>(periods_[local].period - (flash_at_[local] - t)) /
-                                         static_cast<double>(periods_[local].period)});
+            const auto local = static_cast<std::size_t>((py * s - block_.y0) * block_.width +
+                                                        (px * s - block_.x0));
+            pixels_.push_back(
+                {py * snapshot_grid_.nx + px,
+                 periods_.empty()
+                     ? static_cast<double>(rules_.phase(at(local), t)) / static_cast<double>(period)
+                     : static_cast<double>(periods_[local].period - (flash_at_[local] - t)) /
+                           static_cast<double>(periods_[local].period)});
         }
 }
 
@@ -418,7 +442,8 @@ void block_simulation::emit_sample(worker_link& link) {
     // Every phase at t, rules_.phase = (T + t) - flash_at, is in [0, T): their phasors in one
     // vectorised sweep over the flash times.
     if (periods_.empty()) {
-        h.state = flash_order_.circle().sum_of_differences(rules_.params().period + t, flash_at_.data(), flash_at_.size());
+        h.state = flash_order_.circle().sum_of_differences(rules_.params().period + t,
+                                                           flash_at_.data(), flash_at_.size());
     } else {
         // With a period spread, each phase on its own period's circle (docs/model.md).
         for (std::size_t i = 0; i < flash_at_.size(); ++i)
@@ -431,7 +456,8 @@ void block_simulation::emit_sample(worker_link& link) {
         if (state_sum_open_) {
             const auto w0 = clock::now();
             const phasor_sum total = link.finish_state_sum();
-            totals_.timers.wait += seconds_since(w0); // a consensus among the workers, as the stop's
+            // a consensus among the workers, as the stop's
+            totals_.timers.wait += seconds_since(w0);
             state_sum_open_ = false;
             sync_.front().add(next_sample_ - 1, total.order(width_ * height_));
             stop_after_ = sync_.front().stop_after();
@@ -454,23 +480,29 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
     epoch_visits_ = 0;
     centres_.resize(arriving_.size());
     if (wide_)
-        for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i], reach_.radius());
+        for (std::size_t i = 0; i < arriving_.size(); ++i)
+            centres_[i] = interior(arriving_[i], reach_.radius());
     else
-        for (std::size_t i = 0; i < arriving_.size(); ++i) centres_[i] = interior(arriving_[i]);
+        for (std::size_t i = 0; i < arriving_.size(); ++i)
+            centres_[i] = interior(arriving_[i]);
     for (;;) {
         const tick_t t_sample = next_sample_ * sample_;
         const bool sample_here = t_sample < end && t_sample <= duration_;
         const tick_t until = sample_here ? t_sample + 1 : end;
-        if (wide_) process_interval_wide(until);          // (block_simulation_wide.cpp)
-        else if (family_) process_interval_family(until); // (block_simulation_families.cpp)
-        else with_fixed_rules([&](const auto& rules) { process_interval(rules, until); });
+        if (wide_)
+            process_interval_wide(until); // (block_simulation_wide.cpp)
+        else if (family_)
+            process_interval_family(until); // (block_simulation_families.cpp)
+        else
+            with_fixed_rules([&](const auto& rules) { process_interval(rules, until); });
         epoch_visits_ += static_cast<std::int64_t>(due_.size());
         if (!sample_here) break;
         emit_sample(link);
     }
     epoch_arrivals_ = static_cast<std::int64_t>(next_arrival_);
     // Pulses that would arrive after the end of the run stay in flight.
-    for (std::size_t i = next_arrival_; i < arriving_.size(); ++i) totals_.pulses_in_flight += pulses_into_block(arriving_[i].agent);
+    for (std::size_t i = next_arrival_; i < arriving_.size(); ++i)
+        totals_.pulses_in_flight += pulses_into_block(arriving_[i].agent);
     arriving_.clear();
     due_.clear();
     // Flashes leave the epoch in time order.
@@ -483,13 +515,15 @@ void block_simulation::run_epoch(tick_t end, worker_link& link) {
 // stay in any order (their pulses are identical, and everything that leaves the worker in a
 // canonical order is sorted again where it is written).
 void block_simulation::sort_by_time(std::vector<flash_event>& v) {
-    fireflies::sort_by_time(v, [](const flash_event& ev) { return ev.t; }, sort_scratch_, sort_counts_);
+    fireflies::sort_by_time(
+        v, [](const flash_event& ev) { return ev.t; }, sort_scratch_, sort_counts_);
 }
 
 void block_simulation::exchange_halo(worker_link& link) {
     if (all_to_all_) return gather_all(link); // (block_simulation_families.cpp)
     // Border fireflies' flashes go to every neighbour rank that owns one of their neighbours.
-    for (auto& out : outgoing_) out.clear();
+    for (auto& out : outgoing_)
+        out.clear();
     if (!neighbours_.empty()) {
         // (Those more than the radius from every edge of the block reach no other block.)
         const std::int64_t m = reach_.radius();
@@ -505,11 +539,13 @@ void block_simulation::exchange_halo(worker_link& link) {
                 const int owner = decomposition_.owner(nx, ny);
                 if (owner == worker_) return;
                 const auto slot = static_cast<std::size_t>(
-                    std::lower_bound(neighbours_.begin(), neighbours_.end(), owner) - neighbours_.begin());
-                if (slot == neighbours_.size() || neighbours_[slot] != owner) // (a broken halo, not a bad input)
+                    std::lower_bound(neighbours_.begin(), neighbours_.end(), owner) -
+                    neighbours_.begin());
+                // (a broken halo, not a bad input)
+                if (slot == neighbours_.size() || neighbours_[slot] != owner)
                     throw error("worker " + std::to_string(worker_) + ": a neighbour of firefly " +
-                                std::to_string(ev.agent) + " belongs to worker " + std::to_string(owner) +
-                                ", which is not among its halo's ranks");
+                                std::to_string(ev.agent) + " belongs to worker " +
+                                std::to_string(owner) + ", which is not among its halo's ranks");
                 if (sent_stamp_[slot] == stamp) return;
                 sent_stamp_[slot] = stamp;
                 outgoing_[slot].push_back(ev);
@@ -539,8 +575,10 @@ void block_simulation::checkpoint(worker_link& link, std::int64_t next_epoch) {
     link.save_checkpoint(save());
 }
 
-void block_simulation::finish(worker_link& link, bool interrupted, bool checkpointed, tick_t through) {
-    for (const flash_event& ev : arriving_) totals_.pulses_in_flight += pulses_into_block(ev.agent);
+void block_simulation::finish(worker_link& link, bool interrupted, bool checkpointed,
+                              tick_t through) {
+    for (const flash_event& ev : arriving_)
+        totals_.pulses_in_flight += pulses_into_block(ev.agent);
     report_header h = totals_;
     h.kind = report_kind::final;
     h.through = through;
@@ -553,8 +591,9 @@ void block_simulation::finish(worker_link& link, bool interrupted, bool checkpoi
 
 // --record-epochs: what the epoch just simulated did, from the totals before it.
 void block_simulation::record_epoch(std::int64_t flashes_before, std::int64_t pulses_before) {
-    epoch_log_.push_back({totals_.flashes_total - flashes_before, totals_.pulses_delivered - pulses_before,
-                          epoch_arrivals_, epoch_visits_});
+    epoch_log_.push_back({totals_.flashes_total - flashes_before,
+                          totals_.pulses_delivered - pulses_before, epoch_arrivals_,
+                          epoch_visits_});
 }
 
 void block_simulation::run(worker_link& link) {
@@ -566,14 +605,16 @@ void block_simulation::run(worker_link& link) {
     for (std::int64_t k = first_epoch_;; ++k) {
         if (speed > 0) {
             // --speed: epoch k starts no earlier than k d / speed of wall time after the start.
-            const auto due = start + std::chrono::duration_cast<clock::duration>(
-                                         std::chrono::duration<double>(to_seconds((k - first_epoch_) * epoch_) / speed));
+            const auto due =
+                start + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(
+                            to_seconds((k - first_epoch_) * epoch_) / speed));
             const auto p0 = clock::now();
             if (due > p0) link.idle_until(due);
             timers.pace += seconds_since(p0);
         }
         const double reported_before = timers.report, waited_before = timers.wait;
-        const std::int64_t flashes_before = totals_.flashes_total, pulses_before = totals_.pulses_delivered;
+        const std::int64_t flashes_before = totals_.flashes_total,
+                           pulses_before = totals_.pulses_delivered;
         const auto t0 = clock::now();
         begin_epoch(k);
         epoch_end_ = std::min((k + 1) * epoch_, duration_ + 1);
@@ -581,12 +622,13 @@ void block_simulation::run(worker_link& link) {
         const auto t1 = clock::now();
         if (config_.record_epochs) record_epoch(flashes_before, pulses_before);
         // The samples' reports, sent from inside the epoch, count as report time, not simulate.
-        timers.simulate += std::chrono::duration<double>(t1 - t0).count() - (timers.report - reported_before) -
-                           (timers.wait - waited_before);
+        timers.simulate += std::chrono::duration<double>(t1 - t0).count() -
+                           (timers.report - reported_before) - (timers.wait - waited_before);
         exchange_halo(link);
         timers.exchange += seconds_since(t1);
         if (epoch_end_ > duration_) return finish(link, false, false, duration_);
-        if (unreported_.size() >= report_flash_cap || (frame > 0 && epoch_end_ - 1 - reported_through_ >= frame)) {
+        if (unreported_.size() >= report_flash_cap ||
+            (frame > 0 && epoch_end_ - 1 - reported_through_ >= frame)) {
             report_header h;
             h.kind = report_kind::flashes;
             h.through = epoch_end_ - 1;
@@ -602,13 +644,16 @@ void block_simulation::run(worker_link& link) {
         timers.wait += seconds_since(w0);
         // --stop-when-synced: at the first boundary after the sample that follows the decision,
         // the same simulated time for every decomposition; a complete run, no checkpoint.
-        if (stop_after_ >= 0 && next_sample_ > stop_after_) return finish(link, false, false, epoch_end_ - 1);
-        const bool periodic = stop_check_due_ && next_checkpoint_ > 0 && epoch_end_ >= next_checkpoint_;
+        if (stop_after_ >= 0 && next_sample_ > stop_after_)
+            return finish(link, false, false, epoch_end_ - 1);
+        const bool periodic =
+            stop_check_due_ && next_checkpoint_ > 0 && epoch_end_ >= next_checkpoint_;
         stop_check_due_ = false;
         const bool save = !config_.checkpoint.empty() && (stop || periodic);
         if (save) checkpoint(link, k + 1);
         if (periodic)
-            while (epoch_end_ >= next_checkpoint_) next_checkpoint_ += to_ticks(config_.checkpoint_every);
+            while (epoch_end_ >= next_checkpoint_)
+                next_checkpoint_ += to_ticks(config_.checkpoint_every);
         if (stop) return finish(link, true, save, epoch_end_ - 1);
     }
 }

@@ -39,12 +39,14 @@ void block_simulation::gather_all(worker_link& link) {
 // then the pulses, up to the one that makes it flash; the rest find it refractory (the flash
 // instant) and are held or dropped. The same as k calls of deliver().
 template <class Rules>
-void block_simulation::deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t, std::uint32_t k) {
+void block_simulation::deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t,
+                                      std::uint32_t k) {
     const auto f = view(rules, local);
     if constexpr (Rules::switches::spread())
         if (f.refractory == pacemaker_refractory) return; // a pacemaker ignores pulses
     const tick_t before = rules.next_turn(f);
-    while (rules.acts_before(f, t)) take_turn(local, rules.next_turn(f));
+    while (rules.acts_before(f, t))
+        take_turn(local, rules.next_turn(f));
     const std::uint32_t used = rules.absorb_pulses(f, t, k);
     if (f.flash_at <= t) {
         take_turn(local, t);
@@ -59,7 +61,8 @@ void block_simulation::deliver_pulses(const Rules& rules, std::uint32_t local, t
 // firefly's pulses taken together (deliver_pulses). Pulses are identical, so their sources'
 // order does not matter, and every worker applies the same pulses at the same instants: the same
 // run for any number of ranks. Then the due list, as in process_interval (event_loop.hpp).
-template <class Rules> void block_simulation::process_interval_all_to_all(const Rules& rules, tick_t end) {
+template <class Rules>
+void block_simulation::process_interval_all_to_all(const Rules& rules, tick_t end) {
     const tick_t delay = rules.params().delay;
     const std::size_t n = arriving_.size();
     const auto cells = static_cast<std::uint32_t>(flash_at_.size());
@@ -73,7 +76,8 @@ template <class Rules> void block_simulation::process_interval_all_to_all(const 
             std::int64_t y = 0, x = 0;
             by_width_.split(static_cast<std::int64_t>(arriving_[last].agent), y, x);
             if (block_.contains(x, y))
-                sources_.push_back(static_cast<std::uint32_t>((y - block_.y0) * block_.width + (x - block_.x0)));
+                sources_.push_back(
+                    static_cast<std::uint32_t>((y - block_.y0) * block_.width + (x - block_.x0)));
         }
         const auto k = static_cast<std::uint32_t>(last - next_arrival_);
         next_arrival_ = last;
@@ -84,9 +88,11 @@ template <class Rules> void block_simulation::process_interval_all_to_all(const 
             s += own;
             if (k > own) deliver_pulses(rules, i, t, k - own);
         }
-        totals_.pulses_delivered += static_cast<std::int64_t>(k) * cells - static_cast<std::int64_t>(sources_.size());
+        totals_.pulses_delivered +=
+            static_cast<std::int64_t>(k) * cells - static_cast<std::int64_t>(sources_.size());
     }
-    for (std::size_t i = 0; i < due_.size(); ++i) visit<Rules, true>(rules, due_[i], end);
+    for (std::size_t i = 0; i < due_.size(); ++i)
+        visit<Rules, true>(rules, due_[i], end);
 }
 
 } // namespace fireflies

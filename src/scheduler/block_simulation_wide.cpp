@@ -7,10 +7,14 @@
 namespace fireflies {
 
 void block_simulation::process_interval_wide(tick_t end) {
-    auto wide = [&](const auto& rules) { process_interval<std::remove_cvref_t<decltype(rules)>, true>(rules, end); };
+    auto wide = [&](const auto& rules) {
+        process_interval<std::remove_cvref_t<decltype(rules)>, true>(rules, end);
+    };
     const model_params& p = rules_.params();
-    if (p.own_periods() || p.general_prc) with_family_rules(p, wide);
-    else with_fixed_rules(wide);
+    if (p.own_periods() || p.general_prc)
+        with_family_rules(p, wide);
+    else
+        with_fixed_rules(wide);
 }
 
 } // namespace fireflies

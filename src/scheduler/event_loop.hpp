@@ -21,9 +21,12 @@ namespace fireflies {
 // switches fixed at compile time.
 template <class F> void block_simulation::with_fixed_rules(F&& f) const {
     const model_params& p = rules_.params();
-    if (fixed_switches<refractory_mode::drop, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
-    if (fixed_switches<refractory_mode::drop, true>::fit(p)) return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
-    if (fixed_switches<refractory_mode::queue, false>::fit(p)) return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
+    if (fixed_switches<refractory_mode::drop, false>::fit(p))
+        return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
+    if (fixed_switches<refractory_mode::drop, true>::fit(p))
+        return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
+    if (fixed_switches<refractory_mode::queue, false>::fit(p))
+        return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
     return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
 }
 
@@ -32,15 +35,21 @@ template <class F> void with_family_rules(const model_params& p, F&& f) {
     using enum refractory_mode;
     if (p.own_periods()) {
         // A period spread or pacemakers (the flash instant is always checked).
-        if (fixed_switches<drop, true, false, true>::fit(p)) return f(fixed_firefly_rules<drop, true, false, true>(p));
-        if (fixed_switches<queue, true, false, true>::fit(p)) return f(fixed_firefly_rules<queue, true, false, true>(p));
-        if (fixed_switches<drop, true, true, true>::fit(p)) return f(fixed_firefly_rules<drop, true, true, true>(p));
+        if (fixed_switches<drop, true, false, true>::fit(p))
+            return f(fixed_firefly_rules<drop, true, false, true>(p));
+        if (fixed_switches<queue, true, false, true>::fit(p))
+            return f(fixed_firefly_rules<queue, true, false, true>(p));
+        if (fixed_switches<drop, true, true, true>::fit(p))
+            return f(fixed_firefly_rules<drop, true, true, true>(p));
         return f(fixed_firefly_rules<queue, true, true, true>(p));
     }
     // The general phase response (B > 0 or an inhibitory nudge).
-    if (fixed_switches<drop, false, true>::fit(p)) return f(fixed_firefly_rules<drop, false, true>(p));
-    if (fixed_switches<drop, true, true>::fit(p)) return f(fixed_firefly_rules<drop, true, true>(p));
-    if (fixed_switches<queue, false, true>::fit(p)) return f(fixed_firefly_rules<queue, false, true>(p));
+    if (fixed_switches<drop, false, true>::fit(p))
+        return f(fixed_firefly_rules<drop, false, true>(p));
+    if (fixed_switches<drop, true, true>::fit(p))
+        return f(fixed_firefly_rules<drop, true, true>(p));
+    if (fixed_switches<queue, false, true>::fit(p))
+        return f(fixed_firefly_rules<queue, false, true>(p));
     return f(fixed_firefly_rules<queue, true, true>(p));
 }
 
@@ -69,35 +78,43 @@ template <class Rules> void block_simulation::file_turns(const Rules& rules, std
         std::array<std::uint32_t, chunk + 3> found;
         for (std::uint32_t first = 0; first < n; first += chunk) {
             const std::uint32_t last = std::min<std::uint32_t>(n, first + chunk);
-            const std::size_t m = flash_times_in(flash_at_.data(), first, last, from, to, found.data());
-            for (std::size_t j = 0; j < m; ++j) schedule(found[j], flash_at_[found[j]]);
+            const std::size_t m =
+                flash_times_in(flash_at_.data(), first, last, from, to, found.data());
+            for (std::size_t j = 0; j < m; ++j)
+                schedule(found[j], flash_at_[found[j]]);
         }
     } else {
         for (std::uint32_t i = 0; i < n; ++i)
-            if (const tick_t t = rules.next_turn(view(rules, i)); t >= from && t < to) schedule(i, t);
+            if (const tick_t t = rules.next_turn(view(rules, i)); t >= from && t < to)
+                schedule(i, t);
     }
 }
 
 // The neighbours of `source` coupled to it: all of them, or with --partitioned those in the same
 // block. Calls f(x, y) for each.
 template <class F> void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
-    if (wide_) for_each_wide_neighbour(source, f);
-    else for_each_moore_neighbour(source, f);
+    if (wide_)
+        for_each_wide_neighbour(source, f);
+    else
+        for_each_moore_neighbour(source, f);
 }
 
 // The default's: the distinct Moore neighbours of `source` on the torus, without itself (fewer
 // than 8 only on grids narrower than 3 cells, or on an edge with --boundary open).
 template <class F>
 void block_simulation::for_each_moore_neighbour(std::uint64_t source, F&& f) const {
-    if (config_.boundary == boundary_kind::open) for_each_neighbour_of<true>(source, f);
-    else for_each_neighbour_of<false>(source, f);
+    if (config_.boundary == boundary_kind::open)
+        for_each_neighbour_of<true>(source, f);
+    else
+        for_each_neighbour_of<false>(source, f);
 }
 
 // (With `Open`, --boundary open: no wrapping, the cells beyond an edge do not exist.)
 template <bool Open, class F>
 void block_simulation::for_each_neighbour_of(std::uint64_t source, F&& f) const {
     const auto w = static_cast<std::uint64_t>(width_);
-    const auto sx = static_cast<std::int64_t>(source % w), sy = static_cast<std::int64_t>(source / w);
+    const auto sx = static_cast<std::int64_t>(source % w),
+               sy = static_cast<std::int64_t>(source / w);
     std::array<std::uint64_t, 8> seen{};
     int n = 0;
     const bool same_block_only = config_.partitioned;
@@ -108,8 +125,10 @@ void block_simulation::for_each_neighbour_of(std::uint64_t source, F&& f) const 
             if constexpr (Open)
                 if (sx + dx < 0 || sx + dx >= width_ || sy + dy < 0 || sy + dy >= height_) continue;
             const std::int64_t x = (sx + dx + width_) % width_, y = (sy + dy + height_) % height_;
-            const std::uint64_t id = static_cast<std::uint64_t>(y) * w + static_cast<std::uint64_t>(x);
-            if (id == source || std::find(seen.begin(), seen.begin() + n, id) != seen.begin() + n) continue;
+            const std::uint64_t id =
+                static_cast<std::uint64_t>(y) * w + static_cast<std::uint64_t>(x);
+            if (id == source || std::find(seen.begin(), seen.begin() + n, id) != seen.begin() + n)
+                continue;
             seen[static_cast<std::size_t>(n++)] = id;
             if (same_block_only && decomposition_.owner(x, y) != source_owner) continue;
             f(x, y);
@@ -118,7 +137,8 @@ void block_simulation::for_each_neighbour_of(std::uint64_t source, F&& f) const 
 }
 
 // Any other neighbourhood (--neighbourhood, --radius): its distinct cells.
-template <class F> void block_simulation::for_each_wide_neighbour(std::uint64_t source, F&& f) const {
+template <class F>
+void block_simulation::for_each_wide_neighbour(std::uint64_t source, F&& f) const {
     std::int64_t sy = 0, sx = 0;
     by_width_.split(static_cast<std::int64_t>(source), sy, sx);
     if (!config_.partitioned) return reach_.for_each(sx, sy, f);
@@ -130,30 +150,37 @@ template <class F> void block_simulation::for_each_wide_neighbour(std::uint64_t 
 
 // A pulse reaches firefly `local` at t: first its own turns before it, then the pulse.
 template <class Rules>
-[[gnu::always_inline]] inline void block_simulation::deliver(const Rules& rules, std::uint32_t local, tick_t t) {
+[[gnu::always_inline]] inline void block_simulation::deliver(const Rules& rules,
+                                                             std::uint32_t local, tick_t t) {
     const auto f = view(rules, local);
     if constexpr (Rules::switches::spread())
-        if (f.refractory == pacemaker_refractory) return; // a pacemaker ignores pulses (its turns are on the due list)
+        // a pacemaker ignores pulses (its turns are on the due list)
+        if (f.refractory == pacemaker_refractory) return;
     const tick_t before = rules.next_turn(f);
-    while (rules.acts_before(f, t)) take_turn(local, rules.next_turn(f));
+    while (rules.acts_before(f, t))
+        take_turn(local, rules.next_turn(f));
     if (rules.absorb(f, t)) take_turn(local, t);
     refile(rules, local, before);
 }
 
 // A firefly on the due list: its own turns before `end`.
-template <class Rules, bool AllToAll> void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
+template <class Rules, bool AllToAll>
+void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
     const auto f = view(rules, local);
     const tick_t before = rules.next_turn(f);
-    while (rules.next_turn(f) < end) take_turn(local, rules.next_turn(f));
+    while (rules.next_turn(f) < end)
+        take_turn(local, rules.next_turn(f));
     refile(rules, local, before);
 }
 
 // After a visit: a turn that moved from `before` is filed again, only when it comes before the
 // horizon (file_turns finds the later ones); one moved into this epoch goes on the due list.
 template <class Rules>
-[[gnu::always_inline]] inline void block_simulation::refile(const Rules& rules, std::uint32_t local, tick_t before) {
+[[gnu::always_inline]] inline void block_simulation::refile(const Rules& rules, std::uint32_t local,
+                                                            tick_t before) {
     // One branch, taken by few pulses (whether a pulse moved the turn is as good as random).
-    if (const tick_t after = rules.next_turn(view(rules, local)); (after != before) & (after < horizon_time_))
+    if (const tick_t after = rules.next_turn(view(rules, local));
+        (after != before) & (after < horizon_time_))
         schedule(local, after);
 }
 
@@ -163,17 +190,19 @@ template <class Rules>
 // independent within an epoch, so one firefly's events need to be in time order, not all.
 // `Wide`: a flash whose whole neighbourhood is in the block (centres_, R cells each way) reaches
 // the fireflies at offsets_ from it; the default's 8 Moore cells are fixed offsets.
-template <class Rules, bool Wide> void block_simulation::process_interval(const Rules& shared_rules, tick_t end) {
+template <class Rules, bool Wide>
+void block_simulation::process_interval(const Rules& shared_rules, tick_t end) {
     // (A copy whose address no call sees: the compiler keeps its constants in registers instead
     // of reading them again after every store to a flash time, which might have changed them.)
     const Rules rules = shared_rules;
     const tick_t delay = rules.params().delay;
     const std::int64_t row = block_.width;
     const auto w = static_cast<std::uint32_t>(row);
-    // The eight neighbours of an interior firefly c are c + offset[k], k < 8 (unsigned, wrapping); offset[8]
-    // is the firefly itself.
+    // The eight neighbours of an interior firefly c are c + offset[k], k < 8 (unsigned, wrapping);
+    // offset[8] is the firefly itself.
     constexpr std::uint32_t zero = 0;
-    const std::array<std::uint32_t, 9> offset{zero - w - 1, zero - w, zero - w + 1, zero - 1, 1, w - 1, w, w + 1, 0};
+    const std::array<std::uint32_t, 9> offset{zero - w - 1, zero - w, zero - w + 1, zero - 1, 1,
+                                              w - 1,        w,        w + 1,        0};
     // Memory is requested in two stages ahead of use: a neighbourhood's flash times `far`
     // flashes ahead; `near` flashes ahead (those times have arrived by then), the other fields
     // and the coroutine frames of the neighbours that flash will push to their own flash: those
@@ -189,7 +218,8 @@ template <class Rules, bool Wide> void block_simulation::process_interval(const 
             if (a + far < n && centres_[a + far] >= 0) {
                 const std::int64_t r = reach_.radius();
                 for (std::int64_t dy = -r; dy <= r; ++dy) {
-                    const tick_t* left = &times[static_cast<std::size_t>(centres_[a + far] + dy * row - r)];
+                    const tick_t* left =
+                        &times[static_cast<std::size_t>(centres_[a + far] + dy * row - r)];
                     __builtin_prefetch(left, 1);
                     __builtin_prefetch(left + 2 * r, 1);
                 }
@@ -204,7 +234,8 @@ template <class Rules, bool Wide> void block_simulation::process_interval(const 
             }
         } else {
             if (a + far < n && centres_[a + far] >= 0)
-                for (const std::int64_t r : {centres_[a + far] - row, centres_[a + far], centres_[a + far] + row}) {
+                for (const std::int64_t r :
+                     {centres_[a + far] - row, centres_[a + far], centres_[a + far] + row}) {
                     const tick_t* left = &times[static_cast<std::size_t>(r - 1)];
                     __builtin_prefetch(left, 1);
                     __builtin_prefetch(left + 2, 1); // the same line, unless the three cross one
@@ -212,16 +243,23 @@ template <class Rules, bool Wide> void block_simulation::process_interval(const 
             if (a + near < n && centres_[a + near] >= 0) {
                 const auto c = static_cast<std::uint32_t>(centres_[a + near]);
                 const tick_t soon = arriving_[a + near].t + delay + nudge;
-                const tick_t *up = times + (c - w - 1), *mid = times + (c - 1), *down = times + (c + w - 1);
-                unsigned pushed = static_cast<unsigned>(up[0] <= soon) | static_cast<unsigned>(up[1] <= soon) << 1 |
-                                  static_cast<unsigned>(up[2] <= soon) << 2 | static_cast<unsigned>(mid[0] <= soon) << 3 |
-                                  static_cast<unsigned>(mid[2] <= soon) << 4 | static_cast<unsigned>(down[0] <= soon) << 5 |
-                                  static_cast<unsigned>(down[1] <= soon) << 6 | static_cast<unsigned>(down[2] <= soon) << 7;
+                const tick_t *up = times + (c - w - 1), *mid = times + (c - 1),
+                             *down = times + (c + w - 1);
+                unsigned pushed = static_cast<unsigned>(up[0] <= soon) |
+                                  static_cast<unsigned>(up[1] <= soon) << 1 |
+                                  static_cast<unsigned>(up[2] <= soon) << 2 |
+                                  static_cast<unsigned>(mid[0] <= soon) << 3 |
+                                  static_cast<unsigned>(mid[2] <= soon) << 4 |
+                                  static_cast<unsigned>(down[0] <= soon) << 5 |
+                                  static_cast<unsigned>(down[1] <= soon) << 6 |
+                                  static_cast<unsigned>(down[2] <= soon) << 7;
                 // The first two without a branch (none set asks for the centre's, offset[8] = 0:
                 // whether any is set is as good as random), more in a loop that is rarely entered.
                 const unsigned second = pushed & (pushed - 1);
-                prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(pushed | 256u))]);
-                prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(second | 256u))]);
+                prefetch_turn(c +
+                              offset[static_cast<std::size_t>(std::countr_zero(pushed | 256u))]);
+                prefetch_turn(c +
+                              offset[static_cast<std::size_t>(std::countr_zero(second | 256u))]);
                 for (unsigned more = second & (second - 1); more != 0; more &= more - 1)
                     prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(more))]);
             }
@@ -230,11 +268,13 @@ template <class Rules, bool Wide> void block_simulation::process_interval(const 
         const tick_t t = source.t + delay;
         if (centres_[a] >= 0) {
             if constexpr (Wide) {
-                for (const std::int64_t o : offsets_) deliver(rules, static_cast<std::uint32_t>(centres_[a] + o), t);
+                for (const std::int64_t o : offsets_)
+                    deliver(rules, static_cast<std::uint32_t>(centres_[a] + o), t);
                 totals_.pulses_delivered += static_cast<std::int64_t>(offsets_.size());
             } else {
                 const auto c = static_cast<std::uint32_t>(centres_[a]);
-                for (std::size_t k = 0; k < 8; ++k) deliver(rules, c + offset[k], t);
+                for (std::size_t k = 0; k < 8; ++k)
+                    deliver(rules, c + offset[k], t);
                 totals_.pulses_delivered += 8;
             }
             continue;
@@ -244,8 +284,10 @@ template <class Rules, bool Wide> void block_simulation::process_interval(const 
             deliver(rules, static_cast<std::uint32_t>((y - block_.y0) * row + (x - block_.x0)), t);
             ++totals_.pulses_delivered;
         };
-        if constexpr (Wide) for_each_wide_neighbour(source.agent, in_block);
-        else for_each_moore_neighbour(source.agent, in_block);
+        if constexpr (Wide)
+            for_each_wide_neighbour(source.agent, in_block);
+        else
+            for_each_moore_neighbour(source.agent, in_block);
     }
     next_arrival_ = a;
     // The due list, stale entries included: flash times 64 entries ahead, and 24 ahead the rest

@@ -9,13 +9,14 @@ namespace {
 // from <= t < to as one unsigned comparison: (t - from) < (to - from) in unsigned 64-bit
 // arithmetic (which wraps, where signed would overflow for t far below from, e.g. "never").
 
-std::size_t scan_generic(const tick_t* times, std::uint32_t first, std::uint32_t last, tick_t from, tick_t to,
-                         std::uint32_t* out) noexcept {
+std::size_t scan_generic(const tick_t* times, std::uint32_t first, std::uint32_t last, tick_t from,
+                         tick_t to, std::uint32_t* out) noexcept {
     const std::uint64_t width = static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from);
     std::size_t k = 0;
     for (std::uint32_t i = first; i < last; ++i) {
         out[k] = i; // (written always, kept when inside: no branch)
-        k += static_cast<std::uint64_t>(times[i]) - static_cast<std::uint64_t>(from) < width ? 1 : 0;
+        k +=
+            static_cast<std::uint64_t>(times[i]) - static_cast<std::uint64_t>(from) < width ? 1 : 0;
     }
     return k;
 }
@@ -40,11 +41,14 @@ constexpr auto packed_lanes = [] {
 // bits of both sides). Without a branch: the compare's mask picks the lanes' indices, packed,
 // from a table, and they are stored whether any is found or not (whether a group of four holds
 // one is as good as random), the count advancing by the number found.
-[[gnu::target("avx2,popcnt")]] std::size_t scan_avx2(const tick_t* times, std::uint32_t first, std::uint32_t last,
-                                                     tick_t from, tick_t to, std::uint32_t* out) noexcept {
+[[gnu::target("avx2,popcnt")]] std::size_t scan_avx2(const tick_t* times, std::uint32_t first,
+                                                     std::uint32_t last, tick_t from, tick_t to,
+                                                     std::uint32_t* out) noexcept {
     constexpr std::int64_t sign = std::int64_t{1} << 63;
     const v4ul base = v4ul{} + static_cast<std::uint64_t>(from);
-    const v4l bound = v4l{} + (static_cast<std::int64_t>(static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from)) ^ sign);
+    const v4l bound = v4l{} + (static_cast<std::int64_t>(static_cast<std::uint64_t>(to) -
+                                                         static_cast<std::uint64_t>(from)) ^
+                               sign);
     std::size_t k = 0;
     std::uint32_t i = first;
     for (; i + 4 <= last; i += 4) {
@@ -61,13 +65,14 @@ constexpr auto packed_lanes = [] {
     return k + scan_generic(times, i, last, from, to, out + k);
 }
 
-using scan_fn = std::size_t (*)(const tick_t*, std::uint32_t, std::uint32_t, tick_t, tick_t, std::uint32_t*) noexcept;
+using scan_fn = std::size_t (*)(const tick_t*, std::uint32_t, std::uint32_t, tick_t, tick_t,
+                                std::uint32_t*) noexcept;
 const scan_fn scan = __builtin_cpu_supports("avx2") ? scan_avx2 : scan_generic;
 
 } // namespace
 
-std::size_t flash_times_in(const tick_t* times, std::uint32_t first, std::uint32_t last, tick_t from, tick_t to,
-                           std::uint32_t* out) noexcept {
+std::size_t flash_times_in(const tick_t* times, std::uint32_t first, std::uint32_t last,
+                           tick_t from, tick_t to, std::uint32_t* out) noexcept {
     return scan(times, first, last, from, to, out);
 }
 

@@ -5,9 +5,9 @@
 // every firefly flashes once per period at a random phase (agents in random order within each
 // instant, as on a large grid), each flash with its firefly's previous flash time, each
 // worker's flashes of one sample interval in time order, cut into reports of at most --batch
-// events, the last of them the `sample` report; the workers' reports interleaved round-robin. The reports
-// carry the exact order-parameter partial sums, so the hub checks them (no mismatch allowed).
-// The reports are built before the clock starts; only absorb() calls are timed.
+// events, the last of them the `sample` report; the workers' reports interleaved round-robin. The
+// reports carry the exact order-parameter partial sums, so the hub checks them (no mismatch
+// allowed). The reports are built before the clock starts; only absorb() calls are timed.
 //
 //   hub_bench [--width 1000] [--height 1000] [--workers 2] [--events 20000000] [--batch 65536]
 // prints one JSON object on stdout.
@@ -81,9 +81,12 @@ int main(int argc, char** argv) {
     const decomposition d(config.width, config.height, workers);
     const tick_t period = to_ticks(config.period), interval = to_ticks(config.sample_every);
     const std::int64_t cells = config.width * config.height;
-    // Whole intervals until the wanted number of events: each interval has cells * interval / period.
-    const double per_interval = static_cast<double>(cells) * static_cast<double>(interval) / static_cast<double>(period);
-    const auto intervals = static_cast<std::int64_t>(std::max(1.0, static_cast<double>(target_events) / per_interval + 0.999));
+    // Whole intervals until the wanted number of events: each interval has cells * interval /
+    // period.
+    const double per_interval =
+        static_cast<double>(cells) * static_cast<double>(interval) / static_cast<double>(period);
+    const auto intervals = static_cast<std::int64_t>(
+        std::max(1.0, static_cast<double>(target_events) / per_interval + 0.999));
     // The run these reports describe ends at its last interval, as a real run's duration does
     // (a final report before the duration would read as a run stopped when synchronised).
     config.duration = to_seconds(intervals * interval);
@@ -178,7 +181,8 @@ int main(int argc, char** argv) {
     };
     for (std::int64_t k = 0; k <= intervals; ++k) {
         std::vector<std::vector<report>> per_worker;
-        for (int w = 0; w < d.workers(); ++w) per_worker.push_back(build(feeds[static_cast<std::size_t>(w)], w, k));
+        for (int w = 0; w < d.workers(); ++w)
+            per_worker.push_back(build(feeds[static_cast<std::size_t>(w)], w, k));
         for (std::size_t i = 0;; ++i) {
             bool any = false;
             for (auto& reports : per_worker)
@@ -198,19 +202,23 @@ int main(int argc, char** argv) {
         feed(r);
     }
     const run_totals& t = h.totals();
-    const bool ok = h.done() && t.flashes_received == fed && t.flashes_emitted == fed && t.order_mismatches == 0 &&
-                    observer.samples == intervals + 1;
-    std::printf("{\"width\": %" PRId64 ", \"height\": %" PRId64 ", \"workers\": %d, \"batch\": %zu, "
+    const bool ok = h.done() && t.flashes_received == fed && t.flashes_emitted == fed &&
+                    t.order_mismatches == 0 && observer.samples == intervals + 1;
+    std::printf("{\"width\": %" PRId64 ", \"height\": %" PRId64
+                ", \"workers\": %d, \"batch\": %zu, "
                 "\"events\": %" PRId64 ", \"absorb_calls\": %" PRId64 ", \"samples\": %" PRId64
                 ", \"seconds\": %.6f, \"events_per_second\": %.6g, \"ns_per_event\": %.4g, "
                 "\"order_mismatches\": %" PRId64 ", \"ok\": %s}\n",
-                config.width, config.height, d.workers(), batch, fed, calls, observer.samples, seconds,
-                seconds > 0 ? static_cast<double>(fed) / seconds : 0.0,
-                fed > 0 ? seconds * 1e9 / static_cast<double>(fed) : 0.0, t.order_mismatches, ok ? "true" : "false");
+                config.width, config.height, d.workers(), batch, fed, calls, observer.samples,
+                seconds, seconds > 0 ? static_cast<double>(fed) / seconds : 0.0,
+                fed > 0 ? seconds * 1e9 / static_cast<double>(fed) : 0.0, t.order_mismatches,
+                ok ? "true" : "false");
     if (!ok) {
-        std::fprintf(stderr, "hub_bench: the hub did not take the synthetic run as expected (done %d, received %" PRId64
-                             " of %" PRId64 ", mismatches %" PRId64 ", samples %" PRId64 ")\n",
-                     h.done() ? 1 : 0, t.flashes_received, fed, t.order_mismatches, observer.samples);
+        std::fprintf(
+            stderr,
+            "hub_bench: the hub did not take the synthetic run as expected (done %d, received "
+            "%" PRId64 " of %" PRId64 ", mismatches %" PRId64 ", samples %" PRId64 ")\n",
+            h.done() ? 1 : 0, t.flashes_received, fed, t.order_mismatches, observer.samples);
         return 1;
     }
     return 0;

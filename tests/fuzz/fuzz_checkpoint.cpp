@@ -10,10 +10,10 @@
 // cells, so that a (valid) checkpoint of a huge grid does not exhaust the fuzzer's memory by
 // design.
 #include "config/cli.hpp"
-#include "fuzz_temp_file.hpp"
 #include "fireflies/checkpoint.hpp"
 #include "fireflies/decomposition.hpp"
 #include "fireflies/error.hpp"
+#include "fuzz_temp_file.hpp"
 #include "output/checkpoint_file.hpp"
 
 #include <cstdint>
@@ -57,11 +57,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             for (int w = 0; w < d.workers() && read; ++w) {
                 const fireflies::output::restored_block b = reader.read_block(d.block_of(w));
                 read = b.problem.empty();
-                for (std::size_t i = 0; read && i < sums.size() && i < b.sums.size(); ++i) sums[i] += b.sums[i];
+                for (std::size_t i = 0; read && i < sums.size() && i < b.sums.size(); ++i)
+                    sums[i] += b.sums[i];
                 // What a worker keeps (and the block_state round trip of the unit tests).
                 if (read) (void)fireflies::block_state::unpack(b.state.pack());
             }
-            if (read) (void)fireflies::output::check_block_sums(path, width, height, layout.checksums, sums);
+            if (read)
+                (void)fireflies::output::check_block_sums(path, width, height, layout.checksums,
+                                                          sums);
         }
     } catch (const fireflies::error&) {
     }

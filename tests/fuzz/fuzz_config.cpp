@@ -11,8 +11,8 @@
 // Only fireflies::error (usage_error and its siblings) may come out of the reader; anything else
 // (another exception, a crash, a sanitizer report, a hang, an out-of-memory) is a finding.
 #include "config/cli.hpp"
-#include "fuzz_temp_file.hpp"
 #include "fireflies/error.hpp"
+#include "fuzz_temp_file.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -40,11 +40,13 @@ void check_accepted(const fireflies::run_config& c, const char* how) {
     try {
         back = fireflies::config::from_toml(text, "to_toml output");
     } catch (const fireflies::error& e) {
-        finding("from_toml rejects what to_toml wrote", std::string(how) + ": " + e.what() + "\n" + text);
+        finding("from_toml rejects what to_toml wrote",
+                std::string(how) + ": " + e.what() + "\n" + text);
     }
     if (!(back == c))
-        finding("from_toml(to_toml(c)) != c", std::string(how) + "\n" + text + "\n---- read back as ----\n" +
-                                                 fireflies::config::to_toml(back));
+        finding("from_toml(to_toml(c)) != c", std::string(how) + "\n" + text +
+                                                  "\n---- read back as ----\n" +
+                                                  fireflies::config::to_toml(back));
 }
 
 void parse_argv(const std::vector<std::string>& args, const char* how) {

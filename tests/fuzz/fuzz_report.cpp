@@ -1,7 +1,7 @@
 // libFuzzer target: report_codec::decode on arbitrary bytes, as the hub receives them from a
 // worker. Whatever it accepts must encode back to the same bytes (header, events, previous flash
-// times, pixels, epoch records); whatever it refuses must be refused with mpi_error, never by reading past the
-// input (AddressSanitizer watches).
+// times, pixels, epoch records); whatever it refuses must be refused with mpi_error, never by
+// reading past the input (AddressSanitizer watches).
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -32,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto* in = reinterpret_cast<const std::uint8_t*>(wire.data());
     const auto* out = reinterpret_cast<const std::uint8_t*>(again.data());
     const std::size_t body = report_codec::header_slots * report_codec::slot_bytes;
-    auto same = [&](std::size_t from, std::size_t bytes) { return std::memcmp(in + from, out + from, bytes) == 0; };
+    auto same = [&](std::size_t from, std::size_t bytes) {
+        return std::memcmp(in + from, out + from, bytes) == 0;
+    };
     if (!same(0, sizeof(report_header)) || !same(body, n * sizeof(flash_event)) ||
         !same(body + at.previous * report_codec::slot_bytes, n * sizeof(tick_t)) ||
         !same(body + at.pixels * report_codec::slot_bytes, p * sizeof(snapshot_pixel)) ||

@@ -15,7 +15,8 @@ namespace fuzz {
 inline const std::string& temp_path(const char* name) {
     static const std::string& path = *new std::string([name] {
         const char* dir = std::getenv("TMPDIR");
-        const std::string pattern = std::string(dir && *dir ? dir : "/tmp") + "/fireflies-fuzz-" + name + "-XXXXXX";
+        const std::string pattern =
+            std::string(dir && *dir ? dir : "/tmp") + "/fireflies-fuzz-" + name + "-XXXXXX";
         std::vector<char> buf(pattern.begin(), pattern.end());
         buf.push_back('\0');
         const int fd = ::mkstemp(buf.data());

@@ -10,7 +10,9 @@ namespace {
 fireflies::comm::session* the_session = nullptr;
 }
 
-fireflies::comm::session& fireflies::mpi_test::world() { return *the_session; }
+fireflies::comm::session& fireflies::mpi_test::world() {
+    return *the_session;
+}
 
 int main(int argc, char** argv) {
     fireflies::comm::session mpi(argc, argv);

@@ -18,11 +18,11 @@
 #include <memory>
 #include <mutex>
 #include <queue>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <set>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -41,13 +41,15 @@ namespace fireflies::reference {
 /// The distinct Moore neighbours of cell `id` on a W x H torus, without the cell itself,
 /// ascending. With `part` (partitioned mode), only those owned by the same worker.
 inline std::vector<std::uint64_t> moore_neighbours(std::int64_t W, std::int64_t H, std::uint64_t id,
-                                                   const decomposition* part = nullptr, bool open = false) {
+                                                   const decomposition* part = nullptr,
+                                                   bool open = false) {
     const auto x = static_cast<std::int64_t>(id % static_cast<std::uint64_t>(W));
     const auto y = static_cast<std::int64_t>(id / static_cast<std::uint64_t>(W));
     std::set<std::uint64_t> out;
     for (std::int64_t dy = -1; dy <= 1; ++dy)
         for (std::int64_t dx = -1; dx <= 1; ++dx) {
-            if (open && (x + dx < 0 || x + dx >= W || y + dy < 0 || y + dy >= H)) continue; // no wrap
+            // no wrap
+            if (open && (x + dx < 0 || x + dx >= W || y + dy < 0 || y + dy >= H)) continue;
             const std::int64_t nx = ((x + dx) % W + W) % W, ny = ((y + dy) % H + H) % H;
             const auto n = static_cast<std::uint64_t>(ny * W + nx);
             if (n == id) continue;
@@ -62,9 +64,9 @@ inline std::vector<std::uint64_t> moore_neighbours(std::int64_t W, std::int64_t 
 /// the torus the shorter way round, with `open` the plain difference) is within the radius by
 /// Chebyshev (moore) or Manhattan (von-neumann) distance. With `part`, only those owned by the
 /// same worker.
-inline std::vector<std::uint64_t> neighbours_within(std::int64_t W, std::int64_t H, std::uint64_t id,
-                                                    neighbourhood_kind kind, std::int64_t radius,
-                                                    const decomposition* part = nullptr, bool open = false) {
+inline std::vector<std::uint64_t>
+neighbours_within(std::int64_t W, std::int64_t H, std::uint64_t id, neighbourhood_kind kind,
+                  std::int64_t radius, const decomposition* part = nullptr, bool open = false) {
     const auto x = static_cast<std::int64_t>(id % static_cast<std::uint64_t>(W));
     const auto y = static_cast<std::int64_t>(id / static_cast<std::uint64_t>(W));
     auto apart = [open](std::int64_t a, std::int64_t b, std::int64_t n) {
@@ -96,8 +98,8 @@ struct snapshot {
 struct result {
     std::vector<flash_event> flashes; ///< every flash, sorted by (t, agent)
     std::vector<firefly> final_states;
-    std::vector<snapshot> samples;    ///< at k * sample_every for every k with that time <= through
-    std::int64_t pulses_sent = 0;      ///< one per (flash, coupled neighbour)
+    std::vector<snapshot> samples; ///< at k * sample_every for every k with that time <= through
+    std::int64_t pulses_sent = 0;  ///< one per (flash, coupled neighbour)
     std::int64_t pulses_delivered = 0; ///< pulses with arrival time <= through
     std::int64_t pulses_in_flight = 0; ///< pulses with arrival time > through
     std::vector<std::int64_t> sent_by, delivered_to, in_flight_to; ///< the same, per firefly
@@ -139,14 +141,20 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
     // Pacemakers: a fixed period, phase U(0, period) at the start, pulses ignored.
     const std::vector<pacemaker_period> pacemakers = pacemaker_periods(c);
     std::vector<bool> paces(n, false);
-    for (const auto& m : pacemakers) paces[m.id] = true;
+    for (const auto& m : pacemakers)
+        paces[m.id] = true;
     for (std::size_t i = 0; i < n; ++i) {
-        const own_period own = paces[i] ? own_period{pacemakers[static_cast<std::size_t>(
-                                                        std::find_if(pacemakers.begin(), pacemakers.end(),
-                                                                     [&](const auto& m) { return m.id == i; }) -
-                                                        pacemakers.begin())].period, 0}
-                                        : natural_period(p, i);
-        st[i] = {paces[i] ? rules.start(i, own.period) : rules.start(i), own.period, own.refractory};
+        const own_period own =
+            paces[i]
+                ? own_period{pacemakers[static_cast<std::size_t>(
+                                            std::find_if(pacemakers.begin(), pacemakers.end(),
+                                                         [&](const auto& m) { return m.id == i; }) -
+                                            pacemakers.begin())]
+                                 .period,
+                             0}
+                : natural_period(p, i);
+        st[i] = {paces[i] ? rules.start(i, own.period) : rules.start(i), own.period,
+                 own.refractory};
         periods[i] = own.period;
         q.emplace(rules.next_turn(st[i]), 1, i);
     }
@@ -196,7 +204,8 @@ inline result run(const run_config& c, tick_t through, const decomposition* part
         snapshot s;
         s.t = t;
         s.phase.resize(n);
-        for (std::size_t i = 0; i < n; ++i) s.phase[i] = rules.phase(st[i], t);
+        for (std::size_t i = 0; i < n; ++i)
+            s.phase[i] = rules.phase(st[i], t);
         s.last_flash = last;
         s.period = periods;
         s.flashes = static_cast<std::int64_t>(r.flashes.size());
@@ -221,14 +230,15 @@ inline phasor_sum state_sum(const snapshot& s, const block& b, std::int64_t W, t
     for (std::int64_t y = b.y0; y < b.y0 + b.height; ++y)
         for (std::int64_t x = b.x0; x < b.x0 + b.width; ++x)
             sum += phasor_sum::of(s.phase[static_cast<std::size_t>(y * W + x)],
-                                  s.period.empty() ? period : s.period[static_cast<std::size_t>(y * W + x)]);
+                                  s.period.empty() ? period
+                                                   : s.period[static_cast<std::size_t>(y * W + x)]);
     return sum;
 }
 
 /// The seed's R sum, from scratch: sum of exp(-i 2 pi t_last / T) over the cells of `b` that
 /// have flashed; and how many have.
-inline std::pair<phasor_sum, std::int64_t> flash_sum(const snapshot& s, const block& b, std::int64_t W,
-                                                     tick_t period) {
+inline std::pair<phasor_sum, std::int64_t> flash_sum(const snapshot& s, const block& b,
+                                                     std::int64_t W, tick_t period) {
     phasor_sum sum;
     std::int64_t flashed = 0;
     for (std::int64_t y = b.y0; y < b.y0 + b.height; ++y)
@@ -267,12 +277,15 @@ class recording_link : public worker_link {
     void exchange(const std::vector<int>& neighbours, const std::vector<std::vector<flash_event>>&,
                   std::vector<flash_event>&) override {
         ++exchanges;
-        if (!neighbours.empty()) throw std::logic_error("recording_link cannot exchange with neighbours");
+        if (!neighbours.empty())
+            throw std::logic_error("recording_link cannot exchange with neighbours");
     }
     std::vector<std::vector<std::byte>> blocks; ///< checkpoint blocks handed over
 
     void send_report(const report_header& h, const report_body& body) override {
-        reports.push_back({h, {body.events.begin(), body.events.end()}, {body.previous.begin(), body.previous.end()},
+        reports.push_back({h,
+                           {body.events.begin(), body.events.end()},
+                           {body.previous.begin(), body.previous.end()},
                            {body.pixels.begin(), body.pixels.end()}});
     }
     void save_checkpoint(const block_state& mine) override { blocks.push_back(mine.pack()); }
@@ -286,11 +299,13 @@ class mesh {
     class link : public recording_link {
       public:
         link(mesh& m, int me) : mesh_(m), me_(me) {}
-        void exchange(const std::vector<int>& neighbours, const std::vector<std::vector<flash_event>>& outgoing,
+        void exchange(const std::vector<int>& neighbours,
+                      const std::vector<std::vector<flash_event>>& outgoing,
                       std::vector<flash_event>& incoming) override {
             mesh_.exchange(me_, exchanges++, neighbours, outgoing, incoming);
         }
-        void gather_flashes(const std::vector<flash_event>& mine, std::vector<flash_event>& all) override {
+        void gather_flashes(const std::vector<flash_event>& mine,
+                            std::vector<flash_event>& all) override {
             mesh_.gather(me_, gathers_++, mine, all);
         }
         void start_state_sum(const phasor_sum& mine) override { mesh_.add_state(sums_, mine); }
@@ -299,23 +314,25 @@ class mesh {
       private:
         mesh& mesh_;
         int me_;
-        long sums_ = 0; // state reductions begun by this worker
+        long sums_ = 0;    // state reductions begun by this worker
         long gathers_ = 0; // all-to-all gathers made by this worker
     };
 
     /// --coupling all-to-all: round r gives every worker every worker's r-th flashes, the
     /// workers in descending order (the engine must not depend on the order).
-    void gather(int me, long round, const std::vector<flash_event>& mine, std::vector<flash_event>& all) {
+    void gather(int me, long round, const std::vector<flash_event>& mine,
+                std::vector<flash_event>& all) {
         std::unique_lock lock(mutex_);
         gathered_[round].first[me] = mine;
         changed_.notify_all();
         if (!changed_.wait_for(lock, std::chrono::seconds(60), [&] {
                 return static_cast<int>(gathered_[round].first.size()) == workers_;
             }))
-            throw std::runtime_error("mesh: worker " + std::to_string(me) + " waited 60 s for gather " +
-                                     std::to_string(round));
+            throw std::runtime_error("mesh: worker " + std::to_string(me) +
+                                     " waited 60 s for gather " + std::to_string(round));
         auto& [ready, count] = gathered_[round];
-        for (auto it = ready.rbegin(); it != ready.rend(); ++it) all.insert(all.end(), it->second.begin(), it->second.end());
+        for (auto it = ready.rbegin(); it != ready.rend(); ++it)
+            all.insert(all.end(), it->second.begin(), it->second.end());
         if (++count == workers_) gathered_.erase(round);
     }
 
@@ -331,23 +348,29 @@ class mesh {
     }
     phasor_sum state_total(int me, long round) {
         std::unique_lock lock(mutex_);
-        if (!changed_.wait_for(lock, std::chrono::seconds(60), [&] { return sums_[round].second == workers_; }))
-            throw std::runtime_error("mesh: worker " + std::to_string(me) + " waited 60 s for state reduction " +
-                                     std::to_string(round));
+        if (!changed_.wait_for(lock, std::chrono::seconds(60),
+                               [&] { return sums_[round].second == workers_; }))
+            throw std::runtime_error("mesh: worker " + std::to_string(me) +
+                                     " waited 60 s for state reduction " + std::to_string(round));
         return sums_[round].first;
     }
 
     void exchange(int me, long round, const std::vector<int>& neighbours,
-                  const std::vector<std::vector<flash_event>>& outgoing, std::vector<flash_event>& incoming) {
-        if (outgoing.size() != neighbours.size()) throw std::logic_error("outgoing does not match neighbours");
+                  const std::vector<std::vector<flash_event>>& outgoing,
+                  std::vector<flash_event>& incoming) {
+        if (outgoing.size() != neighbours.size())
+            throw std::logic_error("outgoing does not match neighbours");
         std::unique_lock lock(mutex_);
-        for (std::size_t n = 0; n < neighbours.size(); ++n) box_[{me, neighbours[n], round}] = outgoing[n];
+        for (std::size_t n = 0; n < neighbours.size(); ++n)
+            box_[{me, neighbours[n], round}] = outgoing[n];
         changed_.notify_all();
         for (int from : neighbours) {
             const key k{from, me, round};
-            if (!changed_.wait_for(lock, std::chrono::seconds(60), [&] { return box_.count(k) != 0; }))
-                throw std::runtime_error("mesh: worker " + std::to_string(me) + " waited 60 s for worker " +
-                                         std::to_string(from) + " at exchange " + std::to_string(round));
+            if (!changed_.wait_for(lock, std::chrono::seconds(60),
+                                   [&] { return box_.count(k) != 0; }))
+                throw std::runtime_error("mesh: worker " + std::to_string(me) +
+                                         " waited 60 s for worker " + std::to_string(from) +
+                                         " at exchange " + std::to_string(round));
             auto& v = box_[k];
             incoming.insert(incoming.end(), v.begin(), v.end());
             box_.erase(k);
@@ -361,7 +384,8 @@ class mesh {
     std::map<key, std::vector<flash_event>> box_;
     int workers_;
     std::map<long, std::pair<phasor_sum, int>> sums_;
-    std::map<long, std::pair<std::map<int, std::vector<flash_event>>, int>> gathered_; // round: parts, taken
+    // round: parts, taken
+    std::map<long, std::pair<std::map<int, std::vector<flash_event>>, int>> gathered_;
 };
 
 /// What one worker's block_simulation did.
@@ -383,17 +407,20 @@ using sim_factory = std::function<std::unique_ptr<block_simulation>(int worker)>
 /// Runs every worker of `d` on `c`: one after the other when they need no exchange (one worker,
 /// or partitioned), else each on its own thread over a mesh. `make` builds the simulations
 /// (default: fresh ones from the config).
-inline std::vector<worker_run> run_workers(const run_config& c, const decomposition& d, int stop_after = -1,
-                                           const sim_factory& make = {}) {
+inline std::vector<worker_run> run_workers(const run_config& c, const decomposition& d,
+                                           int stop_after = -1, const sim_factory& make = {}) {
     const int P = d.workers();
     std::vector<std::unique_ptr<block_simulation>> sims;
-    for (int w = 0; w < P; ++w) sims.push_back(make ? make(w) : std::make_unique<block_simulation>(c, d, w));
+    for (int w = 0; w < P; ++w)
+        sims.push_back(make ? make(w) : std::make_unique<block_simulation>(c, d, w));
     mesh net(P);
     std::vector<std::unique_ptr<recording_link>> links;
     const bool threaded = P > 1 && !c.partitioned;
     for (int w = 0; w < P; ++w) {
-        if (threaded) links.push_back(std::make_unique<mesh::link>(net, w));
-        else links.push_back(std::make_unique<recording_link>());
+        if (threaded)
+            links.push_back(std::make_unique<mesh::link>(net, w));
+        else
+            links.push_back(std::make_unique<recording_link>());
         links.back()->stop_after = stop_after;
     }
     if (threaded) {
@@ -407,12 +434,15 @@ inline std::vector<worker_run> run_workers(const run_config& c, const decomposit
                     errors[static_cast<std::size_t>(w)] = e.what();
                 }
             });
-        for (auto& t : threads) t.join();
+        for (auto& t : threads)
+            t.join();
         for (int w = 0; w < P; ++w)
             if (!errors[static_cast<std::size_t>(w)].empty())
-                throw std::runtime_error("worker " + std::to_string(w) + ": " + errors[static_cast<std::size_t>(w)]);
+                throw std::runtime_error("worker " + std::to_string(w) + ": " +
+                                         errors[static_cast<std::size_t>(w)]);
     } else {
-        for (int w = 0; w < P; ++w) sims[static_cast<std::size_t>(w)]->run(*links[static_cast<std::size_t>(w)]);
+        for (int w = 0; w < P; ++w)
+            sims[static_cast<std::size_t>(w)]->run(*links[static_cast<std::size_t>(w)]);
     }
     std::vector<worker_run> out;
     for (int w = 0; w < P; ++w) {
@@ -421,7 +451,8 @@ inline std::vector<worker_run> run_workers(const run_config& c, const decomposit
         r.worker = w;
         r.cells = sim.cells();
         r.states = sim.fireflies();
-        for (std::uint32_t i = 0; i < r.states.size(); ++i) r.ids.push_back(sim.global_id(i));
+        for (std::uint32_t i = 0; i < r.states.size(); ++i)
+            r.ids.push_back(sim.global_id(i));
         r.reports = std::move(links[static_cast<std::size_t>(w)]->reports);
         r.blocks = std::move(links[static_cast<std::size_t>(w)]->blocks);
         r.frame_bytes = sim.frame_bytes();

@@ -266,7 +266,8 @@ TEST(ConfigToml, RoundTripsRandomValidConfigsBitForBit) {
 TEST(ConfigToml, EveryKeyWithAUnitsComment) {
     const std::string text = to_toml(run_config{});
     for (const auto& s : settings()) {
-        const std::string key = std::string("\n").append(s.name).append(" = "); // (g++ 12 -Wrestrict on "\n" + std::string)
+        // (g++ 12 -Wrestrict on "\n" + std::string)
+        const std::string key = std::string("\n").append(s.name).append(" = ");
         const auto at = text.find(key);
         ASSERT_NE(at, std::string::npos) << s.name << "\n" << text;
         const auto line = text.substr(at + 1, text.find('\n', at + 1) - at - 1);
@@ -311,7 +312,8 @@ std::string unwrapped(const std::string& help) {
     const std::string continuation = std::string("\n").append(32, ' ');
     std::string out; // (built, not replaced in place: g++ 12 -O3 warns -Wrestrict on that)
     std::size_t from = 0;
-    for (auto at = help.find(continuation); at != std::string::npos; at = help.find(continuation, from)) {
+    for (auto at = help.find(continuation); at != std::string::npos;
+         at = help.find(continuation, from)) {
         out.append(help, from, at - from) += ' ';
         from = at + continuation.size();
     }
@@ -323,7 +325,8 @@ TEST(ConfigHelp, MentionsEveryOptionWithUnitsAndDefault) {
     const std::string help = unwrapped(raw);
     const run_config defaults;
     for (const auto& s : settings()) {
-        const auto at = help.find(std::string("--").append(s.name).append(s.value_name.empty() ? "" : " "));
+        const auto at =
+            help.find(std::string("--").append(s.name).append(s.value_name.empty() ? "" : " "));
         ASSERT_NE(at, std::string::npos) << s.name;
         const auto entry = help.substr(at, help.find('\n', at) - at);
         EXPECT_NE(entry.find(s.help), std::string::npos) << entry;
@@ -401,7 +404,9 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
          "",
          "--nudge: 0.3 must be less than the period (0.25 s)"},
         {{"--nudge", "-5"}, "", "--nudge: -5 must be more than minus the period (-5 s)"},
-        {{"--nudge", "-7", "--period", "6"}, "", "--nudge: -7 must be more than minus the period (-6 s)"},
+        {{"--nudge", "-7", "--period", "6"},
+         "",
+         "--nudge: -7 must be more than minus the period (-6 s)"},
         {{"--nudge", "-4.9999999999", "--jitter", "0"},
          "",
          "--nudge: -4.9999999999 rounds to minus the period (-5 s) at the 1 ns resolution"},
@@ -409,53 +414,80 @@ TEST(ConfigErrors, OneLineNamingOptionValueAndReason) {
         {{"--prc-dissipation", "-1"}, "", "--prc-dissipation: -1 must be in [0, 100]"},
         {{"--prc-dissipation", "101"}, "", "--prc-dissipation: 101 must be in [0, 100]"},
         {{"--prc-dissipation", "nan"}, "", "--prc-dissipation: 'nan' is not a finite number"},
-        {{"--period-spread", "-1"}, "", "--period-spread: -1 is not a non-negative number of seconds"},
-        {{"--boundary", "reflecting"}, "", "--boundary: 'reflecting' must be one of: periodic, open"},
-        {{"--neighbourhood", "hex"}, "", "--neighbourhood: 'hex' must be one of: moore, von-neumann"},
+        {{"--period-spread", "-1"},
+         "",
+         "--period-spread: -1 is not a non-negative number of seconds"},
+        {{"--boundary", "reflecting"},
+         "",
+         "--boundary: 'reflecting' must be one of: periodic, open"},
+        {{"--neighbourhood", "hex"},
+         "",
+         "--neighbourhood: 'hex' must be one of: moore, von-neumann"},
         {{"--radius", "0"}, "", "--radius: 0 must be at least 1 cell"},
         {{"--radius", "-3"}, "", "--radius: -3 must be at least 1 cell"},
         {{"--radius", "2.5"}, "", "--radius: '2.5' is not an integer"},
         {{"--radius", "16", "--width", "31", "--height", "20"},
          "",
-         "--radius: 16 reaches beyond the 31 x 20 grid: with --boundary periodic no two cells are more than 15 apart "
+         "--radius: 16 reaches beyond the 31 x 20 grid: with --boundary periodic no two cells are "
+         "more than 15 apart "
          "(Chebyshev distance)"},
-        {{"--radius", "35", "--width", "31", "--height", "5", "--boundary", "open", "--neighbourhood", "von-neumann"},
+        {{"--radius", "35", "--width", "31", "--height", "5", "--boundary", "open",
+          "--neighbourhood", "von-neumann"},
          "",
-         "--radius: 35 reaches beyond the 31 x 5 grid: with --boundary open no two cells are more than 34 apart "
+         "--radius: 35 reaches beyond the 31 x 5 grid: with --boundary open no two cells are more "
+         "than 34 apart "
          "(Manhattan distance)"},
-        {{"--coupling", "mean-field"}, "", "--coupling: 'mean-field' must be one of: lattice, all-to-all"},
+        {{"--coupling", "mean-field"},
+         "",
+         "--coupling: 'mean-field' must be one of: lattice, all-to-all"},
         {{"--pacemaker", "3"}, "", "--pacemaker: '3' is not X,Y or X,Y,PERIOD"},
         {{"--pacemaker", "1,2,3,4"}, "", "--pacemaker: '1,2,3,4' is not X,Y or X,Y,PERIOD"},
         {{"--pacemaker", "a,2"}, "", "--pacemaker: 'a,2': 'a' is not an integer"},
         {{"--pacemaker", "1,2,x"}, "", "--pacemaker: '1,2,x': 'x' is not a number"},
         {{"--pacemaker", "1,2,0"}, "", "--pacemaker: '1,2,0': the period '0' is not positive"},
         {{"--pacemaker", "1,2,-5"}, "", "--pacemaker: '1,2,-5': the period '-5' is not positive"},
-        {{"--pacemaker", "1,2,1e-12"}, "", "--pacemaker: '1,2,1e-12': the period 1e-12 s is below the time resolution of 1 ns"},
-        {{"--pacemaker", "30,2"}, "", "--pacemaker: '30,2' is outside the 30 x 30 grid (x in [0, 30), y in [0, 30))"},
-        {{"--pacemaker", "1,-1"}, "", "--pacemaker: '1,-1' is outside the 30 x 30 grid (x in [0, 30), y in [0, 30))"},
-        {{"--pacemaker", "1,2", "--pacemaker", "3,3", "--pacemaker", "1,2,4"}, "", "--pacemaker: cell 1,2 is given twice"},
+        {{"--pacemaker", "1,2,1e-12"},
+         "",
+         "--pacemaker: '1,2,1e-12': the period 1e-12 s is below the time resolution of 1 ns"},
+        {{"--pacemaker", "30,2"},
+         "",
+         "--pacemaker: '30,2' is outside the 30 x 30 grid (x in [0, 30), y in [0, 30))"},
+        {{"--pacemaker", "1,-1"},
+         "",
+         "--pacemaker: '1,-1' is outside the 30 x 30 grid (x in [0, 30), y in [0, 30))"},
+        {{"--pacemaker", "1,2", "--pacemaker", "3,3", "--pacemaker", "1,2,4"},
+         "",
+         "--pacemaker: cell 1,2 is given twice"},
         {{"--coupling", "all-to-all", "--partitioned"},
          "",
-         "--coupling: all-to-all couples every firefly to every other one: it cannot be --partitioned"},
+         "--coupling: all-to-all couples every firefly to every other one: it cannot be "
+         "--partitioned"},
         {{"--coupling", "all-to-all", "--boundary", "open"},
          "",
-         "--coupling: all-to-all has no neighbourhood on the grid, so --boundary open means nothing with it"},
+         "--coupling: all-to-all has no neighbourhood on the grid, so --boundary open means "
+         "nothing with it"},
         {{"--coupling", "all-to-all", "--radius", "2"},
          "",
-         "--coupling: all-to-all reaches every firefly, so --neighbourhood moore --radius 2 means nothing with it "
+         "--coupling: all-to-all reaches every firefly, so --neighbourhood moore --radius 2 means "
+         "nothing with it "
          "(they must be the default, moore and 1)"},
         {{"--neighbourhood", "von-neumann", "--coupling", "all-to-all"},
          "",
-         "--coupling: all-to-all reaches every firefly, so --neighbourhood von-neumann --radius 1 means nothing "
+         "--coupling: all-to-all reaches every firefly, so --neighbourhood von-neumann --radius 1 "
+         "means nothing "
          "with it (they must be the default, moore and 1)"},
         {{"--period-spread", "4.7"},
          "",
-         "--period-spread: 4.7 s must be less than the period minus the nudge and the jitter (4.7 s): every own "
+         "--period-spread: 4.7 s must be less than the period minus the nudge and the jitter (4.7 "
+         "s): every own "
          "period stays above 0.3 s"},
         {{"--period-spread", "1", "--period-distribution", "cauchy"},
          "",
          "--period-distribution: 'cauchy' must be one of: normal, uniform"},
-        {{"--period-spread", "2e8"}, "", "--period-spread: 2e+08 s must be less than the period minus the nudge and the jitter (4.7 s): every own period stays above 0.3 s"},
+        {{"--period-spread", "2e8"},
+         "",
+         "--period-spread: 2e+08 s must be less than the period minus the nudge and the jitter "
+         "(4.7 s): every own period stays above 0.3 s"},
         {{"--refractory", "1.5"}, "", "--refractory: 1.5 must be in [0, 1)"},
         {{"--refractory", "1"}, "", "--refractory: 1 must be in [0, 1)"},
         {{"--refractory", "-0.1"}, "", "--refractory: -0.1 must be in [0, 1)"},

@@ -32,9 +32,9 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
     // given. Everything else (duration, telemetry, engine, force, progress, visualize, speed,
     // the checkpoint options) may differ.
     const std::set<std::string_view> before{
-        "width",           "height",         "period", "nudge",        "refractory",
-        "refractory-mode", "delay",          "jitter", "seed",         "sample-every",
-        "partitioned",     "record-flashes", "output", "snapshot-max", "snapshot-every",
+        "width", "height", "period", "nudge", "refractory", "refractory-mode", "delay", "jitter",
+        "seed", "sample-every", "partitioned", "record-flashes", "output", "snapshot-max",
+        "snapshot-every",
         // which fireflies' flashes /flashes holds (one file, one region)
         "record-region",
         // the model families (docs/model.md), each part of the run a checkpoint continues
@@ -53,15 +53,16 @@ TEST(ConfigRestart, TheDecisionsAreTheOnesRestartsHadBefore) {
 /// `c` with setting `s` set to another value that it reads (not necessarily a valid run).
 std::optional<run_config> with_other_value(const setting& s, const run_config& c) {
     if (s.read_list) { // a list: one item, or two
-        for (const std::vector<std::string>& items : {std::vector<std::string>{"1,2"}, {"7,7,0.25", "0,1"}}) {
+        for (const std::vector<std::string>& items :
+             {std::vector<std::string>{"1,2"}, {"7,7,0.25", "0,1"}}) {
             run_config other = c;
             if (s.read_list(other, items).empty() && !s.same(c, other)) return other;
         }
         return std::nullopt;
     }
     for (const char* text : {"7", "0.25", "drop", "queue", "events", "summary", "coroutine", "flat",
-                             "true", "false", "normal", "uniform", "periodic", "open", "moore", "von-neumann",
-                             "1,2,3,4", "lattice", "all-to-all"}) {
+                             "true", "false", "normal", "uniform", "periodic", "open", "moore",
+                             "von-neumann", "1,2,3,4", "lattice", "all-to-all"}) {
         run_config other = c;
         if (s.read(other, text).empty() && !s.same(c, other)) return other;
     }

@@ -19,7 +19,8 @@ using namespace fireflies;
 namespace {
 
 std::string shape(std::int64_t W, std::int64_t H, int workers) {
-    return std::to_string(W) + "x" + std::to_string(H) + " / " + std::to_string(workers) + " workers";
+    return std::to_string(W) + "x" + std::to_string(H) + " / " + std::to_string(workers) +
+           " workers";
 }
 
 /// Brute force: the workers owning a Moore neighbour (torus) of some cell of `worker`'s block,
@@ -65,10 +66,12 @@ void check_invariants(std::int64_t W, std::int64_t H, int workers, bool check_ne
         ASSERT_LE(b.y0 + b.height, H);
         total += b.cells();
         for (std::int64_t y = b.y0; y < b.y0 + b.height; ++y)
-            for (std::int64_t x = b.x0; x < b.x0 + b.width; ++x) ++owners[static_cast<std::size_t>(y * W + x)];
+            for (std::int64_t x = b.x0; x < b.x0 + b.width; ++x)
+                ++owners[static_cast<std::size_t>(y * W + x)];
     }
     ASSERT_EQ(total, W * H);
-    for (std::size_t i = 0; i < owners.size(); ++i) ASSERT_EQ(owners[i], 1) << "cell " << i;
+    for (std::size_t i = 0; i < owners.size(); ++i)
+        ASSERT_EQ(owners[i], 1) << "cell " << i;
 
     // owner() agrees with the blocks, also for coordinates off the grid (torus).
     for (std::int64_t y = 0; y < H; ++y)
@@ -91,7 +94,8 @@ void check_invariants(std::int64_t W, std::int64_t H, int workers, bool check_ne
 
     // Bands: the blocks with the same y0 share their height and tile the full width.
     std::map<std::int64_t, std::vector<block>> bands;
-    for (const block& b : d.blocks()) bands[b.y0].push_back(b);
+    for (const block& b : d.blocks())
+        bands[b.y0].push_back(b);
     ASSERT_EQ(static_cast<int>(bands.size()), d.bands());
     std::int64_t min_count = workers, max_count = 0;
     for (auto& [y0, bs] : bands) {
@@ -123,11 +127,13 @@ void check_invariants(std::int64_t W, std::int64_t H, int workers, bool check_ne
         ASSERT_LE(wmax - wmin, 1) << "aligned: widths differ by at most one column";
         // Every band has the same cuts.
         for (auto& [y0, bs] : bands)
-            for (std::size_t i = 0; i < bs.size(); ++i) ASSERT_EQ(bs[i].x0, bands.begin()->second[i].x0);
+            for (std::size_t i = 0; i < bs.size(); ++i)
+                ASSERT_EQ(bs[i].x0, bands.begin()->second[i].x0);
         ASSERT_EQ(d.describe(), std::to_string(max_count) + " x " + std::to_string(d.bands()));
     } else {
-        ASSERT_EQ(d.describe(), std::to_string(d.bands()) + " bands of " + std::to_string(min_count) + "-" +
-                                    std::to_string(max_count) + " blocks");
+        ASSERT_EQ(d.describe(), std::to_string(d.bands()) + " bands of " +
+                                    std::to_string(min_count) + "-" + std::to_string(max_count) +
+                                    " blocks");
     }
 
     // aligned() exactly when workers = columns x rows with columns <= W and rows <= H.
@@ -145,7 +151,8 @@ void check_invariants(std::int64_t W, std::int64_t H, int workers, bool check_ne
         ASSERT_EQ(n, brute_neighbours(d, w)) << "worker " << w;
         for (int m : n) {
             const auto back = d.neighbours(m);
-            ASSERT_TRUE(std::binary_search(back.begin(), back.end(), w)) << w << " -> " << m << " but not back";
+            ASSERT_TRUE(std::binary_search(back.begin(), back.end(), w))
+                << w << " -> " << m << " but not back";
         }
     }
 }
@@ -159,7 +166,8 @@ std::vector<int> brute_halo(const decomposition& d, int worker, std::int64_t rea
     for (int w = 0; w < d.workers(); ++w) {
         const block& c = d.block_of(w);
         for (std::int64_t y = c.y0; y < c.y0 + c.height; ++y)
-            for (std::int64_t x = c.x0; x < c.x0 + c.width; ++x) owner[static_cast<std::size_t>(y * W + x)] = w;
+            for (std::int64_t x = c.x0; x < c.x0 + c.width; ++x)
+                owner[static_cast<std::size_t>(y * W + x)] = w;
     }
     const block& b = d.block_of(worker);
     std::set<int> out;
@@ -175,14 +183,19 @@ std::vector<int> brute_halo(const decomposition& d, int worker, std::int64_t rea
 }
 
 TEST(DecompositionNeighbours, HaloOfAnyDepthMatchesBruteForceAndIsSymmetric) {
-    struct grid { std::int64_t W, H; int workers; };
+    struct grid {
+        std::int64_t W, H;
+        int workers;
+    };
     // Blocks narrower than the halo (1 or 2 cells), bands, wrap-around, one row or column.
-    for (auto [W, H, workers] : {grid{7, 7, 7}, grid{9, 8, 7}, grid{5, 4, 7}, grid{30, 30, 7}, grid{12, 1, 5},
-                                 grid{1, 12, 5}, grid{37, 23, 7}, grid{6, 6, 36}, grid{10, 10, 4}, grid{11, 5, 13}})
+    for (auto [W, H, workers] :
+         {grid{7, 7, 7}, grid{9, 8, 7}, grid{5, 4, 7}, grid{30, 30, 7}, grid{12, 1, 5},
+          grid{1, 12, 5}, grid{37, 23, 7}, grid{6, 6, 36}, grid{10, 10, 4}, grid{11, 5, 13}})
         for (std::int64_t reach = 1; reach <= 6; ++reach) {
             const decomposition d(W, H, workers);
             for (int w = 0; w < workers; ++w) {
-                SCOPED_TRACE(shape(W, H, workers) + " worker " + std::to_string(w) + " reach " + std::to_string(reach));
+                SCOPED_TRACE(shape(W, H, workers) + " worker " + std::to_string(w) + " reach " +
+                             std::to_string(reach));
                 const auto n = d.neighbours(w, reach);
                 ASSERT_EQ(n, brute_halo(d, w, reach));
                 if (reach == 1) {
@@ -190,7 +203,8 @@ TEST(DecompositionNeighbours, HaloOfAnyDepthMatchesBruteForceAndIsSymmetric) {
                 }
                 for (int m : n) {
                     const auto back = d.neighbours(m, reach);
-                    ASSERT_TRUE(std::binary_search(back.begin(), back.end(), w)) << w << " -> " << m << " but not back";
+                    ASSERT_TRUE(std::binary_search(back.begin(), back.end(), w))
+                        << w << " -> " << m << " but not back";
                 }
             }
         }
@@ -237,10 +251,14 @@ TEST(DecompositionLayout, PrimeWorkerCountsOn30x30) {
 
 TEST(DecompositionLayout, BandLayoutKeepsBlockAreasBalanced) {
     // Prime (and other unfactorable) counts on grids too small for a 1-D split.
-    struct shape_case { std::int64_t W, H; int workers; };
-    for (auto [W, H, workers] : {shape_case{30, 30, 31}, shape_case{30, 30, 37}, shape_case{30, 30, 101},
-                                 shape_case{30, 30, 899}, shape_case{60, 60, 61}, shape_case{60, 60, 127},
-                                 shape_case{37, 23, 41}, shape_case{37, 23, 43}, shape_case{100, 10, 101}}) {
+    struct shape_case {
+        std::int64_t W, H;
+        int workers;
+    };
+    for (auto [W, H, workers] :
+         {shape_case{30, 30, 31}, shape_case{30, 30, 37}, shape_case{30, 30, 101},
+          shape_case{30, 30, 899}, shape_case{60, 60, 61}, shape_case{60, 60, 127},
+          shape_case{37, 23, 41}, shape_case{37, 23, 43}, shape_case{100, 10, 101}}) {
         SCOPED_TRACE(shape(W, H, workers));
         const decomposition d(W, H, workers);
         check_invariants(W, H, workers, /*check_neighbours=*/W * H <= 1000);
@@ -265,7 +283,8 @@ TEST(DecompositionLayout, OneRowPerBlock) {
         const decomposition d(W, H, workers);
         EXPECT_TRUE(d.aligned());
         EXPECT_EQ(d.describe(), "1 x " + std::to_string(H));
-        for (int w = 0; w < workers; ++w) EXPECT_EQ(d.block_of(w), (block{0, w, W, 1}));
+        for (int w = 0; w < workers; ++w)
+            EXPECT_EQ(d.block_of(w), (block{0, w, W, 1}));
     }
     // Where a squarer grid exists it wins, and every block still gets rows.
     for (auto [W, H] : {std::pair<std::int64_t, std::int64_t>{5, 4}, {30, 30}}) {
@@ -286,14 +305,22 @@ TEST(DecompositionLayout, OneRowPerBlock) {
 }
 
 TEST(DecompositionLayout, OneCellPerWorker) {
-    for (auto [W, H] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {2, 2}, {3, 3}, {5, 4}, {7, 7}, {1, 5}, {5, 1}}) {
+    for (auto [W, H] : {std::pair<std::int64_t, std::int64_t>{1, 1},
+                        {2, 2},
+                        {3, 3},
+                        {5, 4},
+                        {7, 7},
+                        {1, 5},
+                        {5, 1}}) {
         const int workers = static_cast<int>(W * H);
         check_invariants(W, H, workers);
         if (HasFatalFailure()) return;
         const decomposition d(W, H, workers);
-        for (const block& b : d.blocks()) EXPECT_EQ(b.cells(), 1);
+        for (const block& b : d.blocks())
+            EXPECT_EQ(b.cells(), 1);
         if (W >= 3 && H >= 3) {
-            for (int w = 0; w < workers; ++w) EXPECT_EQ(d.neighbours(w).size(), 8u) << w;
+            for (int w = 0; w < workers; ++w)
+                EXPECT_EQ(d.neighbours(w).size(), 8u) << w;
         }
     }
     // 37 x 23 = 851 workers: ownership and balance (the neighbour brute force is quadratic).
@@ -328,8 +355,9 @@ TEST(DecompositionLayout, SquareGridsGetSquareProcessGrids) {
             const std::int64_t chosen = rows * W + cols * H;
             for (std::int64_t r = 1; r <= H; ++r)
                 if (workers % r == 0 && workers / r <= W) {
-                    EXPECT_LE(chosen, r * W + (workers / r) * H) << shape(W, H, workers) << ": " << d.describe()
-                                                                 << " vs " << workers / r << " x " << r;
+                    EXPECT_LE(chosen, r * W + (workers / r) * H)
+                        << shape(W, H, workers) << ": " << d.describe() << " vs " << workers / r
+                        << " x " << r;
                 }
         }
 }
@@ -396,7 +424,8 @@ TEST(DecompositionNeighbours, FourByFourOn30x30) {
     }
     // 2 x 2: each block touches the three others (on both sides, through the torus).
     const decomposition q(30, 30, 4);
-    for (int w = 0; w < 4; ++w) EXPECT_EQ(q.neighbours(w).size(), 3u);
+    for (int w = 0; w < 4; ++w)
+        EXPECT_EQ(q.neighbours(w).size(), 3u);
 }
 
 TEST(DecompositionLayout, IsAPureFunction) {

@@ -44,13 +44,15 @@ class recorder : public hub::observer {
             flash_sample.push_back(static_cast<std::int64_t>(samples.size()));
         }
     }
-    void on_snapshot(tick_t t, const std::vector<float>& frame) override { snapshots.emplace_back(t, frame); }
+    void on_snapshot(tick_t t, const std::vector<float>& frame) override {
+        snapshots.emplace_back(t, frame);
+    }
 };
 
 bool same_sample(const sample& a, const sample& b) {
-    return a.index == b.index && a.t == b.t && a.R == b.R && a.R_state == b.R_state && a.flashes == b.flashes &&
-           a.pulse == b.pulse && a.largest_volley == b.largest_volley && a.block_R == b.block_R &&
-           a.block_R_state == b.block_R_state;
+    return a.index == b.index && a.t == b.t && a.R == b.R && a.R_state == b.R_state &&
+           a.flashes == b.flashes && a.pulse == b.pulse && a.largest_volley == b.largest_volley &&
+           a.block_R == b.block_R && a.block_R_state == b.block_R_state;
 }
 
 /// One report of one worker, in a feeding order.
@@ -60,21 +62,24 @@ struct fed {
 };
 
 /// Feeding orders of `per_worker[w]` reports per worker that keep each worker's own order.
-std::vector<std::vector<fed>> interleavings(const std::vector<std::size_t>& per_worker, int random_orders) {
+std::vector<std::vector<fed>> interleavings(const std::vector<std::size_t>& per_worker,
+                                            int random_orders) {
     const int P = static_cast<int>(per_worker.size());
     std::vector<std::vector<fed>> out;
     auto worker_by_worker = [&](std::vector<int> order) {
         std::vector<fed> f;
         for (int w : order)
-            for (std::size_t i = 0; i < per_worker[static_cast<std::size_t>(w)]; ++i) f.push_back({w, i});
+            for (std::size_t i = 0; i < per_worker[static_cast<std::size_t>(w)]; ++i)
+                f.push_back({w, i});
         return f;
     };
     std::vector<int> ascending(static_cast<std::size_t>(P));
-    for (int w = 0; w < P; ++w) ascending[static_cast<std::size_t>(w)] = w;
+    for (int w = 0; w < P; ++w)
+        ascending[static_cast<std::size_t>(w)] = w;
     out.push_back(worker_by_worker(ascending)); // worker 0 far ahead of all others
     std::vector<int> descending(ascending.rbegin(), ascending.rend());
     out.push_back(worker_by_worker(descending)); // the last worker far ahead
-    {   // round robin
+    {                                            // round robin
         std::vector<fed> f;
         std::vector<std::size_t> next(static_cast<std::size_t>(P), 0);
         for (bool any = true; any;) {
@@ -87,14 +92,16 @@ std::vector<std::vector<fed>> interleavings(const std::vector<std::size_t>& per_
         }
         out.push_back(f);
     }
-    {   // one worker far ahead, the others in lockstep behind it
+    { // one worker far ahead, the others in lockstep behind it
         std::vector<fed> f;
-        for (std::size_t i = 0; i < per_worker[1 % static_cast<std::size_t>(P)]; ++i) f.push_back({1 % P, i});
+        for (std::size_t i = 0; i < per_worker[1 % static_cast<std::size_t>(P)]; ++i)
+            f.push_back({1 % P, i});
         std::vector<std::size_t> next(static_cast<std::size_t>(P), 0);
         for (bool any = true; any;) {
             any = false;
             for (int w = 0; w < P; ++w)
-                if (w != 1 % P && next[static_cast<std::size_t>(w)] < per_worker[static_cast<std::size_t>(w)]) {
+                if (w != 1 % P &&
+                    next[static_cast<std::size_t>(w)] < per_worker[static_cast<std::size_t>(w)]) {
                     f.push_back({w, next[static_cast<std::size_t>(w)]++});
                     any = true;
                 }
@@ -105,11 +112,13 @@ std::vector<std::vector<fed>> interleavings(const std::vector<std::size_t>& per_
     for (int r = 0; r < random_orders; ++r) {
         std::vector<int> pool;
         for (int w = 0; w < P; ++w)
-            for (std::size_t i = 0; i < per_worker[static_cast<std::size_t>(w)]; ++i) pool.push_back(w);
+            for (std::size_t i = 0; i < per_worker[static_cast<std::size_t>(w)]; ++i)
+                pool.push_back(w);
         std::shuffle(pool.begin(), pool.end(), rng);
         std::vector<std::size_t> next(static_cast<std::size_t>(P), 0);
         std::vector<fed> f;
-        for (int w : pool) f.push_back({w, next[static_cast<std::size_t>(w)]++});
+        for (int w : pool)
+            f.push_back({w, next[static_cast<std::size_t>(w)]++});
         out.push_back(f);
     }
     return out;
@@ -122,8 +131,8 @@ struct hub_result {
 };
 
 /// Feeds `reports[w]` to a fresh hub in `order`.
-hub_result feed(const run_config& c, const decomposition& d, const std::vector<std::vector<report>>& reports,
-                const std::vector<fed>& order) {
+hub_result feed(const run_config& c, const decomposition& d,
+                const std::vector<std::vector<report>>& reports, const std::vector<fed>& order) {
     hub_result r;
     hub h(c, d, r.rec);
     for (const fed& f : order) {
@@ -143,15 +152,15 @@ void expect_flashes_between_samples(const recorder& rec) {
         const std::int64_t before = rec.flash_sample[i]; // samples 0..before-1 were emitted earlier
         if (before > 0) {
             EXPECT_GT(rec.flashes[i].t, rec.samples[static_cast<std::size_t>(before - 1)].t)
-                << "flash " << rec.flashes[i].t << "/" << rec.flashes[i].agent << " reached the observer after sample "
-                << before - 1 << " that it precedes";
+                << "flash " << rec.flashes[i].t << "/" << rec.flashes[i].agent
+                << " reached the observer after sample " << before - 1 << " that it precedes";
         }
         if (static_cast<std::size_t>(before) < rec.samples.size()) {
             // the next sample comes after this flash: fine whatever its time, but a flash after
             // that sample's time must not come before it
             EXPECT_LE(rec.flashes[i].t, rec.samples[static_cast<std::size_t>(before)].t)
-                << "flash " << rec.flashes[i].t << " reached the observer before sample " << before << " at "
-                << rec.samples[static_cast<std::size_t>(before)].t;
+                << "flash " << rec.flashes[i].t << " reached the observer before sample " << before
+                << " at " << rec.samples[static_cast<std::size_t>(before)].t;
         }
     }
 }
@@ -175,7 +184,9 @@ run_config three_cells() {
 /// flash-only report (through 300 ms) before sample 1.
 const std::vector<std::vector<tick_t>> flash_ms = {{200, 1300}, {500, 900}, {1100, 1500}};
 
-phasor_sum state_of(int w, std::int64_t k) { return phasor_sum::of(w * 1'000'000'000 + k * 300'000'000 + 7, 5'000'000'000); }
+phasor_sum state_of(int w, std::int64_t k) {
+    return phasor_sum::of(w * 1'000'000'000 + k * 300'000'000 + 7, 5'000'000'000);
+}
 
 std::vector<std::vector<report>> three_cell_reports() {
     const tick_t T = 5'000'000'000;
@@ -212,7 +223,8 @@ std::vector<std::vector<report>> three_cell_reports() {
         report fin = make(report_kind::final, 1500 * MS, -1);
         fin.header.flashes_total = static_cast<std::int64_t>(mine.size());
         fin.header.pulses_sent = 2 * fin.header.flashes_total;
-        fin.header.pulses_in_flight = w == 2 ? 2 : 0; // the 1500 ms flash's pulses arrive after the end
+        // the 1500 ms flash's pulses arrive after the end
+        fin.header.pulses_in_flight = w == 2 ? 2 : 0;
         fin.header.pulses_delivered = fin.header.pulses_sent - fin.header.pulses_in_flight;
         fin.header.epochs = 151;
         out[static_cast<std::size_t>(w)].push_back(fin);
@@ -261,8 +273,10 @@ TEST(HubSamples, ThreeWorkersByHand) {
     }
     // By hand: sample 1 (t = 0.5 s) has cell 0 last flashed at 0.2 s and cell 1 at 0.5 s:
     // R = |exp(-i 2pi 0.04) + exp(-i 2pi 0.1)| / 3.
-    EXPECT_NEAR(s[1].R, std::hypot(std::cos(2 * M_PI * 0.04) + std::cos(2 * M_PI * 0.1),
-                                   std::sin(2 * M_PI * 0.04) + std::sin(2 * M_PI * 0.1)) / 3.0,
+    EXPECT_NEAR(s[1].R,
+                std::hypot(std::cos(2 * M_PI * 0.04) + std::cos(2 * M_PI * 0.1),
+                           std::sin(2 * M_PI * 0.04) + std::sin(2 * M_PI * 0.1)) /
+                    3.0,
                 1e-9);
     EXPECT_EQ(s[0].R, 0.0) << "no firefly has flashed at t = 0";
 
@@ -280,7 +294,8 @@ TEST(HubSamples, ThreeWorkersByHand) {
     EXPECT_FALSE(t.interrupted);
     EXPECT_EQ(t.reached, 1500 * MS);
     ASSERT_EQ(t.finals.size(), 3u);
-    for (int w = 0; w < 3; ++w) EXPECT_EQ(t.finals[static_cast<std::size_t>(w)].worker, w);
+    for (int w = 0; w < 3; ++w)
+        EXPECT_EQ(t.finals[static_cast<std::size_t>(w)].worker, w);
 
     // Every flash exactly once, in its sample interval.
     EXPECT_EQ(res.rec.flashes.size(), 6u);
@@ -291,7 +306,8 @@ TEST(HubSamples, SameSamplesForEveryInterleaving) {
     const run_config c = three_cells();
     const decomposition d(3, 1, 3);
     const auto reports = three_cell_reports();
-    const auto orders = interleavings({reports[0].size(), reports[1].size(), reports[2].size()}, 60);
+    const auto orders =
+        interleavings({reports[0].size(), reports[1].size(), reports[2].size()}, 60);
     const auto first = feed(c, d, reports, orders[0]);
     ASSERT_EQ(first.rec.samples.size(), 4u);
     for (std::size_t o = 0; o < orders.size(); ++o) {
@@ -317,7 +333,8 @@ TEST(HubFlow, WorkerFarAheadIsHeldUntilTheOthersCatchUp) {
     const auto reports = three_cell_reports();
     recorder rec;
     hub h(c, d, rec);
-    for (const report& r : reports[0]) h.absorb(r.header, r.body());
+    for (const report& r : reports[0])
+        h.absorb(r.header, r.body());
     EXPECT_TRUE(rec.samples.empty());
     EXPECT_EQ(h.held(0), reports[0].size()) << "all of worker 0's reports wait behind its sample 0";
     EXPECT_EQ(h.held(1), 0u);
@@ -332,14 +349,18 @@ TEST(HubFlow, WorkerFarAheadIsHeldUntilTheOthersCatchUp) {
     h.absorb(reports[2][0].header, reports[2][0].body());
     ASSERT_EQ(rec.samples.size(), 1u);
     EXPECT_EQ(h.next_sample(), 1);
-    for (const auto& f : rec.flashes) EXPECT_LE(f.t, 500 * MS);
+    for (const auto& f : rec.flashes)
+        EXPECT_LE(f.t, 500 * MS);
     // The rest of worker 2 and worker 1: everything comes out.
-    for (std::size_t i = 1; i < reports[2].size(); ++i) h.absorb(reports[2][i].header, reports[2][i].body());
+    for (std::size_t i = 1; i < reports[2].size(); ++i)
+        h.absorb(reports[2][i].header, reports[2][i].body());
     EXPECT_EQ(rec.samples.size(), 2u) << "worker 1 has sent samples 0 and 1 only";
-    for (std::size_t i = 2; i < reports[1].size(); ++i) h.absorb(reports[1][i].header, reports[1][i].body());
+    for (std::size_t i = 2; i < reports[1].size(); ++i)
+        h.absorb(reports[1][i].header, reports[1][i].body());
     EXPECT_EQ(rec.samples.size(), 4u);
     EXPECT_TRUE(h.done());
-    for (int w = 0; w < 3; ++w) EXPECT_LE(h.held(w), 1u);
+    for (int w = 0; w < 3; ++w)
+        EXPECT_LE(h.held(w), 1u);
 }
 
 TEST(HubFlow, ThroughFollowsTheSlowestWorker) {
@@ -348,19 +369,23 @@ TEST(HubFlow, ThroughFollowsTheSlowestWorker) {
     const auto reports = three_cell_reports();
     recorder rec;
     hub h(c, d, rec);
-    for (const report& r : reports[0]) h.absorb(r.header, r.body());
-    for (const report& r : reports[1]) h.absorb(r.header, r.body());
+    for (const report& r : reports[0])
+        h.absorb(r.header, r.body());
+    for (const report& r : reports[1])
+        h.absorb(r.header, r.body());
     EXPECT_LT(h.through(), 0) << "worker 2 has sent nothing";
     h.absorb(reports[2][0].header, reports[2][0].body()); // sample 0
     h.absorb(reports[2][1].header, reports[2][1].body()); // sample 1
     EXPECT_EQ(h.through(), 500 * MS);
-    for (const auto& f : rec.flashes) EXPECT_LE(f.t, 1500 * MS);
+    for (const auto& f : rec.flashes)
+        EXPECT_LE(f.t, 1500 * MS);
     // every flash at or before through() has been passed on
     std::vector<flash_event> due;
     for (int w = 0; w < 3; ++w)
         for (tick_t ms : flash_ms[static_cast<std::size_t>(w)])
             if (ms * MS <= h.through()) due.push_back({ms * MS, static_cast<std::uint64_t>(w)});
-    for (const auto& f : due) EXPECT_NE(std::find(rec.flashes.begin(), rec.flashes.end(), f), rec.flashes.end());
+    for (const auto& f : due)
+        EXPECT_NE(std::find(rec.flashes.begin(), rec.flashes.end(), f), rec.flashes.end());
     EXPECT_EQ(h.flashes_received(), static_cast<std::int64_t>(rec.flashes.size()));
 }
 
@@ -387,7 +412,8 @@ TEST(HubMalformed, BadWorkerOrCountsThrow) {
         bad.events = 0;
         EXPECT_THROW(h.absorb(bad, reports[0][1].body()), error) << "header says 0 events, 1 given";
         bad.events = 1;
-        EXPECT_THROW(h.absorb(bad, {reports[0][1].events, {}, {}, {}}), error) << "1 event without its previous flash";
+        EXPECT_THROW(h.absorb(bad, {reports[0][1].events, {}, {}, {}}), error)
+            << "1 event without its previous flash";
     }
     {
         hub h(c, d, rec);
@@ -399,9 +425,11 @@ TEST(HubMalformed, BadWorkerOrCountsThrow) {
         hub h(c, d, rec);
         report_header bad = reports[0][0].header; // a sample report
         const std::vector<epoch_work> epochs(2);
-        EXPECT_THROW(h.absorb(bad, {{}, {}, {}, epochs}), error) << "2 epoch records, header says none";
+        EXPECT_THROW(h.absorb(bad, {{}, {}, {}, epochs}), error)
+            << "2 epoch records, header says none";
         bad.epoch_records = 2;
-        EXPECT_THROW(h.absorb(bad, {{}, {}, {}, epochs}), error) << "epoch records on a report that is not final";
+        EXPECT_THROW(h.absorb(bad, {{}, {}, {}, epochs}), error)
+            << "epoch records on a report that is not final";
     }
 }
 
@@ -432,8 +460,8 @@ TEST(HubMalformed, FinalWhileOthersSampleThrows) {
 // must be rejected, not counted; run in a child process so that what happens there cannot harm
 // the rest of the suite. The child exits 0 only if absorb() rejects the report with
 // fireflies::error.
-[[noreturn]] void absorb_one_flash_and_exit(const run_config& c, const decomposition& d, flash_event ev,
-                                            tick_t previous = -1) {
+[[noreturn]] void absorb_one_flash_and_exit(const run_config& c, const decomposition& d,
+                                            flash_event ev, tick_t previous = -1) {
     recorder rec;
     hub h(c, d, rec);
     report_header bad;
@@ -443,7 +471,9 @@ TEST(HubMalformed, FinalWhileOthersSampleThrows) {
     bad.events = 1;
     bad.flashes = 1;
     try {
-        h.absorb(bad, {std::span<const flash_event>(&ev, 1), std::span<const tick_t>(&previous, 1), {}, {}});
+        h.absorb(
+            bad,
+            {std::span<const flash_event>(&ev, 1), std::span<const tick_t>(&previous, 1), {}, {}});
     } catch (const error&) {
         _exit(0);
     } catch (...) {
@@ -488,11 +518,13 @@ TEST(HubMalformed, FlashOutsideTheRecordRegionInSummaryTelemetryThrows) {
     c.record_flashes = true;
     c.record_region = {1, 0, 1, 1};
     const decomposition d(3, 1, 3);
-    EXPECT_EXIT(absorb_one_flash_and_exit(c, d, flash_event{0, 2}), ::testing::ExitedWithCode(0), "")
+    EXPECT_EXIT(absorb_one_flash_and_exit(c, d, flash_event{0, 2}), ::testing::ExitedWithCode(0),
+                "")
         << "BUG: hub::take_region() passes on a flash outside the --record-region";
 }
 
-// ---- real reports: block_simulation workers against the reference --------------------------------
+// ---- real reports: block_simulation workers against the reference
+// --------------------------------
 
 run_config real_config(refractory_mode m, telemetry_mode tm) {
     run_config c;
@@ -514,13 +546,15 @@ run_config real_config(refractory_mode m, telemetry_mode tm) {
 
 std::vector<std::vector<report>> reports_of(const std::vector<testkit::worker_run>& runs) {
     std::vector<std::vector<report>> out;
-    for (const auto& r : runs) out.push_back(r.reports);
+    for (const auto& r : runs)
+        out.push_back(r.reports);
     return out;
 }
 
 std::vector<std::size_t> sizes(const std::vector<std::vector<report>>& reports) {
     std::vector<std::size_t> out;
-    for (const auto& r : reports) out.push_back(r.size());
+    for (const auto& r : reports)
+        out.push_back(r.size());
     return out;
 }
 
@@ -546,7 +580,8 @@ TEST(HubRealReports, SamplesMatchTheReferenceForEveryInterleaving) {
             EXPECT_EQ(s[k].R_state, reference::state_sum(snap, all, c.width, T).order(N));
             EXPECT_EQ(s[k].R, reference::flash_sum(snap, all, c.width, T).first.order(N));
             EXPECT_EQ(s[k].flashes, snap.flashes - previous);
-            EXPECT_DOUBLE_EQ(s[k].pulse, static_cast<double>(snap.flashes) / static_cast<double>(N));
+            EXPECT_DOUBLE_EQ(s[k].pulse,
+                             static_cast<double>(snap.flashes) / static_cast<double>(N));
             previous = snap.flashes;
             ASSERT_EQ(s[k].block_R.size(), 3u);
             for (int w = 0; w < 3; ++w) {
@@ -576,7 +611,8 @@ TEST(HubRealReports, SamplesMatchTheReferenceForEveryInterleaving) {
             const auto res = feed(c, d, reports, orders[o]);
             ASSERT_EQ(res.rec.samples.size(), s.size()) << "interleaving " << o;
             for (std::size_t k = 0; k < s.size(); ++k)
-                ASSERT_TRUE(same_sample(res.rec.samples[k], s[k])) << "interleaving " << o << " sample " << k;
+                ASSERT_TRUE(same_sample(res.rec.samples[k], s[k]))
+                    << "interleaving " << o << " sample " << k;
             EXPECT_EQ(res.totals.flashes_received, t.flashes_received);
             expect_flashes_between_samples(res.rec);
         }
@@ -599,8 +635,8 @@ TEST(HubRealReports, SameSeriesForEveryWorkerCount) {
         ASSERT_EQ(res.rec.samples.size(), first.size()) << P;
         for (std::size_t k = 0; k < first.size(); ++k) {
             const sample &a = res.rec.samples[k], &b = first[k];
-            ASSERT_TRUE(a.R == b.R && a.R_state == b.R_state && a.flashes == b.flashes && a.pulse == b.pulse &&
-                        a.t == b.t)
+            ASSERT_TRUE(a.R == b.R && a.R_state == b.R_state && a.flashes == b.flashes &&
+                        a.pulse == b.pulse && a.t == b.t)
                 << P << " workers, sample " << k;
             ASSERT_EQ(a.block_R.size(), static_cast<std::size_t>(P));
         }
@@ -616,7 +652,8 @@ TEST(HubTelemetry, SummaryGivesTheSameSeriesAsEvents) {
             const auto re = reports_of(testkit::run_workers(ev, d));
             const auto rs = reports_of(testkit::run_workers(sum, d));
             for (const auto& w : rs)
-                for (const auto& r : w) ASSERT_TRUE(r.events.empty());
+                for (const auto& r : w)
+                    ASSERT_TRUE(r.events.empty());
             const auto a = feed(ev, d, re, interleavings(sizes(re), 0)[2]);
             for (const auto& order : interleavings(sizes(rs), 3)) {
                 const auto b = feed(sum, d, rs, order);
@@ -625,7 +662,8 @@ TEST(HubTelemetry, SummaryGivesTheSameSeriesAsEvents) {
                     // Summary telemetry sends no flashes: the largest volley is unknown there.
                     sample without_volley = a.rec.samples[k];
                     without_volley.largest_volley = -1;
-                    EXPECT_TRUE(same_sample(without_volley, b.rec.samples[k])) << P << " workers, sample " << k;
+                    EXPECT_TRUE(same_sample(without_volley, b.rec.samples[k]))
+                        << P << " workers, sample " << k;
                     EXPECT_GE(a.rec.samples[k].largest_volley, 0) << "events telemetry: known";
                     EXPECT_LE(a.rec.samples[k].largest_volley, a.rec.samples[k].flashes);
                 }
@@ -646,7 +684,8 @@ TEST(HubTelemetry, SummaryCarriesTheRecordRegionsFlashes) {
     // they are the events run's flashes in the region; the series stay those of summary.
     const grid_region region{2, 1, 3, 3};
     auto inside = [&](const flash_event& f) {
-        return region.contains(static_cast<std::int64_t>(f.agent) % 7, static_cast<std::int64_t>(f.agent) / 7);
+        return region.contains(static_cast<std::int64_t>(f.agent) % 7,
+                               static_cast<std::int64_t>(f.agent) / 7);
     };
     for (int P : {1, 3, 4}) {
         const run_config ev = real_config(refractory_mode::drop, telemetry_mode::events);
@@ -672,7 +711,8 @@ TEST(HubTelemetry, SummaryCarriesTheRecordRegionsFlashes) {
             for (std::size_t k = 0; k < a.rec.samples.size(); ++k) {
                 sample without_volley = a.rec.samples[k];
                 without_volley.largest_volley = -1;
-                EXPECT_TRUE(same_sample(without_volley, b.rec.samples[k])) << P << " workers, sample " << k;
+                EXPECT_TRUE(same_sample(without_volley, b.rec.samples[k]))
+                    << P << " workers, sample " << k;
             }
             EXPECT_TRUE(b.totals.flashes_balance());
         }
@@ -685,7 +725,8 @@ TEST(HubRealReports, InterruptedRunEndsWithTheStop) {
     const auto reports = reports_of(testkit::run_workers(c, d, 10)); // stop at the 11th boundary
     const auto res = feed(c, d, reports, interleavings(sizes(reports), 0)[0]);
     std::int64_t sent = 0; // samples the workers took before they stopped
-    for (const auto& r : reports[0]) sent += r.header.kind == report_kind::sample;
+    for (const auto& r : reports[0])
+        sent += r.header.kind == report_kind::sample;
     ASSERT_GT(sent, 0);
     EXPECT_TRUE(res.done);
     EXPECT_TRUE(res.totals.interrupted);
@@ -745,7 +786,8 @@ TEST(HubCheckpoint, RestartGivesTheSameSeriesAndTotals) {
             EXPECT_EQ(meta.next_sample, before);
             EXPECT_EQ(rec1.samples.size(), static_cast<std::size_t>(before));
             for (std::size_t k = 0; k < rec1.samples.size(); ++k)
-                EXPECT_TRUE(same_sample(rec1.samples[k], ra.rec.samples[k])) << "sample " << k << " before the stop";
+                EXPECT_TRUE(same_sample(rec1.samples[k], ra.rec.samples[k]))
+                    << "sample " << k << " before the stop";
 
             // Restart: a fresh hub from the meta and the blocks, the workers from their blocks.
             std::vector<block_state> blocks;
@@ -753,22 +795,27 @@ TEST(HubCheckpoint, RestartGivesTheSameSeriesAndTotals) {
             for (const auto& r : b1_runs) {
                 ASSERT_EQ(r.blocks.size(), 1u);
                 blocks.push_back(block_state::unpack(r.blocks[0]));
-                in_flight.insert(in_flight.end(), blocks.back().in_flight.begin(), blocks.back().in_flight.end());
+                in_flight.insert(in_flight.end(), blocks.back().in_flight.begin(),
+                                 blocks.back().in_flight.end());
             }
             const auto b2 = reports_of(testkit::run_workers(plain, d, -1, [&](int w) {
                 block_state b = blocks[static_cast<std::size_t>(w)];
                 b.in_flight = in_flight;
-                return std::make_unique<block_simulation>(plain, d, w, std::move(b), meta.epoch, meta.next_sample);
+                return std::make_unique<block_simulation>(plain, d, w, std::move(b), meta.epoch,
+                                                          meta.next_sample);
             }));
             for (const auto& order : interleavings(sizes(b2), 2)) {
                 recorder rec2;
                 hub h2(plain, d, rec2);
                 // The time-to-sync rule from the samples written before the stop, as rank 0
                 // rebuilds it from the output.
-                sync_tracker rule(plain.sync_threshold, to_ticks(plain.period), to_ticks(plain.sample_every));
-                for (const sample& s : rec1.samples) rule.add(s.index, s.R_state);
+                sync_tracker rule(plain.sync_threshold, to_ticks(plain.period),
+                                  to_ticks(plain.sample_every));
+                for (const sample& s : rec1.samples)
+                    rule.add(s.index, s.R_state);
                 h2.restore(meta, rule.get());
-                for (const auto& b : blocks) h2.restore_block(b);
+                for (const auto& b : blocks)
+                    h2.restore_block(b);
                 for (const fed& f : order) {
                     const report& rep = b2[static_cast<std::size_t>(f.worker)][f.index];
                     h2.absorb(rep.header, rep.body());
@@ -776,7 +823,8 @@ TEST(HubCheckpoint, RestartGivesTheSameSeriesAndTotals) {
                 ASSERT_TRUE(h2.done());
                 ASSERT_EQ(rec1.samples.size() + rec2.samples.size(), ra.rec.samples.size());
                 for (std::size_t k = 0; k < rec2.samples.size(); ++k)
-                    EXPECT_TRUE(same_sample(rec2.samples[k], ra.rec.samples[rec1.samples.size() + k]))
+                    EXPECT_TRUE(
+                        same_sample(rec2.samples[k], ra.rec.samples[rec1.samples.size() + k]))
                         << "sample " << rec1.samples.size() + k << " after the restart";
                 const run_totals &t2 = h2.totals(), &ta = ra.totals;
                 EXPECT_EQ(t2.flashes_emitted, ta.flashes_emitted);

@@ -18,7 +18,8 @@ run_config grid(std::int64_t w, std::int64_t h) {
 // `ranks` ranks, rank r on node r / per_node, each node with `available` bytes.
 node_map nodes(int ranks, int per_node, double available) {
     node_map m;
-    for (int r = 0; r < ranks; ++r) m.node_of_rank.push_back(r / per_node);
+    for (int r = 0; r < ranks; ++r)
+        m.node_of_rank.push_back(r / per_node);
     for (int n = 0; n * per_node < ranks; ++n) {
         m.names.push_back("node" + std::to_string(n));
         m.available.push_back(available);
@@ -57,9 +58,12 @@ TEST(MemoryCheck, OneProcessHoldsHubAndWorker) {
     const decomposition d(1000, 1000, 1);
     EXPECT_DOUBLE_EQ(memory_estimate::rank_bytes(c, d, 1, 0),
                      memory_estimate::hub_fixed + memory_estimate::worker_fixed +
-                         1e6 * memory_estimate::worker_per_firefly + memory_estimate::volley_bytes(c));
-    EXPECT_NEAR(memory_estimate::volley_bytes(c), 1e6 * 1.25 * 0.1 * memory_estimate::volley_flash, 1.0)
-        << "the hub holds a sample interval's flash times (a tenth of a period's) for the largest volley";
+                         1e6 * memory_estimate::worker_per_firefly +
+                         memory_estimate::volley_bytes(c));
+    EXPECT_NEAR(memory_estimate::volley_bytes(c), 1e6 * 1.25 * 0.1 * memory_estimate::volley_flash,
+                1.0)
+        << "the hub holds a sample interval's flash times (a tenth of a period's) for the largest "
+           "volley";
     run_config summary = c;
     summary.telemetry = telemetry_mode::summary;
     summary.telemetry_auto = false;
@@ -76,7 +80,8 @@ TEST(MemoryCheck, RecordingWholeGridNamesTheOption) {
     const double without = memory_estimate::rank_bytes(c, decomposition(20000, 20000, 64), 65, 0);
     c.record_flashes = true;
     const double with = memory_estimate::rank_bytes(c, decomposition(20000, 20000, 64), 65, 0);
-    EXPECT_GT(with - without, 4e8 * 0.1 * memory_estimate::recorded_flash); // a tenth of a period's flashes at least
+    // a tenth of a period's flashes at least
+    EXPECT_GT(with - without, 4e8 * 0.1 * memory_estimate::recorded_flash);
     // Each worker on a node of its own; the hub's node has room for the hub but not the recording.
     const std::string why = refusal(c, 65, nodes(65, 1, without + (with - without) / 2));
     EXPECT_EQ(why.rfind("--record-flashes", 0), 0u) << why;
@@ -103,7 +108,8 @@ TEST(MemoryCheck, RecordRegionHoldsOnlyItsFlashes) {
     const node_map m = nodes(65, 1, memory_estimate::hub_fixed + 1e9);
     const std::string why = refusal(all, 65, m);
     EXPECT_EQ(why.rfind("--record-flashes", 0), 0u) << why;
-    EXPECT_NE(why.find("--record-region"), std::string::npos) << "the refusal says what to do instead: " << why;
+    EXPECT_NE(why.find("--record-region"), std::string::npos)
+        << "the refusal says what to do instead: " << why;
     EXPECT_EQ(refusal(c, 65, m), "") << "the region's flashes fit where the whole grid's do not";
     run_config big = c;
     big.record_region = {0, 0, 20000, 20000};

@@ -36,7 +36,6 @@ model_params params(refractory_mode mode, tick_t rf = RF, tick_t jitter = J) {
     return p;
 }
 
-
 /// The jitter a flash draws: draw number `draw` of firefly `id`.
 tick_t jitter_draw(std::uint64_t id, std::uint64_t draw, tick_t jitter = J) {
     return uniform_below(random_bits(SEED, id, draw), jitter);
@@ -60,7 +59,9 @@ firefly running(const firefly_rules& rules, tick_t at, tick_t phase, std::uint32
 }
 
 constexpr refractory_mode both_modes[] = {refractory_mode::drop, refractory_mode::queue};
-const char* name_of(refractory_mode m) { return m == refractory_mode::drop ? "drop" : "queue"; }
+const char* name_of(refractory_mode m) {
+    return m == refractory_mode::drop ? "drop" : "queue";
+}
 
 // ---- model_params -------------------------------------------------------------------------
 
@@ -142,7 +143,8 @@ TEST(ModelStart, PhaseIsDrawZeroUniformOnPeriod) {
 TEST(ModelStart, RefractoryStartDropsPulsesUntilPhaseReachesRf) {
     const firefly_rules rules(params(refractory_mode::drop));
     std::uint64_t id = 0;
-    while (rules.phase(rules.start(id), 0) >= RF || rules.phase(rules.start(id), 0) == 0) ++id;
+    while (rules.phase(rules.start(id), 0) >= RF || rules.phase(rules.start(id), 0) == 0)
+        ++id;
     const firefly f0 = rules.start(id);
     const tick_t phase = rules.phase(f0, 0), until = RF - phase;
     ASSERT_EQ(rules.refractory_until(f0), until);
@@ -152,7 +154,8 @@ TEST(ModelStart, RefractoryStartDropsPulsesUntilPhaseReachesRf) {
     EXPECT_EQ(f, f0) << "a pulse while refractory (drop mode) changes nothing";
 
     EXPECT_EQ(rules.pulse(f, id, until), reaction::quiet);
-    EXPECT_EQ(rules.phase(f, until), RF + E) << "at t = Rf - phase the phase is exactly Rf, then + e";
+    EXPECT_EQ(rules.phase(f, until), RF + E)
+        << "at t = Rf - phase the phase is exactly Rf, then + e";
     EXPECT_EQ(f.flash_at, until + (T - RF - E));
     EXPECT_EQ(rules.next_turn(f), until + (T - RF - E));
     EXPECT_EQ(f.last_flash, -1);
@@ -163,7 +166,8 @@ TEST(ModelStart, RefractoryStartDropsPulsesUntilPhaseReachesRf) {
 TEST(ModelStart, RefractoryStartQueuesPulsesUntilPhaseReachesRf) {
     const firefly_rules rules(params(refractory_mode::queue));
     std::uint64_t id = 0;
-    while (rules.phase(rules.start(id), 0) >= RF || rules.phase(rules.start(id), 0) == 0) ++id;
+    while (rules.phase(rules.start(id), 0) >= RF || rules.phase(rules.start(id), 0) == 0)
+        ++id;
     firefly f = rules.start(id);
     const tick_t phase = rules.phase(f, 0), until = RF - phase;
     EXPECT_EQ(rules.refractory_until(f), until);
@@ -175,7 +179,8 @@ TEST(ModelStart, RefractoryStartQueuesPulsesUntilPhaseReachesRf) {
     EXPECT_EQ(f.flash_at, T - phase) << "held pulses do not move the flash yet";
     EXPECT_EQ(rules.next_turn(f), until);
     EXPECT_FALSE(rules.acts_before(f, until - 1));
-    EXPECT_TRUE(rules.acts_before(f, until)) << "the refractory end comes before pulses at the same time";
+    EXPECT_TRUE(rules.acts_before(f, until))
+        << "the refractory end comes before pulses at the same time";
     EXPECT_EQ(rules.act(f, id, until), reaction::quiet);
     EXPECT_EQ(rules.phase(f, until), RF + 2 * E);
     EXPECT_EQ(f.queued, 0u);
@@ -280,7 +285,8 @@ TEST(ModelPulse, QueueModeHoldsRefractoryPulsesAndAppliesThemAtRefractoryEnd) {
     ASSERT_EQ(rules.next_turn(f), 400 + T - j);
     for (int k = 0; k < 3; ++k) {
         EXPECT_EQ(rules.pulse(f, id, 400 + k), reaction::quiet);
-        EXPECT_EQ(rules.next_turn(f), until) << "queue mode, pulses held: the next turn is the refractory end";
+        EXPECT_EQ(rules.next_turn(f), until)
+            << "queue mode, pulses held: the next turn is the refractory end";
     }
     EXPECT_EQ(f.queued, 3u);
     EXPECT_EQ(f.last_flash, 400);
@@ -333,7 +339,8 @@ TEST(ModelPulse, QueueModeHeldPulsesReachingPeriodFlashAtRefractoryEnd) {
         firefly f = running(rules, 0, 600);
         ASSERT_EQ(rules.act(f, id, 400), reaction::flashed);
         const tick_t j1 = jitter_draw(id, 1), until = 400 + RF - j1;
-        for (std::uint32_t i = 0; i < k; ++i) rules.pulse(f, id, 401);
+        for (std::uint32_t i = 0; i < k; ++i)
+            rules.pulse(f, id, 401);
         ASSERT_EQ(f.queued, k);
         ASSERT_EQ(rules.next_turn(f), until);
         const reaction r = rules.act(f, id, until);
@@ -367,12 +374,13 @@ TEST(ModelPulse, QueueModePulseAtRefractoryEndAppliesHeldPulsesFirst) {
         firefly f = running(rules, 0, 600);
         EXPECT_EQ(rules.act(f, id, 400), reaction::flashed);
         until = 400 + RF - jitter_draw(id, 1);
-        for (std::uint32_t i = 0; i < held; ++i) rules.pulse(f, id, 450);
+        for (std::uint32_t i = 0; i < held; ++i)
+            rules.pulse(f, id, 450);
         EXPECT_EQ(f.queued, held);
         return f;
     };
     tick_t until = 0;
-    {   // 2 held, then one at the end: Rf + 2e + e.
+    { // 2 held, then one at the end: Rf + 2e + e.
         firefly f = flashed_with(2, until);
         EXPECT_TRUE(rules.acts_before(f, until));
         EXPECT_EQ(rules.pulse(f, id, until), reaction::quiet);
@@ -382,7 +390,7 @@ TEST(ModelPulse, QueueModePulseAtRefractoryEndAppliesHeldPulsesFirst) {
         EXPECT_EQ(rules.next_turn(f), until + T - RF - 3 * E);
         EXPECT_EQ(f.last_flash, 400);
     }
-    {   // 7 held (Rf + 7e = 900), the pulse at the end makes 1000: one flash, at `until`.
+    { // 7 held (Rf + 7e = 900), the pulse at the end makes 1000: one flash, at `until`.
         firefly f = flashed_with(7, until);
         EXPECT_EQ(rules.pulse(f, id, until), reaction::flashed);
         const tick_t j2 = jitter_draw(id, 2);
@@ -395,7 +403,7 @@ TEST(ModelPulse, QueueModePulseAtRefractoryEndAppliesHeldPulsesFirst) {
         // Nothing held: the next turn is the flash (formerly a no-op timer at until + RF - j2).
         EXPECT_EQ(rules.next_turn(f), until + T - j2);
     }
-    {   // 8 held flash on their own at `until`; the pulse then finds it refractory and is held.
+    { // 8 held flash on their own at `until`; the pulse then finds it refractory and is held.
         firefly f = flashed_with(8, until);
         EXPECT_EQ(rules.pulse(f, id, until), reaction::flashed);
         const tick_t j2 = jitter_draw(id, 2);
@@ -407,7 +415,7 @@ TEST(ModelPulse, QueueModePulseAtRefractoryEndAppliesHeldPulsesFirst) {
         EXPECT_EQ(rules.refractory_until(f), until + RF - j2);
         EXPECT_EQ(rules.next_turn(f), until + RF - j2);
     }
-    {   // 0 held: the pulse at the end adds e to exactly Rf.
+    { // 0 held: the pulse at the end adds e to exactly Rf.
         firefly f = flashed_with(0, until);
         EXPECT_FALSE(rules.acts_before(f, until));
         EXPECT_EQ(rules.phase(f, until), RF);
@@ -524,7 +532,8 @@ TEST(ModelRefractory, ZeroMeansOnlyTheFlashInstantIsRefractory) {
             EXPECT_EQ(f.flash_at, 101 + T - j - 1 - E);
             EXPECT_EQ(rules.next_turn(f), 101 + T - j - 1 - E);
         } else {
-            EXPECT_EQ(rules.next_turn(f), 101) << "queue mode: the held pulse applies one tick later";
+            EXPECT_EQ(rules.next_turn(f), 101)
+                << "queue mode: the held pulse applies one tick later";
             EXPECT_EQ(rules.act(f, id, 101), reaction::quiet);
             EXPECT_EQ(rules.phase(f, 101), j + 1 + E);
             EXPECT_EQ(f.flash_at, 101 + T - j - 1 - E);
@@ -545,7 +554,8 @@ TEST(ModelRefractory, JitterAtOrAboveRfLeavesOnlyTheFlashInstantRefractory) {
                 EXPECT_EQ(rules.refractory_until(f), 101) << id;
                 EXPECT_EQ(rules.pulse(f, id, 100), reaction::quiet);
                 if (mode == refractory_mode::drop) {
-                    EXPECT_EQ(rules.phase(f, 100), j) << id << ": a pulse at the flash instant is dropped";
+                    EXPECT_EQ(rules.phase(f, 100), j)
+                        << id << ": a pulse at the flash instant is dropped";
                     EXPECT_EQ(rules.next_turn(f), 100 + T - j) << id;
                 } else {
                     EXPECT_EQ(f.queued, 1u) << id << ": a pulse at the flash instant is held";
@@ -578,13 +588,16 @@ TEST(ModelRefractory, ZeroJitterResetsToPhaseZero) {
 TEST(ModelOrderParameter, PhasorMatchesCosSin) {
     constexpr double two_pi = 2.0 * std::numbers::pi;
     std::vector<std::pair<tick_t, tick_t>> cases; // (phase, period)
-    for (tick_t period : {tick_t{4}, tick_t{1000}, tick_t{5'000'000'000}, tick_t{999'999'937}, tick_t{20}}) {
+    for (tick_t period :
+         {tick_t{4}, tick_t{1000}, tick_t{5'000'000'000}, tick_t{999'999'937}, tick_t{20}}) {
         // quadrant boundaries, just either side, octants
         for (tick_t k = 0; k <= 8; ++k) {
             const tick_t b = period * k / 8;
-            for (tick_t d : {tick_t{-1}, tick_t{0}, tick_t{1}}) cases.emplace_back(b + d, period);
+            for (tick_t d : {tick_t{-1}, tick_t{0}, tick_t{1}})
+                cases.emplace_back(b + d, period);
         }
-        for (tick_t i = 0; i < 997; ++i) cases.emplace_back(period / 997 * i + i, period);
+        for (tick_t i = 0; i < 997; ++i)
+            cases.emplace_back(period / 997 * i + i, period);
         cases.emplace_back(-1, period);
         cases.emplace_back(-period / 3, period);
         cases.emplace_back(period * 7 + period / 5, period);
@@ -600,8 +613,10 @@ TEST(ModelOrderParameter, PhasorMatchesCosSin) {
         // reference angle from the exact residue, in long double
         tick_t r = phase % period;
         if (r < 0) r += period;
-        const long double a = static_cast<long double>(two_pi) * static_cast<long double>(r) / static_cast<long double>(period);
-        const double re = static_cast<double>(p.re) / phasor_sum::scale, im = static_cast<double>(p.im) / phasor_sum::scale;
+        const long double a = static_cast<long double>(two_pi) * static_cast<long double>(r) /
+                              static_cast<long double>(period);
+        const double re = static_cast<double>(p.re) / phasor_sum::scale,
+                     im = static_cast<double>(p.im) / phasor_sum::scale;
         ASSERT_NEAR(re, static_cast<double>(std::cos(a)), 1e-9) << phase << " / " << period;
         ASSERT_NEAR(im, static_cast<double>(std::sin(a)), 1e-9) << phase << " / " << period;
     }
@@ -621,31 +636,38 @@ TEST(ModelOrderParameter, SumIsOrderIndependent) {
     const tick_t P = 5'000'000'000;
     std::mt19937_64 rng(11);
     std::vector<phasor_sum> v;
-    for (int i = 0; i < 5000; ++i) v.push_back(phasor_sum::of(static_cast<tick_t>(rng() % 5'000'000'000ULL), P));
+    for (int i = 0; i < 5000; ++i)
+        v.push_back(phasor_sum::of(static_cast<tick_t>(rng() % 5'000'000'000ULL), P));
     phasor_sum forward;
-    for (const auto& p : v) forward += p;
+    for (const auto& p : v)
+        forward += p;
     for (int round = 0; round < 5; ++round) {
         std::shuffle(v.begin(), v.end(), rng);
         phasor_sum s;
-        for (const auto& p : v) s += p;
+        for (const auto& p : v)
+            s += p;
         EXPECT_EQ(s, forward);
         // in halves, as two workers would
         phasor_sum a, b;
-        for (std::size_t i = 0; i < v.size(); ++i) (i % 3 ? a : b) += v[i];
+        for (std::size_t i = 0; i < v.size(); ++i)
+            (i % 3 ? a : b) += v[i];
         a += b;
         EXPECT_EQ(a, forward);
     }
     phasor_sum back = forward;
-    for (const auto& p : v) back -= p;
+    for (const auto& p : v)
+        back -= p;
     EXPECT_EQ(back, phasor_sum{});
 }
 
 TEST(ModelOrderParameter, OrderOfIdenticalPhasesIsOne) {
     const tick_t P = 5'000'000'000;
-    for (tick_t phase : {tick_t{0}, tick_t{123'456'789}, tick_t{2'500'000'000}, tick_t{4'999'999'999}}) {
+    for (tick_t phase :
+         {tick_t{0}, tick_t{123'456'789}, tick_t{2'500'000'000}, tick_t{4'999'999'999}}) {
         phasor_sum s;
         const std::int64_t n = 900;
-        for (std::int64_t i = 0; i < n; ++i) s += phasor_sum::of(phase, P);
+        for (std::int64_t i = 0; i < n; ++i)
+            s += phasor_sum::of(phase, P);
         EXPECT_NEAR(s.order(n), 1.0, 1e-9) << phase;
     }
     EXPECT_EQ(phasor_sum{}.order(0), 0.0);
@@ -657,7 +679,8 @@ TEST(ModelOrderParameter, OrderOfEvenlySpreadPhasesIsNearZero) {
     for (std::int64_t n : {2, 3, 4, 7, 900, 1000}) {
         const tick_t P = 5'000'000'000;
         phasor_sum s;
-        for (std::int64_t i = 0; i < n; ++i) s += phasor_sum::of(P * i / n, P);
+        for (std::int64_t i = 0; i < n; ++i)
+            s += phasor_sum::of(P * i / n, P);
         EXPECT_LT(s.order(n), 1e-8) << n;
     }
     // Half at 0 and half at T/2 also cancel; a quarter turn apart gives 1/sqrt(2).
@@ -702,7 +725,8 @@ TEST(ModelOrderParameter, FlashOrderIncrementalEqualsFromScratch) {
     const tick_t now = t + 1'234'567;
     double re = 0, im = 0;
     for (tick_t l : last) {
-        const double a = 2.0 * std::numbers::pi * static_cast<double>((now - l) % P) / static_cast<double>(P);
+        const double a =
+            2.0 * std::numbers::pi * static_cast<double>((now - l) % P) / static_cast<double>(P);
         re += std::cos(a);
         im += std::sin(a);
     }
@@ -740,9 +764,10 @@ TEST(ModelRefractory, AtMostOneFlashPerInstant) {
         firefly f = running(rules, 0, 950);
         ASSERT_EQ(rules.pulse(f, id, 0), reaction::flashed);
         int flashes_at_zero = 1;
-        for (int k = 0; k < 11; ++k) flashes_at_zero += rules.pulse(f, id, 0) == reaction::flashed;
-        EXPECT_EQ(flashes_at_zero, 1) << name_of(mode) << ": 12 pulses at t = 0 made it flash " << flashes_at_zero
-                                      << " times at t = 0";
+        for (int k = 0; k < 11; ++k)
+            flashes_at_zero += rules.pulse(f, id, 0) == reaction::flashed;
+        EXPECT_EQ(flashes_at_zero, 1) << name_of(mode) << ": 12 pulses at t = 0 made it flash "
+                                      << flashes_at_zero << " times at t = 0";
     }
 }
 
@@ -755,18 +780,31 @@ namespace {
 TEST(ModelDivider, ExactFloorDivisionBelow2To62) {
     std::mt19937_64 rng(99);
     const std::int64_t limit = std::int64_t{1} << 62;
-    for (std::int64_t d : {std::int64_t{1}, std::int64_t{2}, std::int64_t{3}, std::int64_t{7}, std::int64_t{10'000'000},
-                           std::int64_t{5'000'000'000}, std::int64_t{2'147'483'647}, (std::int64_t{1} << 40) + 3,
-                           std::int64_t{999'999'937}, std::int64_t{4}, std::int64_t{1024}, (std::int64_t{1} << 61) + 1,
-                           (std::int64_t{1} << 62) - 1}) {
+    for (std::int64_t d :
+         {std::int64_t{1}, std::int64_t{2}, std::int64_t{3}, std::int64_t{7},
+          std::int64_t{10'000'000}, std::int64_t{5'000'000'000}, std::int64_t{2'147'483'647},
+          (std::int64_t{1} << 40) + 3, std::int64_t{999'999'937}, std::int64_t{4},
+          std::int64_t{1024}, (std::int64_t{1} << 61) + 1, (std::int64_t{1} << 62) - 1}) {
         const divider div(d);
         EXPECT_EQ(div.divisor(), d);
-        std::vector<std::int64_t> ns{0, 1, d - 1, d, d + 1, 2 * d - 1, 2 * d, limit - 1, limit - d, limit / d * d,
+        std::vector<std::int64_t> ns{0,
+                                     1,
+                                     d - 1,
+                                     d,
+                                     d + 1,
+                                     2 * d - 1,
+                                     2 * d,
+                                     limit - 1,
+                                     limit - d,
+                                     limit / d * d,
                                      limit / d * d - 1};
-        for (int i = 0; i < 3000; ++i) ns.push_back(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(limit)));
-        for (int i = 0; i < 1000; ++i) ns.push_back(static_cast<std::int64_t>(rng() % 100'000'000'000ULL));
+        for (int i = 0; i < 3000; ++i)
+            ns.push_back(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(limit)));
+        for (int i = 0; i < 1000; ++i)
+            ns.push_back(static_cast<std::int64_t>(rng() % 100'000'000'000ULL));
         for (std::int64_t n : ns) {
-            if (n < 0 || n >= limit) continue; // the contract: 0 <= n < 2^62 (2 d - 1 is above it for the largest d)
+            // the contract: 0 <= n < 2^62 (2 d - 1 is above it for the largest d)
+            if (n < 0 || n >= limit) continue;
             ASSERT_EQ(div.quotient(n), n / d) << n << " / " << d;
             std::int64_t q = -1, r = -1;
             div.split(n, q, r);
@@ -778,11 +816,13 @@ TEST(ModelDivider, ExactFloorDivisionBelow2To62) {
 
 TEST(ModelOrderParameter, PhaseCircleEqualsPhasorOf) {
     std::mt19937_64 rng(7);
-    for (tick_t period : {tick_t{1}, tick_t{7}, tick_t{20}, tick_t{1000}, tick_t{5'000'000'000}, tick_t{999'999'937}}) {
+    for (tick_t period : {tick_t{1}, tick_t{7}, tick_t{20}, tick_t{1000}, tick_t{5'000'000'000},
+                          tick_t{999'999'937}}) {
         const phase_circle circle(period);
         EXPECT_EQ(circle.period(), period);
         std::vector<tick_t> phases;
-        for (tick_t k : {tick_t{0}, tick_t{1}, tick_t{2}, tick_t{7}, tick_t{1000}, tick_t{123456789}})
+        for (tick_t k :
+             {tick_t{0}, tick_t{1}, tick_t{2}, tick_t{7}, tick_t{1000}, tick_t{123456789}})
             for (tick_t d : {tick_t{-1}, tick_t{0}, tick_t{1}}) {
                 phases.push_back(k * period + d);
                 phases.push_back(-(k * period + d));
@@ -793,7 +833,8 @@ TEST(ModelOrderParameter, PhaseCircleEqualsPhasorOf) {
             phases.push_back(t);
             phases.push_back(-t);
         }
-        for (tick_t ph : phases) ASSERT_EQ(circle.of(ph), phasor_sum::of(ph, period)) << ph << " on " << period;
+        for (tick_t ph : phases)
+            ASSERT_EQ(circle.of(ph), phasor_sum::of(ph, period)) << ph << " on " << period;
     }
 }
 
@@ -806,11 +847,13 @@ namespace {
 // only when a flash can leave the phase at or above Rf; queued only in queue mode) agree with
 // the definition t < refractory_until(f), over long random event sequences in every regime.
 TEST(ModelRules, FireflyRefAndShortCutsAgreeWithTheDefinitions) {
-    struct regime { tick_t rf, jitter; };
+    struct regime {
+        tick_t rf, jitter;
+    };
     std::mt19937_64 rng(11);
     for (const auto mode : both_modes)
-        for (const regime g : {regime{RF, J}, regime{0, J}, regime{0, 0}, regime{1, 0}, regime{30, 60}, regime{RF, RF},
-                               regime{RF, 0}}) {
+        for (const regime g : {regime{RF, J}, regime{0, J}, regime{0, 0}, regime{1, 0},
+                               regime{30, 60}, regime{RF, RF}, regime{RF, 0}}) {
             const firefly_rules rules(params(mode, g.rf, g.jitter));
             for (std::uint64_t id = 0; id < 20; ++id) {
                 firefly whole = rules.start(id);
@@ -831,7 +874,8 @@ TEST(ModelRules, FireflyRefAndShortCutsAgreeWithTheDefinitions) {
                     ASSERT_EQ(rules.refractory_at(whole, t), t < rules.refractory_until(whole))
                         << name_of(mode) << " Rf " << g.rf << " jitter " << g.jitter << " t " << t;
                     ASSERT_EQ(rules.pulse(whole, id, t), rules.pulse(split, id, t));
-                    ASSERT_EQ(whole, (firefly{flash_at, last_flash, draws, queued})) << name_of(mode) << " step " << step;
+                    ASSERT_EQ(whole, (firefly{flash_at, last_flash, draws, queued}))
+                        << name_of(mode) << " step " << step;
                 }
             }
         }
@@ -843,7 +887,8 @@ TEST(ModelRules, FireflyRefAndShortCutsAgreeWithTheDefinitions) {
 
 namespace {
 
-model_params dissipative(refractory_mode mode, double b, tick_t nudge = E, tick_t rf = RF, tick_t jitter = J) {
+model_params dissipative(refractory_mode mode, double b, tick_t nudge = E, tick_t rf = RF,
+                         tick_t jitter = J) {
     model_params p = params(mode, rf, jitter);
     p.nudge = nudge;
     p.set_dissipation(b);
@@ -868,7 +913,8 @@ TEST(ModelDissipation, ZeroIsTheIntegerAdvance) {
     EXPECT_TRUE(model_params::from(c).general_prc);
     c.dissipation = 0;
     c.nudge = -0.1;
-    EXPECT_TRUE(model_params::from(c).general_prc) << "an inhibitory nudge takes the general response";
+    EXPECT_TRUE(model_params::from(c).general_prc)
+        << "an inhibitory nudge takes the general response";
 }
 
 TEST(ModelDissipation, PulseFollowsTheStateFunctionRoundedToATick) {
@@ -883,8 +929,10 @@ TEST(ModelDissipation, PulseFollowsTheStateFunctionRoundedToATick) {
                 const tick_t got = rules.respond(phase);
                 if (exact >= T - 0.5L + 1e-6L) {
                     EXPECT_EQ(got, T) << "B " << b << " e " << nudge << " phase " << phase;
-                } else if (exact < T - 0.5L - 1e-6L && std::fabs(exact - std::floor(exact) - 0.5L) > 1e-6L) {
-                    EXPECT_EQ(got, std::llround(exact)) << "B " << b << " e " << nudge << " phase " << phase;
+                } else if (exact < T - 0.5L - 1e-6L &&
+                           std::fabs(exact - std::floor(exact) - 0.5L) > 1e-6L) {
+                    EXPECT_EQ(got, std::llround(exact))
+                        << "B " << b << " e " << nudge << " phase " << phase;
                 }
                 EXPECT_GE(got, phase) << "an excitatory pulse never lowers the phase";
             }
@@ -909,7 +957,8 @@ TEST(ModelDissipation, PulseReachingTheTopFlashesAtOnce) {
         const firefly_rules rules(dissipative(mode, 3.0));
         // The largest phase that stays below T after one pulse, and the next one up.
         tick_t below = RF;
-        while (rules.respond(below + 1) < T) ++below;
+        while (rules.respond(below + 1) < T)
+            ++below;
         firefly f = running(rules, 0, below - 50);
         EXPECT_EQ(rules.pulse(f, 3, 50), reaction::quiet);
         EXPECT_EQ(rules.phase(f, 50), rules.respond(below));
@@ -967,7 +1016,8 @@ TEST(ModelDissipation, QueueModeAppliesHeldPulsesOneAtATime) {
     firefly f = running(rules, 0, 600);
     ASSERT_EQ(rules.act(f, id, 400), reaction::flashed);
     const tick_t j = jitter_draw(id, 1), until = 400 + RF - j;
-    for (int k = 0; k < 3; ++k) EXPECT_EQ(rules.pulse(f, id, 400 + k), reaction::quiet);
+    for (int k = 0; k < 3; ++k)
+        EXPECT_EQ(rules.pulse(f, id, 400 + k), reaction::quiet);
     EXPECT_EQ(f.queued, 3u);
     EXPECT_EQ(rules.next_turn(f), until);
     EXPECT_EQ(rules.act(f, id, until), reaction::quiet);
@@ -976,7 +1026,8 @@ TEST(ModelDissipation, QueueModeAppliesHeldPulsesOneAtATime) {
     // Enough held pulses reach T: the firefly flashes at the refractory end.
     firefly g = running(rules, 0, 600);
     ASSERT_EQ(rules.act(g, id, 400), reaction::flashed);
-    for (int k = 0; k < 20; ++k) rules.pulse(g, id, 401);
+    for (int k = 0; k < 20; ++k)
+        rules.pulse(g, id, 401);
     EXPECT_EQ(rules.act(g, id, until), reaction::flashed);
     EXPECT_EQ(g.last_flash, until);
 }
@@ -1009,8 +1060,10 @@ TEST(ModelDissipation, FixedSwitchesAgreeWithRunSwitches) {
                         }
                     }
                 };
-                if (mode == refractory_mode::drop) check(fixed_firefly_rules<refractory_mode::drop, false, true>(p));
-                else check(fixed_firefly_rules<refractory_mode::queue, false, true>(p));
+                if (mode == refractory_mode::drop)
+                    check(fixed_firefly_rules<refractory_mode::drop, false, true>(p));
+                else
+                    check(fixed_firefly_rules<refractory_mode::queue, false, true>(p));
             }
 }
 
@@ -1027,7 +1080,11 @@ TEST(ModelPeriodSpread, DefaultRunDrawsAreUnchanged) {
     const model_params p = model_params::from(c);
     EXPECT_EQ(p.spread, 0);
     const firefly_rules rules(p);
-    struct pin { std::uint64_t id; tick_t flash_at; tick_t jitter[3]; };
+    struct pin {
+        std::uint64_t id;
+        tick_t flash_at;
+        tick_t jitter[3];
+    };
     for (const pin& x : {pin{0, 548704136, {2745223, 90313749, 53863044}},
                          pin{1, 1640008656, {23174448, 71760186, 34321707}},
                          pin{2, 3762992639, {48908467, 57786931, 93856664}},
@@ -1102,12 +1159,15 @@ TEST(ModelPeriodSpread, StartAndResetUseTheOwnPeriodAndTheUsualDraws) {
     for (std::uint64_t id = 0; id < 50; ++id) {
         const own_period o = natural_period(p, id);
         firefly_spread f{rules.start(id), o.period, o.refractory};
-        EXPECT_EQ(f.flash_at, o.period - uniform_below(random_bits(SEED, id, 0), o.period)) << "draw 0, own period";
+        EXPECT_EQ(f.flash_at, o.period - uniform_below(random_bits(SEED, id, 0), o.period))
+            << "draw 0, own period";
         EXPECT_EQ(rules.phase(f, 0), uniform_below(random_bits(SEED, id, 0), o.period));
         const tick_t t = f.flash_at;
         ASSERT_EQ(rules.act(f, id, t), reaction::flashed);
-        EXPECT_EQ(f.flash_at, t + o.period - jitter_draw(id, 1)) << "free-running: its own period minus jitter";
-        EXPECT_EQ(rules.refractory_until(f), std::max(t + o.refractory - jitter_draw(id, 1), t + 1));
+        EXPECT_EQ(f.flash_at, t + o.period - jitter_draw(id, 1))
+            << "free-running: its own period minus jitter";
+        EXPECT_EQ(rules.refractory_until(f),
+                  std::max(t + o.refractory - jitter_draw(id, 1), t + 1));
     }
 }
 
@@ -1132,19 +1192,22 @@ namespace {
 // absorb_pulses(k) then, when the firefly flashed, act and hold(the rest): the same state as k
 // pulses delivered one after another (pulse(): absorb, and act when the phase reached T), for
 // every kind of rules, from random states, k from 1 to 40.
-template <class Rules> void expect_pulses_at_once_as_one_by_one(const Rules& rules, std::uint64_t seed) {
+template <class Rules>
+void expect_pulses_at_once_as_one_by_one(const Rules& rules, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     for (std::uint64_t id = 0; id < 20; ++id) {
         firefly a = rules.start(id);
         tick_t t = 0;
         for (int step = 0; step < 200; ++step) {
             t += static_cast<tick_t>(rng() % 40);
-            while (rules.acts_before(a, t)) rules.act(a, id, rules.next_turn(a));
+            while (rules.acts_before(a, t))
+                rules.act(a, id, rules.next_turn(a));
             firefly b = a;
             const auto k = static_cast<std::uint32_t>(1 + rng() % 40);
             reaction one_by_one = reaction::quiet;
             for (std::uint32_t m = 0; m < k; ++m)
-                if (rules.absorb(a, t) && rules.act(a, id, t) == reaction::flashed) one_by_one = reaction::flashed;
+                if (rules.absorb(a, t) && rules.act(a, id, t) == reaction::flashed)
+                    one_by_one = reaction::flashed;
             const std::uint32_t used = rules.absorb_pulses(b, t, k);
             ASSERT_LE(used, k);
             reaction at_once = reaction::quiet;
@@ -1164,13 +1227,18 @@ TEST(ModelPulses, ManyAtOneInstantAreThePulsesOneByOne) {
     for (const auto mode : both_modes)
         for (const double b : {0.0, 2.0})
             for (const tick_t nudge : {tick_t{0}, tick_t{7}, tick_t{90}, tick_t{-60}}) {
-                SCOPED_TRACE(std::string(name_of(mode)) + " B=" + std::to_string(b) + " e=" + std::to_string(nudge));
+                SCOPED_TRACE(std::string(name_of(mode)) + " B=" + std::to_string(b) +
+                             " e=" + std::to_string(nudge));
                 const model_params p = dissipative(mode, b, nudge);
                 expect_pulses_at_once_as_one_by_one(firefly_rules(p), 11);
-                if (!p.general_prc && mode == refractory_mode::drop && !run_switches(p).instant_matters())
-                    expect_pulses_at_once_as_one_by_one(fixed_firefly_rules<refractory_mode::drop, false>(p), 12);
-                if (p.general_prc && mode == refractory_mode::queue && !run_switches(p).instant_matters())
-                    expect_pulses_at_once_as_one_by_one(fixed_firefly_rules<refractory_mode::queue, false, true>(p), 13);
+                if (!p.general_prc && mode == refractory_mode::drop &&
+                    !run_switches(p).instant_matters())
+                    expect_pulses_at_once_as_one_by_one(
+                        fixed_firefly_rules<refractory_mode::drop, false>(p), 12);
+                if (p.general_prc && mode == refractory_mode::queue &&
+                    !run_switches(p).instant_matters())
+                    expect_pulses_at_once_as_one_by_one(
+                        fixed_firefly_rules<refractory_mode::queue, false, true>(p), 13);
             }
 }
 

@@ -302,8 +302,10 @@ TEST_F(OutputRunFile, WritesEverythingAndReadsBack) {
         f.write_string("/static/config", "width = 30\nheight = 30\n", "the configuration");
 
         series& a = f.create_series("/ts/a", element_type::f64, {}, "s", "time", "a scalar", 4);
-        series& b = f.create_series("/ts/b", element_type::i64, {}, "flashes", "count", "counts", 3);
-        series& c = f.create_series("/frames/c", element_type::f32, {2, 3}, "1", "frame", "frames", 2);
+        series& b =
+            f.create_series("/ts/b", element_type::i64, {}, "flashes", "count", "counts", 3);
+        series& c =
+            f.create_series("/frames/c", element_type::f32, {2, 3}, "1", "frame", "frames", 2);
         f.set_attribute("/ts/a", "extra", std::string("on a dataset"));
         EXPECT_EQ(a.path(), "/ts/a");
         EXPECT_EQ(c.frame_shape(), (std::vector<std::uint64_t>{2, 3}));
@@ -474,7 +476,8 @@ TEST_F(OutputRunFile, DestructorWithoutFinishLeavesReadableFile) {
     {
         run_file f(p, false);
         timeseries ts(f, 4);
-        series& frames = f.create_series("/frames", element_type::i64, {2}, "1", "pairs", "pairs", 16);
+        series& frames =
+            f.create_series("/frames", element_type::i64, {2}, "1", "pairs", "pairs", 16);
         f.start_swmr();
         for (int i = 0; i < 6; ++i)
             ts.append({0.5 * i, 0.1, 0.2, i, 0.01 * i});
@@ -561,8 +564,9 @@ TEST_F(OutputRunFile, NothingLeaksAndErrorsNameCallAndObject) {
             EXPECT_NE(msg.find("already exists"), std::string::npos) << msg;
             EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
         }
-        EXPECT_THROW(f.write_dataset("/bad", std::vector<double>{1, 2, 3}, {2, 2}, "1", "bad", "bad"),
-                     std::invalid_argument);
+        EXPECT_THROW(
+            f.write_dataset("/bad", std::vector<double>{1, 2, 3}, {2, 2}, "1", "bad", "bad"),
+            std::invalid_argument);
         EXPECT_THROW(f.create_series("/y", element_type::f64, {}, "1", "y", "y", 0),
                      std::invalid_argument);
     }
@@ -619,7 +623,8 @@ TEST_F(OutputRunFile, FullDiskIsAnError) {
         if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) return 3;
         try {
             run_file f(p, false);
-            series& s = f.create_series("/noise", element_type::f64, {256}, "1", "noise", "noise", 8);
+            series& s =
+                f.create_series("/noise", element_type::f64, {256}, "1", "noise", "noise", 8);
             f.start_swmr();
             std::mt19937_64 rng(1);
             std::uniform_real_distribution<double> u;
@@ -915,7 +920,8 @@ TEST_F(OutputTest, RunWriterWritesTheScheduleAndTheRegionsFlashes) {
     {
         run_writer w(c, d, path, run_writer::identity{3, "width = 6\n", nullptr});
         // Any order within the interval; written sorted by (time, firefly), outside ones dropped.
-        const std::vector<flash_event> events{{30, 14}, {10, 0}, {10, 8}, {20, 7}, {30, 23}, {10, 7}};
+        const std::vector<flash_event> events{{30, 14}, {10, 0},  {10, 8},
+                                              {20, 7},  {30, 23}, {10, 7}};
         w.add_flashes(events);
         sample s;
         s.t = to_ticks(0.5);

@@ -16,21 +16,31 @@ TEST(PhasorSweep, EqualsTermByTermSum) {
         phasor_sum expected;
         for (std::uint64_t i = 0; i < 20003; ++i) { // not a multiple of any vector width
             tick_t phase = uniform_below(random_bits(42, i, 0), period);
-            if (i < 8) phase = std::min(period - 1, (period / 4) * static_cast<tick_t>(i % 4) + (i >= 4 ? 1 : 0)); // quadrant edges
+            // quadrant edges
+            if (i < 8)
+                phase = std::min(period - 1,
+                                 (period / 4) * static_cast<tick_t>(i % 4) + (i >= 4 ? 1 : 0));
             residues.push_back(phase);
             expected += circle.of(phase);
         }
-        EXPECT_EQ(circle.sum_of_residues(residues.data(), residues.size()), expected) << "period " << period;
+        EXPECT_EQ(circle.sum_of_residues(residues.data(), residues.size()), expected)
+            << "period " << period;
         // the build for CPUs without AVX2 and FMA (libm's fma, lane by lane) gives the same bits
-        EXPECT_EQ(detail::generic_sum_of_residues(circle, residues.data(), residues.size()), expected) << period;
+        EXPECT_EQ(detail::generic_sum_of_residues(circle, residues.data(), residues.size()),
+                  expected)
+            << period;
         // and phases given as differences from one time, as a block's sweep gives them
         std::vector<tick_t> subtracted;
-        for (const tick_t r : residues) subtracted.push_back(period + 1234567 - r);
-        EXPECT_EQ(circle.sum_of_differences(period + 1234567, subtracted.data(), subtracted.size()), expected) << period;
+        for (const tick_t r : residues)
+            subtracted.push_back(period + 1234567 - r);
+        EXPECT_EQ(circle.sum_of_differences(period + 1234567, subtracted.data(), subtracted.size()),
+                  expected)
+            << period;
         // and every prefix length (the vector loop's remainder)
         for (std::size_t n = 0; n < 9; ++n) {
             phasor_sum head;
-            for (std::size_t i = 0; i < n; ++i) head += circle.of(residues[i]);
+            for (std::size_t i = 0; i < n; ++i)
+                head += circle.of(residues[i]);
             EXPECT_EQ(circle.sum_of_residues(residues.data(), n), head) << n;
             EXPECT_EQ(detail::generic_sum_of_residues(circle, residues.data(), n), head) << n;
         }
@@ -91,16 +101,23 @@ TEST(PhasorSweep, BatchedFlashesEqualOneAtATimeWhateverTheOrderAndSpan) {
         for (int i = 0; i < n; ++i) {
             const auto kind = rng() % 16;
             tick_t at = t;
-            if (kind == 0) at = t + period + static_cast<tick_t>(rng() % (3 * period)); // a jump ahead
-            else if (kind == 1) at = t - period - static_cast<tick_t>(rng() % period); // and back
-            else at = t - static_cast<tick_t>(rng() % (period / 2)); // near, out of order
+            // a jump ahead
+            if (kind == 0)
+                at = t + period + static_cast<tick_t>(rng() % (3 * period));
+            else if (kind == 1)
+                at = t - period - static_cast<tick_t>(rng() % period); // and back
+            else
+                at = t - static_cast<tick_t>(rng() % (period / 2)); // near, out of order
             t += static_cast<tick_t>(rng() % 2'000'000);
             // previous: none, within two periods, or many periods back (always before `at`)
             tick_t before = -1;
             const auto back = rng() % 4;
-            if (back == 1) before = at - 1 - static_cast<tick_t>(rng() % (2 * period - 1));
-            else if (back == 2) before = at - 2 * period - static_cast<tick_t>(rng() % (30 * period));
-            else if (back == 3) before = at - 1 - static_cast<tick_t>(rng() % period);
+            if (back == 1)
+                before = at - 1 - static_cast<tick_t>(rng() % (2 * period - 1));
+            else if (back == 2)
+                before = at - 2 * period - static_cast<tick_t>(rng() % (30 * period));
+            else if (back == 3)
+                before = at - 1 - static_cast<tick_t>(rng() % period);
             if (before < -1) before = -1;
             one.flash(at, before);
             ts.push_back(at);

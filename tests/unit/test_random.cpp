@@ -55,7 +55,8 @@ TEST(RandomPhilox, IsConstexpr) {
 // takes the first two output words. Spelled out here once, so that a change of the mapping (which
 // would change every run) is noticed.
 TEST(RandomBits, MapsSeedAgentDrawOntoPhilox) {
-    const std::uint64_t seed = 0x0123456789abcdefULL, agent = 0xfedcba9876543210ULL, draw = 0x1122334455667788ULL;
+    const std::uint64_t seed = 0x0123456789abcdefULL, agent = 0xfedcba9876543210ULL,
+                        draw = 0x1122334455667788ULL;
     const auto r = philox4x32::bijection({0x76543210u, 0xfedcba98u, 0x55667788u, 0x11223344u},
                                          {0x89abcdefu, 0x01234567u});
     EXPECT_EQ(random_bits(seed, agent, draw), (std::uint64_t{r[0]} << 32) | r[1]);
@@ -87,11 +88,13 @@ TEST(RandomBits, DifferentSeedAgentOrDrawGiveDifferentStreams) {
                 seen.insert(random_bits(s, a, d));
                 ++count;
             }
-    EXPECT_EQ(seen.size(), count) << "a 64-bit collision among a few hundred values means the inputs "
-                                     "are not all used (e.g. a high word ignored)";
+    EXPECT_EQ(seen.size(), count)
+        << "a 64-bit collision among a few hundred values means the inputs "
+           "are not all used (e.g. a high word ignored)";
     // Neighbouring agents' streams are not shifted copies of each other.
     for (std::uint64_t d = 0; d < 50; ++d)
-        for (std::uint64_t e = 0; e < 50; ++e) EXPECT_NE(random_bits(7, 10, d), random_bits(7, 11, e));
+        for (std::uint64_t e = 0; e < 50; ++e)
+            EXPECT_NE(random_bits(7, 10, d), random_bits(7, 11, e));
 }
 
 TEST(RandomUniformBelow, Extremes) {
@@ -118,14 +121,16 @@ TEST(RandomUniformBelow, StaysInRange) {
 // correct generator), so this fails only for a grossly non-uniform mapping.
 double chi_square(const std::vector<std::int64_t>& counts, double expected) {
     double chi = 0;
-    for (auto c : counts) chi += (static_cast<double>(c) - expected) * (static_cast<double>(c) - expected) / expected;
+    for (auto c : counts)
+        chi += (static_cast<double>(c) - expected) * (static_cast<double>(c) - expected) / expected;
     return chi;
 }
 
 TEST(RandomUniformBelow, RoughlyUniformSmallRange) {
     constexpr int bins = 100, draws = 100000;
     std::vector<std::int64_t> counts(bins, 0);
-    for (std::uint64_t d = 0; d < draws; ++d) ++counts[static_cast<std::size_t>(uniform_below(random_bits(1, 17, d), bins))];
+    for (std::uint64_t d = 0; d < draws; ++d)
+        ++counts[static_cast<std::size_t>(uniform_below(random_bits(1, 17, d), bins))];
     EXPECT_LT(chi_square(counts, draws / double(bins)), 200.0); // 99 dof: mean 99, sd 14
 }
 
@@ -144,7 +149,8 @@ TEST(RandomUniformBelow, RoughlyUniformPhaseRangeAcrossAgents) {
 TEST(RandomUniformBelow, LowBitsAreUniformToo) {
     // Parity of an odd range's values, and residues mod 7, over many seeds.
     std::vector<std::int64_t> counts(7, 0);
-    for (std::uint64_t s = 0; s < 70000; ++s) ++counts[static_cast<std::size_t>(uniform_below(random_bits(s, 0, 1), 1'000'003) % 7)];
+    for (std::uint64_t s = 0; s < 70000; ++s)
+        ++counts[static_cast<std::size_t>(uniform_below(random_bits(s, 0, 1), 1'000'003) % 7)];
     EXPECT_LT(chi_square(counts, 10000.0), 40.0); // 6 dof
 }
 

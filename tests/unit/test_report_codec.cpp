@@ -34,7 +34,8 @@ struct sample_report {
             events.push_back({static_cast<tick_t>(1000 + 7 * i), 40 + i});
             previous.push_back(i % 3 == 0 ? -1 : static_cast<tick_t>(10 * i));
         }
-        for (std::size_t i = 0; i < p; ++i) pixels.push_back({static_cast<std::int64_t>(5 * i), 0.125 * i});
+        for (std::size_t i = 0; i < p; ++i)
+            pixels.push_back({static_cast<std::int64_t>(5 * i), 0.125 * i});
         header.epoch_records = static_cast<std::int64_t>(q);
         for (std::size_t i = 0; i < q; ++i) {
             const auto k = static_cast<std::int64_t>(i);
@@ -61,8 +62,12 @@ std::string refusal(const std::vector<flash_event>& wire, std::size_t bytes, int
 } // namespace
 
 TEST(ReportCodec, RoundTripsEveryPart) {
-    for (const auto& [n, p, q] : {std::tuple<std::size_t, std::size_t, std::size_t>{0, 0, 0}, {1, 0, 0}, {2, 3, 0},
-                                  {7, 0, 4}, {8, 5, 3}, {0, 0, 1}}) {
+    for (const auto& [n, p, q] : {std::tuple<std::size_t, std::size_t, std::size_t>{0, 0, 0},
+                                  {1, 0, 0},
+                                  {2, 3, 0},
+                                  {7, 0, 4},
+                                  {8, 5, 3},
+                                  {0, 0, 1}}) {
         const sample_report r(n, p, q);
         const auto wire = r.wire();
         EXPECT_EQ(wire.size(), codec::header_slots + n + (n + 1) / 2 + p + 2 * q);
@@ -85,23 +90,31 @@ TEST(ReportCodec, RefusesMalformedReports) {
     const std::size_t bytes = wire.size() * codec::slot_bytes;
     EXPECT_EQ(refusal(wire, bytes, 3), "");
     EXPECT_NE(refusal(wire, bytes, 2).find("names another worker"), std::string::npos);
-    EXPECT_NE(refusal(wire, codec::header_slots * codec::slot_bytes - 1, 3).find("too short"), std::string::npos);
+    EXPECT_NE(refusal(wire, codec::header_slots * codec::slot_bytes - 1, 3).find("too short"),
+              std::string::npos);
     EXPECT_NE(refusal(wire, bytes - codec::slot_bytes, 3).find("wrong length"), std::string::npos);
     EXPECT_NE(refusal(wire, bytes - 1, 3).find("wrong length"), std::string::npos);
-    EXPECT_NE(refusal(wire, bytes + codec::slot_bytes, 3).find("longer than its buffer"), std::string::npos);
+    EXPECT_NE(refusal(wire, bytes + codec::slot_bytes, 3).find("longer than its buffer"),
+              std::string::npos);
     auto with = [&](auto change) {
         sample_report bad = r;
         change(bad.header);
         auto w = bad.wire();
         return refusal(w, w.size() * codec::slot_bytes, 3);
     };
-    EXPECT_NE(with([](report_header& h) { h.kind = static_cast<report_kind>(9); }).find("unknown kind 9"),
+    EXPECT_NE(
+        with([](report_header& h) { h.kind = static_cast<report_kind>(9); }).find("unknown kind 9"),
+        std::string::npos);
+    EXPECT_NE(with([](report_header& h) { h.events = -1; }).find("wrong length"),
               std::string::npos);
-    EXPECT_NE(with([](report_header& h) { h.events = -1; }).find("wrong length"), std::string::npos);
     EXPECT_NE(with([](report_header& h) { h.pixels = 3; }).find("wrong length"), std::string::npos);
-    EXPECT_NE(with([](report_header& h) { h.epoch_records = 3; }).find("wrong length"), std::string::npos);
-    EXPECT_NE(with([](report_header& h) { h.epoch_records = -1; }).find("wrong length"), std::string::npos);
-    EXPECT_NE(with([](report_header& h) { h.events = std::numeric_limits<std::int64_t>::max(); }).find("wrong length"),
+    EXPECT_NE(with([](report_header& h) { h.epoch_records = 3; }).find("wrong length"),
+              std::string::npos);
+    EXPECT_NE(with([](report_header& h) { h.epoch_records = -1; }).find("wrong length"),
+              std::string::npos);
+    EXPECT_NE(with([](report_header& h) {
+                  h.events = std::numeric_limits<std::int64_t>::max();
+              }).find("wrong length"),
               std::string::npos);
     // A message names the sender's rank (worker + 1).
     EXPECT_NE(refusal(wire, bytes, 2).find("rank 3"), std::string::npos);

@@ -6,11 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
+#include <cstdint>
 #include <map>
 #include <optional>
-#include <cstdint>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -34,17 +34,22 @@ namespace {
 constexpr refractory_mode modes[] = {refractory_mode::drop, refractory_mode::queue};
 constexpr engine_kind engines[] = {engine_kind::coroutine, engine_kind::flat};
 
-const char* name(refractory_mode m) { return m == refractory_mode::drop ? "drop" : "queue"; }
-const char* name(engine_kind e) { return e == engine_kind::coroutine ? "coroutine" : "flat"; }
+const char* name(refractory_mode m) {
+    return m == refractory_mode::drop ? "drop" : "queue";
+}
+const char* name(engine_kind e) {
+    return e == engine_kind::coroutine ? "coroutine" : "flat";
+}
 
 std::string describe(const run_config& c, int workers) {
     std::ostringstream o;
-    o << c.width << "x" << c.height << " " << name(c.mode) << " " << name(c.engine) << " T=" << c.period
-      << " e=" << c.nudge << " B=" << c.dissipation << " S=" << c.period_spread
-      << (c.period_dist == period_distribution::uniform ? "u" : "n") << " Rf=" << c.refractory << " d=" << c.delay << " j=" << c.jitter
-      << " dur=" << c.duration << " sample=" << c.sample_every << " seed=" << c.seed << " workers=" << workers
-      << (c.partitioned ? " partitioned" : "") << (c.boundary == boundary_kind::open ? " open" : "") << " "
-      << name_of(c.neighbourhood) << " R=" << c.radius
+    o << c.width << "x" << c.height << " " << name(c.mode) << " " << name(c.engine)
+      << " T=" << c.period << " e=" << c.nudge << " B=" << c.dissipation << " S=" << c.period_spread
+      << (c.period_dist == period_distribution::uniform ? "u" : "n") << " Rf=" << c.refractory
+      << " d=" << c.delay << " j=" << c.jitter << " dur=" << c.duration
+      << " sample=" << c.sample_every << " seed=" << c.seed << " workers=" << workers
+      << (c.partitioned ? " partitioned" : "") << (c.boundary == boundary_kind::open ? " open" : "")
+      << " " << name_of(c.neighbourhood) << " R=" << c.radius
       << (c.coupling == coupling_kind::all_to_all ? " all-to-all" : "")
       << (c.pacemakers.empty() ? "" : " pacemakers=" + std::to_string(c.pacemakers.size()))
       << (c.telemetry == telemetry_mode::summary ? " summary" : "");
@@ -52,7 +57,8 @@ std::string describe(const run_config& c, int workers) {
 }
 
 /// The seed's parameters (T 5 s, e 0.2 s, Rf 1 s, jitter 0.1 s, d 0.01 s).
-run_config seed_like(std::int64_t W, std::int64_t H, refractory_mode m, engine_kind e, double duration) {
+run_config seed_like(std::int64_t W, std::int64_t H, refractory_mode m, engine_kind e,
+                     double duration) {
     run_config c;
     c.width = W;
     c.height = H;
@@ -67,8 +73,8 @@ run_config seed_like(std::int64_t W, std::int64_t H, refractory_mode m, engine_k
 /// Everything on a lattice of a few ticks: period 20 ns, nudge 3, Rf 5, delay 2, jitter 4.
 /// Start phases, flash times and pulse arrivals collide all the time: equal-time pulses and
 /// timers, pulses at exactly the refractory end, held pulses that reach T, samples at event times.
-run_config lattice(std::int64_t W, std::int64_t H, refractory_mode m, engine_kind e, std::uint64_t seed = 3,
-                   double duration = 1500e-9) {
+run_config lattice(std::int64_t W, std::int64_t H, refractory_mode m, engine_kind e,
+                   std::uint64_t seed = 3, double duration = 1500e-9) {
     run_config c;
     c.width = W;
     c.height = H;
@@ -99,23 +105,25 @@ std::vector<flash_event> flashes_in(const reference::result& ref, const block& b
 std::int64_t sum_over(const std::vector<std::int64_t>& v, const block& b, std::int64_t W) {
     std::int64_t s = 0;
     for (std::int64_t y = b.y0; y < b.y0 + b.height; ++y)
-        for (std::int64_t x = b.x0; x < b.x0 + b.width; ++x) s += v[static_cast<std::size_t>(y * W + x)];
+        for (std::int64_t x = b.x0; x < b.x0 + b.width; ++x)
+            s += v[static_cast<std::size_t>(y * W + x)];
     return s;
 }
 
 std::string show(const firefly& f) {
     std::ostringstream o;
-    o << "{flash_at " << f.flash_at << " last_flash " << f.last_flash << " queued " << f.queued << " draws " << f.draws
-      << "}";
+    o << "{flash_at " << f.flash_at << " last_flash " << f.last_flash << " queued " << f.queued
+      << " draws " << f.draws << "}";
     return o.str();
 }
 
 /// Checks one worker's run against the reference run through `through`.
-void check_worker(const run_config& c, const worker_run& run, const reference::result& ref, tick_t through,
-                  bool interrupted) {
+void check_worker(const run_config& c, const worker_run& run, const reference::result& ref,
+                  tick_t through, bool interrupted) {
     SCOPED_TRACE("worker " + std::to_string(run.worker));
     const std::int64_t W = c.width;
-    const tick_t period = to_ticks(c.period), sample = to_ticks(c.sample_every), d = to_ticks(c.delay);
+    const tick_t period = to_ticks(c.period), sample = to_ticks(c.sample_every),
+                 d = to_ticks(c.delay);
     const block& b = run.cells;
     const bool events = c.telemetry == telemetry_mode::events;
 
@@ -123,7 +131,9 @@ void check_worker(const run_config& c, const worker_run& run, const reference::r
     ASSERT_EQ(run.states.size(), static_cast<std::size_t>(b.cells()));
     for (std::size_t i = 0; i < run.ids.size(); ++i) {
         const auto li = static_cast<std::int64_t>(i);
-        ASSERT_EQ(run.ids[i], static_cast<std::uint64_t>((b.y0 + li / b.width) * W + b.x0 + li % b.width)) << i;
+        ASSERT_EQ(run.ids[i],
+                  static_cast<std::uint64_t>((b.y0 + li / b.width) * W + b.x0 + li % b.width))
+            << i;
     }
 
     // Final states, firefly by firefly.
@@ -132,15 +142,16 @@ void check_worker(const run_config& c, const worker_run& run, const reference::r
         const firefly& want = ref.final_states[run.ids[i]];
         if (!(run.states[i] == want)) {
             ++bad;
-            ADD_FAILURE() << "firefly " << run.ids[i] << " final state " << show(run.states[i]) << ", reference "
-                          << show(want);
+            ADD_FAILURE() << "firefly " << run.ids[i] << " final state " << show(run.states[i])
+                          << ", reference " << show(want);
         }
     }
 
     // Reports.
     const std::vector<flash_event> mine = flashes_in(ref, b, W);
-    std::size_t next_flash = 0;                                      // into `mine`
-    std::vector<tick_t> last(static_cast<std::size_t>(W * c.height), -1); // per cell, sweeping `mine`
+    std::size_t next_flash = 0; // into `mine`
+    // per cell, sweeping `mine`
+    std::vector<tick_t> last(static_cast<std::size_t>(W * c.height), -1);
     tick_t prev = -1;
     std::int64_t next_sample = 0;
     bool final_seen = false;
@@ -168,22 +179,27 @@ void check_worker(const run_config& c, const worker_run& run, const reference::r
             for (const auto& f : r.events) {
                 auto [it, fresh] = last_seen.try_emplace(f.agent, f.t);
                 if (!fresh) {
-                    EXPECT_LT(it->second, f.t) << "firefly " << f.agent << "'s flashes out of order in a report";
+                    EXPECT_LT(it->second, f.t)
+                        << "firefly " << f.agent << "'s flashes out of order in a report";
                     it->second = f.t;
                 }
             }
             std::vector<flash_event> got = r.events;
             std::sort(got.begin(), got.end());
             if (got != expected) {
-                ADD_FAILURE() << "flash events of (" << prev << ", " << h.through << "]: " << r.events.size()
-                              << " reported, " << expected.size() << " in the reference";
+                ADD_FAILURE() << "flash events of (" << prev << ", " << h.through
+                              << "]: " << r.events.size() << " reported, " << expected.size()
+                              << " in the reference";
                 for (std::size_t k = 0; k < std::max(got.size(), expected.size()); ++k) {
                     const bool a = k < got.size(), e = k < expected.size();
                     if (a && e && got[k] == expected[k]) continue;
-                    ADD_FAILURE() << "first difference (sorted by time, firefly) at " << k << ": reported "
-                                  << (a ? std::to_string(got[k].t) + "/" + std::to_string(got[k].agent) : "-")
-                                  << ", reference "
-                                  << (e ? std::to_string(expected[k].t) + "/" + std::to_string(expected[k].agent) : "-");
+                    ADD_FAILURE()
+                        << "first difference (sorted by time, firefly) at " << k << ": reported "
+                        << (a ? std::to_string(got[k].t) + "/" + std::to_string(got[k].agent) : "-")
+                        << ", reference "
+                        << (e ? std::to_string(expected[k].t) + "/" +
+                                    std::to_string(expected[k].agent)
+                              : "-");
                     break;
                 }
             }
@@ -209,9 +225,11 @@ void check_worker(const run_config& c, const worker_run& run, const reference::r
         case report_kind::sample: {
             EXPECT_EQ(h.sample, next_sample);
             EXPECT_EQ(h.through, next_sample * sample);
-            ASSERT_LT(static_cast<std::size_t>(next_sample), ref.samples.size()) << "more samples than the reference";
+            ASSERT_LT(static_cast<std::size_t>(next_sample), ref.samples.size())
+                << "more samples than the reference";
             const auto& snap = ref.samples[static_cast<std::size_t>(next_sample)];
-            EXPECT_EQ(h.state, reference::state_sum(snap, b, W, period)) << "R_state partial of sample " << next_sample;
+            EXPECT_EQ(h.state, reference::state_sum(snap, b, W, period))
+                << "R_state partial of sample " << next_sample;
             EXPECT_EQ(h.flash_sum, reference::flash_sum(snap, b, W, period).first);
             ++next_sample;
             break;
@@ -242,13 +260,15 @@ void check_worker(const run_config& c, const worker_run& run, const reference::r
 
 /// Runs `c` on `workers` workers and compares everything with the reference; with
 /// `both_engines`, runs it with the coroutine and the flat engine against the same reference.
-void expect_matches_reference(const run_config& c, int workers = 1, int stop_after = -1, bool both_engines = false) {
+void expect_matches_reference(const run_config& c, int workers = 1, int stop_after = -1,
+                              bool both_engines = false) {
     SCOPED_TRACE(describe(c, workers));
     const decomposition d(c.width, c.height, workers);
     std::vector<run_config> configs{c};
     if (both_engines) {
         configs.push_back(c);
-        configs.back().engine = c.engine == engine_kind::flat ? engine_kind::coroutine : engine_kind::flat;
+        configs.back().engine =
+            c.engine == engine_kind::flat ? engine_kind::coroutine : engine_kind::flat;
     }
     std::optional<reference::result> ref;
     tick_t through = to_ticks(c.duration);
@@ -272,7 +292,8 @@ void expect_matches_reference(const run_config& c, int workers = 1, int stop_aft
         if (c.telemetry == telemetry_mode::events) {
             std::vector<flash_event> all;
             for (const auto& r : runs)
-                for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
+                for (const auto& rep : r.reports)
+                    all.insert(all.end(), rep.events.begin(), rep.events.end());
             std::sort(all.begin(), all.end());
             EXPECT_EQ(all.size(), ref->flashes.size());
             EXPECT_TRUE(all == ref->flashes) << "flash events differ from the reference";
@@ -340,22 +361,31 @@ TEST(SchedulerReferenceModel, TwoFirefliesByHand) {
 // ---- one worker: the whole grid in one block ---------------------------------------------------
 
 TEST(SchedulerSingleWorker, SeedParametersMatchReference) {
-    struct grid { std::int64_t W, H; double duration; };
-    for (auto [W, H, duration] : {grid{5, 4, 120}, grid{7, 7, 90}, grid{3, 3, 150}, grid{1, 6, 150}, grid{6, 1, 150},
-                                  grid{2, 2, 150}, grid{1, 1, 40}, grid{1, 2, 60}, grid{2, 5, 120}, grid{37, 23, 25}})
+    struct grid {
+        std::int64_t W, H;
+        double duration;
+    };
+    for (auto [W, H, duration] :
+         {grid{5, 4, 120}, grid{7, 7, 90}, grid{3, 3, 150}, grid{1, 6, 150}, grid{6, 1, 150},
+          grid{2, 2, 150}, grid{1, 1, 40}, grid{1, 2, 60}, grid{2, 5, 120}, grid{37, 23, 25}})
         for (auto m : modes) {
-            expect_matches_reference(seed_like(W, H, m, engine_kind::coroutine, duration), 1, -1, true);
+            expect_matches_reference(seed_like(W, H, m, engine_kind::coroutine, duration), 1, -1,
+                                     true);
             if (::testing::Test::HasFatalFailure()) return;
         }
 }
 
 TEST(SchedulerSingleWorker, LatticeOfCoincidencesMatchesReference) {
-    struct grid { std::int64_t W, H; };
-    for (auto [W, H] : {grid{5, 4}, grid{7, 7}, grid{3, 3}, grid{2, 2}, grid{1, 5}, grid{4, 1}, grid{1, 1}, grid{12, 9}})
+    struct grid {
+        std::int64_t W, H;
+    };
+    for (auto [W, H] : {grid{5, 4}, grid{7, 7}, grid{3, 3}, grid{2, 2}, grid{1, 5}, grid{4, 1},
+                        grid{1, 1}, grid{12, 9}})
         for (auto m : modes)
             for (std::uint64_t seed : {3u, 4u}) {
-                expect_matches_reference(lattice(W, H, m, engine_kind::coroutine, seed, W * H > 50 ? 700e-9 : 1500e-9), 1,
-                                         -1, true);
+                expect_matches_reference(
+                    lattice(W, H, m, engine_kind::coroutine, seed, W * H > 50 ? 700e-9 : 1500e-9),
+                    1, -1, true);
                 if (::testing::Test::HasFatalFailure()) return;
             }
 }
@@ -414,8 +444,10 @@ TEST(SchedulerSingleWorker, NoFireflyFlashesTwiceAtOneInstant) {
     std::map<std::pair<tick_t, std::uint64_t>, int> seen;
     int repeats = 0;
     for (const auto& r : runs[0].reports)
-        for (const auto& f : r.events) repeats += ++seen[{f.t, f.agent}] > 1;
-    EXPECT_EQ(repeats, 0) << "flash events repeating the same (time, firefly), out of " << seen.size();
+        for (const auto& f : r.events)
+            repeats += ++seen[{f.t, f.agent}] > 1;
+    EXPECT_EQ(repeats, 0) << "flash events repeating the same (time, firefly), out of "
+                          << seen.size();
     const auto& fin = runs[0].reports.back().header;
     EXPECT_LE(fin.flashes_total, 25 * 40 / 2) << "more flashes than one per firefly per delay";
 }
@@ -486,7 +518,8 @@ TEST(SchedulerSingleWorker, SampleZeroIsTheStartState) {
     const model_params p = model_params::from(c);
     const firefly_rules rules(p);
     phasor_sum s;
-    for (std::uint64_t id = 0; id < 49; ++id) s += phasor_sum::of(rules.phase(rules.start(id), 0), p.period);
+    for (std::uint64_t id = 0; id < 49; ++id)
+        s += phasor_sum::of(rules.phase(rules.start(id), 0), p.period);
     const auto& h = runs[0].reports.at(0).header;
     ASSERT_EQ(h.kind, report_kind::sample);
     EXPECT_EQ(h.sample, 0);
@@ -502,23 +535,26 @@ TEST(SchedulerSingleWorker, SampleZeroIsTheStartState) {
 
 bool same_report(const report& a, const report& b) {
     const report_header &x = a.header, &y = b.header;
-    return x.worker == y.worker && x.kind == y.kind && x.through == y.through && x.sample == y.sample &&
-           x.state == y.state && x.flash_sum == y.flash_sum && x.flashed == y.flashed && x.flashes == y.flashes &&
-           x.events == y.events && x.flashes_total == y.flashes_total && x.pulses_sent == y.pulses_sent &&
+    return x.worker == y.worker && x.kind == y.kind && x.through == y.through &&
+           x.sample == y.sample && x.state == y.state && x.flash_sum == y.flash_sum &&
+           x.flashed == y.flashed && x.flashes == y.flashes && x.events == y.events &&
+           x.flashes_total == y.flashes_total && x.pulses_sent == y.pulses_sent &&
            x.pulses_delivered == y.pulses_delivered && x.pulses_in_flight == y.pulses_in_flight &&
            x.epochs == y.epochs && x.interrupted == y.interrupted && a.events == b.events;
 }
 
 TEST(SchedulerEngines, CoroutineAndFlatGiveIdenticalReports) {
     for (auto m : modes)
-        for (const run_config& base : {seed_like(9, 7, m, engine_kind::coroutine, 60), lattice(6, 6, m, engine_kind::coroutine)}) {
+        for (const run_config& base : {seed_like(9, 7, m, engine_kind::coroutine, 60),
+                                       lattice(6, 6, m, engine_kind::coroutine)}) {
             run_config co = base, flat = base;
             flat.engine = engine_kind::flat;
             const decomposition d(base.width, base.height, 1);
             const auto a = testkit::run_workers(co, d), b = testkit::run_workers(flat, d);
             ASSERT_EQ(a[0].reports.size(), b[0].reports.size());
             for (std::size_t i = 0; i < a[0].reports.size(); ++i)
-                EXPECT_TRUE(same_report(a[0].reports[i], b[0].reports[i])) << describe(base, 1) << " report " << i;
+                EXPECT_TRUE(same_report(a[0].reports[i], b[0].reports[i]))
+                    << describe(base, 1) << " report " << i;
             EXPECT_EQ(a[0].states, b[0].states);
             EXPECT_GT(a[0].frame_bytes, 0u) << "coroutine frames live in the arena";
             EXPECT_EQ(b[0].frame_bytes, 0u) << "the flat engine makes no coroutines";
@@ -558,7 +594,8 @@ TEST(SchedulerTotals, PulsesBalanceAndFlashesCount) {
         const auto& h = runs[0].reports.back().header;
         ASSERT_EQ(h.kind, report_kind::final);
         std::int64_t events = 0;
-        for (const auto& r : runs[0].reports) events += static_cast<std::int64_t>(r.events.size());
+        for (const auto& r : runs[0].reports)
+            events += static_cast<std::int64_t>(r.events.size());
         EXPECT_EQ(h.flashes_total, events);
         EXPECT_GT(h.flashes_total, 100 * 9); // at least 9 periods of 100 fireflies
         EXPECT_EQ(h.pulses_sent, 8 * h.flashes_total);
@@ -585,7 +622,8 @@ TEST(SchedulerStop, StopRequestEndsAtAnEpochBoundaryAndMatchesReference) {
             // sample 20 is at t = 10 s; its epoch [10 s, 10.01 s) ends the run
             EXPECT_EQ(h.through, to_ticks(10.01) - 1);
             std::int64_t samples = 0;
-            for (const auto& r : runs[0].reports) samples += r.header.kind == report_kind::sample;
+            for (const auto& r : runs[0].reports)
+                samples += r.header.kind == report_kind::sample;
             EXPECT_EQ(samples, 21);
         }
 }
@@ -603,7 +641,8 @@ TEST(SchedulerBackPressure, FlashOnlyReportsWhenManyFlashesWaitBetweenSamples) {
     // 851 fireflies flashing every ~0.1 s, one sample at 0: about 1.25 flash-only reports' worth
     // of flashes before the final report.
     constexpr auto cap = block_simulation::report_flash_cap;
-    run_config c = seed_like(37, 23, refractory_mode::drop, engine_kind::flat, std::ceil(1.25 * cap / 8510.0));
+    run_config c =
+        seed_like(37, 23, refractory_mode::drop, engine_kind::flat, std::ceil(1.25 * cap / 8510.0));
     c.period = 0.1;
     c.nudge = 0.004;
     c.jitter = 0.002;
@@ -624,11 +663,15 @@ TEST(SchedulerBackPressure, FlashOnlyReportsWhenManyFlashesWaitBetweenSamples) {
 // ---- several workers ---------------------------------------------------------------------------
 
 TEST(SchedulerPartitioned, IslandsMatchReferenceWithCutLinks) {
-    struct shape { std::int64_t W, H; int workers; };
-    for (auto [W, H, workers] : {shape{7, 7, 4}, shape{5, 4, 7}, shape{3, 3, 9}, shape{6, 6, 2}, shape{1, 7, 3},
-                                 shape{37, 23, 6}})
+    struct shape {
+        std::int64_t W, H;
+        int workers;
+    };
+    for (auto [W, H, workers] : {shape{7, 7, 4}, shape{5, 4, 7}, shape{3, 3, 9}, shape{6, 6, 2},
+                                 shape{1, 7, 3}, shape{37, 23, 6}})
         for (auto m : modes) {
-            run_config c = W * H > 100 ? seed_like(W, H, m, engine_kind::flat, 20) : lattice(W, H, m, engine_kind::flat);
+            run_config c = W * H > 100 ? seed_like(W, H, m, engine_kind::flat, 20)
+                                       : lattice(W, H, m, engine_kind::flat);
             c.partitioned = true;
             expect_matches_reference(c, workers);
             if (::testing::Test::HasFatalFailure()) return;
@@ -641,12 +684,17 @@ TEST(SchedulerPartitioned, IslandsMatchReferenceWithCutLinks) {
 }
 
 TEST(SchedulerMultiWorker, HaloExchangeMatchesReference) {
-    struct shape { std::int64_t W, H; int workers; };
-    for (auto [W, H, workers] : {shape{7, 7, 4}, shape{5, 4, 7}, shape{3, 3, 9}, shape{2, 2, 4}, shape{2, 2, 2},
-                                 shape{1, 7, 3}, shape{6, 1, 3}, shape{8, 8, 3}})
+    struct shape {
+        std::int64_t W, H;
+        int workers;
+    };
+    for (auto [W, H, workers] : {shape{7, 7, 4}, shape{5, 4, 7}, shape{3, 3, 9}, shape{2, 2, 4},
+                                 shape{2, 2, 2}, shape{1, 7, 3}, shape{6, 1, 3}, shape{8, 8, 3}})
         for (auto m : modes) {
             expect_matches_reference(
-                lattice(W, H, m, workers % 2 ? engine_kind::flat : engine_kind::coroutine, 3, 500e-9), workers);
+                lattice(W, H, m, workers % 2 ? engine_kind::flat : engine_kind::coroutine, 3,
+                        500e-9),
+                workers);
             if (::testing::Test::HasFatalFailure()) return;
         }
     for (auto m : modes) {
@@ -669,8 +717,10 @@ TEST(SchedulerMultiWorker, SameRunForEveryWorkerCount) {
         std::vector<flash_event> all;
         std::vector<firefly> states(30);
         for (const auto& r : runs) {
-            for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
-            for (std::size_t i = 0; i < r.ids.size(); ++i) states[r.ids[i]] = r.states[i];
+            for (const auto& rep : r.reports)
+                all.insert(all.end(), rep.events.begin(), rep.events.end());
+            for (std::size_t i = 0; i < r.ids.size(); ++i)
+                states[r.ids[i]] = r.states[i];
         }
         std::sort(all.begin(), all.end());
         if (workers == 1) {
@@ -700,13 +750,14 @@ const report* nth_of(const std::vector<report>& reports, report_kind kind, std::
 
 /// Restarts every worker from the blocks handed over at checkpoint `which` of `saved`, as the
 /// program does (each block gets every block's in-flight flashes), and runs to the end.
-std::vector<worker_run> restart_from(const run_config& c, const decomposition& d, const std::vector<worker_run>& saved,
-                                     std::size_t which) {
+std::vector<worker_run> restart_from(const run_config& c, const decomposition& d,
+                                     const std::vector<worker_run>& saved, std::size_t which) {
     std::vector<block_state> blocks;
     std::vector<flash_event> in_flight;
     for (const auto& r : saved) {
         blocks.push_back(block_state::unpack(r.blocks.at(which)));
-        in_flight.insert(in_flight.end(), blocks.back().in_flight.begin(), blocks.back().in_flight.end());
+        in_flight.insert(in_flight.end(), blocks.back().in_flight.begin(),
+                         blocks.back().in_flight.end());
     }
     const report* cp = nth_of(saved[0].reports, report_kind::checkpoint, which);
     if (!cp) throw std::runtime_error("no such checkpoint");
@@ -721,7 +772,8 @@ std::vector<worker_run> restart_from(const run_config& c, const decomposition& d
 std::vector<flash_event> all_events(const std::vector<worker_run>& runs) {
     std::vector<flash_event> all;
     for (const auto& r : runs)
-        for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
+        for (const auto& rep : r.reports)
+            all.insert(all.end(), rep.events.begin(), rep.events.end());
     std::sort(all.begin(), all.end());
     return all;
 }
@@ -748,13 +800,15 @@ void expect_restart_continues_exactly(const run_config& plain, int workers, int 
         EXPECT_EQ(cp.through, cp.epochs * delay - 1);
         EXPECT_EQ(fin.through, cp.through);
         std::int64_t samples = 0;
-        for (const auto& rep : r.reports) samples += rep.header.kind == report_kind::sample;
+        for (const auto& rep : r.reports)
+            samples += rep.header.kind == report_kind::sample;
         EXPECT_EQ(cp.sample, samples) << "the next sample to take";
         if (samples_before < 0) samples_before = samples;
         EXPECT_EQ(samples, samples_before) << "every worker stops at the same sample";
         const block_state saved = block_state::unpack(r.blocks[0]);
         EXPECT_EQ(saved.cells, r.cells);
-        EXPECT_TRUE(std::equal(saved.fireflies.begin(), saved.fireflies.end(), r.states.begin(), r.states.end()))
+        EXPECT_TRUE(std::equal(saved.fireflies.begin(), saved.fireflies.end(), r.states.begin(),
+                               r.states.end()))
             << "the block saved is the state at the stop";
         for (const auto& f : saved.in_flight) {
             EXPECT_GT(f.t + delay, cp.through) << "in flight: pulses not yet arrived";
@@ -769,11 +823,13 @@ void expect_restart_continues_exactly(const run_config& plain, int workers, int 
     // The continuation ends where the uninterrupted run ends, flash for flash.
     std::vector<worker_run> both = b1;
     both.insert(both.end(), b2.begin(), b2.end());
-    EXPECT_TRUE(all_events(both) == all_events(a)) << "flashes before + after the restart != uninterrupted";
+    EXPECT_TRUE(all_events(both) == all_events(a))
+        << "flashes before + after the restart != uninterrupted";
     for (std::size_t w = 0; w < a.size(); ++w) {
         SCOPED_TRACE("worker " + std::to_string(w));
         EXPECT_TRUE(b2[w].states == a[w].states) << "final states differ after the restart";
-        // Samples: before the stop from b1, after it from b2, each equal to the uninterrupted run's.
+        // Samples: before the stop from b1, after it from b2, each equal to the uninterrupted
+        // run's.
         std::vector<const report*> sa, sb;
         for (const auto& rep : a[w].reports)
             if (rep.header.kind == report_kind::sample) sa.push_back(&rep);
@@ -811,7 +867,8 @@ TEST(SchedulerCheckpoint, StopSaveAndRestartContinuesExactly) {
         if (::testing::Test::HasFatalFailure()) return;
         expect_restart_continues_exactly(lattice(7, 7, m, engine_kind::flat, 5, 400e-9), 4, 20);
         if (::testing::Test::HasFatalFailure()) return;
-        expect_restart_continues_exactly(lattice(5, 4, m, engine_kind::coroutine, 6, 400e-9), 7, 13);
+        expect_restart_continues_exactly(lattice(5, 4, m, engine_kind::coroutine, 6, 400e-9), 7,
+                                         13);
         if (::testing::Test::HasFatalFailure()) return;
         run_config islands = lattice(6, 6, m, engine_kind::flat, 7, 400e-9);
         islands.partitioned = true;
@@ -848,7 +905,8 @@ TEST(SchedulerCheckpoint, PeriodicCheckpointsChangeNothingAndRestartFromAny) {
         for (std::size_t which = 0; which < checkpoints; ++which) {
             const auto c = restart_from(plain, d, b, which);
             EXPECT_TRUE(c[0].states == a[0].states) << "restart from checkpoint " << which;
-            EXPECT_EQ(c[0].reports.back().header.pulses_in_flight, a[0].reports.back().header.pulses_in_flight);
+            EXPECT_EQ(c[0].reports.back().header.pulses_in_flight,
+                      a[0].reports.back().header.pulses_in_flight);
         }
     }
 }
@@ -856,8 +914,8 @@ TEST(SchedulerCheckpoint, PeriodicCheckpointsChangeNothingAndRestartFromAny) {
 // ---- dissipation (--prc-dissipation) and inhibitory nudges --------------------------------------
 
 /// The lattice with the general phase response: B, and a nudge of `nudge` ns.
-run_config general_lattice(std::int64_t W, std::int64_t H, refractory_mode m, engine_kind e, double b, double nudge,
-                           std::uint64_t seed = 3) {
+run_config general_lattice(std::int64_t W, std::int64_t H, refractory_mode m, engine_kind e,
+                           double b, double nudge, std::uint64_t seed = 3) {
     run_config c = lattice(W, H, m, e, seed, 1500e-9);
     c.dissipation = b;
     c.nudge = nudge * 1e-9;
@@ -865,11 +923,15 @@ run_config general_lattice(std::int64_t W, std::int64_t H, refractory_mode m, en
 }
 
 TEST(SchedulerDissipation, SingleWorkerMatchesReference) {
-    struct grid { std::int64_t W, H; };
+    struct grid {
+        std::int64_t W, H;
+    };
     for (auto [W, H] : {grid{5, 4}, grid{3, 3}, grid{2, 2}, grid{1, 5}, grid{12, 9}})
         for (auto m : modes)
-            for (auto [b, e] : {std::pair{2.0, 3.0}, std::pair{0.0, -3.0}, std::pair{3.0, -2.0}, std::pair{8.0, 1.0}}) {
-                expect_matches_reference(general_lattice(W, H, m, engine_kind::coroutine, b, e), 1, -1, true);
+            for (auto [b, e] : {std::pair{2.0, 3.0}, std::pair{0.0, -3.0}, std::pair{3.0, -2.0},
+                                std::pair{8.0, 1.0}}) {
+                expect_matches_reference(general_lattice(W, H, m, engine_kind::coroutine, b, e), 1,
+                                         -1, true);
                 if (::testing::Test::HasFatalFailure()) return;
             }
     // The seed's parameters, strongly dissipative: synchronises, many coincident flashes.
@@ -883,12 +945,17 @@ TEST(SchedulerDissipation, SingleWorkerMatchesReference) {
 }
 
 TEST(SchedulerDissipation, HaloExchangeMatchesReference) {
-    struct shape { std::int64_t W, H; int workers; };
+    struct shape {
+        std::int64_t W, H;
+        int workers;
+    };
     for (auto [W, H, workers] : {shape{7, 7, 4}, shape{5, 4, 7}, shape{3, 3, 9}, shape{8, 8, 3}})
         for (auto m : modes) {
-            expect_matches_reference(general_lattice(W, H, m, engine_kind::flat, 2.5, 3.0), workers);
+            expect_matches_reference(general_lattice(W, H, m, engine_kind::flat, 2.5, 3.0),
+                                     workers);
             if (::testing::Test::HasFatalFailure()) return;
-            expect_matches_reference(general_lattice(W, H, m, engine_kind::coroutine, 1.0, -3.0), workers);
+            expect_matches_reference(general_lattice(W, H, m, engine_kind::coroutine, 1.0, -3.0),
+                                     workers);
             if (::testing::Test::HasFatalFailure()) return;
         }
 }
@@ -901,7 +968,8 @@ static std::vector<flash_event> same_flashes_for_every_worker_count(const run_co
         const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
         std::vector<flash_event> all;
         for (const auto& r : runs)
-            for (const auto& rep : r.reports) all.insert(all.end(), rep.events.begin(), rep.events.end());
+            for (const auto& rep : r.reports)
+                all.insert(all.end(), rep.events.begin(), rep.events.end());
         std::sort(all.begin(), all.end());
         if (workers == 1) first = all;
         EXPECT_TRUE(all == first) << workers << " workers";
@@ -914,17 +982,19 @@ TEST(SchedulerDissipation, SameRunForEveryWorkerCountAndRestart) {
         const run_config c = general_lattice(6, 5, m, engine_kind::flat, 3.0, 4.0, 9);
         const std::vector<flash_event> first = same_flashes_for_every_worker_count(c);
         EXPECT_FALSE(first.empty());
-        expect_restart_continues_exactly(general_lattice(7, 7, m, engine_kind::flat, 3.0, 4.0, 5), 4, 20);
+        expect_restart_continues_exactly(general_lattice(7, 7, m, engine_kind::flat, 3.0, 4.0, 5),
+                                         4, 20);
         if (::testing::Test::HasFatalFailure()) return;
-        expect_restart_continues_exactly(general_lattice(5, 4, m, engine_kind::coroutine, 0.0, -3.0, 6), 3, 13);
+        expect_restart_continues_exactly(
+            general_lattice(5, 4, m, engine_kind::coroutine, 0.0, -3.0, 6), 3, 13);
         if (::testing::Test::HasFatalFailure()) return;
     }
 }
 
 // ---- period spread --------------------------------------------------------------------------
 
-run_config spread_lattice(std::int64_t W, std::int64_t H, refractory_mode m, engine_kind e, period_distribution d,
-                          double spread, std::uint64_t seed = 3) {
+run_config spread_lattice(std::int64_t W, std::int64_t H, refractory_mode m, engine_kind e,
+                          period_distribution d, double spread, std::uint64_t seed = 3) {
     run_config c = lattice(W, H, m, e, seed, 1500e-9);
     c.period_spread = spread * 1e-9;
     c.period_dist = d;
@@ -932,13 +1002,17 @@ run_config spread_lattice(std::int64_t W, std::int64_t H, refractory_mode m, eng
 }
 
 TEST(SchedulerPeriodSpread, MatchesReferenceOnOneAndSeveralWorkers) {
-    struct shape { std::int64_t W, H; int workers; };
-    for (auto [W, H, workers] : {shape{5, 4, 1}, shape{3, 3, 1}, shape{12, 9, 1}, shape{7, 7, 4}, shape{5, 4, 7},
-                                 shape{8, 8, 3}})
+    struct shape {
+        std::int64_t W, H;
+        int workers;
+    };
+    for (auto [W, H, workers] : {shape{5, 4, 1}, shape{3, 3, 1}, shape{12, 9, 1}, shape{7, 7, 4},
+                                 shape{5, 4, 7}, shape{8, 8, 3}})
         for (auto m : modes)
             for (auto d : {period_distribution::normal, period_distribution::uniform}) {
-                run_config c = spread_lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, d,
-                                              d == period_distribution::normal ? 4 : 7);
+                run_config c = spread_lattice(
+                    W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, d,
+                    d == period_distribution::normal ? 4 : 7);
                 expect_matches_reference(c, workers, -1, workers == 1);
                 if (::testing::Test::HasFatalFailure()) return;
                 c.dissipation = 2;
@@ -953,13 +1027,15 @@ TEST(SchedulerPeriodSpread, MatchesReferenceOnOneAndSeveralWorkers) {
 
 TEST(SchedulerPeriodSpread, SameRunForEveryWorkerCountAndRestart) {
     for (auto m : modes) {
-        const run_config c = spread_lattice(6, 5, m, engine_kind::flat, period_distribution::normal, 5, 9);
+        const run_config c =
+            spread_lattice(6, 5, m, engine_kind::flat, period_distribution::normal, 5, 9);
         same_flashes_for_every_worker_count(c);
-        expect_restart_continues_exactly(spread_lattice(7, 7, m, engine_kind::flat, period_distribution::uniform, 6, 5),
-                                         4, 20);
+        expect_restart_continues_exactly(
+            spread_lattice(7, 7, m, engine_kind::flat, period_distribution::uniform, 6, 5), 4, 20);
         if (::testing::Test::HasFatalFailure()) return;
-        expect_restart_continues_exactly(spread_lattice(5, 4, m, engine_kind::coroutine, period_distribution::normal, 3, 6),
-                                         3, 13);
+        expect_restart_continues_exactly(
+            spread_lattice(5, 4, m, engine_kind::coroutine, period_distribution::normal, 3, 6), 3,
+            13);
         if (::testing::Test::HasFatalFailure()) return;
     }
 }
@@ -968,20 +1044,27 @@ TEST(SchedulerPeriodSpread, SameRunForEveryWorkerCountAndRestart) {
 
 TEST(SchedulerOpenBoundary, ReferenceNeighboursHaveNoWrap) {
     using reference::moore_neighbours;
-    EXPECT_EQ(moore_neighbours(5, 4, 0, nullptr, true), (std::vector<std::uint64_t>{1, 5, 6})) << "a corner: 3";
+    EXPECT_EQ(moore_neighbours(5, 4, 0, nullptr, true), (std::vector<std::uint64_t>{1, 5, 6}))
+        << "a corner: 3";
     EXPECT_EQ(moore_neighbours(5, 4, 2, nullptr, true).size(), 5u) << "an edge: 5";
     EXPECT_EQ(moore_neighbours(5, 4, 7, nullptr, true).size(), 8u) << "inside: 8";
     EXPECT_EQ(moore_neighbours(2, 1, 0, nullptr, true), (std::vector<std::uint64_t>{1}));
     EXPECT_TRUE(moore_neighbours(1, 1, 0, nullptr, true).empty());
-    EXPECT_EQ(moore_neighbours(5, 1, 4, nullptr, true), (std::vector<std::uint64_t>{3})) << "the end of a line";
+    EXPECT_EQ(moore_neighbours(5, 1, 4, nullptr, true), (std::vector<std::uint64_t>{3}))
+        << "the end of a line";
 }
 
 TEST(SchedulerOpenBoundary, MatchesReferenceOnOneAndSeveralWorkers) {
-    struct shape { std::int64_t W, H; int workers; };
-    for (auto [W, H, workers] : {shape{5, 4, 1}, shape{3, 3, 1}, shape{1, 5, 1}, shape{2, 2, 1}, shape{12, 9, 1},
-                                 shape{7, 7, 4}, shape{5, 4, 7}, shape{3, 3, 9}, shape{1, 7, 3}, shape{8, 8, 3}})
+    struct shape {
+        std::int64_t W, H;
+        int workers;
+    };
+    for (auto [W, H, workers] :
+         {shape{5, 4, 1}, shape{3, 3, 1}, shape{1, 5, 1}, shape{2, 2, 1}, shape{12, 9, 1},
+          shape{7, 7, 4}, shape{5, 4, 7}, shape{3, 3, 9}, shape{1, 7, 3}, shape{8, 8, 3}})
         for (auto m : modes) {
-            run_config c = lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9);
+            run_config c = lattice(
+                W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9);
             c.boundary = boundary_kind::open;
             expect_matches_reference_coupled_and_partitioned(c, workers);
             if (::testing::Test::HasFatalFailure()) return;
@@ -1008,19 +1091,28 @@ TEST(SchedulerOpenBoundary, SameRunForEveryWorkerCountAndRestart) {
 // ---- neighbourhoods ----------------------------------------------------------------------------
 
 TEST(SchedulerNeighbourhood, MatchesReferenceOnOneAndSeveralWorkers) {
-    struct shape { std::int64_t W, H; int workers; };
-    struct reach { neighbourhood_kind kind; std::int64_t radius; };
+    struct shape {
+        std::int64_t W, H;
+        int workers;
+    };
+    struct reach {
+        neighbourhood_kind kind;
+        std::int64_t radius;
+    };
     // One worker; tori narrower than the neighbourhood (4 x 4, 6 x 2, 1 x 7); blocks narrower
     // than the radius (7 x 7 and 5 x 4 on 7 workers, 9 x 8 on 5).
-    const shape shapes[] = {{5, 4, 1}, {7, 7, 1}, {4, 4, 1}, {6, 2, 1}, {1, 7, 1}, {9, 8, 4},
-                            {7, 7, 7}, {5, 4, 7}, {12, 9, 3}, {9, 8, 5}};
-    const reach reaches[] = {{neighbourhood_kind::von_neumann, 1}, {neighbourhood_kind::moore, 2},
-                             {neighbourhood_kind::von_neumann, 2}, {neighbourhood_kind::moore, 3}};
+    const shape shapes[] = {{5, 4, 1}, {7, 7, 1}, {4, 4, 1}, {6, 2, 1},  {1, 7, 1},
+                            {9, 8, 4}, {7, 7, 7}, {5, 4, 7}, {12, 9, 3}, {9, 8, 5}};
+    const reach reaches[] = {{neighbourhood_kind::von_neumann, 1},
+                             {neighbourhood_kind::moore, 2},
+                             {neighbourhood_kind::von_neumann, 2},
+                             {neighbourhood_kind::moore, 3}};
     int k = 0;
     for (auto [W, H, workers] : shapes)
         for (auto [kind, radius] : reaches)
             for (auto m : modes) {
-                run_config c = lattice(W, H, m, ++k % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9);
+                run_config c = lattice(
+                    W, H, m, ++k % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9);
                 c.neighbourhood = kind;
                 c.radius = radius;
                 c.boundary = k % 3 == 0 ? boundary_kind::open : boundary_kind::periodic;
@@ -1073,19 +1165,25 @@ run_config all_to_all(run_config c) {
 
 TEST(SchedulerAllToAll, ReferenceCouplesEveryOtherFirefly) {
     // The reference's flash sends N - 1 pulses: on a 4 x 3 grid 11 per flash.
-    const run_config c = all_to_all(lattice(4, 3, refractory_mode::drop, engine_kind::flat, 3, 200e-9));
+    const run_config c =
+        all_to_all(lattice(4, 3, refractory_mode::drop, engine_kind::flat, 3, 200e-9));
     const auto ref = reference::run(c, to_ticks(c.duration));
     ASSERT_FALSE(ref.flashes.empty());
     EXPECT_EQ(ref.pulses_sent, 11 * static_cast<std::int64_t>(ref.flashes.size()));
 }
 
 TEST(SchedulerAllToAll, MatchesReferenceOnOneAndSeveralWorkers) {
-    struct shape { std::int64_t W, H; int workers; };
-    for (auto [W, H, workers] : {shape{5, 4, 1}, shape{3, 3, 1}, shape{2, 1, 1}, shape{1, 1, 1}, shape{7, 7, 4},
-                                 shape{5, 4, 7}, shape{3, 3, 9}, shape{1, 7, 3}, shape{6, 5, 30}})
+    struct shape {
+        std::int64_t W, H;
+        int workers;
+    };
+    for (auto [W, H, workers] :
+         {shape{5, 4, 1}, shape{3, 3, 1}, shape{2, 1, 1}, shape{1, 1, 1}, shape{7, 7, 4},
+          shape{5, 4, 7}, shape{3, 3, 9}, shape{1, 7, 3}, shape{6, 5, 30}})
         for (auto m : modes) {
             // A small nudge (N - 1 pulses per flash), so that it does not synchronise at once.
-            run_config c = all_to_all(lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9));
+            run_config c = all_to_all(lattice(
+                W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9));
             c.nudge = 1e-9;
             expect_matches_reference(c, workers, -1, workers == 1);
             if (::testing::Test::HasFatalFailure()) return;
@@ -1119,22 +1217,26 @@ TEST(SchedulerAllToAll, IsTheLatticeOnTheThreeByThreeTorus) {
     // (time, firefly) order: flashes of one instant leave a worker in the order its loop took
     // them, and the hub sorts them.)
     auto sorted = [](std::vector<report> reports) {
-        for (auto& r : reports) std::sort(r.events.begin(), r.events.end());
+        for (auto& r : reports)
+            std::sort(r.events.begin(), r.events.end());
         return reports;
     };
     for (auto m : modes)
-        for (const run_config& base : {lattice(3, 3, m, engine_kind::coroutine, 5), seed_like(3, 3, m, engine_kind::flat, 60)})
+        for (const run_config& base : {lattice(3, 3, m, engine_kind::coroutine, 5),
+                                       seed_like(3, 3, m, engine_kind::flat, 60)})
             for (int workers : {1, 2, 9}) {
                 SCOPED_TRACE(describe(base, workers));
                 const decomposition d(3, 3, workers);
-                const auto a = testkit::run_workers(base, d), b = testkit::run_workers(all_to_all(base), d);
+                const auto a = testkit::run_workers(base, d),
+                           b = testkit::run_workers(all_to_all(base), d);
                 for (int w = 0; w < workers; ++w) {
                     const auto ra = sorted(a[static_cast<std::size_t>(w)].reports);
                     const auto rb = sorted(b[static_cast<std::size_t>(w)].reports);
                     ASSERT_EQ(ra.size(), rb.size());
                     for (std::size_t i = 0; i < ra.size(); ++i)
                         EXPECT_TRUE(same_report(ra[i], rb[i])) << "worker " << w << " report " << i;
-                    EXPECT_EQ(a[static_cast<std::size_t>(w)].states, b[static_cast<std::size_t>(w)].states);
+                    EXPECT_EQ(a[static_cast<std::size_t>(w)].states,
+                              b[static_cast<std::size_t>(w)].states);
                 }
                 EXPECT_FALSE(all_events(a).empty());
             }
@@ -1150,7 +1252,8 @@ TEST(SchedulerAllToAll, SameRunForEveryWorkerCountAndRestart) {
             const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
             std::vector<firefly> states(30);
             for (const auto& r : runs)
-                for (std::size_t i = 0; i < r.ids.size(); ++i) states[r.ids[i]] = r.states[i];
+                for (std::size_t i = 0; i < r.ids.size(); ++i)
+                    states[r.ids[i]] = r.states[i];
             if (workers == 1) {
                 first = all_events(runs);
                 first_states = states;
@@ -1180,8 +1283,8 @@ TEST(SchedulerPacemaker, FlashesEveryOwnPeriodWhateverThePulses) {
     // The lattice of coincidences, with two pacemakers: one on the run's period, one on 13 ns.
     for (auto m : modes)
         for (int workers : {1, 4}) {
-            const run_config c = with_pacemakers(lattice(6, 5, m, engine_kind::coroutine, 3, 800e-9),
-                                                 {{2, 3, 0}, {5, 0, 13e-9}});
+            const run_config c = with_pacemakers(
+                lattice(6, 5, m, engine_kind::coroutine, 3, 800e-9), {{2, 3, 0}, {5, 0, 13e-9}});
             const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
             const auto all = all_events(runs);
             for (auto [id, period] : {std::pair<std::uint64_t, tick_t>{3 * 6 + 2, 20}, {5, 13}}) {
@@ -1190,17 +1293,24 @@ TEST(SchedulerPacemaker, FlashesEveryOwnPeriodWhateverThePulses) {
                     if (e.agent == id) times.push_back(e.t);
                 ASSERT_GE(times.size(), 30u);
                 EXPECT_LE(times.front(), period);
-                for (std::size_t k = 1; k < times.size(); ++k) ASSERT_EQ(times[k] - times[k - 1], period) << id;
+                for (std::size_t k = 1; k < times.size(); ++k)
+                    ASSERT_EQ(times[k] - times[k - 1], period) << id;
             }
         }
 }
 
 TEST(SchedulerPacemaker, MatchesReferenceOnOneAndSeveralWorkers) {
-    struct shape { std::int64_t W, H; int workers; };
-    for (auto [W, H, workers] : {shape{5, 4, 1}, shape{5, 1, 1}, shape{7, 7, 4}, shape{5, 4, 7}, shape{6, 5, 30}})
+    struct shape {
+        std::int64_t W, H;
+        int workers;
+    };
+    for (auto [W, H, workers] :
+         {shape{5, 4, 1}, shape{5, 1, 1}, shape{7, 7, 4}, shape{5, 4, 7}, shape{6, 5, 30}})
         for (auto m : modes) {
-            run_config c = with_pacemakers(lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3, 500e-9),
-                                           {{0, 0, 17e-9}, {W - 1, H - 1, 0}});
+            run_config c = with_pacemakers(
+                lattice(W, H, m, workers % 2 ? engine_kind::coroutine : engine_kind::flat, 3,
+                        500e-9),
+                {{0, 0, 17e-9}, {W - 1, H - 1, 0}});
             expect_matches_reference(c, workers, -1, workers == 1);
             if (::testing::Test::HasFatalFailure()) return;
             c.dissipation = 2; // with the general response, a period spread, all-to-all
@@ -1215,7 +1325,8 @@ TEST(SchedulerPacemaker, MatchesReferenceOnOneAndSeveralWorkers) {
             c.nudge = 1e-9;
             expect_matches_reference(c, workers);
             if (::testing::Test::HasFatalFailure()) return;
-            // A wide neighbourhood (the pacemakers' pulses reach R cells; they ignore those of R cells).
+            // A wide neighbourhood (the pacemakers' pulses reach R cells; they ignore those of R
+            // cells).
             c.coupling = coupling_kind::lattice;
             c.neighbourhood = neighbourhood_kind::von_neumann;
             c.radius = 2;
@@ -1230,7 +1341,8 @@ TEST(SchedulerPacemaker, MatchesReferenceOnOneAndSeveralWorkers) {
 
 TEST(SchedulerPacemaker, SameRunForEveryWorkerCountAndRestart) {
     for (auto m : modes) {
-        const run_config c = with_pacemakers(lattice(6, 5, m, engine_kind::flat, 9, 500e-9), {{1, 1, 0}, {4, 2, 9e-9}});
+        const run_config c = with_pacemakers(lattice(6, 5, m, engine_kind::flat, 9, 500e-9),
+                                             {{1, 1, 0}, {4, 2, 9e-9}});
         std::vector<flash_event> first;
         for (int workers : {1, 2, 3, 5, 8, 30}) {
             const auto runs = testkit::run_workers(c, decomposition(6, 5, workers));
@@ -1238,9 +1350,10 @@ TEST(SchedulerPacemaker, SameRunForEveryWorkerCountAndRestart) {
             EXPECT_TRUE(all_events(runs) == first) << workers << " workers";
         }
         EXPECT_FALSE(first.empty());
-        expect_restart_continues_exactly(with_pacemakers(lattice(7, 7, m, engine_kind::coroutine, 5, 400e-9),
-                                                         {{3, 3, 0}, {0, 6, 11e-9}}),
-                                         4, 20);
+        expect_restart_continues_exactly(
+            with_pacemakers(lattice(7, 7, m, engine_kind::coroutine, 5, 400e-9),
+                            {{3, 3, 0}, {0, 6, 11e-9}}),
+            4, 20);
         if (::testing::Test::HasFatalFailure()) return;
     }
 }

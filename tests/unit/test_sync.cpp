@@ -50,9 +50,9 @@ TEST(SyncTracker, AStretchOfOnePeriodFromItsFirstSample) {
 
 TEST(SyncTracker, ADipStartsAgainAndNaNIsBelow) {
     std::vector<double> r(10, 1.0);
-    r.push_back(0.98);                                    // sample 10 dips
+    r.push_back(0.98);                                     // sample 10 dips
     r.push_back(std::numeric_limits<double>::quiet_NaN()); // 11: NaN is not >= threshold
-    r.insert(r.end(), 11, 1.0);                           // 12..22
+    r.insert(r.end(), 11, 1.0);                            // 12..22
     const sync_tracker t = fed(r);
     ASSERT_TRUE(t.synced());
     EXPECT_EQ(t.get().start, 12);
@@ -83,7 +83,8 @@ TEST(SyncTracker, SamplesInOrderOnlyAndStateRoundTrips) {
     t.add(0, 1.0);
     EXPECT_THROW(t.add(0, 1.0), error);
     std::vector<double> r(30);
-    for (std::size_t i = 0; i < r.size(); ++i) r[i] = i % 7 == 3 ? 0.2 : 0.999;
+    for (std::size_t i = 0; i < r.size(); ++i)
+        r[i] = i % 7 == 3 ? 0.2 : 0.999;
     r.resize(60, 0.999);
     for (std::size_t cut = 0; cut <= r.size(); ++cut) {
         sync_tracker a(0.99, T, S), b(0.99, T, S);
@@ -101,7 +102,8 @@ TEST(SyncTracker, SamplesInOrderOnlyAndStateRoundTrips) {
 std::int64_t brute_volley(const std::vector<tick_t>& t, tick_t w) {
     std::int64_t best = 0;
     for (const tick_t a : t)
-        best = std::max<std::int64_t>(best, std::count_if(t.begin(), t.end(), [&](tick_t b) { return a <= b && b < a + w; }));
+        best = std::max<std::int64_t>(
+            best, std::count_if(t.begin(), t.end(), [&](tick_t b) { return a <= b && b < a + w; }));
     return best;
 }
 
@@ -119,12 +121,14 @@ TEST(LargestVolley, MatchesABruteForceCountOnBothSortPaths) {
     std::mt19937_64 rng(11);
     std::vector<tick_t> scratch;
     for (const tick_t range : {tick_t{1000}, tick_t{400'000'000}, tick_t{1} << 40}) {
-        for (const std::size_t n : {std::size_t{1}, std::size_t{40}, std::size_t{300}, std::size_t{900}}) {
+        for (const std::size_t n :
+             {std::size_t{1}, std::size_t{40}, std::size_t{300}, std::size_t{900}}) {
             std::vector<tick_t> t(n);
             // Volleys: clusters at a few centres, as a synchronising grid makes them.
             std::uniform_int_distribution<tick_t> centre(0, range), spread(0, range / 50 + 1);
             std::vector<tick_t> centres{centre(rng), centre(rng), centre(rng)};
-            for (auto& x : t) x = 7'000'000'000 + centres[rng() % 3] + spread(rng);
+            for (auto& x : t)
+                x = 7'000'000'000 + centres[rng() % 3] + spread(rng);
             for (const tick_t w : {range / 100 + 1, range / 10 + 1}) {
                 std::vector<tick_t> copy = t;
                 EXPECT_EQ(largest_volley(copy, w, scratch), brute_volley(t, w))
@@ -148,7 +152,8 @@ run_config small_grid(int side, double duration) {
 }
 
 /// R_state of every sample of a run: the workers' partial sums added up.
-std::vector<double> r_state_series(const std::vector<testkit::worker_run>& runs, std::int64_t cells) {
+std::vector<double> r_state_series(const std::vector<testkit::worker_run>& runs,
+                                   std::int64_t cells) {
     std::vector<phasor_sum> sums;
     for (const auto& r : runs)
         for (const auto& rep : r.reports)
@@ -158,13 +163,15 @@ std::vector<double> r_state_series(const std::vector<testkit::worker_run>& runs,
                 sums[k] += rep.header.state;
             }
     std::vector<double> out;
-    for (const auto& s : sums) out.push_back(s.order(cells));
+    for (const auto& s : sums)
+        out.push_back(s.order(cells));
     return out;
 }
 
 std::int64_t samples_of(const testkit::worker_run& r) {
-    return std::count_if(r.reports.begin(), r.reports.end(),
-                         [](const testkit::report& rep) { return rep.header.kind == report_kind::sample; });
+    return std::count_if(r.reports.begin(), r.reports.end(), [](const testkit::report& rep) {
+        return rep.header.kind == report_kind::sample;
+    });
 }
 
 /// The tick a run that stops after sample k reports as reached: the end of that sample's epoch.
@@ -178,7 +185,8 @@ TEST(StopWhenSynced, SameSampleAndTickForEveryWorkerCount) {
     const decomposition one(12, 12, 1);
     const auto full = testkit::run_workers(plain, one);
     const std::vector<double> r = r_state_series(full, 144);
-    sync_tracker expected(plain.sync_threshold, to_ticks(plain.period), to_ticks(plain.sample_every));
+    sync_tracker expected(plain.sync_threshold, to_ticks(plain.period),
+                          to_ticks(plain.sample_every));
     expected.replay(r);
     ASSERT_TRUE(expected.synced()) << "the test grid must synchronise within its duration";
     const std::int64_t last = expected.stop_after();
@@ -199,7 +207,8 @@ TEST(StopWhenSynced, SameSampleAndTickForEveryWorkerCount) {
         }
         const std::vector<double> rs = r_state_series(runs, 144);
         ASSERT_EQ(rs.size(), static_cast<std::size_t>(last + 1));
-        EXPECT_TRUE(std::equal(rs.begin(), rs.end(), r.begin())) << "the samples before the stop are the same";
+        EXPECT_TRUE(std::equal(rs.begin(), rs.end(), r.begin()))
+            << "the samples before the stop are the same";
     }
 }
 
@@ -231,12 +240,14 @@ TEST(StopWhenSynced, RestartFromTheSeriesStopsAtTheSamePlace) {
             std::vector<block_state> blocks;
             for (const auto& w : first) {
                 blocks.push_back(block_state::unpack(w.blocks[0]));
-                in_flight.insert(in_flight.end(), blocks.back().in_flight.begin(), blocks.back().in_flight.end());
+                in_flight.insert(in_flight.end(), blocks.back().in_flight.begin(),
+                                 blocks.back().in_flight.end());
             }
             const auto second = testkit::run_workers(c, d, -1, [&](int w) {
                 block_state b = blocks[static_cast<std::size_t>(w)];
                 b.in_flight = in_flight;
-                auto sim = std::make_unique<block_simulation>(c, d, w, std::move(b), cp->epochs, cp->sample);
+                auto sim = std::make_unique<block_simulation>(c, d, w, std::move(b), cp->epochs,
+                                                              cp->sample);
                 sim->resume_sync(rebuilt.get());
                 return sim;
             });
@@ -265,8 +276,8 @@ TEST(StopWhenSynced, AnAlreadyDecidedRestartStopsAtItsFirstBoundary) {
     ASSERT_LT(rebuilt.stop_after(), cp->sample);
     c.stop_when_synced = true;
     const auto second = testkit::run_workers(c, d, -1, [&](int w) {
-        auto sim = std::make_unique<block_simulation>(c, d, w, block_state::unpack(first[0].blocks[0]), cp->epochs,
-                                                      cp->sample);
+        auto sim = std::make_unique<block_simulation>(
+            c, d, w, block_state::unpack(first[0].blocks[0]), cp->epochs, cp->sample);
         sim->resume_sync(rebuilt.get());
         return sim;
     });

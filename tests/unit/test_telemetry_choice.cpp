@@ -14,7 +14,9 @@ TEST(TelemetryChoice, EventsForAWorkstationSummaryPastTheHub) {
     EXPECT_NE(note.find("within the hub"), std::string::npos) << note;
 
     run_config big;
-    const int past = static_cast<int>(telemetry_capacity::hub_events * big.period / telemetry_capacity::worker_rate) + 1;
+    const int past = static_cast<int>(telemetry_capacity::hub_events * big.period /
+                                      telemetry_capacity::worker_rate) +
+                     1;
     const std::string why = choose_telemetry(big, past);
     EXPECT_EQ(big.telemetry, telemetry_mode::summary) << why;
     EXPECT_NE(why.find("more than the hub"), std::string::npos) << why;
