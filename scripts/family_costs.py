@@ -16,7 +16,7 @@ and prints for each:
     turn (variant by variant, round by round: an interleaved A/B on a shared machine), and
     nanoseconds per flash;
   - instructions of the event loop (callgrind, deterministic): inclusive counts of
-    block_simulation::begin_epoch and every build of process_interval and
+    event_loop::begin_epoch (src/scheduler) and every build of process_interval and
     process_interval_all_to_all (the pulses, the turns, filing), per flash. The HDF5 writing, whose flushes follow the wall
     clock, is left out, so that the count is the same run after run.
 Needs h5py (FIREFLIES_COSTS_PYTHON picks the interpreter in scripts/ users' hands; this script
@@ -48,9 +48,9 @@ VARIANTS = [
 ]
 # (callgrind toggles collection on entering each: none of them may call another, or the inner
 # one would toggle it off; the families' process_interval_family calls process_interval<...>)
-LOOP = ["fireflies::block_simulation::begin_epoch*",
-        "void fireflies::block_simulation::process_interval<*",
-        "void fireflies::block_simulation::process_interval_all_to_all<*"]
+LOOP = ["fireflies::event_loop::begin_epoch*",
+        "void fireflies::event_loop::process_interval<*",
+        "void fireflies::event_loop::process_interval_all_to_all<*"]
 
 
 def run_once(binary, args, out):

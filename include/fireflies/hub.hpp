@@ -125,6 +125,11 @@ class hub final : public report_sink {
     void apply(held_report& r);
     void advance(std::size_t worker);
     void emit_ready();
+    bool fronts_all(report_kind kind) const; // every worker's front report is of this kind
+    bool assemble_frame();
+    void emit_sample();
+    void add_up_finals();
+    void check_stop_when_synced();
     void next_round(); // every worker's front marker done with: pop it, apply what is behind it
 
     run_config config_;

@@ -186,6 +186,8 @@ struct run_plan {
     std::vector<tick_t> initial; // --initial-phases: each cell's start phase in ticks (else empty)
     std::string initial_source;  // where in the file they came from
     std::string telemetry_note;  // why --telemetry auto chose what it did
+    // a restart's epoch and samples taken (every rank)
+    long long epoch = 0, next_sample = 0;
 };
 
 // --initial-phases: the file's values as start phases in ticks, each below its firefly's own
@@ -316,7 +318,7 @@ int run_alone(const comm::session& mpi, run_plan& plan, recorder& rec) {
     } else {
         sim.emplace(config, d, 0);
     }
-    sim->run(link);
+    sim->run(link, cadence_of(config));
     if (!h.done()) throw error("the hub did not receive the worker's final report");
     return exit_code_for(h.totals(), rec.finish(h.totals(), link.busy()));
 }
@@ -402,154 +404,211 @@ int fail(const comm::session& mpi, std::optional<recorder>& rec, const char* wha
 
 } // namespace
 
+worker_cadence cadence_of(const run_config& config) {
+    worker_cadence c;
+    c.speed = config.effective_speed();
+    // With the live view, flashes reach the hub about 60 times per wall second.
+    if (config.visualize) c.report_every = std::max<tick_t>(1, to_ticks(c.speed / 60.0));
+    c.checkpoints = !config.checkpoint.empty();
+    if (config.checkpoint_every > 0) c.checkpoint_every = to_ticks(config.checkpoint_every);
+    return c;
+}
+
+namespace {
+
+// A restart's plan: the checkpoint's seal, metadata and block checksums (O(blocks) bytes; the
+// workers check the fireflies against the checksums, in parallel) and what it must match.
+void plan_restart(run_plan& plan) {
+    run_config& config = plan.config;
+    const output::checkpoint_reader checkpoint(config.restart);
+    plan.restart = checkpoint.meta();
+    const run_config saved =
+        config::from_toml(plan.restart->config_toml, "checkpoint " + config.restart);
+    if (config.output.empty()) config.output = saved.output;
+    if (saved.width != checkpoint.width() || saved.height != checkpoint.height())
+        throw usage_error("--restart " + config.restart +
+                          ": its datasets do not match its own settings (corrupt checkpoint)");
+    // The settings table says which settings a restart must keep.
+    config::check_restart(saved, config, config.restart);
+    if (!std::filesystem::exists(config.output))
+        throw usage_error("--restart " + config.restart + ": the run's output " + config.output +
+                          " is missing; it is continued, not recreated");
+    plan.epoch = plan.restart->epoch;
+    plan.next_sample = plan.restart->next_sample;
+    if (to_ticks(config.duration) < plan.epoch * to_ticks(config.delay))
+        throw usage_error("--duration: " + std::to_string(config.duration) +
+                          " s ends before the checkpoint's time");
+}
+
+// A new run's plan: its start phases (--initial-phases) and its output, checked.
+void plan_new_run(run_plan& plan) {
+    run_config& config = plan.config;
+    if (!config.initial_phases.empty()) {
+        const auto in =
+            output::read_initial_phases(config.initial_phases, config.width, config.height);
+        plan.initial = start_phases(config, in);
+        plan.initial_source = in.source;
+    }
+    if (config.output.empty()) config.output = default_output_name();
+    output::check_output_path(config.output, config.force);
+}
+
+// Rank 0 reads and checks the command line, the config file and what they name; the status to
+// tell the others: 0 run, -1 stop quietly (--help etc.), > 0 an error's exit code (printed).
+long long make_plan(int argc, char** argv, int ranks, const node_map& nodes, run_plan& plan) {
+    try {
+        config::parsed p = config::parse(argc, argv);
+        if (p.exit_now) {
+            std::fputs(p.message.c_str(), stdout);
+            return -1;
+        }
+        plan.config = p.config;
+        run_config& config = plan.config;
+        config::validate(config, ranks);
+        plan.d.emplace(config.width, config.height, ranks == 1 ? 1 : ranks - 1);
+        check_memory(config, *plan.d, ranks, nodes);
+        plan.telemetry_note = choose_telemetry(config, plan.d->workers());
+        if (!config.restart.empty())
+            plan_restart(plan);
+        else
+            plan_new_run(plan);
+        if (!config.checkpoint.empty()) check_checkpoint_path(config);
+        plan.toml = config::to_toml(config);
+        return 0;
+    } catch (const fireflies::error& e) {
+        std::fprintf(stderr, "fireflies: error: %s\n", e.what());
+        return e.exit_code();
+    }
+}
+
+// Rank 0 creates or continues the output; after a restart, `sync_state` is the time-to-sync
+// rule rebuilt from its series. The status to tell the others (0, or an error's exit code).
+long long open_recorder(int ranks, const run_plan& plan, std::optional<recorder>& rec,
+                        std::array<long long, 4>& sync_state) {
+    try {
+        const run_config& config = plan.config;
+        rec.emplace(config, *plan.d,
+                    recorder::facts{
+                        ranks, plan.toml, config.output, plan.restart ? &*plan.restart : nullptr,
+                        plan.restart_bytes_sent, plan.restart_bytes_received, plan.telemetry_note});
+        const sync_tracker::state& rs = rec->restart_sync();
+        sync_state = {rs.next, rs.stretch, rs.start, rs.decided};
+        return 0;
+    } catch (const fireflies::error& e) {
+        std::fprintf(stderr, "fireflies: error: %s\n", e.what());
+        return e.exit_code();
+    }
+}
+
+// A worker rank: its block (restored, from the initial phases rank 0 sends, or from the seed),
+// run to the end.
+void run_worker(const comm::session& mpi, const run_config& config, const decomposition& d,
+                std::optional<block_state>& restored, const run_plan& plan,
+                const std::array<long long, 4>& sync_state) {
+    auto link = mpi.make_worker_link(
+        [&](const block_state& mine, std::int64_t temporary_id, const collective& group) {
+            output::write_checkpoint(group, config.checkpoint, d, mine, temporary_id);
+        });
+    std::optional<block_simulation> sim;
+    const int worker = mpi.rank() - 1;
+    if (restored) {
+        sim.emplace(config, d, worker, std::move(*restored), plan.epoch, plan.next_sample);
+        sim->resume_sync({sync_state[0], sync_state[1], sync_state[2], sync_state[3]});
+    } else if (!config.initial_phases.empty()) {
+        sim.emplace(config, d, worker, block_state::unpack(mpi.receive_block()), 0, 0);
+    } else {
+        sim.emplace(config, d, worker);
+    }
+    restored.reset();
+    sim->run(*link, cadence_of(config));
+}
+
+} // namespace
+
+namespace {
+
+// Rank 0 reads and checks everything, then tells the others: the status (0 run, -1 stop
+// quietly, > 0 an error's exit code), and to run, the configuration and a restart's position.
+long long agree_on_plan(const comm::session& mpi, int argc, char** argv, run_plan& plan) {
+    long long status = 0;
+    const node_map nodes = mpi.gather_nodes();
+    if (mpi.rank() == 0) status = make_plan(argc, argv, mpi.size(), nodes, plan);
+    if (mpi.size() > 1) {
+        mpi.broadcast(status);
+        if (status == 0) {
+            mpi.broadcast(plan.toml);
+            mpi.broadcast(plan.epoch);
+            mpi.broadcast(plan.next_sample);
+        }
+    }
+    return status;
+}
+
+// The agreed plan: a restart's workers read and check their blocks; only then does rank 0
+// create or continue the output, and tells the others again; then every rank runs its part.
+int carry_out(const comm::session& mpi, run_plan& plan, std::optional<recorder>& rec) {
+    const bool hub_rank = mpi.rank() == 0;
+    long long status = 0;
+    // After a restart, the time-to-sync rule rebuilt from the output's series (rank 0 reads
+    // it): --stop-when-synced needs every worker to go on from the same state.
+    std::array<long long, 4> sync_state{0, -1, -1, -1};
+    const run_config config =
+        hub_rank ? plan.config : config::from_toml(plan.toml, "configuration from rank 0");
+    const decomposition d(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
+    std::optional<block_state> restored;
+    if (!config.restart.empty()) {
+        try {
+            restored = read_restart(mpi, config, d, plan, status);
+        } catch (const usage_error& e) { // a one-process run's refusal
+            std::fprintf(stderr, "fireflies: error: %s\n", e.what());
+            status = e.exit_code();
+        }
+    }
+    if (hub_rank && status == 0) {
+        if (mpi.size() == 1 && restored) plan.block = std::move(restored);
+        status = open_recorder(mpi.size(), plan, rec, sync_state);
+    }
+    if (mpi.size() > 1) {
+        mpi.broadcast(status);
+        if (status == 0 && !config.restart.empty())
+            for (long long& v : sync_state)
+                mpi.broadcast(v);
+    }
+    if (status != 0) return static_cast<int>(status);
+
+    install_stop_handlers();
+    if (hub_rank) {
+        rec->banner(stdout);
+        if (!plan.initial_source.empty())
+            std::printf("  start     phases from %s, %s\n", plan.config.initial_phases.c_str(),
+                        plan.initial_source.c_str());
+        return mpi.size() == 1 ? run_alone(mpi, plan, *rec) : run_hub(mpi, plan, *rec);
+    }
+    run_worker(mpi, config, d, restored, plan, sync_state);
+    return 0;
+}
+
+} // namespace
+
 int run_program(int argc, char** argv) {
     tight_timers();
     output::start_hdf5(); // before MPI: see there
     comm::session mpi(argc, argv);
-    const bool hub_rank = mpi.rank() == 0;
     std::optional<recorder> rec;
     try {
         // Rank 0 reads and checks everything, then tells the others; a restart's workers read
         // and check their blocks; only then does rank 0 create or continue the output, and tells
         // the others again: one message for a mistake, nothing touched, and no rank starts work
         // that another has refused.
-        long long status = 0; // 0: run, -1: stop quietly (--help etc.), > 0: error exit code
-        long long epoch = 0, next_sample = 0;
-        // After a restart, the time-to-sync rule rebuilt from the output's series (rank 0 reads
-        // it): --stop-when-synced needs every worker to go on from the same state.
-        std::array<long long, 4> sync_state{0, -1, -1, -1};
-        run_plan plan;
         if (const std::string why = slurm_mismatch(mpi.size()); !why.empty()) {
             if (std::string(std::getenv("SLURM_PROCID")) == "0")
                 std::fprintf(stderr, "fireflies: error: %s\n", why.c_str());
             return exit_codes::usage;
         }
-        const node_map nodes = mpi.gather_nodes();
-        if (hub_rank) {
-            try {
-                config::parsed p = config::parse(argc, argv);
-                if (p.exit_now) {
-                    std::fputs(p.message.c_str(), stdout);
-                    status = -1;
-                } else {
-                    plan.config = p.config;
-                    run_config& config = plan.config;
-                    config::validate(config, mpi.size());
-                    plan.d.emplace(config.width, config.height,
-                                   mpi.size() == 1 ? 1 : mpi.size() - 1);
-                    check_memory(config, *plan.d, mpi.size(), nodes);
-                    plan.telemetry_note = choose_telemetry(config, plan.d->workers());
-                    if (!config.restart.empty()) {
-                        // The checkpoint's seal, metadata and block checksums (O(blocks) bytes;
-                        // the workers check the fireflies against the checksums, in parallel).
-                        const output::checkpoint_reader checkpoint(config.restart);
-                        plan.restart = checkpoint.meta();
-                        const run_config saved = config::from_toml(plan.restart->config_toml,
-                                                                   "checkpoint " + config.restart);
-                        if (config.output.empty()) config.output = saved.output;
-                        if (saved.width != checkpoint.width() ||
-                            saved.height != checkpoint.height())
-                            throw usage_error("--restart " + config.restart +
-                                              ": its datasets do not match its own settings "
-                                              "(corrupt checkpoint)");
-                        // The settings table says which settings a restart must keep.
-                        config::check_restart(saved, config, config.restart);
-                        if (!std::filesystem::exists(config.output))
-                            throw usage_error("--restart " + config.restart +
-                                              ": the run's output " + config.output +
-                                              " is missing; it is continued, not recreated");
-                        epoch = plan.restart->epoch;
-                        next_sample = plan.restart->next_sample;
-                        if (to_ticks(config.duration) < epoch * to_ticks(config.delay))
-                            throw usage_error("--duration: " + std::to_string(config.duration) +
-                                              " s ends before the checkpoint's time");
-                    } else {
-                        if (!config.initial_phases.empty()) {
-                            const auto in = output::read_initial_phases(
-                                config.initial_phases, config.width, config.height);
-                            plan.initial = start_phases(config, in);
-                            plan.initial_source = in.source;
-                        }
-                        if (config.output.empty()) config.output = default_output_name();
-                        output::check_output_path(config.output, config.force);
-                    }
-                    if (!config.checkpoint.empty()) check_checkpoint_path(config);
-                    plan.toml = config::to_toml(config);
-                }
-            } catch (const fireflies::error& e) {
-                std::fprintf(stderr, "fireflies: error: %s\n", e.what());
-                status = e.exit_code();
-            }
-        }
-        if (mpi.size() > 1) {
-            mpi.broadcast(status);
-            if (status == 0) {
-                mpi.broadcast(plan.toml);
-                mpi.broadcast(epoch);
-                mpi.broadcast(next_sample);
-            }
-        }
-        if (status != 0) return status < 0 ? 0 : static_cast<int>(status);
-
-        const run_config config =
-            hub_rank ? plan.config : config::from_toml(plan.toml, "configuration from rank 0");
-        const decomposition d(config.width, config.height, mpi.size() == 1 ? 1 : mpi.size() - 1);
-        std::optional<block_state> restored;
-        if (!config.restart.empty()) {
-            try {
-                restored = read_restart(mpi, config, d, plan, status);
-            } catch (const usage_error& e) { // a one-process run's refusal
-                std::fprintf(stderr, "fireflies: error: %s\n", e.what());
-                status = e.exit_code();
-            }
-        }
-        if (hub_rank && status == 0) {
-            try {
-                if (mpi.size() == 1 && restored) plan.block = std::move(restored);
-                rec.emplace(config, *plan.d,
-                            recorder::facts{mpi.size(), plan.toml, config.output,
-                                            plan.restart ? &*plan.restart : nullptr,
-                                            plan.restart_bytes_sent, plan.restart_bytes_received,
-                                            plan.telemetry_note});
-                const sync_tracker::state& rs = rec->restart_sync();
-                sync_state = {rs.next, rs.stretch, rs.start, rs.decided};
-            } catch (const fireflies::error& e) {
-                std::fprintf(stderr, "fireflies: error: %s\n", e.what());
-                status = e.exit_code();
-            }
-        }
-        if (mpi.size() > 1) {
-            mpi.broadcast(status);
-            if (status == 0 && !config.restart.empty())
-                for (long long& v : sync_state)
-                    mpi.broadcast(v);
-        }
-        if (status != 0) return static_cast<int>(status);
-
-        install_stop_handlers();
-        if (hub_rank) {
-            rec->banner(stdout);
-            if (!plan.initial_source.empty())
-                std::printf("  start     phases from %s, %s\n", plan.config.initial_phases.c_str(),
-                            plan.initial_source.c_str());
-            return mpi.size() == 1 ? run_alone(mpi, plan, *rec) : run_hub(mpi, plan, *rec);
-        }
-        auto link = mpi.make_worker_link(
-            [&](const block_state& mine, std::int64_t temporary_id, const collective& group) {
-                output::write_checkpoint(group, config.checkpoint, d, mine, temporary_id);
-            });
-        std::optional<block_simulation> sim;
-        if (restored) {
-            sim.emplace(config, d, mpi.rank() - 1, std::move(*restored), epoch, next_sample);
-            sim->resume_sync({sync_state[0], sync_state[1], sync_state[2], sync_state[3]});
-        } else if (!config.initial_phases.empty()) {
-            sim.emplace(config, d, mpi.rank() - 1, block_state::unpack(mpi.receive_block()), 0, 0);
-        } else {
-            sim.emplace(config, d, mpi.rank() - 1);
-        }
-        restored.reset();
-        sim->run(*link);
-        return 0;
+        run_plan plan;
+        if (const long long status = agree_on_plan(mpi, argc, argv, plan); status != 0)
+            return status < 0 ? 0 : static_cast<int>(status);
+        return carry_out(mpi, plan, rec);
     } catch (const fireflies::error& e) {
         return fail(mpi, rec, e.what(), e.exit_code());
     } catch (const std::bad_alloc&) {

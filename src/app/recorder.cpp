@@ -110,6 +110,40 @@ const std::filesystem::path& recorder::path_being_written() const {
     return writer_->path_being_written();
 }
 
+namespace {
+
+// The banner's lines on the model: its constants, and the families and options in use.
+void print_model(std::FILE* to, const run_config& c) {
+    const std::int64_t cells = c.width * c.height;
+    std::fprintf(
+        to,
+        "  model     period %g s, nudge %g s, refractory %g of the period (%s mode), delay %g s\n",
+        c.period, c.nudge, c.refractory, std::string(name_of(c.mode)).c_str(), c.delay);
+    if (const neighbourhood n = neighbourhood::of(c); !n.moore_one())
+        std::fprintf(to,
+                     "  neighbours %s, radius %" PRId64 ": %" PRId64
+                     " cells around each firefly (fewer near open edges or on a narrow torus)\n",
+                     std::string(name_of(c.neighbourhood)).c_str(), c.radius, n.full_count());
+    if (c.period_spread > 0)
+        std::fprintf(to, "  periods   own period of each firefly: %s, spread %g s around %g s\n",
+                     std::string(name_of(c.period_dist)).c_str(), c.period_spread, c.period);
+    if (c.dissipation > 0)
+        std::fprintf(to, "  response  Mirollo-Strogatz state function, dissipation B = %g\n",
+                     c.dissipation);
+    if (c.coupling == coupling_kind::all_to_all)
+        std::fprintf(to, "  coupling  all-to-all: each flash reaches the %s other fireflies\n",
+                     view::group_thousands(cells - 1).c_str());
+    if (!c.pacemakers.empty())
+        std::fprintf(
+            to,
+            "  pacemaker %zu firefl%s with a fixed period, ignoring pulses (first at %" PRId64
+            ",%" PRId64 ")\n",
+            c.pacemakers.size(), c.pacemakers.size() == 1 ? "y" : "ies", c.pacemakers.front().x,
+            c.pacemakers.front().y);
+}
+
+} // namespace
+
 void recorder::banner(std::FILE* to) const {
     const std::int64_t cells = config_.width * config_.height;
     std::fprintf(to, "fireflies %s (git %s)\n", std::string(version()).c_str(),
@@ -123,34 +157,7 @@ void recorder::banner(std::FILE* to) const {
                  config_.width, config_.height, view::group_thousands(cells).c_str(),
                  config_.partitioned ? "partitioned (no pulses cross a block boundary)"
                                      : "coupled across ranks");
-    std::fprintf(
-        to,
-        "  model     period %g s, nudge %g s, refractory %g of the period (%s mode), delay %g s\n",
-        config_.period, config_.nudge, config_.refractory,
-        std::string(name_of(config_.mode)).c_str(), config_.delay);
-    if (const neighbourhood n = neighbourhood::of(config_); !n.moore_one())
-        std::fprintf(to,
-                     "  neighbours %s, radius %" PRId64 ": %" PRId64
-                     " cells around each firefly (fewer near open edges or on a narrow torus)\n",
-                     std::string(name_of(config_.neighbourhood)).c_str(), config_.radius,
-                     n.full_count());
-    if (config_.period_spread > 0)
-        std::fprintf(to, "  periods   own period of each firefly: %s, spread %g s around %g s\n",
-                     std::string(name_of(config_.period_dist)).c_str(), config_.period_spread,
-                     config_.period);
-    if (config_.dissipation > 0)
-        std::fprintf(to, "  response  Mirollo-Strogatz state function, dissipation B = %g\n",
-                     config_.dissipation);
-    if (config_.coupling == coupling_kind::all_to_all)
-        std::fprintf(to, "  coupling  all-to-all: each flash reaches the %s other fireflies\n",
-                     view::group_thousands(cells - 1).c_str());
-    if (!config_.pacemakers.empty())
-        std::fprintf(
-            to,
-            "  pacemaker %zu firefl%s with a fixed period, ignoring pulses (first at %" PRId64
-            ",%" PRId64 ")\n",
-            config_.pacemakers.size(), config_.pacemakers.size() == 1 ? "y" : "ies",
-            config_.pacemakers.front().x, config_.pacemakers.front().y);
+    print_model(to, config_);
     std::fprintf(
         to, "  run       %g s simulated, sample every %g s, seed %" PRIu64 ", telemetry %s%s%s%s\n",
         config_.duration, config_.sample_every, config_.seed,

@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "fireflies/error.hpp"
-#include "fireflies/huge_pages.hpp"
 #include "fireflies/report_codec.hpp"
+#include "runtime/huge_pages.hpp"
 #include "runtime/signals.hpp"
 
 namespace fireflies::comm {
@@ -648,6 +648,9 @@ struct hub_transport::impl {
         for (int w = 0; w < workers; ++w)
             refresh(h, w);
     }
+    // (poll's two halves)
+    int absorb_arrived(report_sink& h);
+    bool start_receiving(report_sink& h);
 };
 
 hub_transport::hub_transport(const session&, int workers, std::size_t max_held)
@@ -676,66 +679,77 @@ void absorb_report(report_sink& h, const report_receive& r) {
 
 } // namespace
 
+// Absorbs what has arrived, each worker's reports in the order it sent them; how many.
+int hub_transport::impl::absorb_arrived(report_sink& h) {
+    int taken = 0;
+    for (auto r = receiving.begin(); r != receiving.end();) {
+        int done = 0;
+        check(MPI_Test(&r->request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
+        const bool first_of_its_worker = std::none_of(
+            receiving.begin(), r, [&](const report_receive& e) { return e.worker == r->worker; });
+        if (!done || !first_of_its_worker) {
+            ++r;
+            continue;
+        }
+        absorb_report(h, *r);
+        const int worker = r->worker;
+        spare.push_back(std::move(r->buffer));
+        r = receiving.erase(r);
+        refresh(h, worker);
+        refresh_after_rounds(h);
+        ++taken;
+    }
+    return taken;
+}
+
+// Starts receiving the reports that are waiting, from workers whose reports the hub is not
+// already holding too many of; whether it started any.
+bool hub_transport::impl::start_receiving(report_sink& h) {
+    bool started = false;
+    while (receiving.size() < max_receiving) {
+        int flag = 0;
+        MPI_Message msg;
+        MPI_Status st;
+        if (blocked_count == 0) {
+            check(MPI_Improbe(MPI_ANY_SOURCE, tag_report, MPI_COMM_WORLD, &flag, &msg, &st),
+                  "MPI_Improbe(report)");
+        } else {
+            for (int w = 0; w < workers && !flag; ++w)
+                if (!blocked[static_cast<std::size_t>(w)])
+                    check(MPI_Improbe(w + 1, tag_report, MPI_COMM_WORLD, &flag, &msg, &st),
+                          "MPI_Improbe(report)");
+        }
+        if (!flag) break;
+        report_receive r;
+        r.worker = st.MPI_SOURCE - 1;
+        check(MPI_Get_count(&st, MPI_BYTE, &r.bytes), "MPI_Get_count(report)");
+        if (!spare.empty()) {
+            r.buffer = std::move(spare.back());
+            spare.pop_back();
+        }
+        r.buffer.resize((static_cast<std::size_t>(r.bytes) + sizeof(flash_event) - 1) /
+                        sizeof(flash_event));
+        check(MPI_Imrecv(r.buffer.data(), r.bytes, MPI_BYTE, &msg, &r.request),
+              "MPI_Imrecv(report)");
+        const int worker = r.worker;
+        receiving.push_back(std::move(r));
+        refresh(h, worker);
+        started = true;
+    }
+    return started;
+}
+
 int hub_transport::poll(report_sink& h) {
     impl& m = *impl_;
     int taken = 0;
     bool started = false;
     m.refresh_after_rounds(h);
     for (bool moved = true; moved;) {
-        moved = false;
-        // Absorb what has arrived, each worker's reports in the order it sent them.
-        for (auto r = m.receiving.begin(); r != m.receiving.end();) {
-            int done = 0;
-            check(MPI_Test(&r->request, &done, MPI_STATUS_IGNORE), "MPI_Test(report)");
-            const bool first_of_its_worker =
-                std::none_of(m.receiving.begin(), r,
-                             [&](const report_receive& e) { return e.worker == r->worker; });
-            if (!done || !first_of_its_worker) {
-                ++r;
-                continue;
-            }
-            absorb_report(h, *r);
-            const int worker = r->worker;
-            m.spare.push_back(std::move(r->buffer));
-            r = m.receiving.erase(r);
-            m.refresh(h, worker);
-            m.refresh_after_rounds(h);
-            ++taken;
-            moved = true;
-        }
-        // Start receiving the reports that are waiting, from workers whose reports the hub is
-        // not already holding too many of.
-        while (m.receiving.size() < max_receiving) {
-            const bool all_eligible = m.blocked_count == 0;
-            int flag = 0;
-            MPI_Message msg;
-            MPI_Status st;
-            if (all_eligible) {
-                check(MPI_Improbe(MPI_ANY_SOURCE, tag_report, MPI_COMM_WORLD, &flag, &msg, &st),
-                      "MPI_Improbe(report)");
-            } else {
-                for (int w = 0; w < m.workers && !flag; ++w)
-                    if (!m.blocked[static_cast<std::size_t>(w)])
-                        check(MPI_Improbe(w + 1, tag_report, MPI_COMM_WORLD, &flag, &msg, &st),
-                              "MPI_Improbe(report)");
-            }
-            if (!flag) break;
-            report_receive r;
-            r.worker = st.MPI_SOURCE - 1;
-            check(MPI_Get_count(&st, MPI_BYTE, &r.bytes), "MPI_Get_count(report)");
-            if (!m.spare.empty()) {
-                r.buffer = std::move(m.spare.back());
-                m.spare.pop_back();
-            }
-            r.buffer.resize((static_cast<std::size_t>(r.bytes) + sizeof(flash_event) - 1) /
-                            sizeof(flash_event));
-            check(MPI_Imrecv(r.buffer.data(), r.bytes, MPI_BYTE, &msg, &r.request),
-                  "MPI_Imrecv(report)");
-            const int worker = r.worker;
-            m.receiving.push_back(std::move(r));
-            m.refresh(h, worker);
-            moved = started = true;
-        }
+        const int absorbed = m.absorb_arrived(h);
+        const bool receiving = m.start_receiving(h);
+        taken += absorbed;
+        started = started || receiving;
+        moved = absorbed > 0 || receiving;
     }
     if (taken || started) m.nap = std::chrono::microseconds(10);
     return taken;

@@ -178,12 +178,72 @@ std::string describe(const CLI::ParseError& e) {
 
 } // namespace
 
+namespace {
+
+using given_options = std::vector<std::pair<const setting*, CLI::Option*>>;
+
+// CLI11 takes the next argument as the value even when it is one of our options, as in
+// `--width --height 4`: the value is missing, say so before anything else.
+void check_values_present(const CLI::App& app, const given_options& given,
+                          CLI::Option* config_file) {
+    auto check_value = [&](CLI::Option* option, std::string_view label) {
+        for (const auto& value : option->results())
+            if (value.starts_with('-') && app.get_option_no_throw(value) != nullptr)
+                fail(std::string(label) + ": missing value (found option '" + value + "')");
+    };
+    for (const auto& [s, option] : given)
+        if (s->kind != value_kind::flag) check_value(option, "--" + std::string(s->name));
+    check_value(config_file, "--config");
+}
+
+// An unknown option (with a suggestion) or a stray argument.
+void refuse_extras(CLI::App& app) {
+    const auto extra = app.remaining();
+    if (extra.empty()) return;
+    const std::string& arg = extra.front();
+    if (arg.starts_with('-') && arg != "-" && arg != "--") {
+        const std::string name = arg.substr(0, arg.find('='));
+        const auto first = name.find_first_not_of('-');
+        const auto bare =
+            first == std::string::npos ? std::string_view{} : std::string_view(name).substr(first);
+        fail("unknown option '" + name + "'" + suggestion(bare, "--", true));
+    }
+    fail("unexpected argument '" + arg + "' (options are --name VALUE; see --help)");
+}
+
+// The config file's settings, then the command line's over them, then the checks of the whole.
+void apply_given(run_config& config, const given_options& given, CLI::Option* config_file) {
+    // Every option at most once: a repeated setting is a mistake in a job script, not a choice.
+    auto single = [&](CLI::Option* option, std::string_view label) -> std::string {
+        const auto& values = option->results();
+        if (values.size() > 1) fail(std::string(label) + ": given more than once");
+        return values.empty() ? std::string{} : values.front();
+    };
+    origins from;
+    if (config_file->count() > 0) {
+        const std::string path = single(config_file, "--config");
+        apply(config, read_file(path), "config file " + path, from);
+    }
+    for (const auto& [s, option] : given) {
+        if (option->count() == 0) continue;
+        const std::string label = "--" + std::string(s->name);
+        // A list takes every occurrence (and replaces the file's list); a value is given once.
+        const auto why = s->read_list ? s->read_list(config, option->results())
+                                      : s->read(config, single(option, label));
+        if (!why.empty()) fail(label + ": " + why);
+        from.set(s->name, label);
+    }
+    check(config, from);
+}
+
+} // namespace
+
 parsed parse(int argc, const char* const* argv) {
     CLI::App app{std::string(summary), "fireflies"};
     app.set_help_flag(); // ours is an ordinary flag, so that we format the help ourselves
     app.allow_extras();  // unknown arguments come back in remaining(), for our own message
 
-    std::vector<std::pair<const setting*, CLI::Option*>> given;
+    given_options given;
     for (const auto& s : settings()) {
         CLI::Option* option = s.kind == value_kind::flag ? app.add_flag(option_names(s))
                                                          : app.add_option(option_names(s));
@@ -195,7 +255,6 @@ parsed parse(int argc, const char* const* argv) {
     CLI::Option* print_config = app.add_flag("--print-config");
     CLI::Option* version_flag = app.add_flag("--version");
     CLI::Option* help_flag = app.add_flag("-h,--help");
-
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -208,58 +267,15 @@ parsed parse(int argc, const char* const* argv) {
         out.message = help_text();
         return out;
     }
-    // CLI11 takes the next argument as the value even when it is one of our options, as in
-    // `--width --height 4`: the value is missing, say so before anything else.
-    auto check_value = [&](CLI::Option* option, std::string_view label) {
-        for (const auto& value : option->results())
-            if (value.starts_with('-') && app.get_option_no_throw(value) != nullptr)
-                fail(std::string(label) + ": missing value (found option '" + value + "')");
-    };
-    for (const auto& [s, option] : given)
-        if (s->kind != value_kind::flag) check_value(option, "--" + std::string(s->name));
-    check_value(config_file, "--config");
-
-    if (const auto extra = app.remaining(); !extra.empty()) {
-        const std::string& arg = extra.front();
-        if (arg.starts_with('-') && arg != "-" && arg != "--") {
-            const std::string name = arg.substr(0, arg.find('='));
-            const auto first = name.find_first_not_of('-');
-            const auto bare = first == std::string::npos ? std::string_view{}
-                                                         : std::string_view(name).substr(first);
-            fail("unknown option '" + name + "'" + suggestion(bare, "--", true));
-        }
-        fail("unexpected argument '" + arg + "' (options are --name VALUE; see --help)");
-    }
+    check_values_present(app, given, config_file);
+    refuse_extras(app);
     if (version_flag->count() > 0) {
         out.exit_now = true;
         out.message =
             "fireflies " + std::string(version()) + " (git " + std::string(git_revision()) + ")\n";
         return out;
     }
-
-    // Every option at most once: a repeated setting is a mistake in a job script, not a choice.
-    auto single = [&](CLI::Option* option, std::string_view label) -> std::string {
-        const auto& values = option->results();
-        if (values.size() > 1) fail(std::string(label) + ": given more than once");
-        return values.empty() ? std::string{} : values.front();
-    };
-
-    origins from;
-    if (config_file->count() > 0) {
-        const std::string path = single(config_file, "--config");
-        apply(out.config, read_file(path), "config file " + path, from);
-    }
-    for (const auto& [s, option] : given) {
-        if (option->count() == 0) continue;
-        const std::string label = "--" + std::string(s->name);
-        // A list takes every occurrence (and replaces the file's list); a value is given once.
-        const auto why = s->read_list ? s->read_list(out.config, option->results())
-                                      : s->read(out.config, single(option, label));
-        if (!why.empty()) fail(label + ": " + why);
-        from.set(s->name, label);
-    }
-    check(out.config, from);
-
+    apply_given(out.config, given, config_file);
     if (print_config->count() > 0) {
         out.exit_now = true;
         out.message = to_toml(out.config);
@@ -313,41 +329,68 @@ run_config from_toml(const std::string& text, std::string_view where) {
     return c;
 }
 
-std::string help_text() {
-    constexpr std::size_t width = 80, column = 32;
-    auto wrap = [&](std::string_view text, std::size_t indent, std::size_t first_used) {
-        std::string out;
-        std::size_t used = first_used;
-        bool first_word = true;
-        while (!text.empty()) {
-            const auto end = std::min(text.find(' '), text.size());
-            const auto word = text.substr(0, end);
-            text.remove_prefix(std::min(end + 1, text.size()));
-            if (!first_word && used + 1 + word.size() > width) {
-                out += "\n" + std::string(indent, ' ');
-                used = indent;
-            } else if (!first_word) {
-                out += ' ';
-                ++used;
-            }
-            out += word;
-            used += word.size();
-            first_word = false;
-        }
-        return out;
-    };
-    auto entry = [&](std::string left, std::string_view text) {
-        std::string line = "  " + left;
-        if (line.size() + 2 > column) {
-            line += "\n" + std::string(column, ' ');
-        } else {
-            line.resize(column, ' ');
-        }
-        line += wrap(text, column, column) + "\n";
-        std::replace(line.begin(), line.end(), '\x01', ' ');
-        return line;
-    };
+namespace {
 
+constexpr std::size_t help_width = 80, help_column = 32;
+
+// `text` in lines of help_width columns, the later lines indented by `indent`, the first one
+// after `first_used` columns.
+std::string wrap(std::string_view text, std::size_t indent, std::size_t first_used) {
+    std::string out;
+    std::size_t used = first_used;
+    bool first_word = true;
+    while (!text.empty()) {
+        const auto end = std::min(text.find(' '), text.size());
+        const auto word = text.substr(0, end);
+        text.remove_prefix(std::min(end + 1, text.size()));
+        if (!first_word && used + 1 + word.size() > help_width) {
+            out += "\n" + std::string(indent, ' ');
+            used = indent;
+        } else if (!first_word) {
+            out += ' ';
+            ++used;
+        }
+        out += word;
+        used += word.size();
+        first_word = false;
+    }
+    return out;
+}
+
+// One option's entry: its names on the left, its text wrapped in the column.
+std::string entry(const std::string& left, std::string_view text) {
+    std::string line = "  " + left;
+    if (line.size() + 2 > help_column) {
+        line += "\n" + std::string(help_column, ' ');
+    } else {
+        line.resize(help_column, ' ');
+    }
+    line += wrap(text, help_column, help_column) + "\n";
+    std::replace(line.begin(), line.end(), '\x01', ' ');
+    return line;
+}
+
+// A setting's help with its units and default ("default: X)" is one word for the wrapping, so
+// it never breaks).
+std::string help_of(const setting& s, const run_config& defaults) {
+    std::string text(s.help);
+    switch (s.kind) {
+    case value_kind::flag:
+        return text + " (default:\x01off)";
+    case value_kind::path:
+        return text + " (default:\x01" + std::string(s.default_note) + ")";
+    case value_kind::choice: {
+        const std::string d = s.write(defaults);
+        return text + " (default:\x01" + d.substr(1, d.size() - 2) + ")";
+    }
+    default:
+        return text + " (" + std::string(s.units) + "; default:\x01" + s.write(defaults) + ")";
+    }
+}
+
+} // namespace
+
+std::string help_text() {
     const run_config defaults;
     std::string out = "fireflies " + std::string(version()) + ": " + std::string(summary) +
                       "\n\nUsage: mpirun -np P fireflies [OPTIONS]\n"
@@ -359,24 +402,7 @@ std::string help_text() {
             if (s.group != group) continue;
             std::string left = option_names(s);
             if (!s.value_name.empty()) left += " " + std::string(s.value_name);
-            // "default: X)" is one word for the wrapping, so it never breaks.
-            std::string text(s.help);
-            switch (s.kind) {
-            case value_kind::flag:
-                text += " (default:\x01off)";
-                break;
-            case value_kind::path:
-                text += " (default:\x01" + std::string(s.default_note) + ")";
-                break;
-            case value_kind::choice: {
-                std::string d = s.write(defaults);
-                text += " (default:\x01" + d.substr(1, d.size() - 2) + ")";
-                break;
-            }
-            default:
-                text += " (" + std::string(s.units) + "; default:\x01" + s.write(defaults) + ")";
-            }
-            out += entry(left, text);
+            out += entry(left, help_of(s, defaults));
         }
         if (group == "Run")
             for (const auto& a : actions) {

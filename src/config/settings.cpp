@@ -580,12 +580,9 @@ const setting* restart_mismatch(const run_config& saved, const run_config& now) 
     return nullptr;
 }
 
-// Each value on its own, in table order: the grid and the model's, then the run's and the
-// output's; then the rules that tie values together.
-static std::optional<problem> model_problem(const run_config& c) {
-    if (auto why = cells(c.width)) return problem{"width", *why};
-    if (auto why = cells(c.height)) return problem{"height", *why};
-    if (auto why = positive_time(c.period)) return problem{"period", *why};
+// The pulse's effect: the nudge (inhibitory ones above minus the period), the phase response's
+// dissipation, the refractory fraction.
+static std::optional<problem> pulse_problem(const run_config& c) {
     if (c.nudge < 0) {
         // Inhibitory pulses: above minus the period, also once rounded to ticks.
         if (-c.nudge >= c.period)
@@ -609,13 +606,11 @@ static std::optional<problem> model_problem(const run_config& c) {
         return problem{"refractory", show(c.refractory) + " makes the refractory period (" +
                                          show(c.refractory * c.period) +
                                          " s) round to the whole period at the 1 ns resolution"};
-    if (auto why = positive_time(c.delay)) return problem{"delay", *why};
-    if (auto why = below_period(c.jitter, c.period)) return problem{"jitter", *why};
-    if (to_ticks(c.jitter) + to_ticks(c.nudge) >= to_ticks(c.period))
-        return problem{"jitter", show(c.jitter) + " plus the nudge (" + show(c.nudge) +
-                                     ") must stay below the period (" + show(c.period) +
-                                     "), or a firefly could flash twice at one instant"};
-    if (auto why = non_negative_time(c.period_spread)) return problem{"period-spread", *why};
+    return std::nullopt;
+}
+
+// Who is coupled to whom: the boundary, the neighbourhood and its radius, the coupling.
+static std::optional<problem> coupling_choice_problem(const run_config& c) {
     if (c.boundary != boundary_kind::periodic && c.boundary != boundary_kind::open)
         return problem{"boundary", "is not periodic or open"};
     if (c.neighbourhood != neighbourhood_kind::moore &&
@@ -635,25 +630,46 @@ static std::optional<problem> model_problem(const run_config& c) {
                 " distance)"};
     if (c.coupling != coupling_kind::lattice && c.coupling != coupling_kind::all_to_all)
         return problem{"coupling", "is not lattice or all-to-all"};
+    return std::nullopt;
+}
+
+// A period spread: every own period stays above nudge + jitter (ticks), and below 1e9 s.
+static std::optional<problem> period_spread_problem(const run_config& c) {
+    if (!(c.period_spread > 0)) return std::nullopt;
+    const tick_t floor = std::max<tick_t>(to_ticks(c.nudge), 0) + to_ticks(c.jitter);
+    const tick_t room = to_ticks(c.period) - floor, spread = to_ticks(c.period_spread);
+    const bool uniform = c.period_dist == period_distribution::uniform;
+    if (spread >= room)
+        return problem{"period-spread",
+                       show(c.period_spread) +
+                           " s must be less than the period minus the nudge and the jitter (" +
+                           show(to_seconds(room)) + " s): every own period stays above " +
+                           show(to_seconds(floor)) + " s"};
+    if (c.period + (uniform ? 1 : 9) * c.period_spread > max_seconds)
+        return problem{"period-spread",
+                       show(c.period_spread) + " s makes periods of more than 1e9 s"};
+    return std::nullopt;
+}
+
+// Each value on its own, in table order: the grid and the model's, then the run's and the
+// output's; then the rules that tie values together.
+static std::optional<problem> model_problem(const run_config& c) {
+    if (auto why = cells(c.width)) return problem{"width", *why};
+    if (auto why = cells(c.height)) return problem{"height", *why};
+    if (auto why = positive_time(c.period)) return problem{"period", *why};
+    if (auto p = pulse_problem(c)) return p;
+    if (auto why = positive_time(c.delay)) return problem{"delay", *why};
+    if (auto why = below_period(c.jitter, c.period)) return problem{"jitter", *why};
+    if (to_ticks(c.jitter) + to_ticks(c.nudge) >= to_ticks(c.period))
+        return problem{"jitter", show(c.jitter) + " plus the nudge (" + show(c.nudge) +
+                                     ") must stay below the period (" + show(c.period) +
+                                     "), or a firefly could flash twice at one instant"};
+    if (auto why = non_negative_time(c.period_spread)) return problem{"period-spread", *why};
+    if (auto p = coupling_choice_problem(c)) return p;
     if (c.period_dist != period_distribution::normal &&
         c.period_dist != period_distribution::uniform)
         return problem{"period-distribution", "is not normal or uniform"};
-    if (c.period_spread > 0) {
-        // Every own period stays above nudge + jitter (ticks), and below 1e9 s.
-        const tick_t floor = std::max<tick_t>(to_ticks(c.nudge), 0) + to_ticks(c.jitter);
-        const tick_t room = to_ticks(c.period) - floor, spread = to_ticks(c.period_spread);
-        const bool uniform = c.period_dist == period_distribution::uniform;
-        if (spread >= room)
-            return problem{"period-spread",
-                           show(c.period_spread) +
-                               " s must be less than the period minus the nudge and the jitter (" +
-                               show(to_seconds(room)) + " s): every own period stays above " +
-                               show(to_seconds(floor)) + " s"};
-        if (c.period + (uniform ? 1 : 9) * c.period_spread > max_seconds)
-            return problem{"period-spread",
-                           show(c.period_spread) + " s makes periods of more than 1e9 s"};
-    }
-    return std::nullopt;
+    return period_spread_problem(c);
 }
 
 static std::optional<problem> run_problem(const run_config& c) {
@@ -688,7 +704,8 @@ static std::optional<problem> run_problem(const run_config& c) {
     return std::nullopt;
 }
 
-static std::optional<problem> rule_problem(const run_config& c) {
+// What is recorded and shown: --record-region, --record-flashes, --visualize.
+static std::optional<problem> recording_problem(const run_config& c) {
     if (!c.record_region.whole()) {
         const grid_region& r = c.record_region;
         if (!c.record_flashes)
@@ -709,6 +726,11 @@ static std::optional<problem> rule_problem(const run_config& c) {
     if (!c.telemetry_auto && c.telemetry == telemetry_mode::summary && c.visualize)
         return problem{"visualize",
                        "needs --telemetry events (summary sends no flashes to the hub)"};
+    return std::nullopt;
+}
+
+// Each --pacemaker: on the grid, once per cell, a positive period.
+static std::optional<problem> pacemaker_problem(const run_config& c) {
     if (c.pacemakers.size() > max_pacemakers)
         return problem{"pacemaker", std::to_string(c.pacemakers.size()) +
                                         " pacemakers are more than " +
@@ -729,6 +751,11 @@ static std::optional<problem> rule_problem(const run_config& c) {
             if (auto why = positive_time(p.period))
                 return problem{"pacemaker", what + ": the period " + *why};
     }
+    return std::nullopt;
+}
+
+// All-to-all coupling has no neighbourhood: the lattice's options mean nothing with it.
+static std::optional<problem> all_to_all_problem(const run_config& c) {
     if (c.coupling == coupling_kind::all_to_all && c.partitioned)
         return problem{
             "coupling",
@@ -743,6 +770,13 @@ static std::optional<problem> rule_problem(const run_config& c) {
                            std::string(name_of(c.neighbourhood)) + " --radius " +
                            std::to_string(c.radius) +
                            " means nothing with it (they must be the default, moore and 1)"};
+    return std::nullopt;
+}
+
+static std::optional<problem> rule_problem(const run_config& c) {
+    if (auto p = recording_problem(c)) return p;
+    if (auto p = pacemaker_problem(c)) return p;
+    if (auto p = all_to_all_problem(c)) return p;
     // Both sides are at most 2^31 - 1, so the product cannot overflow.
     if (c.width * c.height > max_cells)
         return problem{"width", std::to_string(c.width) + " x " + std::to_string(c.height) + " = " +

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 namespace fireflies::config::toml {
@@ -466,83 +467,111 @@ class reader {
         return 0;
     }
 
+    /// What toml++ said went wrong, and where.
+    struct failure {
+        std::string_view scope, detail;
+        std::uint32_t line;
+        std::size_t error_at;
+        char here;           // the character at the error
+        std::string key;     // the key on the error's line, if any
+        std::string for_key; // " for key 'KEY'", or empty
+        std::string token;   // the token at the error, as shown
+    };
+
     /// toml++'s error in the words of this reader where it has its own, else toml++'s own.
     std::string describe(const lib::parse_error& e) const {
-        const auto [scope, detail] = scope_and_detail(e.description());
-        const auto line = e.source().begin.line;
-        const auto error_at = offset(e.source().begin);
-        const char here = error_at < doc_.size() ? doc_[error_at] : '\n';
-        const std::string key = key_on_line(line);
-        const std::string for_key = key.empty() ? "" : " for key '" + key + "'";
-        const auto [begin, end] = token_around(error_at);
-        const std::string token = shown(std::string_view(doc_).substr(begin, end - begin));
+        failure f;
+        std::tie(f.scope, f.detail) = scope_and_detail(e.description());
+        f.line = e.source().begin.line;
+        f.error_at = offset(e.source().begin);
+        f.here = f.error_at < doc_.size() ? doc_[f.error_at] : '\n';
+        f.key = key_on_line(f.line);
+        f.for_key = f.key.empty() ? "" : " for key '" + f.key + "'";
+        const auto [begin, end] = token_around(f.error_at);
+        f.token = shown(std::string_view(doc_).substr(begin, end - begin));
+        for (const std::string& said : {in_a_string(f), in_a_value(f), in_the_layout(f)})
+            if (!said.empty()) return said;
+        return f.scope.empty() ? shown(f.detail) : std::string(f.scope) + ": " + shown(f.detail);
+    }
 
-        if (scope == "string" &&
-            (detail == "encountered end-of-file" ||
-             (detail.starts_with("unescaped control") && (here == '\n' || here == '\r'))))
+    /// An error in a string or one of its escapes; empty for another.
+    std::string in_a_string(const failure& f) const {
+        const bool line_end = f.here == '\n' || f.here == '\r';
+        if (f.scope == "string" && (f.detail == "encountered end-of-file" ||
+                                    (f.detail.starts_with("unescaped control") && line_end)))
             return "unterminated string (a string must close on its own line)";
-        if (scope == "string" && detail.starts_with("unknown escape sequence ") &&
-            (here == '\n' || here == '\r')) // a backslash at the end of the line
+        if (f.scope == "string" && f.detail.starts_with("unknown escape sequence ") &&
+            line_end) // a backslash at the end of the line
             return "unterminated string (a string must close on its own line)";
-        if (scope == "string" && detail.starts_with("unknown escape sequence "))
-            return "unknown escape " + shown(detail.substr(24)) + " in a string";
-        if (scope == "unicode scalar sequence") { // toml++ points into or just after the escape
-            std::string_view escape = "\\u";
-            if (const auto slash =
-                    error_at > 0 ? doc_.rfind('\\', error_at - 1) : std::string::npos;
-                slash != std::string::npos && error_at - slash >= 2)
-                escape = std::string_view(doc_).substr(slash, error_at - slash);
-            if (detail.starts_with("expected hex digit"))
-                return std::string("escape \\") + escape[1] + " needs " +
-                       (escape[1] == 'U' ? "8" : "4") + " hex digits";
-            return "escape " + std::string(escape) + " is not a Unicode scalar value";
-        }
-        if (scope == "value" && detail == "could not determine value type") {
-            const auto rest = std::string_view(doc_).substr(error_at);
+        if (f.scope == "string" && f.detail.starts_with("unknown escape sequence "))
+            return "unknown escape " + shown(f.detail.substr(24)) + " in a string";
+        if (f.scope != "unicode scalar sequence") return {};
+        // toml++ points into or just after the escape
+        std::string_view escape = "\\u";
+        if (const auto slash =
+                f.error_at > 0 ? doc_.rfind('\\', f.error_at - 1) : std::string::npos;
+            slash != std::string::npos && f.error_at - slash >= 2)
+            escape = std::string_view(doc_).substr(slash, f.error_at - slash);
+        if (f.detail.starts_with("expected hex digit"))
+            return std::string("escape \\") + escape[1] + " needs " +
+                   (escape[1] == 'U' ? "8" : "4") + " hex digits";
+        return "escape " + std::string(escape) + " is not a Unicode scalar value";
+    }
+
+    /// A value that is none of TOML's; empty for another error.
+    std::string in_a_value(const failure& f) const {
+        if (f.scope == "value" && f.detail == "could not determine value type") {
+            const auto rest = std::string_view(doc_).substr(f.error_at);
             std::size_t n = 0;
             while (n < rest.size() && !ends_value(rest[n]))
                 ++n;
-            return "'" + shown(rest.substr(0, n)) + "' is not a valid value" + for_key +
+            return "'" + shown(rest.substr(0, n)) + "' is not a valid value" + f.for_key +
                    " (strings need double quotes)";
         }
-        if (scope == "decimal integer" || scope == "floating-point" || scope == "boolean" ||
-            scope == "date" || scope == "time" || scope == "date-time")
-            return "'" + token + "' is not a valid value" + for_key + " (" + std::string(detail) +
-                   ")";
+        if (f.scope == "decimal integer" || f.scope == "floating-point" || f.scope == "boolean" ||
+            f.scope == "date" || f.scope == "time" || f.scope == "date-time")
+            return "'" + f.token + "' is not a valid value" + f.for_key + " (" +
+                   std::string(f.detail) + ")";
+        return {};
+    }
+
+    /// A key, a table header or a line out of place; empty for another error.
+    std::string in_the_layout(const failure& f) const {
+        const std::string_view scope = f.scope, detail = f.detail;
+        const std::string& key = f.key;
         if (scope == "key-value pair" && detail.starts_with("cannot redefine existing") &&
-            !key.empty()) {
-            if (const auto first = first_given(key, line))
+            !key.empty())
+            if (const auto first = first_given(key, f.line))
                 return "duplicate key '" + key + "' (first given on line " + std::to_string(first) +
                        ")";
-        }
         if (scope == "table header" && detail.starts_with("cannot redefine existing table '"))
             return "table [" + std::string(detail.substr(32, detail.size() - 33)) +
                    "] defined twice";
         if (scope == "table header" && detail.starts_with("expected ']'") &&
-            line_text(line).find(']') == std::string_view::npos)
+            line_text(f.line).find(']') == std::string_view::npos)
             return "unterminated table header";
         if (scope == "key-value pair" && detail.starts_with("expected '='") &&
-            !key_on_line(line, true).empty())
-            return "expected '=' after key '" + key_on_line(line, true) + "'";
+            !key_on_line(f.line, true).empty())
+            return "expected '=' after key '" + key_on_line(f.line, true) + "'";
         if (scope == "key-value pair" && detail.starts_with("expected value,") && !key.empty())
             return "missing value for key '" + key + "'";
         if (scope == "key-value pair" && detail.starts_with("expected a comment or whitespace") &&
             !key.empty()) {
-            const auto line_end = line_starts_[line - 1] + line_text(line).size();
+            const auto line_end = line_starts_[f.line - 1] + line_text(f.line).size();
             return "unexpected '" +
-                   shown(std::string_view(doc_).substr(error_at,
-                                                       line_end - std::min(error_at, line_end))) +
+                   shown(std::string_view(doc_).substr(f.error_at,
+                                                       line_end - std::min(f.error_at, line_end))) +
                    "' after the value of '" + key + "'";
         }
         if (scope == "root table" && detail.starts_with("expected keys")) {
-            const auto rest = std::string_view(doc_).substr(error_at);
+            const auto rest = std::string_view(doc_).substr(f.error_at);
             std::size_t n = 0;
             while (n < rest.size() && !is_blank(rest[n]) && rest[n] != '#' && rest[n] != '\n' &&
                    rest[n] != '\r')
                 ++n;
             return "expected a key, found '" + shown(rest.substr(0, n)) + "'";
         }
-        return scope.empty() ? shown(detail) : std::string(scope) + ": " + shown(detail);
+        return {};
     }
 
     std::string where_;

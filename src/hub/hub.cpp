@@ -120,76 +120,92 @@ void hub::advance(std::size_t w) {
     }
 }
 
+bool hub::fronts_all(report_kind kind) const {
+    for (const auto& q : queues_)
+        if (q.front().header.kind != kind) return false;
+    return true;
+}
+
 void hub::emit_ready() {
-    const bool summary = config_.telemetry == telemetry_mode::summary;
     // A round (a sample, a checkpoint or the end) is complete when every worker's front report is
     // an applied marker: counted as they arrive, so a report costs O(1) here and a round O(P).
     for (;;) {
         if (ready_ < queues_.size()) return;
-        bool all_final = true;
-        for (const auto& q : queues_)
-            all_final = all_final && q.front().header.kind == report_kind::final;
-        if (all_final) break;
-        bool all_checkpoint = true;
-        for (const auto& q : queues_)
-            all_checkpoint = all_checkpoint && q.front().header.kind == report_kind::checkpoint;
-        if (all_checkpoint) {
+        if (fronts_all(report_kind::final)) break;
+        if (fronts_all(report_kind::checkpoint)) {
             checkpoint_ready_ = true;
             return;
         }
-        sample s;
-        s.index = next_sample_;
-        s.t = next_sample_ * sample_;
-        phasor_sum state, flashes;
-        std::int64_t flashed = 0;
-        for (std::size_t w = 0; w < queues_.size(); ++w) {
-            const report_header& h = queues_[w].front().header;
-            if (h.kind != report_kind::sample || h.sample != next_sample_)
-                throw error("hub: worker " + std::to_string(w) + " skipped sample " +
-                            std::to_string(next_sample_));
-            state += h.state;
-            flashes += h.flash_sum;
-            flashed += h.flashed;
-            s.block_R.push_back(h.flash_sum.order(block_cells_[w]));
-            s.block_R_state.push_back(h.state.order(block_cells_[w]));
-        }
-        bool snapshot = false;
-        for (const auto& q : queues_)
-            snapshot = snapshot || q.front().header.pixels > 0;
-        if (snapshot) {
-            frame_.assign(static_cast<std::size_t>(snapshots_.nx * snapshots_.ny), 0.0f);
-            for (const auto& q : queues_)
-                for (const snapshot_pixel& p : q.front().pixels) {
-                    if (p.index < 0 || static_cast<std::size_t>(p.index) >= frame_.size())
-                        throw error("hub: snapshot pixel " + std::to_string(p.index) +
-                                    " is outside the frame");
-                    frame_[static_cast<std::size_t>(p.index)] = static_cast<float>(p.value);
-                }
-        }
-        if (!summary && (flashes != flash_order_.sum() || flashed != flash_order_.flashed()))
-            ++totals_.order_mismatches;
-        flashes_so_far_ += interval_flashes_;
-        s.R = summary ? flashes.order(cells_) : flash_order_.sum().order(cells_);
-        s.R_state = state.order(cells_);
-        s.flashes = interval_flashes_;
-        s.pulse = static_cast<double>(flashes_so_far_) / static_cast<double>(cells_);
-        // The interval's flash times are exactly those taken since the last sample: a worker's
-        // reports after its sample marker are held behind it until this round completes.
-        s.largest_volley = summary || !interval_complete_
-                               ? -1
-                               : largest_volley(interval_times_, volley_window_, volley_scratch_);
-        interval_times_.clear();
-        interval_complete_ = true;
-        sync_.add(s.index, s.R_state);
-        interval_flashes_ = 0;
-        ++next_sample_;
-        ++totals_.samples;
-        out_.on_sample(s);
-        if (snapshot) out_.on_snapshot(s.t, frame_);
+        emit_sample();
         next_round();
     }
     // Every worker has sent its final report.
     done_ = true;
+    add_up_finals();
+    check_stop_when_synced();
+}
+
+// The snapshot frame from the workers' front reports' pixels; whether there is one.
+bool hub::assemble_frame() {
+    bool snapshot = false;
+    for (const auto& q : queues_)
+        snapshot = snapshot || q.front().header.pixels > 0;
+    if (!snapshot) return false;
+    frame_.assign(static_cast<std::size_t>(snapshots_.nx * snapshots_.ny), 0.0f);
+    for (const auto& q : queues_)
+        for (const snapshot_pixel& p : q.front().pixels) {
+            if (p.index < 0 || static_cast<std::size_t>(p.index) >= frame_.size())
+                throw error("hub: snapshot pixel " + std::to_string(p.index) +
+                            " is outside the frame");
+            frame_[static_cast<std::size_t>(p.index)] = static_cast<float>(p.value);
+        }
+    return true;
+}
+
+// Every worker's front report is sample next_sample_'s marker: the sample, to the output.
+void hub::emit_sample() {
+    const bool summary = config_.telemetry == telemetry_mode::summary;
+    sample s;
+    s.index = next_sample_;
+    s.t = next_sample_ * sample_;
+    phasor_sum state, flashes;
+    std::int64_t flashed = 0;
+    for (std::size_t w = 0; w < queues_.size(); ++w) {
+        const report_header& h = queues_[w].front().header;
+        if (h.kind != report_kind::sample || h.sample != next_sample_)
+            throw error("hub: worker " + std::to_string(w) + " skipped sample " +
+                        std::to_string(next_sample_));
+        state += h.state;
+        flashes += h.flash_sum;
+        flashed += h.flashed;
+        s.block_R.push_back(h.flash_sum.order(block_cells_[w]));
+        s.block_R_state.push_back(h.state.order(block_cells_[w]));
+    }
+    const bool snapshot = assemble_frame();
+    if (!summary && (flashes != flash_order_.sum() || flashed != flash_order_.flashed()))
+        ++totals_.order_mismatches;
+    flashes_so_far_ += interval_flashes_;
+    s.R = summary ? flashes.order(cells_) : flash_order_.sum().order(cells_);
+    s.R_state = state.order(cells_);
+    s.flashes = interval_flashes_;
+    s.pulse = static_cast<double>(flashes_so_far_) / static_cast<double>(cells_);
+    // The interval's flash times are exactly those taken since the last sample: a worker's
+    // reports after its sample marker are held behind it until this round completes.
+    s.largest_volley = summary || !interval_complete_
+                           ? -1
+                           : largest_volley(interval_times_, volley_window_, volley_scratch_);
+    interval_times_.clear();
+    interval_complete_ = true;
+    sync_.add(s.index, s.R_state);
+    interval_flashes_ = 0;
+    ++next_sample_;
+    ++totals_.samples;
+    out_.on_sample(s);
+    if (snapshot) out_.on_snapshot(s.t, frame_);
+}
+
+// The run's totals from every worker's final report.
+void hub::add_up_finals() {
     totals_.reached = queues_.empty() ? 0 : queues_[0].front().header.through;
     totals_.flashes_emitted = base_.flashes_emitted;
     totals_.pulses_sent = base_.pulses_sent;
@@ -205,10 +221,14 @@ void hub::emit_ready() {
         totals_.reached = std::min(totals_.reached, h.through);
         totals_.finals[w] = h;
     }
-    if (summary) totals_.flashes_received = flashes_so_far_ + interval_flashes_;
+    if (config_.telemetry == telemetry_mode::summary)
+        totals_.flashes_received = flashes_so_far_ + interval_flashes_;
     totals_.time_to_sync = sync_.time_to_sync();
-    // A complete run that ended before its duration: the workers stopped when synchronised, one
-    // sample after the rule decided, which the hub's own rule must agree with.
+}
+
+// A complete run that ended before its duration: the workers stopped when synchronised, one
+// sample after the rule decided, which the hub's own rule must agree with.
+void hub::check_stop_when_synced() {
     totals_.stopped_when_synced =
         !totals_.interrupted && totals_.reached < to_ticks(config_.duration);
     // They stop at the first epoch boundary after sample stop_after, so the series ends with the

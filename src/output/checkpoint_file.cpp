@@ -612,25 +612,9 @@ std::string open_datasets(open_checkpoint& f) {
     return {};
 }
 
-/// What a reader needs of block `b`: its fireflies, every in-flight flash of a firefly within one
-/// cell of it, and its shares of the blocks' checksums. `state_dxpl` reads the fireflies (MPI-IO:
-/// collective, every reader makes these four reads); the rest is read range by range with
-/// `other_dxpl` (independent: readers read different numbers of ranges). Throws hdf5_error when
-/// HDF5 fails; returns a problem for a bad checkpoint.
-std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t other_dxpl,
-                            const block& b, bool read_checksums, restored_block& out) {
-    const checkpoint_layout& L = f.layout;
-    const std::int64_t W = L.width, H = L.height;
-    const auto B = static_cast<std::size_t>(L.blocks);
-    if (b.x0 < 0 || b.y0 < 0 || b.width < 1 || b.height < 1 || b.x0 + b.width > W ||
-        b.y0 + b.height > H)
-        return "block (" + std::to_string(b.x0) + ", " + std::to_string(b.y0) + ") " +
-               std::to_string(b.width) + " x " + std::to_string(b.height) +
-               " is not inside the checkpoint's grid";
-    out.sums.assign(B, 0);
-    out.state.cells = b;
-
-    // The fireflies: four hyperslabs, then each firefly's term in the block that wrote it.
+// The fireflies of block `b`: four hyperslabs (collective reads with `dxpl`), then each
+// firefly's term in the block that wrote it into out.sums.
+void read_fireflies(const open_checkpoint& f, hid_t dxpl, const block& b, restored_block& out) {
     const auto n = static_cast<std::size_t>(b.cells());
     std::vector<std::int64_t> flash_at(n), last_flash(n);
     std::vector<std::uint32_t> draws(n), queued(n);
@@ -639,8 +623,8 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
     auto read_field = [&](std::size_t ds, hid_t type, void* data) {
         const std::string p = dataset_path[ds];
         const h5::dataspace file_space = select_block(f.ds[ds].get(), b, p);
-        h5::check(H5Dread(f.ds[ds].get(), type, mem.get(), file_space.get(), state_dxpl, data),
-                  "H5Dread", p);
+        h5::check(H5Dread(f.ds[ds].get(), type, mem.get(), file_space.get(), dxpl, data), "H5Dread",
+                  p);
     };
     read_field(dsi::flash_at, H5T_NATIVE_INT64, flash_at.data());
     read_field(dsi::last_flash, H5T_NATIVE_INT64, last_flash.data());
@@ -649,7 +633,8 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
     out.state.fireflies.resize(n);
     for (std::size_t i = 0; i < n; ++i)
         out.state.fireflies[i] = {flash_at[i], last_flash[i], draws[i], queued[i]};
-    for (std::size_t ob = 0; ob < B; ++ob) {
+    const std::int64_t W = f.layout.width;
+    for (std::size_t ob = 0; ob < f.old_blocks.size(); ++ob) {
         const block& o = f.old_blocks[ob];
         const std::int64_t x0 = std::max(o.x0, b.x0), x1 = std::min(o.x0 + o.width, b.x0 + b.width);
         const std::int64_t y0 = std::max(o.y0, b.y0),
@@ -663,34 +648,38 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
             }
         out.sums[ob] += sum;
     }
+}
 
-    // Where each written block's in-flight flashes start.
-    std::vector<std::int64_t> block_start(B + 1);
-    {
-        const std::string p = dataset_path[dsi::block_start];
-        const h5::dataspace file_space = select_range(f.ds[dsi::block_start].get(), 0, B + 1, p);
-        const h5::dataspace m = memory_space(B + 1, p);
-        h5::check(H5Dread(f.ds[dsi::block_start].get(), H5T_NATIVE_INT64, m.get(), file_space.get(),
-                          other_dxpl, block_start.data()),
-                  "H5Dread", p);
-    }
-    if (block_start[0] != 0 || block_start[B] != L.in_flight ||
-        !std::is_sorted(block_start.begin(), block_start.end()))
-        return "/in_flight/block_start is not in order (corrupt checkpoint)";
+// `count` values of a one-dimensional dataset from its start (independent reads with `dxpl`).
+template <class T>
+void read_leading(const open_checkpoint& f, std::size_t ds, hid_t type, hid_t dxpl,
+                  std::vector<T>& values, std::size_t count) {
+    const std::string p = dataset_path[ds];
+    values.resize(count);
+    const h5::dataspace file_space = select_range(f.ds[ds].get(), 0, count, p);
+    const h5::dataspace m = memory_space(count, p);
+    h5::check(H5Dread(f.ds[ds].get(), type, m.get(), file_space.get(), dxpl, values.data()),
+              "H5Dread", p);
+}
 
-    // The index slots of the rows and columns within one cell of the block, per written block.
-    const auto rows = halo_ranges(b.y0, b.height, H), columns = halo_ranges(b.x0, b.width, W);
-    const std::vector<std::uint64_t> base = index_bases(f.old_blocks, L.tile);
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> slot_ranges;
-    for (std::size_t ob = 0; ob < B; ++ob) {
+using index_ranges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+using cell_ranges = std::vector<std::pair<std::int64_t, std::int64_t>>;
+
+// The index slots of the rows and columns within one cell of the block (`rows`, `columns`),
+// per written block (`base`: each one's first slot), merged.
+index_ranges halo_slots(const open_checkpoint& f, const std::vector<std::uint64_t>& base,
+                        const cell_ranges& rows, const cell_ranges& columns) {
+    const std::int64_t tile = f.layout.tile;
+    index_ranges slot_ranges;
+    for (std::size_t ob = 0; ob < f.old_blocks.size(); ++ob) {
         const block& o = f.old_blocks[ob];
-        const std::int64_t tiles = tiles_of(o.width, L.tile);
+        const std::int64_t tiles = tiles_of(o.width, tile);
         for (const auto& [r0, r1] : rows)
             for (const auto& [c0, c1] : columns) {
                 const std::int64_t y0 = std::max(o.y0, r0), y1 = std::min(o.y0 + o.height, r1);
                 const std::int64_t x0 = std::max(o.x0, c0), x1 = std::min(o.x0 + o.width, c1);
                 if (y0 >= y1 || x0 >= x1) continue;
-                const std::int64_t k0 = (x0 - o.x0) / L.tile, k1 = (x1 - 1 - o.x0) / L.tile;
+                const std::int64_t k0 = (x0 - o.x0) / tile, k1 = (x1 - 1 - o.x0) / tile;
                 for (std::int64_t y = y0; y < y1; ++y) {
                     const std::uint64_t row =
                         base[ob] + static_cast<std::uint64_t>((y - o.y0) * tiles);
@@ -699,22 +688,30 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
                 }
             }
     }
-    const auto slots = merged(std::move(slot_ranges), 0);
-    // Each slot's start, and the next one's (its end) when it is in the same block.
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> index_ranges;
-    for (const auto& [s0, s1] : slots)
-        index_ranges.emplace_back(s0, std::min<std::uint64_t>(s1 + 1, base[B]));
-    sparse_values index;
-    index.read(f.ds[dsi::index].get(), other_dxpl, merged(std::move(index_ranges), 16),
-               dataset_path[dsi::index]);
+    return merged(std::move(slot_ranges), 0);
+}
 
-    struct slot_span {
-        std::uint64_t slot;
-        std::size_t block;
-        std::int64_t begin, end;
-    };
-    std::vector<slot_span> spans;
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> entry_ranges;
+/// One index slot's in-flight flashes: entries [begin, end) of the written block `block`.
+struct slot_span {
+    std::uint64_t slot;
+    std::size_t block;
+    std::int64_t begin, end;
+};
+
+// The entries of each slot (the index read slot by slot), each slot's term counted by the
+// reader of its first firefly; empty, or what is wrong.
+std::string read_slot_spans(const open_checkpoint& f, hid_t dxpl, const block& b,
+                            const std::vector<std::uint64_t>& base,
+                            const std::vector<std::int64_t>& block_start, const index_ranges& slots,
+                            std::vector<slot_span>& spans, restored_block& out) {
+    const std::size_t B = f.old_blocks.size();
+    // Each slot's start, and the next one's (its end) when it is in the same block.
+    index_ranges wanted;
+    for (const auto& [s0, s1] : slots)
+        wanted.emplace_back(s0, std::min<std::uint64_t>(s1 + 1, base[B]));
+    sparse_values index;
+    index.read(f.ds[dsi::index].get(), dxpl, merged(std::move(wanted), 16),
+               dataset_path[dsi::index]);
     std::size_t ob = 0;
     for (const auto& [s0, s1] : slots)
         for (std::uint64_t s = s0; s < s1; ++s) {
@@ -725,25 +722,36 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
             if (begin < block_start[ob] || begin > end || end > block_start[ob + 1])
                 return "/in_flight/index is not in order (corrupt checkpoint)";
             spans.push_back({s, ob, begin, end});
-            entry_ranges.emplace_back(static_cast<std::uint64_t>(begin),
-                                      static_cast<std::uint64_t>(end));
-            // The slot's term, counted by the reader of its first firefly.
             const block& o = f.old_blocks[ob];
-            const std::int64_t tiles = tiles_of(o.width, L.tile);
+            const std::int64_t tiles = tiles_of(o.width, f.layout.tile);
             const auto local = static_cast<std::int64_t>(s - base[ob]);
-            if (b.contains(o.x0 + (local % tiles) * L.tile, o.y0 + local / tiles))
+            if (b.contains(o.x0 + (local % tiles) * f.layout.tile, o.y0 + local / tiles))
                 out.sums[ob] += index_term(s, begin);
         }
+    return {};
+}
+
+// The in-flight flashes of the spans' slots that lie within one cell of the block (`rows`,
+// `columns`), and the terms of the block's own; empty, or what is wrong.
+std::string read_in_flight(const open_checkpoint& f, hid_t dxpl, const block& b,
+                           const std::vector<std::uint64_t>& base,
+                           const std::vector<slot_span>& spans, const cell_ranges& rows,
+                           const cell_ranges& columns, restored_block& out) {
+    const std::int64_t W = f.layout.width, tile = f.layout.tile;
+    index_ranges entry_ranges;
+    for (const slot_span& sp : spans)
+        entry_ranges.emplace_back(static_cast<std::uint64_t>(sp.begin),
+                                  static_cast<std::uint64_t>(sp.end));
     const auto entries = merged(std::move(entry_ranges), 64);
     sparse_values times, agents;
-    times.read(f.ds[dsi::t].get(), other_dxpl, entries, dataset_path[dsi::t]);
-    agents.read(f.ds[dsi::agent].get(), other_dxpl, entries, dataset_path[dsi::agent]);
+    times.read(f.ds[dsi::t].get(), dxpl, entries, dataset_path[dsi::t]);
+    agents.read(f.ds[dsi::agent].get(), dxpl, entries, dataset_path[dsi::agent]);
     for (const slot_span& sp : spans) {
         const block& o = f.old_blocks[sp.block];
-        const std::int64_t tiles = tiles_of(o.width, L.tile);
+        const std::int64_t tiles = tiles_of(o.width, tile);
         const auto local = static_cast<std::int64_t>(sp.slot - base[sp.block]);
-        const std::int64_t y = o.y0 + local / tiles, x_begin = o.x0 + (local % tiles) * L.tile;
-        const std::int64_t x_end = std::min(x_begin + L.tile, o.x0 + o.width);
+        const std::int64_t y = o.y0 + local / tiles, x_begin = o.x0 + (local % tiles) * tile;
+        const std::int64_t x_end = std::min(x_begin + tile, o.x0 + o.width);
         for (std::int64_t e = sp.begin; e < sp.end; ++e) {
             const std::int64_t agent = agents.at(static_cast<std::uint64_t>(e));
             const std::int64_t t = times.at(static_cast<std::uint64_t>(e));
@@ -757,16 +765,43 @@ std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t ot
         }
     }
     std::sort(out.state.in_flight.begin(), out.state.in_flight.end());
+    return {};
+}
 
-    if (read_checksums) {
-        const std::string p = dataset_path[dsi::checksums];
-        out.checksums.resize(B);
-        const h5::dataspace file_space = select_range(f.ds[dsi::checksums].get(), 0, B, p);
-        const h5::dataspace m = memory_space(B, p);
-        h5::check(H5Dread(f.ds[dsi::checksums].get(), H5T_NATIVE_UINT64, m.get(), file_space.get(),
-                          other_dxpl, out.checksums.data()),
-                  "H5Dread", p);
-    }
+/// What a reader needs of block `b`: its fireflies, every in-flight flash of a firefly within one
+/// cell of it, and its shares of the blocks' checksums. `state_dxpl` reads the fireflies (MPI-IO:
+/// collective, every reader makes these four reads); the rest is read range by range with
+/// `other_dxpl` (independent: readers read different numbers of ranges). Throws hdf5_error when
+/// HDF5 fails; returns a problem for a bad checkpoint.
+std::string read_block_data(const open_checkpoint& f, hid_t state_dxpl, hid_t other_dxpl,
+                            const block& b, bool read_checksums, restored_block& out) {
+    const checkpoint_layout& L = f.layout;
+    const auto B = static_cast<std::size_t>(L.blocks);
+    if (b.x0 < 0 || b.y0 < 0 || b.width < 1 || b.height < 1 || b.x0 + b.width > L.width ||
+        b.y0 + b.height > L.height)
+        return "block (" + std::to_string(b.x0) + ", " + std::to_string(b.y0) + ") " +
+               std::to_string(b.width) + " x " + std::to_string(b.height) +
+               " is not inside the checkpoint's grid";
+    out.sums.assign(B, 0);
+    out.state.cells = b;
+    read_fireflies(f, state_dxpl, b, out);
+    // Where each written block's in-flight flashes start.
+    std::vector<std::int64_t> block_start;
+    read_leading(f, dsi::block_start, H5T_NATIVE_INT64, other_dxpl, block_start, B + 1);
+    if (block_start[0] != 0 || block_start[B] != L.in_flight ||
+        !std::is_sorted(block_start.begin(), block_start.end()))
+        return "/in_flight/block_start is not in order (corrupt checkpoint)";
+    const auto rows = halo_ranges(b.y0, b.height, L.height),
+               columns = halo_ranges(b.x0, b.width, L.width);
+    const std::vector<std::uint64_t> base = index_bases(f.old_blocks, L.tile);
+    std::vector<slot_span> spans;
+    std::string problem = read_slot_spans(f, other_dxpl, b, base, block_start,
+                                          halo_slots(f, base, rows, columns), spans, out);
+    if (problem.empty())
+        problem = read_in_flight(f, other_dxpl, b, base, spans, rows, columns, out);
+    if (!problem.empty()) return problem;
+    if (read_checksums)
+        read_leading(f, dsi::checksums, H5T_NATIVE_UINT64, other_dxpl, out.checksums, B);
     return {};
 }
 
@@ -827,63 +862,237 @@ void begin_checkpoint(const std::filesystem::path& path, std::int64_t width, std
     }
 }
 
-void write_checkpoint(const collective& group, const std::filesystem::path& path,
-                      const decomposition& d, const block_state& mine, std::int64_t temporary_id) {
-    h5::init_library();
-    const int member = group.rank(), members = group.size();
-    if (members != d.workers() || !(mine.cells == d.block_of(member)) ||
+namespace {
+
+/// One member's part of a checkpoint, laid out as the file stores it, and its checksum.
+struct checkpoint_part {
+    // the block's fields, a dataset each
+    std::vector<std::int64_t> flash_at, last_flash;
+    std::vector<std::uint32_t> draws, queued;
+    // its in-flight flashes by firefly, then time; where they start in the file; the index
+    std::uint64_t first = 0, count = 0, total = 0;
+    std::vector<std::int64_t> index, t, agent;
+    std::uint64_t checksum = 0;
+};
+
+void check_member_block(const collective& group, const decomposition& d, const block_state& mine) {
+    const int member = group.rank();
+    if (group.size() != d.workers() || !(mine.cells == d.block_of(member)) ||
         mine.fireflies.size() != static_cast<std::size_t>(mine.cells.cells()))
         throw error("checkpoint: the block of member " + std::to_string(member) +
                     " does not match the decomposition");
-    const std::int64_t W = d.width();
+}
+
+// This block's fields and their checksum terms.
+void lay_out_fireflies(const block_state& mine, std::int64_t W, checkpoint_part& part) {
     const block& b = mine.cells;
     const auto n = static_cast<std::size_t>(b.cells());
-
-    // This block's fields, a dataset each, and its checksum.
-    std::vector<std::int64_t> flash_at(n), last_flash(n);
-    std::vector<std::uint32_t> draws(n), queued(n);
-    std::uint64_t checksum = 0;
+    part.flash_at.resize(n);
+    part.last_flash.resize(n);
+    part.draws.resize(n);
+    part.queued.resize(n);
     for (std::int64_t y = 0; y < b.height; ++y)
         for (std::int64_t x = 0; x < b.width; ++x) {
             const auto i = static_cast<std::size_t>(y * b.width + x);
             const firefly& f = mine.fireflies[i];
-            flash_at[i] = f.flash_at;
-            last_flash[i] = f.last_flash;
-            draws[i] = f.draws;
-            queued[i] = f.queued;
-            checksum += cell_term(static_cast<std::uint64_t>((b.y0 + y) * W + b.x0 + x), f.flash_at,
-                                  f.last_flash, f.draws, f.queued);
+            part.flash_at[i] = f.flash_at;
+            part.last_flash[i] = f.last_flash;
+            part.draws[i] = f.draws;
+            part.queued[i] = f.queued;
+            part.checksum += cell_term(static_cast<std::uint64_t>((b.y0 + y) * W + b.x0 + x),
+                                       f.flash_at, f.last_flash, f.draws, f.queued);
         }
-    // Its in-flight flashes by firefly, then time; where they start in the file; the index.
+}
+
+// This block's in-flight flashes, slot by slot of the index (`base`: each block's first slot),
+// and their checksum terms; where they start among every member's.
+void lay_out_in_flight(const collective& group, const block_state& mine, std::int64_t W,
+                       const std::vector<std::uint64_t>& base, checkpoint_part& part) {
+    const block& b = mine.cells;
     std::vector<flash_event> flashes = mine.in_flight;
     std::sort(flashes.begin(), flashes.end(), [](const flash_event& a, const flash_event& c) {
         return a.agent < c.agent || (a.agent == c.agent && a.t < c.t);
     });
-    const auto count = static_cast<std::uint64_t>(flashes.size());
-    const std::uint64_t first = group.sum_before(count);
-    std::array<std::uint64_t, 1> total{count};
+    part.count = static_cast<std::uint64_t>(flashes.size());
+    part.first = group.sum_before(part.count);
+    std::array<std::uint64_t, 1> total{part.count};
     group.sum(total);
+    part.total = total[0];
     const std::int64_t tiles = tiles_of(b.width, in_flight_tile);
-    const std::vector<std::uint64_t> base = index_bases(d.blocks(), in_flight_tile);
     const auto slots = static_cast<std::size_t>(b.height * tiles);
-    std::vector<std::int64_t> index(slots), t(flashes.size()), agent(flashes.size());
+    part.index.resize(slots);
+    part.t.resize(flashes.size());
+    part.agent.resize(flashes.size());
     std::size_t e = 0;
     for (std::size_t s = 0; s < slots; ++s) {
-        index[s] = static_cast<std::int64_t>(first + e);
-        checksum += index_term(base[static_cast<std::size_t>(member)] + s, index[s]);
+        part.index[s] = static_cast<std::int64_t>(part.first + e);
+        part.checksum +=
+            index_term(base[static_cast<std::size_t>(group.rank())] + s, part.index[s]);
         const auto y = b.y0 + static_cast<std::int64_t>(s) / tiles;
         const auto x_end = std::min(
             b.x0 + (static_cast<std::int64_t>(s) % tiles + 1) * in_flight_tile, b.x0 + b.width);
         for (; e < flashes.size() && static_cast<std::int64_t>(flashes[e].agent) < y * W + x_end;
              ++e) {
-            t[e] = flashes[e].t;
-            agent[e] = static_cast<std::int64_t>(flashes[e].agent);
-            checksum += flash_term(flashes[e].agent, flashes[e].t);
+            part.t[e] = flashes[e].t;
+            part.agent[e] = static_cast<std::int64_t>(flashes[e].agent);
+            part.checksum += flash_term(flashes[e].agent, flashes[e].t);
         }
     }
     if (e != flashes.size())
         throw error("checkpoint: an in-flight flash of a firefly outside this block");
-    const std::vector<std::uint64_t> checksums = group.gather(checksum, 0);
+}
+
+using checkpoint_datasets = std::array<h5::dataset, dsi::count>;
+
+// Every dataset of the file, created by all members together (allocated at once, contiguous,
+// never filled: each is written once).
+void create_datasets(hid_t file, const decomposition& d, std::uint64_t in_flight,
+                     const std::vector<std::uint64_t>& base, checkpoint_datasets& ds,
+                     const std::string& name) {
+    const h5::plist dcpl = h5::make_plist(H5P_DATASET_CREATE, name);
+    h5::check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), "H5Pset_layout", name);
+    h5::check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time", name);
+    h5::check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time", name);
+    const h5::plist lcpl = h5::make_intermediate_lcpl(name);
+    const auto B = static_cast<hsize_t>(d.workers());
+    for (std::size_t i = 0; i < dsi::count; ++i) {
+        std::vector<hsize_t> dims;
+        if (i <= dsi::queued)
+            dims = {static_cast<hsize_t>(d.height()), static_cast<hsize_t>(d.width())};
+        else if (i == dsi::t || i == dsi::agent)
+            dims = {in_flight};
+        else if (i == dsi::index)
+            dims = {base.back()};
+        else if (i == dsi::block_start)
+            dims = {B + 1};
+        else if (i == dsi::blocks)
+            dims = {B, 4};
+        else
+            dims = {B};
+        const std::string p = dataset_path[i];
+        const h5::dataspace space = h5::make_space(dims, p);
+        ds[i] = h5::dataset(h5::check_id(H5Dcreate2(file, p.c_str(), file_type_of(i), space.get(),
+                                                    lcpl.get(), dcpl.get(), H5P_DEFAULT),
+                                         "H5Dcreate2", p));
+        h5::set_attribute(ds[i].get(), p, "units", std::string(units_of(i)));
+        h5::set_attribute(ds[i].get(), p, "description", std::string(description_of(i)));
+    }
+}
+
+// Where the raw data lie (allocated at creation): for the seal, which leaves it to the block
+// checksums, and to reserve the space before anyone writes. Sets `end` to the last byte's end.
+std::vector<raw_extent> raw_extents(const checkpoint_datasets& ds, std::uint64_t& end) {
+    std::vector<raw_extent> raws;
+    end = 0;
+    for (std::size_t i = 0; i < dsi::raw; ++i) {
+        const hsize_t bytes = H5Dget_storage_size(ds[i].get());
+        if (bytes == 0) continue;
+        const haddr_t offset = H5Dget_offset(ds[i].get());
+        if (offset == HADDR_UNDEF) h5::fail("H5Dget_offset", dataset_path[i]);
+        raws.push_back({offset, bytes});
+        end = std::max<std::uint64_t>(end, offset + bytes);
+    }
+    return raws;
+}
+
+/// Writes one member's part of every dataset (collective transfers: every member makes the
+/// same calls).
+class part_writer {
+  public:
+    part_writer(const checkpoint_datasets& ds, const block& b, const std::string& name)
+        : ds_(ds), b_(b), dxpl_(transfer_plist(H5FD_MPIO_COLLECTIVE, name)),
+          block_mem_(h5::make_space({static_cast<hsize_t>(b.height), static_cast<hsize_t>(b.width)},
+                                    name)) {}
+
+    void field(std::size_t i, hid_t type, const void* data) const {
+        const std::string p = dataset_path[i];
+        const h5::dataspace file_space = select_block(ds_[i].get(), b_, p);
+        h5::check(
+            H5Dwrite(ds_[i].get(), type, block_mem_.get(), file_space.get(), dxpl_.get(), data),
+            "H5Dwrite", p);
+    }
+
+    void range(std::size_t i, hid_t type, std::uint64_t start, std::uint64_t elements,
+               const void* data) const {
+        const std::string p = dataset_path[i];
+        static const std::int64_t none = 0;
+        const h5::dataspace file_space = select_range(ds_[i].get(), start, elements, p);
+        const std::uint64_t values = i == dsi::blocks ? 4 * elements : elements;
+        const h5::dataspace m = memory_space(values, p);
+        h5::check(H5Dwrite(ds_[i].get(), type, m.get(), file_space.get(), dxpl_.get(),
+                           values ? data : &none),
+                  "H5Dwrite", p);
+    }
+
+  private:
+    const checkpoint_datasets& ds_;
+    const block& b_;
+    h5::plist dxpl_;
+    h5::dataspace block_mem_;
+};
+
+void write_part(const checkpoint_datasets& ds, const block& b, const checkpoint_part& part,
+                std::uint64_t member_base, int member, int members, const std::string& name) {
+    const part_writer write(ds, b, name);
+    write.field(dsi::flash_at, H5T_NATIVE_INT64, part.flash_at.data());
+    write.field(dsi::last_flash, H5T_NATIVE_INT64, part.last_flash.data());
+    write.field(dsi::draws, H5T_NATIVE_UINT32, part.draws.data());
+    write.field(dsi::queued, H5T_NATIVE_UINT32, part.queued.data());
+    write.range(dsi::t, H5T_NATIVE_INT64, part.first, part.count, part.t.data());
+    write.range(dsi::agent, H5T_NATIVE_INT64, part.first, part.count, part.agent.data());
+    write.range(dsi::index, H5T_NATIVE_INT64, member_base, part.index.size(), part.index.data());
+    const std::array<std::int64_t, 2> starts{static_cast<std::int64_t>(part.first),
+                                             static_cast<std::int64_t>(part.total)};
+    const auto slot = static_cast<std::uint64_t>(member);
+    write.range(dsi::block_start, H5T_NATIVE_INT64, slot, member == members - 1 ? 2 : 1,
+                starts.data());
+    const std::array<std::int64_t, 4> geometry{b.x0, b.y0, b.width, b.height};
+    write.range(dsi::blocks, H5T_NATIVE_INT64, slot, 1, geometry.data());
+    write.range(dsi::checksums, H5T_NATIVE_UINT64, slot, 1, &part.checksum);
+}
+
+// Worker 0, once every member's part is on disk: the seal, then the file under its name.
+void seal_and_rename(const std::filesystem::path& temporary, const std::filesystem::path& path,
+                     std::vector<raw_extent> raws) {
+    write_seal(temporary, std::move(raws));
+    std::error_code ec;
+    std::filesystem::rename(temporary, path, ec);
+    if (ec)
+        throw io_error("rename(" + temporary.string() + ", " + path.string() +
+                       ") failed: " + ec.message());
+    fsync_path(path.parent_path().empty() ? "." : path.parent_path(), true);
+}
+
+// After a failure: closing a file of several processes is collective, and the others may be
+// waiting elsewhere: with several members the handles go unclosed (the hub ends every rank
+// next); one member closes them and removes the temporary file.
+void abandon(h5::file& file, checkpoint_datasets& ds, int members,
+             const std::filesystem::path& temporary) {
+    if (members > 1) {
+        for (auto& dataset : ds)
+            (void)dataset.release();
+        (void)file.release();
+        return;
+    }
+    for (auto& dataset : ds)
+        dataset.reset();
+    file.reset();
+    std::error_code ec;
+    std::filesystem::remove(temporary, ec);
+}
+
+} // namespace
+
+void write_checkpoint(const collective& group, const std::filesystem::path& path,
+                      const decomposition& d, const block_state& mine, std::int64_t temporary_id) {
+    h5::init_library();
+    check_member_block(group, d, mine);
+    const int member = group.rank(), members = group.size();
+    const std::vector<std::uint64_t> base = index_bases(d.blocks(), in_flight_tile);
+    checkpoint_part part;
+    lay_out_fireflies(mine, d.width(), part);
+    lay_out_in_flight(group, mine, d.width(), base, part);
+    const std::vector<std::uint64_t> checksums = group.gather(part.checksum, 0);
     std::array<std::uint64_t, 1> combined{member == 0 ? chain(checksums) : 0};
     group.broadcast(combined, 0);
 
@@ -892,130 +1101,32 @@ void write_checkpoint(const collective& group, const std::filesystem::path& path
     const std::filesystem::path temporary = checkpoint_temporary(path, temporary_id);
     const std::string name = temporary.string();
     h5::file file;
-    std::array<h5::dataset, dsi::count> ds;
+    checkpoint_datasets ds;
     try {
         const h5::plist fapl = h5::make_plist(H5P_FILE_ACCESS, name);
         h5::use_mpio(fapl.get(), group);
         file = h5::file(
             h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", name));
-        const h5::plist dcpl = h5::make_plist(H5P_DATASET_CREATE, name);
-        h5::check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), "H5Pset_layout", name);
-        h5::check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time", name);
-        // written once
-        h5::check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time", name);
-        const h5::plist lcpl = h5::make_intermediate_lcpl(name);
-        const auto B = static_cast<hsize_t>(members);
-        for (std::size_t i = 0; i < dsi::count; ++i) {
-            std::vector<hsize_t> dims;
-            if (i <= dsi::queued)
-                dims = {static_cast<hsize_t>(d.height()), static_cast<hsize_t>(d.width())};
-            else if (i == dsi::t || i == dsi::agent)
-                dims = {total[0]};
-            else if (i == dsi::index)
-                dims = {base.back()};
-            else if (i == dsi::block_start)
-                dims = {B + 1};
-            else if (i == dsi::blocks)
-                dims = {B, 4};
-            else
-                dims = {B};
-            const std::string p = dataset_path[i];
-            const h5::dataspace space = h5::make_space(dims, p);
-            ds[i] = h5::dataset(
-                h5::check_id(H5Dcreate2(file.get(), p.c_str(), file_type_of(i), space.get(),
-                                        lcpl.get(), dcpl.get(), H5P_DEFAULT),
-                             "H5Dcreate2", p));
-            h5::set_attribute(ds[i].get(), p, "units", std::string(units_of(i)));
-            h5::set_attribute(ds[i].get(), p, "description", std::string(description_of(i)));
-        }
+        create_datasets(file.get(), d, part.total, base, ds, name);
         const hid_t root = file.get();
         h5::set_attribute(root, "/", "workers", std::int64_t{members});
         h5::set_attribute(root, "/", "in_flight_tile", in_flight_tile);
         h5::set_attribute(root, "/", "checksum", combined[0]);
-
-        // Where the raw data lie (allocated at creation): for the seal, which leaves it to the
-        // block checksums, and to reserve the space before anyone writes.
-        std::vector<raw_extent> raws;
         std::uint64_t end = 0;
-        for (std::size_t i = 0; i < dsi::raw; ++i) {
-            const hsize_t bytes = H5Dget_storage_size(ds[i].get());
-            if (bytes == 0) continue;
-            const haddr_t offset = H5Dget_offset(ds[i].get());
-            if (offset == HADDR_UNDEF) h5::fail("H5Dget_offset", dataset_path[i]);
-            raws.push_back({offset, bytes});
-            end = std::max<std::uint64_t>(end, offset + bytes);
-        }
+        std::vector<raw_extent> raws = raw_extents(ds, end);
         if (member == 0) reserve_space(temporary, end);
         (void)group.min(0); // the space is there before anyone writes
-
-        const h5::plist dxpl = transfer_plist(H5FD_MPIO_COLLECTIVE, name);
-        const h5::dataspace block_mem =
-            h5::make_space({static_cast<hsize_t>(b.height), static_cast<hsize_t>(b.width)}, name);
-        auto write_field = [&](std::size_t i, hid_t type, const void* data) {
-            const std::string p = dataset_path[i];
-            const h5::dataspace file_space = select_block(ds[i].get(), b, p);
-            h5::check(
-                H5Dwrite(ds[i].get(), type, block_mem.get(), file_space.get(), dxpl.get(), data),
-                "H5Dwrite", p);
-        };
-        write_field(dsi::flash_at, H5T_NATIVE_INT64, flash_at.data());
-        write_field(dsi::last_flash, H5T_NATIVE_INT64, last_flash.data());
-        write_field(dsi::draws, H5T_NATIVE_UINT32, draws.data());
-        write_field(dsi::queued, H5T_NATIVE_UINT32, queued.data());
-        auto write_range = [&](std::size_t i, hid_t type, std::uint64_t start,
-                               std::uint64_t elements, const void* data) {
-            const std::string p = dataset_path[i];
-            static const std::int64_t none = 0;
-            const h5::dataspace file_space = select_range(ds[i].get(), start, elements, p);
-            const std::uint64_t values = i == dsi::blocks ? 4 * elements : elements;
-            const h5::dataspace m = memory_space(values, p);
-            h5::check(H5Dwrite(ds[i].get(), type, m.get(), file_space.get(), dxpl.get(),
-                               values ? data : &none),
-                      "H5Dwrite", p);
-        };
-        write_range(dsi::t, H5T_NATIVE_INT64, first, count, t.data());
-        write_range(dsi::agent, H5T_NATIVE_INT64, first, count, agent.data());
-        write_range(dsi::index, H5T_NATIVE_INT64, base[static_cast<std::size_t>(member)], slots,
-                    index.data());
-        const std::array<std::int64_t, 2> starts{static_cast<std::int64_t>(first),
-                                                 static_cast<std::int64_t>(total[0])};
-        write_range(dsi::block_start, H5T_NATIVE_INT64, static_cast<std::uint64_t>(member),
-                    member == members - 1 ? 2 : 1, starts.data());
-        const std::array<std::int64_t, 4> geometry{b.x0, b.y0, b.width, b.height};
-        write_range(dsi::blocks, H5T_NATIVE_INT64, static_cast<std::uint64_t>(member), 1,
-                    geometry.data());
-        write_range(dsi::checksums, H5T_NATIVE_UINT64, static_cast<std::uint64_t>(member), 1,
-                    &checksum);
-
+        write_part(ds, mine.cells, part, base[static_cast<std::size_t>(member)], member, members,
+                   name);
         for (auto& dataset : ds)
             dataset.close("H5Dclose", name);
         file.close("H5Fclose", name);
         // Every member's part on disk before worker 0 seals and renames.
         fsync_path(temporary, false);
         (void)group.min(0);
-        if (member == 0) {
-            write_seal(temporary, std::move(raws));
-            std::error_code ec;
-            std::filesystem::rename(temporary, path, ec);
-            if (ec)
-                throw io_error("rename(" + name + ", " + path.string() +
-                               ") failed: " + ec.message());
-            fsync_path(path.parent_path().empty() ? "." : path.parent_path(), true);
-        }
+        if (member == 0) seal_and_rename(temporary, path, std::move(raws));
     } catch (...) {
-        if (members > 1) {
-            // Closing a file of several processes is collective, and the others may be waiting
-            // elsewhere: let the handles go unclosed (the hub ends every rank next).
-            for (auto& dataset : ds)
-                (void)dataset.release();
-            (void)file.release();
-        } else {
-            for (auto& dataset : ds)
-                dataset.reset();
-            file.reset();
-            std::error_code ec;
-            std::filesystem::remove(temporary, ec);
-        }
+        abandon(file, ds, members, temporary);
         throw;
     }
 }
@@ -1104,6 +1215,83 @@ struct checkpoint_reader::impl {
     checkpoint_meta meta;
 };
 
+namespace {
+
+// A fireflies checkpoint of this format, written by this version.
+void check_written_by_us(hid_t file, const std::string& where, const std::string& name) {
+    if (H5Aexists(file, "format") <= 0 || read_string_attr(file, "format", name) != format_name)
+        throw usage_error(where + ": not a fireflies checkpoint");
+    if (const std::int64_t v = read_int_attr(file, "format_version", name);
+        v != checkpoint_format_version)
+        throw usage_error(where + ": checkpoint format version " + std::to_string(v) +
+                          " is not the supported " + std::to_string(checkpoint_format_version));
+    const std::string written_by = read_string_attr(file, "fireflies_version", name);
+    if (written_by != version())
+        throw usage_error(where + ": written by fireflies " + written_by + ", this is fireflies " +
+                          std::string(version()) + "; restart it with that version");
+}
+
+// The seal left out exactly the raw data of the big datasets.
+void check_seal_matches(const open_checkpoint& f, const seal& s) {
+    std::vector<raw_extent> raws;
+    for (std::size_t i = 0; i < dsi::raw; ++i) {
+        const hsize_t bytes = H5Dget_storage_size(f.ds[i].get());
+        if (bytes == 0) continue;
+        const haddr_t offset = H5Dget_offset(f.ds[i].get());
+        if (offset == HADDR_UNDEF)
+            throw usage_error(f.where + ": dataset " + std::string(dataset_path[i]) +
+                              " is not contiguous (corrupt checkpoint)");
+        raws.push_back({offset, bytes});
+    }
+    std::sort(raws.begin(), raws.end());
+    if (raws != std::vector<raw_extent>(s.raw, s.raw + s.raws))
+        throw usage_error(f.where + ": corrupt: its seal does not match its datasets");
+}
+
+// The hub's flashes of the sample in progress: the interval's, or none (summary telemetry sends
+// the hub no flashes). Rank 0's own state, read by rank 0 alone.
+void read_interval_flashes(hid_t file, const std::string& where, checkpoint_meta& c) {
+    const char* p = interval_flash_path;
+    const h5::dataset d(h5::check_id(H5Dopen2(file, p, H5P_DEFAULT), "H5Dopen2", p));
+    const h5::dataspace s(h5::check_id(H5Dget_space(d.get()), "H5Dget_space", p));
+    const hssize_t points = H5Sget_simple_extent_npoints(s.get());
+    if (H5Sget_simple_extent_ndims(s.get()) != 1 || points < 0 ||
+        (points != 0 && points != c.interval_flashes))
+        throw usage_error(where + ": dataset " + p + " holds " + std::to_string(points) +
+                          " flash times, not the interval's " + std::to_string(c.interval_flashes) +
+                          " (corrupt checkpoint)");
+    c.interval_flash_times.resize(static_cast<std::size_t>(points));
+    if (points > 0)
+        h5::check(H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                          c.interval_flash_times.data()),
+                  "H5Dread", p);
+}
+
+// The decomposition that wrote it, and its blocks' checksums (O(B)).
+void read_blocks(open_checkpoint& f, const std::string& name) {
+    checkpoint_layout& L = f.layout;
+    const auto B = static_cast<std::size_t>(L.blocks);
+    std::vector<std::int64_t> geometry(4 * B);
+    h5::check(H5Dread(f.ds[dsi::blocks].get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                      geometry.data()),
+              "H5Dread", dataset_path[dsi::blocks]);
+    for (std::size_t b = 0; b < B; ++b) {
+        const block& o = f.old_blocks[b];
+        if (geometry[4 * b] != o.x0 || geometry[4 * b + 1] != o.y0 ||
+            geometry[4 * b + 2] != o.width || geometry[4 * b + 3] != o.height)
+            throw usage_error(f.where + ": its /blocks are not the decomposition of its grid for " +
+                              std::to_string(B) + " workers (corrupt checkpoint)");
+    }
+    L.checksums.resize(B);
+    h5::check(H5Dread(f.ds[dsi::checksums].get(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                      L.checksums.data()),
+              "H5Dread", dataset_path[dsi::checksums]);
+    if (chain(L.checksums) != read_uint_attr(f.file, "checksum", name))
+        throw usage_error(f.where + ": corrupt: its block checksums do not match its checksum");
+}
+
+} // namespace
+
 checkpoint_reader::checkpoint_reader(const std::filesystem::path& path)
     : impl_(std::make_unique<impl>()) {
     h5::init_library();
@@ -1122,76 +1310,15 @@ checkpoint_reader::checkpoint_reader(const std::filesystem::path& path)
             h5::check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", name));
         const hid_t file = m.file.get();
         m.f.file = file;
-        if (H5Aexists(file, "format") <= 0 || read_string_attr(file, "format", name) != format_name)
-            throw usage_error(where + ": not a fireflies checkpoint");
-        if (const std::int64_t v = read_int_attr(file, "format_version", name);
-            v != checkpoint_format_version)
-            throw usage_error(where + ": checkpoint format version " + std::to_string(v) +
-                              " is not the supported " + std::to_string(checkpoint_format_version));
-        const std::string written_by = read_string_attr(file, "fireflies_version", name);
-        if (written_by != version())
-            throw usage_error(where + ": written by fireflies " + written_by +
-                              ", this is fireflies " + std::string(version()) +
-                              "; restart it with that version");
+        check_written_by_us(file, where, name);
         if (const std::string problem = open_datasets(m.f); !problem.empty())
             throw usage_error(where + ": " + problem);
-        // The seal left out exactly the raw data of the big datasets.
-        std::vector<raw_extent> raws;
-        for (std::size_t i = 0; i < dsi::raw; ++i) {
-            const hsize_t bytes = H5Dget_storage_size(m.f.ds[i].get());
-            if (bytes == 0) continue;
-            const haddr_t offset = H5Dget_offset(m.f.ds[i].get());
-            if (offset == HADDR_UNDEF)
-                throw usage_error(where + ": dataset " + std::string(dataset_path[i]) +
-                                  " is not contiguous (corrupt checkpoint)");
-            raws.push_back({offset, bytes});
-        }
-        std::sort(raws.begin(), raws.end());
-        if (raws != std::vector<raw_extent>(s.raw, s.raw + s.raws))
-            throw usage_error(where + ": corrupt: its seal does not match its datasets");
-        auto& c = m.meta;
-        c.config_toml = read_string_attr(file, "config", name);
+        check_seal_matches(m.f, s);
+        m.meta.config_toml = read_string_attr(file, "config", name);
         for (const auto& [attribute, count] : meta_counts)
-            c.*count = read_int_attr(file, attribute, name);
-        {
-            // The hub's flashes of the sample in progress: the interval's, or none (summary
-            // telemetry sends the hub no flashes). Rank 0's own state, read by rank 0 alone.
-            const char* p = interval_flash_path;
-            const h5::dataset d(h5::check_id(H5Dopen2(file, p, H5P_DEFAULT), "H5Dopen2", p));
-            const h5::dataspace s(h5::check_id(H5Dget_space(d.get()), "H5Dget_space", p));
-            const hssize_t points = H5Sget_simple_extent_npoints(s.get());
-            if (H5Sget_simple_extent_ndims(s.get()) != 1 || points < 0 ||
-                (points != 0 && points != c.interval_flashes))
-                throw usage_error(where + ": dataset " + p + " holds " + std::to_string(points) +
-                                  " flash times, not the interval's " +
-                                  std::to_string(c.interval_flashes) + " (corrupt checkpoint)");
-            c.interval_flash_times.resize(static_cast<std::size_t>(points));
-            if (points > 0)
-                h5::check(H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                  c.interval_flash_times.data()),
-                          "H5Dread", p);
-        }
-        // The decomposition that wrote it, and its blocks' checksums (O(B)).
-        checkpoint_layout& L = m.f.layout;
-        const auto B = static_cast<std::size_t>(L.blocks);
-        std::vector<std::int64_t> geometry(4 * B);
-        h5::check(H5Dread(m.f.ds[dsi::blocks].get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
-                          H5P_DEFAULT, geometry.data()),
-                  "H5Dread", dataset_path[dsi::blocks]);
-        for (std::size_t b = 0; b < B; ++b) {
-            const block& o = m.f.old_blocks[b];
-            if (geometry[4 * b] != o.x0 || geometry[4 * b + 1] != o.y0 ||
-                geometry[4 * b + 2] != o.width || geometry[4 * b + 3] != o.height)
-                throw usage_error(where +
-                                  ": its /blocks are not the decomposition of its grid for " +
-                                  std::to_string(B) + " workers (corrupt checkpoint)");
-        }
-        L.checksums.resize(B);
-        h5::check(H5Dread(m.f.ds[dsi::checksums].get(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL,
-                          H5P_DEFAULT, L.checksums.data()),
-                  "H5Dread", dataset_path[dsi::checksums]);
-        if (chain(L.checksums) != read_uint_attr(file, "checksum", name))
-            throw usage_error(where + ": corrupt: its block checksums do not match its checksum");
+            m.meta.*count = read_int_attr(file, attribute, name);
+        read_interval_flashes(file, where, m.meta);
+        read_blocks(m.f, name);
     } catch (const hdf5_error& e) {
         throw usage_error(where +
                           ": cannot be read as a checkpoint (truncated or corrupt?): " + e.what());

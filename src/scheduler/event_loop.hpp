@@ -1,307 +1,271 @@
 #pragma once
-// The event loop of block_simulation, the parts built once per combination of the rules'
-// switches (firefly.hpp): filing turns, delivering pulses, visiting the due list. Included by
-// block_simulation.cpp, which builds the default model's combinations, by
-// block_simulation_families.cpp, which builds the model families' (period spread, general phase
-// response), and by block_simulation_wide.cpp, which builds the loop for any other neighbourhood
-// (--neighbourhood, --radius), each in a unit of its own, so that they do not change how the
-// compiler builds (inlines) the others' loops.
-#include <algorithm>
+// The state and the event loop behind block_simulation (include/fireflies/block_simulation.hpp):
+// private to the scheduler room. The event loop's parts built once per combination of the rules'
+// switches are in event_loop_builds.hpp.
 #include <array>
-#include <bit>
+#include <chrono>
+#include <coroutine>
 #include <cstdint>
-#include <type_traits>
+#include <memory>
+#include <new>
+#include <span>
+#include <utility>
+#include <vector>
 
 #include "fireflies/block_simulation.hpp"
-#include "scheduler/flash_scan.hpp"
+#include "fireflies/checkpoint.hpp"
+#include "fireflies/config.hpp"
+#include "fireflies/decomposition.hpp"
+#include "fireflies/divider.hpp"
+#include "fireflies/firefly.hpp"
+#include "fireflies/neighbourhood.hpp"
+#include "fireflies/order_parameter.hpp"
+#include "fireflies/report.hpp"
+#include "fireflies/sync.hpp"
+#include "fireflies/worker_link.hpp"
+#include "runtime/huge_pages.hpp"
 
 namespace fireflies {
 
-// The default model's rules (a refractory mode, whether the flash instant matters), their
-// switches fixed at compile time.
-template <class F> void block_simulation::with_fixed_rules(F&& f) const {
-    const model_params& p = rules_.params();
-    if (fixed_switches<refractory_mode::drop, false>::fit(p))
-        return f(fixed_firefly_rules<refractory_mode::drop, false>(p));
-    if (fixed_switches<refractory_mode::drop, true>::fit(p))
-        return f(fixed_firefly_rules<refractory_mode::drop, true>(p));
-    if (fixed_switches<refractory_mode::queue, false>::fit(p))
-        return f(fixed_firefly_rules<refractory_mode::queue, false>(p));
-    return f(fixed_firefly_rules<refractory_mode::queue, true>(p));
-}
+struct firefly_task;
+class frame_array;
 
-/// Calls f(rules) with the family's rules, their switches fixed at compile time.
-template <class F> void with_family_rules(const model_params& p, F&& f) {
-    using enum refractory_mode;
-    if (p.own_periods()) {
-        // A period spread or pacemakers (the flash instant is always checked).
-        if (fixed_switches<drop, true, false, true>::fit(p))
-            return f(fixed_firefly_rules<drop, true, false, true>(p));
-        if (fixed_switches<queue, true, false, true>::fit(p))
-            return f(fixed_firefly_rules<queue, true, false, true>(p));
-        if (fixed_switches<drop, true, true, true>::fit(p))
-            return f(fixed_firefly_rules<drop, true, true, true>(p));
-        return f(fixed_firefly_rules<queue, true, true, true>(p));
+/// One worker's block of fireflies and its event loop over simulated time (conservative
+/// parallel discrete-event simulation in epochs of length d, the pulse delay: every pulse that
+/// arrives during epoch k was emitted during epoch k - 1, so it is known when epoch k starts).
+///
+/// Because nothing a firefly does in an epoch reaches another firefly before the next epoch,
+/// the fireflies of one epoch are independent: each one's events must be in time order
+/// (firefly_rules says which comes first at equal times), not all of them. The loop takes the
+/// flashes whose pulses arrive in time order and delivers each one's pulses to its neighbours,
+/// the memory of the neighbourhoods a few flashes ahead requested in advance: O(1) per event,
+/// no sorting of pulses.
+///
+/// Each firefly is a coroutine that wakes for its own turns only: its flash, and in queue mode
+/// the end of a refractory period with pulses held. A pulse that only moves its phase is applied
+/// by the loop (firefly_rules::absorb) without waking it, so the cost follows the flashes. The
+/// turns in later epochs wait in a ring of per-epoch buckets (O(1): a turn that moves is filed
+/// again and its old entry left behind, to find nothing due when its epoch comes) up to a
+/// horizon about T/8 ahead; a pass over the block each time the horizon is reached files the
+/// turns beyond it, so that the many turns pulses move while still far off are not filed at all.
+class event_loop {
+  public:
+    static constexpr std::size_t report_flash_cap = block_simulation::report_flash_cap;
+
+    // (What block_simulation's members of the same names say.)
+    event_loop(const run_config& config, const decomposition& d, int worker);
+    event_loop(const run_config& config, const decomposition& d, int worker, block_state restored,
+               std::int64_t epoch, std::int64_t next_sample);
+    block_state save() const;
+    ~event_loop();
+    event_loop(const event_loop&) = delete;
+    /// (What both constructors share.)
+    event_loop(const run_config& config, const decomposition& d, int worker, std::in_place_t);
+    event_loop& operator=(const event_loop&) = delete;
+
+    /// Runs to the end of the simulated duration, or until the link asks to stop, or (with
+    /// --stop-when-synced) until the epoch boundary after sync_tracker::stop_after(); paced,
+    /// reporting and checkpointing as `cadence` says.
+    void run(worker_link& link, const worker_cadence& cadence);
+
+    /// --stop-when-synced after a restart: what the time-to-sync rule knows of the samples
+    /// before this one (rank 0 replays the series in the output; every worker gets the same).
+    void resume_sync(const sync_tracker::state& s);
+
+    const block& cells() const noexcept { return block_; }
+    /// Every firefly of the block, row by row.
+    std::vector<firefly> fireflies() const;
+    std::uint64_t global_id(std::uint32_t local) const noexcept;
+    std::size_t frame_bytes() const noexcept;
+
+    // Called by the fireflies' coroutines (and by the flat engine directly): firefly `local`
+    // takes its turn at t.
+    void act(std::uint32_t local, tick_t t);
+    void act_spread(std::uint32_t local, tick_t t);
+    /// A pacemaker's turn: it flashes, and its next flash is one own period later.
+    void pace(std::uint32_t local, tick_t t);
+
+  private:
+    void take_turn(std::uint32_t local, tick_t t);
+    void schedule(std::uint32_t local, tick_t t);
+    void begin_epoch(std::int64_t k);
+    /// Calls f(rules): the run's rules with their switches fixed at compile time, so that the
+    /// event loop below is built once per combination.
+    template <class F> void with_fixed_rules(F&& f) const;
+    /// The same, or the model families' rules (event_loop_families.cpp).
+    template <class F> void with_any_rules(F&& f) const;
+    template <class Rules> void file_turns(const Rules& rules, std::int64_t k);
+    template <class Rules> void deliver(const Rules& rules, std::uint32_t local, tick_t t);
+    // (AllToAll: process_interval_all_to_all's own build, so that process_interval stays the
+    // only caller of its build and the compiler inlines it there as before)
+    template <class Rules, bool AllToAll = false>
+    void visit(const Rules& rules, std::uint32_t local, tick_t end);
+    template <class Rules> void refile(const Rules& rules, std::uint32_t local, tick_t before);
+    std::int64_t interior(const flash_event& source) const noexcept;
+    std::int64_t interior(const flash_event& source, std::int64_t margin) const noexcept;
+    /// With `Wide`, for any neighbourhood (--neighbourhood, --radius); else for the 8 Moore cells.
+    template <class Rules, bool Wide = false> void process_interval(const Rules& rules, tick_t end);
+    // process_interval's pieces, inlined into it, and the constants of its loop (locals of
+    // process_interval: read once, not again after every store to a flash time)
+    struct interval_constants {
+        tick_t delay, nudge;
+        const tick_t* times;
+        std::int64_t row;                    // the block's width
+        std::array<std::uint32_t, 9> offset; // the 8 neighbours of an interior firefly, itself
+    };
+    template <bool Wide> void prefetch_arrivals(std::size_t a, const interval_constants& k);
+    template <class Rules, bool Wide>
+    void deliver_arrival(const Rules& rules, std::size_t a, tick_t t, const interval_constants& k);
+    template <class Rules> void visit_due(const Rules& rules, tick_t end);
+    // The model families' builds of file_turns and process_interval
+    // (event_loop_families.cpp).
+    bool family_ = false; // a period spread, the general phase response or all-to-all coupling
+    void file_turns_family(std::int64_t k);
+    void process_interval_family(tick_t end);
+    // process_interval for any other neighbourhood (wide_), with any rules
+    // (event_loop_wide.cpp).
+    void process_interval_wide(tick_t end);
+    // --coupling all-to-all (event_loop_families.cpp)
+    bool all_to_all_ = false;
+    template <class Rules> void process_interval_all_to_all(const Rules& rules, tick_t end);
+    template <class Rules>
+    void deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t, std::uint32_t k);
+    void gather_all(worker_link& link);
+    std::vector<std::uint32_t> sources_; // of one instant's flashes, those of this block (local)
+    void prefetch_turn(std::uint32_t local) const noexcept;
+    void emit_flash(std::uint64_t id, tick_t t, tick_t previous);
+    void run_epoch(tick_t end, worker_link& link);
+    using clock = std::chrono::steady_clock;
+    void pace(std::int64_t k, double speed, clock::time_point start, worker_link& link);
+    void simulate_epoch(std::int64_t k, worker_link& link);
+    void report_if_due(worker_link& link, tick_t report_every);
+    bool stop_requested(worker_link& link);
+    void emit_sample(worker_link& link);
+    void send_flashes(worker_link& link, report_header h, std::span<const epoch_work> epochs = {});
+    void record_epoch(std::int64_t flashes_before, std::int64_t pulses_before);
+    void take_snapshot(tick_t t);
+    void exchange_halo(worker_link& link);
+    void sort_by_time(std::vector<flash_event>& v);
+    void finish(worker_link& link, bool interrupted, bool checkpointed, tick_t through);
+    void checkpoint(worker_link& link, std::int64_t next_epoch);
+    void allocate(std::size_t n);
+    void start_tasks();
+    std::int64_t coupled_neighbours(std::uint64_t source) const;
+    std::int64_t pulses_from(std::uint64_t source) const;
+    std::int64_t pulses_into_block(std::uint64_t source) const;
+    template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
+    template <class F> void for_each_moore_neighbour(std::uint64_t source, F&& f) const;
+    template <bool Open, class F> void for_each_neighbour_of(std::uint64_t source, F&& f) const;
+    template <class F> void for_each_wide_neighbour(std::uint64_t source, F&& f) const;
+
+    // configuration
+    run_config config_;
+    const decomposition& decomposition_;
+    int worker_;
+    block block_;
+    firefly_rules rules_;
+    engine_kind engine_;
+    tick_t duration_, sample_, epoch_, nudge_;
+    std::int64_t width_, height_;
+    std::vector<int> neighbours_;
+    neighbourhood reach_;
+    bool wide_ = false; // not the default's 8 Moore cells (--neighbourhood, --radius)
+    std::vector<std::int64_t> offsets_; // wide: each neighbour's local index minus the centre's
+    // the pulses every flash sends when it is the same for all: 8 (8 distinct neighbours, all
+    // coupled), N - 1 (all-to-all); 0: counted flash by flash (pulses_from)
+    std::int64_t pulses_per_flash_ = 0;
+    bool open_eight_inside_ = false; // --boundary open: 8 coupled neighbours away from the edges
+    // A wide neighbourhood: a flash at least inside_margin_ cells from every edge of the grid has
+    // full_count_ coupled neighbours (with --boundary open; on a torus that holds it, every flash).
+    bool wide_inside_ = false;
+    std::int64_t inside_margin_ = 0, full_count_ = 0;
+    // exchange_halo: per neighbour rank, the last flash sent
+    std::vector<std::uint64_t> sent_stamp_;
+    std::uint64_t halo_flashes_ = 0; // (numbered from 1)
+    divider by_epoch_, by_width_, by_block_width_;
+
+    // fireflies, in two parts: the flash times that every pulse reads, in one array; the rest of
+    // each firefly, which only its own turns need, in its coroutine's promise (coroutine engine)
+    // or in a second array (flat engine), at rest_base_ + (local << rest_shift_)
+    std::vector<tick_t, huge_page_allocator<tick_t>> flash_at_;
+    std::vector<firefly_rest, huge_page_allocator<firefly_rest>> rest_; // flat engine
+    std::byte* rest_base_ = nullptr;
+    int rest_shift_ = 0;
+    firefly_rest& rest(std::uint32_t local) const noexcept {
+        return *std::launder(
+            reinterpret_cast<firefly_rest*>(rest_base_ + (std::size_t{local} << rest_shift_)));
     }
-    // The general phase response (B > 0 or an inhibitory nudge).
-    if (fixed_switches<drop, false, true>::fit(p))
-        return f(fixed_firefly_rules<drop, false, true>(p));
-    if (fixed_switches<drop, true, true>::fit(p))
-        return f(fixed_firefly_rules<drop, true, true>(p));
-    if (fixed_switches<queue, false, true>::fit(p))
-        return f(fixed_firefly_rules<queue, false, true>(p));
-    return f(fixed_firefly_rules<queue, true, true>(p));
-}
-
-[[gnu::always_inline]] inline void block_simulation::schedule(std::uint32_t local, tick_t t) {
-    const std::int64_t e = by_epoch_.quotient(t);
-    if (e <= epoch_index_) {
-        due_.push_back(local);
-    } else {
-        ring_[static_cast<std::size_t>(e & ring_mask_)].push_back(local);
+    firefly_ref at(std::uint32_t local) noexcept {
+        firefly_rest& r = rest(local);
+        return {flash_at_[local], r.last_flash, r.draws, r.queued};
     }
-}
-
-// Files every turn in epochs [horizon_, k + ring - 1) and moves the horizon there: one pass over
-// the block every ring - 1 epochs, instead of filing every turn that a pulse moves while it is
-// still far off (most of them move again before they come due).
-template <class Rules> void block_simulation::file_turns(const Rules& rules, std::int64_t k) {
-    const tick_t from = horizon_time_;
-    horizon_ = k + ring_mask_;
-    horizon_time_ = horizon_ * epoch_;
-    const tick_t to = horizon_time_;
-    const auto n = static_cast<std::uint32_t>(flash_at_.size());
-    if constexpr (Rules::switches::mode() == refractory_mode::drop) {
-        // Nothing is held: each turn is the flash, and the flash times alone say what to file
-        // (flash_scan.cpp: a vectorised pass, a few fireflies found at a time).
-        constexpr std::uint32_t chunk = 1024;
-        std::array<std::uint32_t, chunk + 3> found;
-        for (std::uint32_t first = 0; first < n; first += chunk) {
-            const std::uint32_t last = std::min<std::uint32_t>(n, first + chunk);
-            const std::size_t m =
-                flash_times_in(flash_at_.data(), first, last, from, to, found.data());
-            for (std::size_t j = 0; j < m; ++j)
-                schedule(found[j], flash_at_[found[j]]);
-        }
-    } else {
-        for (std::uint32_t i = 0; i < n; ++i)
-            if (const tick_t t = rules.next_turn(view(rules, i)); t >= from && t < to)
-                schedule(i, t);
-    }
-}
-
-// The neighbours of `source` coupled to it: all of them, or with --partitioned those in the same
-// block. Calls f(x, y) for each.
-template <class F> void block_simulation::for_each_neighbour(std::uint64_t source, F&& f) const {
-    if (wide_)
-        for_each_wide_neighbour(source, f);
-    else
-        for_each_moore_neighbour(source, f);
-}
-
-// The default's: the distinct Moore neighbours of `source` on the torus, without itself (fewer
-// than 8 only on grids narrower than 3 cells, or on an edge with --boundary open).
-template <class F>
-void block_simulation::for_each_moore_neighbour(std::uint64_t source, F&& f) const {
-    if (config_.boundary == boundary_kind::open)
-        for_each_neighbour_of<true>(source, f);
-    else
-        for_each_neighbour_of<false>(source, f);
-}
-
-// (With `Open`, --boundary open: no wrapping, the cells beyond an edge do not exist.)
-template <bool Open, class F>
-void block_simulation::for_each_neighbour_of(std::uint64_t source, F&& f) const {
-    const auto w = static_cast<std::uint64_t>(width_);
-    const auto sx = static_cast<std::int64_t>(source % w),
-               sy = static_cast<std::int64_t>(source / w);
-    std::array<std::uint64_t, 8> seen{};
-    int n = 0;
-    const bool same_block_only = config_.partitioned;
-    const int source_owner = same_block_only ? decomposition_.owner(sx, sy) : -1;
-    for (int dy = -1; dy <= 1; ++dy) {
-        for (int dx = -1; dx <= 1; ++dx) {
-            if (dx == 0 && dy == 0) continue;
-            if constexpr (Open)
-                if (sx + dx < 0 || sx + dx >= width_ || sy + dy < 0 || sy + dy >= height_) continue;
-            const std::int64_t x = (sx + dx + width_) % width_, y = (sy + dy + height_) % height_;
-            const std::uint64_t id =
-                static_cast<std::uint64_t>(y) * w + static_cast<std::uint64_t>(x);
-            if (id == source || std::find(seen.begin(), seen.begin() + n, id) != seen.begin() + n)
-                continue;
-            seen[static_cast<std::size_t>(n++)] = id;
-            if (same_block_only && decomposition_.owner(x, y) != source_owner) continue;
-            f(x, y);
-        }
-    }
-}
-
-// Any other neighbourhood (--neighbourhood, --radius): its distinct cells.
-template <class F>
-void block_simulation::for_each_wide_neighbour(std::uint64_t source, F&& f) const {
-    std::int64_t sy = 0, sx = 0;
-    by_width_.split(static_cast<std::int64_t>(source), sy, sx);
-    if (!config_.partitioned) return reach_.for_each(sx, sy, f);
-    const int source_owner = decomposition_.owner(sx, sy);
-    reach_.for_each(sx, sy, [&](std::int64_t x, std::int64_t y) {
-        if (decomposition_.owner(x, y) == source_owner) f(x, y);
-    });
-}
-
-// A pulse reaches firefly `local` at t: first its own turns before it, then the pulse.
-template <class Rules>
-[[gnu::always_inline]] inline void block_simulation::deliver(const Rules& rules,
-                                                             std::uint32_t local, tick_t t) {
-    const auto f = view(rules, local);
-    if constexpr (Rules::switches::spread())
-        // a pacemaker ignores pulses (its turns are on the due list)
-        if (f.refractory == pacemaker_refractory) return;
-    const tick_t before = rules.next_turn(f);
-    while (rules.acts_before(f, t))
-        take_turn(local, rules.next_turn(f));
-    if (rules.absorb(f, t)) take_turn(local, t);
-    refile(rules, local, before);
-}
-
-// A firefly on the due list: its own turns before `end`.
-template <class Rules, bool AllToAll>
-void block_simulation::visit(const Rules& rules, std::uint32_t local, tick_t end) {
-    const auto f = view(rules, local);
-    const tick_t before = rules.next_turn(f);
-    while (rules.next_turn(f) < end)
-        take_turn(local, rules.next_turn(f));
-    refile(rules, local, before);
-}
-
-// After a visit: a turn that moved from `before` is filed again, only when it comes before the
-// horizon (file_turns finds the later ones); one moved into this epoch goes on the due list.
-template <class Rules>
-[[gnu::always_inline]] inline void block_simulation::refile(const Rules& rules, std::uint32_t local,
-                                                            tick_t before) {
-    // One branch, taken by few pulses (whether a pulse moved the turn is as good as random).
-    if (const tick_t after = rules.next_turn(view(rules, local));
-        (after != before) & (after < horizon_time_))
-        schedule(local, after);
-}
-
-// Events before `end`: the pulses of every flash whose pulses arrive by then, in time order
-// (arriving_ is), each firefly's own turns before each of its pulses; then the fireflies whose
-// own turn is due and that no pulse reached (visiting twice is harmless). Fireflies are
-// independent within an epoch, so one firefly's events need to be in time order, not all.
-// `Wide`: a flash whose whole neighbourhood is in the block (centres_, R cells each way) reaches
-// the fireflies at offsets_ from it; the default's 8 Moore cells are fixed offsets.
-template <class Rules, bool Wide>
-void block_simulation::process_interval(const Rules& shared_rules, tick_t end) {
-    // (A copy whose address no call sees: the compiler keeps its constants in registers instead
-    // of reading them again after every store to a flash time, which might have changed them.)
-    const Rules rules = shared_rules;
-    const tick_t delay = rules.params().delay;
-    const std::int64_t row = block_.width;
-    const auto w = static_cast<std::uint32_t>(row);
-    // The eight neighbours of an interior firefly c are c + offset[k], k < 8 (unsigned, wrapping);
-    // offset[8] is the firefly itself.
-    constexpr std::uint32_t zero = 0;
-    const std::array<std::uint32_t, 9> offset{zero - w - 1, zero - w, zero - w + 1, zero - 1, 1,
-                                              w - 1,        w,        w + 1,        0};
-    // Memory is requested in two stages ahead of use: a neighbourhood's flash times `far`
-    // flashes ahead; `near` flashes ahead (those times have arrived by then), the other fields
-    // and the coroutine frames of the neighbours that flash will push to their own flash: those
-    // whose flash is at most one nudge after the pulses arrive (a mask of the eight, then a
-    // request for each set bit, usually none or one).
-    constexpr std::size_t far = 8, near = 4;
-    const tick_t nudge = nudge_;
-    const tick_t* const times = flash_at_.data();
-    const std::size_t n = arriving_.size();
-    std::size_t a = next_arrival_;
-    for (; a < n && arriving_[a].t + delay < end; ++a) {
-        if constexpr (Wide) {
-            if (a + far < n && centres_[a + far] >= 0) {
-                const std::int64_t r = reach_.radius();
-                for (std::int64_t dy = -r; dy <= r; ++dy) {
-                    const tick_t* left =
-                        &times[static_cast<std::size_t>(centres_[a + far] + dy * row - r)];
-                    __builtin_prefetch(left, 1);
-                    __builtin_prefetch(left + 2 * r, 1);
-                }
-            }
-            if (a + near < n && centres_[a + near] >= 0) {
-                const tick_t soon = arriving_[a + near].t + delay + nudge;
-                // (Firefly 0's instead of a branch, which would go either way at random.)
-                for (const std::int64_t o : offsets_) {
-                    const auto j = static_cast<std::uint32_t>(centres_[a + near] + o);
-                    prefetch_turn(j & -static_cast<std::uint32_t>(times[j] <= soon));
-                }
-            }
+    void put(std::uint32_t local, const firefly& f);
+    // with a period spread: each firefly's own period and Rf (a pure function of the seed and
+    // its id, so never checkpointed); empty without one
+    std::vector<own_period> periods_;
+    void set_periods();
+    // pacemakers: the run's (sorted by id); in periods_ each has the refractory length
+    // pacemaker_refractory, which the builds with own periods test (on the line they read
+    // anyway) to skip the pulses it ignores
+    std::vector<pacemaker_period> pacemakers_;
+    /// Firefly `local` as the rules of the loop take it: with its own period when they have a
+    /// period spread, else with the run's (and then nothing more is read).
+    template <class Rules> auto view(const Rules&, std::uint32_t local) noexcept {
+        if constexpr (Rules::switches::spread()) {
+            const own_period& o = periods_[local];
+            return firefly_ref_spread{at(local), o.period, o.refractory};
         } else {
-            if (a + far < n && centres_[a + far] >= 0)
-                for (const std::int64_t r :
-                     {centres_[a + far] - row, centres_[a + far], centres_[a + far] + row}) {
-                    const tick_t* left = &times[static_cast<std::size_t>(r - 1)];
-                    __builtin_prefetch(left, 1);
-                    __builtin_prefetch(left + 2, 1); // the same line, unless the three cross one
-                }
-            if (a + near < n && centres_[a + near] >= 0) {
-                const auto c = static_cast<std::uint32_t>(centres_[a + near]);
-                const tick_t soon = arriving_[a + near].t + delay + nudge;
-                const tick_t *up = times + (c - w - 1), *mid = times + (c - 1),
-                             *down = times + (c + w - 1);
-                unsigned pushed = static_cast<unsigned>(up[0] <= soon) |
-                                  static_cast<unsigned>(up[1] <= soon) << 1 |
-                                  static_cast<unsigned>(up[2] <= soon) << 2 |
-                                  static_cast<unsigned>(mid[0] <= soon) << 3 |
-                                  static_cast<unsigned>(mid[2] <= soon) << 4 |
-                                  static_cast<unsigned>(down[0] <= soon) << 5 |
-                                  static_cast<unsigned>(down[1] <= soon) << 6 |
-                                  static_cast<unsigned>(down[2] <= soon) << 7;
-                // The first two without a branch (none set asks for the centre's, offset[8] = 0:
-                // whether any is set is as good as random), more in a loop that is rarely entered.
-                const unsigned second = pushed & (pushed - 1);
-                prefetch_turn(c +
-                              offset[static_cast<std::size_t>(std::countr_zero(pushed | 256u))]);
-                prefetch_turn(c +
-                              offset[static_cast<std::size_t>(std::countr_zero(second | 256u))]);
-                for (unsigned more = second & (second - 1); more != 0; more &= more - 1)
-                    prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(more))]);
-            }
+            return at(local);
         }
-        const flash_event& source = arriving_[a];
-        const tick_t t = source.t + delay;
-        if (centres_[a] >= 0) {
-            if constexpr (Wide) {
-                for (const std::int64_t o : offsets_)
-                    deliver(rules, static_cast<std::uint32_t>(centres_[a] + o), t);
-                totals_.pulses_delivered += static_cast<std::int64_t>(offsets_.size());
-            } else {
-                const auto c = static_cast<std::uint32_t>(centres_[a]);
-                for (std::size_t k = 0; k < 8; ++k)
-                    deliver(rules, c + offset[k], t);
-                totals_.pulses_delivered += 8;
-            }
-            continue;
-        }
-        auto in_block = [&](std::int64_t x, std::int64_t y) {
-            if (!block_.contains(x, y)) return;
-            deliver(rules, static_cast<std::uint32_t>((y - block_.y0) * row + (x - block_.x0)), t);
-            ++totals_.pulses_delivered;
-        };
-        if constexpr (Wide)
-            for_each_wide_neighbour(source.agent, in_block);
-        else
-            for_each_moore_neighbour(source.agent, in_block);
     }
-    next_arrival_ = a;
-    // The due list, stale entries included: flash times 64 entries ahead, and 24 ahead the rest
-    // and the coroutine frame of those whose turn comes before the end.
-    constexpr std::size_t due_far = 64, due_near = 24;
-    const bool queue = rules.params().mode == refractory_mode::queue;
-    for (std::size_t i = 0; i < due_.size(); ++i) {
-        if (i + due_far < due_.size()) __builtin_prefetch(&flash_at_[due_[i + due_far]], 1);
-        if (i + due_near < due_.size()) {
-            const std::uint32_t later = due_[i + due_near];
-            prefetch_turn(later & -static_cast<std::uint32_t>(queue | (flash_at_[later] < end)));
-        }
-        visit(rules, due_[i], end);
-    }
-}
+    flash_order flash_order_;
+    std::unique_ptr<frame_array> frames_; // coroutine engine: frame i is firefly i's
+    std::size_t tasks_ = 0;               // the coroutines made, frames_'s first ones
+
+    // turns: the current epoch's due list, a ring of later epochs' buckets up to the horizon
+    std::int64_t epoch_index_ = 0;
+    tick_t epoch_end_ = 0;
+    std::vector<std::uint32_t> due_;
+    std::vector<std::vector<std::uint32_t>> ring_; // size a power of two
+    std::int64_t ring_mask_ = 0;
+    // every turn in an epoch before this one is filed
+    std::int64_t horizon_ = 0;
+    tick_t horizon_time_ = 0; // horizon_ * epoch_
+
+    // pulses: flashes whose pulses arrive this epoch (time order) and this epoch's own flashes
+    std::vector<flash_event> arriving_;
+    std::size_t next_arrival_ = 0;
+    std::vector<std::int64_t> centres_; // of each arriving flash: interior() or -1
+    std::vector<flash_event> flashes_;  // this epoch's flashes, time order
+    std::vector<flash_event> sort_scratch_;
+    std::vector<std::uint32_t> sort_counts_;
+    std::vector<flash_event> unreported_; // flashes not yet sent to the hub (events mode, or
+                                          // the --record-region's in summary telemetry)
+    // summary telemetry: each of unreported_'s previous flash
+    std::vector<tick_t> region_previous_;
+    // summary telemetry sends the --record-region's flashes
+    bool region_events_ = false;
+    std::vector<tick_t> order_t_, order_previous_; // flashes since the last report: times, and each
+                                                   // one's firefly's flash before it
+    std::vector<std::vector<flash_event>> outgoing_;
+
+    // samples and totals
+    std::int64_t next_sample_ = 0;
+    // --stop-when-synced: the rule fed the whole grid's R_state one sample late (a pipelined
+    // reduction among the workers), and the sample after which to stop (-1: not yet)
+    std::vector<sync_tracker> sync_; // empty without --stop-when-synced
+    bool state_sum_open_ = false;
+    std::int64_t stop_after_ = -1;
+    bool stop_check_due_ = false;
+    report_header totals_;
+    std::int64_t first_epoch_ = 0;
+    tick_t reported_through_ = 0;
+    std::int64_t snapshot_samples_ = 0; // a snapshot every this many samples; 0: none
+    snapshot_grid snapshot_grid_;
+    std::vector<snapshot_pixel> pixels_;
+    // --record-epochs: the work of each epoch of this segment, sent with the final report
+    std::vector<epoch_work> epoch_log_;
+    std::int64_t epoch_arrivals_ = 0, epoch_visits_ = 0; // of the epoch just simulated
+};
 
 } // namespace fireflies

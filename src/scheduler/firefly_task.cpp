@@ -4,7 +4,7 @@
 #include <bit>
 #include <new>
 
-#include "fireflies/huge_pages.hpp"
+#include "runtime/huge_pages.hpp"
 
 namespace fireflies {
 

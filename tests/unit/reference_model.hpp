@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/program.hpp"
 #include "fireflies/block_simulation.hpp"
 #include "fireflies/config.hpp"
 #include "fireflies/decomposition.hpp"
@@ -429,7 +430,8 @@ inline std::vector<worker_run> run_workers(const run_config& c, const decomposit
         for (int w = 0; w < P; ++w)
             threads.emplace_back([&, w] {
                 try {
-                    sims[static_cast<std::size_t>(w)]->run(*links[static_cast<std::size_t>(w)]);
+                    sims[static_cast<std::size_t>(w)]->run(*links[static_cast<std::size_t>(w)],
+                                                           cadence_of(c));
                 } catch (const std::exception& e) {
                     errors[static_cast<std::size_t>(w)] = e.what();
                 }
@@ -442,7 +444,8 @@ inline std::vector<worker_run> run_workers(const run_config& c, const decomposit
                                          errors[static_cast<std::size_t>(w)]);
     } else {
         for (int w = 0; w < P; ++w)
-            sims[static_cast<std::size_t>(w)]->run(*links[static_cast<std::size_t>(w)]);
+            sims[static_cast<std::size_t>(w)]->run(*links[static_cast<std::size_t>(w)],
+                                                   cadence_of(c));
     }
     std::vector<worker_run> out;
     for (int w = 0; w < P; ++w) {

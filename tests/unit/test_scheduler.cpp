@@ -21,6 +21,7 @@
 #include "fireflies/decomposition.hpp"
 #include "fireflies/error.hpp"
 #include "fireflies/firefly.hpp"
+#include "fireflies/neighbourhood.hpp"
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
 #include "reference_model.hpp"

@@ -1,26 +1,26 @@
 // The event loop built for the model families (docs/model.md): a period spread and the general
 // phase response (--prc-dissipation, inhibitory nudges), one build per combination of their
-// switches (with_family_rules, event_loop.hpp); and all-to-all coupling, with any of the rules.
-// With the default's 8 Moore neighbours (any other neighbourhood: block_simulation_wide.cpp). In a
+// switches (with_family_rules, event_loop_builds.hpp); and all-to-all coupling, with any of the
+// rules. With the default's 8 Moore neighbours (any other neighbourhood: event_loop_wide.cpp). In a
 // unit of its own, so that these builds do not change how the compiler builds (inlines) the
-// default model's loop in block_simulation.cpp: the families cost only when used.
-#include "scheduler/event_loop.hpp"
+// default model's loop in event_loop.cpp: the families cost only when used.
+#include "scheduler/event_loop_builds.hpp"
 
 namespace fireflies {
 
 /// Calls f(rules) with the run's rules: the default model's builds (all-to-all coupling alone),
 /// or the families'.
-template <class F> void block_simulation::with_any_rules(F&& f) const {
+template <class F> void event_loop::with_any_rules(F&& f) const {
     const model_params& p = rules_.params();
     if (p.own_periods() || p.general_prc) return with_family_rules(p, f);
     with_fixed_rules(f);
 }
 
-void block_simulation::file_turns_family(std::int64_t k) {
+void event_loop::file_turns_family(std::int64_t k) {
     with_any_rules([&](const auto& rules) { file_turns(rules, k); });
 }
 
-void block_simulation::process_interval_family(tick_t end) {
+void event_loop::process_interval_family(tick_t end) {
     if (all_to_all_)
         return with_any_rules([&](const auto& rules) { process_interval_all_to_all(rules, end); });
     with_family_rules(rules_.params(), [&](const auto& rules) { process_interval(rules, end); });
@@ -28,7 +28,7 @@ void block_simulation::process_interval_family(tick_t end) {
 
 // --coupling all-to-all: every worker's flashes of the epoch to every worker (an all-gather),
 // into (time, firefly) order, the same on every worker whatever the order of the workers'.
-void block_simulation::gather_all(worker_link& link) {
+void event_loop::gather_all(worker_link& link) {
     arriving_.clear();
     link.gather_flashes(flashes_, arriving_);
     flashes_.clear();
@@ -39,8 +39,8 @@ void block_simulation::gather_all(worker_link& link) {
 // then the pulses, up to the one that makes it flash; the rest find it refractory (the flash
 // instant) and are held or dropped. The same as k calls of deliver().
 template <class Rules>
-void block_simulation::deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t,
-                                      std::uint32_t k) {
+void event_loop::deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t,
+                                std::uint32_t k) {
     const auto f = view(rules, local);
     if constexpr (Rules::switches::spread())
         if (f.refractory == pacemaker_refractory) return; // a pacemaker ignores pulses
@@ -60,9 +60,9 @@ void block_simulation::deliver_pulses(const Rules& rules, std::uint32_t local, t
 // which get k - 1 (no self-coupling): one pass over the block per instant, whatever k, each
 // firefly's pulses taken together (deliver_pulses). Pulses are identical, so their sources'
 // order does not matter, and every worker applies the same pulses at the same instants: the same
-// run for any number of ranks. Then the due list, as in process_interval (event_loop.hpp).
+// run for any number of ranks. Then the due list, as in process_interval (event_loop_builds.hpp).
 template <class Rules>
-void block_simulation::process_interval_all_to_all(const Rules& rules, tick_t end) {
+void event_loop::process_interval_all_to_all(const Rules& rules, tick_t end) {
     const tick_t delay = rules.params().delay;
     const std::size_t n = arriving_.size();
     const auto cells = static_cast<std::uint32_t>(flash_at_.size());
