@@ -1,4 +1,4 @@
-"""Every function in src/ is shorter than 60 lines. Fails naming each one that is not, with its
+"""Every function in src/ and include/ is shorter than 60 lines. Fails naming each one that is not, with its
 file, line and length; --list prints every function's length, longest first.
 
     check_function_length.py [--limit 60] [--list] [--root DIR] [PATH...]
@@ -201,7 +201,8 @@ def sources(root, paths):
             p = pathlib.Path(p)
             yield from ([p] if p.is_file() else sorted(q for q in p.rglob("*") if q.suffix in SUFFIXES))
     else:
-        yield from sorted(q for q in (root / "src").rglob("*") if q.suffix in SUFFIXES)
+        for folder in ("src", "include"):
+            yield from sorted(q for q in (root / folder).rglob("*") if q.suffix in SUFFIXES)
 
 
 def main():
@@ -209,7 +210,7 @@ def main():
     ap.add_argument("--limit", type=int, default=60, help="a function this long or longer fails")
     ap.add_argument("--list", action="store_true", help="every function's length, longest first")
     ap.add_argument("--root", default=str(ROOT))
-    ap.add_argument("paths", nargs="*", help="files or folders (default: the root's src/)")
+    ap.add_argument("paths", nargs="*", help="files or folders (default: the root's src/ and include/)")
     o = ap.parse_args()
     root = pathlib.Path(o.root)
     every = []
@@ -218,7 +219,7 @@ def main():
         rel = path.resolve().relative_to(root.resolve()).as_posix() if path.resolve().is_relative_to(root.resolve()) else str(path)
         every += functions(path, rel)
     if len(files) < 10 and not o.paths:
-        print("check_function_length: only %d sources found under %s" % (len(files), root / "src"))
+        print("check_function_length: only %d sources found under %s" % (len(files), root))
         return 1
     every.sort(key=lambda f: -f[3])
     if o.list:
