@@ -591,7 +591,8 @@ void event_loop::record_epoch(std::int64_t flashes_before, std::int64_t pulses_b
 }
 
 // --speed: epoch k starts no earlier than k d / speed of wall time after `start`.
-void event_loop::pace(std::int64_t k, double speed, clock::time_point start, worker_link& link) {
+void event_loop::wait_for_pace(std::int64_t k, double speed, clock::time_point start,
+                               worker_link& link) {
     const auto due =
         start + std::chrono::duration_cast<clock::duration>(
                     std::chrono::duration<double>(to_seconds((k - first_epoch_) * epoch_) / speed));
@@ -647,7 +648,7 @@ void event_loop::run(worker_link& link, const worker_cadence& cadence) {
     tick_t next_checkpoint = every > 0 ? (first_epoch_ * epoch_ / every + 1) * every : 0;
     const auto start = clock::now();
     for (std::int64_t k = first_epoch_;; ++k) {
-        if (cadence.speed > 0) pace(k, cadence.speed, start, link);
+        if (cadence.speed > 0) wait_for_pace(k, cadence.speed, start, link);
         simulate_epoch(k, link);
         if (epoch_end_ > duration_) return finish(link, false, false, duration_);
         report_if_due(link, cadence.report_every);

@@ -59,8 +59,6 @@ class event_loop {
     block_state save() const;
     ~event_loop();
     event_loop(const event_loop&) = delete;
-    /// (What both constructors share.)
-    event_loop(const run_config& config, const decomposition& d, int worker, std::in_place_t);
     event_loop& operator=(const event_loop&) = delete;
 
     /// Runs to the end of the simulated duration, or until the link asks to stop, or (with
@@ -86,6 +84,8 @@ class event_loop {
     void pace(std::uint32_t local, tick_t t);
 
   private:
+    // (What both constructors share.)
+    event_loop(const run_config& config, const decomposition& d, int worker, std::in_place_t);
     void take_turn(std::uint32_t local, tick_t t);
     void schedule(std::uint32_t local, tick_t t);
     void begin_epoch(std::int64_t k);
@@ -136,7 +136,7 @@ class event_loop {
     void emit_flash(std::uint64_t id, tick_t t, tick_t previous);
     void run_epoch(tick_t end, worker_link& link);
     using clock = std::chrono::steady_clock;
-    void pace(std::int64_t k, double speed, clock::time_point start, worker_link& link);
+    void wait_for_pace(std::int64_t k, double speed, clock::time_point start, worker_link& link);
     void simulate_epoch(std::int64_t k, worker_link& link);
     void report_if_due(worker_link& link, tick_t report_every);
     bool stop_requested(worker_link& link);
