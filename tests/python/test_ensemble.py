@@ -381,6 +381,29 @@ class StudyFiles(unittest.TestCase):
         np.testing.assert_allclose(y, [0, 0, 1])
         self.assertEqual(len(axes[1].lines), 0, "the inhibitory panel has no guide")
 
+    def test_mean_by_series(self):
+        from fireflies_analysis.ensemble_plots import plot_mean
+        # Two series over B, the points out of order and one without a mean (none synchronised);
+        # the lower end of an interval below 0 drawn at half the mean on the log axis.
+        points = [{"width": w, "prc-dissipation": b, "time_to_sync_s_mean": m,
+                   "time_to_sync_s_low": lo, "time_to_sync_s_high": hi}
+                  for w, b, m, lo, hi in ((8, 3.0, 100.0, 80.0, 120.0), (4, 1.0, 600.0, -50.0, 900.0),
+                                          (8, 1.0, 200.0, 150.0, 250.0), (4, 3.0, 300.0, 250.0, 350.0),
+                                          (4, 0.0, math.nan, math.nan, math.nan), (8, 0.0, 400.0, 300.0, 500.0))]
+        fig = plot_mean(points, "prc-dissipation", "time_to_sync_s", series="width", log_y=True)
+        ax = fig.axes[0]
+        self.assertEqual([t.get_text() for t in ax.get_legend().get_texts()], ["width = 8", "width = 4"])
+        lines = [c for c in ax.containers]
+        self.assertEqual(len(lines), 2, "one line per width")
+        x8, y8 = lines[0].lines[0].get_data()
+        np.testing.assert_allclose(x8, [0.0, 1.0, 3.0])
+        np.testing.assert_allclose(y8, [400.0, 200.0, 100.0])
+        x4, y4 = lines[1].lines[0].get_data()
+        np.testing.assert_allclose(x4, [1.0, 3.0])
+        bars = lines[1].lines[2][0].get_segments()
+        np.testing.assert_allclose(bars[0][:, 1], [300.0, 900.0], err_msg="600 s: 300 (half) to 900")
+        self.assertEqual(ax.get_yscale(), "log")
+
     def test_a_study_of_other_options_is_data(self):
         # What studies 2-4 will be once the model families' options exist: another file.
         spec = Path(tempfile.mkdtemp()) / "families.toml"
