@@ -43,6 +43,10 @@ LABELS = {
     "refractory": "refractory fraction r (1)",
     "jitter": "jitter j (s)",
     "period": "period T (s)",
+    "prc-dissipation": "dissipation B (1)",
+    "period-spread": "period spread S (s)",
+    "radius": "radius (cells)",
+    "seed": "seed (1)",
 }
 
 
@@ -272,7 +276,7 @@ def plot_phase_diagram(points: Sequence[dict[str, Any]], x: str, y: str, *, face
             ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
             ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
             ax.tick_params(axis="x", labelsize=7)
-            ax.set_xlabel(axis_label(x) + (" (cells spaced evenly)" if len(xs) > 2 else ""))
+            ax.set_xlabel(axis_label(x) + ("; columns evenly spaced" if len(xs) > 2 else ""))
             ax.set_ylabel(axis_label(y))
             heading = (facet_labels or {}).get(str(value), f"{facet} = {value}") if facet else ""
             ax.set_title(f"{heading}: {label}" if heading else label, fontsize=8.5)
