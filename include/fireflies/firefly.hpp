@@ -217,8 +217,12 @@ template <class Switches> class basic_firefly_rules {
     }
     /// The same on a period of its own (a pacemaker's): phase U(0, period) from draw 0.
     firefly start(std::uint64_t id, tick_t period) const noexcept {
+        return start_from(random_bits(p_.seed, id, 0), period);
+    }
+    /// The same from draw 0's bits (a block draws its fireflies' in a batch: random_bits_batch).
+    static firefly start_from(std::uint64_t bits, tick_t period) noexcept {
         firefly f;
-        f.flash_at = period - uniform_below(random_bits(p_.seed, id, 0), period);
+        f.flash_at = period - uniform_below(bits, period);
         f.draws = 1;
         return f;
     }

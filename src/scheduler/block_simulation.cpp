@@ -66,12 +66,28 @@ block_simulation::block_simulation(const run_config& config, const decomposition
     by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
     allocate(n);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        const std::uint64_t id = global_id(i);
-        // (A pacemaker starts on its own period.)
-        put(i, pacemakers_.empty()
-                   ? rules_.start(id)
-                   : rules_.start(id, own_period_of(rules_.params(), pacemakers_, id).period));
+    const model_params& p = rules_.params();
+    if (p.own_periods()) {
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const std::uint64_t id = global_id(i);
+            // (A pacemaker starts on its own period.)
+            put(i, pacemakers_.empty()
+                       ? rules_.start(id)
+                       : rules_.start(id, own_period_of(p, pacemakers_, id).period));
+        }
+    } else {
+        // Draw 0 of every firefly, a chunk at a time in a batch (the same as rules_.start).
+        constexpr std::size_t chunk = 1024;
+        std::array<std::uint64_t, chunk> ids, bits;
+        const std::array<std::uint32_t, chunk> first_draw{};
+        for (std::size_t first = 0; first < n; first += chunk) {
+            const std::size_t m = std::min(chunk, n - first);
+            for (std::size_t j = 0; j < m; ++j)
+                ids[j] = global_id(static_cast<std::uint32_t>(first + j));
+            random_bits_batch(p.seed, ids.data(), first_draw.data(), m, bits.data());
+            for (std::size_t j = 0; j < m; ++j)
+                put(static_cast<std::uint32_t>(first + j), rules_.start_from(bits[j], p.period));
+        }
     }
     start_tasks();
 }
