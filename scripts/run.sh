@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job with its defaults: builds fireflies (release), installs it, and runs
+# The main job with its defaults: builds the fireflies program (release), installs it, and runs
 #   mpirun -np 8 fireflies [fireflies options]
 # on this machine. Ranks: FIREFLIES_RANKS (default 8). Install prefix: FIREFLIES_PREFIX
 # (default /usr/local as root, else ~/.local): PREFIX/bin/fireflies, the job scripts and these
@@ -11,7 +11,7 @@
 set -Eeuo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/install-deps.sh"
-build=$("$root/scripts/build.sh" release)
+build=$("$root/scripts/build.sh" release fireflies)  # the program; the tests are test.sh's
 if [[ $(id -u) == 0 ]]; then prefix=${FIREFLIES_PREFIX:-/usr/local}; else prefix=${FIREFLIES_PREFIX:-$HOME/.local}; fi
 cmake --install "$build" --prefix "$prefix" >/dev/null
 ranks=${FIREFLIES_RANKS:-8}

@@ -43,6 +43,10 @@ LABELS = {
     "refractory": "refractory fraction r (1)",
     "jitter": "jitter j (s)",
     "period": "period T (s)",
+    "prc-dissipation": "dissipation B (1)",
+    "period-spread": "period spread S (s)",
+    "radius": "radius (cells)",
+    "seed": "seed (1)",
 }
 
 
@@ -158,17 +162,33 @@ def plot_fraction(points: Sequence[dict[str, Any]], x: str, *, title: str = "",
 
 
 def plot_mean(points: Sequence[dict[str, Any]], x: str, y: str, *, title: str = "",
-              log_x: bool = False, log_y: bool = False) -> Figure:
-    """The mean of a per-run quantity ``y`` at each point, with its t-based interval."""
+              log_x: bool = False, log_y: bool = False, series: Optional[str] = None) -> Figure:
+    """The mean of a per-run quantity ``y`` at each point, with its t-based interval; with
+    ``series``, one line per value of that parameter (points without a mean left out)."""
     fig = new_figure(7.0, 4.2)
     ax = fig.add_subplot()
-    px = _numbers(points, x)
-    m = _numbers(points, f"{y}_mean")
-    lo, hi = _numbers(points, f"{y}_low"), _numbers(points, f"{y}_high")
-    err = np.vstack([np.where(np.isfinite(lo), m - lo, 0), np.where(np.isfinite(hi), hi - m, 0)])
-    ax.errorbar(px, m, yerr=err, fmt="o-", capsize=3, color="C0", label="mean, 95 % CI (t)")
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for p in points:
+        groups.setdefault(p.get(series) if series else None, []).append(p)
+    for k, (value, members) in enumerate(groups.items()):
+        members = sorted(members, key=lambda p: float(p[x]))
+        px = _numbers(members, x)
+        m = _numbers(members, f"{y}_mean")
+        lo, hi = _numbers(members, f"{y}_low"), _numbers(members, f"{y}_high")
+        if log_y:
+            # A t-based interval of few runs can reach below 0, which a log axis cannot show:
+            # its lower end is drawn at half the mean instead (the table has the numbers).
+            lo = np.where(np.isfinite(lo) & (lo <= 0), 0.5 * m, lo)
+        err = np.vstack([np.where(np.isfinite(lo), m - lo, 0), np.where(np.isfinite(hi), hi - m, 0)])
+        ok = np.isfinite(m)
+        label = f"{series} = {value}" if series else "mean, 95 % CI (t)"
+        ax.errorbar(px[ok], m[ok], yerr=err[:, ok], fmt="o-", capsize=3, color=f"C{k % 10}", label=label)
     if log_x:
         ax.set_xscale("log")
+        ticks = sorted({float(v) for v in _numbers(points, x) if math.isfinite(v) and v > 0})
+        if 0 < len(ticks) <= 12:  # label the values run, not just the decades
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            ax.xaxis.set_minor_formatter(NullFormatter())
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel(axis_label(x))
@@ -176,7 +196,7 @@ def plot_mean(points: Sequence[dict[str, Any]], x: str, y: str, *, title: str = 
     if title:
         ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, title="mean, 95 % CI (t)" if series else None, title_fontsize=8)
     return fig
 
 
@@ -256,7 +276,7 @@ def plot_phase_diagram(points: Sequence[dict[str, Any]], x: str, y: str, *, face
             ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
             ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
             ax.tick_params(axis="x", labelsize=7)
-            ax.set_xlabel(axis_label(x) + (" (cells spaced evenly)" if len(xs) > 2 else ""))
+            ax.set_xlabel(axis_label(x) + ("; columns evenly spaced" if len(xs) > 2 else ""))
             ax.set_ylabel(axis_label(y))
             heading = (facet_labels or {}).get(str(value), f"{facet} = {value}") if facet else ""
             ax.set_title(f"{heading}: {label}" if heading else label, fontsize=8.5)

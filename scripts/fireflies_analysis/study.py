@@ -269,7 +269,8 @@ def report_study(study: Study, out: Path, *, command: str = "", wall_seconds: Op
             fig = plot_fraction(points, x, title=title, log_x=bool(figure.get("log_x", False)))
         else:
             fig = plot_mean(points, x, figure.get("y", "final_R"), title=title,
-                            log_x=bool(figure.get("log_x", False)), log_y=bool(figure.get("log_y", False)))
+                            log_x=bool(figure.get("log_x", False)), log_y=bool(figure.get("log_y", False)),
+                            series=figure.get("series"))
         fig.savefig(out / file, dpi=int(figure.get("dpi", 100)))
         lines += [f"![{kind}]({file})", ""]
 

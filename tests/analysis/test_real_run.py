@@ -1,6 +1,7 @@
 """The analysis side against a file the program writes in this test (issue 5):
 
-* report.sh writes non-empty PNGs, the GIF and summary.txt;
+* report.sh writes non-empty PNGs, the GIF and summary.txt, whose settings (refractory_mode,
+  partitioned) are the run's, read from the stored config's [fireflies] table;
 * the data behind the plots is the run's: the raster has as many points as the run's flash total,
   and each snapshot's phases give back the order parameter the program sampled at that time
   (R_state from the snapshot's phases equals /timeseries/R_state to float32 precision);
@@ -105,7 +106,13 @@ class RealRun(unittest.TestCase):
         for p in pngs:
             self.assertGreater(p.stat().st_size, 5000, p.name)
         self.assertTrue(any(out.glob("*.gif")))
-        self.assertIn("R", (out / "summary.txt").read_text())
+        # The summary's settings come from the stored config's [fireflies] table: no "-" for a
+        # setting the run has.
+        table = (out / "summary.txt").read_text().split("\n\n")[0]
+        lines = dict(line.split(None, 1) for line in table.splitlines())
+        self.assertEqual(lines.get("refractory_mode"), "drop", lines)
+        self.assertEqual(lines.get("partitioned"), "no", lines)
+        self.assertTrue(lines.get("final_R", "").strip(), lines)
 
     def test_notebook_runs_on_this_file(self):
         env = dict(os.environ, FIREFLIES_NOTEBOOK_INPUT=str(self.h5), MPLBACKEND="Agg")

@@ -3,6 +3,8 @@ and --stop-when-synced, with the real program.
 
 - One firefly is synchronised from the start: time_to_sync = 0; with --stop-when-synced it stops
   one sample after the rule decides (t = 5 s, one period): at the epoch boundary after t = 5.5 s.
+- A 12 x 12 torus started at one phase (--initial-phases) has time_to_sync = 0 at P = 1 and 3;
+  started in two groups 0.6 s apart (R_state below 0.99), a later one.
 - A 12 x 12 torus synchronises within a few periods: the attribute is the rule of the docs
   recomputed here from the stored R_state, the largest volley is the largest window count of
   the recorded flashes, and both are identical for P = 1, 3 and 5; with --stop-when-synced every
@@ -66,6 +68,32 @@ class Sync(E2ETestCase):
         self.assertAlmostEqual(float(a["simulated_time"]), 5.5 + DELAY, delta=1e-8)
         self.assertEqual(int(a["samples"]), 12)
         self.assertIn("time_to_sync=0s (stopped when synced)", r.stdout)
+
+    def test_grid_started_synchronised(self):
+        # Every firefly of a 12 x 12 torus at the same phase (--initial-phases): R_state = 1 at
+        # t = 0 and above 0.99 ever after (each volley's pulses arrive while refractory, the
+        # reset jitter spreads it by 0.1 s), so time_to_sync = 0, at every P; the stop as for
+        # one firefly. Started in two groups 0.6 s apart instead (R_state 0.93), it is not 0.
+        same = self.path("same-phases.h5")
+        with h5py.File(same, "w") as f:
+            f["phase"] = np.full((12, 12), 2.0)
+        for p in (1, 3):
+            out = self.path("synchronised-np%d.h5" % p)
+            r, a = self.run_ok(p, SMALL + ["--initial-phases", same, "--stop-when-synced"], out)
+            self.assertEqual(float(a["time_to_sync"]), 0.0, r.describe())
+            self.assertEqual(int(a["stopped_when_synced"]), 1)
+            self.assertAlmostEqual(float(a["simulated_time"]), 5.5 + DELAY, delta=1e-8)
+            self.assertAlmostEqual(float(read_series(out)["R_state"][0]), 1.0, delta=1e-6)
+        apart = self.path("apart-phases.h5")
+        with h5py.File(apart, "w") as f:
+            f["phase"] = np.where(np.arange(144).reshape(12, 12) % 2 == 0, 2.0, 2.6)
+        out = self.path("apart.h5")
+        _, a = self.run_ok(1, SMALL + ["--initial-phases", apart], out)
+        s = read_series(out)
+        self.assertLess(float(s["R_state"][0]), 0.99)
+        self.assertEqual(float(a["time_to_sync"]),
+                         time_to_sync(s["R_state"], sample_every=0.5, period=5.0, threshold=0.99))
+        self.assertGreater(float(a["time_to_sync"]), 0.0)
 
     def test_small_grid_across_ranks(self):
         runs = {}

@@ -1,9 +1,9 @@
-"""Under load: 8 ranks on this 2-core machine (oversubscribed four to one) for about 2.5 minutes of
+"""Under load: 8 ranks on this 2-core machine (oversubscribed four to one) for about a minute of
 wall time, events telemetry (the hub receives every flash) and every flash recorded, with a
 checkpoint every few hundred simulated seconds.
 
-The run is paced (--speed 16: at most 16 simulated seconds per wall second) so that its wall time
-is about DURATION / SPEED = 150 s on any machine fast enough, and longer on a slower or busier
+The run is paced (--speed 40: at most 40 simulated seconds per wall second) so that its wall time
+is about DURATION / SPEED = 60 s on any machine fast enough, and longer on a slower or busier
 one (the test allows up to TIMEOUT). At its end:
   - exit code 0, status "complete", simulated_time == DURATION;
   - root attributes: invariants_hold == 1, flashes_emitted == flashes_received,
@@ -22,7 +22,7 @@ from faults_common import FaultTestCase, attrs, log, run
 
 NP = 8
 DURATION = 2400
-SPEED = 16
+SPEED = 40
 TIMEOUT = 900
 ARGS = ["--width", 80, "--height", 80, "--seed", 21, "--duration", DURATION, "--speed", SPEED,
         "--telemetry", "events", "--record-flashes", "--checkpoint", "ck.h5", "--checkpoint-every", 300]

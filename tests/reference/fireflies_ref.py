@@ -352,3 +352,46 @@ def order_parameters(samples, T_seconds):
             si += math.sin(th)
         out.append((ts, math.hypot(zr, zi) / n, math.hypot(sr, si) / n))
     return out
+
+
+def time_to_sync(order, T_seconds, threshold=0.99):
+    """The first sample time t_k0 (seconds) from which R_state stays at or above `threshold` for
+    a whole period T: samples k0 .. k all at or above it with t_k - t_k0 >= T (in ticks); None
+    when never (docs/output.md, "Synchrony"). `order` is order_parameters' list."""
+    T = to_ticks(T_seconds)
+    start = None
+    for ts, _, Rs in order:
+        if Rs < threshold:
+            start = None
+            continue
+        if start is None:
+            start = ts
+        if ts - start >= T:
+            return start / TICKS
+    return None
+
+
+def largest_volley(flashes, sample_times, window_seconds):
+    """Per sample time t_k (ticks): the most flashes of the interval (t_{k-1}, t_k] whose times
+    lie within one window w, max over its flashes i of #{j : t_i <= t_j < t_i + w}
+    (docs/output.md, "Synchrony"). `flashes` sorted [(tick, id)]."""
+    w = to_ticks(window_seconds)
+    times = [t for t, _ in flashes]
+    out = []
+    lo = -1
+    first = 0
+    for ts in sample_times:
+        while first < len(times) and times[first] <= lo:
+            first += 1
+        last = first
+        while last < len(times) and times[last] <= ts:
+            last += 1
+        best = 0
+        j = first
+        for i in range(first, last):
+            while j < last and times[j] < times[i] + w:
+                j += 1
+            best = max(best, j - i)
+        out.append(best)
+        lo = ts
+    return out

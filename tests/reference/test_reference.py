@@ -5,7 +5,9 @@ model family the reference implements, in both refractory modes, at P = 1 and at
 order parameters R and R_state of every sample agree to 1e-6 (the program sums fixed-point
 phasors, the reference floating-point ones). Differential statistics over seeds: the flash
 counts and the final R of the program and the reference agree seed by seed (with a period
-spread R_state too: each phase on its own period's circle).
+spread R_state too: each phase on its own period's circle). The synchrony measures: the
+program's time_to_sync and /timeseries/largest_volley are the reference's, worked out from its own
+R_state and flashes with the rule of docs/output.md.
 
 Run through ctest (label `reference`), or
   FIREFLIES_BIN=build/release/src/fireflies /usr/bin/python3 tests/reference/test_reference.py -v
@@ -55,7 +57,9 @@ class AgainstReference(unittest.TestCase):
         with h5py.File(out, "r") as f:
             t = f["flashes/t"][()]
             agent = f["flashes/agent"][()]
-            series = {k: f["timeseries/" + k][()] for k in ("t", "R", "R_state", "flashes")}
+            series = {k: f["timeseries/" + k][()] for k in ("t", "R", "R_state", "flashes", "largest_volley")}
+            tts = f.attrs.get("time_to_sync")
+            series["time_to_sync"] = None if tts is None else float(tts)
         ticks = np.rint(t * 1e9).astype(np.int64)
         return list(zip(ticks.tolist(), agent.tolist())), series
 
@@ -250,6 +254,34 @@ class AgainstReference(unittest.TestCase):
             self.assertEqual(len(got), len(flashes), "seed %d" % seed)
             self.assertEqual(int(series["flashes"].sum()), len(flashes))
             self.assertAlmostEqual(float(series["R"][-1]), R, delta=1e-6)
+
+    # -- the synchrony measures: time_to_sync and /timeseries/largest_volley ---------------------
+
+    def test_synchrony_measures(self):
+        """time_to_sync and the largest volley of every sample, worked out by the reference from
+        its own R_state and flashes with the rule of docs/output.md: runs that synchronise
+        (lattice, all-to-all from given phases, with a period spread) and one that does not."""
+        phases = [(k * 2_718_281_829) % 5_000_000_000 for k in range(16)]
+        cases = [
+            (ref.Config(width=8, height=8, seed=1, duration=120, dissipation=3.0), True),
+            (ref.Config(width=8, height=8, seed=2, duration=120, dissipation=3.0), True),
+            (ref.Config(width=4, height=4, jitter=0.0, duration=150, nudge=0.05, dissipation=2.0,
+                        refractory=0.01, delay=0.001, coupling="all-to-all", initial_phases=phases), True),
+            (ref.Config(width=6, height=6, seed=3, duration=150, period_spread=0.05), None),
+            (ref.Config(width=8, height=8, seed=1, mode="queue", duration=60), False),
+        ]
+        for cfg, synchronises in cases:
+            flashes, samples = ref.run(cfg)
+            order = ref.order_parameters(samples, cfg.period)
+            expected = ref.time_to_sync(order, cfg.period)
+            volleys = ref.largest_volley(flashes, [ts for ts, _, _ in order], 0.25)
+            with self.subTest(**{k: v for k, v in vars(cfg).items() if k != "initial_phases"}):
+                if synchronises is not None:
+                    self.assertEqual(expected is not None, synchronises, "the case is as meant")
+                for p in (1, 3):
+                    _, series = self.program(cfg, p)
+                    self.assertEqual(series["time_to_sync"], expected, "np %d" % p)
+                    self.assertEqual(series["largest_volley"].tolist(), volleys, "np %d" % p)
 
     # -- --pacemaker X,Y[,PERIOD] -----------------------------------------------------------------
 

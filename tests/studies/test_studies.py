@@ -291,6 +291,19 @@ class Study4(QuickStudy):
         # within 300 s (study 1: about 60-190 s).
         p = by_point(points, "neighbourhood", "radius", "period-spread")
         self.assertEqual(p[("moore", 1, 0.0)]["synced"], 2)
+        # The full profile's corners (docs/studies.md, study 4), on 16 x 16: identical fireflies
+        # with 4 neighbours stay stuck (phase defects), radius 2 synchronises both lattices, and
+        # Moore radius 2 (24 neighbours) every run faster than any Moore radius 1 run.
+        self.assertEqual(p[("von-neumann", 1, 0.0)]["synced"], 0)
+        self.assertLess(p[("von-neumann", 1, 0.0)]["final_R_state_mean"], 0.5)
+        for lattice in ("moore", "von-neumann"):
+            for spread in (0.0, 0.1):
+                self.assertEqual(p[(lattice, 2, spread)]["synced"], 2, (lattice, spread))
+        def times(radius):
+            return [r["time_to_sync_s"] for r in rows if r["neighbourhood"] == "moore"
+                    and r["radius"] == radius and r["period-spread"] == 0.0]
+        self.assertEqual(len(times(1)), 2)
+        self.assertLess(max(times(2)), min(times(1)))
 
 
 class Profiles(unittest.TestCase):
