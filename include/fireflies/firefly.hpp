@@ -1,6 +1,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "fireflies/config.hpp"
@@ -216,8 +217,12 @@ template <class Switches> class basic_firefly_rules {
     }
     /// The same on a period of its own (a pacemaker's): phase U(0, period) from draw 0.
     firefly start(std::uint64_t id, tick_t period) const noexcept {
+        return start_from(random_bits(p_.seed, id, 0), period);
+    }
+    /// The same from draw 0's bits (a block draws its fireflies' in a batch: random_bits_batch).
+    static firefly start_from(std::uint64_t bits, tick_t period) noexcept {
         firefly f;
-        f.flash_at = period - uniform_below(random_bits(p_.seed, id, 0), period);
+        f.flash_at = period - uniform_below(bits, period);
         f.draws = 1;
         return f;
     }
@@ -371,6 +376,32 @@ template <class Switches> class basic_firefly_rules {
         f.queued = 0;
         return reaction::flashed;
     }
+
+    /// Whether a scheduler may draw a flash's jitter later, with other flashes' (flash_begin,
+    /// then flash_time before anything else reads the flash time): in drop mode with the constant
+    /// advance and one period for all, when a flash leaves the firefly refractory for at least
+    /// one delay d whatever its jitter (Rf - jitter >= d). Within that time the flash time only
+    /// says "refractory, no turn before the end of the epoch", which pending_flash says as well.
+    bool draws_can_wait() const noexcept {
+        return p_.mode == refractory_mode::drop && !p_.general_prc && !p_.own_periods() &&
+               p_.jitter > 0 && p_.refractory - p_.jitter >= p_.delay;
+    }
+    /// act(f, id, t) when draws_can_wait() (its flash), without the draw: f's flash time is left
+    /// at pending_flash until flash_time() gives it. Returns the draw number its jitter takes.
+    template <class F> std::uint32_t flash_begin(F& f, tick_t t) const noexcept {
+        const std::uint32_t draw = f.draws++;
+        f.last_flash = t;
+        f.flash_at = pending_flash;
+        f.queued = 0;
+        return draw;
+    }
+    /// The flash time act() sets after a flash at t whose draw gave `bits` (draws_can_wait()).
+    tick_t flash_time(tick_t t, std::uint64_t bits) const noexcept {
+        return t + (p_.period - uniform_below(bits, p_.jitter));
+    }
+    /// The flash time between flash_begin and flash_time: far after any simulated time, and
+    /// far from overflowing when the rules subtract from it.
+    static constexpr tick_t pending_flash = std::numeric_limits<tick_t>::max() / 4;
 
     /// Everything a pulse at t does to a firefly whose turns before t have been taken: absorb,
     /// with the end of a refractory period at t first and the flash it may cause. For tests and

@@ -71,12 +71,28 @@ event_loop::event_loop(const run_config& config, const decomposition& d, int wor
     by_block_width_ = divider(block_.width);
     const auto n = static_cast<std::size_t>(block_.cells());
     allocate(n);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        const std::uint64_t id = global_id(i);
-        // (A pacemaker starts on its own period.)
-        put(i, pacemakers_.empty()
-                   ? rules_.start(id)
-                   : rules_.start(id, own_period_of(rules_.params(), pacemakers_, id).period));
+    const model_params& p = rules_.params();
+    if (p.own_periods()) {
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const std::uint64_t id = global_id(i);
+            // (A pacemaker starts on its own period.)
+            put(i, pacemakers_.empty()
+                       ? rules_.start(id)
+                       : rules_.start(id, own_period_of(p, pacemakers_, id).period));
+        }
+    } else {
+        // Draw 0 of every firefly, a chunk at a time in a batch (the same as rules_.start).
+        constexpr std::size_t chunk = 1024;
+        std::array<std::uint64_t, chunk> ids, bits;
+        const std::array<std::uint32_t, chunk> first_draw{};
+        for (std::size_t first = 0; first < n; first += chunk) {
+            const std::size_t m = std::min(chunk, n - first);
+            for (std::size_t j = 0; j < m; ++j)
+                ids[j] = global_id(static_cast<std::uint32_t>(first + j));
+            random_bits_batch(p.seed, ids.data(), first_draw.data(), m, bits.data());
+            for (std::size_t j = 0; j < m; ++j)
+                put(static_cast<std::uint32_t>(first + j), rules_.start_from(bits[j], p.period));
+        }
     }
     start_tasks();
 }
@@ -165,6 +181,7 @@ void event_loop::start_tasks() {
     wide_ = !reach_.moore_one();
     all_to_all_ = config_.coupling == coupling_kind::all_to_all;
     family_ = rules_.params().own_periods() || rules_.params().general_prc || all_to_all_;
+    defer_draws_ = !family_ && rules_.draws_can_wait();
     const std::int64_t r = reach_.radius();
     // (All-to-all exchanges every flash with every worker instead: gather_all.)
     if (!config_.partitioned && !all_to_all_) neighbours_ = decomposition_.neighbours(worker_, r);
@@ -242,7 +259,35 @@ void event_loop::act(std::uint32_t local, tick_t t) {
     firefly_ref f = at(local);
     const tick_t previous = f.last_flash;
     const std::uint64_t id = global_id(local);
+    if (defer_draws_) {
+        // (the flash time set by draw_pending, at the end of the interval)
+        pending_local_.push_back(local);
+        pending_id_.push_back(id);
+        pending_t_.push_back(t);
+        pending_draw_.push_back(rules_.flash_begin(f, t));
+        return emit_flash(id, t, previous);
+    }
     if (rules_.act(f, id, t) == reaction::flashed) emit_flash(id, t, previous);
+}
+
+// The jitter of the interval's flashes (act), four draws at a time: each one's flash time, filed
+// when it comes before the horizon (what refile did for act's flash time).
+void event_loop::draw_pending() {
+    const std::size_t n = pending_local_.size();
+    if (n == 0) return;
+    pending_bits_.resize(n);
+    random_bits_batch(rules_.params().seed, pending_id_.data(), pending_draw_.data(), n,
+                      pending_bits_.data());
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint32_t local = pending_local_[i];
+        const tick_t at = rules_.flash_time(pending_t_[i], pending_bits_[i]);
+        flash_at_[local] = at;
+        if (at < horizon_time_) schedule(local, at);
+    }
+    pending_local_.clear();
+    pending_id_.clear();
+    pending_t_.clear();
+    pending_draw_.clear();
 }
 
 // act() for a firefly with its own period (a period spread): its own coroutine, so that the
@@ -490,6 +535,7 @@ void event_loop::run_epoch(tick_t end, worker_link& link) {
             process_interval_family(until); // (event_loop_families.cpp)
         else
             with_fixed_rules([&](const auto& rules) { process_interval(rules, until); });
+        draw_pending();
         epoch_visits_ += static_cast<std::int64_t>(due_.size());
         if (!sample_here) break;
         emit_sample(link);

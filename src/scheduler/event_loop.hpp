@@ -133,6 +133,13 @@ class event_loop {
     void gather_all(worker_link& link);
     std::vector<std::uint32_t> sources_; // of one instant's flashes, those of this block (local)
     void prefetch_turn(std::uint32_t local) const noexcept;
+    // The default model's flashes draw their jitter in a batch at the end of each interval
+    // (firefly_rules::draws_can_wait): the flashes waiting for it, and their random bits.
+    bool defer_draws_ = false;
+    std::vector<std::uint64_t> pending_id_, pending_bits_;
+    std::vector<std::uint32_t> pending_local_, pending_draw_;
+    std::vector<tick_t> pending_t_;
+    void draw_pending();
     void emit_flash(std::uint64_t id, tick_t t, tick_t previous);
     void run_epoch(tick_t end, worker_link& link);
     using clock = std::chrono::steady_clock;

@@ -155,3 +155,30 @@ TEST(RandomUniformBelow, LowBitsAreUniformToo) {
 }
 
 } // namespace
+
+// The batch the event loop draws its flashes' jitter with: the same bits as random_bits, for
+// agents with high words, draw numbers up to 2^32 - 1, and every length's 1-3 left over after the
+// groups of four, by the vectorised path (where the CPU has it) and by the generic one.
+TEST(RandomBitsBatch, SameBitsAsOneAtATime) {
+    std::vector<std::uint64_t> agents;
+    std::vector<std::uint32_t> draws;
+    std::uint64_t x = 0x243f6a8885a308d3u;
+    for (int i = 0; i < 103; ++i) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        agents.push_back(i % 3 == 0 ? x : x >> 40);
+        draws.push_back(i % 5 == 0 ? 0xffffffffu : static_cast<std::uint32_t>(x >> 7));
+    }
+    for (const std::uint64_t seed : {std::uint64_t{1}, std::uint64_t{0xdeadbeefcafef00du}}) {
+        for (std::size_t n = 0; n <= agents.size(); n += n < 9 ? 1 : 47) {
+            std::vector<std::uint64_t> fast(n + 1, 7), generic(n + 1, 7);
+            random_bits_batch(seed, agents.data(), draws.data(), n, fast.data());
+            detail::generic_random_bits_batch(seed, agents.data(), draws.data(), n, generic.data());
+            for (std::size_t i = 0; i < n; ++i) {
+                const std::uint64_t want = random_bits(seed, agents[i], draws[i]);
+                EXPECT_EQ(fast[i], want) << "seed " << seed << " n " << n << " i " << i;
+                EXPECT_EQ(generic[i], want) << "seed " << seed << " n " << n << " i " << i;
+            }
+            EXPECT_EQ(fast[n], 7u) << "wrote past the end, n " << n;
+        }
+    }
+}
