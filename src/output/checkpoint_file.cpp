@@ -444,20 +444,22 @@ h5::dataspace memory_space(std::uint64_t count, const std::string& path) {
     return space;
 }
 
-std::int64_t read_int_attr(hid_t obj, const char* name, const std::string& where) {
+/// A scalar attribute, read into a T as `memory_type` (the native type of T).
+template <class T>
+T read_scalar_attr(hid_t obj, const char* name, const std::string& where, hid_t memory_type) {
     h5::attribute a(
         h5::check_id(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen", where + " attribute " + name));
-    std::int64_t v = 0;
-    h5::check(H5Aread(a.get(), H5T_NATIVE_INT64, &v), "H5Aread", where + " attribute " + name);
+    T v{};
+    h5::check(H5Aread(a.get(), memory_type, &v), "H5Aread", where + " attribute " + name);
     return v;
 }
 
+std::int64_t read_int_attr(hid_t obj, const char* name, const std::string& where) {
+    return read_scalar_attr<std::int64_t>(obj, name, where, H5T_NATIVE_INT64);
+}
+
 std::uint64_t read_uint_attr(hid_t obj, const char* name, const std::string& where) {
-    h5::attribute a(
-        h5::check_id(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen", where + " attribute " + name));
-    std::uint64_t v = 0;
-    h5::check(H5Aread(a.get(), H5T_NATIVE_UINT64, &v), "H5Aread", where + " attribute " + name);
-    return v;
+    return read_scalar_attr<std::uint64_t>(obj, name, where, H5T_NATIVE_UINT64);
 }
 
 std::string read_string_attr(hid_t obj, const char* name, const std::string& where) {
