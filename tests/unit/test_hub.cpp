@@ -55,6 +55,18 @@ bool same_sample(const sample& a, const sample& b) {
            a.block_R == b.block_R && a.block_R_state == b.block_R_state;
 }
 
+/// A summary-telemetry series against the events run's: the same samples, but for the largest
+/// volley, which summary telemetry (no flash events) cannot know (-1).
+void expect_summary_series(const std::vector<sample>& events, const std::vector<sample>& summary,
+                           int workers) {
+    ASSERT_EQ(events.size(), summary.size());
+    for (std::size_t k = 0; k < events.size(); ++k) {
+        sample without_volley = events[k];
+        without_volley.largest_volley = -1;
+        EXPECT_TRUE(same_sample(without_volley, summary[k])) << workers << " workers, sample " << k;
+    }
+}
+
 /// One report of one worker, in a feeding order.
 struct fed {
     int worker;
@@ -657,15 +669,10 @@ TEST(HubTelemetry, SummaryGivesTheSameSeriesAsEvents) {
             const auto a = feed(ev, d, re, interleavings(sizes(re), 0)[2]);
             for (const auto& order : interleavings(sizes(rs), 3)) {
                 const auto b = feed(sum, d, rs, order);
-                ASSERT_EQ(a.rec.samples.size(), b.rec.samples.size());
-                for (std::size_t k = 0; k < a.rec.samples.size(); ++k) {
-                    // Summary telemetry sends no flashes: the largest volley is unknown there.
-                    sample without_volley = a.rec.samples[k];
-                    without_volley.largest_volley = -1;
-                    EXPECT_TRUE(same_sample(without_volley, b.rec.samples[k]))
-                        << P << " workers, sample " << k;
-                    EXPECT_GE(a.rec.samples[k].largest_volley, 0) << "events telemetry: known";
-                    EXPECT_LE(a.rec.samples[k].largest_volley, a.rec.samples[k].flashes);
+                expect_summary_series(a.rec.samples, b.rec.samples, P);
+                for (const sample& s : a.rec.samples) {
+                    EXPECT_GE(s.largest_volley, 0) << "events telemetry: known";
+                    EXPECT_LE(s.largest_volley, s.flashes);
                 }
                 EXPECT_EQ(b.totals.time_to_sync, a.totals.time_to_sync);
                 EXPECT_TRUE(b.rec.flashes.empty()) << "no flash events in summary telemetry";
@@ -707,13 +714,7 @@ TEST(HubTelemetry, SummaryCarriesTheRecordRegionsFlashes) {
             std::sort(got.begin(), got.end());
             EXPECT_EQ(got, want) << P << " workers";
             expect_flashes_between_samples(b.rec);
-            ASSERT_EQ(a.rec.samples.size(), b.rec.samples.size());
-            for (std::size_t k = 0; k < a.rec.samples.size(); ++k) {
-                sample without_volley = a.rec.samples[k];
-                without_volley.largest_volley = -1;
-                EXPECT_TRUE(same_sample(without_volley, b.rec.samples[k]))
-                    << P << " workers, sample " << k;
-            }
+            expect_summary_series(a.rec.samples, b.rec.samples, P);
             EXPECT_TRUE(b.totals.flashes_balance());
         }
     }
