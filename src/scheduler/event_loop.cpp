@@ -182,6 +182,7 @@ void event_loop::start_tasks() {
     all_to_all_ = config_.coupling == coupling_kind::all_to_all;
     family_ = rules_.params().own_periods() || rules_.params().general_prc || all_to_all_;
     defer_draws_ = !family_ && rules_.draws_can_wait();
+    lanes_ = __builtin_cpu_supports("avx2");
     const std::int64_t r = reach_.radius();
     // (All-to-all exchanges every flash with every worker instead: gather_all.)
     if (!config_.partitioned && !all_to_all_) neighbours_ = decomposition_.neighbours(worker_, r);
@@ -534,7 +535,11 @@ void event_loop::run_epoch(tick_t end, worker_link& link) {
         else if (family_)
             process_interval_family(until); // (event_loop_families.cpp)
         else
-            with_fixed_rules([&](const auto& rules) { process_interval(rules, until); });
+            with_fixed_rules([&](const auto& rules) {
+                if constexpr (moore_lanes_fit<std::remove_cvref_t<decltype(rules)>>)
+                    if (lanes_) return process_interval_avx2(rules, until);
+                process_interval(rules, until);
+            });
         draw_pending();
         epoch_visits_ += static_cast<std::int64_t>(due_.size());
         if (!sample_here) break;

@@ -105,17 +105,29 @@ class event_loop {
     std::int64_t interior(const flash_event& source, std::int64_t margin) const noexcept;
     /// With `Wide`, for any neighbourhood (--neighbourhood, --radius); else for the 8 Moore cells.
     template <class Rules, bool Wide = false> void process_interval(const Rules& rules, tick_t end);
-    // process_interval's pieces, inlined into it, and the constants of its loop (locals of
-    // process_interval: read once, not again after every store to a flash time)
+    /// The default model's build (moore_lanes_fit) where the CPU has AVX2 (lanes_): the eight
+    /// pulses of a flash inside the block four flash times at a time (moore_lanes.hpp).
+    template <class Rules>
+    [[gnu::target("avx2")]] void process_interval_avx2(const Rules& rules, tick_t end);
+    bool lanes_ = false;
+    // process_interval's pieces, inlined into it (`Lanes`: into process_interval_avx2), and the
+    // constants of its loop (locals of process_interval: read once, not again after every store
+    // to a flash time)
     struct interval_constants {
         tick_t delay, nudge;
-        const tick_t* times;
+        tick_t awake;   // T - Rf
+        tick_t horizon; // horizon_time_
+        tick_t* times;
         std::int64_t row;                    // the block's width
         std::array<std::uint32_t, 9> offset; // the 8 neighbours of an interior firefly, itself
     };
-    template <bool Wide> void prefetch_arrivals(std::size_t a, const interval_constants& k);
-    template <class Rules, bool Wide>
+    template <class Rules, bool Wide, bool Lanes> void run_interval(const Rules& rules, tick_t end);
+    template <bool Wide, bool Lanes>
+    void prefetch_arrivals(std::size_t a, const interval_constants& k);
+    template <class Rules, bool Wide, bool Lanes>
     void deliver_arrival(const Rules& rules, std::size_t a, tick_t t, const interval_constants& k);
+    template <class Rules>
+    void deliver_moore(const Rules& rules, std::uint32_t c, tick_t t, const interval_constants& k);
     template <class Rules> void visit_due(const Rules& rules, tick_t end);
     // The model families' builds of file_turns and process_interval
     // (event_loop_families.cpp).

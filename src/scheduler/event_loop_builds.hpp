@@ -14,6 +14,7 @@
 
 #include "scheduler/event_loop.hpp"
 #include "scheduler/flash_scan.hpp"
+#include "scheduler/moore_lanes.hpp"
 
 namespace fireflies {
 
@@ -187,7 +188,7 @@ template <class Rules>
 // other fields and the coroutine frames of the neighbours that flash will push to their own
 // flash: those whose flash is at most one nudge after the pulses arrive (a mask of the eight,
 // then a request for each set bit, usually none or one).
-template <bool Wide>
+template <bool Wide, bool Lanes>
 [[gnu::always_inline]] inline void event_loop::prefetch_arrivals(std::size_t a,
                                                                  const interval_constants& k) {
     constexpr std::size_t far = 8, near = 4;
@@ -224,16 +225,21 @@ template <bool Wide>
         if (a + near < n && centres_[a + near] >= 0) {
             const auto c = static_cast<std::uint32_t>(centres_[a + near]);
             const tick_t soon = arriving_[a + near].t + k.delay + k.nudge;
-            const tick_t *up = times + (c - w - 1), *mid = times + (c - 1),
-                         *down = times + (c + w - 1);
-            unsigned pushed = static_cast<unsigned>(up[0] <= soon) |
-                              static_cast<unsigned>(up[1] <= soon) << 1 |
-                              static_cast<unsigned>(up[2] <= soon) << 2 |
-                              static_cast<unsigned>(mid[0] <= soon) << 3 |
-                              static_cast<unsigned>(mid[2] <= soon) << 4 |
-                              static_cast<unsigned>(down[0] <= soon) << 5 |
-                              static_cast<unsigned>(down[1] <= soon) << 6 |
-                              static_cast<unsigned>(down[2] <= soon) << 7;
+            unsigned pushed = 0;
+            if constexpr (Lanes) {
+                pushed = moore_before(times, c, w, soon + 1);
+            } else {
+                const tick_t *up = times + (c - w - 1), *mid = times + (c - 1),
+                             *down = times + (c + w - 1);
+                pushed = static_cast<unsigned>(up[0] <= soon) |
+                         static_cast<unsigned>(up[1] <= soon) << 1 |
+                         static_cast<unsigned>(up[2] <= soon) << 2 |
+                         static_cast<unsigned>(mid[0] <= soon) << 3 |
+                         static_cast<unsigned>(mid[2] <= soon) << 4 |
+                         static_cast<unsigned>(down[0] <= soon) << 5 |
+                         static_cast<unsigned>(down[1] <= soon) << 6 |
+                         static_cast<unsigned>(down[2] <= soon) << 7;
+            }
             // The first two without a branch (none set asks for the centre's, offset[8] = 0:
             // whether any is set is as good as random), more in a loop that is rarely entered.
             const unsigned second = pushed & (pushed - 1);
@@ -245,10 +251,44 @@ template <bool Wide>
     }
 }
 
+// The eight pulses at t of a flash whose neighbourhood is in the block, centred on c, four flash
+// times at a time (moore_lanes.hpp); then, in the neighbours' order, what deliver does beyond
+// the pulse for those that need it: their turns before t and the pulse (left to deliver), their
+// flash at t, or filing the turn the pulse moved.
+template <class Rules>
+[[gnu::always_inline]] inline void event_loop::deliver_moore(const Rules& rules, std::uint32_t c,
+                                                             tick_t t,
+                                                             const interval_constants& k) {
+    moore_rows before;
+    moore_mask look = pulse_moore(k.times, c, static_cast<std::uint32_t>(k.row),
+                                  {t, k.awake, k.nudge, k.horizon}, before);
+    for (; look != 0; look &= look - 1) {
+        const int i = std::countr_zero(look);
+        const std::uint32_t local = c + k.offset[static_cast<std::size_t>(i)];
+        const tick_t was = before.times[moore_rows::of(i)];
+        if (was < t) {
+            deliver(rules, local, t);
+        } else if (const tick_t now = k.times[local]; now <= t) {
+            take_turn(local, t);
+            refile(rules, local, was);
+        } else {
+            schedule(local, now);
+        }
+    }
+    totals_.pulses_delivered += 8;
+}
+
+// Whether a build of the loop may take an interior flash's eight pulses four lanes at a time
+// (deliver_moore): the default model's rules, where a pulse reads the flash time alone.
+template <class Rules>
+constexpr bool moore_lanes_fit = Rules::switches::mode() == refractory_mode::drop &&
+                                 !Rules::switches::instant_matters() &&
+                                 !Rules::switches::general_prc() && !Rules::switches::spread();
+
 // The pulses of arrival a, at t: a flash whose whole neighbourhood is in the block (centres_)
 // reaches the fireflies at fixed offsets from it (k.offset, or offsets_ when `Wide`); any other
 // flash, those of its neighbours that are in the block.
-template <class Rules, bool Wide>
+template <class Rules, bool Wide, bool Lanes>
 [[gnu::always_inline]] inline void event_loop::deliver_arrival(const Rules& rules, std::size_t a,
                                                                tick_t t,
                                                                const interval_constants& k) {
@@ -257,6 +297,8 @@ template <class Rules, bool Wide>
             for (const std::int64_t o : offsets_)
                 deliver(rules, static_cast<std::uint32_t>(centres_[a] + o), t);
             totals_.pulses_delivered += static_cast<std::int64_t>(offsets_.size());
+        } else if constexpr (Lanes) {
+            deliver_moore(rules, static_cast<std::uint32_t>(centres_[a]), t, k);
         } else {
             const auto c = static_cast<std::uint32_t>(centres_[a]);
             for (std::size_t i = 0; i < 8; ++i)
@@ -298,13 +340,15 @@ template <class Rules>
 // own turn is due and that no pulse reached (visiting twice is harmless). Fireflies are
 // independent within an epoch, so one firefly's events need to be in time order, not all.
 // `Wide`: a flash whose whole neighbourhood is in the block (centres_, R cells each way) reaches
-// the fireflies at offsets_ from it; the default's 8 Moore cells are fixed offsets.
-template <class Rules, bool Wide>
-void event_loop::process_interval(const Rules& shared_rules, tick_t end) {
+// the fireflies at offsets_ from it; the default's 8 Moore cells are fixed offsets. `Lanes`:
+// those eight four at a time (process_interval_avx2).
+template <class Rules, bool Wide, bool Lanes>
+[[gnu::always_inline]] inline void event_loop::run_interval(const Rules& shared_rules, tick_t end) {
     // (A copy whose address no call sees: the compiler keeps its constants in registers instead
     // of reading them again after every store to a flash time, which might have changed them.)
     const Rules rules = shared_rules;
-    const tick_t delay = rules.params().delay;
+    const model_params& p = rules.params();
+    const tick_t delay = p.delay;
     const std::int64_t row = block_.width;
     const auto w = static_cast<std::uint32_t>(row);
     // The eight neighbours of an interior firefly c are c + offset[k], k < 8 (unsigned, wrapping);
@@ -313,17 +357,30 @@ void event_loop::process_interval(const Rules& shared_rules, tick_t end) {
     const interval_constants k{
         delay,
         nudge_,
+        p.period - p.refractory,
+        horizon_time_,
         flash_at_.data(),
         row,
         {zero - w - 1, zero - w, zero - w + 1, zero - 1, 1, w - 1, w, w + 1, 0}};
     const std::size_t n = arriving_.size();
     std::size_t a = next_arrival_;
     for (; a < n && arriving_[a].t + delay < end; ++a) {
-        prefetch_arrivals<Wide>(a, k);
-        deliver_arrival<Rules, Wide>(rules, a, arriving_[a].t + delay, k);
+        prefetch_arrivals<Wide, Lanes>(a, k);
+        deliver_arrival<Rules, Wide, Lanes>(rules, a, arriving_[a].t + delay, k);
     }
     next_arrival_ = a;
     visit_due(rules, end);
+}
+
+template <class Rules, bool Wide>
+void event_loop::process_interval(const Rules& rules, tick_t end) {
+    run_interval<Rules, Wide, false>(rules, end);
+}
+
+template <class Rules>
+[[gnu::target("avx2")]] void event_loop::process_interval_avx2(const Rules& rules, tick_t end) {
+    static_assert(moore_lanes_fit<Rules>);
+    run_interval<Rules, false, true>(rules, end);
 }
 
 } // namespace fireflies
