@@ -18,8 +18,9 @@ and prints for each:
   - instructions of the event loop (callgrind, deterministic): inclusive counts of
     event_loop::begin_epoch (src/scheduler), every build of process_interval (the default
     model's AVX2 build process_interval_avx2 among them) and process_interval_all_to_all (the
-    pulses, the turns, filing) and draw_pending (the default model's jitter draws, made in a
-    batch after each interval), per flash. The HDF5 writing, whose flushes follow the wall
+    pulses, the turns, filing), draw_pending (the default model's jitter draws, made in a
+    batch after each interval) and record_flashes (the interval's flashes into the reports and
+    the totals), per flash. The HDF5 writing, whose flushes follow the wall
     clock, is left out, so that the count is the same run after run.
 Needs h5py (FIREFLIES_COSTS_PYTHON picks the interpreter in scripts/ users' hands; this script
 itself runs under any python3 that imports h5py) and valgrind for the instruction counts.
@@ -54,7 +55,8 @@ LOOP = ["fireflies::event_loop::begin_epoch*",
         "void fireflies::event_loop::process_interval<*",
         "void fireflies::event_loop::process_interval_avx2<*",
         "void fireflies::event_loop::process_interval_all_to_all<*",
-        "fireflies::event_loop::draw_pending*"]
+        "fireflies::event_loop::draw_pending*",
+        "fireflies::event_loop::record_flashes*"]
 
 
 def run_once(binary, args, out):

@@ -182,7 +182,9 @@ void event_loop::start_tasks() {
     all_to_all_ = config_.coupling == coupling_kind::all_to_all;
     family_ = rules_.params().own_periods() || rules_.params().general_prc || all_to_all_;
     defer_draws_ = !family_ && rules_.draws_can_wait();
-    lanes_ = __builtin_cpu_supports("avx2");
+    lanes_ = !wide_ && !family_ && nudge_ > 0 &&
+             fixed_switches<refractory_mode::drop, false>::fit(rules_.params()) &&
+             __builtin_cpu_supports("avx2");
     const std::int64_t r = reach_.radius();
     // (All-to-all exchanges every flash with every worker instead: gather_all.)
     if (!config_.partitioned && !all_to_all_) neighbours_ = decomposition_.neighbours(worker_, r);
@@ -259,35 +261,36 @@ std::uint64_t event_loop::global_id(std::uint32_t local) const noexcept {
 void event_loop::act(std::uint32_t local, tick_t t) {
     firefly_ref f = at(local);
     const tick_t previous = f.last_flash;
-    const std::uint64_t id = global_id(local);
     if (defer_draws_) {
         // (the flash time set by draw_pending, at the end of the interval)
         pending_local_.push_back(local);
-        pending_id_.push_back(id);
-        pending_t_.push_back(t);
         pending_draw_.push_back(rules_.flash_begin(f, t));
-        return emit_flash(id, t, previous);
+        return emit_flash(global_id(local), t, previous);
     }
+    const std::uint64_t id = global_id(local);
     if (rules_.act(f, id, t) == reaction::flashed) emit_flash(id, t, previous);
 }
 
 // The jitter of the interval's flashes (act), four draws at a time: each one's flash time, filed
-// when it comes before the horizon (what refile did for act's flash time).
-void event_loop::draw_pending() {
+// when it comes before the horizon (what refile did for act's flash time). With the draws
+// deferred every turn of the interval is a flash, noted in the order of flashes_ from `first`.
+void event_loop::draw_pending(std::size_t first) {
     const std::size_t n = pending_local_.size();
     if (n == 0) return;
+    const flash_event* flash = flashes_.data() + first;
+    pending_id_.resize(n);
     pending_bits_.resize(n);
+    for (std::size_t i = 0; i < n; ++i)
+        pending_id_[i] = flash[i].agent;
     random_bits_batch(rules_.params().seed, pending_id_.data(), pending_draw_.data(), n,
                       pending_bits_.data());
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint32_t local = pending_local_[i];
-        const tick_t at = rules_.flash_time(pending_t_[i], pending_bits_[i]);
+        const tick_t at = rules_.flash_time(flash[i].t, pending_bits_[i]);
         flash_at_[local] = at;
         if (at < horizon_time_) schedule(local, at);
     }
     pending_local_.clear();
-    pending_id_.clear();
-    pending_t_.clear();
     pending_draw_.clear();
 }
 
@@ -377,17 +380,6 @@ std::int64_t event_loop::pulses_into_block(std::uint64_t source) const {
     return n;
 }
 
-// What a firefly's own turn touches besides its flash time: the rest of its state, in the
-// coroutine engine on the one line of its coroutine frame (up to 64 bytes; a larger frame is
-// requested from the line of its promise to the end).
-void event_loop::prefetch_turn(std::uint32_t local) const noexcept {
-    __builtin_prefetch(&rest(local), 1);
-    if (rest_shift_ <= 6) return;
-    const auto* frame = static_cast<const char*>(frames_->frame(local));
-    __builtin_prefetch(frame, 1);
-    __builtin_prefetch(frame + frames_->stride() - 1, 1);
-}
-
 // The local index of flash `source`'s centre when all eight of its neighbours are in this block
 // (they are then at fixed offsets from it), else -1. With `margin`, a wide neighbourhood's: when
 // every cell within `margin` of it is.
@@ -411,22 +403,37 @@ std::int64_t event_loop::interior(const flash_event& source, std::int64_t margin
 
 // (The flashes since the last report are order_t_.size().)
 void event_loop::emit_flash(std::uint64_t id, tick_t t, tick_t previous) {
-    const flash_event ev{t, id};
-    flashes_.push_back(ev);
+    flashes_.push_back({t, id});
+    order_previous_.push_back(previous);
+}
+
+// The interval's flashes (flashes_ from `first`, emit_flash) into the reports and the totals.
+void event_loop::record_flashes(std::size_t first) {
+    const auto flashes = std::span<const flash_event>(flashes_).subspan(first);
+    const tick_t* previous = order_previous_.data() + (order_previous_.size() - flashes.size());
     if (config_.telemetry == telemetry_mode::events) {
-        unreported_.push_back(ev);
+        unreported_.insert(unreported_.end(), flashes.begin(), flashes.end());
     } else if (region_events_) {
-        std::int64_t y = 0, x = 0;
-        by_width_.split(static_cast<std::int64_t>(ev.agent), y, x);
-        if (config_.record_region.contains(x, y)) {
-            unreported_.push_back(ev);
-            region_previous_.push_back(previous);
+        for (std::size_t i = 0; i < flashes.size(); ++i) {
+            std::int64_t y = 0, x = 0;
+            by_width_.split(static_cast<std::int64_t>(flashes[i].agent), y, x);
+            if (config_.record_region.contains(x, y)) {
+                unreported_.push_back(flashes[i]);
+                region_previous_.push_back(previous[i]);
+            }
         }
     }
-    ++totals_.flashes_total;
-    totals_.pulses_sent += pulses_per_flash_ ? pulses_per_flash_ : pulses_from(ev.agent);
-    order_t_.push_back(t);
-    order_previous_.push_back(previous);
+    const std::size_t sent = order_t_.size();
+    order_t_.resize(sent + flashes.size());
+    for (std::size_t i = 0; i < flashes.size(); ++i)
+        order_t_[sent + i] = flashes[i].t;
+    const auto n = static_cast<std::int64_t>(flashes.size());
+    totals_.flashes_total += n;
+    if (pulses_per_flash_ != 0)
+        totals_.pulses_sent += n * pulses_per_flash_;
+    else
+        for (const flash_event& ev : flashes)
+            totals_.pulses_sent += pulses_from(ev.agent);
 }
 
 void event_loop::send_flashes(worker_link& link, report_header h,
@@ -530,17 +537,17 @@ void event_loop::run_epoch(tick_t end, worker_link& link) {
         const tick_t t_sample = next_sample_ * sample_;
         const bool sample_here = t_sample < end && t_sample <= duration_;
         const tick_t until = sample_here ? t_sample + 1 : end;
+        const std::size_t first = flashes_.size();
         if (wide_)
             process_interval_wide(until); // (event_loop_wide.cpp)
         else if (family_)
             process_interval_family(until); // (event_loop_families.cpp)
+        else if (lanes_)
+            process_interval_lanes(until); // (event_loop_lanes.cpp)
         else
-            with_fixed_rules([&](const auto& rules) {
-                if constexpr (moore_lanes_fit<std::remove_cvref_t<decltype(rules)>>)
-                    if (lanes_) return process_interval_avx2(rules, until);
-                process_interval(rules, until);
-            });
-        draw_pending();
+            with_fixed_rules([&](const auto& rules) { process_interval(rules, until); });
+        draw_pending(first);
+        record_flashes(first);
         epoch_visits_ += static_cast<std::int64_t>(due_.size());
         if (!sample_here) break;
         emit_sample(link);

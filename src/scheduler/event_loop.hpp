@@ -24,6 +24,7 @@
 #include "fireflies/sync.hpp"
 #include "fireflies/worker_link.hpp"
 #include "runtime/huge_pages.hpp"
+#include "scheduler/moore_lanes.hpp"
 
 namespace fireflies {
 
@@ -105,21 +106,26 @@ class event_loop {
     std::int64_t interior(const flash_event& source, std::int64_t margin) const noexcept;
     /// With `Wide`, for any neighbourhood (--neighbourhood, --radius); else for the 8 Moore cells.
     template <class Rules, bool Wide = false> void process_interval(const Rules& rules, tick_t end);
-    /// The default model's build (moore_lanes_fit) where the CPU has AVX2 (lanes_): the eight
-    /// pulses of a flash inside the block four flash times at a time (moore_lanes.hpp).
+    /// The default model's build (moore_lanes_fit) where the CPU has AVX2: the eight pulses of a
+    /// flash inside the block four flash times at a time (moore_lanes.hpp).
     template <class Rules>
     [[gnu::target("avx2")]] void process_interval_avx2(const Rules& rules, tick_t end);
+    // It, with the default model's rules in drop mode (lanes_), in a unit of its own
+    // (event_loop_lanes.cpp).
     bool lanes_ = false;
+    void process_interval_lanes(tick_t end);
     // process_interval's pieces, inlined into it (`Lanes`: into process_interval_avx2), and the
     // constants of its loop (locals of process_interval: read once, not again after every store
     // to a flash time)
     struct interval_constants {
         tick_t delay, nudge;
-        tick_t awake;   // T - Rf
-        tick_t horizon; // horizon_time_
         tick_t* times;
+        std::byte* rest; // rest_base_, rest_shift_
+        int rest_shift;
         std::int64_t row;                    // the block's width
         std::array<std::uint32_t, 9> offset; // the 8 neighbours of an interior firefly, itself
+        std::array<std::uint32_t, 13> lane_offset; // the same by lanes (moore_lane_offsets)
+        moore_pulses lanes;                        // `Lanes`: the rules' constants as lanes
     };
     template <class Rules, bool Wide, bool Lanes> void run_interval(const Rules& rules, tick_t end);
     template <bool Wide, bool Lanes>
@@ -128,7 +134,8 @@ class event_loop {
     void deliver_arrival(const Rules& rules, std::size_t a, tick_t t, const interval_constants& k);
     template <class Rules>
     void deliver_moore(const Rules& rules, std::uint32_t c, tick_t t, const interval_constants& k);
-    template <class Rules> void visit_due(const Rules& rules, tick_t end);
+    template <class Rules>
+    void visit_due(const Rules& rules, tick_t end, const interval_constants& k);
     // The model families' builds of file_turns and process_interval
     // (event_loop_families.cpp).
     bool family_ = false; // a period spread, the general phase response or all-to-all coupling
@@ -144,15 +151,17 @@ class event_loop {
     void deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t, std::uint32_t k);
     void gather_all(worker_link& link);
     std::vector<std::uint32_t> sources_; // of one instant's flashes, those of this block (local)
-    void prefetch_turn(std::uint32_t local) const noexcept;
+    void prefetch_turn(std::uint32_t local, const interval_constants& k) const noexcept;
     // The default model's flashes draw their jitter in a batch at the end of each interval
-    // (firefly_rules::draws_can_wait): the flashes waiting for it, and their random bits.
+    // (firefly_rules::draws_can_wait): the flashes waiting for it, their random bits.
     bool defer_draws_ = false;
     std::vector<std::uint64_t> pending_id_, pending_bits_;
     std::vector<std::uint32_t> pending_local_, pending_draw_;
-    std::vector<tick_t> pending_t_;
-    void draw_pending();
+    void draw_pending(std::size_t first);
+    // A flash: into flashes_ and order_previous_; after the interval, record_flashes copies the
+    // interval's into the reports and counts them.
     void emit_flash(std::uint64_t id, tick_t t, tick_t previous);
+    void record_flashes(std::size_t first);
     void run_epoch(tick_t end, worker_link& link);
     using clock = std::chrono::steady_clock;
     void wait_for_pace(std::int64_t k, double speed, clock::time_point start, worker_link& link);
@@ -175,6 +184,7 @@ class event_loop {
     template <class F> void for_each_neighbour(std::uint64_t source, F&& f) const;
     template <class F> void for_each_moore_neighbour(std::uint64_t source, F&& f) const;
     template <bool Open, class F> void for_each_neighbour_of(std::uint64_t source, F&& f) const;
+    template <class F> void for_each_torus_neighbour(std::uint64_t source, F&& f) const;
     template <class F> void for_each_wide_neighbour(std::uint64_t source, F&& f) const;
 
     // configuration

@@ -13,8 +13,8 @@
 #include <type_traits>
 
 #include "scheduler/event_loop.hpp"
+#include "scheduler/firefly_task.hpp"
 #include "scheduler/flash_scan.hpp"
-#include "scheduler/moore_lanes.hpp"
 
 namespace fireflies {
 
@@ -103,10 +103,25 @@ template <class F> void event_loop::for_each_neighbour(std::uint64_t source, F&&
 // The default's: the distinct Moore neighbours of `source` on the torus, without itself (fewer
 // than 8 only on grids narrower than 3 cells, or on an edge with --boundary open).
 template <class F> void event_loop::for_each_moore_neighbour(std::uint64_t source, F&& f) const {
-    if (config_.boundary == boundary_kind::open)
+    if (pulses_per_flash_ == 8)
+        for_each_torus_neighbour(source, f);
+    else if (config_.boundary == boundary_kind::open)
         for_each_neighbour_of<true>(source, f);
     else
         for_each_neighbour_of<false>(source, f);
+}
+
+// The same when every flash has 8 coupled neighbours (pulses_per_flash_: a torus at least 3
+// cells each way, nothing partitioned), all distinct: in the same order, with nothing to check.
+template <class F> void event_loop::for_each_torus_neighbour(std::uint64_t source, F&& f) const {
+    std::int64_t sy = 0, sx = 0;
+    by_width_.split(static_cast<std::int64_t>(source), sy, sx);
+    const std::array<std::int64_t, 3> x{sx == 0 ? width_ - 1 : sx - 1, sx,
+                                        sx == width_ - 1 ? 0 : sx + 1},
+        y{sy == 0 ? height_ - 1 : sy - 1, sy, sy == height_ - 1 ? 0 : sy + 1};
+    for (std::size_t j = 0; j < 3; ++j)
+        for (std::size_t i = 0; i < 3; ++i)
+            if (i != 1 || j != 1) f(x[i], y[j]);
 }
 
 // (With `Open`, --boundary open: no wrapping, the cells beyond an edge do not exist.)
@@ -183,6 +198,18 @@ template <class Rules>
         schedule(local, after);
 }
 
+// What a firefly's own turn touches besides its flash time: the rest of its state, in the
+// coroutine engine on the one line of its coroutine frame (up to 64 bytes; a larger frame is
+// requested from the line of its promise to the end).
+[[gnu::always_inline]] inline void
+event_loop::prefetch_turn(std::uint32_t local, const interval_constants& k) const noexcept {
+    __builtin_prefetch(k.rest + (std::size_t{local} << k.rest_shift), 1);
+    if (k.rest_shift <= 6) return;
+    const auto* frame = static_cast<const char*>(frames_->frame(local));
+    __builtin_prefetch(frame, 1);
+    __builtin_prefetch(frame + frames_->stride() - 1, 1);
+}
+
 // Memory is requested in two stages ahead of use: the flash times of the neighbourhood of the
 // flash `far` arrivals after a; `near` arrivals after a (those times have arrived by then), the
 // other fields and the coroutine frames of the neighbours that flash will push to their own
@@ -211,7 +238,7 @@ template <bool Wide, bool Lanes>
             // (Firefly 0's instead of a branch, which would go either way at random.)
             for (const std::int64_t o : offsets_) {
                 const auto j = static_cast<std::uint32_t>(centres_[a + near] + o);
-                prefetch_turn(j & -static_cast<std::uint32_t>(times[j] <= soon));
+                prefetch_turn(j & -static_cast<std::uint32_t>(times[j] <= soon), k);
             }
         }
     } else {
@@ -240,13 +267,22 @@ template <bool Wide, bool Lanes>
                          static_cast<unsigned>(down[1] <= soon) << 6 |
                          static_cast<unsigned>(down[2] <= soon) << 7;
             }
-            // The first two without a branch (none set asks for the centre's, offset[8] = 0:
-            // whether any is set is as good as random), more in a loop that is rarely entered.
+            // The first two without a branch (none set asks for the centre's, offset[8] = 0,
+            // lane_offset[12] = 0: whether any is set is as good as random), more in a loop that
+            // is rarely entered.
+            const auto& offset = [&]() -> const auto& {
+                if constexpr (Lanes)
+                    return k.lane_offset;
+                else
+                    return k.offset;
+            }
+            ();
+            constexpr unsigned none = Lanes ? 1u << 12 : 1u << 8;
             const unsigned second = pushed & (pushed - 1);
-            prefetch_turn(c + k.offset[static_cast<std::size_t>(std::countr_zero(pushed | 256u))]);
-            prefetch_turn(c + k.offset[static_cast<std::size_t>(std::countr_zero(second | 256u))]);
+            prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(pushed | none))], k);
+            prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(second | none))], k);
             for (unsigned more = second & (second - 1); more != 0; more &= more - 1)
-                prefetch_turn(c + k.offset[static_cast<std::size_t>(std::countr_zero(more))]);
+                prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(more))], k);
         }
     }
 }
@@ -260,12 +296,12 @@ template <class Rules>
                                                              tick_t t,
                                                              const interval_constants& k) {
     moore_rows before;
-    moore_mask look = pulse_moore(k.times, c, static_cast<std::uint32_t>(k.row),
-                                  {t, k.awake, k.nudge, k.horizon}, before);
+    moore_mask look =
+        pulse_moore(k.times, c, static_cast<std::uint32_t>(k.row), t, k.lanes, before);
     for (; look != 0; look &= look - 1) {
-        const int i = std::countr_zero(look);
-        const std::uint32_t local = c + k.offset[static_cast<std::size_t>(i)];
-        const tick_t was = before.times[moore_rows::of(i)];
+        const auto lane = static_cast<std::size_t>(std::countr_zero(look));
+        const std::uint32_t local = c + k.lane_offset[lane];
+        const tick_t was = before.times[lane];
         if (was < t) {
             deliver(rules, local, t);
         } else if (const tick_t now = k.times[local]; now <= t) {
@@ -322,14 +358,15 @@ template <class Rules, bool Wide, bool Lanes>
 // The due list, stale entries included: flash times 64 entries ahead, and 24 ahead the rest and
 // the coroutine frame of those whose turn comes before the end.
 template <class Rules>
-[[gnu::always_inline]] inline void event_loop::visit_due(const Rules& rules, tick_t end) {
+[[gnu::always_inline]] inline void event_loop::visit_due(const Rules& rules, tick_t end,
+                                                         const interval_constants& k) {
     constexpr std::size_t due_far = 64, due_near = 24;
     const bool queue = rules.params().mode == refractory_mode::queue;
     for (std::size_t i = 0; i < due_.size(); ++i) {
         if (i + due_far < due_.size()) __builtin_prefetch(&flash_at_[due_[i + due_far]], 1);
         if (i + due_near < due_.size()) {
             const std::uint32_t later = due_[i + due_near];
-            prefetch_turn(later & -static_cast<std::uint32_t>(queue | (flash_at_[later] < end)));
+            prefetch_turn(later & -static_cast<std::uint32_t>(queue | (flash_at_[later] < end)), k);
         }
         visit(rules, due_[i], end);
     }
@@ -357,11 +394,13 @@ template <class Rules, bool Wide, bool Lanes>
     const interval_constants k{
         delay,
         nudge_,
-        p.period - p.refractory,
-        horizon_time_,
         flash_at_.data(),
+        rest_base_,
+        rest_shift_,
         row,
-        {zero - w - 1, zero - w, zero - w + 1, zero - 1, 1, w - 1, w, w + 1, 0}};
+        {zero - w - 1, zero - w, zero - w + 1, zero - 1, 1, w - 1, w, w + 1, 0},
+        moore_lane_offsets(w),
+        {nudge_, p.period - p.refractory, horizon_time_}};
     const std::size_t n = arriving_.size();
     std::size_t a = next_arrival_;
     for (; a < n && arriving_[a].t + delay < end; ++a) {
@@ -369,7 +408,7 @@ template <class Rules, bool Wide, bool Lanes>
         deliver_arrival<Rules, Wide, Lanes>(rules, a, arriving_[a].t + delay, k);
     }
     next_arrival_ = a;
-    visit_due(rules, end);
+    visit_due(rules, end, k);
 }
 
 template <class Rules, bool Wide>

@@ -4,104 +4,117 @@
 // the loop must look at (event_loop_builds.hpp: process_interval_avx2). For the default model's
 // rules (drop mode, the constant advance, one period, the flash instant not checked).
 //
-// The neighbours of cell c in a block w cells wide, in the order of the loop's offsets: the row
-// above left to right (c - w - 1, c - w, c - w + 1), c - 1, c + 1, the row below (c + w - 1,
-// c + w, c + w + 1). Each row is read as four flash times: above from c - w - 1 (lanes 0-2), the
-// middle from c - 1 (lanes 0 and 2), below from c + w - 2 (lanes 1-3, so that the last cell
-// read is c + w + 1, inside the block). The other lanes are written back unchanged.
+// The neighbours of cell c in a block w cells wide are read as three rows of four flash times,
+// twelve lanes: above from c - w - 1 (lanes 0-2 the neighbours c - w - 1, c - w, c - w + 1), the
+// middle from c - 1 (lanes 4 and 6: c - 1, c + 1), below from c + w - 2 (lanes 9-11: c + w - 1,
+// c + w, c + w + 1; so that the last cell read is c + w + 1, inside the block). Lane order is the
+// neighbours' order in the scalar loop (event_loop::interval_constants::offset). The other
+// lanes are written back unchanged.
+#include <immintrin.h>
+
+#include <array>
 #include <cstdint>
 
 #include "fireflies/time.hpp"
 
 namespace fireflies {
 
-/// Bit i stands for neighbour i (in the order above).
+/// Bit l stands for lane l (above); only the neighbours' lanes (moore_neighbour_lanes) are set.
 using moore_mask = unsigned;
+inline constexpr moore_mask moore_neighbour_lanes = 0b1110'0101'0111;
 
-/// The flash times of a neighbourhood as read: the rows above, in the middle and below, four
-/// each (neighbour i at index of(i)).
+/// Each lane's cell as an offset from c in a block w wide (unsigned, wrapping), and at index 12
+/// c itself (0).
+inline std::array<std::uint32_t, 13> moore_lane_offsets(std::uint32_t w) noexcept {
+    constexpr std::uint32_t zero = 0;
+    return {zero - w - 1, zero - w, zero - w + 1, zero - w + 2, zero - 1, 0, 1, 2, w - 2, w - 1, w,
+            w + 1,        0};
+}
+
+/// The flash times of a neighbourhood as read, lane by lane.
 struct moore_rows {
     tick_t times[12];
-    static constexpr int of(int neighbour) noexcept {
-        constexpr int index[8] = {0, 1, 2, 4, 6, 9, 10, 11};
-        return index[neighbour];
-    }
 };
 
-/// The pulses at t of one flash and the rules' constants (drop mode, the constant advance).
+/// The rules' constants for the pulses of one interval (drop mode, the constant advance), as
+/// lanes.
 struct moore_pulses {
-    tick_t t;
-    tick_t awake;   ///< T - Rf: a flash time more than this after t is refractory's
-    tick_t nudge;   ///< e
-    tick_t horizon; ///< turns before it are filed when they move
+    std::array<tick_t, 12> nudge; ///< e > 0 in the neighbours' lanes, 0 in the others
+    tick_t awake;                 ///< T - Rf: a flash time more than this after a pulse's is
+                                  ///< refractory's
+    tick_t horizon;               ///< turns before it are filed when they move; after the pulses
+    moore_pulses(tick_t e, tick_t awake_, tick_t horizon_) noexcept
+        : nudge{e, e, e, 0, e, 0, e, 0, 0, e, e, e}, awake(awake_), horizon(horizon_) {}
 };
 
 namespace lanes {
 
-using v4l = std::int64_t __attribute__((vector_size(32)));
-using v4d = double __attribute__((vector_size(32)));
-
-[[gnu::target("avx2")]] inline unsigned movemask(v4l m) noexcept {
-    return static_cast<unsigned>(__builtin_ia32_movmskpd256(reinterpret_cast<v4d>(m)));
+[[gnu::target("avx2")]] inline __m256i load(const tick_t* at) noexcept {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+}
+[[gnu::target("avx2")]] inline void store(tick_t* at, __m256i x) noexcept {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(at), x);
+}
+[[gnu::target("avx2")]] inline unsigned movemask(__m256i m) noexcept {
+    return static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(m)));
 }
 
-// The three rows' four-lane masks into the eight neighbours' bits.
+// The three rows' masks into the neighbours' lanes.
 inline moore_mask neighbours(unsigned above, unsigned middle, unsigned below) noexcept {
-    return (above & 7u) | (middle & 1u) << 3 | (middle & 4u) << 2 | (below & 14u) << 4;
+    return (above | middle << 4 | below << 8) & moore_neighbour_lanes;
 }
 
-// One row: pulses applied where `nudge` has the lane and the firefly is neither refractory nor
-// due before t; the lanes to look at: flashing at t or before, or moved before the horizon.
-[[gnu::target("avx2")]] inline unsigned pulse_row(tick_t* at, tick_t* before, v4l nudge, v4l t,
-                                                  v4l awake, v4l horizon) noexcept {
-    v4l x;
-    __builtin_memcpy(&x, at, sizeof x);
-    __builtin_memcpy(before, &x, sizeof x);
-    const v4l keep = (x - awake > t) | (t > x);
-    const v4l y = x - (nudge & ~keep);
-    __builtin_memcpy(at, &y, sizeof y);
-    const v4l look = (t + 1 > y) | (~(y == x) & (horizon > y));
-    return movemask(look);
+// One row: pulses applied where `nudge` has the lane and the firefly is neither refractory
+// (after t + awake) nor due before t; the lanes to look at: due before t, or moved to before the
+// horizon (which a flash at t is: the horizon is after t).
+[[gnu::target("avx2")]] inline unsigned pulse_row(tick_t* at, tick_t* before, const tick_t* nudge,
+                                                  __m256i t, __m256i t_awake,
+                                                  __m256i horizon) noexcept {
+    const __m256i x = load(at);
+    store(before, x);
+    const __m256i due = _mm256_cmpgt_epi64(t, x);
+    const __m256i keep = _mm256_or_si256(_mm256_cmpgt_epi64(x, t_awake), due);
+    const __m256i y = _mm256_sub_epi64(x, _mm256_andnot_si256(keep, load(nudge)));
+    store(at, y);
+    return movemask(
+        _mm256_or_si256(due, _mm256_andnot_si256(keep, _mm256_cmpgt_epi64(horizon, y))));
 }
 
-[[gnu::target("avx2")]] inline unsigned below_row(const tick_t* at, v4l bound) noexcept {
-    v4l x;
-    __builtin_memcpy(&x, at, sizeof x);
-    return movemask(bound > x);
+[[gnu::target("avx2")]] inline unsigned below_row(const tick_t* at, __m256i bound) noexcept {
+    return movemask(_mm256_cmpgt_epi64(bound, load(at)));
 }
 
 } // namespace lanes
 
-/// The pulses `p` to the eight neighbours of cell c (every one inside the `times` of a block w
+/// The pulses at t to the eight neighbours of cell c (every one inside the `times` of a block w
 /// wide), as event_loop::deliver would give them, for each neighbour whose flash time is at or
-/// after p.t (no turn of its own to take first): refractory (its flash time more than p.awake
-/// after p.t) it drops the pulse, else its flash time moves p.nudge earlier. Returns the
-/// neighbours the caller must finish, `before` holding their flash times as they were: those due
-/// before p.t (left unchanged: their turns come first, then the pulse), those whose flash time
-/// is now at or before p.t (they flash at p.t) and those whose flash time moved to before
-/// p.horizon (to be filed).
+/// after t (no turn of its own to take first): refractory (its flash time more than p.awake
+/// after t) it drops the pulse, else its flash time moves p.nudge earlier. Returns the lanes
+/// of the neighbours the caller must finish, `before` holding their flash times as they were:
+/// those due before t (left unchanged: their turns come first, then the pulse) and those whose
+/// flash time moved, to before p.horizon (to be filed; among them those it moved to t or
+/// before, which flash at t).
 [[gnu::target("avx2")]] inline moore_mask pulse_moore(tick_t* times, std::uint32_t c,
-                                                      std::uint32_t w, const moore_pulses& p,
+                                                      std::uint32_t w, tick_t t,
+                                                      const moore_pulses& p,
                                                       moore_rows& before) noexcept {
-    using lanes::v4l;
-    const v4l t = v4l{} + p.t, awake = v4l{} + p.awake, horizon = v4l{} + p.horizon;
-    const tick_t e = p.nudge;
+    const __m256i at = _mm256_set1_epi64x(t), t_awake = _mm256_set1_epi64x(t + p.awake),
+                  horizon = _mm256_set1_epi64x(p.horizon);
     // (Row by row, each written before the next is read: in a block 3 or 4 cells wide the rows'
     // lanes overlap.)
     const unsigned above =
-        lanes::pulse_row(times + (c - w - 1), before.times, v4l{e, e, e, 0}, t, awake, horizon);
-    const unsigned middle =
-        lanes::pulse_row(times + (c - 1), before.times + 4, v4l{e, 0, e, 0}, t, awake, horizon);
-    const unsigned below =
-        lanes::pulse_row(times + (c + w - 2), before.times + 8, v4l{0, e, e, e}, t, awake, horizon);
+        lanes::pulse_row(times + (c - w - 1), before.times, p.nudge.data(), at, t_awake, horizon);
+    const unsigned middle = lanes::pulse_row(times + (c - 1), before.times + 4, p.nudge.data() + 4,
+                                             at, t_awake, horizon);
+    const unsigned below = lanes::pulse_row(times + (c + w - 2), before.times + 8,
+                                            p.nudge.data() + 8, at, t_awake, horizon);
     return lanes::neighbours(above, middle, below);
 }
 
 /// The neighbours of cell c whose flash time is before `bound`.
 [[gnu::target("avx2")]] inline moore_mask moore_before(const tick_t* times, std::uint32_t c,
                                                        std::uint32_t w, tick_t bound) noexcept {
-    using lanes::v4l;
-    const v4l b = v4l{} + bound;
+    const __m256i b = _mm256_set1_epi64x(bound);
     return lanes::neighbours(lanes::below_row(times + (c - w - 1), b),
                              lanes::below_row(times + (c - 1), b),
                              lanes::below_row(times + (c + w - 2), b));
