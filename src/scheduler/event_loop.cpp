@@ -34,6 +34,17 @@ struct turn_call {
 };
 thread_local turn_call calling{};
 
+// v.push_back(x), its growth out of line: a turn that appends does not pay for the registers the
+// growth needs.
+template <class T> [[gnu::noinline]] void append_growing(std::vector<T>& v, const T& x) {
+    v.push_back(x);
+}
+template <class T> void append(std::vector<T>& v, const T& x) {
+    if (v.size() == v.capacity()) [[unlikely]]
+        return append_growing(v, x);
+    v.push_back(x);
+}
+
 // One firefly's life: sleep until its turn (its phase reaches T, or its refractory period ends
 // with pulses held), take it, repeat. Pulses that only move its phase do not wake it. Its state
 // lives in the block's arrays (so that a checkpoint and the per-sample sweep can read it); the
@@ -259,29 +270,41 @@ std::uint64_t event_loop::global_id(std::uint32_t local) const noexcept {
 }
 
 void event_loop::act(std::uint32_t local, tick_t t) {
+    if (!defer_draws_) return act_drawn(local, t);
+    // The flash, its firefly's local index in place of its id, which draw_pending sets with the
+    // flash time, at the end of the interval.
     firefly_ref f = at(local);
     const tick_t previous = f.last_flash;
-    if (defer_draws_) {
-        // (the flash time set by draw_pending, at the end of the interval)
-        pending_local_.push_back(local);
-        pending_draw_.push_back(rules_.flash_begin(f, t));
-        return emit_flash(global_id(local), t, previous);
-    }
+    rules_.flash_begin(f, t);
+    emit_flash(local, t, previous);
+}
+
+// act() with the jitter drawn at the flash.
+[[gnu::noinline]] void event_loop::act_drawn(std::uint32_t local, tick_t t) {
+    firefly_ref f = at(local);
+    const tick_t previous = f.last_flash;
     const std::uint64_t id = global_id(local);
     if (rules_.act(f, id, t) == reaction::flashed) emit_flash(id, t, previous);
 }
 
-// The jitter of the interval's flashes (act), four draws at a time: each one's flash time, filed
-// when it comes before the horizon (what refile did for act's flash time). With the draws
-// deferred every turn of the interval is a flash, noted in the order of flashes_ from `first`.
+// With the draws deferred (act), the interval's flashes (flashes_ from `first`, each firefly's
+// at most once: it stays refractory to the end of the epoch): each one's id in place of its local
+// index and, from its jitter, four draws at a time, its flash time, filed when it comes before
+// the horizon (what refile did for act's flash time).
 void event_loop::draw_pending(std::size_t first) {
-    const std::size_t n = pending_local_.size();
-    if (n == 0) return;
-    const flash_event* flash = flashes_.data() + first;
+    if (!defer_draws_ || flashes_.size() == first) return;
+    const std::size_t n = flashes_.size() - first;
+    flash_event* flash = flashes_.data() + first;
+    pending_local_.resize(n);
     pending_id_.resize(n);
+    pending_draw_.resize(n);
     pending_bits_.resize(n);
-    for (std::size_t i = 0; i < n; ++i)
-        pending_id_[i] = flash[i].agent;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto local = static_cast<std::uint32_t>(flash[i].agent);
+        pending_local_[i] = local;
+        pending_draw_[i] = rest(local).draws - 1; // (flash_begin counted it)
+        pending_id_[i] = flash[i].agent = global_id(local);
+    }
     random_bits_batch(rules_.params().seed, pending_id_.data(), pending_draw_.data(), n,
                       pending_bits_.data());
     for (std::size_t i = 0; i < n; ++i) {
@@ -290,8 +313,6 @@ void event_loop::draw_pending(std::size_t first) {
         flash_at_[local] = at;
         if (at < horizon_time_) schedule(local, at);
     }
-    pending_local_.clear();
-    pending_draw_.clear();
 }
 
 // act() for a firefly with its own period (a period spread): its own coroutine, so that the
@@ -403,8 +424,8 @@ std::int64_t event_loop::interior(const flash_event& source, std::int64_t margin
 
 // (The flashes since the last report are order_t_.size().)
 void event_loop::emit_flash(std::uint64_t id, tick_t t, tick_t previous) {
-    flashes_.push_back({t, id});
-    order_previous_.push_back(previous);
+    append(flashes_, {t, id});
+    append(order_previous_, previous);
 }
 
 // The interval's flashes (flashes_ from `first`, emit_flash) into the reports and the totals.

@@ -80,6 +80,7 @@ class event_loop {
     // Called by the fireflies' coroutines (and by the flat engine directly): firefly `local`
     // takes its turn at t.
     void act(std::uint32_t local, tick_t t);
+    void act_drawn(std::uint32_t local, tick_t t);
     void act_spread(std::uint32_t local, tick_t t);
     /// A pacemaker's turn: it flashes, and its next flash is one own period later.
     void pace(std::uint32_t local, tick_t t);
