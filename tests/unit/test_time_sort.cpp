@@ -1,5 +1,6 @@
-// sort_by_time (time_sort.hpp): the bucket pass and the insertion sort give what std::sort gives,
-// for times nearly in order, in random order, all equal, and crowded into one bucket (the
+// sort_by_time (time_sort.hpp): the elements in order kept, the rest sorted (the bucket pass and
+// the insertion sort) and merged, give what std::sort gives, for times nearly in order, in
+// random order, in order then not (a loop's epoch), all equal, and crowded into one bucket (the
 // fallback), at every small length.
 #include <gtest/gtest.h>
 
@@ -48,6 +49,12 @@ TEST(TimeSort, SortsLikeStdSort) {
         for (std::size_t i = 0; i < n; ++i)
             v[i].t = static_cast<tick_t>(1000 * i + random() % 5000);
         expect_sorted(v, "nearly in order");
+        // A loop's epoch: flashes in order (pulses'), a few earlier among them, then the rest
+        // (own turns) anywhere in the epoch.
+        for (std::size_t i = 0; i < n; ++i)
+            v[i].t = i < n / 2 ? static_cast<tick_t>(10 * i) - (i % 17 == 0 ? 7 : 0)
+                               : static_cast<tick_t>(random() % (10 * n + 1));
+        expect_sorted(v, "in order, then the rest");
         for (auto& ev : v)
             ev.t = 42;
         expect_sorted(v, "all equal");
