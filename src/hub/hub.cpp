@@ -59,10 +59,34 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
         take_region(header, events);
         return;
     }
-    // The seed's order parameter: + the phasor of -t of each flash, - that of -previous when the
-    // firefly had flashed before (a report's flashes lie close together in time).
-    const std::size_t n = events.size();
-    flash_order_.flashes_by(n, [&](std::size_t i) {
+    // The interval's flash times (for its largest volley), checked; then the seed's order
+    // parameter: + the phasor of -t of each flash, - that of -previous when the firefly had
+    // flashed before (a report's flashes lie close together in time).
+    const std::size_t n = events.size(), start = interval_times_.size();
+    interval_times_.resize(start + n);
+    tick_t* const times = interval_times_.data() + start;
+    bool bad = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        const flash_event& ev = events[i];
+        times[i] = ev.t;
+        bad |= (ev.agent >= static_cast<std::uint64_t>(cells_)) | (previous[i] < -1) |
+               (previous[i] >= ev.t);
+    }
+    if (bad) {
+        interval_times_.resize(start);
+        reject_flashes(header, events, previous);
+    }
+    flash_order_.flashes(times, previous.data(), n);
+    if (n > 0) out_.on_flashes(events);
+    totals_.flashes_received += static_cast<std::int64_t>(events.size());
+    interval_flashes_ += header.flashes;
+    through_[static_cast<std::size_t>(header.worker)] = header.through;
+}
+
+// The first flash of a report that is not one of this grid's: an error.
+void hub::reject_flashes(const report_header& header, std::span<const flash_event> events,
+                         std::span<const tick_t> previous) const {
+    for (std::size_t i = 0; i < events.size(); ++i) {
         const flash_event& ev = events[i];
         const tick_t before = previous[i];
         if (ev.agent >= static_cast<std::uint64_t>(cells_) || before < -1 || before >= ev.t)
@@ -70,16 +94,8 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
                         " reported a flash of firefly " + std::to_string(ev.agent) + " at " +
                         std::to_string(ev.t) + " ns after one at " + std::to_string(before) +
                         " ns: not a flash of this grid");
-        return std::pair{ev.t, before};
-    });
-    if (n > 0) {
-        for (const flash_event& ev : events)
-            interval_times_.push_back(ev.t);
-        out_.on_flashes(events);
     }
-    totals_.flashes_received += static_cast<std::int64_t>(events.size());
-    interval_flashes_ += header.flashes;
-    through_[static_cast<std::size_t>(header.worker)] = header.through;
+    throw error("hub: malformed report from worker " + std::to_string(header.worker));
 }
 
 // Summary telemetry: the sums carry the series; events are only a --record-region's flashes, for
