@@ -1,6 +1,7 @@
 #include "fireflies/hub.hpp"
 
 #include <algorithm>
+#include <ranges>
 
 #include "fireflies/error.hpp"
 
@@ -59,24 +60,18 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
         take_region(header, events);
         return;
     }
-    // The interval's flash times (for its largest volley), checked; then the seed's order
-    // parameter: + the phasor of -t of each flash, - that of -previous when the firefly had
-    // flashed before (a report's flashes lie close together in time).
+    // The report's flashes checked in one pass; their times to the interval's (for its largest
+    // volley), copied without a first zeroing; then the seed's order parameter: + the phasor of
+    // -t of each flash, - that of -previous when the firefly had flashed before.
     const std::size_t n = events.size(), start = interval_times_.size();
-    interval_times_.resize(start + n);
-    tick_t* const times = interval_times_.data() + start;
     bool bad = false;
-    for (std::size_t i = 0; i < n; ++i) {
-        const flash_event& ev = events[i];
-        times[i] = ev.t;
-        bad |= (ev.agent >= static_cast<std::uint64_t>(cells_)) | (previous[i] < -1) |
-               (previous[i] >= ev.t);
-    }
-    if (bad) {
-        interval_times_.resize(start);
-        reject_flashes(header, events, previous);
-    }
-    flash_order_.flashes(times, previous.data(), n);
+    for (std::size_t i = 0; i < n; ++i)
+        bad |= (events[i].agent >= static_cast<std::uint64_t>(cells_)) | (previous[i] < -1) |
+               (previous[i] >= events[i].t);
+    if (bad) reject_flashes(header, events, previous);
+    const auto times = std::views::transform(events, &flash_event::t);
+    interval_times_.insert(interval_times_.end(), times.begin(), times.end());
+    flash_order_.flashes(interval_times_.data() + start, previous.data(), n);
     if (n > 0) out_.on_flashes(events);
     totals_.flashes_received += static_cast<std::int64_t>(events.size());
     interval_flashes_ += header.flashes;
