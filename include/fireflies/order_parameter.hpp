@@ -118,6 +118,14 @@ namespace detail {
 /// libm), whatever the CPU: for tests, which compare it with the build the CPU runs.
 phasor_sum generic_sum_of_residues(const phase_circle& circle, const tick_t* residues,
                                    std::size_t n) noexcept;
+/// phase_circle::sum_of_differences by the generic build, for the same tests.
+phasor_sum generic_sum_of_differences(const phase_circle& circle, tick_t from,
+                                      const tick_t* subtracted, std::size_t n) noexcept;
+/// flash_order::flashes' residues of n flashes: fresh[i] = circle.residue(-t[i]), older[i] =
+/// circle.residue(-previous[i]), or 0 where previous[i] < 0 (a first flash); returns how many
+/// first flashes. By the build the CPU runs, or by the generic one (`generic_build`): for tests.
+std::int64_t flash_residues(const phase_circle& circle, const tick_t* t, const tick_t* previous,
+                            std::size_t n, tick_t* fresh, tick_t* older, bool generic_build);
 } // namespace detail
 
 } // namespace fireflies

@@ -165,7 +165,7 @@ const sweep_fn sweep = has_avx2 ? avx2::sweep<false> : generic::sweep<false>;
 const sweep_fn sweep_differences = has_avx2 ? avx2::sweep<true> : generic::sweep<true>;
 using residues_fn = std::int64_t (*)(const tick_t*, const tick_t*, std::size_t, tick_t, tick_t,
                                      tick_t, tick_t*, tick_t*, const exact_residues&) noexcept;
-const residues_fn flash_residues = has_avx2 ? avx2::flash_residues : generic::flash_residues;
+const residues_fn cpu_flash_residues = has_avx2 ? avx2::flash_residues : generic::flash_residues;
 
 } // namespace
 
@@ -196,23 +196,48 @@ phasor_sum phase_circle::of_residue(tick_t r) const noexcept {
     return quantised(r, by_period_.divisor());
 }
 
+namespace {
+// The residues of n flashes (flash_order::flashes), by the given build of the kernel for the
+// first n - n % 4, by division for the last 0-3; how many were first flashes.
+std::int64_t residues_of(residues_fn kernel, const phase_circle& circle, const tick_t* t,
+                         const tick_t* previous, std::size_t n, tick_t* fresh, tick_t* older) {
+    if (n == 0) return 0;
+    const exact_residues exact{circle, t, previous, fresh, older};
+    std::int64_t firsts =
+        kernel(t, previous, n, t[0], circle.residue(-t[0]), circle.period(), fresh, older, exact);
+    for (std::size_t i = n - n % 4; i < n; ++i) {
+        fresh[i] = circle.residue(-t[i]);
+        older[i] = previous[i] >= 0 ? circle.residue(-previous[i]) : 0;
+        firsts += previous[i] >= 0 ? 0 : 1;
+    }
+    return firsts;
+}
+} // namespace
+
+std::int64_t detail::flash_residues(const phase_circle& circle, const tick_t* t,
+                                    const tick_t* previous, std::size_t n, tick_t* fresh,
+                                    tick_t* older, bool generic_build) {
+    return residues_of(generic_build ? generic::flash_residues : cpu_flash_residues, circle, t,
+                       previous, n, fresh, older);
+}
+
+phasor_sum detail::generic_sum_of_differences(const phase_circle& circle, tick_t from,
+                                              const tick_t* subtracted, std::size_t n) noexcept {
+    phasor_sum total;
+    generic::sweep<true>(subtracted, n, -1, from + 1, static_cast<double>(circle.period()),
+                         total.re, total.im);
+    return total;
+}
+
 void flash_order::flashes(const tick_t* t, const tick_t* previous, std::size_t n) {
     constexpr std::size_t chunk = 2048;
     residues_.resize(2 * std::min(n, chunk));
     tick_t* const fresh = residues_.data();
     tick_t* const older = fresh + std::min(n, chunk);
     for (std::size_t begin = 0; begin < n; begin += chunk) {
-        const std::size_t m = std::min(n - begin, chunk), whole = m - m % 4;
-        const tick_t* const at = t + begin;
-        const tick_t* const before = previous + begin;
-        const exact_residues exact{circle_, at, before, fresh, older};
-        std::int64_t firsts = flash_residues(at, before, m, at[0], circle_.residue(-at[0]),
-                                             circle_.period(), fresh, older, exact);
-        for (std::size_t i = whole; i < m; ++i) { // the last 0-3
-            fresh[i] = circle_.residue(-at[i]);
-            older[i] = before[i] >= 0 ? circle_.residue(-before[i]) : 0;
-            firsts += before[i] >= 0 ? 0 : 1;
-        }
+        const std::size_t m = std::min(n - begin, chunk);
+        const std::int64_t firsts =
+            residues_of(cpu_flash_residues, circle_, t + begin, previous + begin, m, fresh, older);
         // older's residue 0 of each first flash took (2^32, 0) off
         sum_ += circle_.sum_of_residues(fresh, m);
         sum_ -= circle_.sum_of_residues(older, m);
