@@ -14,8 +14,8 @@ namespace fireflies {
 /// the same coroutine, so every frame has the same size, and frame i is at base + i * stride.
 /// The loop finds a firefly's frame from its index (no table of handles to read first), and
 /// there is no per-frame malloc. Released together. The stride is the frame's size rounded up to
-/// the alignment new gives (16 bytes), and the array starts on a cache line: GCC 12's 48-byte
-/// frame of a firefly (docs/performance.md, "Large blocks") takes 48 bytes, four frames to three
+/// the alignment new gives (16 bytes), and the array starts on a cache line: a firefly's frame
+/// (48 bytes with GCC 12: docs/performance.md, "Large blocks") takes 48, four frames to three
 /// lines.
 class frame_array {
   public:
