@@ -132,7 +132,17 @@ class event_loop {
     void deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t, std::uint32_t k);
     void gather_all(worker_link& link);
     std::vector<std::uint32_t> sources_; // of one instant's flashes, those of this block (local)
-    void prefetch_turn(std::uint32_t local) const noexcept;
+    // What a firefly's own turn touches besides its flash time: the rest of its state, in the
+    // coroutine engine its coroutine frame (the promise holds the rest), on one line or, when it
+    // straddles two (48-byte frames from a line's start: two of every four), on both: its first
+    // and its last byte's lines (a frame of up to 64 bytes). Inline here, in every build of the
+    // loop: defined out of line, GCC 12 dropped its calls from the default build (prefetches
+    // alone are no effect it must keep).
+    [[gnu::always_inline]] void prefetch_turn(std::uint32_t local) const noexcept {
+        const std::byte* first = turn_base_ + std::size_t{local} * rest_stride_;
+        __builtin_prefetch(first, 1);
+        __builtin_prefetch(first + rest_stride_ - 1, 1);
+    }
     // The default model's flashes draw their jitter in a batch at the end of each interval
     // (firefly_rules::draws_can_wait): the flashes waiting for it, and their random bits.
     bool defer_draws_ = false;
@@ -193,14 +203,15 @@ class event_loop {
 
     // fireflies, in two parts: the flash times that every pulse reads, in one array; the rest of
     // each firefly, which only its own turns need, in its coroutine's promise (coroutine engine)
-    // or in a second array (flat engine), at rest_base_ + (local << rest_shift_)
+    // or in a second array (flat engine), at rest_base_ + local * rest_stride_, in the frame (or
+    // the rest) at turn_base_ + local * rest_stride_
     std::vector<tick_t, huge_page_allocator<tick_t>> flash_at_;
     std::vector<firefly_rest, huge_page_allocator<firefly_rest>> rest_; // flat engine
-    std::byte* rest_base_ = nullptr;
-    int rest_shift_ = 0;
+    std::byte *rest_base_ = nullptr, *turn_base_ = nullptr;
+    std::size_t rest_stride_ = 0;
     firefly_rest& rest(std::uint32_t local) const noexcept {
         return *std::launder(
-            reinterpret_cast<firefly_rest*>(rest_base_ + (std::size_t{local} << rest_shift_)));
+            reinterpret_cast<firefly_rest*>(rest_base_ + std::size_t{local} * rest_stride_));
     }
     firefly_ref at(std::uint32_t local) noexcept {
         firefly_rest& r = rest(local);
