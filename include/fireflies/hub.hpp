@@ -122,6 +122,9 @@ class hub final : public report_sink {
     void take(const report_header& header, std::span<const flash_event> events,
               std::span<const tick_t> previous);
     void take_region(const report_header& header, std::span<const flash_event> events);
+    [[noreturn]] void reject_flashes(const report_header& header,
+                                     std::span<const flash_event> events,
+                                     std::span<const tick_t> previous) const;
     void apply(held_report& r);
     void advance(std::size_t worker);
     void emit_ready();

@@ -1,9 +1,7 @@
 #pragma once
-#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 #include "fireflies/divider.hpp"
@@ -91,22 +89,14 @@ class flash_order {
     }
     /// flash(t[i], previous[i]) for i = 0..n-1, where previous[i] is already the firefly's flash
     /// before t[i] (also when the same firefly flashes twice in the batch). The same sums,
-    /// computed in vectorised sweeps.
-    void flashes(const tick_t* t, const tick_t* previous, std::size_t n) {
-        flashes_by(n, [&](std::size_t i) { return std::pair{t[i], previous[i]}; });
-    }
-    /// The same for flashes handed over one at a time: at(i) gives {t, previous} of flash i (and
-    /// may check them). The residues of -t mod T follow each from the one before by a
-    /// subtraction (a batch's flashes nearly always lie within a period of each other: they are
-    /// in time order, or close to it), those of -previous from them by an addition, so that no
-    /// division is needed; then the phasors in two vectorised sweeps, a chunk at a time, so that
-    /// the residues stay in the first-level cache.
-    template <class At> void flashes_by(std::size_t n, At&& at);
-
-    /// The same from residues (circle().residue(-t)): `n` flashes, `older` of them with a flash
-    /// before, whose residues are given apart. For a hub that keeps residues, not times.
-    void flashes_residues(const tick_t* residues, std::size_t n, const tick_t* previous,
-                          std::size_t older);
+    /// computed a chunk at a time, so that the residues stay in the first-level cache: the
+    /// residues of -t and -previous mod T four at a time, each -t from the chunk's first by a
+    /// subtraction and -previous from it by an addition (a batch's flashes nearly always lie
+    /// within a period of each other, and a flash's previous one within two periods), by a
+    /// division only for the four where that does not hold; then their phasors in two
+    /// vectorised sweeps (a first flash's missing previous one as residue 0, whose phasor
+    /// (2^32, 0) is added back).
+    void flashes(const tick_t* t, const tick_t* previous, std::size_t n);
     const phase_circle& circle() const noexcept { return circle_; }
 
     const phasor_sum& sum() const noexcept { return sum_; }
@@ -120,50 +110,22 @@ class flash_order {
     phase_circle circle_;
     phasor_sum sum_;
     std::int64_t flashed_ = 0;
-    std::vector<tick_t> residues_; // scratch of flashes_by()
+    std::vector<tick_t> residues_; // scratch of flashes()
 };
-
-template <class At> void flash_order::flashes_by(std::size_t n, At&& at) {
-    const tick_t period = circle_.period();
-    constexpr std::size_t chunk = 2048;
-    const std::size_t size = std::min(n, chunk);
-    residues_.resize(2 * size);
-    tick_t* const fresh = residues_.data();
-    tick_t* const older_residues = fresh + size;
-    tick_t t_before = 0, r_before = 0;
-    for (std::size_t begin = 0; begin < n; begin += chunk) {
-        const std::size_t end = std::min(n, begin + chunk);
-        std::size_t older = 0;
-        for (std::size_t i = begin; i < end; ++i) {
-            const auto [t, before] = at(i);
-            tick_t r = r_before - (t - t_before);
-            if (i == 0 || t - t_before >= period || t_before - t >= period) r = circle_.residue(-t);
-            r += r < 0 ? period : 0; // without branches: which way goes is close to random
-            r -= r >= period ? period : 0;
-            t_before = t;
-            r_before = r;
-            fresh[i - begin] = r;
-            // residue(-before) = residue(-t) + (t - before), mod T (a flash sets the next one at
-            // most T later, so two subtractions are plenty but for a first flash, before = -1,
-            // or a malformed report); written always, kept only when there was a flash before
-            const tick_t gap = t - before;
-            tick_t old = r + gap;
-            if (gap >= 2 * period) [[unlikely]]
-                old = circle_.residue(-before);
-            old -= old >= period ? period : 0;
-            old -= old >= period ? period : 0;
-            older_residues[older] = old;
-            older += before >= 0 ? 1 : 0;
-        }
-        flashes_residues(fresh, end - begin, older_residues, older);
-    }
-}
 
 namespace detail {
 /// phase_circle::sum_of_residues by the generic build of the sweep (SSE2, fma and floor from
 /// libm), whatever the CPU: for tests, which compare it with the build the CPU runs.
 phasor_sum generic_sum_of_residues(const phase_circle& circle, const tick_t* residues,
                                    std::size_t n) noexcept;
+/// phase_circle::sum_of_differences by the generic build, for the same tests.
+phasor_sum generic_sum_of_differences(const phase_circle& circle, tick_t from,
+                                      const tick_t* subtracted, std::size_t n) noexcept;
+/// flash_order::flashes' residues of n flashes: fresh[i] = circle.residue(-t[i]), older[i] =
+/// circle.residue(-previous[i]), or 0 where previous[i] < 0 (a first flash); returns how many
+/// first flashes. By the build the CPU runs, or by the generic one (`generic_build`): for tests.
+std::int64_t flash_residues(const phase_circle& circle, const tick_t* t, const tick_t* previous,
+                            std::size_t n, tick_t* fresh, tick_t* older, bool generic_build);
 } // namespace detail
 
 } // namespace fireflies

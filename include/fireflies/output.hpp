@@ -88,10 +88,10 @@ class series {
     std::unique_ptr<state> state_;
 };
 
-/// Adds the last, fixed-size things to a run_file inside run_file::finish() (final phases,
-/// totals, wall-clock times), when the file is open read-write again and out of SWMR mode.
+/// The fixed-size things of a run file: attributes, datasets, strings, dimension names. Written
+/// through a run_file before start_swmr(), and through the finisher inside run_file::finish().
 /// Groups along the paths are created as needed; "/" is the root group.
-class finisher {
+class file_writer {
   public:
     /// Sets (or replaces) attribute `name` of the group or dataset `object_path`.
     void set_attribute(const std::string& object_path, const std::string& name,
@@ -114,8 +114,28 @@ class finisher {
     /// A scalar string dataset (variable-length UTF-8), e.g. the run's configuration as TOML.
     void write_string(const std::string& path, const std::string& text,
                       const std::string& description);
-    /// Names the dimensions of a dataset, as run_file::set_dimensions.
+    /// Names the dimensions of the dataset `path` with HDF5 dimension scales, as netCDF-4 does,
+    /// so that netCDF readers (xarray with h5netcdf) label its axes: dimension i is the 1-D
+    /// dataset `scales[i]` (a netCDF dimension named by its last path component, whose values
+    /// are the coordinate), which becomes a dimension scale if it is not one yet; `path` itself
+    /// makes it the coordinate of its own dimension. Scales already attached (a reopened file)
+    /// stay as they are.
     void set_dimensions(const std::string& path, const std::vector<std::string>& scales);
+
+  protected:
+    file_writer() = default;
+    file_writer(const file_writer&) = default;
+    file_writer& operator=(const file_writer&) = default;
+    ~file_writer() = default;
+    /// The open file (an hid_t) for the write `call`; throws when the file takes no such write
+    /// now (a run_file after start_swmr()).
+    virtual std::int64_t file_for(const char* call) const = 0;
+};
+
+/// Adds the last, fixed-size things to a run_file inside run_file::finish() (final phases,
+/// totals, wall-clock times), when the file is open read-write again and out of SWMR mode.
+class finisher final : public file_writer {
+  public:
     /// A whole floating-point dataset, flattened (what the file holds, e.g. from an earlier
     /// segment of a restarted run).
     std::vector<double> read_float64(const std::string& path) const;
@@ -123,6 +143,7 @@ class finisher {
   private:
     friend class run_file;
     explicit finisher(std::int64_t file_id) noexcept : file_id_(file_id) {}
+    std::int64_t file_for(const char*) const override { return file_id_; }
     std::int64_t file_id_; // an hid_t, open while the finisher lives
 };
 
@@ -139,7 +160,7 @@ class finisher {
 /// (H5F_ACC_SWMR_READ) or after `h5clear -s FILE`; it holds everything flushed until then.
 /// Every HDF5 failure becomes fireflies::hdf5_error naming the call and the object, with
 /// HDF5's own error message; filesystem failures (fsync, rename) become fireflies::io_error.
-class run_file {
+class run_file final : public file_writer {
   public:
     /// Creates the file. Without `force` an existing `path` is an error and is left untouched
     /// (H5F_ACC_EXCL). With `force` and an existing `path`, the file is written under a hidden
@@ -176,18 +197,8 @@ class run_file {
     /// Where the file is now: path(), or its temporary sibling until finish() renames it.
     const std::filesystem::path& path_being_written() const noexcept;
 
-    /// Sets (or replaces) an attribute; before start_swmr() only (throws std::logic_error).
-    void set_attribute(const std::string& object_path, const std::string& name,
-                       const attribute_value& value);
-    /// Fixed-size datasets known at the start (see finisher); before start_swmr() only.
-    void write_dataset(const std::string& path, std::span<const double> data,
-                       const std::vector<std::uint64_t>& shape, const std::string& units,
-                       const std::string& long_name, const std::string& description);
-    void write_dataset(const std::string& path, std::span<const std::int64_t> data,
-                       const std::vector<std::uint64_t>& shape, const std::string& units,
-                       const std::string& long_name, const std::string& description);
-    void write_string(const std::string& path, const std::string& text,
-                      const std::string& description);
+    // set_attribute, write_dataset, write_string, set_dimensions (file_writer): before
+    // start_swmr() only (after it they throw std::logic_error).
 
     /// Creates an extendible dataset [0, frame_shape...] (unlimited first dimension), chunked by
     /// `chunk_frames` frames, shuffle + deflate compressed, with string attributes `units`,
@@ -198,13 +209,6 @@ class run_file {
                           const std::string& long_name, const std::string& description,
                           std::uint64_t chunk_frames);
 
-    /// Names the dimensions of the dataset `path` with HDF5 dimension scales, as netCDF-4 does,
-    /// so that netCDF readers (xarray with h5netcdf) label its axes: dimension i is the 1-D
-    /// dataset `scales[i]` (a netCDF dimension named by its last path component, whose values
-    /// are the coordinate), which becomes a dimension scale if it is not one yet; `path` itself
-    /// makes it the coordinate of its own dimension. Scales already attached (a reopened file)
-    /// stay as they are. Before start_swmr() only: it writes attributes.
-    void set_dimensions(const std::string& path, const std::vector<std::string>& scales);
     /// A netCDF dimension without coordinate values (as netCDF-C makes them: a dataset whose
     /// values are never stored, which netCDF readers show as a dimension, not a variable),
     /// `length` long; on a reopened file, the existing one. Before start_swmr() only.
@@ -232,6 +236,7 @@ class run_file {
 
   private:
     run_file();
+    std::int64_t file_for(const char* call) const override;
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -59,10 +59,13 @@ class sync_tracker {
 };
 
 /// The largest number of flashes within any window of `window` ticks: the most flash times t_j
-/// with t_i <= t_j < t_i + window, over i. `times` in any order (sorted here, in place); 0 when
-/// empty. Exact; the sort (time_sort.hpp) is O(n) plus the moves of an insertion sort within
-/// buckets, n log n at worst.
-std::int64_t largest_volley(std::vector<tick_t>& times, tick_t window,
+/// with t_i <= t_j < t_i + window, over i. `times` in any order; 0 when empty. Exact: the flash
+/// times put in buckets no wider than the window (a counting sort's pass into `scratch`), about
+/// one per flash, bound each bucket's windows by the flashes of the buckets they can reach, and
+/// only the few buckets whose bound beats the best count so far are counted exactly, after a
+/// sort of their flashes and those of the buckets where their windows end. O(n) but for those
+/// sorts; a window narrower than about the times' range / n sorts them all.
+std::int64_t largest_volley(std::span<const tick_t> times, tick_t window,
                             std::vector<tick_t>& scratch);
 
 } // namespace fireflies

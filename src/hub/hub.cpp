@@ -1,6 +1,7 @@
 #include "fireflies/hub.hpp"
 
 #include <algorithm>
+#include <ranges>
 
 #include "fireflies/error.hpp"
 
@@ -59,10 +60,28 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
         take_region(header, events);
         return;
     }
-    // The seed's order parameter: + the phasor of -t of each flash, - that of -previous when the
-    // firefly had flashed before (a report's flashes lie close together in time).
-    const std::size_t n = events.size();
-    flash_order_.flashes_by(n, [&](std::size_t i) {
+    // The report's flashes checked in one pass; their times to the interval's (for its largest
+    // volley), copied without a first zeroing; then the seed's order parameter: + the phasor of
+    // -t of each flash, - that of -previous when the firefly had flashed before.
+    const std::size_t n = events.size(), start = interval_times_.size();
+    bool bad = false;
+    for (std::size_t i = 0; i < n; ++i)
+        bad |= (events[i].agent >= static_cast<std::uint64_t>(cells_)) | (previous[i] < -1) |
+               (previous[i] >= events[i].t);
+    if (bad) reject_flashes(header, events, previous);
+    const auto times = std::views::transform(events, &flash_event::t);
+    interval_times_.insert(interval_times_.end(), times.begin(), times.end());
+    flash_order_.flashes(interval_times_.data() + start, previous.data(), n);
+    if (n > 0) out_.on_flashes(events);
+    totals_.flashes_received += static_cast<std::int64_t>(events.size());
+    interval_flashes_ += header.flashes;
+    through_[static_cast<std::size_t>(header.worker)] = header.through;
+}
+
+// The first flash of a report that is not one of this grid's: an error.
+void hub::reject_flashes(const report_header& header, std::span<const flash_event> events,
+                         std::span<const tick_t> previous) const {
+    for (std::size_t i = 0; i < events.size(); ++i) {
         const flash_event& ev = events[i];
         const tick_t before = previous[i];
         if (ev.agent >= static_cast<std::uint64_t>(cells_) || before < -1 || before >= ev.t)
@@ -70,16 +89,8 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
                         " reported a flash of firefly " + std::to_string(ev.agent) + " at " +
                         std::to_string(ev.t) + " ns after one at " + std::to_string(before) +
                         " ns: not a flash of this grid");
-        return std::pair{ev.t, before};
-    });
-    if (n > 0) {
-        for (const flash_event& ev : events)
-            interval_times_.push_back(ev.t);
-        out_.on_flashes(events);
     }
-    totals_.flashes_received += static_cast<std::int64_t>(events.size());
-    interval_flashes_ += header.flashes;
-    through_[static_cast<std::size_t>(header.worker)] = header.through;
+    throw error("hub: malformed report from worker " + std::to_string(header.worker));
 }
 
 // Summary telemetry: the sums carry the series; events are only a --record-region's flashes, for

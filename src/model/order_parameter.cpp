@@ -1,5 +1,6 @@
 #include "fireflies/order_parameter.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <numbers>
@@ -104,14 +105,31 @@ namespace {
 //   is far more than an ulp under 1); the table index floor(256 x) by the same trick backwards;
 //   lrint(v), for |v| <= 2^32: (v + 1.5 * 2^52) rounds v to an integer (round-half-even, like
 //   lrint in the default rounding mode), whose bits minus those of 1.5 * 2^52 are that integer.
-// The sums are of integers, so their order cannot change them.
+// The sums are of integers (kept modulo 2^64, where the constant bits come off exactly at the
+// end), so their order cannot change them.
 // (Every function on these types is inlined into one of the two builds below: no vector
 // argument crosses a call, so GCC's ABI note about AVX arguments does not apply.)
 #pragma GCC diagnostic ignored "-Wpsabi"
 using v4d = double __attribute__((vector_size(32)));
 using v4l = std::int64_t __attribute__((vector_size(32)));
+using v4u = std::uint64_t __attribute__((vector_size(32)));
+using v2d = double __attribute__((vector_size(16)));
 
-// The kernel (order_parameter_sweep.inc) is compiled twice: with AVX2 and FMA3 where the CPU
+// flash_order::flashes' residues of four flashes from i on by division, where the vectorised
+// shortcut does not hold (order_parameter_sweep.inc's flash_residues).
+struct exact_residues {
+    const phase_circle& circle;
+    const tick_t *t, *previous;
+    tick_t *fresh, *older;
+    [[gnu::noinline]] void operator()(std::size_t i) const noexcept {
+        for (std::size_t k = i; k < i + 4; ++k) {
+            fresh[k] = circle.residue(-t[k]);
+            older[k] = previous[k] >= 0 ? circle.residue(-previous[k]) : 0;
+        }
+    }
+};
+
+// The kernels (order_parameter_sweep.inc) are compiled twice: with AVX2 and FMA3 where the CPU
 // has both (vfmadd, vroundpd), and for any x86-64 (SSE2, with fma and floor from libm lane by
 // lane: the same IEEE results, slowly). Chosen once, at the first call.
 namespace avx2 {
@@ -142,8 +160,12 @@ namespace generic {
 
 using sweep_fn = void (*)(const tick_t*, std::size_t, std::int64_t, std::int64_t, double,
                           std::int64_t&, std::int64_t&) noexcept;
-const sweep_fn sweep =
-    __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? avx2::sweep : generic::sweep;
+const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+const sweep_fn sweep = has_avx2 ? avx2::sweep<false> : generic::sweep<false>;
+const sweep_fn sweep_differences = has_avx2 ? avx2::sweep<true> : generic::sweep<true>;
+using residues_fn = std::int64_t (*)(const tick_t*, const tick_t*, std::size_t, tick_t, tick_t,
+                                     tick_t, tick_t*, tick_t*, const exact_residues&) noexcept;
+const residues_fn cpu_flash_residues = has_avx2 ? avx2::flash_residues : generic::flash_residues;
 
 } // namespace
 
@@ -157,15 +179,16 @@ phasor_sum phase_circle::sum_of_differences(tick_t from, const tick_t* subtracte
                                             std::size_t n) const noexcept {
     phasor_sum total;
     // ~v + 1 == -v
-    sweep(subtracted, n, -1, from + 1, static_cast<double>(by_period_.divisor()), total.re,
-          total.im);
+    sweep_differences(subtracted, n, -1, from + 1, static_cast<double>(by_period_.divisor()),
+                      total.re, total.im);
     return total;
 }
 
 phasor_sum detail::generic_sum_of_residues(const phase_circle& circle, const tick_t* residues,
                                            std::size_t n) noexcept {
     phasor_sum total;
-    generic::sweep(residues, n, 0, 0, static_cast<double>(circle.period()), total.re, total.im);
+    generic::sweep<false>(residues, n, 0, 0, static_cast<double>(circle.period()), total.re,
+                          total.im);
     return total;
 }
 
@@ -173,11 +196,54 @@ phasor_sum phase_circle::of_residue(tick_t r) const noexcept {
     return quantised(r, by_period_.divisor());
 }
 
-void flash_order::flashes_residues(const tick_t* residues, std::size_t n, const tick_t* previous,
-                                   std::size_t older) {
-    flashed_ += static_cast<std::int64_t>(n - older);
-    sum_ += circle_.sum_of_residues(residues, n);
-    sum_ -= circle_.sum_of_residues(previous, older);
+namespace {
+// The residues of n flashes (flash_order::flashes), by the given build of the kernel for the
+// first n - n % 4, by division for the last 0-3; how many were first flashes.
+std::int64_t residues_of(residues_fn kernel, const phase_circle& circle, const tick_t* t,
+                         const tick_t* previous, std::size_t n, tick_t* fresh, tick_t* older) {
+    if (n == 0) return 0;
+    const exact_residues exact{circle, t, previous, fresh, older};
+    std::int64_t firsts =
+        kernel(t, previous, n, t[0], circle.residue(-t[0]), circle.period(), fresh, older, exact);
+    for (std::size_t i = n - n % 4; i < n; ++i) {
+        fresh[i] = circle.residue(-t[i]);
+        older[i] = previous[i] >= 0 ? circle.residue(-previous[i]) : 0;
+        firsts += previous[i] >= 0 ? 0 : 1;
+    }
+    return firsts;
+}
+} // namespace
+
+std::int64_t detail::flash_residues(const phase_circle& circle, const tick_t* t,
+                                    const tick_t* previous, std::size_t n, tick_t* fresh,
+                                    tick_t* older, bool generic_build) {
+    return residues_of(generic_build ? generic::flash_residues : cpu_flash_residues, circle, t,
+                       previous, n, fresh, older);
+}
+
+phasor_sum detail::generic_sum_of_differences(const phase_circle& circle, tick_t from,
+                                              const tick_t* subtracted, std::size_t n) noexcept {
+    phasor_sum total;
+    generic::sweep<true>(subtracted, n, -1, from + 1, static_cast<double>(circle.period()),
+                         total.re, total.im);
+    return total;
+}
+
+void flash_order::flashes(const tick_t* t, const tick_t* previous, std::size_t n) {
+    constexpr std::size_t chunk = 2048;
+    residues_.resize(2 * std::min(n, chunk));
+    tick_t* const fresh = residues_.data();
+    tick_t* const older = fresh + std::min(n, chunk);
+    for (std::size_t begin = 0; begin < n; begin += chunk) {
+        const std::size_t m = std::min(n - begin, chunk);
+        const std::int64_t firsts =
+            residues_of(cpu_flash_residues, circle_, t + begin, previous + begin, m, fresh, older);
+        // older's residue 0 of each first flash took (2^32, 0) off
+        sum_ += circle_.sum_of_residues(fresh, m);
+        sum_ -= circle_.sum_of_residues(older, m);
+        sum_.re += firsts * static_cast<std::int64_t>(phasor_sum::scale);
+        flashed_ += firsts;
+    }
 }
 
 } // namespace fireflies

@@ -183,47 +183,47 @@ const std::vector<std::uint64_t>& series::frame_shape() const noexcept {
 }
 
 // ---------------------------------------------------------------------------------------------
-// finisher
+// file_writer, finisher
 
-void finisher::set_attribute(const std::string& object_path, const std::string& name,
-                             const attribute_value& value) {
-    const h5::object obj = h5::open_or_create_object(file_id_, object_path);
+void file_writer::set_attribute(const std::string& object_path, const std::string& name,
+                                const attribute_value& value) {
+    const h5::object obj = h5::open_or_create_object(file_for("set_attribute"), object_path);
     h5::set_attribute(obj.get(), object_path, name, value);
 }
 
-void finisher::write_dataset(const std::string& path, std::span<const double> data,
-                             const std::vector<std::uint64_t>& shape, const std::string& units,
-                             const std::string& long_name, const std::string& description) {
-    h5::write_dataset(file_id_, path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data.data(), data.size(),
-                      shape, units, long_name, description);
+void file_writer::write_dataset(const std::string& path, std::span<const double> data,
+                                const std::vector<std::uint64_t>& shape, const std::string& units,
+                                const std::string& long_name, const std::string& description) {
+    h5::write_dataset(file_for("write_dataset"), path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                      data.data(), data.size(), shape, units, long_name, description);
 }
 
-void finisher::write_dataset(const std::string& path, std::span<const std::int64_t> data,
-                             const std::vector<std::uint64_t>& shape, const std::string& units,
-                             const std::string& long_name, const std::string& description) {
-    h5::write_dataset(file_id_, path, H5T_STD_I64LE, H5T_NATIVE_INT64, data.data(), data.size(),
-                      shape, units, long_name, description);
+void file_writer::write_dataset(const std::string& path, std::span<const std::int64_t> data,
+                                const std::vector<std::uint64_t>& shape, const std::string& units,
+                                const std::string& long_name, const std::string& description) {
+    h5::write_dataset(file_for("write_dataset"), path, H5T_STD_I64LE, H5T_NATIVE_INT64, data.data(),
+                      data.size(), shape, units, long_name, description);
 }
 
-void finisher::write_dataset(const std::string& path, std::span<const double> data,
-                             const std::string& units, const std::string& long_name,
-                             const std::string& description) {
+void file_writer::write_dataset(const std::string& path, std::span<const double> data,
+                                const std::string& units, const std::string& long_name,
+                                const std::string& description) {
     write_dataset(path, data, {data.size()}, units, long_name, description);
 }
 
-void finisher::write_dataset(const std::string& path, std::span<const std::int64_t> data,
-                             const std::string& units, const std::string& long_name,
-                             const std::string& description) {
+void file_writer::write_dataset(const std::string& path, std::span<const std::int64_t> data,
+                                const std::string& units, const std::string& long_name,
+                                const std::string& description) {
     write_dataset(path, data, {data.size()}, units, long_name, description);
 }
 
-void finisher::write_string(const std::string& path, const std::string& text,
-                            const std::string& description) {
-    h5::write_string(file_id_, path, text, description);
+void file_writer::write_string(const std::string& path, const std::string& text,
+                               const std::string& description) {
+    h5::write_string(file_for("write_string"), path, text, description);
 }
 
-void finisher::set_dimensions(const std::string& path, const std::vector<std::string>& scales) {
-    h5::set_dimensions(file_id_, path, scales);
+void file_writer::set_dimensions(const std::string& path, const std::vector<std::string>& scales) {
+    h5::set_dimensions(file_for("set_dimensions"), path, scales);
 }
 
 std::vector<double> finisher::read_float64(const std::string& path) const {
@@ -418,30 +418,9 @@ bool run_file::finished() const noexcept {
     return impl_->finished;
 }
 
-void run_file::set_attribute(const std::string& object_path, const std::string& name,
-                             const attribute_value& value) {
-    check_before_swmr(impl_->swmr, impl_->finished, "set_attribute");
-    finisher(impl_->file.get()).set_attribute(object_path, name, value);
-}
-
-void run_file::write_dataset(const std::string& path, std::span<const double> data,
-                             const std::vector<std::uint64_t>& shape, const std::string& units,
-                             const std::string& long_name, const std::string& description) {
-    check_before_swmr(impl_->swmr, impl_->finished, "write_dataset");
-    finisher(impl_->file.get()).write_dataset(path, data, shape, units, long_name, description);
-}
-
-void run_file::write_dataset(const std::string& path, std::span<const std::int64_t> data,
-                             const std::vector<std::uint64_t>& shape, const std::string& units,
-                             const std::string& long_name, const std::string& description) {
-    check_before_swmr(impl_->swmr, impl_->finished, "write_dataset");
-    finisher(impl_->file.get()).write_dataset(path, data, shape, units, long_name, description);
-}
-
-void run_file::write_string(const std::string& path, const std::string& text,
-                            const std::string& description) {
-    check_before_swmr(impl_->swmr, impl_->finished, "write_string");
-    finisher(impl_->file.get()).write_string(path, text, description);
+std::int64_t run_file::file_for(const char* call) const {
+    check_before_swmr(impl_->swmr, impl_->finished, call);
+    return impl_->file.get();
 }
 
 series& run_file::create_series(const std::string& path, element_type type,
@@ -486,11 +465,6 @@ series& run_file::create_series(const std::string& path, element_type type,
     h5::set_labels(s->dset.get(), path, units, long_name, description);
     impl_->all_series.push_back(std::unique_ptr<series>(new series(std::move(s))));
     return *impl_->all_series.back();
-}
-
-void run_file::set_dimensions(const std::string& path, const std::vector<std::string>& scales) {
-    check_before_swmr(impl_->swmr, impl_->finished, "set_dimensions");
-    h5::set_dimensions(impl_->file.get(), path, scales);
 }
 
 void run_file::create_dimension(const std::string& path, std::uint64_t length,

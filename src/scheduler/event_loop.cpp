@@ -26,7 +26,7 @@ double seconds_since(clock::time_point t0) {
 
 // What take_turn tells the coroutine it resumes: whose turn it is, and when (one thread runs a
 // block's loop). Read from here rather than kept in every frame, which keeps a frame, with the
-// firefly's state in its promise, at 48 bytes (one 64-byte line).
+// firefly's state in its promise, at GCC 12's 48 bytes (docs/performance.md, "Large blocks").
 struct turn_call {
     event_loop* sim;
     std::uint32_t local;
@@ -147,14 +147,14 @@ void event_loop::allocate(std::size_t n) {
     pacemakers_ = pacemaker_periods(config_);
     flash_at_.resize(n);
     if (engine_ != engine_kind::coroutine || n == 0) {
-        static_assert(std::has_single_bit(sizeof(firefly_rest)));
         rest_.resize(n);
-        rest_base_ = reinterpret_cast<std::byte*>(rest_.data());
-        rest_shift_ = std::countr_zero(sizeof(firefly_rest));
+        rest_base_ = turn_base_ = reinterpret_cast<std::byte*>(rest_.data());
+        rest_stride_ = sizeof(firefly_rest);
         return;
     }
     frames_ = std::make_unique<frame_array>(n);
     frame_array::scope scope(*frames_);
+    // (Each made at its first co_await: firefly_task's initial_suspend does not suspend.)
     for (std::uint32_t i = 0; i < n; ++i) {
         const auto task =
             (rules_.params().own_periods() ? firefly_life_spread() : firefly_life()).handle;
@@ -165,9 +165,9 @@ void event_loop::allocate(std::size_t n) {
         // frames' order (checked above) is the promises' order.
         if (i == 0) {
             rest_base_ = reinterpret_cast<std::byte*>(&task.promise().rest);
-            rest_shift_ = std::countr_zero(frames_->stride());
+            rest_stride_ = frames_->stride();
+            turn_base_ = static_cast<std::byte*>(task.address());
         }
-        task.resume(); // runs to its first co_await
     }
 }
 

@@ -121,8 +121,6 @@ class event_loop {
     struct interval_constants {
         tick_t delay, nudge;
         tick_t* times;
-        std::byte* rest; // rest_base_, rest_shift_
-        int rest_shift;
         std::int64_t row;                    // the block's width
         std::array<std::uint32_t, 9> offset; // the 8 neighbours of an interior firefly, itself
         std::array<std::uint32_t, 13> lane_offset; // the same by lanes (moore_lane_offsets)
@@ -135,8 +133,7 @@ class event_loop {
     void deliver_arrival(const Rules& rules, std::size_t a, tick_t t, const interval_constants& k);
     template <class Rules>
     void deliver_moore(const Rules& rules, std::uint32_t c, tick_t t, const interval_constants& k);
-    template <class Rules>
-    void visit_due(const Rules& rules, tick_t end, const interval_constants& k);
+    template <class Rules> void visit_due(const Rules& rules, tick_t end);
     // The model families' builds of file_turns and process_interval
     // (event_loop_families.cpp).
     bool family_ = false; // a period spread, the general phase response or all-to-all coupling
@@ -152,7 +149,17 @@ class event_loop {
     void deliver_pulses(const Rules& rules, std::uint32_t local, tick_t t, std::uint32_t k);
     void gather_all(worker_link& link);
     std::vector<std::uint32_t> sources_; // of one instant's flashes, those of this block (local)
-    void prefetch_turn(std::uint32_t local, const interval_constants& k) const noexcept;
+    // What a firefly's own turn touches besides its flash time: the rest of its state, in the
+    // coroutine engine its coroutine frame (the promise holds the rest), on one line or, when it
+    // straddles two (48-byte frames from a line's start: two of every four), on both: its first
+    // and its last byte's lines (a frame of up to 64 bytes). Inline here, in every build of the
+    // loop: defined out of line, GCC 12 dropped its calls from the default build (prefetches
+    // alone are no effect it must keep).
+    [[gnu::always_inline]] void prefetch_turn(std::uint32_t local) const noexcept {
+        const std::byte* first = turn_base_ + std::size_t{local} * rest_stride_;
+        __builtin_prefetch(first, 1);
+        __builtin_prefetch(first + rest_stride_ - 1, 1);
+    }
     // The default model's flashes draw their jitter in a batch at the end of each interval
     // (firefly_rules::draws_can_wait): the flashes waiting for it, their random bits.
     bool defer_draws_ = false;
@@ -216,14 +223,15 @@ class event_loop {
 
     // fireflies, in two parts: the flash times that every pulse reads, in one array; the rest of
     // each firefly, which only its own turns need, in its coroutine's promise (coroutine engine)
-    // or in a second array (flat engine), at rest_base_ + (local << rest_shift_)
+    // or in a second array (flat engine), at rest_base_ + local * rest_stride_, in the frame (or
+    // the rest) at turn_base_ + local * rest_stride_
     std::vector<tick_t, huge_page_allocator<tick_t>> flash_at_;
     std::vector<firefly_rest, huge_page_allocator<firefly_rest>> rest_; // flat engine
-    std::byte* rest_base_ = nullptr;
-    int rest_shift_ = 0;
+    std::byte *rest_base_ = nullptr, *turn_base_ = nullptr;
+    std::size_t rest_stride_ = 0;
     firefly_rest& rest(std::uint32_t local) const noexcept {
         return *std::launder(
-            reinterpret_cast<firefly_rest*>(rest_base_ + (std::size_t{local} << rest_shift_)));
+            reinterpret_cast<firefly_rest*>(rest_base_ + std::size_t{local} * rest_stride_));
     }
     firefly_ref at(std::uint32_t local) noexcept {
         firefly_rest& r = rest(local);

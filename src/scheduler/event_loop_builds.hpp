@@ -13,7 +13,6 @@
 #include <type_traits>
 
 #include "scheduler/event_loop.hpp"
-#include "scheduler/firefly_task.hpp"
 #include "scheduler/flash_scan.hpp"
 
 namespace fireflies {
@@ -198,18 +197,6 @@ template <class Rules>
         schedule(local, after);
 }
 
-// What a firefly's own turn touches besides its flash time: the rest of its state, in the
-// coroutine engine on the one line of its coroutine frame (up to 64 bytes; a larger frame is
-// requested from the line of its promise to the end).
-[[gnu::always_inline]] inline void
-event_loop::prefetch_turn(std::uint32_t local, const interval_constants& k) const noexcept {
-    __builtin_prefetch(k.rest + (std::size_t{local} << k.rest_shift), 1);
-    if (k.rest_shift <= 6) return;
-    const auto* frame = static_cast<const char*>(frames_->frame(local));
-    __builtin_prefetch(frame, 1);
-    __builtin_prefetch(frame + frames_->stride() - 1, 1);
-}
-
 // Memory is requested in two stages ahead of use: the flash times of the neighbourhood of the
 // flash `far` arrivals after a; `near` arrivals after a (those times have arrived by then), the
 // other fields and the coroutine frames of the neighbours that flash will push to their own
@@ -238,7 +225,7 @@ template <bool Wide, bool Lanes>
             // (Firefly 0's instead of a branch, which would go either way at random.)
             for (const std::int64_t o : offsets_) {
                 const auto j = static_cast<std::uint32_t>(centres_[a + near] + o);
-                prefetch_turn(j & -static_cast<std::uint32_t>(times[j] <= soon), k);
+                prefetch_turn(j & -static_cast<std::uint32_t>(times[j] <= soon));
             }
         }
     } else {
@@ -279,10 +266,10 @@ template <bool Wide, bool Lanes>
             ();
             constexpr unsigned none = Lanes ? 1u << 12 : 1u << 8;
             const unsigned second = pushed & (pushed - 1);
-            prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(pushed | none))], k);
-            prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(second | none))], k);
+            prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(pushed | none))]);
+            prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(second | none))]);
             for (unsigned more = second & (second - 1); more != 0; more &= more - 1)
-                prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(more))], k);
+                prefetch_turn(c + offset[static_cast<std::size_t>(std::countr_zero(more))]);
         }
     }
 }
@@ -358,15 +345,14 @@ template <class Rules, bool Wide, bool Lanes>
 // The due list, stale entries included: flash times 64 entries ahead, and 24 ahead the rest and
 // the coroutine frame of those whose turn comes before the end.
 template <class Rules>
-[[gnu::always_inline]] inline void event_loop::visit_due(const Rules& rules, tick_t end,
-                                                         const interval_constants& k) {
+[[gnu::always_inline]] inline void event_loop::visit_due(const Rules& rules, tick_t end) {
     constexpr std::size_t due_far = 64, due_near = 24;
     const bool queue = rules.params().mode == refractory_mode::queue;
     for (std::size_t i = 0; i < due_.size(); ++i) {
         if (i + due_far < due_.size()) __builtin_prefetch(&flash_at_[due_[i + due_far]], 1);
         if (i + due_near < due_.size()) {
             const std::uint32_t later = due_[i + due_near];
-            prefetch_turn(later & -static_cast<std::uint32_t>(queue | (flash_at_[later] < end)), k);
+            prefetch_turn(later & -static_cast<std::uint32_t>(queue | (flash_at_[later] < end)));
         }
         visit(rules, due_[i], end);
     }
@@ -395,8 +381,6 @@ template <class Rules, bool Wide, bool Lanes>
         delay,
         nudge_,
         flash_at_.data(),
-        rest_base_,
-        rest_shift_,
         row,
         {zero - w - 1, zero - w, zero - w + 1, zero - 1, 1, w - 1, w, w + 1, 0},
         moore_lane_offsets(w),
@@ -408,7 +392,7 @@ template <class Rules, bool Wide, bool Lanes>
         deliver_arrival<Rules, Wide, Lanes>(rules, a, arriving_[a].t + delay, k);
     }
     next_arrival_ = a;
-    visit_due(rules, end, k);
+    visit_due(rules, end);
 }
 
 template <class Rules, bool Wide>

@@ -1,24 +1,20 @@
 #include "scheduler/firefly_task.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <new>
 
 #include "runtime/huge_pages.hpp"
 
 namespace fireflies {
 
-namespace {
-thread_local frame_array* current_frames = nullptr;
-}
-
-void* frame_array::allocate(std::size_t bytes) {
+void* frame_array::allocate_first(std::size_t bytes) {
     struct alignas(64) line {
         std::byte bytes[64];
     };
     if (!base_) {
+        constexpr std::size_t align = alignof(std::max_align_t);
         size_ = bytes;
-        stride_ = std::bit_ceil(std::max(bytes, alignof(std::max_align_t)));
+        stride_ = (std::max<std::size_t>(bytes, 1) + align - 1) / align * align;
         const std::size_t lines = (capacity_ * stride_ + sizeof(line) - 1) / sizeof(line);
         base_.reset(reinterpret_cast<std::byte*>(
             huge_page_allocator<line>().allocate(std::max<std::size_t>(lines, 1))));
@@ -27,14 +23,11 @@ void* frame_array::allocate(std::size_t bytes) {
     return frame(used_++);
 }
 
-frame_array::scope::scope(frame_array& frames) noexcept : previous_(current_frames) {
-    current_frames = &frames;
+frame_array::scope::scope(frame_array& frames) noexcept : previous_(current_) {
+    current_ = &frames;
 }
 frame_array::scope::~scope() {
-    current_frames = previous_;
-}
-frame_array* frame_array::current() noexcept {
-    return current_frames;
+    current_ = previous_;
 }
 
 } // namespace fireflies

@@ -14,7 +14,9 @@ namespace fireflies {
 /// the same coroutine, so every frame has the same size, and frame i is at base + i * stride.
 /// The loop finds a firefly's frame from its index (no table of handles to read first), and
 /// there is no per-frame malloc. Released together. The stride is the frame's size rounded up to
-/// a power of two, and the array starts on a cache line: a frame of up to 64 bytes is one line.
+/// the alignment new gives (16 bytes), and the array starts on a cache line: a firefly's frame
+/// (48 bytes with GCC 12: docs/performance.md, "Large blocks") takes 48, four frames to three
+/// lines.
 class frame_array {
   public:
     explicit frame_array(std::size_t frames) noexcept : capacity_(frames) {}
@@ -23,7 +25,10 @@ class frame_array {
 
     /// The next frame; the first call fixes the stride. Throws std::bad_alloc beyond the
     /// capacity, or for a frame of another size.
-    void* allocate(std::size_t bytes);
+    void* allocate(std::size_t bytes) {
+        if (bytes == size_ && used_ < capacity_) return frame(used_++);
+        return allocate_first(bytes);
+    }
     std::size_t bytes_reserved() const noexcept { return capacity_ * stride_; }
     void* frame(std::size_t i) const noexcept { return base_.get() + i * stride_; }
     std::size_t stride() const noexcept { return stride_; }
@@ -39,9 +44,11 @@ class frame_array {
       private:
         frame_array* previous_;
     };
-    static frame_array* current() noexcept;
+    static frame_array* current() noexcept { return current_; }
 
   private:
+    void* allocate_first(std::size_t bytes);
+    static inline thread_local frame_array* current_ = nullptr;
     struct release {
         void operator()(std::byte* p) const noexcept { std::free(p); }
     };
@@ -49,9 +56,10 @@ class frame_array {
     std::size_t capacity_ = 0, stride_ = 0, used_ = 0, size_ = 0;
 };
 
-/// The coroutine type of one firefly. It starts suspended, never finishes on its own and is
-/// destroyed by its owner. Frames come from the current frame_array. Its promise holds the
-/// firefly's state besides its flash time, so that a turn touches one line of memory.
+/// The coroutine type of one firefly. It runs to its first suspension when made (no resume to
+/// start it), never finishes on its own and is destroyed by its owner. Frames come from the
+/// current frame_array. Its promise holds the firefly's state besides its flash time, so that a
+/// turn touches one frame: one line of memory, or two for the frames that straddle a line.
 struct firefly_task {
     struct promise_type {
         firefly_rest rest;
@@ -59,7 +67,7 @@ struct firefly_task {
         firefly_task get_return_object() noexcept {
             return firefly_task{std::coroutine_handle<promise_type>::from_promise(*this)};
         }
-        std::suspend_always initial_suspend() noexcept { return {}; }
+        std::suspend_never initial_suspend() noexcept { return {}; }
         std::suspend_always final_suspend() noexcept { return {}; }
         void return_void() noexcept {}
         void unhandled_exception() noexcept { std::terminate(); }

@@ -36,6 +36,10 @@ TEST(PhasorSweep, EqualsTermByTermSum) {
         EXPECT_EQ(circle.sum_of_differences(period + 1234567, subtracted.data(), subtracted.size()),
                   expected)
             << period;
+        EXPECT_EQ(detail::generic_sum_of_differences(circle, period + 1234567, subtracted.data(),
+                                                     subtracted.size()),
+                  expected)
+            << period;
         // and every prefix length (the vector loop's remainder)
         for (std::size_t n = 0; n < 9; ++n) {
             phasor_sum head;
@@ -85,6 +89,41 @@ TEST(PhasorSweep, BatchedFlashesEqualOneAtATime) {
         ASSERT_EQ(batched.flashed(), one.flashed()) << batch;
     }
     EXPECT_EQ(one.flashed(), 50);
+}
+
+TEST(PhasorSweep, FlashResiduesByBothBuildsEqualDivision) {
+    // The residues of -t and -previous four at a time (from the first flash's by subtraction and
+    // addition, by division where that does not hold), in the AVX2 build and the generic one:
+    // flashes close together, a period or more from the first, previous flashes one or many
+    // periods back, first flashes, and every length of the last group.
+    const tick_t period = 5'000'000'000;
+    const phase_circle circle(period);
+    std::mt19937_64 rng(7);
+    for (const std::size_t n : {std::size_t{1}, std::size_t{4}, std::size_t{7}, std::size_t{999}}) {
+        std::vector<tick_t> t(n), previous(n);
+        tick_t at = 17 * period + 123;
+        for (std::size_t i = 0; i < n; ++i) {
+            at += static_cast<tick_t>(rng() % 20'000'000);
+            const auto kind = rng() % 8;
+            t[i] = kind == 0 ? at + period + static_cast<tick_t>(rng() % period) : at;
+            previous[i] = kind == 1   ? -1
+                          : kind == 2 ? t[i] - 3 * period - static_cast<tick_t>(rng() % period)
+                                      : t[i] - 1 - static_cast<tick_t>(rng() % (2 * period - 1));
+        }
+        for (const bool generic_build : {false, true}) {
+            std::vector<tick_t> fresh(n, -5), older(n, -5);
+            const std::int64_t firsts = detail::flash_residues(
+                circle, t.data(), previous.data(), n, fresh.data(), older.data(), generic_build);
+            std::int64_t expected_firsts = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                ASSERT_EQ(fresh[i], circle.residue(-t[i])) << i << " generic " << generic_build;
+                ASSERT_EQ(older[i], previous[i] >= 0 ? circle.residue(-previous[i]) : 0)
+                    << i << " generic " << generic_build;
+                expected_firsts += previous[i] < 0 ? 1 : 0;
+            }
+            EXPECT_EQ(firsts, expected_firsts) << n;
+        }
+    }
 }
 
 TEST(PhasorSweep, BatchedFlashesEqualOneAtATimeWhateverTheOrderAndSpan) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <new>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -25,6 +26,7 @@
 #include "fireflies/order_parameter.hpp"
 #include "fireflies/report.hpp"
 #include "reference_model.hpp"
+#include "scheduler/firefly_task.hpp"
 
 using namespace fireflies;
 using testkit::report;
@@ -559,7 +561,27 @@ TEST(SchedulerEngines, CoroutineAndFlatGiveIdenticalReports) {
             EXPECT_EQ(a[0].states, b[0].states);
             EXPECT_GT(a[0].frame_bytes, 0u) << "coroutine frames live in the arena";
             EXPECT_EQ(b[0].frame_bytes, 0u) << "the flat engine makes no coroutines";
+            // GCC 12's frame of a firefly is 48 bytes (docs/performance.md, "Large blocks"): at
+            // a 48-byte stride, not rounded up to 64.
+            const auto cells = static_cast<std::size_t>(base.width * base.height);
+            EXPECT_EQ(a[0].frame_bytes % cells, 0u);
+            EXPECT_LE(a[0].frame_bytes / cells, 48u) << "frame bytes per firefly";
         }
+}
+
+TEST(FrameArray, LaysFramesAtTheirSizeRoundedToSixteenBytes) {
+    frame_array frames(3);
+    auto* first = static_cast<std::byte*>(frames.allocate(40));
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(first) % 64, 0u) << "the array starts on a line";
+    EXPECT_EQ(frames.stride(), 48u);
+    EXPECT_EQ(static_cast<std::byte*>(frames.allocate(40)), first + 48);
+    EXPECT_EQ(static_cast<std::byte*>(frames.allocate(40)), first + 96);
+    EXPECT_EQ(frames.bytes_reserved(), 3 * 48u);
+    EXPECT_THROW(frames.allocate(40), std::bad_alloc) << "beyond its capacity";
+    frame_array other(2);
+    other.allocate(48);
+    EXPECT_EQ(other.stride(), 48u);
+    EXPECT_THROW(other.allocate(32), std::bad_alloc) << "a frame of another size";
 }
 
 TEST(SchedulerTelemetry, SummaryReportsTheSameSumsWithoutEvents) {

@@ -117,25 +117,41 @@ TEST(LargestVolley, HalfOpenWindow) {
     EXPECT_EQ(largest_volley(same, 1, scratch), 5);
 }
 
-TEST(LargestVolley, MatchesABruteForceCountOnBothSortPaths) {
+TEST(LargestVolley, MatchesABruteForceCountOnBothPaths) {
+    // The buckets (windows wider than about range / n) and the sort of them all (narrower ones).
     std::mt19937_64 rng(11);
     std::vector<tick_t> scratch;
     for (const tick_t range : {tick_t{1000}, tick_t{400'000'000}, tick_t{1} << 40}) {
-        for (const std::size_t n :
-             {std::size_t{1}, std::size_t{40}, std::size_t{300}, std::size_t{900}}) {
+        for (const std::size_t n : {std::size_t{1}, std::size_t{40}, std::size_t{300},
+                                    std::size_t{900}, std::size_t{3000}}) {
             std::vector<tick_t> t(n);
             // Volleys: clusters at a few centres, as a synchronising grid makes them.
             std::uniform_int_distribution<tick_t> centre(0, range), spread(0, range / 50 + 1);
             std::vector<tick_t> centres{centre(rng), centre(rng), centre(rng)};
             for (auto& x : t)
                 x = 7'000'000'000 + centres[rng() % 3] + spread(rng);
-            for (const tick_t w : {range / 100 + 1, range / 10 + 1}) {
-                std::vector<tick_t> copy = t;
-                EXPECT_EQ(largest_volley(copy, w, scratch), brute_volley(t, w))
+            for (const tick_t w : {range / 100 + 1, range / 10 + 1, range / 100'000 + 1}) {
+                const std::vector<tick_t> copy = t;
+                EXPECT_EQ(largest_volley(t, w, scratch), brute_volley(t, w))
                     << "n " << n << " range " << range << " window " << w;
-                EXPECT_TRUE(std::is_sorted(copy.begin(), copy.end()));
+                EXPECT_EQ(t, copy) << "the times are left as they were";
             }
         }
+    }
+}
+
+TEST(LargestVolley, WindowsThatEndInEveryBucketOfTheirReach) {
+    // Flashes on a grid of steps around the bucket width, windows of every width near a multiple
+    // of it: each window's end lands in the first or the second bucket it can reach.
+    std::vector<tick_t> scratch;
+    std::mt19937_64 rng(5);
+    for (const tick_t step : {tick_t{1}, tick_t{7}, tick_t{64}, tick_t{100}}) {
+        std::vector<tick_t> t;
+        for (int i = 0; i < 500; ++i)
+            t.push_back(step * static_cast<tick_t>(rng() % 400) + (rng() % 3 == 0 ? 1 : 0));
+        for (tick_t w = 1; w < 40 * step; w += std::max<tick_t>(1, step / 3))
+            EXPECT_EQ(largest_volley(t, w, scratch), brute_volley(t, w))
+                << "step " << step << " window " << w;
     }
 }
 
