@@ -197,6 +197,25 @@ template <class Rules>
         schedule(local, after);
 }
 
+// The neighbours of interior cell c whose flash time is at or before `soon`: bit i for neighbour
+// i (offset[i]), or with `Lanes` bit l for lane l (lane_offset[l], moore_lanes.hpp).
+template <bool Lanes>
+[[gnu::always_inline]] inline unsigned moore_at_or_before(const tick_t* times, std::uint32_t c,
+                                                          std::uint32_t w, tick_t soon) {
+    if constexpr (Lanes) {
+        return moore_before(times, c, w, soon + 1);
+    } else {
+        const tick_t *up = times + (c - w - 1), *mid = times + (c - 1), *down = times + (c + w - 1);
+        return static_cast<unsigned>(up[0] <= soon) | static_cast<unsigned>(up[1] <= soon) << 1 |
+               static_cast<unsigned>(up[2] <= soon) << 2 |
+               static_cast<unsigned>(mid[0] <= soon) << 3 |
+               static_cast<unsigned>(mid[2] <= soon) << 4 |
+               static_cast<unsigned>(down[0] <= soon) << 5 |
+               static_cast<unsigned>(down[1] <= soon) << 6 |
+               static_cast<unsigned>(down[2] <= soon) << 7;
+    }
+}
+
 // Memory is requested in two stages ahead of use: the flash times of the neighbourhood of the
 // flash `far` arrivals after a; `near` arrivals after a (those times have arrived by then), the
 // other fields and the coroutine frames of the neighbours that flash will push to their own
@@ -239,21 +258,7 @@ template <bool Wide, bool Lanes>
         if (a + near < n && centres_[a + near] >= 0) {
             const auto c = static_cast<std::uint32_t>(centres_[a + near]);
             const tick_t soon = arriving_[a + near].t + k.delay + k.nudge;
-            unsigned pushed = 0;
-            if constexpr (Lanes) {
-                pushed = moore_before(times, c, w, soon + 1);
-            } else {
-                const tick_t *up = times + (c - w - 1), *mid = times + (c - 1),
-                             *down = times + (c + w - 1);
-                pushed = static_cast<unsigned>(up[0] <= soon) |
-                         static_cast<unsigned>(up[1] <= soon) << 1 |
-                         static_cast<unsigned>(up[2] <= soon) << 2 |
-                         static_cast<unsigned>(mid[0] <= soon) << 3 |
-                         static_cast<unsigned>(mid[2] <= soon) << 4 |
-                         static_cast<unsigned>(down[0] <= soon) << 5 |
-                         static_cast<unsigned>(down[1] <= soon) << 6 |
-                         static_cast<unsigned>(down[2] <= soon) << 7;
-            }
+            const unsigned pushed = moore_at_or_before<Lanes>(times, c, w, soon);
             // The first two without a branch (none set asks for the centre's, offset[8] = 0,
             // lane_offset[12] = 0: whether any is set is as good as random), more in a loop that
             // is rarely entered.
