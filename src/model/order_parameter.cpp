@@ -1,4 +1,5 @@
 #include "fireflies/order_parameter.hpp"
+#include "fireflies/cpu.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -160,7 +161,7 @@ namespace generic {
 
 using sweep_fn = void (*)(const tick_t*, std::size_t, std::int64_t, std::int64_t, double,
                           std::int64_t&, std::int64_t&) noexcept;
-const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+const bool has_avx2 = use_avx2();
 const sweep_fn sweep = has_avx2 ? avx2::sweep<false> : generic::sweep<false>;
 const sweep_fn sweep_differences = has_avx2 ? avx2::sweep<true> : generic::sweep<true>;
 using residues_fn = std::int64_t (*)(const tick_t*, const tick_t*, std::size_t, tick_t, tick_t,

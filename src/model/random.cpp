@@ -1,4 +1,5 @@
 #include "fireflies/random.hpp"
+#include "fireflies/cpu.hpp"
 
 #include <immintrin.h>
 
@@ -46,8 +47,7 @@ namespace {
 
 using batch_fn = void (*)(std::uint64_t, const std::uint64_t*, const std::uint32_t*, std::size_t,
                           std::uint64_t*) noexcept;
-const batch_fn batch =
-    __builtin_cpu_supports("avx2") ? batch_avx2 : detail::generic_random_bits_batch;
+const batch_fn batch = use_avx2() ? batch_avx2 : detail::generic_random_bits_batch;
 
 } // namespace
 

@@ -1,4 +1,5 @@
 #include "scheduler/event_loop.hpp"
+#include "fireflies/cpu.hpp"
 
 #include <algorithm>
 #include <array>
@@ -194,8 +195,7 @@ void event_loop::start_tasks() {
     family_ = rules_.params().own_periods() || rules_.params().general_prc || all_to_all_;
     defer_draws_ = !family_ && rules_.draws_can_wait();
     lanes_ = !wide_ && !family_ && nudge_ > 0 &&
-             fixed_switches<refractory_mode::drop, false>::fit(rules_.params()) &&
-             __builtin_cpu_supports("avx2");
+             fixed_switches<refractory_mode::drop, false>::fit(rules_.params()) && use_avx2();
     const std::int64_t r = reach_.radius();
     // (All-to-all exchanges every flash with every worker instead: gather_all.)
     if (!config_.partitioned && !all_to_all_) neighbours_ = decomposition_.neighbours(worker_, r);

@@ -1,4 +1,5 @@
 #include "scheduler/flash_scan.hpp"
+#include "fireflies/cpu.hpp"
 
 #include <array>
 
@@ -67,7 +68,7 @@ constexpr auto packed_lanes = [] {
 
 using scan_fn = std::size_t (*)(const tick_t*, std::uint32_t, std::uint32_t, tick_t, tick_t,
                                 std::uint32_t*) noexcept;
-const scan_fn scan = __builtin_cpu_supports("avx2") ? scan_avx2 : scan_generic;
+const scan_fn scan = use_avx2() ? scan_avx2 : scan_generic;
 
 } // namespace
 
