@@ -26,15 +26,19 @@ import unittest
 from e2e_common import E2ETestCase, attrs, command, kill_group, read_series
 
 STOP_LIMIT = 5.0
+# Paced (--speed: simulated seconds per wall second, at most; the series do not depend on it), so
+# that the run lasts at least LONG / SPEED = 10 s of wall time however fast the program gets,
+# and the signal always lands mid-run.
+SPEED = 500
 ARGS = ["--width", 100, "--height", 100, "--seed", 6]
-LONG = 5000  # simulated seconds: minutes of wall time, so the signal always lands mid-run
+LONG = 5000  # simulated seconds
 
 
 class Interrupt(E2ETestCase):
 
     def interrupt(self, np_, sig, expect_rc=None):
         out = self.path("interrupted.h5")
-        argv = command(np_, ARGS + ["--duration", LONG, "-o", out])
+        argv = command(np_, ARGS + ["--speed", SPEED, "--duration", LONG, "-o", out])
         p = subprocess.Popen(argv, cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.DEVNULL, text=True, start_new_session=True)
         self.addCleanup(kill_group, p)
