@@ -54,6 +54,14 @@ void hub::absorb(const report_header& header, const report_body& body) {
     emit_ready();
 }
 
+namespace {
+// Whether a reported flash (after one at `previous`, -1 for none) cannot be one of a grid of
+// `cells` fireflies. Without branches (`|`), so that take checks a report in one straight pass.
+bool foreign_flash(const flash_event& ev, tick_t previous, std::int64_t cells) noexcept {
+    return (ev.agent >= static_cast<std::uint64_t>(cells)) | (previous < -1) | (previous >= ev.t);
+}
+} // namespace
+
 void hub::take(const report_header& header, std::span<const flash_event> events,
                std::span<const tick_t> previous) {
     if (config_.telemetry != telemetry_mode::events) {
@@ -66,8 +74,7 @@ void hub::take(const report_header& header, std::span<const flash_event> events,
     const std::size_t n = events.size(), start = interval_times_.size();
     bool bad = false;
     for (std::size_t i = 0; i < n; ++i)
-        bad |= (events[i].agent >= static_cast<std::uint64_t>(cells_)) | (previous[i] < -1) |
-               (previous[i] >= events[i].t);
+        bad |= foreign_flash(events[i], previous[i], cells_);
     if (bad) reject_flashes(header, events, previous);
     const auto times = std::views::transform(events, &flash_event::t);
     interval_times_.insert(interval_times_.end(), times.begin(), times.end());
@@ -84,7 +91,7 @@ void hub::reject_flashes(const report_header& header, std::span<const flash_even
     for (std::size_t i = 0; i < events.size(); ++i) {
         const flash_event& ev = events[i];
         const tick_t before = previous[i];
-        if (ev.agent >= static_cast<std::uint64_t>(cells_) || before < -1 || before >= ev.t)
+        if (foreign_flash(ev, before, cells_))
             throw error("hub: worker " + std::to_string(header.worker) +
                         " reported a flash of firefly " + std::to_string(ev.agent) + " at " +
                         std::to_string(ev.t) + " ns after one at " + std::to_string(before) +
