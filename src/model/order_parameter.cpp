@@ -122,11 +122,14 @@ struct exact_residues {
     const phase_circle& circle;
     const tick_t *t, *previous;
     tick_t *fresh, *older;
+    // Flash k's, by division (a first flash's missing previous one as residue 0).
+    void one(std::size_t k) const noexcept {
+        fresh[k] = circle.residue(-t[k]);
+        older[k] = previous[k] >= 0 ? circle.residue(-previous[k]) : 0;
+    }
     [[gnu::noinline]] void operator()(std::size_t i) const noexcept {
-        for (std::size_t k = i; k < i + 4; ++k) {
-            fresh[k] = circle.residue(-t[k]);
-            older[k] = previous[k] >= 0 ? circle.residue(-previous[k]) : 0;
-        }
+        for (std::size_t k = i; k < i + 4; ++k)
+            one(k);
     }
 };
 
@@ -207,8 +210,7 @@ std::int64_t residues_of(residues_fn kernel, const phase_circle& circle, const t
     std::int64_t firsts =
         kernel(t, previous, n, t[0], circle.residue(-t[0]), circle.period(), fresh, older, exact);
     for (std::size_t i = n - n % 4; i < n; ++i) {
-        fresh[i] = circle.residue(-t[i]);
-        older[i] = previous[i] >= 0 ? circle.residue(-previous[i]) : 0;
+        exact.one(i);
         firsts += previous[i] >= 0 ? 0 : 1;
     }
     return firsts;
