@@ -272,7 +272,7 @@ std::uint64_t event_loop::global_id(std::uint32_t local) const noexcept {
 void event_loop::act(std::uint32_t local, tick_t t) {
     if (!defer_draws_) return act_drawn(local, t);
     // The flash, its firefly's local index in place of its id, which draw_pending sets with the
-    // flash time, at the end of the interval.
+    // flash time a few flashes later (draw_batch) or at the end of the interval.
     firefly_ref f = at(local);
     const tick_t previous = f.last_flash;
     rules_.flash_begin(f, t);
@@ -287,31 +287,34 @@ void event_loop::act(std::uint32_t local, tick_t t) {
     if (rules_.act(f, id, t) == reaction::flashed) emit_flash(id, t, previous);
 }
 
-// With the draws deferred (act), the interval's flashes (flashes_ from `first`, each firefly's
-// at most once: it stays refractory to the end of the epoch): each one's id in place of its local
-// index and, from its jitter, four draws at a time, its flash time, filed when it comes before
-// the horizon (what refile did for act's flash time).
-void event_loop::draw_pending(std::size_t first) {
-    if (!defer_draws_ || flashes_.size() == first) return;
-    const std::size_t n = flashes_.size() - first;
-    flash_event* flash = flashes_.data() + first;
-    pending_local_.resize(n);
-    pending_id_.resize(n);
-    pending_draw_.resize(n);
-    pending_bits_.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto local = static_cast<std::uint32_t>(flash[i].agent);
-        pending_local_[i] = local;
-        pending_draw_[i] = rest(local).draws - 1; // (flash_begin counted it)
-        pending_id_[i] = flash[i].agent = global_id(local);
-    }
-    random_bits_batch(rules_.params().seed, pending_id_.data(), pending_draw_.data(), n,
-                      pending_bits_.data());
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::uint32_t local = pending_local_[i];
-        const tick_t at = rules_.flash_time(flash[i].t, pending_bits_[i]);
-        flash_at_[local] = at;
-        if (at < horizon_time_) schedule(local, at);
+// With the draws deferred (act), the flashes noted since the last draw (flashes_ from drawn_: with
+// `all`, every one, else a multiple of four of them; each firefly's at most once: it stays
+// refractory to the end of the epoch): each one's id in place of its local index and, from its
+// jitter, four draws at a time, its flash time, filed when it comes before the horizon (what
+// refile did for act's flash time).
+void event_loop::draw_pending(bool all) {
+    const std::size_t first = drawn_;
+    // (Mid-interval, a multiple of four: the batch's lanes full.)
+    drawn_ = all ? flashes_.size() : first + ((flashes_.size() - first) & ~std::size_t{3});
+    draw_at_ = drawn_ + draw_batch;
+    if (!defer_draws_) return;
+    const std::uint64_t seed = rules_.params().seed;
+    for (std::size_t from = first; from < drawn_; from += draw_batch) {
+        const std::size_t n = std::min(draw_batch, drawn_ - from);
+        flash_event* flash = flashes_.data() + from;
+        std::array<std::uint64_t, draw_batch> id, bits;
+        std::array<std::uint32_t, draw_batch> local, draw;
+        for (std::size_t i = 0; i < n; ++i) {
+            local[i] = static_cast<std::uint32_t>(flash[i].agent);
+            draw[i] = rest(local[i]).draws - 1; // (flash_begin counted it)
+            id[i] = flash[i].agent = global_id(local[i]);
+        }
+        random_bits_batch(seed, id.data(), draw.data(), n, bits.data());
+        for (std::size_t i = 0; i < n; ++i) {
+            const tick_t at = rules_.flash_time(flash[i].t, bits[i]);
+            flash_at_[local[i]] = at;
+            if (at < horizon_time_) schedule(local[i], at);
+        }
     }
 }
 
@@ -559,6 +562,8 @@ void event_loop::run_epoch(tick_t end, worker_link& link) {
         const bool sample_here = t_sample < end && t_sample <= duration_;
         const tick_t until = sample_here ? t_sample + 1 : end;
         const std::size_t first = flashes_.size();
+        drawn_ = first;
+        draw_at_ = defer_draws_ ? first + draw_batch : std::numeric_limits<std::size_t>::max();
         if (wide_)
             process_interval_wide(until); // (event_loop_wide.cpp)
         else if (family_)
@@ -567,7 +572,7 @@ void event_loop::run_epoch(tick_t end, worker_link& link) {
             process_interval_lanes(until); // (event_loop_lanes.cpp)
         else
             with_fixed_rules([&](const auto& rules) { process_interval(rules, until); });
-        draw_pending(first);
+        draw_pending(true);
         record_flashes(first);
         epoch_visits_ += static_cast<std::int64_t>(due_.size());
         if (!sample_here) break;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <new>
 #include <span>
@@ -160,12 +161,19 @@ class event_loop {
         __builtin_prefetch(first, 1);
         __builtin_prefetch(first + rest_stride_ - 1, 1);
     }
-    // The default model's flashes draw their jitter in a batch at the end of each interval
-    // (firefly_rules::draws_can_wait): the flashes waiting for it, their random bits.
+    // The default model's flashes draw their jitter in batches (firefly_rules::draws_can_wait):
+    // draw_batch flashes at a time during an interval, while their fireflies' lines are still in
+    // the cache (drawn after the interval, a large block's flashes met them again in memory),
+    // and the interval's last ones after it.
     bool defer_draws_ = false;
-    std::vector<std::uint64_t> pending_id_, pending_bits_;
-    std::vector<std::uint32_t> pending_local_, pending_draw_;
-    void draw_pending(std::size_t first);
+    static constexpr std::size_t draw_batch = 32;
+    std::size_t drawn_ = 0;                                         // flashes_ before it are drawn
+    std::size_t draw_at_ = std::numeric_limits<std::size_t>::max(); // the next batch's end
+    // (flashes_ from drawn_)
+    void draw_pending(bool all);
+    [[gnu::always_inline]] void draw_when_due() {
+        if (flashes_.size() >= draw_at_) draw_pending(false);
+    }
     // A flash: into flashes_ and order_previous_; after the interval, record_flashes copies the
     // interval's into the reports and counts them.
     void emit_flash(std::uint64_t id, tick_t t, tick_t previous);

@@ -360,6 +360,7 @@ template <class Rules>
             prefetch_turn(later & -static_cast<std::uint32_t>(queue | (flash_at_[later] < end)));
         }
         visit(rules, due_[i], end);
+        draw_when_due();
     }
 }
 
@@ -395,6 +396,7 @@ template <class Rules, bool Wide, bool Lanes>
     for (; a < n && arriving_[a].t + delay < end; ++a) {
         prefetch_arrivals<Wide, Lanes>(a, k);
         deliver_arrival<Rules, Wide, Lanes>(rules, a, arriving_[a].t + delay, k);
+        draw_when_due();
     }
     next_arrival_ = a;
     visit_due(rules, end);
